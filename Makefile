@@ -1,0 +1,43 @@
+# MailWarden: `make run` sets up a Debian machine, builds and starts the daemon; `make test` runs everything.
+SHELL := /bin/bash
+SWIFT ?= swift
+BIN := .build/debug
+# Debian packages the build and the tests need; installed only when missing.
+DEB_PACKAGES := libmilter-dev libsqlite3-dev pkg-config postfix sasl2-bin libsasl2-modules swaks sqlite3 python3
+DEV_CONFIG := packaging/dev.conf
+
+.PHONY: all deps build run test unit e2e clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" -ne 0 ]; then echo "run as root (or install:$$missing)" >&2; exit 1; fi; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+run: build
+	@mkdir -p var
+	@echo "mailwardend: store ./var/mailwarden.db, socket inet:8890@127.0.0.1 (config $(DEV_CONFIG))"
+	@echo "Postfix main.cf lines to use it:"
+	@echo "  smtpd_milters = inet:127.0.0.1:8890"
+	@echo "  non_smtpd_milters = inet:127.0.0.1:8890"
+	@echo "  milter_default_action = tempfail"
+	@echo "Admin CLI: $(BIN)/mailwarden locks --config $(DEV_CONFIG)"
+	exec $(BIN)/mailwardend --config $(DEV_CONFIG)
+
+test: build unit
+
+unit:
+	$(SWIFT) test 2>&1 | tee .build/unit-test.log; exit $${PIPESTATUS[0]}
+
+e2e: build
+	MW_BIN=$(BIN) bash Tests/e2e/run.sh
+
+clean:
+	rm -rf .build var

@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "MailWarden",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "mailwardend", targets: ["mailwardend"]),
+        .executable(name: "mailwarden", targets: ["mailwarden"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+    ],
+    targets: [
+        // Pure Swift: config, identity rules, policy windows, lock decisions. No C, no I/O.
+        .target(name: "MailWardenCore"),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CMilter", pkgConfig: "milter", providers: [.apt(["libmilter-dev"])]),
+        // SQLite-backed store behind the core's store protocols.
+        .target(name: "MailWardenStore", dependencies: [
+            "MailWardenCore", "CSQLite",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // The milter's message path, driven by events; knows nothing of libmilter.
+        .target(name: "MailWardenMilter", dependencies: [
+            "MailWardenCore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // C trampolines and smfi_* calls only.
+        .target(name: "MilterBridge", dependencies: ["MailWardenMilter", "CMilter"]),
+        .executableTarget(name: "mailwardend", dependencies: [
+            "MailWardenCore", "MailWardenStore", "MailWardenMilter", "MilterBridge",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "mailwarden", dependencies: [
+            "MailWardenCore", "MailWardenStore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "MailWardenCoreTests", dependencies: ["MailWardenCore"]),
+        .testTarget(name: "MailWardenStoreTests", dependencies: ["MailWardenStore", "MailWardenCore"]),
+        .testTarget(name: "MailWardenMilterTests", dependencies: [
+            "MailWardenMilter", "MailWardenCore", "MailWardenStore",
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,328 @@
+// The configuration: Postfix-style `key = value` lines parsed into one immutable snapshot.
+// Syntax as in main.cf: `#` starts a comment line, a line starting with white space continues the
+// previous one, a later line for the same single-valued key wins. Keys that take a list may be
+// repeated; the order of lines is kept. Every problem is reported as `file:line: what is wrong`.
+
+public enum EnforcementMode: String, Sendable { case enforce, monitor }
+public enum ErrorAction: String, Sendable { case tempfail, accept }
+public enum IdentityHeaderMode: String, Sendable { case keep, remove, token }
+public enum LockAction: String, Sendable, Codable { case reject, hold, tempfail }
+public enum LogTarget: String, Sendable { case stderr, syslog }
+
+/// An upstream filter's verdict header: the message is spam when the header's value matches.
+public struct SpamHeaderRule: Sendable {
+    public let name: String
+    public let pattern: BoundedPattern
+}
+
+/// One problem in a config file.
+public struct ConfigProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    public let file: String
+    public let line: Int?
+    public let message: String
+
+    public init(file: String, line: Int?, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String {
+        if let line { return "\(file):\(line): \(message)" }
+        return "\(file): \(message)"
+    }
+}
+
+/// All problems found in one config file (parsing does not stop at the first).
+public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
+    public let problems: [ConfigProblem]
+    public init(problems: [ConfigProblem]) { self.problems = problems }
+    public var description: String { problems.map(\.description).joined(separator: "\n") }
+}
+
+/// The immutable, validated configuration a daemon or CLI runs with.
+public struct Config: Sendable {
+    public var socket: String
+    public var socketMode: UInt32
+    public var storePath: String
+    public var storeBusyTimeout: TimeSpan
+    public var mode: EnforcementMode
+    public var onError: ErrorAction
+    public var identityRules: IdentityRules
+    public var identityHeader: IdentityHeaderMode
+    public var spamHeaders: [SpamHeaderRule]
+    public var limits: LimitSet
+    public var lockAction: LockAction
+    public var lockReply: String
+    public var lockCooldown: TimeSpan
+    public var exempt: Set<Identity>
+    public var trustedNetworks: [IPNetwork]
+    public var localDaemonName: String
+    public var notifyEmail: String?
+    public var notifyFrom: String
+    public var notifySMTP: String
+    public var notifyCommand: String?
+    public var outboundLogRetention: TimeSpan
+    public var maxHeaderLength: Int
+    public var maxHeaders: Int
+    public var log: LogTarget
+    public var logLevel: String
+    /// Where this snapshot came from, for `status` and log lines.
+    public var source: String
+
+    /// The built-in defaults, as if from an empty file.
+    public static func defaults() -> Config {
+        // The defaults in the table are valid by construction; a failure here is a programming error.
+        try! parse(text: "", file: "(defaults)")
+    }
+
+    public static func parse(text: String, file: String) throws(ConfigErrors) -> Config {
+        var raw = RawConfig()
+        var problems: [ConfigProblem] = []
+        raw.read(text: text, file: file, problems: &problems)
+        let config = Config(raw: raw, file: file, problems: &problems)
+        guard problems.isEmpty, let config else { throw ConfigErrors(problems: problems) }
+        return config
+    }
+
+    /// Raw `key = value` entries with their line numbers, before typing.
+    struct RawConfig {
+        struct Entry { let value: String; let line: Int? }
+        var entries: [String: [Entry]] = [:]
+
+        mutating func read(text: String, file: String, problems: inout [ConfigProblem]) {
+            var logical: [(line: Int, text: String)] = []
+            var n = 0
+            for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+                n += 1
+                let line = rawLine.hasSuffix("\r") ? String(rawLine.dropLast()) : String(rawLine)
+                let trimmed = line.trimmingWhitespace()
+                if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+                if line.first == " " || line.first == "\t" {
+                    if logical.isEmpty {
+                        problems.append(ConfigProblem(file: file, line: n, message: "continuation line without a setting before it"))
+                    } else {
+                        logical[logical.count - 1].text += " " + trimmed
+                    }
+                    continue
+                }
+                logical.append((n, trimmed))
+            }
+            for (line, text) in logical {
+                guard let eq = text.firstIndex(of: "=") else {
+                    problems.append(ConfigProblem(file: file, line: line, message: "expected `key = value`, got `\(text.prefix(80))`"))
+                    continue
+                }
+                let key = text[..<eq].trimmingWhitespace()
+                let value = text[text.index(after: eq)...].trimmingWhitespace()
+                guard let setting = Settings.setting(key) else {
+                    problems.append(ConfigProblem(file: file, line: line, message: "unknown setting `\(key)`\(Self.suggestion(for: key))"))
+                    continue
+                }
+                if setting.isRepeatable {
+                    entries[key, default: []].append(Entry(value: value, line: line))
+                } else {
+                    entries[key] = [Entry(value: value, line: line)]
+                }
+            }
+        }
+
+        /// The configured entries of a key, or its defaults (without a line) when the file does not set it.
+        func values(_ key: String) -> [Entry] {
+            if let set = entries[key] { return set }
+            return Settings.setting(key)!.defaults.map { Entry(value: $0, line: nil) }
+        }
+
+        /// The known key nearest to a misspelt one (edit distance of at most 3), as a hint.
+        static func suggestion(for key: String) -> String {
+            let scored = Settings.all.map { ($0.key, editDistance(Array(key), Array($0.key))) }
+            guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= 3 else { return "" }
+            return " (did you mean `\(best.0)`?)"
+        }
+
+        static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
+            var previous = Array(0...b.count)
+            for i in 1...max(a.count, 1) where !a.isEmpty {
+                var current = [i] + Array(repeating: 0, count: b.count)
+                for j in 1...max(b.count, 1) where !b.isEmpty {
+                    current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                }
+                previous = current
+            }
+            return previous[b.count]
+        }
+    }
+
+    private init?(raw: RawConfig, file: String, problems: inout [ConfigProblem]) {
+        func fail(_ e: RawConfig.Entry, _ message: String) {
+            problems.append(ConfigProblem(file: file, line: e.line, message: message))
+        }
+        func text(_ key: String) -> String? {
+            raw.values(key).last.map(\.value).flatMap { $0.isEmpty ? nil : $0 }
+        }
+        func choice<T: RawRepresentable>(_ key: String, _ fallback: T) -> T where T.RawValue == String {
+            guard let e = raw.values(key).last else { return fallback }
+            guard let v = T(rawValue: e.value.lowercased()) else {
+                if case .choice(let options) = Settings.setting(key)!.type {
+                    fail(e, "\(key) must be one of \(options.joined(separator: ", ")), got `\(e.value)`")
+                }
+                return fallback
+            }
+            return v
+        }
+        func duration(_ key: String) -> TimeSpan {
+            guard let e = raw.values(key).last else { return .zero }
+            guard let d = TimeSpan(e.value) else {
+                fail(e, "\(key) must be a duration such as 30s, 10m, 1h, 7d; got `\(e.value)`")
+                return .zero
+            }
+            return d
+        }
+        func number(_ key: String, range: ClosedRange<Int>) -> Int {
+            guard let e = raw.values(key).last else { return range.lowerBound }
+            guard let n = Int(e.value), range.contains(n) else {
+                fail(e, "\(key) must be a whole number from \(range.lowerBound) to \(range.upperBound); got `\(e.value)`")
+                return range.lowerBound
+            }
+            return n
+        }
+        func limit(_ key: String) -> RateLimit? {
+            guard let e = raw.values(key).last, e.value.lowercased() != "none", !e.value.isEmpty else { return nil }
+            guard let l = RateLimit(e.value) else {
+                fail(e, "\(key) must be N/DURATION such as 5/10m, or none; got `\(e.value)`")
+                return nil
+            }
+            return l
+        }
+        func listItems(_ key: String) -> [(RawConfig.Entry, String)] {
+            raw.values(key).flatMap { e in
+                e.value.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }).map { (e, String($0)) }
+            }
+        }
+
+        socket = text("socket") ?? ""
+        if let e = raw.values("socket").last, !Self.isValidSocket(e.value) {
+            fail(e, "socket must be inet:PORT@HOST, inet6:PORT@HOST or unix:/absolute/path (libmilter form); got `\(e.value)`")
+        }
+        socketMode = 0o660
+        if let e = raw.values("socket_mode").last {
+            if let m = UInt32(e.value, radix: 8), m <= 0o777, m & 0o002 == 0 {
+                socketMode = m
+            } else {
+                fail(e, "socket_mode must be octal permissions that are not world-writable, e.g. 0660; got `\(e.value)`")
+            }
+        }
+        storePath = text("store") ?? ""
+        if storePath.isEmpty, let e = raw.values("store").last { fail(e, "store must name a file") }
+        storeBusyTimeout = duration("store_busy_timeout")
+        mode = choice("mode", .enforce)
+        onError = choice("on_error", .tempfail)
+        identityHeader = choice("identity_header", .keep)
+        lockAction = choice("lock_action", .reject)
+        log = choice("log", .stderr)
+        logLevel = text("log_level") ?? "info"
+        if let e = raw.values("log_level").last, !["debug", "info", "warning", "error"].contains(e.value) {
+            fail(e, "log_level must be one of debug, info, warning, error; got `\(e.value)`")
+        }
+
+        var rules: [IdentityRule] = []
+        for e in raw.values("identity_rule") {
+            do { rules.append(try IdentityRule(parsing: e.value)) } catch { fail(e, error.description) }
+        }
+        identityRules = IdentityRules(rules)
+
+        var spam: [SpamHeaderRule] = []
+        for e in raw.values("spam_header") {
+            let words = e.value.split(separator: " ", maxSplits: 1).map(String.init)
+            guard words.count == 2 else {
+                fail(e, "spam_header takes NAME /regex/, e.g. `X-Spam-Flag /^yes/i`; got `\(e.value)`")
+                continue
+            }
+            do {
+                spam.append(SpamHeaderRule(name: words[0], pattern: try BoundedPattern(delimited: words[1].trimmingWhitespace())))
+            } catch {
+                fail(e, "spam_header \(words[0]): \(error)")
+            }
+        }
+        spamHeaders = spam
+
+        limits = LimitSet(messages: limit("limit_messages"), recipients: limit("limit_recipients"),
+                          spam: limit("limit_spam"), complaints: limit("limit_complaints"))
+        lockReply = text("lock_reply") ?? ""
+        if lockReply.utf8.count > 400 || lockReply.contains(where: { $0.asciiValue.map { $0 < 0x20 } ?? false }) {
+            fail(raw.values("lock_reply").last!, "lock_reply must be one line of at most 400 bytes")
+        }
+        lockCooldown = duration("lock_cooldown")
+        exempt = Set(listItems("exempt").map(\.1))
+        trustedNetworks = listItems("trusted_networks").compactMap { e, item in
+            guard let n = IPNetwork(item) else {
+                fail(e, "trusted_networks: `\(item)` is not an address or CIDR network")
+                return nil
+            }
+            return n
+        }
+        localDaemonName = text("local_daemon_name") ?? ""
+        notifyEmail = text("notify_email")
+        notifyFrom = text("notify_from") ?? "mailwarden@localhost"
+        notifySMTP = text("notify_smtp") ?? "127.0.0.1:25"
+        if let e = raw.values("notify_smtp").last, HostPort(e.value) == nil {
+            fail(e, "notify_smtp must be HOST:PORT, e.g. 127.0.0.1:25; got `\(e.value)`")
+        }
+        notifyCommand = text("notify_command")
+        outboundLogRetention = duration("outbound_log_retention")
+        maxHeaderLength = number("max_header_length", range: 64...65536)
+        maxHeaders = number("max_headers", range: 10...10000)
+        source = file
+    }
+
+    static func isValidSocket(_ s: String) -> Bool {
+        if s.hasPrefix("unix:") || s.hasPrefix("local:") {
+            return s.split(separator: ":", maxSplits: 1).last?.hasPrefix("/") == true
+        }
+        for scheme in ["inet:", "inet6:"] where s.hasPrefix(scheme) {
+            let rest = s.dropFirst(scheme.count)
+            let parts = rest.split(separator: "@", maxSplits: 1)
+            guard let port = Int(parts[0]), (1...65535).contains(port) else { return false }
+            return parts.count == 1 || !parts[1].isEmpty
+        }
+        return false
+    }
+
+    /// The limits for an identity, with its per-identity overrides applied.
+    public func limits(with override: IdentityOverride?) -> LimitSet {
+        guard let override else { return limits }
+        return limits.overridden(by: override.limits)
+    }
+
+    public func isExempt(_ identity: Identity, override: IdentityOverride?) -> Bool {
+        exempt.contains(identity) || override?.exempt == true
+    }
+
+    /// Whether mail from this client counts as outbound by network (trusted_networks).
+    public func isTrusted(clientAddress: String?) -> Bool {
+        guard !trustedNetworks.isEmpty, let a = clientAddress.flatMap(IPAddress.init) else { return false }
+        return trustedNetworks.contains { $0.contains(a) }
+    }
+
+    /// The lowercase names of headers that the message path must look at.
+    public var examinedHeaders: Set<String> {
+        identityRules.headerNames.union(spamHeaders.map { $0.name.lowercased() }).union(["message-id"])
+    }
+}
+
+/// `host:port` (IPv6 hosts in brackets).
+public struct HostPort: Sendable, Equatable {
+    public let host: String
+    public let port: Int
+
+    public init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let p = Int(text[text.index(after: colon)...]), (1...65535).contains(p) else {
+            return nil
+        }
+        var h = text[..<colon]
+        if h.hasPrefix("[") && h.hasSuffix("]") { h = h.dropFirst().dropLast() }
+        guard !h.isEmpty else { return nil }
+        host = String(h)
+        port = p
+    }
+}

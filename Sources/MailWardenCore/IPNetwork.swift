@@ -1,0 +1,102 @@
+// IPv4/IPv6 addresses and CIDR networks for `trusted_networks` and the `client_address` rule.
+// Parsed here in Swift so the core stays free of C; anything that does not parse is not an address.
+
+/// An IP address as its 4 or 16 bytes.
+public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
+    public let bytes: [UInt8]
+
+    public init?(_ text: String) {
+        var t = Substring(text)
+        if t.hasPrefix("[") && t.hasSuffix("]") { t = t.dropFirst().dropLast() }
+        if t.lowercased().hasPrefix("ipv6:") { t = t.dropFirst(5) }
+        if let v4 = Self.parseV4(t) {
+            bytes = v4
+        } else if let v6 = Self.parseV6(t) {
+            // An IPv4-mapped IPv6 address is the IPv4 address for matching purposes.
+            if v6[0..<10].allSatisfy({ $0 == 0 }) && v6[10] == 0xff && v6[11] == 0xff {
+                bytes = Array(v6[12...])
+            } else {
+                bytes = v6
+            }
+        } else {
+            return nil
+        }
+    }
+
+    public var description: String {
+        if bytes.count == 4 { return bytes.map(String.init).joined(separator: ".") }
+        var groups: [String] = []
+        for i in stride(from: 0, to: 16, by: 2) {
+            groups.append(String(UInt16(bytes[i]) << 8 | UInt16(bytes[i + 1]), radix: 16))
+        }
+        return groups.joined(separator: ":")
+    }
+
+    static func parseV4(_ t: Substring) -> [UInt8]? {
+        let parts = t.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return nil }
+        var out: [UInt8] = []
+        for p in parts {
+            guard !p.isEmpty, p.count <= 3, p.allSatisfy(\.isASCIIDigit), let n = UInt8(p) else { return nil }
+            out.append(n)
+        }
+        return out
+    }
+
+    static func parseV6(_ t: Substring) -> [UInt8]? {
+        guard t.contains(":"), t.count <= 45 else { return nil }
+        let halves = t.components(separatedBy: "::")
+        guard halves.count <= 2 else { return nil }
+        func groups(_ s: String) -> [UInt8]? {
+            if s.isEmpty { return [] }
+            var out: [UInt8] = []
+            let parts = s.split(separator: ":", omittingEmptySubsequences: false)
+            for (i, p) in parts.enumerated() {
+                if i == parts.count - 1, p.contains("."), let v4 = parseV4(p) {
+                    out += v4
+                    continue
+                }
+                guard (1...4).contains(p.count), let n = UInt16(p, radix: 16) else { return nil }
+                out += [UInt8(n >> 8), UInt8(n & 0xff)]
+            }
+            return out
+        }
+        guard let head = groups(halves[0]) else { return nil }
+        if halves.count == 1 { return head.count == 16 ? head : nil }
+        guard let tail = groups(halves[1]), head.count + tail.count <= 14 else { return nil }
+        return head + Array(repeating: 0, count: 16 - head.count - tail.count) + tail
+    }
+}
+
+/// A CIDR network such as `192.0.2.0/24` or `2001:db8::/32`; a bare address is a /32 or /128.
+public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
+    public let base: IPAddress
+    public let prefixLength: Int
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let addr = IPAddress(String(parts[0])) else { return nil }
+        let maxLength = addr.bytes.count * 8
+        if parts.count == 2 {
+            guard let n = Int(parts[1]), (0...maxLength).contains(n) else { return nil }
+            prefixLength = n
+        } else {
+            prefixLength = maxLength
+        }
+        base = addr
+    }
+
+    public func contains(_ address: IPAddress) -> Bool {
+        guard address.bytes.count == base.bytes.count else { return false }
+        var remaining = prefixLength
+        for i in 0..<base.bytes.count where remaining > 0 {
+            let bits = min(8, remaining)
+            let mask = UInt8(truncatingIfNeeded: 0xff << (8 - bits))
+            if address.bytes[i] & mask != base.bytes[i] & mask { return false }
+            remaining -= bits
+        }
+        return true
+    }
+
+    public var description: String { "\(base)/\(prefixLength)" }
+}

@@ -1,0 +1,94 @@
+// Counting an identity's mail and complaints against its limits, and locking it when one is crossed.
+// Shared by the milter (messages) and the abuse desk (complaints); pure logic over a PolicyStore.
+import Foundation
+
+/// The source of "now", injectable so tests can step through windows.
+public protocol WallClock: Sendable {
+    func now() -> Int64
+}
+
+/// What the policy decided for one counted event.
+public enum AccountingOutcome: Sendable, Equatable {
+    /// Counted, under every limit.
+    case pass(totals: [Counter: Int])
+    /// Counted; exempt from locking.
+    case exempt(totals: [Counter: Int])
+    /// The identity is locked; `crossing` is set when this very event locked it.
+    case locked(LockRecord, crossing: LimitCrossing?)
+    /// monitor mode: the identity would be locked (or is locked and would be refused) but is not.
+    case wouldLock(reason: String, totals: [Counter: Int])
+}
+
+public struct IdentityAccounting: Sendable {
+    public let config: Config
+    public let store: PolicyStore
+    public let clock: WallClock
+
+    public init(config: Config, store: PolicyStore, clock: WallClock) {
+        self.config = config
+        self.store = store
+        self.clock = clock
+    }
+
+    /// The lock in force for an identity, lifting it first when its cooldown has run out.
+    public func activeLock(of identity: Identity, state: IdentityState? = nil) throws -> LockRecord? {
+        let state = try state ?? store.state(of: identity)
+        guard let lock = state.lock else { return nil }
+        let now = clock.now()
+        if lock.hasExpired(at: now) {
+            _ = try store.unlock(identity: identity, by: "cooldown", reason: "lock_cooldown ended", at: now)
+            return nil
+        }
+        return lock
+    }
+
+    /// Handles one message of a named identity: refuse if locked, else count it and lock on a crossing.
+    public func account(_ event: MessageEvent, heldQueueID: String? = nil) throws -> AccountingOutcome {
+        let state = try store.state(of: event.identity)
+        if let lock = try activeLock(of: event.identity, state: state) {
+            if config.mode == .monitor {
+                return .wouldLock(reason: "locked: \(lock.reason)", totals: [:])
+            }
+            try store.recordLockedAttempt(identity: event.identity, at: event.at, heldQueueID: heldQueueID)
+            return .locked(lock, crossing: nil)
+        }
+        let limits = config.limits(with: state.override)
+        let totals = try store.record(event, windows: limits.windows)
+        if config.isExempt(event.identity, override: state.override) { return .exempt(totals: totals) }
+        guard let crossing = LockPolicy(limits: limits).crossing(totals: totals) else { return .pass(totals: totals) }
+        return try lockOrWarn(event.identity, crossing: crossing, totals: totals, heldQueueID: heldQueueID)
+    }
+
+    /// Counts a complaint traced to an identity; it locks only once enough distinct reporters complained.
+    public func accountComplaint(identity: Identity, reporter: String) throws -> AccountingOutcome {
+        let state = try store.state(of: identity)
+        if let lock = try activeLock(of: identity, state: state) { return .locked(lock, crossing: nil) }
+        let limits = config.limits(with: state.override)
+        let window = limits.complaints?.window ?? limits.windows[.complaints]!
+        let distinct = try store.recordComplaint(identity: identity, reporter: reporter, at: clock.now(), window: window)
+        let totals: [Counter: Int] = [.complaints: distinct]
+        if config.isExempt(identity, override: state.override) { return .exempt(totals: totals) }
+        guard let crossing = LockPolicy(limits: limits).crossing(totals: totals) else { return .pass(totals: totals) }
+        return try lockOrWarn(identity, crossing: crossing, totals: totals, heldQueueID: nil)
+    }
+
+    private func lockOrWarn(_ identity: Identity, crossing: LimitCrossing, totals: [Counter: Int],
+                            heldQueueID: String?) throws -> AccountingOutcome {
+        if config.mode == .monitor { return .wouldLock(reason: crossing.description, totals: totals) }
+        let now = clock.now()
+        let cooldown = config.lockCooldown.seconds
+        let lock = try store.lock(LockRecord(
+            identity: identity, lockedAt: now, lockedBy: "auto", automatic: true,
+            reason: "limit crossed: \(crossing)", expiresAt: cooldown > 0 ? now + cooldown : nil,
+            counter: crossing.counter, count: crossing.count, limit: crossing.limit.description))
+        // The crossing message gets the lock action too; it counts as the lock's first attempt.
+        try store.recordLockedAttempt(identity: identity, at: now, heldQueueID: heldQueueID)
+        return .locked(lock, crossing: crossing)
+    }
+}
+
+/// The real clock.
+public struct SystemClock: WallClock {
+    public init() {}
+    public func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
+}

@@ -1,0 +1,184 @@
+// Identity rules: how the submitting customer, mailbox or script is named from what the MTA tells us.
+// Config form (one rule per `identity_rule` line, ordered, first match wins):
+//   PREFIX macro {auth_authen} [lowercase]
+//   PREFIX header NAME /regex with (?<id>...)/[i] [lowercase]
+//   PREFIX envelope_from /regex/[i] [lowercase]      (group `id` if present, else the whole match)
+//   PREFIX client_address [lowercase]
+// The identity is `PREFIX:value`, e.g. `sasl:alice@example.net`.
+
+/// The name of one sender as MailWarden counts it: the rule's prefix and the captured value.
+public typealias Identity = String
+
+/// What a message's envelope and headers say, as far as identity rules need it.
+public protocol MessageFacts {
+    func macro(_ name: String) -> String?
+    var envelopeFrom: String? { get }
+    var clientAddress: String? { get }
+    /// Header values with this name, in message order (names compare case-insensitively).
+    func headerValues(named name: String) -> [String]
+}
+
+/// One admin-configured way of naming the sender.
+public struct IdentityRule: Sendable, CustomStringConvertible {
+    public enum Source: Sendable {
+        case macro(String)
+        case header(name: String, pattern: BoundedPattern)
+        case envelopeFrom(BoundedPattern)
+        case clientAddress
+    }
+
+    public static let maxValueLength = 256
+
+    public let prefix: String
+    public let source: Source
+    public let lowercase: Bool
+
+    public init(prefix: String, source: Source, lowercase: Bool) {
+        self.prefix = prefix
+        self.source = source
+        self.lowercase = lowercase
+    }
+
+    public enum ParseError: Error, CustomStringConvertible {
+        case message(String)
+        public var description: String { if case .message(let m) = self { return m }; return "" }
+    }
+
+    /// Parses the value of one `identity_rule` line.
+    public init(parsing text: String) throws(ParseError) {
+        var words = text.trimmingWhitespace().split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        var lower = false
+        if words.last == "lowercase" {
+            lower = true
+            words.removeLast()
+        }
+        guard words.count >= 2 else {
+            throw .message("identity_rule needs PREFIX KIND [ARGS] (e.g. `sasl macro {auth_authen} lowercase`), got `\(text)`")
+        }
+        let prefix = words[0]
+        guard prefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }), prefix.count <= 32 else {
+            throw .message("identity_rule prefix `\(prefix)` may use letters, digits, `-`, `_`, `.` (32 at most)")
+        }
+        // The regex is the rest of the line after the fixed words, so it may contain spaces.
+        func pattern(after fixedWords: Int) throws(ParseError) -> BoundedPattern {
+            let rest = words.dropFirst(fixedWords).joined(separator: " ")
+            do { return try BoundedPattern(delimited: rest) } catch { throw .message("identity_rule \(prefix): \(error)") }
+        }
+        let source: Source
+        switch words[1] {
+        case "macro":
+            guard words.count == 3, words[2].count <= 64 else {
+                throw .message("identity_rule \(prefix): `macro` takes one macro name, e.g. {auth_authen}")
+            }
+            source = .macro(words[2])
+        case "header":
+            guard words.count >= 4 else {
+                throw .message("identity_rule \(prefix): `header` takes NAME /regex/ with a named group (?<id>...)")
+            }
+            let p = try pattern(after: 3)
+            guard p.hasGroup("id") else {
+                throw .message("identity_rule \(prefix): the header regex \(p) has no named group (?<id>...)")
+            }
+            source = .header(name: words[2], pattern: p)
+        case "envelope_from":
+            guard words.count >= 3 else { throw .message("identity_rule \(prefix): `envelope_from` takes /regex/") }
+            source = .envelopeFrom(try pattern(after: 2))
+        case "client_address":
+            guard words.count == 2 else { throw .message("identity_rule \(prefix): `client_address` takes no argument") }
+            source = .clientAddress
+        default:
+            throw .message("identity_rule \(prefix): unknown kind `\(words[1])` (use macro, header, envelope_from or client_address)")
+        }
+        self.init(prefix: prefix, source: source, lowercase: lower)
+    }
+
+    /// Whether this rule can be decided before the headers arrive (at MAIL FROM).
+    public var isEnvelopeRule: Bool {
+        if case .header = source { return false }
+        return true
+    }
+
+    /// The header this rule reads, if any.
+    public var headerName: String? {
+        if case .header(let name, _) = source { return name }
+        return nil
+    }
+
+    /// The identity this rule names for the message, or nil when it does not match.
+    public func identity(for facts: MessageFacts) -> Identity? {
+        let raw: String?
+        switch source {
+        case .macro(let name):
+            raw = facts.macro(name)
+        case .header(let name, let p):
+            raw = facts.headerValues(named: name).lazy.compactMap { p.firstMatch(in: $0, group: "id") }.first
+        case .envelopeFrom(let p):
+            raw = facts.envelopeFrom.flatMap { p.firstMatch(in: Self.unbracketed($0), group: "id") }
+        case .clientAddress:
+            raw = facts.clientAddress
+        }
+        guard let value = raw.map(sanitized), !value.isEmpty else { return nil }
+        return "\(prefix):\(lowercase ? value.lowercased() : value)"
+    }
+
+    /// Identities end up in logs, SQL and CSV: no control characters or spaces, bounded length.
+    private func sanitized(_ value: String) -> String {
+        String(value.trimmingWhitespace().unicodeScalars.prefix(Self.maxValueLength).filter {
+            $0.value > 0x20 && $0.value != 0x7f
+        }.map(Character.init))
+    }
+
+    static func unbracketed(_ address: String) -> String {
+        var a = Substring(address.trimmingWhitespace())
+        if a.hasPrefix("<") && a.hasSuffix(">") { a = a.dropFirst().dropLast() }
+        return String(a)
+    }
+
+    public var description: String {
+        let lower = lowercase ? " lowercase" : ""
+        switch source {
+        case .macro(let m): return "\(prefix) macro \(m)\(lower)"
+        case .header(let n, let p): return "\(prefix) header \(n) \(p)\(lower)"
+        case .envelopeFrom(let p): return "\(prefix) envelope_from \(p)\(lower)"
+        case .clientAddress: return "\(prefix) client_address\(lower)"
+        }
+    }
+}
+
+/// The ordered rule list; the first rule that names an identity wins.
+public struct IdentityRules: Sendable {
+    public let rules: [IdentityRule]
+
+    public init(_ rules: [IdentityRule]) { self.rules = rules }
+
+    public struct Match: Sendable, Equatable {
+        public let identity: Identity
+        /// The rule's position (1-based) and text, for the per-message log line.
+        public let ruleIndex: Int
+        public let rule: String
+    }
+
+    public func resolve(_ facts: MessageFacts) -> Match? {
+        for (i, rule) in rules.enumerated() {
+            if let id = rule.identity(for: facts) {
+                return Match(identity: id, ruleIndex: i + 1, rule: rule.description)
+            }
+        }
+        return nil
+    }
+
+    /// Resolves at MAIL FROM only when no header rule stands before the envelope rule that matches:
+    /// otherwise a header seen later could still win, and deciding early would name the wrong sender.
+    public func resolveBeforeHeaders(_ facts: MessageFacts) -> Match? {
+        for (i, rule) in rules.enumerated() {
+            guard rule.isEnvelopeRule else { return nil }
+            if let id = rule.identity(for: facts) {
+                return Match(identity: id, ruleIndex: i + 1, rule: rule.description)
+            }
+        }
+        return nil
+    }
+
+    /// Lower-cased names of the headers some rule reads.
+    public var headerNames: Set<String> { Set(rules.compactMap { $0.headerName?.lowercased() }) }
+}

@@ -1,0 +1,109 @@
+// A small JSON value with ordered object keys, so CLI output and notices read in a fixed, natural order,
+// and RFC 3339 UTC timestamps for Unix times.
+
+public indirect enum JSONValue: Sendable, Equatable {
+    case string(String)
+    case number(Int64)
+    case bool(Bool)
+    case null
+    case array([JSONValue])
+    case object([(String, JSONValue)])
+
+    public static func == (a: JSONValue, b: JSONValue) -> Bool { a.rendered() == b.rendered() }
+
+    public static func time(_ t: Int64?) -> JSONValue { t.map { .string(RFC3339.format($0)) } ?? .null }
+    public static func text(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
+    public static func int(_ n: Int?) -> JSONValue { n.map { .number(Int64($0)) } ?? .null }
+
+    /// Compact when `indent` is nil (one line, as NDJSON wants), else pretty.
+    public func rendered(indent: Int? = 2) -> String {
+        var out = ""
+        write(to: &out, indent: indent, level: 0)
+        return out
+    }
+
+    private func write(to out: inout String, indent: Int?, level: Int) {
+        let newline = indent == nil ? "" : "\n"
+        let pad = { (l: Int) in String(repeating: " ", count: (indent ?? 0) * l) }
+        switch self {
+        case .string(let s): out += Self.quoted(s)
+        case .number(let n): out += String(n)
+        case .bool(let b): out += b ? "true" : "false"
+        case .null: out += "null"
+        case .array(let items):
+            guard !items.isEmpty else { out += "[]"; return }
+            out += "[" + newline
+            for (i, item) in items.enumerated() {
+                out += pad(level + 1)
+                item.write(to: &out, indent: indent, level: level + 1)
+                out += (i < items.count - 1 ? "," : "") + newline
+            }
+            out += pad(level) + "]"
+        case .object(let fields):
+            guard !fields.isEmpty else { out += "{}"; return }
+            out += "{" + newline
+            for (i, (k, v)) in fields.enumerated() {
+                out += pad(level + 1) + Self.quoted(k) + (indent == nil ? ":" : ": ")
+                v.write(to: &out, indent: indent, level: level + 1)
+                out += (i < fields.count - 1 ? "," : "") + newline
+            }
+            out += pad(level) + "}"
+        }
+    }
+
+    static func quoted(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20:
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+}
+
+public enum RFC3339 {
+    /// `2026-11-24T05:40:00Z` for a Unix time.
+    public static func format(_ t: Int64) -> String {
+        let days = t >= 0 ? t / 86400 : (t - 86399) / 86400
+        let secs = t - days * 86400
+        // Civil-from-days (H. Hinnant's algorithm), valid for the proleptic Gregorian calendar.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(y)-\(two(m))-\(two(d))T\(two(secs / 3600)):\(two(secs % 3600 / 60)):\(two(secs % 60))Z"
+    }
+}
+
+extension LockRecord {
+    /// The JSON form shared by `locks --json`, `show --json` and the notify_command's stdin.
+    public var json: JSONValue {
+        .object([
+            ("identity", .string(identity)),
+            ("locked_at", .time(lockedAt)),
+            ("reason", .string(reason)),
+            ("locked_by", .string(lockedBy)),
+            ("automatic", .bool(automatic)),
+            ("expires_at", .time(expiresAt)),
+            ("counter", .text(counter?.rawValue)),
+            ("count", .int(count)),
+            ("limit", .text(limit)),
+            ("attempts", .number(Int64(attempts))),
+        ])
+    }
+}

@@ -1,0 +1,88 @@
+// What the lock logic needs from storage. The SQLite store implements it; tests use it too.
+// Times are Unix seconds (UTC) throughout.
+
+/// A lock on one identity, active until lifted.
+public struct LockRecord: Sendable, Equatable, Codable {
+    public var identity: Identity
+    public var lockedAt: Int64
+    /// `auto` for a limit crossing, else the admin's name.
+    public var lockedBy: String
+    public var automatic: Bool
+    public var reason: String
+    public var expiresAt: Int64?
+    /// The counter and figures that caused an automatic lock.
+    public var counter: Counter?
+    public var count: Int?
+    public var limit: String?
+    /// Messages refused, held or tempfailed while the lock stood.
+    public var attempts: Int
+
+    public init(identity: Identity, lockedAt: Int64, lockedBy: String, automatic: Bool, reason: String,
+                expiresAt: Int64? = nil, counter: Counter? = nil, count: Int? = nil, limit: String? = nil, attempts: Int = 0) {
+        self.identity = identity
+        self.lockedAt = lockedAt
+        self.lockedBy = lockedBy
+        self.automatic = automatic
+        self.reason = reason
+        self.expiresAt = expiresAt
+        self.counter = counter
+        self.count = count
+        self.limit = limit
+        self.attempts = attempts
+    }
+
+    public func hasExpired(at now: Int64) -> Bool {
+        guard let expiresAt else { return false }
+        return now >= expiresAt
+    }
+}
+
+/// One counted message, as the message path reports it.
+public struct MessageEvent: Sendable {
+    public var identity: Identity
+    public var at: Int64
+    public var recipients: Int
+    public var spam: Bool
+    public var messageID: String?
+    public var queueID: String?
+
+    public init(identity: Identity, at: Int64, recipients: Int, spam: Bool, messageID: String?, queueID: String?) {
+        self.identity = identity
+        self.at = at
+        self.recipients = recipients
+        self.spam = spam
+        self.messageID = messageID
+        self.queueID = queueID
+    }
+}
+
+/// The stored state of an identity that the policy needs before counting.
+public struct IdentityState: Sendable {
+    public var lock: LockRecord?
+    public var override: IdentityOverride?
+
+    public init(lock: LockRecord?, override: IdentityOverride?) {
+        self.lock = lock
+        self.override = override
+    }
+}
+
+public protocol PolicyStore: Sendable {
+    func state(of identity: Identity) throws -> IdentityState
+    /// Counts the message (windows, totals, outbound log) and returns the totals within each window, this message included.
+    func record(_ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int]
+    /// Counts one complaint from `reporter` and returns the window total of complaints from distinct reporters.
+    func recordComplaint(identity: Identity, reporter: String, at: Int64, window: TimeSpan) throws -> Int
+    /// Stores a lock (committed before returning); returns the lock in force (an existing one wins).
+    func lock(_ lock: LockRecord) throws -> LockRecord
+    /// Lifts the active lock and clears the identity's windows; false when it was not locked.
+    func unlock(identity: Identity, by actor: String, reason: String?, at: Int64) throws -> Bool
+    /// Counts a refused/held/tempfailed attempt of a locked identity (apart from the windows).
+    func recordLockedAttempt(identity: Identity, at: Int64, heldQueueID: String?) throws
+}
+
+/// Mints the `X-MailWarden-ID` token of an identity (keyed HMAC) and remembers it, so a complaint
+/// carrying the token can be traced back without the header exposing a login.
+public protocol IdentityTokenizer: Sendable {
+    func token(for identity: Identity) throws -> String
+}

@@ -1,0 +1,92 @@
+// The one table of settings. The config parser, the commented example under packaging/ and the
+// README reference are all generated from it (`mailwarden config-reference`), so they cannot drift.
+
+/// How a setting's value is read.
+public enum SettingType: Sendable, Equatable {
+    case text
+    case number
+    case duration
+    case rateLimit
+    case choice([String])
+    /// Repeated lines add entries; a `list` value may also hold several comma/space-separated items.
+    case list
+    /// Repeated lines add one entry each (entries may contain spaces, e.g. regexes).
+    case lines
+}
+
+/// One configuration key: its type, its default and what it means.
+public struct Setting: Sendable {
+    public let key: String
+    public let type: SettingType
+    /// Default values; several for list keys, none when unset by default.
+    public let defaults: [String]
+    public let doc: String
+
+    public var isRepeatable: Bool { type == .list || type == .lines }
+}
+
+public enum Settings {
+    public static let all: [Setting] = [
+        Setting(key: "socket", type: .text, defaults: ["inet:8890@127.0.0.1"],
+                doc: "Where mailwardend listens, in libmilter form: inet:PORT@HOST, inet6:PORT@HOST or unix:/path. Postfix names the same socket inet:HOST:PORT."),
+        Setting(key: "socket_mode", type: .text, defaults: ["0660"],
+                doc: "Permissions of a unix socket (octal). Never world-writable."),
+        Setting(key: "store", type: .text, defaults: ["/var/lib/mailwarden/mailwarden.db"],
+                doc: "The SQLite store: identities, counters, locks, outbound log, audit log, token key."),
+        Setting(key: "store_busy_timeout", type: .duration, defaults: ["2s"],
+                doc: "How long a store write waits for a lock held by another process (the CLI). Keep it well under Postfix's milter_command_timeout."),
+        Setting(key: "mode", type: .choice(["enforce", "monitor"]), defaults: ["enforce"],
+                doc: "monitor logs \"would lock\" and refuses nothing: use it to roll out limits safely."),
+        Setting(key: "on_error", type: .choice(["tempfail", "accept"]), defaults: ["tempfail"],
+                doc: "The milter's answer when MailWarden itself fails (store error, internal error). tempfail keeps the mail with the client."),
+        Setting(key: "identity_rule", type: .lines, defaults: ["sasl macro {auth_authen} lowercase"],
+                doc: "How the sender is named; ordered, first match wins. Forms: PREFIX macro {NAME} | PREFIX header NAME /regex with (?<id>...)/ | PREFIX envelope_from /regex/ | PREFIX client_address; add `lowercase` to fold the value. The identity is PREFIX:value."),
+        Setting(key: "identity_header", type: .choice(["keep", "remove", "token"]), defaults: ["keep"],
+                doc: "What happens to the header a header rule matched: keep it, remove it, or replace it with X-MailWarden-ID: <token> (an HMAC of the identity, traceable in complaints without exposing a login)."),
+        Setting(key: "spam_header", type: .lines,
+                defaults: ["X-Spam-Flag /^\\s*yes\\b/i", "X-Spam-Status /^\\s*yes,/i", "X-Spam /^\\s*yes\\b/i"],
+                doc: "An upstream spam verdict: header NAME and /regex/ on its value; repeated, any match marks the message as spam."),
+        Setting(key: "limit_messages", type: .rateLimit, defaults: ["500/1h"],
+                doc: "Messages per identity in a sliding window (N/DURATION; `none` disables it). The message that makes the count exceed N locks the identity."),
+        Setting(key: "limit_recipients", type: .rateLimit, defaults: ["2000/1h"],
+                doc: "Recipients per identity in a sliding window."),
+        Setting(key: "limit_spam", type: .rateLimit, defaults: ["10/1h"],
+                doc: "Spam verdicts per identity in a sliding window. With 5/1h, verdicts 1-5 pass and the 6th locks."),
+        Setting(key: "limit_complaints", type: .rateLimit, defaults: ["3/1d"],
+                doc: "Abuse complaints traced to the identity in a sliding window."),
+        Setting(key: "lock_action", type: .choice(["reject", "hold", "tempfail"]), defaults: ["reject"],
+                doc: "What a locked identity's mail gets: reject (550), hold (Postfix hold queue; release with postsuper -H), tempfail (451). Local submissions are always held."),
+        Setting(key: "lock_reply", type: .text, defaults: ["Sending from this account is suspended; please contact support"],
+                doc: "The SMTP reply text for reject and tempfail (the code is 550 5.7.1 or 451 4.7.1)."),
+        Setting(key: "lock_cooldown", type: .duration, defaults: ["0"],
+                doc: "An automatic lock lifts itself after this long; 0 keeps it until an admin unlocks."),
+        Setting(key: "exempt", type: .list, defaults: [],
+                doc: "Identities that are counted but never locked (repeat or list them)."),
+        Setting(key: "trusted_networks", type: .list, defaults: [],
+                doc: "Client networks (CIDR) whose unauthenticated mail is counted as outbound, e.g. web servers relaying through this MTA."),
+        Setting(key: "local_daemon_name", type: .text, defaults: ["mailwarden-local"],
+                doc: "The {daemon_name} macro value that marks local submissions (sendmail/pickup via non_smtpd_milters); set it with -o milter_macro_daemon_name in master.cf."),
+        Setting(key: "notify_email", type: .text, defaults: [],
+                doc: "Where a lock notice is mailed (empty: none)."),
+        Setting(key: "notify_from", type: .text, defaults: ["mailwarden@localhost"],
+                doc: "Envelope and header sender of lock notices."),
+        Setting(key: "notify_smtp", type: .text, defaults: ["127.0.0.1:25"],
+                doc: "SMTP server (host:port) that lock notices go through; not the sendmail binary, which does not work under the hardened unit."),
+        Setting(key: "notify_command", type: .text, defaults: [],
+                doc: "A command run on each automatic lock with the lock as JSON on stdin (empty: none)."),
+        Setting(key: "outbound_log_retention", type: .duration, defaults: ["30d"],
+                doc: "How long the outbound log (Message-ID, queue id, identity) is kept for tracing complaints."),
+        Setting(key: "max_header_length", type: .number, defaults: ["4096"],
+                doc: "Characters of a header value that rules examine; the rest is ignored."),
+        Setting(key: "max_headers", type: .number, defaults: ["200"],
+                doc: "Headers of one message that rules examine."),
+        Setting(key: "log", type: .choice(["stderr", "syslog"]), defaults: ["stderr"],
+                doc: "stderr (journald under systemd) or syslog with the mail facility, beside Postfix's lines."),
+        Setting(key: "log_level", type: .choice(["debug", "info", "warning", "error"]), defaults: ["info"],
+                doc: "Least severity logged; info is one line per message."),
+    ]
+
+    public static func setting(_ key: String) -> Setting? { byKey[key] }
+
+    private static let byKey: [String: Setting] = Dictionary(uniqueKeysWithValues: all.map { ($0.key, $0) })
+}

@@ -1,0 +1,78 @@
+// Durations as admins write them in the config and on the command line: `45s`, `10m`, `1h`, `7d`, `2w`.
+// A bare number is seconds, as in Postfix time parameters.
+
+/// A length of time in whole seconds.
+public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var seconds: Int64
+
+    public init(seconds: Int64) { self.seconds = seconds }
+
+    public static let zero = TimeSpan(seconds: 0)
+    public static func minutes(_ n: Int64) -> TimeSpan { TimeSpan(seconds: n * 60) }
+    public static func hours(_ n: Int64) -> TimeSpan { TimeSpan(seconds: n * 3600) }
+    public static func days(_ n: Int64) -> TimeSpan { TimeSpan(seconds: n * 86400) }
+
+    static let units: [(suffix: Character, seconds: Int64)] = [("w", 604_800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)]
+
+    /// Parses `N[smhdw]`; nil when the text is not such a duration.
+    public init?(_ text: String) {
+        let t = text.trimmingWhitespace().lowercased()
+        guard let last = t.last, t.count <= 12 else { return nil }
+        var digits = Substring(t)
+        var scale: Int64 = 1
+        if let unit = Self.units.first(where: { $0.suffix == last }) {
+            scale = unit.seconds
+            digits = t.dropLast()
+        }
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCIIDigit), let n = Int64(digits),
+              n <= Int64.max / scale else { return nil }
+        seconds = n * scale
+    }
+
+    /// The shortest exact form: `90m` stays `90m`, `3600` becomes `1h`.
+    public var description: String {
+        guard seconds != 0 else { return "0" }
+        for unit in Self.units where seconds % unit.seconds == 0 {
+            return "\(seconds / unit.seconds)\(unit.suffix)"
+        }
+        return "\(seconds)s"
+    }
+
+    public static func < (a: TimeSpan, b: TimeSpan) -> Bool { a.seconds < b.seconds }
+}
+
+/// A limit of `count` events within a sliding window, written `5/10m`.
+public struct RateLimit: Sendable, Hashable, CustomStringConvertible {
+    public var count: Int
+    public var window: TimeSpan
+
+    public init(count: Int, window: TimeSpan) {
+        self.count = count
+        self.window = window
+    }
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2,
+              let n = Int(parts[0].trimmingWhitespace()), n >= 0, n <= 100_000_000,
+              let w = TimeSpan(String(parts[1])), w.seconds > 0 else { return nil }
+        count = n
+        window = w
+    }
+
+    public var description: String { "\(count)/\(window)" }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
+}
+
+extension StringProtocol {
+    /// Trims spaces, tabs and line ends (Foundation-free, so it is cheap on the message path).
+    public func trimmingWhitespace() -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
+        guard let first = firstIndex(where: { !isSpace($0) }),
+              let last = lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(self[first...last])
+    }
+}

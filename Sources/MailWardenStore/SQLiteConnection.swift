@@ -1,0 +1,179 @@
+// A thin, thread-safe wrapper over one sqlite3 handle: prepared-statement cache, parameter binding,
+// transactions. libmilter runs one connection's callbacks on several threads, so the handle is not
+// tied to a thread: every use holds the connection's mutex.
+import CSQLite
+import Foundation
+
+/// A value bound to or read from SQL. All SQL here is parameterised; no value is ever spliced into text.
+public enum SQLValue: Sendable, Equatable {
+    case int(Int64)
+    case text(String)
+    case blob([UInt8])
+    case null
+
+    var int: Int64? { if case .int(let v) = self { return v }; return nil }
+    var text: String? { if case .text(let v) = self { return v }; return nil }
+    var blob: [UInt8]? { if case .blob(let v) = self { return v }; return nil }
+}
+
+extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
+    public init(stringLiteral value: String) { self = .text(value) }
+    public init(integerLiteral value: Int64) { self = .int(value) }
+    init(_ s: String?) { self = s.map { .text($0) } ?? .null }
+    init(_ i: Int64?) { self = i.map { .int($0) } ?? .null }
+}
+
+/// A store failure, worded for the admin who has to act on it.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public let code: Int32
+    public let message: String
+
+    public var description: String { message }
+
+    /// SQLITE_BUSY/LOCKED: another process held the store longer than the busy timeout.
+    public var isBusy: Bool { code == SQLITE_BUSY || code == SQLITE_LOCKED }
+}
+
+final class SQLiteConnection: @unchecked Sendable {
+    private let db: OpaquePointer
+    // NSLock rather than Mutex: results of generic transactions are not `sending`.
+    private let mutex = NSLock()
+    private var cache: [String: OpaquePointer] = [:]
+    let path: String
+
+    init(path: String, busyTimeoutMilliseconds: Int32, readOnly: Bool = false) throws {
+        var handle: OpaquePointer?
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_FULLMUTEX
+        let rc = sqlite3_open_v2(path, &handle, flags, nil)
+        guard rc == SQLITE_OK, let handle else {
+            let detail = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            if let handle { sqlite3_close_v2(handle) }
+            throw StoreError(code: rc, message: "cannot open store \(path): \(detail) (check the path and that its directory is writable by this user)")
+        }
+        db = handle
+        self.path = path
+        sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
+        sqlite3_extended_result_codes(db, 1)
+    }
+
+    deinit {
+        for stmt in cache.values { sqlite3_finalize(stmt) }
+        sqlite3_close_v2(db)
+    }
+
+    private func error(_ rc: Int32, _ context: String) -> StoreError {
+        let base = rc & 0xff
+        var text = String(cString: sqlite3_errmsg(db))
+        switch base {
+        case SQLITE_BUSY, SQLITE_LOCKED:
+            text += " (another process held the store longer than store_busy_timeout)"
+        case SQLITE_FULL:
+            text += " (the disk holding \(path) is full: free space, then retry)"
+        case SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_PERM:
+            text += " (check the permissions of \(path) and its directory)"
+        default:
+            break
+        }
+        return StoreError(code: base, message: "store \(path): \(context): \(text)")
+    }
+
+    /// Runs SQL text with no parameters (schema, pragmas); may hold several statements.
+    func exec(_ sql: String) throws {
+        try mutex.withLock {
+            var err: UnsafeMutablePointer<CChar>?
+            let rc = sqlite3_exec(db, sql, nil, nil, &err)
+            if let err { sqlite3_free(err) }
+            if rc != SQLITE_OK { throw error(rc, "executing schema/pragma") }
+        }
+    }
+
+    /// Runs one statement and returns its rows.
+    @discardableResult
+    func query(_ sql: String, _ params: [SQLValue] = []) throws -> [[SQLValue]] {
+        try mutex.withLock { try run(sql, params) }
+    }
+
+    /// Runs `body` in one IMMEDIATE transaction (writers queue up front instead of failing mid-way);
+    /// `readOnly` starts a DEFERRED one instead: a consistent snapshot that does not block the writer (WAL).
+    func transaction<T>(durable: Bool = false, readOnly: Bool = false, _ body: (Transaction) throws -> T) throws -> T {
+        try mutex.withLock {
+            if durable { try run("PRAGMA synchronous = FULL") }
+            defer { if durable { _ = try? run("PRAGMA synchronous = NORMAL") } }
+            try run(readOnly ? "BEGIN DEFERRED" : "BEGIN IMMEDIATE")
+            do {
+                let value = try body(Transaction(connection: self))
+                try run("COMMIT")
+                return value
+            } catch {
+                _ = try? run("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// Statements inside a transaction (the mutex is already held).
+    struct Transaction {
+        let connection: SQLiteConnection
+
+        @discardableResult
+        func query(_ sql: String, _ params: [SQLValue] = []) throws -> [[SQLValue]] {
+            try connection.run(sql, params)
+        }
+
+        var changes: Int { Int(sqlite3_changes(connection.db)) }
+    }
+
+    /// Caller holds `mutex`.
+    @discardableResult
+    private func run(_ sql: String, _ params: [SQLValue] = []) throws -> [[SQLValue]] {
+        let stmt: OpaquePointer
+        if let cached = cache[sql] {
+            stmt = cached
+        } else {
+            var s: OpaquePointer?
+            let rc = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &s, nil)
+            guard rc == SQLITE_OK, let s else { throw error(rc, "preparing statement") }
+            cache[sql] = s
+            stmt = s
+        }
+        defer {
+            sqlite3_reset(stmt)
+            sqlite3_clear_bindings(stmt)
+        }
+        for (i, p) in params.enumerated() {
+            let idx = Int32(i + 1)
+            let rc: Int32
+            switch p {
+            case .int(let v): rc = sqlite3_bind_int64(stmt, idx, v)
+            case .text(let v): rc = sqlite3_bind_text(stmt, idx, v, -1, Self.transient)
+            case .blob(let v): rc = v.withUnsafeBytes { sqlite3_bind_blob(stmt, idx, $0.baseAddress, Int32(v.count), Self.transient) }
+            case .null: rc = sqlite3_bind_null(stmt, idx)
+            }
+            if rc != SQLITE_OK { throw error(rc, "binding parameter \(idx)") }
+        }
+        var rows: [[SQLValue]] = []
+        while true {
+            let rc = sqlite3_step(stmt)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else { throw error(rc, "running `\(sql.prefix(40))…`") }
+            var row: [SQLValue] = []
+            for c in 0..<sqlite3_column_count(stmt) {
+                switch sqlite3_column_type(stmt, c) {
+                case SQLITE_INTEGER: row.append(.int(sqlite3_column_int64(stmt, c)))
+                case SQLITE_NULL: row.append(.null)
+                case SQLITE_BLOB:
+                    let n = Int(sqlite3_column_bytes(stmt, c))
+                    let p = sqlite3_column_blob(stmt, c)
+                    row.append(.blob(n == 0 || p == nil ? [] : Array(UnsafeRawBufferPointer(start: p, count: n))))
+                default:
+                    row.append(.text(sqlite3_column_text(stmt, c).map { String(cString: $0) } ?? ""))
+                }
+            }
+            rows.append(row)
+        }
+        return rows
+    }
+
+    /// SQLITE_TRANSIENT: SQLite copies the bound bytes before the call returns.
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+}

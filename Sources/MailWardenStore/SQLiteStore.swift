@@ -1,0 +1,188 @@
+// The SQLite store: the PolicyStore the milter counts into, and the queries and changes the admin CLI
+// makes. WAL lets the daemon and the CLI use it at once; counters are written with synchronous=NORMAL,
+// locks with synchronous=FULL so a lock stands even after a power cut, not only after kill -9.
+import MailWardenCore
+
+public final class SQLiteStore: PolicyStore, @unchecked Sendable {
+    let db: SQLiteConnection
+    public var path: String { db.path }
+
+    /// Opens (creating and migrating if needed) the store at `path`.
+    public init(path: String, busyTimeout: TimeSpan = TimeSpan(seconds: 2)) throws {
+        let ms = Int32(clamping: max(busyTimeout.seconds, 0) * 1000)
+        db = try SQLiteConnection(path: path, busyTimeoutMilliseconds: ms == 0 ? 100 : ms)
+        try db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+        try migrate()
+    }
+
+    private func migrate() throws {
+        let version = Int(try db.query("PRAGMA user_version").first?.first?.int ?? 0)
+        guard version < Schema.migrations.count else {
+            if version > Schema.migrations.count {
+                throw StoreError(code: 0, message: "store \(path) has schema version \(version), newer than this MailWarden (\(Schema.migrations.count)): upgrade MailWarden")
+            }
+            return
+        }
+        try db.transaction { tx in
+            // Re-read inside the write lock: another process may have migrated meanwhile.
+            let current = Int(try tx.query("PRAGMA user_version").first?.first?.int ?? 0)
+            for v in current..<Schema.migrations.count {
+                for statement in Schema.migrations[v].components(separatedBy: ";\n") where !statement.trimmingWhitespace().isEmpty {
+                    try tx.query(statement)
+                }
+                try tx.query("PRAGMA user_version = \(v + 1)")
+            }
+        }
+    }
+
+    public var schemaVersion: Int { Int((try? db.query("PRAGMA user_version").first?.first?.int) ?? 0) }
+
+    // MARK: - PolicyStore
+
+    public func state(of identity: Identity) throws -> IdentityState {
+        let rows = try db.query("""
+            SELECT \(Self.lockColumns), o.limit_messages, o.limit_recipients, o.limit_spam, o.limit_complaints, o.exempt
+            FROM identities i
+            LEFT JOIN locks l ON l.identity_id = i.id AND l.lifted_at IS NULL
+            LEFT JOIN overrides o ON o.identity_id = i.id
+            WHERE i.name = ?
+            """, [.text(identity)])
+        guard let row = rows.first else { return IdentityState(lock: nil, override: nil) }
+        let lock = row[1] == .null ? nil : Self.lockRecord(row)
+        let o = Array(row[Self.lockColumnCount...])
+        var override: IdentityOverride?
+        if o[4] != .null {
+            var limits: [Counter: LimitOverride] = [:]
+            for (i, counter) in [Counter.messages, .recipients, .spam, .complaints].enumerated() {
+                if let t = o[i].text, let l = LimitOverride(t) { limits[counter] = l }
+            }
+            override = IdentityOverride(limits: limits, exempt: o[4].int == 1)
+        }
+        return IdentityState(lock: lock, override: override)
+    }
+
+    public func record(_ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
+        try db.transaction { tx in
+            let id = try Self.touchIdentity(tx, event.identity, at: event.at, counts: """
+                messages = messages + 1, recipients = recipients + \(max(event.recipients, 0)), spam = spam + \(event.spam ? 1 : 0)
+                """)
+            var amounts: [(Counter, Int)] = [(.messages, 1), (.recipients, event.recipients)]
+            if event.spam { amounts.append((.spam, 1)) }
+            for (counter, amount) in amounts where amount > 0 {
+                try tx.query("""
+                    INSERT INTO window_events(identity_id, counter, at, amount) VALUES(?, ?, ?, ?)
+                    ON CONFLICT(identity_id, counter, at) DO UPDATE SET amount = amount + excluded.amount
+                    """, [.int(id), .text(counter.rawValue), .int(event.at), .int(Int64(amount))])
+            }
+            try tx.query("INSERT INTO outbound(at, identity_id, message_id, queue_id, recipients, spam) VALUES(?, ?, ?, ?, ?, ?)",
+                         [.int(event.at), .int(id), SQLValue(event.messageID), SQLValue(event.queueID),
+                          .int(Int64(event.recipients)), .int(event.spam ? 1 : 0)])
+            return try Self.windowTotals(tx, identityID: id, now: event.at, windows: windows)
+        }
+    }
+
+    /// Window totals: an event counts while `at > now - window` (it leaves the window `window` seconds later).
+    static func windowTotals(_ tx: SQLiteConnection.Transaction, identityID: Int64, now: Int64,
+                             windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
+        let counters: [Counter] = [.messages, .recipients, .spam]
+        let row = try tx.query("""
+            SELECT
+              COALESCE(SUM(CASE WHEN counter = 'messages' AND at > ? THEN amount END), 0),
+              COALESCE(SUM(CASE WHEN counter = 'recipients' AND at > ? THEN amount END), 0),
+              COALESCE(SUM(CASE WHEN counter = 'spam' AND at > ? THEN amount END), 0)
+            FROM window_events WHERE identity_id = ? AND at > ?
+            """, counters.map { .int(now - (windows[$0]?.seconds ?? 3600)) }
+                + [.int(identityID), .int(now - (counters.compactMap { windows[$0]?.seconds }.max() ?? 3600))]).first ?? []
+        var out: [Counter: Int] = [:]
+        for (i, c) in counters.enumerated() { out[c] = Int(row[i].int ?? 0) }
+        return out
+    }
+
+    public func recordComplaint(identity: Identity, reporter: String, at: Int64, window: TimeSpan) throws -> Int {
+        try db.transaction { tx in
+            let id = try Self.touchIdentity(tx, identity, at: at, counts: "complaints = complaints + 1")
+            try tx.query("INSERT INTO complaint_events(identity_id, reporter, at) VALUES(?, ?, ?)",
+                         [.int(id), .text(reporter.lowercased()), .int(at)])
+            return try Self.complaintReporters(tx, identityID: id, now: at, window: window)
+        }
+    }
+
+    /// The complaint window total: distinct reporters with a complaint at `at > now - window`.
+    static func complaintReporters(_ tx: SQLiteConnection.Transaction, identityID: Int64, now: Int64, window: TimeSpan) throws -> Int {
+        Int(try tx.query("SELECT COUNT(DISTINCT reporter) FROM complaint_events WHERE identity_id = ? AND at > ?",
+                         [.int(identityID), .int(now - window.seconds)]).first?.first?.int ?? 0)
+    }
+
+    public func lock(_ lock: LockRecord) throws -> LockRecord {
+        try db.transaction(durable: true) { tx in
+            let id = try Self.touchIdentity(tx, lock.identity, at: lock.lockedAt, counts: nil)
+            if let existing = try tx.query("SELECT \(Self.lockColumns) FROM locks l JOIN identities i ON i.id = l.identity_id WHERE l.identity_id = ? AND l.lifted_at IS NULL", [.int(id)]).first {
+                return Self.lockRecord(existing)
+            }
+            try tx.query("""
+                INSERT INTO locks(identity_id, locked_at, locked_by, automatic, reason, expires_at, counter, count, limit_text)
+                VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, [.int(id), .int(lock.lockedAt), .text(lock.lockedBy), .int(lock.automatic ? 1 : 0), .text(lock.reason),
+                      SQLValue(lock.expiresAt), SQLValue(lock.counter?.rawValue), SQLValue(lock.count.map(Int64.init)), SQLValue(lock.limit)])
+            if lock.automatic { try tx.query("UPDATE identities SET auto_locks = auto_locks + 1 WHERE id = ?", [.int(id)]) }
+            try Self.audit(tx, at: lock.lockedAt, actor: lock.lockedBy, action: "lock", identity: lock.identity, detail: lock.reason)
+            return lock
+        }
+    }
+
+    public func unlock(identity: Identity, by actor: String, reason: String?, at: Int64) throws -> Bool {
+        try db.transaction(durable: true) { tx in
+            guard let id = try tx.query("SELECT id FROM identities WHERE name = ?", [.text(identity)]).first?.first?.int else { return false }
+            try tx.query("UPDATE locks SET lifted_at = ?, lifted_by = ?, lift_reason = ? WHERE identity_id = ? AND lifted_at IS NULL",
+                         [.int(at), .text(actor), SQLValue(reason), .int(id)])
+            guard tx.changes > 0 else { return false }
+            // A fresh start: the windows that led to the lock would otherwise re-lock at the next message.
+            try tx.query("DELETE FROM window_events WHERE identity_id = ?", [.int(id)])
+            try tx.query("DELETE FROM complaint_events WHERE identity_id = ?", [.int(id)])
+            try Self.audit(tx, at: at, actor: actor, action: "unlock", identity: identity, detail: reason)
+            return true
+        }
+    }
+
+    public func recordLockedAttempt(identity: Identity, at: Int64, heldQueueID: String?) throws {
+        try db.transaction { tx in
+            let id = try Self.touchIdentity(tx, identity, at: at, counts: "refused = refused + 1")
+            try tx.query("UPDATE locks SET attempts = attempts + 1 WHERE identity_id = ? AND lifted_at IS NULL", [.int(id)])
+            if let q = heldQueueID {
+                try tx.query("""
+                    INSERT OR IGNORE INTO held(queue_id, identity_id, lock_id, at)
+                    VALUES(?, ?, (SELECT id FROM locks WHERE identity_id = ? AND lifted_at IS NULL), ?)
+                    """, [.text(q), .int(id), .int(id), .int(at)])
+            }
+        }
+    }
+
+    // MARK: - Shared pieces
+
+    /// Creates the identity on first sight, bumps last_seen and the given totals; returns its row id.
+    static func touchIdentity(_ tx: SQLiteConnection.Transaction, _ name: Identity, at: Int64, counts: String?) throws -> Int64 {
+        try tx.query("INSERT OR IGNORE INTO identities(name, first_seen, last_seen) VALUES(?, ?, ?)", [.text(name), .int(at), .int(at)])
+        // `counts` is built only from integers and fixed column names by the callers, never from input.
+        let extra = counts.map { ", \($0)" } ?? ""
+        guard let id = try tx.query("UPDATE identities SET last_seen = MAX(last_seen, ?)\(extra) WHERE name = ? RETURNING id",
+                                    [.int(at), .text(name)]).first?.first?.int else {
+            throw StoreError(code: 0, message: "store: could not create identity \(name)")
+        }
+        return id
+    }
+
+    static func audit(_ tx: SQLiteConnection.Transaction, at: Int64, actor: String, action: String, identity: String?, detail: String?) throws {
+        try tx.query("INSERT INTO audit(at, actor, action, identity, detail) VALUES(?, ?, ?, ?, ?)",
+                     [.int(at), .text(actor), .text(action), SQLValue(identity), SQLValue(detail)])
+    }
+
+    static let lockColumns = "i.name, l.locked_at, l.locked_by, l.automatic, l.reason, l.expires_at, l.counter, l.count, l.limit_text, l.attempts"
+    static let lockColumnCount = 10
+
+    static func lockRecord(_ row: [SQLValue]) -> LockRecord {
+        LockRecord(identity: row[0].text ?? "", lockedAt: row[1].int ?? 0, lockedBy: row[2].text ?? "",
+                   automatic: row[3].int == 1, reason: row[4].text ?? "", expiresAt: row[5].int,
+                   counter: row[6].text.flatMap(Counter.init(rawValue:)), count: row[7].int.map { Int($0) },
+                   limit: row[8].text, attempts: Int(row[9].int ?? 0))
+    }
+}

@@ -1,0 +1,94 @@
+// The store's schema, as an ordered list of migrations. The database's `user_version` is the number
+// of migrations applied; a new version appends a migration, never edits an old one.
+
+enum Schema {
+    static let migrations: [String] = [
+        // 1: the spine.
+        """
+        CREATE TABLE identities(
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            first_seen INTEGER NOT NULL,
+            last_seen INTEGER NOT NULL,
+            messages INTEGER NOT NULL DEFAULT 0,
+            recipients INTEGER NOT NULL DEFAULT 0,
+            spam INTEGER NOT NULL DEFAULT 0,
+            complaints INTEGER NOT NULL DEFAULT 0,
+            refused INTEGER NOT NULL DEFAULT 0,
+            auto_locks INTEGER NOT NULL DEFAULT 0,
+            token TEXT UNIQUE
+        );
+        -- Sliding windows: per-second buckets, summed over each counter's window.
+        CREATE TABLE window_events(
+            identity_id INTEGER NOT NULL REFERENCES identities(id),
+            counter TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            amount INTEGER NOT NULL,
+            PRIMARY KEY(identity_id, counter, at)
+        ) WITHOUT ROWID;
+        CREATE TABLE complaint_events(
+            identity_id INTEGER NOT NULL REFERENCES identities(id),
+            reporter TEXT NOT NULL,
+            at INTEGER NOT NULL
+        );
+        CREATE INDEX complaint_events_identity ON complaint_events(identity_id, at);
+        CREATE TABLE locks(
+            id INTEGER PRIMARY KEY,
+            identity_id INTEGER NOT NULL REFERENCES identities(id),
+            locked_at INTEGER NOT NULL,
+            locked_by TEXT NOT NULL,
+            automatic INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            expires_at INTEGER,
+            counter TEXT,
+            count INTEGER,
+            limit_text TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            lifted_at INTEGER,
+            lifted_by TEXT,
+            lift_reason TEXT
+        );
+        CREATE UNIQUE INDEX locks_active ON locks(identity_id) WHERE lifted_at IS NULL;
+        CREATE INDEX locks_identity ON locks(identity_id, locked_at);
+        CREATE TABLE overrides(
+            identity_id INTEGER PRIMARY KEY REFERENCES identities(id),
+            limit_messages TEXT,
+            limit_recipients TEXT,
+            limit_spam TEXT,
+            limit_complaints TEXT,
+            exempt INTEGER NOT NULL DEFAULT 0,
+            updated_at INTEGER NOT NULL,
+            updated_by TEXT NOT NULL
+        );
+        CREATE TABLE held(
+            queue_id TEXT PRIMARY KEY,
+            identity_id INTEGER NOT NULL REFERENCES identities(id),
+            lock_id INTEGER,
+            at INTEGER NOT NULL
+        );
+        CREATE INDEX held_identity ON held(identity_id, at);
+        CREATE TABLE outbound(
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            identity_id INTEGER NOT NULL REFERENCES identities(id),
+            message_id TEXT,
+            queue_id TEXT,
+            recipients INTEGER NOT NULL,
+            spam INTEGER NOT NULL
+        );
+        CREATE INDEX outbound_message_id ON outbound(message_id);
+        CREATE INDEX outbound_at ON outbound(at);
+        CREATE INDEX outbound_identity ON outbound(identity_id, at);
+        CREATE TABLE audit(
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            identity TEXT,
+            detail TEXT
+        );
+        CREATE INDEX audit_at ON audit(at);
+        CREATE TABLE settings(key TEXT PRIMARY KEY, value BLOB NOT NULL);
+        """,
+    ]
+}

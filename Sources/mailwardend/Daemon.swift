@@ -1,0 +1,161 @@
+// mailwardend start-up, reload and shutdown. The message path itself is in
+// Sources/MailWardenMilter/MessageFlow.swift; this file wires the pieces together.
+//
+// Signals: libmilter's own thread sigwaits SIGTERM, SIGINT and SIGHUP, all meaning "stop" (so SIGHUP
+// stops the daemon, as with any libmilter filter; reload is SIGUSR1, as in OpenDKIM). They are blocked
+// first thing, before any thread exists, so no other thread takes their default action.
+import Foundation
+import Glibc
+import Logging
+import MailWardenCore
+import MailWardenMilter
+import MailWardenStore
+import MilterBridge
+
+enum Daemon {
+    static let defaultConfigPath = "/etc/mailwarden/mailwarden.conf"
+    static let usage = """
+        usage: mailwardend [--config PATH] [--check]
+          --config PATH   config file (default \(defaultConfigPath), or $MAILWARDEN_CONFIG)
+          --check         validate the config and exit (0 ok, 78 problems)
+        Signals: SIGUSR1 reloads the config; SIGTERM, SIGINT and SIGHUP stop the daemon.
+        """
+
+    static func main() -> Never {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for s in [SIGUSR1, SIGHUP, SIGTERM, SIGINT] { sigaddset(&signals, s) }
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        umask(0o027)
+
+        var configPath = ProcessInfo.processInfo.environment["MAILWARDEN_CONFIG"] ?? defaultConfigPath
+        var checkOnly = false
+        var args = CommandLine.arguments.dropFirst()
+        while let arg = args.popFirst() {
+            switch arg {
+            case "--config", "-c":
+                guard let p = args.popFirst() else { fail(64, "--config needs a path\n\(usage)") }
+                configPath = p
+            case "--check": checkOnly = true
+            case "--help", "-h": print(usage); exit(0)
+            default: fail(64, "unknown argument \(arg)\n\(usage)")
+            }
+        }
+
+        let config: Config
+        switch loadConfig(configPath) {
+        case .success(let c): config = c
+        case .failure(let e): fail(78, e.description)
+        }
+        if checkOnly { print("config OK: \(configPath)"); exit(0) }
+
+        LoggingSystem.bootstrap { _ in
+            var handler: LogHandler = config.log == .syslog ? SyslogLogHandler() : StderrLogHandler()
+            handler.logLevel = Logger.Level(rawValue: config.logLevel == "warning" ? "warning" : config.logLevel) ?? .info
+            return handler
+        }
+        let logger = Logger(label: "mailwardend")
+
+        let store: SQLiteStore
+        do {
+            try ensureDirectory(of: config.storePath)
+            store = try SQLiteStore(path: config.storePath, busyTimeout: config.storeBusyTimeout)
+        } catch {
+            logger.critical("\(error)")
+            exit(75)
+        }
+        let tokenizer: IdentityTokenizer?
+        do {
+            tokenizer = config.identityHeader == .token ? try StoreIdentityTokenizer(store: store) : nil
+        } catch {
+            logger.critical("cannot read the token key from the store: \(error)")
+            exit(75)
+        }
+        let filter = MailFilter(config: config, store: store, tokenizer: tokenizer,
+                                notifier: BackgroundLockNotifier(config: config, logger: logger),
+                                clock: SystemClock(), logger: logger)
+        do {
+            try MilterRunner.open(filter: filter, socket: config.socket, socketMode: config.socketMode)
+        } catch {
+            logger.critical("\(error)")
+            exit(71)
+        }
+        startReloadThread(filter: filter, path: configPath, store: store, logger: logger)
+        startPruneThread(filter: filter, store: store, logger: logger)
+        logger.info("started: socket \(config.socket), store \(config.storePath), mode \(config.mode.rawValue), \(config.identityRules.rules.count) identity rule(s), config \(configPath)")
+
+        let status = MilterRunner.run()
+        // libmilter abandons sessions in flight without calling close; every count is already
+        // committed per message, so there is nothing to flush beyond closing the store.
+        logger.info("stopped (libmilter status \(status))")
+        exit(status == 0 ? 0 : 70)
+    }
+
+    static func loadConfig(_ path: String) -> Result<Config, ConfigErrors> {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            return .failure(ConfigErrors(problems: [ConfigProblem(file: path, line: nil, message: "cannot read the config file (missing or not readable by this user)")]))
+        }
+        do {
+            return .success(try Config.parse(text: String(decoding: data, as: UTF8.self), file: path))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    static func ensureDirectory(of path: String) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        guard !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) else { return }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+    }
+
+    /// SIGUSR1: parse the file again; a config that does not parse leaves the old one in force.
+    static func startReloadThread(filter: MailFilter, path: String, store: SQLiteStore, logger: Logger) {
+        let thread = Thread {
+            var set = sigset_t()
+            sigemptyset(&set)
+            sigaddset(&set, SIGUSR1)
+            while true {
+                var sig: Int32 = 0
+                guard sigwait(&set, &sig) == 0 else { continue }
+                switch loadConfig(path) {
+                case .success(let new):
+                    let old = filter.config
+                    if new.socket != old.socket || new.storePath != old.storePath || new.log != old.log {
+                        logger.warning("reload: socket, store and log changes take effect only after a restart")
+                    }
+                    filter.replaceConfig(new)
+                    try? store.appendAudit(actor: "mailwardend", action: "reload", identity: nil, detail: path)
+                    logger.info("reload: new config from \(path) in force for new connections")
+                case .failure(let e):
+                    for problem in e.problems { logger.error("reload refused, the config in force stays: \(problem)") }
+                }
+            }
+        }
+        thread.name = "reload"
+        thread.start()
+    }
+
+    /// Drops outbound-log rows past retention and window events older than any window, every 10 minutes.
+    static func startPruneThread(filter: MailFilter, store: SQLiteStore, logger: Logger) {
+        let thread = Thread {
+            while true {
+                let config = filter.config
+                let longest = Counter.allCases.compactMap { config.limits[$0]?.window }.max() ?? .days(1)
+                do {
+                    try store.prune(now: filter.clock.now(), outboundRetention: config.outboundLogRetention,
+                                    windowRetention: max(longest, .days(31)))
+                } catch {
+                    logger.warning("pruning the store failed (will retry): \(error)")
+                }
+                sleep(600)
+            }
+        }
+        thread.name = "prune"
+        thread.start()
+    }
+
+    static func fail(_ code: Int32, _ message: String) -> Never {
+        FileHandle.standardError.write(Data("mailwardend: \(message)\n".utf8))
+        exit(code)
+    }
+}

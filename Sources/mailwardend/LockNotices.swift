@@ -1,0 +1,164 @@
+// Lock notices, sent off the message path: a serial background queue mails the notice over SMTP to
+// notify_smtp (not the sendmail binary: postdrop's setgid does not work under the hardened unit) and
+// runs notify_command with the lock as JSON on stdin. A failure is logged, never retried forever, and
+// never delays the milter's answer.
+import Dispatch
+import Foundation
+import Glibc
+import Logging
+import MailWardenCore
+import MailWardenMilter
+
+final class BackgroundLockNotifier: LockNotifier {
+    private let queue = DispatchQueue(label: "mailwarden.lock-notices")
+    private let config: Config
+    private let logger: Logger
+    /// Seconds any one SMTP read/write or command may take.
+    static let timeout = 10
+
+    init(config: Config, logger: Logger) {
+        self.config = config
+        self.logger = logger
+    }
+
+    var isEnabled: Bool { config.notifyEmail != nil || config.notifyCommand != nil }
+
+    func identityLocked(_ lock: LockRecord, queueID: String?) {
+        guard isEnabled else { return }
+        let json = lock.json.rendered(indent: nil)
+        queue.async { [config, logger] in
+            if let to = config.notifyEmail {
+                do {
+                    try SMTPNotice.send(to: to, from: config.notifyFrom, via: config.notifySMTP,
+                                        subject: "MailWarden locked \(lock.identity)",
+                                        body: Self.text(lock, queueID: queueID, json: json), timeout: Self.timeout)
+                } catch {
+                    logger.warning("lock notice for \(lock.identity) to \(to) via \(config.notifySMTP) failed: \(error)")
+                }
+            }
+            if let command = config.notifyCommand {
+                Self.run(command, stdin: json + "\n", logger: logger, identity: lock.identity)
+            }
+        }
+    }
+
+    static func text(_ lock: LockRecord, queueID: String?, json: String) -> String {
+        """
+        MailWarden locked \(lock.identity) at \(RFC3339.format(lock.lockedAt)).
+
+        Reason: \(lock.reason)
+        Message that crossed the limit: \(queueID ?? "unknown")
+        Expires: \(lock.expiresAt.map(RFC3339.format) ?? "never (unlock with: mailwarden unlock \(lock.identity))")
+
+        \(json)
+        """
+    }
+
+    static func run(_ command: String, stdin: String, logger: Logger, identity: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", command]
+        let input = Pipe()
+        p.standardInput = input
+        do {
+            try p.run()
+            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try input.fileHandleForWriting.close()
+            let deadline = Date().addingTimeInterval(Double(timeout))
+            while p.isRunning && Date() < deadline { usleep(20_000) }
+            if p.isRunning {
+                p.terminate()
+                logger.warning("notify_command for \(identity) did not finish in \(timeout)s and was stopped")
+            } else if p.terminationStatus != 0 {
+                logger.warning("notify_command for \(identity) exited with status \(p.terminationStatus)")
+            }
+        } catch {
+            logger.warning("notify_command for \(identity) could not start: \(error)")
+        }
+    }
+}
+
+/// A minimal SMTP client for one notice: connect, EHLO, MAIL, RCPT, DATA, QUIT; every step timed out.
+enum SMTPNotice {
+    struct Failure: Error, CustomStringConvertible { let description: String }
+
+    static func send(to: String, from: String, via server: String, subject: String, body: String, timeout: Int) throws {
+        guard let hp = HostPort(server) else { throw Failure(description: "bad notify_smtp \(server)") }
+        let fd = try connect(hp, timeout: timeout)
+        defer { Glibc.close(fd) }
+        var reader = LineReader(fd: fd)
+        func expect(_ code: Character) throws {
+            var line = ""
+            repeat { line = try reader.line() } while line.count > 3 && Array(line)[3] == "-"
+            guard line.first == code else { throw Failure(description: "server said: \(line)") }
+        }
+        func say(_ text: String) throws {
+            let bytes = Array(text.utf8)
+            guard bytes.withUnsafeBytes({ Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == bytes.count else {
+                throw Failure(description: "write failed: \(String(cString: strerror(errno)))")
+            }
+        }
+        try expect("2")
+        try say("EHLO localhost\r\n"); try expect("2")
+        try say("MAIL FROM:<\(from)>\r\n"); try expect("2")
+        try say("RCPT TO:<\(to)>\r\n"); try expect("2")
+        try say("DATA\r\n"); try expect("3")
+        let date = DateFormatter.rfc5322.string(from: Date())
+        let message = "From: MailWarden <\(from)>\r\nTo: <\(to)>\r\nSubject: \(subject)\r\nDate: \(date)\r\nAuto-Submitted: auto-generated\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+            + body.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasPrefix(".") ? "." + $0 : String($0) }.joined(separator: "\r\n")
+        try say(message + "\r\n.\r\n"); try expect("2")
+        try say("QUIT\r\n")
+    }
+
+    private static func connect(_ hp: HostPort, timeout: Int) throws -> Int32 {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_NUMERICSERV
+        var res: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(hp.host, String(hp.port), &hints, &res) == 0, let ai = res else {
+            throw Failure(description: "cannot resolve \(hp.host)")
+        }
+        defer { freeaddrinfo(res) }
+        let fd = socket(ai.pointee.ai_family, ai.pointee.ai_socktype, ai.pointee.ai_protocol)
+        guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
+        var tv = timeval(tv_sec: timeout, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        guard Glibc.connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 else {
+            let e = String(cString: strerror(errno))
+            Glibc.close(fd)
+            throw Failure(description: "connect to \(hp.host):\(hp.port): \(e)")
+        }
+        return fd
+    }
+
+    /// Reads CRLF lines, at most 4096 bytes each (a server's reply is short; anything longer is cut).
+    struct LineReader {
+        let fd: Int32
+        var buffer: [UInt8] = []
+
+        mutating func line() throws -> String {
+            while true {
+                if let nl = buffer.firstIndex(of: 10) {
+                    let line = String(decoding: buffer[..<nl], as: UTF8.self).trimmingWhitespace()
+                    buffer.removeSubrange(...nl)
+                    return line
+                }
+                guard buffer.count < 4096 else { buffer.removeAll(); throw Failure(description: "reply line too long") }
+                var chunk = [UInt8](repeating: 0, count: 512)
+                let n = recv(fd, &chunk, chunk.count, 0)
+                guard n > 0 else { throw Failure(description: n == 0 ? "server closed the connection" : "read: \(String(cString: strerror(errno)))") }
+                buffer += chunk[..<n]
+            }
+        }
+    }
+}
+
+extension DateFormatter {
+    static var rfc5322: DateFormatter {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
+        return f
+    }
+}

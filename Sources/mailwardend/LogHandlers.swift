@@ -1,0 +1,61 @@
+// Log output for the daemon: stderr (journald adds its own time stamps; a terminal gets ours) or
+// syslog's mail facility, beside Postfix's own lines. swift-log has no such backend in our package set.
+import Foundation
+import Glibc
+import Logging
+
+/// Severity words as Postfix uses them: info, warning, error, fatal.
+private func word(_ level: Logger.Level) -> String {
+    switch level {
+    case .trace, .debug: return "debug"
+    case .info, .notice: return "info"
+    case .warning: return "warning"
+    case .error: return "error"
+    case .critical: return "fatal"
+    }
+}
+
+struct StderrLogHandler: LogHandler {
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+    /// Under systemd, journald stamps each line; elsewhere we do.
+    let stamped = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] == nil
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let stamp = stamped ? ISO8601DateFormatter().string(from: Date()) + " " : ""
+        let line = "\(stamp)mailwardend[\(getpid())]: \(word(event.level)): \(event.message)\n"
+        // write(2) on fd 2: one call per line, so lines from worker threads do not interleave.
+        line.utf8CString.withUnsafeBufferPointer { buf in _ = write(2, buf.baseAddress, buf.count - 1) }
+    }
+}
+
+struct SyslogLogHandler: LogHandler {
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+
+    init() {
+        openlog("mailwardend", LOG_PID | LOG_NDELAY, LOG_MAIL)
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let priority: Int32 = switch event.level {
+        case .trace, .debug: LOG_DEBUG
+        case .info, .notice: LOG_INFO
+        case .warning: LOG_WARNING
+        case .error: LOG_ERR
+        case .critical: LOG_CRIT
+        }
+        let text = "\(word(event.level)): \(event.message)"
+        withVaList([text]) { vsyslog(priority, "%s", $0) }
+    }
+}

@@ -1,0 +1,136 @@
+import Testing
+@testable import MailWardenCore
+
+@Suite struct ConfigTests {
+    @Test func emptyFileGivesTheTableDefaults() throws {
+        let c = try Config.parse(text: "", file: "t.conf")
+        #expect(c.socket == "inet:8890@127.0.0.1")
+        #expect(c.mode == .enforce)
+        #expect(c.onError == .tempfail)
+        #expect(c.lockAction == .reject)
+        #expect(c.identityRules.rules.map(\.description) == ["sasl macro {auth_authen} lowercase"])
+        #expect(c.spamHeaders.map(\.name) == ["X-Spam-Flag", "X-Spam-Status", "X-Spam"])
+        #expect(c.limits.spam == RateLimit(count: 10, window: .hours(1)))
+        #expect(c.outboundLogRetention == .days(30))
+    }
+
+    @Test func postfixSyntaxCommentsContinuationsAndRepeats() throws {
+        let c = try Config.parse(text: """
+            # a comment
+            mode = monitor
+            limit_spam = 5/10m
+            lock_reply = Your account
+              is suspended
+            identity_rule = sasl macro {auth_authen}
+            identity_rule = php header X-PHP-Originating-Script /^(?<id>[0-9]+):/
+            exempt = sasl:a@x, sasl:b@x
+            exempt = sasl:c@x
+            trusted_networks = 192.0.2.0/24 2001:db8::/32
+            mode = enforce
+            """, file: "t.conf")
+        #expect(c.mode == .enforce, "a later line for a single-valued key wins, as in main.cf")
+        #expect(c.limits.spam == RateLimit(count: 5, window: .minutes(10)))
+        #expect(c.lockReply == "Your account is suspended")
+        #expect(c.identityRules.rules.map(\.prefix) == ["sasl", "php"], "rule order is kept")
+        #expect(c.exempt == ["sasl:a@x", "sasl:b@x", "sasl:c@x"])
+        #expect(c.isTrusted(clientAddress: "192.0.2.77"))
+        #expect(c.isTrusted(clientAddress: "2001:db8::1"))
+        #expect(!c.isTrusted(clientAddress: "198.51.100.1"))
+    }
+
+    static let badLines: [(String, Int, String)] = [
+        ("mode = monitr", 2, "mode must be one of enforce, monitor"),
+        ("limit_spam = 5 per hour", 2, "limit_spam must be N/DURATION"),
+        ("frobnicate = yes", 2, "unknown setting `frobnicate`"),
+        ("identity_rule = user header X-Auth-User /(?<id>[a-z+/", 2, "invalid regular expression"),
+        ("identity_rule = user header X-Auth-User /^(.*)$/", 2, "no named group (?<id>...)"),
+        ("identity_rule = sasl telepathy", 2, "unknown kind `telepathy`"),
+        ("trusted_networks = 10.0.0.0/33", 2, "`10.0.0.0/33` is not an address or CIDR network"),
+        ("lock_cooldown = soon", 2, "lock_cooldown must be a duration"),
+        ("socket = 8890", 2, "socket must be inet:PORT@HOST"),
+        ("socket_mode = 0666", 2, "not world-writable"),
+        ("just some words", 2, "expected `key = value`"),
+        ("spam_header = X-Spam-Flag", 2, "spam_header takes NAME /regex/"),
+    ]
+
+    @Test(arguments: badLines)
+    func aBadLineNamesFileLineAndProblem(line: String, number: Int, message: String) {
+        do {
+            _ = try Config.parse(text: "# first line\n\(line)\n", file: "/etc/mailwarden/mailwarden.conf")
+            Issue.record("`\(line)` was accepted")
+        } catch {
+            #expect(error.problems.count == 1)
+            let text = error.description
+            #expect(text.hasPrefix("/etc/mailwarden/mailwarden.conf:\(number): "), "\(text)")
+            #expect(text.contains(message), "\(text)")
+        }
+    }
+
+    @Test func allProblemsAreReportedNotJustTheFirst() {
+        do {
+            _ = try Config.parse(text: "mode = x\nlog = y\nlimit_spam = z\n", file: "f")
+            Issue.record("accepted")
+        } catch {
+            #expect(error.problems.map(\.line) == [1, 2, 3].map(Optional.some) || Set(error.problems.compactMap(\.line)) == [1, 2, 3])
+        }
+    }
+
+    @Test func anUnknownKeySuggestsTheNearestOne() {
+        #expect(throws: ConfigErrors.self) { try Config.parse(text: "limit_spams = 1/1h", file: "f") }
+        do { _ = try Config.parse(text: "limit_spams = 1/1h", file: "f") } catch {
+            #expect(error.description.contains("did you mean `limit_spam`"))
+        }
+    }
+
+    @Test func noneDisablesALimit() throws {
+        let c = try Config.parse(text: "limit_messages = none", file: "f")
+        #expect(c.limits.messages == nil)
+    }
+
+    @Test func everySettingInTheTableHasDocAndParsesItsDefault() throws {
+        for s in Settings.all {
+            #expect(!s.doc.isEmpty, "\(s.key)")
+            let text = s.defaults.map { "\(s.key) = \($0)" }.joined(separator: "\n")
+            _ = try Config.parse(text: text, file: s.key)
+        }
+    }
+}
+
+@Suite struct TimeAndNetworkTests {
+    @Test(arguments: [("45s", 45), ("10m", 600), ("1h", 3600), ("7d", 604_800), ("2w", 1_209_600), ("90", 90), ("0", 0)])
+    func durations(text: String, seconds: Int64) {
+        #expect(TimeSpan(text)?.seconds == seconds)
+    }
+
+    @Test(arguments: ["", "h", "-5m", "5 m x", "1y", "99999999999999999999d"])
+    func badDurations(text: String) {
+        #expect(TimeSpan(text) == nil)
+    }
+
+    @Test func durationsPrintInTheirShortestExactForm() {
+        #expect(TimeSpan(seconds: 3600).description == "1h")
+        #expect(TimeSpan(seconds: 5400).description == "90m")
+        #expect(RateLimit("5/10m")?.description == "5/10m")
+        #expect(RateLimit("5/0") == nil)
+    }
+
+    @Test func networks() throws {
+        let v4 = try #require(IPNetwork("10.1.0.0/16"))
+        #expect(v4.contains(IPAddress("10.1.255.3")!))
+        #expect(!v4.contains(IPAddress("10.2.0.1")!))
+        #expect(v4.contains(IPAddress("::ffff:10.1.2.3")!), "IPv4-mapped IPv6 matches the IPv4 network")
+        let v6 = try #require(IPNetwork("2001:db8:abcd::/48"))
+        #expect(v6.contains(IPAddress("2001:db8:abcd:12::1")!))
+        #expect(!v6.contains(IPAddress("2001:db8:abce::1")!))
+        #expect(IPNetwork("127.0.0.1")?.prefixLength == 32)
+        #expect(IPAddress("[IPv6:::1]")?.description == "0:0:0:0:0:0:0:1")
+        #expect(IPAddress("256.1.1.1") == nil)
+        #expect(IPAddress("1:2:3:4:5:6:7:8:9") == nil)
+    }
+
+    @Test func rfc3339() {
+        #expect(RFC3339.format(0) == "1970-01-01T00:00:00Z")
+        #expect(RFC3339.format(1_795_500_000) == "2026-11-24T06:00:00Z")
+        #expect(RFC3339.format(951_782_400) == "2000-02-29T00:00:00Z")
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import Testing
+import MailWardenCore
+import MailWardenMilter
+import MailWardenStore
+
+@Suite struct MessageFlowTests {
+    static let base = """
+        limit_spam = 5/1h
+        limit_messages = 1000/1h
+        limit_recipients = 1000/1h
+        """
+
+    @Test func authenticatedSpamLocksAtTheSixthVerdictAndTheCrossingMessageIsRejected() throws {
+        let h = try Harness(Self.base)
+        for n in 1...5 {
+            let (v, _) = h.send(.init(auth: "Alice@Example.net", headers: Harness.spam, queueID: "Q\(n)"))
+            #expect(v == .accept, "verdict \(n) of 5 passes")
+        }
+        let (v, _) = h.send(.init(auth: "alice@example.net", headers: Harness.spam, queueID: "Q6"))
+        guard case .reject(let reply) = v else { Issue.record("6th: \(v)"); return }
+        #expect(reply.code == "550" && reply.status == "5.7.1")
+        let lock = try #require(try h.store.state(of: "sasl:alice@example.net").lock)
+        #expect(lock.automatic && lock.counter == .spam && lock.count == 6)
+        #expect(h.notifier.notices.withLock { $0 } == ["sasl:alice@example.net Q6"])
+        #expect(h.log.all.contains { $0.contains("Q6: identity=sasl:alice@example.net") && $0.contains("action=reject") })
+
+        // Locked: even clean mail is refused, and refused early at MAIL FROM (macro rule).
+        let (again, _) = h.send(.init(auth: "alice@example.net"))
+        guard case .reject = again else { Issue.record("after lock: \(again)"); return }
+        #expect(try h.store.state(of: "sasl:alice@example.net").lock?.attempts == 2)
+
+        // Another identity is untouched.
+        #expect(h.send(.init(auth: "bob@example.net", headers: Harness.spam)).0 == .accept)
+    }
+
+    @Test func inboundMailFromStrangersIsNeverCounted() throws {
+        let h = try Harness(Self.base)
+        for _ in 1...10 {
+            #expect(h.send(.init(auth: nil, headers: Harness.spam)).0 == .accept)
+        }
+        #expect(try h.store.state(of: "sasl:sender@example.net").lock == nil)
+        #expect(h.log.all.filter { $0.contains("scope=inbound") }.count == 10)
+    }
+
+    @Test func anAdminUnlockClearsTheWindowsSoTheNextMessagePasses() throws {
+        let h = try Harness(Self.base)
+        for _ in 1...6 { h.send(.init(auth: "carol", headers: Harness.spam)) }
+        #expect(try h.store.state(of: "sasl:carol").lock != nil)
+        #expect(try h.store.unlock(identity: "sasl:carol", by: "admin", reason: "cleaned", at: h.clock.now()))
+        #expect(h.send(.init(auth: "carol", headers: Harness.spam)).0 == .accept)
+    }
+
+    @Test func windowsSlide() throws {
+        let h = try Harness(Self.base)
+        for _ in 1...5 { h.send(.init(auth: "dave", headers: Harness.spam)) }
+        h.clock.advance(.hours(1))
+        #expect(h.send(.init(auth: "dave", headers: Harness.spam)).0 == .accept, "the first five left the window")
+    }
+
+    @Test func cooldownLiftsAnAutomaticLock() throws {
+        let h = try Harness(Self.base + "\nlock_cooldown = 30m")
+        for _ in 1...6 { h.send(.init(auth: "erin", headers: Harness.spam)) }
+        guard case .reject = h.send(.init(auth: "erin")).0 else { Issue.record("not locked"); return }
+        h.clock.advance(.minutes(30))
+        #expect(h.send(.init(auth: "erin", headers: Harness.spam)).0 == .accept)
+    }
+
+    @Test func recipientsCountTowardTheirOwnLimit() throws {
+        let h = try Harness("limit_recipients = 10/1h")
+        let five = (1...5).map { "<r\($0)@example.org>" }
+        #expect(h.send(.init(auth: "frank", recipients: five)).0 == .accept)
+        #expect(h.send(.init(auth: "frank", recipients: five)).0 == .accept)
+        guard case .reject = h.send(.init(auth: "frank", recipients: ["<one@example.org>"])).0 else {
+            Issue.record("11th recipient should lock"); return
+        }
+        #expect(try h.store.state(of: "sasl:frank").lock?.counter == .recipients)
+    }
+
+    @Test func holdPutsTheMessageOnHoldAndRemembersItsQueueID() throws {
+        let h = try Harness(Self.base + "\nlock_action = hold")
+        for n in 1...5 { h.send(.init(auth: "gina", headers: Harness.spam, queueID: "P\(n)")) }
+        let (v, _) = h.send(.init(auth: "gina", headers: Harness.spam, queueID: "HELD1"))
+        guard case .hold = v else { Issue.record("\(v)"); return }
+        // Locked with hold: not refused at MAIL FROM (hold needs end-of-message).
+        guard case .hold = h.send(.init(auth: "gina", queueID: "HELD2")).0 else { Issue.record("second not held"); return }
+    }
+
+    @Test func localSubmissionsAreAlwaysHeldNeverRejected() throws {
+        let h = try Harness(Self.base + "\nidentity_rule = uid header Received /\\(Postfix, from userid (?<id>[0-9]+)\\)/")
+        let received = [("Received", "by host.example (Postfix, from userid 1001)\n\tid ABC; Tue"), ("X-Spam-Flag", "YES")]
+        for _ in 1...5 {
+            #expect(h.send(.init(daemon: "mailwarden-local", client: "127.0.0.1", headers: received)).0 == .accept)
+        }
+        guard case .hold = h.send(.init(daemon: "mailwarden-local", client: "127.0.0.1", headers: received)).0 else {
+            Issue.record("local crossing must be held"); return
+        }
+        #expect(try h.store.state(of: "uid:1001").lock != nil)
+    }
+
+    @Test func monitorModeRefusesNothingAndSaysWouldLock() throws {
+        let h = try Harness(Self.base + "\nmode = monitor")
+        for _ in 1...8 { #expect(h.send(.init(auth: "hank", headers: Harness.spam)).0 == .accept) }
+        #expect(try h.store.state(of: "sasl:hank").lock == nil)
+        #expect(h.log.all.contains { $0.contains("would lock") })
+    }
+
+    @Test func trustedNetworksAreCountedAndHeaderRulesNameTheSender() throws {
+        let h = try Harness(Self.base + """
+
+            trusted_networks = 192.0.2.0/24
+            identity_rule = user header X-Auth-User /^\\s*(?<id>[A-Za-z0-9._-]+)/ lowercase
+            """)
+        for _ in 1...5 { h.send(.init(client: "192.0.2.10", headers: Harness.spam + [("X-Auth-User", "Shop42")])) }
+        guard case .reject = h.send(.init(client: "192.0.2.10", headers: Harness.spam + [("X-Auth-User", "shop42")])).0 else {
+            Issue.record("header identity should lock"); return
+        }
+        #expect(try h.store.state(of: "user:shop42").lock != nil)
+    }
+
+    @Test func tokenModeReplacesTheIdentityHeader() throws {
+        let h = try Harness("identity_header = token\nidentity_rule = user header X-Auth-User /(?<id>\\S+)/")
+        let (v, mods) = h.send(.init(auth: "x", headers: [("X-Auth-User", "shop1"), ("X-Auth-User", "shop1")]))
+        #expect(v == .accept)
+        #expect(mods.prefix(2) == [.changeHeader(name: "X-Auth-User", index: 2, value: nil), .changeHeader(name: "X-Auth-User", index: 1, value: nil)])
+        guard case .addHeader(let name, let token) = mods.last else { Issue.record("no token header"); return }
+        #expect(name == "X-MailWarden-ID" && token.count >= 22 && !token.contains("shop1"))
+        #expect(try h.store.identity(forToken: token) == "user:shop1")
+    }
+
+    @Test func exemptIdentitiesAreCountedButNeverLocked() throws {
+        let h = try Harness(Self.base + "\nexempt = sasl:boss")
+        for _ in 1...10 { #expect(h.send(.init(auth: "boss", headers: Harness.spam)).0 == .accept) }
+        #expect(try h.store.state(of: "sasl:boss").lock == nil)
+    }
+
+    @Test func aStoreFailureTempfailsByDefaultAndAcceptsWhenConfigured() throws {
+        for (setting, expected) in [("", "tempfail"), ("on_error = accept", "accept")] {
+            let h = try Harness(setting, store: FailingStore())
+            let (v, _) = h.send(.init(auth: "ivy"))
+            switch (v, expected) {
+            case (.tempfail(let r), "tempfail"): #expect(r.code == "451")
+            case (.accept, "accept"): break
+            default: Issue.record("\(setting): \(v)")
+            }
+            #expect(h.log.all.contains { $0.hasPrefix("error:") && $0.contains("disk I/O error") })
+        }
+    }
+
+    @Test func severalMessagesPerConnectionAndRSETStartClean() throws {
+        let h = try Harness(Self.base)
+        let s = h.filter.makeSession()
+        _ = s.connect(hostname: "c", address: "198.51.100.1", macros: Macros())
+        _ = s.mailFrom("<a@x>", macros: Macros(["{auth_authen}": "jo"]))
+        _ = s.recipient("<r@y>", macros: Macros())
+        s.abort() // RSET
+        _ = s.mailFrom("<a@x>", macros: Macros())  // second message is unauthenticated
+        #expect(s.endOfMessage(macros: Macros()).0 == .accept)
+        #expect(try h.store.state(of: "sasl:jo").lock == nil)
+        #expect(h.log.all.last?.contains("scope=inbound") == true)
+    }
+}
+
+/// A store whose every call fails, as a full or vanished disk would.
+struct FailingStore: PolicyStore {
+    struct Failure: Error, CustomStringConvertible { var description: String { "disk I/O error" } }
+    func state(of identity: Identity) throws -> IdentityState { throw Failure() }
+    func record(_ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int] { throw Failure() }
+    func recordComplaint(identity: Identity, reporter: String, at: Int64, window: TimeSpan) throws -> Int { throw Failure() }
+    func lock(_ lock: LockRecord) throws -> LockRecord { throw Failure() }
+    func unlock(identity: Identity, by actor: String, reason: String?, at: Int64) throws -> Bool { throw Failure() }
+    func recordLockedAttempt(identity: Identity, at: Int64, heldQueueID: String?) throws { throw Failure() }
+}

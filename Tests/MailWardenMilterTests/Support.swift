@@ -1,0 +1,96 @@
+import Foundation
+import Logging
+import MailWardenCore
+import MailWardenMilter
+import MailWardenStore
+import Synchronization
+
+/// A clock the test moves by hand.
+final class ManualClock: WallClock {
+    private let t = Mutex<Int64>(1_800_000_000)
+    func now() -> Int64 { t.withLock { $0 } }
+    func advance(_ span: TimeSpan) { t.withLock { $0 += span.seconds } }
+}
+
+struct Macros: MacroSource {
+    var values: [String: String]
+    init(_ values: [String: String] = [:]) { self.values = values }
+    func value(_ name: String) -> String? { values[name] }
+}
+
+/// Records lock notices instead of sending them.
+final class RecordingNotifier: LockNotifier {
+    let notices = Mutex<[String]>([])
+    func identityLocked(_ lock: LockRecord, queueID: String?) {
+        notices.withLock { $0.append("\(lock.identity) \(queueID ?? "-")") }
+    }
+}
+
+/// Collects log lines so tests can assert on the per-message line.
+final class LogLines: @unchecked Sendable {
+    let lines = Mutex<[String]>([])
+    var all: [String] { lines.withLock { $0 } }
+}
+
+struct CapturingLogHandler: LogHandler {
+    let sink: LogLines
+    var logLevel: Logger.Level = .debug
+    var metadata: Logger.Metadata = [:]
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(event: LogEvent) {
+        sink.lines.withLock { $0.append("\(event.level): \(event.message)") }
+    }
+}
+
+/// A real SQLite store in a fresh temporary directory, a manual clock and a filter over them.
+final class Harness {
+    let dir: URL
+    let store: SQLiteStore
+    let clock = ManualClock()
+    let notifier = RecordingNotifier()
+    let log = LogLines()
+    let filter: MailFilter
+
+    init(_ configText: String, store: PolicyStore? = nil) throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("mw-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        self.store = try SQLiteStore(path: dir.appendingPathComponent("store.db").path)
+        let config = try Config.parse(text: configText, file: "test.conf")
+        let sink = log
+        let logger = Logger(label: "test") { _ in CapturingLogHandler(sink: sink) }
+        filter = MailFilter(config: config, store: store ?? self.store, tokenizer: try StoreIdentityTokenizer(store: self.store),
+                            notifier: notifier, clock: clock, logger: logger)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: dir) }
+
+    struct Message {
+        var auth: String? = nil
+        var daemon = "smtpd"
+        var client = "198.51.100.7"
+        var from = "<sender@example.net>"
+        var recipients = ["<rcpt@example.org>"]
+        var headers: [(String, String)] = [("Subject", "hello")]
+        var queueID = "ABC123"
+    }
+
+    /// Runs one message through a new session and returns the final verdict (early refusals included).
+    @discardableResult
+    func send(_ m: Message) -> (Verdict, [Modification]) {
+        let s = filter.makeSession()
+        defer { s.close() }
+        _ = s.connect(hostname: "client.example", address: m.client, macros: Macros(["{daemon_name}": m.daemon]))
+        var mail = ["i": m.queueID]
+        if let a = m.auth { mail["{auth_authen}"] = a }
+        let v = s.mailFrom(m.from, macros: Macros(mail))
+        if v != .proceed { return (v, []) }
+        for r in m.recipients { _ = s.recipient(r, macros: Macros()) }
+        for (n, value) in m.headers { _ = s.header(name: n, value: value) }
+        return s.endOfMessage(macros: Macros(["i": m.queueID]))
+    }
+
+    static let spam: [(String, String)] = [("Subject", "buy"), ("X-Spam-Flag", "YES")]
+}
