@@ -1,0 +1,135 @@
+import Foundation
+import Testing
+import MailWardenCore
+@testable import MailWardenStore
+
+/// A fresh store file per test, removed afterwards.
+final class TempStore {
+    let dir: URL
+    var path: String { dir.appendingPathComponent("mailwarden.db").path }
+
+    init() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("mw-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    func open() throws -> SQLiteStore { try SQLiteStore(path: path) }
+
+    deinit { try? FileManager.default.removeItem(at: dir) }
+}
+
+@Suite struct SQLiteStoreTests {
+    static let hour: [Counter: TimeSpan] = [.messages: .hours(1), .recipients: .hours(1), .spam: .hours(1)]
+
+    func event(_ id: String, at: Int64, rcpts: Int = 1, spam: Bool = false, mid: String? = nil) -> MessageEvent {
+        MessageEvent(identity: id, at: at, recipients: rcpts, spam: spam, messageID: mid, queueID: "Q\(at)")
+    }
+
+    @Test func windowTotalsCountOnlyEventsInsideEachWindow() throws {
+        let t = try TempStore()
+        let s = try t.open()
+        _ = try s.record(event("a", at: 1000, rcpts: 3, spam: true), windows: Self.hour)
+        _ = try s.record(event("a", at: 1000, rcpts: 2), windows: Self.hour)  // same second: one bucket
+        let totals = try s.record(event("a", at: 4599, rcpts: 1), windows: Self.hour)
+        #expect(totals == [.messages: 3, .recipients: 6, .spam: 1])
+        let later = try s.record(event("a", at: 4600), windows: Self.hour)
+        #expect(later == [.messages: 2, .recipients: 2, .spam: 0], "events at 1000 leave a 1h window at 4600")
+        let short = try s.record(event("a", at: 4601), windows: [.messages: .minutes(1), .recipients: .hours(1), .spam: .hours(1)])
+        #expect(short[.messages] == 3)
+    }
+
+    @Test func aLockSurvivesReopeningAndOnlyOneIsActive() throws {
+        let t = try TempStore()
+        do {
+            let s = try t.open()
+            let first = try s.lock(LockRecord(identity: "sasl:x", lockedAt: 10, lockedBy: "auto", automatic: true, reason: "spam 6 > 5/1h"))
+            let second = try s.lock(LockRecord(identity: "sasl:x", lockedAt: 20, lockedBy: "root", automatic: false, reason: "again"))
+            #expect(second == first, "an existing lock wins")
+        }
+        let reopened = try t.open()
+        let lock = try #require(try reopened.state(of: "sasl:x").lock)
+        #expect(lock.reason == "spam 6 > 5/1h" && lock.automatic && lock.lockedAt == 10)
+        #expect(try reopened.unlock(identity: "sasl:x", by: "root", reason: "fixed", at: 30))
+        #expect(try reopened.unlock(identity: "sasl:x", by: "root", reason: "twice", at: 31) == false)
+        #expect(try reopened.state(of: "sasl:x").lock == nil)
+    }
+
+    @Test func unlockClearsTheWindows() throws {
+        let t = try TempStore()
+        let s = try t.open()
+        for i in 0..<5 { _ = try s.record(event("b", at: 100 + Int64(i), spam: true), windows: Self.hour) }
+        _ = try s.lock(LockRecord(identity: "b", lockedAt: 110, lockedBy: "auto", automatic: true, reason: "r"))
+        _ = try s.unlock(identity: "b", by: "root", reason: nil, at: 120)
+        #expect(try s.record(event("b", at: 121), windows: Self.hour) == [.messages: 1, .recipients: 1, .spam: 0])
+    }
+
+    @Test func complaintsCountDistinctReporters() throws {
+        let t = try TempStore()
+        let s = try t.open()
+        #expect(try s.recordComplaint(identity: "c", reporter: "fbl@aol.example", at: 10, window: .days(1)) == 1)
+        #expect(try s.recordComplaint(identity: "c", reporter: "FBL@aol.example", at: 11, window: .days(1)) == 1)
+        #expect(try s.recordComplaint(identity: "c", reporter: "abuse@gmail.example", at: 12, window: .days(1)) == 2)
+    }
+
+    @Test func theDaemonAndTheCLIUseTheStoreAtTheSameTime() async throws {
+        let t = try TempStore()
+        let daemon = try t.open()
+        let cli = try t.open()
+        // Two connections writing concurrently: WAL plus the busy timeout serialise them without errors.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for i in 0..<300 { _ = try daemon.record(self.event("d", at: 1000 + Int64(i)), windows: Self.hour) }
+            }
+            group.addTask {
+                for i in 0..<50 {
+                    _ = try cli.lock(LockRecord(identity: "e\(i)", lockedAt: 1000, lockedBy: "root", automatic: false, reason: "r"))
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try cli.record(event("d", at: 1300), windows: Self.hour)[.messages] == 301)
+        #expect(try daemon.state(of: "e49").lock != nil)
+    }
+
+    @Test func aStoreFromANewerVersionIsRefusedWithAClearMessage() throws {
+        let t = try TempStore()
+        _ = try t.open()
+        let raw = try SQLiteConnection(path: t.path, busyTimeoutMilliseconds: 100)
+        try raw.exec("PRAGMA user_version = 999")
+        #expect { try t.open() } throws: { error in
+            "\(error)".contains("newer than this MailWarden")
+        }
+    }
+
+    @Test func migrationFromAnEmptyFileCreatesTheSchemaOnce() throws {
+        let t = try TempStore()
+        let a = try t.open()
+        let b = try t.open()
+        #expect(a.schemaVersion == Schema.migrations.count)
+        #expect(b.schemaVersion == Schema.migrations.count)
+    }
+
+    @Test func pruneDropsOldOutboundRowsAndEvents() throws {
+        let t = try TempStore()
+        let s = try t.open()
+        _ = try s.record(event("f", at: 100, mid: "<old@x>"), windows: Self.hour)
+        _ = try s.record(event("f", at: 10_000, mid: "<new@x>"), windows: Self.hour)
+        try s.prune(now: 10_050, outboundRetention: TimeSpan(seconds: 5000), windowRetention: TimeSpan(seconds: 5000))
+        let ids = try s.db.query("SELECT message_id FROM outbound ORDER BY at").map { $0[0].text }
+        #expect(ids == ["<new@x>"])
+        #expect(try s.db.query("SELECT COUNT(*) FROM window_events WHERE at = 100").first?.first?.int == 0)
+    }
+
+    @Test func tokensAreStableSecretAndTraceable() throws {
+        let t = try TempStore()
+        let first = try StoreIdentityTokenizer(store: try t.open()).token(for: "sasl:alice@example.net")
+        let store = try t.open()
+        let again = try StoreIdentityTokenizer(store: store).token(for: "sasl:alice@example.net")
+        #expect(first == again, "the key lives in the store, so tokens survive restarts")
+        #expect(first.count == 22 && first.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
+        #expect(try store.identity(forToken: first) == "sasl:alice@example.net")
+        let other = try TempStore()
+        #expect(try StoreIdentityTokenizer(store: try other.open()).token(for: "sasl:alice@example.net") != first,
+                "a different store has a different key")
+    }
+}
