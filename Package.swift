@@ -43,6 +43,8 @@ let package = Package(
         .testTarget(name: "MailWardenMilterTests", dependencies: [
             "MailWardenMilter", "MailWardenCore", "MailWardenStore",
         ]),
+        // Golden-output tests of the `mailwarden` executable (run as a process); the store is linked to seed data.
+        .testTarget(name: "MailWardenCLITests", dependencies: ["MailWardenStore", "MailWardenCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

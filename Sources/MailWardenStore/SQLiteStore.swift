@@ -162,10 +162,14 @@ public final class SQLiteStore: PolicyStore, @unchecked Sendable {
     /// Creates the identity on first sight, bumps last_seen and the given totals; returns its row id.
     static func touchIdentity(_ tx: SQLiteConnection.Transaction, _ name: Identity, at: Int64, counts: String?) throws -> Int64 {
         try tx.query("INSERT OR IGNORE INTO identities(name, first_seen, last_seen) VALUES(?, ?, ?)", [.text(name), .int(at), .int(at)])
+        // Only traffic moves last_seen (an admin's lock or override is not a sighting).
         // `counts` is built only from integers and fixed column names by the callers, never from input.
-        let extra = counts.map { ", \($0)" } ?? ""
-        guard let id = try tx.query("UPDATE identities SET last_seen = MAX(last_seen, ?)\(extra) WHERE name = ? RETURNING id",
-                                    [.int(at), .text(name)]).first?.first?.int else {
+        let row = if let counts {
+            try tx.query("UPDATE identities SET last_seen = MAX(last_seen, ?), \(counts) WHERE name = ? RETURNING id", [.int(at), .text(name)])
+        } else {
+            try tx.query("SELECT id FROM identities WHERE name = ?", [.text(name)])
+        }
+        guard let id = row.first?.first?.int else {
             throw StoreError(code: 0, message: "store: could not create identity \(name)")
         }
         return id

@@ -7,12 +7,25 @@ extension SQLiteStore {
         try db.transaction { tx in try Self.audit(tx, at: at, actor: actor, action: action, identity: identity, detail: detail) }
     }
 
-    /// Drops outbound-log rows older than `outboundRetention` and window events older than `windowRetention`.
+    /// Rows deleted per transaction: small batches keep each write lock far shorter than the busy
+    /// timeout, so pruning a large outbound log never makes the milter wait.
+    static let pruneBatch = 2000
+
+    /// Drops outbound-log and held rows older than `outboundRetention`, window events older than `windowRetention`.
     public func prune(now: Int64, outboundRetention: TimeSpan, windowRetention: TimeSpan) throws {
-        try db.transaction { tx in
-            try tx.query("DELETE FROM outbound WHERE at <= ?", [.int(now - outboundRetention.seconds)])
-            try tx.query("DELETE FROM window_events WHERE at <= ?", [.int(now - windowRetention.seconds)])
-            try tx.query("DELETE FROM complaint_events WHERE at <= ?", [.int(now - windowRetention.seconds)])
+        let outboundCutoff = SQLValue.int(now - outboundRetention.seconds)
+        let windowCutoff = SQLValue.int(now - windowRetention.seconds)
+        let batches: [(String, SQLValue)] = [
+            ("DELETE FROM outbound WHERE id IN (SELECT id FROM outbound WHERE at <= ? LIMIT \(Self.pruneBatch))", outboundCutoff),
+            ("DELETE FROM held WHERE rowid IN (SELECT rowid FROM held WHERE at <= ? LIMIT \(Self.pruneBatch))", outboundCutoff),
+            ("""
+             DELETE FROM window_events WHERE (identity_id, counter, at) IN
+               (SELECT identity_id, counter, at FROM window_events WHERE at <= ? LIMIT \(Self.pruneBatch))
+             """, windowCutoff),
+            ("DELETE FROM complaint_events WHERE rowid IN (SELECT rowid FROM complaint_events WHERE at <= ? LIMIT \(Self.pruneBatch))", windowCutoff),
+        ]
+        for (sql, cutoff) in batches {
+            while try db.transaction({ tx in try tx.query(sql, [cutoff]); return tx.changes }) == Self.pruneBatch {}
         }
     }
 }

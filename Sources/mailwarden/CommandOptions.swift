@@ -1,0 +1,98 @@
+// What the commands share: the config file and the store it names, the admin's name for the audit
+// log, the identity argument, and the parsing of durations and limits given on the command line.
+import ArgumentParser
+import Foundation
+import MailWardenCore
+import MailWardenStore
+
+/// A failure the admin can act on: printed as `Error: …`, exit status 1.
+struct CLIFailure: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) { self.description = description }
+}
+
+/// `--config PATH`, and loading the config and store it names.
+struct ConfigOptions: ParsableArguments {
+    static let defaultPath = "/etc/mailwarden/mailwarden.conf"
+
+    @Option(name: .customLong("config"),
+            help: ArgumentHelp("The config file (default: $MAILWARDEN_CONFIG, else \(defaultPath)).", valueName: "path"))
+    var explicitPath: String?
+
+    var path: String {
+        explicitPath ?? ProcessInfo.processInfo.environment["MAILWARDEN_CONFIG"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultPath
+    }
+
+    /// The parsed config; its problems are printed as `file:line: …` and end the command with status 1.
+    func loadConfig() throws -> Config {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CLIFailure("config file \(path) does not exist (pass --config PATH or set MAILWARDEN_CONFIG)")
+        }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw CLIFailure("cannot read config file \(path) as UTF-8 text (check its permissions)")
+        }
+        do {
+            return try Config.parse(text: text, file: path)
+        } catch {
+            Output.printError(error.description)
+            throw ExitCode.failure
+        }
+    }
+
+    /// The config and its store. The store must exist: mailwardend creates it, owned by the user it
+    /// runs as; created here (often as root) the daemon could not write to it.
+    func openStore() throws -> (Config, SQLiteStore) {
+        let config = try loadConfig()
+        guard FileManager.default.fileExists(atPath: config.storePath) else {
+            throw CLIFailure("store \(config.storePath) does not exist yet: start mailwardend once to create it, or check `store` in \(path)")
+        }
+        return (config, try SQLiteStore(path: config.storePath, busyTimeout: config.storeBusyTimeout))
+    }
+}
+
+/// `--by NAME`: who made a change, for `locked_by` and the audit log.
+struct ActorOptions: ParsableArguments {
+    @Option(name: .customLong("by"), help: ArgumentHelp("Your name in the audit log (default: $SUDO_USER, else $USER).", valueName: "name"))
+    var explicitName: String?
+
+    var name: String {
+        let env = ProcessInfo.processInfo.environment
+        return [explicitName, env["SUDO_USER"], env["USER"]].compactMap { $0 }.first { !$0.isEmpty } ?? "admin"
+    }
+}
+
+/// The identity a command is about, exactly as stored.
+struct IdentityArgument: ParsableArguments {
+    @Argument(help: ArgumentHelp("The identity as MailWarden names it, e.g. sasl:alice@example.net.", valueName: "identity"))
+    var identity: Identity
+
+    func validate() throws {
+        guard let colon = identity.firstIndex(of: ":"), colon != identity.startIndex, identity.index(after: colon) != identity.endIndex else {
+            throw ValidationError("an identity is PREFIX:VALUE as stored, e.g. sasl:alice@example.net (see 'mailwarden identities')")
+        }
+    }
+}
+
+/// `30m`, `12h`, `7d`: a positive duration.
+func parseDuration(_ text: String) throws -> TimeSpan {
+    guard let span = TimeSpan(text), span.seconds > 0 else {
+        throw ValidationError("use a duration such as 30m, 12h or 7d")
+    }
+    return span
+}
+
+/// `N/DURATION` or `none`.
+func parseLimitOverride(_ text: String) throws -> LimitOverride {
+    guard let value = LimitOverride(text) else {
+        throw ValidationError("use N/DURATION such as 100/1h, or none for no limit")
+    }
+    return value
+}
+
+func parseIdentityOrder(_ text: String) throws -> IdentityOrder {
+    guard let order = IdentityOrder(rawValue: text) else {
+        throw ValidationError("sort by one of \(IdentityOrder.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    return order
+}

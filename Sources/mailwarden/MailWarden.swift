@@ -1,0 +1,17 @@
+// mailwarden: the admin CLI. It reads the config mailwardend runs with and works on the same store
+// (SQLite in WAL mode, so while the milter runs). Exit status: 0 done, 1 failed (the message says
+// what to do), 64 bad usage.
+import ArgumentParser
+
+@main
+struct MailWarden: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mailwarden",
+        abstract: "Inspect and change MailWarden's locks, identities and limits.",
+        subcommands: [
+            Locks.self, Lock.self, Unlock.self, Held.self,
+            Identities.self, Show.self, Limits.self, Exempt.self,
+            Trace.self, Audit.self, Status.self, Backup.self,
+            CheckConfig.self, ConfigReference.self,
+        ])
+}
