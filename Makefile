@@ -6,7 +6,7 @@ BIN := .build/debug
 DEB_PACKAGES := libmilter-dev libsqlite3-dev pkg-config postfix sasl2-bin libsasl2-modules swaks sqlite3 python3
 DEV_CONFIG := packaging/dev.conf
 
-.PHONY: all deps build run test unit e2e clean
+.PHONY: all deps build run test unit e2e docs docs-check clean
 
 all: build
 
@@ -31,7 +31,14 @@ run: build
 	@echo "Admin CLI: $(BIN)/mailwarden locks --config $(DEV_CONFIG)"
 	exec $(BIN)/mailwardend --config $(DEV_CONFIG)
 
-test: build unit
+test: build docs-check unit
+
+# The example config and the README reference are rendered from the settings table.
+docs: build
+	bash packaging/render-docs.sh
+
+docs-check: build
+	bash packaging/render-docs.sh --check
 
 unit:
 	$(SWIFT) test 2>&1 | tee .build/unit-test.log; exit $${PIPESTATUS[0]}
