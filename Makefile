@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 BIN := .build/debug
 # Debian packages the build and the tests need; installed only when missing.
-DEB_PACKAGES := libmilter-dev libsqlite3-dev pkg-config postfix sasl2-bin libsasl2-modules swaks sqlite3 python3
+DEB_PACKAGES := libmilter-dev libsqlite3-dev pkg-config postfix sasl2-bin libsasl2-modules swaks sqlite3 jq gcc iproute2 util-linux miltertest bc
 DEV_CONFIG := packaging/dev.conf
 
 .PHONY: all deps build run test unit e2e docs docs-check clean
@@ -31,7 +31,7 @@ run: build
 	@echo "Admin CLI: $(BIN)/mailwarden locks --config $(DEV_CONFIG)"
 	exec $(BIN)/mailwardend --config $(DEV_CONFIG)
 
-test: build docs-check unit
+test: build docs-check unit e2e
 
 # The example config and the README reference are rendered from the settings table.
 docs: build

@@ -87,15 +87,12 @@ import MailWardenStore
     }
 
     @Test func localSubmissionsAreAlwaysHeldNeverRejected() throws {
-        let h = try Harness(Self.base + "\nidentity_rule = uid header Received /\\(Postfix, from userid (?<id>[0-9]+)\\)/")
-        let received = [("Received", "by host.example (Postfix, from userid 1001)\n\tid ABC; Tue"), ("X-Spam-Flag", "YES")]
-        for _ in 1...5 {
-            #expect(h.send(.init(daemon: "mailwarden-local", client: "127.0.0.1", headers: received)).0 == .accept)
-        }
-        guard case .hold = h.send(.init(daemon: "mailwarden-local", client: "127.0.0.1", headers: received)).0 else {
-            Issue.record("local crossing must be held"); return
-        }
-        #expect(try h.store.state(of: "uid:1001").lock != nil)
+        let h = try Harness(Self.base + "\nidentity_rule = local envelope_from /^(?<id>[^@]+)@host\\.example$/")
+        let local = Harness.Message(daemon: "mailwarden-local", client: "127.0.0.1", from: "www-data@host.example", headers: Harness.spam)
+        for _ in 1...5 { #expect(h.send(local).0 == .accept) }
+        guard case .hold = h.send(local).0 else { Issue.record("local crossing must be held"); return }
+        guard case .hold = h.send(local).0 else { Issue.record("a locked local sender must be held, not refused at MAIL FROM"); return }
+        #expect(try h.store.state(of: "local:www-data").lock != nil)
     }
 
     @Test func monitorModeRefusesNothingAndSaysWouldLock() throws {

@@ -1,0 +1,435 @@
+#!/usr/bin/env bash
+#
+# run.sh: MailWarden end-to-end scenarios against a real, private Postfix on
+# 127.0.0.1 (see lib.sh). Run as root from anywhere:
+#
+#   Tests/e2e/run.sh                 # everything; needs $MW_BIN binaries
+#   E2E_POSTFIX_ONLY=1 Tests/e2e/run.sh   # only the Postfix/harness part
+#
+# Environment: MW_BIN (default .build/debug under the repo root), E2E_KEEP=1
+# (keep the work directory), E2E_DIR (use this work directory), PF_PORT,
+# PF_PLAIN_PORT, SINK_PORT, MILTER_PORT, LOCAL_USER (default nobody).
+# Prints "ok"/"FAIL"/"skip" lines, then exactly one line "N passed, N failed";
+# exits non-zero if anything failed. Missing binaries are a failure unless
+# E2E_POSTFIX_ONLY=1.
+
+set -u
+E2E_START=$SECONDS
+E2E_DIR_ARG=${E2E_DIR:-} # lib.sh resets E2E_DIR
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+LOCAL_USER=${LOCAL_USER:-nobody}
+
+for c in ss mktemp; do
+    command -v "$c" >/dev/null 2>&1 || { echo "run.sh: $c is required" >&2; echo "0 passed, 1 failed"; exit 1; }
+done
+e2e_init "$E2E_DIR_ARG" || { echo "0 passed, 1 failed"; exit 1; }
+
+# ------------------------------------------------------------ preflight
+missing=()
+for c in postfix postconf postqueue postkick smtp-sink swaks saslpasswd2 jq cc ss runuser unshare timeout; do
+    command -v "$c" >/dev/null 2>&1 || missing+=("$c")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    _fail "preflight: required commands" "missing: ${missing[*]}"
+    e2e_finish
+fi
+if [ "$(id -u)" != 0 ]; then
+    _fail "preflight: root" "run as root (private Postfix, smtp-sink -u postfix)"
+    e2e_finish
+fi
+
+if ! pf_start "$E2E_DIR/pf"; then
+    _fail "postfix: private instance starts" "see $E2E_DIR/pf/postfix.log"
+    e2e_finish
+fi
+_pass "postfix: private instance starts (smtpd 127.0.0.1:$PF_PORT, sink :$SINK_PORT)"
+check "postfix: instance uses its own config and queue" \
+    grep -q "configuration $E2E_DIR/pf/etc" "$E2E_DIR/pf/postfix.log"
+
+HAVE_LOCAL_USER=0
+if [ "$LOCAL_USER" != root ] && local_user_supported; then
+    HAVE_LOCAL_USER=1
+    LOCAL_UID=$(user_uid "$LOCAL_USER")
+else
+    LOCAL_USER=root
+    LOCAL_UID=0
+    log "unshare -m not available: local submissions run as root"
+fi
+
+SPAM=(--header "X-Spam-Flag: YES")
+
+# Deliveries counted by the sink so far; each scenario waits for base+N.
+sink_base() { SINK_BASE=$(sink_count); }
+
+# spam_from USER TAG [SMTP args]: one spam-flagged authenticated message.
+spam_from() {
+    local user=$1 tag=$2
+    shift 2
+    send_auth "$user" --header "Subject: $tag" "${SPAM[@]}" "$@"
+}
+
+# probe_conn LOG TAG: the probe-milter connection number whose Subject has TAG.
+probe_conn() { awk -v t="$2" '$2 == "header" && $3 == "Subject:" && index($0, t) { print $1; exit }' "$1"; }
+
+# ============================================================ P: Postfix only
+
+echo "## P1: postfix without milter delivers to the sink (plain port)"
+sink_base
+tag=$(new_tag)
+SMTP_PORT=$PF_PLAIN_PORT send_auth alice --header "Subject: $tag"
+expect_eq "P1 auth submission accepted (swaks exit 0)" 0 $?
+tag2=$(new_tag)
+SMTP_PORT=$PF_PLAIN_PORT send_anon --header "Subject: $tag2"
+expect_eq "P1 inbound to @example.net accepted from a stranger" 0 $?
+SMTP_PORT=$PF_PLAIN_PORT send_anon --to victim@example.com --header "Subject: $(new_tag)"
+expect_match "P1 stranger (127.0.0.2) cannot relay to other domains (554 at RCPT)" '^554' "$(swaks_first_error)"
+sink_wait $((SINK_BASE + 2)) 10
+check "P1 authenticated mail reached the sink" sink_has "Subject: $tag"
+check "P1 inbound mail reached the sink" sink_has "Subject: $tag2"
+
+echo "## P2: what Postfix shows a milter (probe-milter)"
+if probe_start; then
+    sink_base
+    tag_auth=$(new_tag)
+    send_auth alice --header "Subject: $tag_auth"
+    expect_eq "P2 auth mail through milter accepted" 0 $?
+    tag_anon=$(new_tag)
+    send_anon --header "Subject: $tag_anon"
+    tag_root=$(new_tag)
+    send_local root someone@example.com "Subject: $tag_root"
+    expect_eq "P2 sendmail as root exit 0" 0 $?
+    tag_user=$(new_tag)
+    send_local "$LOCAL_USER" someone@example.com "Subject: $tag_user" \
+        "Received: by forged.example (Postfix, from userid 0)"
+    expect_eq "P2 sendmail as $LOCAL_USER (uid $LOCAL_UID) exit 0" 0 $?
+    sink_wait $((SINK_BASE + 4)) 15
+    sleep 0.3 # the probe logs close after Postfix has moved on
+    plog=$PROBE_LOG
+    c_auth=$(probe_conn "$plog" "$tag_auth")
+    c_anon=$(probe_conn "$plog" "$tag_anon")
+    c_root=$(probe_conn "$plog" "$tag_root")
+    c_user=$(probe_conn "$plog" "$tag_user")
+    check "P2 milter saw all four messages" test -n "$c_auth" -a -n "$c_anon" -a -n "$c_root" -a -n "$c_user"
+    check "P2 SMTP: {daemon_name}=smtpd at connect" \
+        grep -q "^$c_auth macros@connect .*{daemon_name}=\[smtpd\]" "$plog"
+    check "P2 SMTP AUTH: {auth_authen}=alice@$REALM at MAIL FROM" \
+        grep -q "^$c_auth macros@mail .*{auth_authen}=\[alice@$REALM\]" "$plog"
+    check "P2 SMTP anonymous: no {auth_authen}" \
+        not grep -q "^$c_anon macros@mail .*{auth_authen}" "$plog"
+    check "P2 stranger: the milter sees client address 127.0.0.2" \
+        grep -q "^$c_anon connect host=.* addr=\[$STRANGER_ADDR\]" "$plog"
+    check "P2 sendmail: {daemon_name}=mailwarden-local at connect" \
+        grep -q "^$c_root macros@connect .*{daemon_name}=\[mailwarden-local\]" "$plog"
+    check "P2 sendmail: emulated connect is host=localhost addr=127.0.0.1" \
+        grep -q "^$c_root connect host=\[localhost\] addr=\[127.0.0.1\]" "$plog"
+    check "P2 sendmail: {mail_addr} is the login name, qualified ($LOCAL_USER@$REALM)" \
+        grep -q "^$c_user macros@mail .*{mail_addr}=\[$LOCAL_USER@$REALM\]" "$plog"
+    check "P2 sink copy carries Postfix's 'from userid $LOCAL_UID' Received header" \
+        sink_has "^Received: by $REALM \(Postfix, from userid $LOCAL_UID\)"
+    check "P2 FACT: Postfix does NOT show its own Received: header to the milter (SMTP)" \
+        not grep -q "^$c_auth header Received:" "$plog"
+    check "P2 FACT: Postfix does NOT show its own Received: header to the milter (sendmail)" \
+        not grep -q "^$c_root header Received:" "$plog"
+    check "P2 FACT: a user-written Received: header IS shown to the milter (forgeable)" \
+        grep -q "^$c_user header Received: by forged.example (Postfix, from userid 0)" "$plog"
+    if [ "$HAVE_LOCAL_USER" = 1 ]; then
+        # sendmail -f: a local user may not claim another sender.
+        SENDMAIL_FROM=alice@$REALM send_local "$LOCAL_USER" someone@example.com "Subject: $(new_tag)"
+        expect_eq "P2 sendmail -f alice@$REALM as $LOCAL_USER is refused (local_login_sender_maps)" 75 $?
+        check "P2 ... with 'not authorized to use sender'" grep -q 'not authorized to use sender' "$E2E_DIR/sendmail.last"
+    fi
+    sink_settle 5
+    probe_stop
+else
+    _fail "P2 probe-milter builds and listens" "see $E2E_DIR/probe-build.out"
+fi
+
+echo "## P3: milter down -> tempfail, the client keeps the mail"
+check "P3 nothing listens on the milter port" not port_in_use "$MILTER_PORT"
+sink_base
+tag=$(new_tag)
+send_auth alice --header "Subject: $tag"
+rc=$?
+check "P3 authenticated client: swaks fails (exit $rc)" test "$rc" -ne 0
+expect_match "P3 authenticated client gets a 4xx (454 at AUTH)" '^4[0-9][0-9]' "$(swaks_first_error)"
+check "P3 authenticated client: nothing queued" not grep -q 'queued as' "$SWAKS_LOG"
+tag_anon=$(new_tag)
+send_anon --header "Subject: $tag_anon"
+expect_match "P3 anonymous client gets 451 4.7.1" '^451 4\.7\.1' "$(swaks_first_error)"
+tag_local=$(new_tag)
+rejects_before=$(pf_log_count 'cleanup.*milter-reject: CONNECT from localhost')
+send_local root someone@example.com "Subject: $tag_local"
+expect_eq "P3 sendmail still accepts (exit 0)" 0 $?
+_local_tempfailed() { [ "$(pf_log_count 'cleanup.*milter-reject: CONNECT from localhost')" -gt "$rejects_before" ]; }
+check "P3 cleanup-local tempfails the local message (milter-reject CONNECT, 4.7.1)" wait_until 10 _local_tempfailed
+check "P3 local message waits in maildrop (not bounced, not lost)" test "$(queue_ids maildrop | wc -l)" -ge 1
+sleep 0.5
+check "P3 none of the three reached the sink" not sink_has "Subject: ($tag|$tag_anon|$tag_local)"
+if probe_start; then
+    postkick -c "$E2E_DIR/pf/etc" public pickup W >/dev/null 2>&1
+    wait_until 15 sink_has "Subject: $tag_local"
+    check "P3 the local message is delivered once a milter is back (not lost)" sink_has "Subject: $tag_local"
+    sink_settle 5
+    probe_stop
+fi
+
+# ============================================================ MailWarden
+
+if [ "${E2E_POSTFIX_ONLY:-0}" = 1 ] || ! mw_have_binaries; then
+    if [ "${E2E_POSTFIX_ONLY:-0}" = 1 ]; then
+        skip "MailWarden scenarios" "E2E_POSTFIX_ONLY=1"
+    else
+        _fail "MailWarden binaries present" "no $MW_BIN/mailwardend or $MW_BIN/mailwarden (build first, or E2E_POSTFIX_ONLY=1)"
+    fi
+    log "elapsed $((SECONDS - E2E_START)) s"
+    e2e_finish
+fi
+
+ALICE=sasl:alice@$REALM
+BOB=sasl:bob@$REALM
+CAROL=sasl:carol@$REALM
+DAVE=sasl:dave@$REALM
+LOCALID=local:$LOCAL_USER
+
+# daemon_log_since_start: the daemon log from the last "=== mw_start" line on.
+daemon_log_since_start() { awk '/^=== mw_start/ { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }' "$MW_LOG"; }
+
+# ------------------------------------------------------------ A: lock_action = reject
+echo "## A: lock_action = reject"
+CONF_A=$E2E_DIR/var/reject.conf
+CFG_STORE=$E2E_DIR/var/reject.db mw_write_config "$CONF_A"
+if ! mw_start "$CONF_A"; then
+    _fail "A daemon starts with $CONF_A" "see $E2E_DIR/mailwardend.log"
+    e2e_finish
+fi
+_pass "A daemon starts and listens on 127.0.0.1:$MILTER_PORT"
+
+echo "## (1) alice: 3 spam-flagged messages pass, the 4th is refused and alice is locked"
+sink_base
+tags=()
+for i in 1 2 3; do
+    tags[i]=$(new_tag)
+    spam_from alice "${tags[i]}"
+    expect_eq "(1) alice spam #$i accepted (250)" 250 "$(swaks_data_code)"
+done
+sink_wait $((SINK_BASE + 3)) 10
+for i in 1 2 3; do check "(1) alice spam #$i reached the sink" sink_has "Subject: ${tags[i]}"; done
+tag4=$(new_tag)
+spam_from alice "$tag4"
+rc=$?
+expect_eq "(1) alice spam #4 refused with 550 at end of DATA" 550 "$(swaks_data_code)"
+expect_eq "(1) swaks exit 26 (server did not accept mail following data)" 26 "$rc"
+locks_json=$(mw_json locks --json)
+check "(1) locks --json is a JSON array" json_true 'type == "array"' <<<"$locks_json"
+expect_eq "(1) locks --json lists $ALICE" "$ALICE" "$(jq -r --arg id "$ALICE" '.[] | select(.identity == $id) | .identity' <<<"$locks_json")"
+expect_eq "(1) $ALICE lock is automatic" true "$(jq -r --arg id "$ALICE" '.[] | select(.identity == $id) | .automatic' <<<"$locks_json")"
+check "(1) lock objects have identity, locked_at, reason, locked_by, automatic, expires_at" \
+    json_true 'length > 0 and all(.[]; has("identity") and has("locked_at") and has("reason") and has("locked_by") and has("automatic") and has("expires_at"))' <<<"$locks_json"
+
+echo "## (2) bob is not affected"
+sink_base
+tag=$(new_tag)
+send_auth bob --header "Subject: $tag"
+expect_eq "(2) bob's mail accepted (250)" 250 "$(swaks_data_code)"
+tag_b2=$(new_tag)
+spam_from bob "$tag_b2"
+expect_eq "(2) bob's first spam-flagged mail accepted (under the limit)" 250 "$(swaks_data_code)"
+sink_wait $((SINK_BASE + 2)) 10
+check "(2) bob's mail reached the sink" sink_has "Subject: $tag"
+check "(2) bob's spam-flagged mail reached the sink" sink_has "Subject: $tag_b2"
+expect_eq "(2) bob is not locked" "" "$(mw_locked_identities | grep -Fx "$BOB")"
+
+echo "## (3) inbound spam from a stranger is never counted"
+ids_before=$(mw_identity_names | sort)
+sink_base
+for i in 1 2 3 4 5; do
+    send_anon --header "Subject: $(new_tag) stranger-$i" "${SPAM[@]}"
+    expect_eq "(3) stranger spam #$i to someone@example.net accepted" 250 "$(swaks_data_code)"
+done
+sink_wait $((SINK_BASE + 5)) 10
+expect_eq "(3) all 5 reached the sink" 5 "$(sink_files_with 'stranger-[1-5]$')"
+ids_json=$(mw_json identities --json)
+check "(3) identities --json is a JSON array with identity/messages/recipients/spam" \
+    json_true 'type == "array" and length > 0 and all(.[]; has("identity") and has("messages") and has("recipients") and has("spam"))' <<<"$ids_json"
+expect_eq "(3) no identity was created for the stranger" "$ids_before" "$(jq -r '.[].identity' <<<"$ids_json" | sort)"
+expect_eq "(3) nothing about the stranger in identities" "" "$(grep -iE 'stranger|outside\.example|127\.0\.0\.2' <<<"$ids_json")"
+expect_eq "(3) locks: only alice" "$ALICE" "$(mw_locked_identities | sort | tr '\n' ' ' | sed 's/ $//')"
+
+echo "## (4) unlock alice: her next message (even spam-flagged) arrives"
+check "(4) mailwarden unlock $ALICE" mw_cli unlock "$ALICE" --reason "e2e: reviewed"
+expect_eq "(4) alice no longer in locks" "" "$(mw_locked_identities | grep -Fx "$ALICE")"
+sink_base
+tag=$(new_tag)
+spam_from alice "$tag"
+expect_eq "(4) alice's spam-flagged message accepted after unlock" 250 "$(swaks_data_code)"
+sink_wait $((SINK_BASE + 1)) 10
+check "(4) it reached the sink" sink_has "Subject: $tag"
+
+echo "## (5) manual lock: carol is refused"
+check "(5) mailwarden lock $CAROL --reason test" mw_cli lock "$CAROL" --reason test
+expect_eq "(5) carol in locks" "$CAROL" "$(mw_locked_identities | grep -Fx "$CAROL")"
+expect_eq "(5) carol's lock is manual (automatic=false)" false "$(mw_lock_field "$CAROL" automatic)"
+expect_eq "(5) carol's lock reason" test "$(mw_lock_field "$CAROL" reason)"
+tag_c=$(new_tag)
+send_auth carol --header "Subject: $tag_c"
+expect_match "(5) carol's message refused with 550 (at MAIL FROM or end of DATA)" '^550' "$(swaks_first_error)"
+check "(5) nothing queued for carol" not grep -q 'queued as' "$SWAKS_LOG"
+
+echo "## (6) kill -9 and restart: locks survive"
+mw_kill9
+check "(6) daemon gone after kill -9" not port_in_use "$MILTER_PORT"
+if mw_start "$CONF_A"; then
+    _pass "(6) daemon restarts on the same store"
+else
+    _fail "(6) daemon restarts on the same store" "see $MW_LOG"
+fi
+expect_eq "(6) carol still locked after restart" "$CAROL" "$(mw_locked_identities | grep -Fx "$CAROL")"
+send_auth carol --header "Subject: $(new_tag)"
+expect_match "(6) carol still refused after restart (550)" '^550' "$(swaks_first_error)"
+expect_eq "(6) show $CAROL --json names her" "$CAROL" "$(mw_json show "$CAROL" --json | jq -r '.identity')"
+sink_settle 3
+check "(6) carol's messages never reached the sink" not sink_has "Subject: $tag_c"
+
+echo "## (8a) local submission with X-Auth-User: the header rule comes before the envelope rule"
+sink_base
+tag=$(new_tag)
+send_local "$LOCAL_USER" someone@example.com "Subject: $tag" "X-Auth-User: Shop42"
+expect_eq "(8a) sendmail exit 0" 0 $?
+sink_wait $((SINK_BASE + 1)) 15
+check "(8a) it reached the sink" sink_has "Subject: $tag"
+expect_eq "(8a) identity user:shop42 (lowercased) counted 1 message" 1 "$(mw_identity_field user:shop42 messages)"
+
+echo "## (10) local sendmail from $LOCAL_USER (uid $LOCAL_UID): counted, and held (never bounced) when locked"
+# Postfix never shows its own Received: header to a milter (P2), so local senders are named by
+# the envelope sender, which local_login_sender_maps pins to the login name.
+sink_base
+tag=$(new_tag)
+send_local "$LOCAL_USER" someone@example.com "Subject: $tag"
+expect_eq "(10a) sendmail exit 0" 0 $?
+sink_wait $((SINK_BASE + 1)) 15
+check "(10a) it reached the sink" sink_has "Subject: $tag"
+expect_match "(10a) identity $LOCALID counted (messages >= 1)" '^[1-9][0-9]*$' "$(mw_identity_field "$LOCALID" messages)"
+if [ "$LOCAL_USER" != root ]; then
+    SENDMAIL_FROM=alice@$REALM send_local "$LOCAL_USER" someone@example.com "Subject: $(new_tag)"
+    check "(10b) $LOCAL_USER cannot submit as another sender (local_login_sender_maps)" test $? -ne 0
+fi
+
+# (10c) hold, never bounce: lock the identity a local message does get here
+# (user:shop42 from X-Auth-User, see (8a)); lock_action is reject, yet local
+# mail must be held, because refusing it would make Postfix bounce it.
+LOCAL_HDR_ID=user:shop42
+check "(10c) mailwarden lock $LOCAL_HDR_ID --reason test" mw_cli lock "$LOCAL_HDR_ID" --reason test
+holds_before=$(hold_queue_ids | sort)
+n_before=$(grep -c . <<<"$holds_before")
+bounced_before=$(pf_log_count 'status=bounced')
+tag=$(new_tag)
+send_local "$LOCAL_USER" someone@example.com "Subject: $tag" "X-Auth-User: shop42"
+expect_eq "(10c) sendmail exit 0 while locked" 0 $?
+_more_held() { [ "$(hold_queue_ids | wc -l)" -gt "$n_before" ]; }
+wait_until 10 _more_held
+new_hold=$(comm -13 <(echo "$holds_before") <(hold_queue_ids | sort) | grep . | head -1)
+check "(10c) the locked local message is in the hold queue" test -n "$new_hold"
+sink_settle 3
+check "(10c) it did not reach the sink" not sink_has "Subject: $tag"
+expect_eq "(10c) nothing bounced (no status=bounced in the Postfix log)" "$bounced_before" "$(pf_log_count 'status=bounced')"
+check "(10c) no bounce or notice in the sink" not sink_has '^From: MAILER-DAEMON|Undelivered Mail|^X-Mail-Args: <>'
+check "(10c) Postfix logged milter-hold (not milter-reject) for it" \
+    grep -q "milter-hold: END-OF-MESSAGE .*from=<$LOCAL_USER@$REALM>" "$E2E_DIR/pf/postfix.log"
+check "(10c) no milter-reject of local mail from $LOCAL_USER in the Postfix log" \
+    not grep -q "milter-reject: .*from=<$LOCAL_USER@$REALM>" "$E2E_DIR/pf/postfix.log"
+if [ -n "$new_hold" ]; then
+    expect_eq "(10c) held $LOCAL_HDR_ID --json lists queue id $new_hold" "$new_hold" \
+        "$(mw_held_queue_ids "$LOCAL_HDR_ID" | grep -Fx "$new_hold")"
+fi
+
+echo "## (7) daemon down: tempfail, the client keeps the mail"
+mw_stop
+check "(7) daemon stopped (SIGTERM)" not port_in_use "$MILTER_PORT"
+sink_base
+tag=$(new_tag)
+send_auth alice --header "Subject: $tag"
+expect_match "(7) alice's client gets a 4xx (454 at AUTH)" '^4[0-9][0-9]' "$(swaks_first_error)"
+check "(7) nothing queued by Postfix" not grep -q 'queued as' "$SWAKS_LOG"
+send_anon --header "Subject: $(new_tag)"
+expect_match "(7) stranger's client gets 451" '^451' "$(swaks_first_error)"
+sleep 0.5
+expect_eq "(7) nothing new in the sink" "$SINK_BASE" "$(sink_count)"
+
+# ------------------------------------------------------------ T: trusted_networks + header rule
+echo "## (8) header identity for an unauthenticated client in trusted_networks"
+CONF_T=$E2E_DIR/var/trusted.conf
+CFG_STORE=$E2E_DIR/var/trusted.db CFG_EXTRA="trusted_networks = 127.0.0.1/32" mw_write_config "$CONF_T"
+if mw_start "$CONF_T"; then
+    sink_base
+    tag=$(new_tag)
+    send_app --header "Subject: $tag" --header "X-Auth-User: Shop42"
+    expect_eq "(8) unauthenticated mail from 127.0.0.1 with X-Auth-User accepted" 250 "$(swaks_data_code)"
+    send_anon --header "Subject: $(new_tag)" --header "X-Auth-User: Stranger7" "${SPAM[@]}"
+    expect_eq "(8) stranger (127.0.0.2) with X-Auth-User accepted" 250 "$(swaks_data_code)"
+    tag_d=$(new_tag)
+    send_auth dave --header "Subject: $tag_d" --header "X-Auth-User: shop99"
+    expect_eq "(8) dave (SASL) with X-Auth-User accepted" 250 "$(swaks_data_code)"
+    sink_wait $((SINK_BASE + 3)) 10
+    ids=$(mw_identity_names)
+    expect_eq "(8) the stranger's header is ignored (not in trusted_networks): no user:stranger7" "" "$(grep -Fx user:stranger7 <<<"$ids")"
+    expect_eq "(8) identity user:shop42 (lowercase) has 1 message" 1 "$(mw_identity_field user:shop42 messages)"
+    expect_eq "(8) SASL rule wins for dave: $DAVE counted" 1 "$(mw_identity_field "$DAVE" messages)"
+    expect_eq "(8) ... and no user:shop99" "" "$(grep -Fx user:shop99 <<<"$ids")"
+    mw_stop
+else
+    _fail "(8) daemon starts with $CONF_T" "see $MW_LOG"
+fi
+
+# ------------------------------------------------------------ H: lock_action = hold
+echo "## (9) lock_action = hold: the crossing message goes to the hold queue"
+CONF_H=$E2E_DIR/var/hold.conf
+CFG_STORE=$E2E_DIR/var/hold.db CFG_LOCK_ACTION=hold mw_write_config "$CONF_H"
+if mw_start "$CONF_H"; then
+    sink_base
+    for i in 1 2 3; do
+        spam_from alice "$(new_tag) hold-$i"
+        expect_eq "(9) alice spam #$i accepted" 250 "$(swaks_data_code)"
+    done
+    sink_wait $((SINK_BASE + 3)) 10
+    expect_eq "(9) the first 3 reached the sink" 3 "$(sink_files_with 'hold-[1-3]$')"
+    tag=$(new_tag)
+    spam_from alice "$tag"
+    expect_eq "(9) the 4th is accepted by SMTP (250) ..." 250 "$(swaks_data_code)"
+    qid=$(swaks_queue_id)
+    check "(9) ... with a queue id" test -n "$qid"
+    _is_held() { [ "$(queue_name_of "$qid")" = hold ]; }
+    wait_until 5 _is_held
+    expect_eq "(9) postqueue -j shows it in queue_name hold" hold "$(queue_name_of "$qid")"
+    sink_settle 3
+    check "(9) it did not reach the sink" not sink_has "Subject: $tag"
+    expect_eq "(9) held $ALICE --json lists $qid" "$qid" "$(mw_held_queue_ids "$ALICE" | grep -Fx "$qid")"
+    expect_eq "(9) alice is locked (automatic)" true "$(mw_lock_field "$ALICE" automatic)"
+    mw_stop
+else
+    _fail "(9) daemon starts with $CONF_H" "see $MW_LOG"
+fi
+
+# ------------------------------------------------------------ M: mode = monitor
+echo "## (11) mode = monitor: nothing is refused, nothing is locked, the log says 'would lock'"
+CONF_M=$E2E_DIR/var/monitor.conf
+CFG_STORE=$E2E_DIR/var/monitor.db CFG_MODE=monitor mw_write_config "$CONF_M"
+if mw_start "$CONF_M"; then
+    sink_base
+    for i in 1 2 3 4 5; do
+        spam_from alice "$(new_tag) monitor-$i"
+        expect_eq "(11) alice spam #$i accepted in monitor mode" 250 "$(swaks_data_code)"
+    done
+    sink_wait $((SINK_BASE + 5)) 10
+    expect_eq "(11) all 5 reached the sink" 5 "$(sink_files_with 'monitor-[1-5]$')"
+    expect_eq "(11) locks --json is an empty array" 0 "$(mw_json locks --json | jq 'length')"
+    sleep 0.3
+    check "(11) daemon log says 'would lock'" grep -qi 'would lock' <(daemon_log_since_start)
+    mw_stop
+else
+    _fail "(11) daemon starts with $CONF_M" "see $MW_LOG"
+fi
+
+log "elapsed $((SECONDS - E2E_START)) s"
+e2e_finish

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Resident memory of mailwardend after 10,000 messages from 1,000 identities (miltertest as the MTA).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${MW_BIN:-.build/release}
+dir=$(mktemp -d)
+trap 'kill $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
+printf 'socket = inet:18890@127.0.0.1\nstore = %s/mw.db\nlimit_messages = 1000000/1h\nlimit_recipients = 1000000/1h\n' "$dir" > "$dir/mw.conf"
+"$bin/mailwardend" --config "$dir/mw.conf" 2> "$dir/daemon.log" &
+pid=$!
+for _ in $(seq 50); do ss -ltn | grep -q ':18890 ' && break; sleep 0.1; done
+rss() { awk '/VmRSS/ { print $2 }' /proc/$pid/status; }
+echo "RSS at start: $(rss) kB"
+start=$(date +%s.%N)
+miltertest -s bench/identities.lua -D messages=${MESSAGES:-10000} -D identities=${IDENTITIES:-1000}
+end=$(date +%s.%N)
+echo "RSS after: $(rss) kB; peak: $(awk '/VmHWM/ { print $2 }' /proc/$pid/status) kB"
+echo "direct milter rate: $(echo "${MESSAGES:-10000} / ($end - $start)" | bc -l | cut -c1-6) msg/s (one connection per message, miltertest client)"
+echo "identities in store: $(sqlite3 "$dir/mw.db" 'select count(*) from identities')"
