@@ -158,6 +158,43 @@ import MailWardenStore
     }
 }
 
+@Suite struct BoundsTests {
+    @Test func hugeAndNumerousHeadersAreCappedBeforeAnyRuleSeesThem() throws {
+        let h = try Harness("max_headers = 50\nidentity_rule = user header X-Auth-User /^(?<id>[a-z]+)$/")
+        // A 1 MB header value: the rule sees only max_header_length characters (as Postfix truncates at
+        // header_size_limit), and the identity it names is capped again.
+        let huge = String(repeating: "a", count: 1_000_000)
+        #expect(h.send(.init(auth: "x", headers: [("X-Auth-User", huge)])).0 == .accept)
+        let capped = "user:" + String(repeating: "a", count: IdentityRule.maxValueLength)
+        #expect(h.log.all.last?.contains("identity=\(capped) ") == true)
+        // A header past max_headers is not examined at all.
+        let filler = (1...60).map { ("X-Filler-\($0)", "v") }
+        h.send(.init(auth: "x", headers: filler + [("X-Auth-User", "late")]))
+        #expect(try h.store.state(of: "user:late").lock == nil)
+        #expect(h.log.all.last?.contains("no identity rule matched") == true)
+    }
+
+    @Test func manyRecipientsAreCountedAsOneMessage() throws {
+        let h = try Harness("limit_recipients = 100000/1h")
+        let rcpts = (1...5000).map { "<r\($0)@example.org>" }
+        #expect(h.send(.init(auth: "bulk", recipients: rcpts)).0 == .accept)
+        #expect(h.log.all.last?.contains("recipients=5000") == true)
+        #expect(h.log.all.last?.contains("window=messages:1,recipients:5000") == true)
+    }
+
+    @Test func missingMacrosMeanNoIdentityNotACrash() throws {
+        let h = try Harness("trusted_networks = 192.0.2.0/24")
+        let s = h.filter.makeSession()
+        _ = s.connect(hostname: "", address: nil, macros: Macros())
+        #expect(s.mailFrom("", macros: Macros()) == .accept, "no auth, no daemon name, no address: inbound")
+        let t = h.filter.makeSession()
+        _ = t.connect(hostname: "", address: "192.0.2.5", macros: Macros())
+        #expect(t.mailFrom("<>", macros: Macros()) == .proceed)
+        #expect(t.endOfMessage(macros: Macros()).0 == .accept)
+        #expect(h.log.all.last?.hasPrefix("info: NOQUEUE: identity=-") == true)
+    }
+}
+
 /// A store whose every call fails, as a full or vanished disk would.
 struct FailingStore: PolicyStore {
     struct Failure: Error, CustomStringConvertible { var description: String { "disk I/O error" } }
