@@ -431,5 +431,57 @@ else
     _fail "(11) daemon starts with $CONF_M" "see $MW_LOG"
 fi
 
+# ------------------------------------------------------------ N: token header, notices, reload
+echo "## (12) identity_header = token, lock notices (mail + command), store permissions, SIGUSR1 reload"
+CONF_N=$E2E_DIR/var/notify.conf
+NOTICE_JSON=$E2E_DIR/var/notice.json
+CFG_STORE=$E2E_DIR/var/notify.db CFG_EXTRA="trusted_networks = 127.0.0.1/32
+identity_header = token
+notify_email = ops@example.net
+notify_from = mailwarden@$REALM
+notify_smtp = 127.0.0.1:$PF_PLAIN_PORT
+notify_command = cat > $NOTICE_JSON" mw_write_config "$CONF_N"
+if mw_start "$CONF_N"; then
+    sink_base
+    tag=$(new_tag)
+    send_app --header "Subject: $tag" --header "X-Auth-User: Shop9"
+    expect_eq "(12) app mail with X-Auth-User accepted" 250 "$(swaks_data_code)"
+    sink_wait $((SINK_BASE + 1)) 15
+    f=$(sink_grep "Subject: $tag" | head -1)
+    check "(12) the delivered copy has no X-Auth-User header (the login is not exposed)" not grep -qi '^X-Auth-User:' "$f"
+    token=$(grep -i '^X-MailWarden-ID:' "$f" | head -1 | awk '{ print $2 }' | tr -d '\r')
+    expect_match "(12) it carries X-MailWarden-ID: <22+ base64url chars>" '^[A-Za-z0-9_-]{22,}$' "$token"
+    expect_eq "(12) the store maps the token back to user:shop9" user:shop9 \
+        "$(sqlite3 "$E2E_DIR/var/notify.db" "select name from identities where token = '$token'")"
+    expect_eq "(12) the store file is not world-accessible (mode 640)" 640 "$(stat -c %a "$E2E_DIR/var/notify.db")"
+
+    sink_base
+    for i in 1 2 3 4; do send_app --header "Subject: $(new_tag) notice-$i" --header "X-Auth-User: shop9" "${SPAM[@]}"; done
+    expect_match "(12) the 4th spam is refused" '^550' "$(swaks_first_error)"
+    wait_until 15 test -s "$NOTICE_JSON"
+    expect_eq "(12) notify_command got the lock as JSON on stdin" user:shop9 "$(jq -r .identity "$NOTICE_JSON" 2>/dev/null)"
+    expect_eq "(12) ... with automatic = true" true "$(jq -r .automatic "$NOTICE_JSON" 2>/dev/null)"
+    sink_wait $((SINK_BASE + 4)) 20
+    check "(12) a lock notice was mailed through notify_smtp to ops@example.net" sink_has "^Subject: MailWarden locked user:shop9"
+
+    sed -i 's/^mode = .*//' "$CONF_N" && echo "mode = monitor" >>"$CONF_N"
+    kill -USR1 "$MW_PID"
+    wait_until 10 grep -q "reload: new config" "$MW_LOG"
+    check "(12) SIGUSR1 reloads the config" grep -q "reload: new config" "$MW_LOG"
+    send_auth bob --header "Subject: $(new_tag) after-reload" "${SPAM[@]}"
+    send_auth bob --header "Subject: $(new_tag) after-reload" "${SPAM[@]}"
+    send_auth bob --header "Subject: $(new_tag) after-reload" "${SPAM[@]}"
+    send_auth bob --header "Subject: $(new_tag) after-reload" "${SPAM[@]}"
+    expect_eq "(12) after the reload to monitor mode bob's 4th spam is accepted" 250 "$(swaks_data_code)"
+    echo "mode = bogus" >>"$CONF_N"
+    kill -USR1 "$MW_PID"
+    wait_until 10 grep -q "reload refused" "$MW_LOG"
+    check "(12) a bad config on reload is refused with file:line" grep -q "reload refused.*notify.conf:[0-9]*: mode must be one of" "$MW_LOG"
+    check "(12) the daemon is still running after the refused reload" pid_alive "$MW_PID"
+    mw_stop
+else
+    _fail "(12) daemon starts with $CONF_N" "see $MW_LOG"
+fi
+
 log "elapsed $((SECONDS - E2E_START)) s"
 e2e_finish
