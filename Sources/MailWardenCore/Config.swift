@@ -67,6 +67,11 @@ public struct Config: Sendable {
     public var maxHeaders: Int
     public var log: LogTarget
     public var logLevel: String
+    public var abuseMailboxes: AbuseMailboxes
+    public var abuseKeepDelivery: Bool
+    public var abuseMaxSize: Int
+    public var complaintMinReporters: Int
+    public var reportRetention: TimeSpan
     /// Where this snapshot came from, for `status` and log lines.
     public var source: String
 
@@ -272,6 +277,14 @@ public struct Config: Sendable {
         outboundLogRetention = duration("outbound_log_retention")
         maxHeaderLength = number("max_header_length", range: 64...65536)
         maxHeaders = number("max_headers", range: 10...10000)
+        abuseMailboxes = AbuseMailboxes(listItems("abuse_mailboxes").map(\.1))
+        abuseKeepDelivery = text("abuse_keep_delivery") == "yes"
+        if let e = raw.values("abuse_keep_delivery").last, !["yes", "no"].contains(e.value) {
+            fail(e, "abuse_keep_delivery must be yes or no; got `\(e.value)`")
+        }
+        abuseMaxSize = number("abuse_max_size", range: 1024...1_073_741_824)
+        complaintMinReporters = number("complaint_min_reporters", range: 1...1000)
+        reportRetention = duration("report_retention")
         source = file
     }
 

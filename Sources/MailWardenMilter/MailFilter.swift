@@ -9,16 +9,18 @@ public final class MailFilter: Sendable {
     public let store: PolicyStore
     public let tokenizer: IdentityTokenizer?
     public let notifier: LockNotifier?
+    public let intake: ReportIntake?
     public let clock: WallClock
     public let logger: Logger
     private let current: Mutex<Config>
 
     public init(config: Config, store: PolicyStore, tokenizer: IdentityTokenizer?, notifier: LockNotifier?,
-                clock: WallClock, logger: Logger) {
+                intake: ReportIntake? = nil, clock: WallClock, logger: Logger) {
         current = Mutex(config)
         self.store = store
         self.tokenizer = tokenizer
         self.notifier = notifier
+        self.intake = intake
         self.clock = clock
         self.logger = logger
     }

@@ -4,9 +4,13 @@
 //   MAIL FROM      reset the message; decide its scope (authenticated, local, trusted network, or
 //                  inbound from a stranger, which is accepted at once and never counted); if an
 //                  envelope rule already names a locked identity, refuse here and save the transfer
-//   RCPT TO        count recipients
-//   headers        keep the (capped) values of the headers that rules read
-//   end of message name the identity (first matching rule), read the upstream spam verdict, then
+//   RCPT TO        count recipients; note those that are abuse mailboxes
+//   DATA           inbound mail with no abuse-mailbox recipient is accepted here, uncounted
+//   headers, body  keep the (capped) values of the headers that rules read; for a report to an
+//                  abuse mailbox keep the whole message (up to abuse_max_size)
+//   end of message a report is stored by the abuse desk before we answer (store failure: on_error),
+//                  its abuse-mailbox recipients removed, and the message discarded if none is left;
+//                  then: name the identity (first matching rule), read the upstream spam verdict, then
 //                  IdentityAccounting counts it and locks on a crossed limit; the verdict follows:
 //                  accept, or the lock action (reject / hold / tempfail; always hold for local
 //                  submissions). Store failures answer per `on_error`. One log line per message.
@@ -44,6 +48,11 @@ public final class MessageSession: MilterSession {
         var headers: [String: [String]] = [:]
         var earlyMatch: IdentityRules.Match?
         var refusedEarly = false
+        var abuseRecipients: [String] = []
+        /// The whole message, kept only for mail to an abuse mailbox.
+        var report: [UInt8] = []
+        var reportTooLarge = false
+        var headersEnded = false
 
         func macro(_ name: String) -> String? { macros[name] }
         var envelopeFrom: String? { sender }
@@ -81,10 +90,12 @@ public final class MessageSession: MilterSession {
         }
         if daemonName == nil { daemonName = message.macros["{daemon_name}"] }
         message.scope = scope()
-        guard message.scope != .inbound else {
+        // Inbound mail may still be a report to an abuse mailbox: that is known at DATA.
+        guard message.scope != .inbound || !config.abuseMailboxes.isEmpty else {
             log(queueID: message.macros["i"], "scope=inbound action=accept (not counted)")
             return .accept
         }
+        guard message.scope != .inbound else { return .proceed }
         guard let match = config.identityRules.resolveBeforeHeaders(message) else { return .proceed }
         message.earlyMatch = match
         // Refusing at MAIL FROM saves the transfer; hold needs end-of-message, and local mail is always held.
@@ -103,7 +114,14 @@ public final class MessageSession: MilterSession {
 
     public func recipient(_ recipient: String, macros: MacroSource) -> Verdict {
         message.recipients += 1
+        if config.abuseMailboxes.contains(recipient) { message.abuseRecipients.append(recipient) }
         return .proceed
+    }
+
+    public func data(macros: MacroSource) -> Verdict {
+        guard message.scope == .inbound, message.abuseRecipients.isEmpty else { return .proceed }
+        log(queueID: macros.value("i") ?? message.macros["i"], "scope=inbound action=accept (not counted)")
+        return .accept
     }
 
     /// Authenticated beats local beats trusted network; anything else is a stranger's inbound mail.
@@ -117,6 +135,10 @@ public final class MessageSession: MilterSession {
     // MARK: headers
 
     public func header(name: String, value: String) -> Verdict {
+        if !message.abuseRecipients.isEmpty {
+            // libmilter hands the value without the space after the colon; put the line back together.
+            keepReportBytes(Array("\(name):\(value.first == " " || value.first == "\t" ? "" : " ")\(value)\r\n".utf8))
+        }
         message.headersSeen += 1
         let key = name.lowercased()
         guard message.headersSeen <= config.maxHeaders, examinedHeaders.contains(key) else { return .proceed }
@@ -124,12 +146,82 @@ public final class MessageSession: MilterSession {
         return .proceed
     }
 
+    public func body(_ chunk: UnsafeRawBufferPointer) -> Verdict {
+        guard !message.abuseRecipients.isEmpty else { return .proceed }
+        endReportHeaders()
+        keepReportBytes(Array(chunk))
+        return .proceed
+    }
+
+    /// The blank line between the kept headers and the body (there is no end-of-headers event: NOEOH).
+    private func endReportHeaders() {
+        guard !message.headersEnded else { return }
+        message.headersEnded = true
+        keepReportBytes([13, 10])
+    }
+
+    private func keepReportBytes(_ bytes: [UInt8]) {
+        guard !message.reportTooLarge else { return }
+        guard message.report.count + bytes.count <= config.abuseMaxSize else {
+            message.reportTooLarge = true
+            message.report = []
+            return
+        }
+        message.report += bytes
+    }
+
     // MARK: end of message: verdict and action
 
     public func endOfMessage(macros: MacroSource) -> (Verdict, [Modification]) {
         let queueID = macros.value("i") ?? message.macros["i"]
         defer { message = MessageState() }
-        guard message.scope != .inbound, !message.refusedEarly else { return (.accept, []) }
+        var reportChanges: [Modification] = []
+        if !message.abuseRecipients.isEmpty {
+            switch storeReport(queueID: queueID) {
+            case .failed(let verdict): return (verdict, [])
+            case .storedAndDiscard: return (.discard, [])
+            case .stored(let changes): reportChanges = changes
+            }
+        }
+        guard message.scope != .inbound, !message.refusedEarly else { return (.accept, reportChanges) }
+        let (verdict, changes) = countMessage(queueID: queueID)
+        return (verdict, reportChanges + changes)
+    }
+
+    private enum ReportOutcome {
+        case stored([Modification])
+        case storedAndDiscard
+        case failed(Verdict)
+    }
+
+    /// Hands a report to the abuse desk; only once it is stored are its abuse recipients removed.
+    private func storeReport(queueID: String?) -> ReportOutcome {
+        let recipients = message.abuseRecipients
+        guard let intake = filter.intake else { return .stored([]) }
+        if message.reportTooLarge {
+            log(queueID: queueID, "report to \(recipients.joined(separator: ",")) is over abuse_max_size (\(config.abuseMaxSize) bytes): delivered, not stored", level: .warning)
+            return .stored([])
+        }
+        endReportHeaders()
+        do {
+            let summary = try intake.ingest(message.report, sender: message.sender, recipients: recipients, queueID: queueID)
+            guard !config.abuseKeepDelivery else {
+                log(queueID: queueID, "abuse report \(summary) action=deliver (abuse_keep_delivery)")
+                return .stored([])
+            }
+            if message.recipients == recipients.count {
+                log(queueID: queueID, "abuse report \(summary) action=discard (stored; no other recipient)")
+                return .storedAndDiscard
+            }
+            log(queueID: queueID, "abuse report \(summary) action=delrcpt \(recipients.joined(separator: ","))")
+            return .stored(recipients.map { .deleteRecipient($0) })
+        } catch {
+            return .failed(failure(error, queueID: queueID))
+        }
+    }
+
+    /// Names, counts and judges one outbound message.
+    private func countMessage(queueID: String?) -> (Verdict, [Modification]) {
         guard let match = message.earlyMatch ?? config.identityRules.resolve(message) else {
             log(queueID: queueID, "identity=- scope=\(message.scope.rawValue) action=accept (no identity rule matched)")
             return (.accept, [])

@@ -50,7 +50,10 @@ public protocol MilterSession: AnyObject {
     func connect(hostname: String, address: String?, macros: MacroSource) -> Verdict
     func mailFrom(_ sender: String, macros: MacroSource) -> Verdict
     func recipient(_ recipient: String, macros: MacroSource) -> Verdict
+    /// DATA: every recipient is known.
+    func data(macros: MacroSource) -> Verdict
     func header(name: String, value: String) -> Verdict
+    func body(_ chunk: UnsafeRawBufferPointer) -> Verdict
     func endOfMessage(macros: MacroSource) -> (Verdict, [Modification])
     /// The message was abandoned (RSET, QUIT, error) before end-of-message.
     func abort()
@@ -60,4 +63,10 @@ public protocol MilterSession: AnyObject {
 /// Tells the outside world about a new automatic lock (mail, command); must never block the caller.
 public protocol LockNotifier: Sendable {
     func identityLocked(_ lock: LockRecord, queueID: String?)
+}
+
+/// Takes mail to the abuse mailboxes (the abuse desk); the report must be stored when it returns.
+public protocol ReportIntake: Sendable {
+    /// Stores one report; returns a short summary for the message's log line.
+    func ingest(_ raw: [UInt8], sender: String?, recipients: [String], queueID: String?) throws -> String
 }

@@ -90,5 +90,71 @@ enum Schema {
         CREATE INDEX audit_at ON audit(at);
         CREATE TABLE settings(key TEXT PRIMARY KEY, value BLOB NOT NULL);
         """,
+        // 2: the abuse desk. Raw reports are kept (status filed/triage/ignored/dismissed); a report
+        // files on at most one case per subject; evidence keeps attachments with their sha256.
+        """
+        CREATE TABLE reports(
+            id INTEGER PRIMARY KEY,
+            received_at INTEGER NOT NULL,
+            message_id TEXT,
+            content_hash TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL,
+            format TEXT NOT NULL,
+            type TEXT,
+            reporter TEXT,
+            envelope_sender TEXT,
+            envelope_recipient TEXT,
+            reason TEXT,
+            identity TEXT,
+            traced_by TEXT,
+            fields TEXT NOT NULL,
+            raw BLOB NOT NULL,
+            decided_at INTEGER,
+            decided_by TEXT,
+            note TEXT
+        );
+        CREATE INDEX reports_status ON reports(status, received_at);
+        CREATE INDEX reports_received ON reports(received_at);
+        CREATE TABLE report_indicators(
+            report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL
+        );
+        CREATE INDEX report_indicators_value ON report_indicators(value);
+        CREATE INDEX report_indicators_report ON report_indicators(report_id);
+        CREATE TABLE cases(
+            id INTEGER PRIMARY KEY,
+            subject TEXT NOT NULL,
+            subject_kind TEXT NOT NULL,
+            type TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open',
+            opened_at INTEGER NOT NULL,
+            last_report_at INTEGER NOT NULL,
+            report_count INTEGER NOT NULL DEFAULT 0,
+            identity TEXT,
+            traced_by TEXT,
+            resolved_at INTEGER,
+            resolved_by TEXT,
+            resolution_note TEXT
+        );
+        CREATE UNIQUE INDEX cases_open ON cases(subject_kind, subject, type) WHERE status = 'open';
+        CREATE INDEX cases_subject ON cases(subject);
+        CREATE TABLE case_reports(
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+            PRIMARY KEY(case_id, report_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX case_reports_report ON case_reports(report_id);
+        CREATE TABLE evidence(
+            id INTEGER PRIMARY KEY,
+            report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+            filename TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            bytes BLOB NOT NULL
+        );
+        CREATE INDEX evidence_report ON evidence(report_id);
+        """,
     ]
 }

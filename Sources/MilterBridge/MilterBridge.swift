@@ -33,10 +33,10 @@ public enum MilterRunner {
         desc.xxfi_envrcpt = mwEnvRcpt
         desc.xxfi_header = mwHeader
         desc.xxfi_data = mwData
+        desc.xxfi_body = mwBody
         desc.xxfi_eom = mwEndOfMessage
         desc.xxfi_abort = mwAbort
         desc.xxfi_close = mwClose
-        // No xxfi_body: libmilter then negotiates SMFIP_NOBODY and Postfix does not send the body.
         guard socket.withCString({ smfi_setconn(UnsafeMutablePointer(mutating: $0)) }) == MI_SUCCESS else {
             throw StartError(description: "socket \(socket): libmilter does not accept this socket specification")
         }
@@ -176,8 +176,16 @@ private func mwHeader(_ ctx: OpaquePointer?, _ name: UnsafeMutablePointer<CChar>
     return apply(s.header(name: string(name), value: string(value)), ctx)
 }
 
-/// A no-op that must exist: without it Postfix stalls 40 ms per message (see the top of this file).
-private func mwData(_ ctx: OpaquePointer?) -> sfsistat { SMFIS_CONTINUE }
+/// Must exist even when it only continues: without it Postfix stalls 40 ms per message (see the top of this file).
+private func mwData(_ ctx: OpaquePointer?) -> sfsistat {
+    guard let s = session(ctx) else { return SMFIS_TEMPFAIL }
+    return apply(s.data(macros: ContextMacros(ctx: ctx)), ctx)
+}
+
+private func mwBody(_ ctx: OpaquePointer?, _ bytes: UnsafeMutablePointer<UInt8>?, _ length: Int) -> sfsistat {
+    guard let s = session(ctx) else { return SMFIS_TEMPFAIL }
+    return apply(s.body(UnsafeRawBufferPointer(start: bytes, count: bytes == nil ? 0 : length)), ctx)
+}
 
 private func mwEndOfMessage(_ ctx: OpaquePointer?) -> sfsistat {
     guard let s = session(ctx) else { return SMFIS_TEMPFAIL }

@@ -1,6 +1,6 @@
 import Foundation
 import MailWardenCore
-import MailWardenStore
+@testable import MailWardenStore
 import Testing
 
 @Suite struct StoreAndConfigCommandTests {
@@ -9,7 +9,7 @@ import Testing
         #expect(try sandbox.run("lock", "sasl:a@example.net", "--reason", "x").status == 0)
         let status = try sandbox.run("status", "--json").jsonObject()
         #expect(status["store"] as? String == sandbox.storePath && status["config"] as? String == sandbox.configPath)
-        #expect(status["schema_version"] as? Int == 1)
+        #expect(status["schema_version"] as? Int == Schema.migrations.count)
         #expect(status["identities"] as? Int == 1 && status["active_locks"] as? Int == 1 && status["audit"] as? Int == 1)
         #expect((status["database_bytes"] as? Int ?? 0) > 0)
         #expect(status["mode"] as? String == "monitor" && status["lock_action"] as? String == "reject")

@@ -54,7 +54,7 @@ final class Harness {
     let log = LogLines()
     let filter: MailFilter
 
-    init(_ configText: String, store: PolicyStore? = nil) throws {
+    init(_ configText: String, store: PolicyStore? = nil, intake: ReportIntake? = nil) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("mw-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         self.store = try SQLiteStore(path: dir.appendingPathComponent("store.db").path)
@@ -62,7 +62,7 @@ final class Harness {
         let sink = log
         let logger = Logger(label: "test") { _ in CapturingLogHandler(sink: sink) }
         filter = MailFilter(config: config, store: store ?? self.store, tokenizer: try StoreIdentityTokenizer(store: self.store),
-                            notifier: notifier, clock: clock, logger: logger)
+                            notifier: notifier, intake: intake, clock: clock, logger: logger)
     }
 
     deinit { try? FileManager.default.removeItem(at: dir) }
@@ -75,6 +75,7 @@ final class Harness {
         var recipients = ["<rcpt@example.org>"]
         var headers: [(String, String)] = [("Subject", "hello")]
         var queueID = "ABC123"
+        var body = "Hello.\r\n"
     }
 
     /// Runs one message through a new session and returns the final verdict (early refusals included).
@@ -88,7 +89,10 @@ final class Harness {
         let v = s.mailFrom(m.from, macros: Macros(mail))
         if v != .proceed { return (v, []) }
         for r in m.recipients { _ = s.recipient(r, macros: Macros()) }
+        let d = s.data(macros: Macros(["i": m.queueID]))
+        if d != .proceed { return (d, []) }
         for (n, value) in m.headers { _ = s.header(name: n, value: value) }
+        _ = Array(m.body.utf8).withUnsafeBytes { s.body($0) }
         return s.endOfMessage(macros: Macros(["i": m.queueID]))
     }
 

@@ -1,0 +1,94 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+import MailWardenCore
+import MailWardenMilter
+
+/// Keeps what the milter hands to the abuse desk; fails on demand (a full disk, a locked store).
+final class RecordingIntake: ReportIntake {
+    let stored = Mutex<[(raw: String, recipients: [String])]>([])
+    let failing: Bool
+    init(failing: Bool = false) { self.failing = failing }
+
+    struct Failure: Error, CustomStringConvertible { var description: String { "database or disk is full" } }
+
+    func ingest(_ raw: [UInt8], sender: String?, recipients: [String], queueID: String?) throws -> String {
+        if failing { throw Failure() }
+        stored.withLock { $0.append((String(decoding: raw, as: UTF8.self), recipients)) }
+        return "report=1 status=filed"
+    }
+}
+
+@Suite struct AbuseMailboxTests {
+    func harness(_ extra: String = "", intake: RecordingIntake) throws -> Harness {
+        try Harness("abuse_mailboxes = abuse@*, security@example.net\n" + extra, intake: intake)
+    }
+
+    let report = Harness.Message(recipients: ["<Abuse@Example.COM>"],
+                                 headers: [("Subject", "Spam from your network"), ("From", " reporter@isp.example")],
+                                 body: "Source-IP: 192.0.2.10\r\n")
+
+    @Test func aReportToTheAbuseMailboxIsStoredThenDiscarded() throws {
+        let intake = RecordingIntake()
+        let h = try harness(intake: intake)
+        #expect(h.send(report).0 == .discard)
+        let stored = try #require(intake.stored.withLock { $0.first })
+        #expect(stored.raw == "Subject: Spam from your network\r\nFrom: reporter@isp.example\r\n\r\nSource-IP: 192.0.2.10\r\n")
+        #expect(stored.recipients == ["<Abuse@Example.COM>"])
+    }
+
+    @Test func otherRecipientsStillGetTheMessage() throws {
+        let intake = RecordingIntake()
+        let h = try harness(intake: intake)
+        var m = report
+        m.recipients = ["<noc@example.com>", "<security@example.net>"]
+        let (v, mods) = h.send(m)
+        #expect(v == .accept)
+        #expect(mods == [.deleteRecipient("<security@example.net>")])
+    }
+
+    @Test func inboundMailWithoutAnAbuseRecipientIsAcceptedAtDATA() throws {
+        let intake = RecordingIntake()
+        let h = try harness(intake: intake)
+        var m = report
+        m.recipients = ["<user@example.com>"]
+        #expect(h.send(m).0 == .accept)
+        #expect(intake.stored.withLock { $0.isEmpty })
+    }
+
+    @Test func aStoreFailureTempfailsAndRemovesNoRecipient() throws {
+        let h = try harness(intake: RecordingIntake(failing: true))
+        let (v, mods) = h.send(report)
+        guard case .tempfail(let reply) = v else { Issue.record("\(v)"); return }
+        #expect(reply.code == "451" && mods.isEmpty)
+        #expect(h.log.all.contains { $0.contains("database or disk is full") })
+    }
+
+    @Test func keepDeliveryStoresAndDelivers() throws {
+        let intake = RecordingIntake()
+        let h = try harness("abuse_keep_delivery = yes", intake: intake)
+        let (v, mods) = h.send(report)
+        #expect(v == .accept && mods.isEmpty)
+        #expect(intake.stored.withLock { $0.count } == 1)
+    }
+
+    @Test func anOversizedReportIsDeliveredNotStored() throws {
+        let intake = RecordingIntake()
+        let h = try harness("abuse_max_size = 1024", intake: intake)
+        var m = report
+        m.body = String(repeating: "x", count: 5000)
+        #expect(h.send(m).0 == .accept)
+        #expect(intake.stored.withLock { $0.isEmpty })
+        #expect(h.log.all.contains { $0.contains("over abuse_max_size") })
+    }
+
+    @Test func patternsMatchCaseInsensitivelyOnTheBareAddress() {
+        let boxes = AbuseMailboxes(["abuse@*", "*@abuse.example.net", "postmaster@example.org"])
+        #expect(boxes.contains("<ABUSE@anything.example>"))
+        #expect(boxes.contains("x@abuse.example.net"))
+        #expect(boxes.contains("Postmaster@Example.org"))
+        #expect(!boxes.contains("notabuse@example.com"))
+        #expect(!boxes.contains("abuse.team@example.com"))
+    }
+}
