@@ -25,11 +25,23 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         if bytes.count == 4 { return bytes.map(String.init).joined(separator: ".") }
-        var groups: [String] = []
-        for i in stride(from: 0, to: 16, by: 2) {
-            groups.append(String(UInt16(bytes[i]) << 8 | UInt16(bytes[i + 1]), radix: 16))
+        // RFC 5952: lowercase hex, no leading zeros, the longest run (2+) of zero groups as `::`.
+        let groups = stride(from: 0, to: 16, by: 2).map { UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]) }
+        var best = (start: -1, length: 1)
+        var run = (start: -1, length: 0)
+        for (i, g) in groups.enumerated() {
+            if g == 0 {
+                run = run.start < 0 ? (i, 1) : (run.start, run.length + 1)
+                if run.length > best.length { best = run }
+            } else {
+                run = (-1, 0)
+            }
         }
-        return groups.joined(separator: ":")
+        let text = groups.map { String($0, radix: 16) }
+        guard best.start >= 0 else { return text.joined(separator: ":") }
+        let head = text[..<best.start].joined(separator: ":")
+        let tail = text[(best.start + best.length)...].joined(separator: ":")
+        return head + "::" + tail
     }
 
     static func parseV4(_ t: Substring) -> [UInt8]? {

@@ -66,7 +66,9 @@ public struct IdentityAccounting: Sendable {
         let limits = config.limits(with: state.override)
         let window = limits.complaints?.window ?? limits.windows[.complaints]!
         let distinct = try store.recordComplaint(identity: identity, reporter: reporter, at: clock.now(), window: window)
-        let totals: [Counter: Int] = [.complaints: distinct]
+        // Any recipient of a customer's mail can complain: below complaint_min_reporters distinct
+        // reporters, complaints are kept but do not count toward a lock.
+        let totals: [Counter: Int] = [.complaints: distinct >= config.complaintMinReporters ? distinct : 0]
         if config.isExempt(identity, override: state.override) { return .exempt(totals: totals) }
         guard let crossing = LockPolicy(limits: limits).crossing(totals: totals) else { return .pass(totals: totals) }
         return try lockOrWarn(identity, crossing: crossing, totals: totals, heldQueueID: nil)

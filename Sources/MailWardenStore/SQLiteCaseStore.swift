@@ -30,19 +30,26 @@ extension SQLiteStore: CaseStore {
                 try tx.query("INSERT INTO evidence(report_id, filename, content_type, size, sha256, bytes) VALUES(?, ?, ?, ?, ?, ?)",
                              [.int(reportID), .text(e.filename), .text(e.contentType), .int(Int64(e.bytes.count)), .text(digest), .blob(e.bytes)])
             }
-            var filed: [FiledCase] = []
-            for subject in report.subjects {
-                let (caseID, opened) = try Self.openCase(tx, subject, at: report.receivedAt, identity: report.identity, tracedBy: report.tracedBy)
-                try tx.query("INSERT OR IGNORE INTO case_reports(case_id, report_id) VALUES(?, ?)", [.int(caseID), .int(reportID)])
-                try tx.query("""
-                    UPDATE cases SET report_count = report_count + 1, last_report_at = MAX(last_report_at, ?),
-                                     identity = COALESCE(identity, ?), traced_by = COALESCE(traced_by, ?)
-                    WHERE id = ?
-                    """, [.int(report.receivedAt), SQLValue(report.identity), SQLValue(report.tracedBy?.rawValue), .int(caseID)])
-                filed.append(FiledCase(id: caseID, subject: subject, opened: opened))
+            let filed = try report.subjects.map { subject in
+                try Self.fileOnCase(tx, reportID: reportID, subject: subject, receivedAt: report.receivedAt,
+                                    identity: report.identity, tracedBy: report.tracedBy)
             }
             return .stored(reportID: reportID, cases: filed)
         }
+    }
+
+    /// Files a stored report on the open case of `subject` (opening one if needed) and counts it
+    /// there; shared by `file(_:)` and the triage decision `categorize`.
+    static func fileOnCase(_ tx: SQLiteConnection.Transaction, reportID: Int64, subject: CaseSubject, receivedAt: Int64,
+                           identity: Identity?, tracedBy: TraceMethod?) throws -> FiledCase {
+        let (caseID, opened) = try openCase(tx, subject, at: receivedAt, identity: identity, tracedBy: tracedBy)
+        try tx.query("INSERT OR IGNORE INTO case_reports(case_id, report_id) VALUES(?, ?)", [.int(caseID), .int(reportID)])
+        try tx.query("""
+            UPDATE cases SET report_count = report_count + 1, last_report_at = MAX(last_report_at, ?),
+                             identity = COALESCE(identity, ?), traced_by = COALESCE(traced_by, ?)
+            WHERE id = ?
+            """, [.int(receivedAt), SQLValue(identity), SQLValue(tracedBy?.rawValue), .int(caseID)])
+        return FiledCase(id: caseID, subject: subject, opened: opened)
     }
 
     /// The open case for a subject, opened now if there is none.

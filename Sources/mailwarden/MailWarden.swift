@@ -7,10 +7,11 @@ import ArgumentParser
 struct MailWarden: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mailwarden",
-        abstract: "Inspect and change MailWarden's locks, identities and limits.",
+        abstract: "Inspect and change MailWarden's locks, identities, limits and abuse cases.",
         subcommands: [
             Locks.self, Lock.self, Unlock.self, Held.self,
             Identities.self, Show.self, Limits.self, Exempt.self,
+            Cases.self, CaseCommand.self, TriageCommand.self,
             Trace.self, Audit.self, Status.self, Backup.self,
             CheckConfig.self, ConfigReference.self,
         ])

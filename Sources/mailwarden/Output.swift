@@ -58,19 +58,26 @@ struct TableCell {
     let isNumber: Bool
 
     init(_ text: String) {
-        self.text = text
+        self.text = Self.printable(text)
         isNumber = false
     }
 
     init(_ value: JSONValue) {
         switch value {
         case .number(let n): text = String(n)
-        case .string(let s): text = s
+        case .string(let s): text = Self.printable(s)
         case .bool(let b): text = b ? "yes" : "no"
         case .null: text = "-"
         case .array, .object: text = value.rendered(indent: nil)
         }
         isNumber = if case .number = value { true } else { false }
+    }
+
+    /// Reports carry text a stranger wrote (file names, subjects): control characters, escape
+    /// sequences among them, are shown as `?` so they cannot drive the admin's terminal.
+    static func printable(_ s: String) -> String {
+        guard s.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return s }
+        return String(String.UnicodeScalarView(s.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : $0 }))
     }
 }
 

@@ -123,7 +123,10 @@ import Testing
         #expect(v6.contains(IPAddress("2001:db8:abcd:12::1")!))
         #expect(!v6.contains(IPAddress("2001:db8:abce::1")!))
         #expect(IPNetwork("127.0.0.1")?.prefixLength == 32)
-        #expect(IPAddress("[IPv6:::1]")?.description == "0:0:0:0:0:0:0:1")
+        #expect(IPAddress("[IPv6:::1]")?.description == "::1")
+        #expect(IPAddress("2001:0DB8:0:0:1:0:0:1")?.description == "2001:db8::1:0:0:1", "RFC 5952: the first longest zero run")
+        #expect(IPAddress("2001:db8:0:1:1:1:1:1")?.description == "2001:db8:0:1:1:1:1:1", "a single zero group stays")
+        #expect(IPAddress("fe80::")?.description == "fe80::")
         #expect(IPAddress("256.1.1.1") == nil)
         #expect(IPAddress("1:2:3:4:5:6:7:8:9") == nil)
     }

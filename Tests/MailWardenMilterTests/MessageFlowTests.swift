@@ -205,3 +205,20 @@ struct FailingStore: PolicyStore {
     func unlock(identity: Identity, by actor: String, reason: String?, at: Int64) throws -> Bool { throw Failure() }
     func recordLockedAttempt(identity: Identity, at: Int64, heldQueueID: String?) throws { throw Failure() }
 }
+
+@Suite struct ComplaintAccountingTests {
+    @Test func complaintsLockOnlyPastTheLimitAndFromEnoughDistinctReporters() throws {
+        let h = try Harness("limit_complaints = 1/1d\ncomplaint_min_reporters = 2")
+        let accounting = IdentityAccounting(config: h.filter.config, store: h.store, clock: h.clock)
+        // One reporter complaining three times is one voice, below the minimum: no count at all.
+        for _ in 1...3 {
+            #expect(try accounting.accountComplaint(identity: "sasl:shop", reporter: "fbl@isp.example") == .pass(totals: [.complaints: 0]))
+        }
+        // A second reporter: 2 distinct > limit 1 → locked.
+        guard case .locked(let lock, let crossing) = try accounting.accountComplaint(identity: "sasl:shop", reporter: "abuse@other.example") else {
+            Issue.record("two distinct reporters over a limit of 1 must lock"); return
+        }
+        #expect(crossing?.counter == .complaints && lock.automatic)
+        #expect(h.send(.init(auth: "shop")).0 != .accept, "the locked customer's next message is refused")
+    }
+}
