@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 BIN := .build/debug
 # Debian packages the build and the tests need; installed only when missing.
-DEB_PACKAGES := libmilter-dev libsqlite3-dev pkg-config postfix sasl2-bin libsasl2-modules swaks sqlite3 jq gcc iproute2 util-linux miltertest bc
+DEB_PACKAGES := libmilter-dev libsqlite3-dev pkg-config postfix sasl2-bin libsasl2-modules swaks sqlite3 jq gcc iproute2 util-linux miltertest bc spamd spamassassin rspamd
 DEV_CONFIG := packaging/dev.conf
 
 .PHONY: all deps build run test unit e2e docs docs-check clean
@@ -40,8 +40,12 @@ docs: build
 docs-check: build
 	bash packaging/render-docs.sh --check
 
+# The scanner clients are also tested against a real spamd and rspamd on loopback ports.
+SCANNERS_DIR := /tmp/mailwarden-scanners
 unit:
-	$(SWIFT) test 2>&1 | tee .build/unit-test.log; exit $${PIPESTATUS[0]}
+	bash Tests/scanners/start-scanners.sh $(SCANNERS_DIR) && set -a && . $(SCANNERS_DIR)/scanners.env && set +a && \
+	  $(SWIFT) test 2>&1 | tee .build/unit-test.log; rc=$${PIPESTATUS[0]}; \
+	  bash Tests/scanners/stop-scanners.sh $(SCANNERS_DIR); exit $$rc
 
 e2e: build
 	MW_BIN=$(BIN) bash Tests/e2e/run.sh

@@ -28,10 +28,12 @@ let package = Package(
             "MailWardenCore",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // spamd and rspamd clients behind the core's SpamScanner; blocking sockets, no event loop.
+        .target(name: "MailWardenScanners", dependencies: ["MailWardenCore"]),
         // C trampolines and smfi_* calls only.
         .target(name: "MilterBridge", dependencies: ["MailWardenMilter", "CMilter"]),
         .executableTarget(name: "mailwardend", dependencies: [
-            "MailWardenCore", "MailWardenStore", "MailWardenMilter", "MilterBridge",
+            "MailWardenCore", "MailWardenStore", "MailWardenMilter", "MilterBridge", "MailWardenScanners",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "mailwarden", dependencies: [
@@ -43,6 +45,8 @@ let package = Package(
         .testTarget(name: "MailWardenMilterTests", dependencies: [
             "MailWardenMilter", "MailWardenCore", "MailWardenStore",
         ]),
+        // Parsers and fakes always; the real spamd and rspamd when MW_SPAMD / MW_RSPAMD name them.
+        .testTarget(name: "MailWardenScannersTests", dependencies: ["MailWardenScanners", "MailWardenCore"]),
         // Golden-output tests of the `mailwarden` executable (run as a process); the store is linked to seed data.
         .testTarget(name: "MailWardenCLITests", dependencies: ["MailWardenStore", "MailWardenCore"]),
     ],

@@ -1,47 +1,78 @@
 #!/usr/bin/env bash
-# Messages/s through a private Postfix on tmpfs, smtp-source -> Postfix -> smtp-sink, without and
-# with mailwardend (identity rule, store writes, lock checks and the outbound log on), alternating
-# in one run. A measurement, not a test: never part of `make test`.
-#   N=2000 SESSIONS=10 ROUNDS=3 MW_BIN=.build/release bash bench/throughput.sh
+# Messages/s through a private Postfix on tmpfs, smtp-source -> Postfix -> smtp-sink, alternating in
+# one run: (a) no milter; (c) mailwardend with identity rule, store writes, lock checks and outbound
+# log; and, when the scanners are installed, (d) c + rspamd and (e) c + spamd. A measurement, not a
+# test: never part of `make test`.
+#   N=1000 SESSIONS=10 ROUNDS=3 SCANNERS=1 MW_BIN=.build/release bash bench/throughput.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 MW_BIN=${MW_BIN:-.build/release}
-N=${N:-2000}
+N=${N:-1000}
 SESSIONS=${SESSIONS:-10}
 ROUNDS=${ROUNDS:-3}
 source Tests/e2e/lib.sh
 
 e2e_init "$(mktemp -d /dev/shm/mailwarden-bench.XXXXXX)" || exit 1
 pf_start "$E2E_DIR/pf" || exit 1
-CFG_RULES='ip client_address' CFG_LIMIT_MESSAGES=100000000/1h CFG_LIMIT_SPAM=100000000/1h \
-    CFG_EXTRA=$'trusted_networks = 127.0.0.1/32\nlimit_recipients = none' mw_write_config "$E2E_DIR/mw.conf"
-mw_start "$E2E_DIR/mw.conf" || exit 1
+configs=(c)
+if [ "${SCANNERS:-1}" = 1 ] && MW_SPAMD_CHILDREN=${MW_SPAMD_CHILDREN:-4} bash Tests/scanners/start-scanners.sh "$E2E_DIR/scanners" >/dev/null 2>&1; then
+    source "$E2E_DIR/scanners/scanners.env"
+    trap 'bash Tests/scanners/stop-scanners.sh "$E2E_DIR/scanners" >/dev/null 2>&1; e2e_cleanup' EXIT
+    configs+=(d e)
+fi
+write_config() {
+    local name=$1 extra='trusted_networks = 127.0.0.1/32
+limit_recipients = none'
+    case $name in
+        d) extra+=$'\n'"scanner = rspamd $MW_RSPAMD" ;;
+        e) extra+=$'\n'"scanner = spamd $MW_SPAMD" ;;
+    esac
+    CFG_STORE=$E2E_DIR/var/$name.db CFG_RULES='ip client_address' CFG_LIMIT_MESSAGES=100000000/1h \
+        CFG_LIMIT_SPAM=100000000/1h CFG_EXTRA=$extra mw_write_config "$E2E_DIR/$name.conf"
+}
+for c in "${configs[@]}"; do write_config "$c"; done
 
+test_sink_has() { [ "$(sink_count)" -ge "$1" ]; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # run PORT: inject N messages (one per session, 4 KiB) and time until the sink holds them all.
 run() {
     local port=$1 base start end
     base=$(sink_count)
     start=$(date +%s.%N)
     /usr/sbin/smtp-source -d -s "$SESSIONS" -m "$N" -l 4096 -f bench@$REALM -t rcpt@example.net "127.0.0.1:$port" || return 1
-    wait_until 600 test_sink_has $((base + N)) || return 1
+    wait_until 900 test_sink_has $((base + N)) || return 1
     end=$(date +%s.%N)
     echo "$N / ($end - $start)" | bc -l
 }
-test_sink_has() { [ "$(sink_count)" -ge "$1" ]; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# run_config NAME: one timed run of a configuration (a = no milter).
+run_config() {
+    if [ "$1" = a ]; then run "$PF_PLAIN_PORT"; return; fi
+    mw_start "$E2E_DIR/$1.conf" >/dev/null || return 1
+    run "$PF_PORT"
+    peak[$1]=$(awk '/VmHWM/ { print $2 }' "/proc/$MW_PID/status")
+    mw_stop >/dev/null
+}
 
-run "$PF_PLAIN_PORT" >/dev/null && run "$PF_PORT" >/dev/null   # warm-up
-plain=() milter=()
+declare -A results peak
+N_SAVED=$N; N=200
+for c in a "${configs[@]}"; do run_config "$c" >/dev/null; done   # warm-up (rspamd/spamd caches too)
+N=$N_SAVED
 for r in $(seq "$ROUNDS"); do
-    plain+=("$(run "$PF_PLAIN_PORT")")
-    milter+=("$(run "$PF_PORT")")
-    log "round $r: no milter ${plain[-1]%.*} msg/s, mailwardend ${milter[-1]%.*} msg/s"
+    for c in a "${configs[@]}"; do
+        v=$(run_config "$c")
+        results[$c]+="$v "
+        log "round $r: $c ${v%.*} msg/s"
+    done
 done
-a=$(printf '%s\n' "${plain[@]}" | median)
-c=$(printf '%s\n' "${milter[@]}" | median)
-rss=$(awk '/VmHWM/ { print $2 }' "/proc/$MW_PID/status")
-printf '| config | msg/s (median of %s) |\n|---|---|\n| a: no milter | %.0f |\n| c: mailwardend | %.0f |\n' "$ROUNDS" "$a" "$c"
-printf 'c/a = %.2f; N=%s per run, %s sessions, one message per session; mailwardend peak RSS %s kB\n' \
-    "$(echo "$c / $a" | bc -l)" "$N" "$SESSIONS" "$rss"
-grep -c 'action=accept' "$MW_LOG" | xargs echo "messages the daemon logged as counted and accepted:"
+declare -A label=([a]="no milter" [c]="mailwardend" [d]="mailwardend + rspamd" [e]="mailwardend + spamd")
+printf '| config | msg/s (median of %s) | runs | vs a | vs c | peak RSS |\n|---|---|---|---|---|---|\n' "$ROUNDS"
+a=$(tr ' ' '\n' <<<"${results[a]}" | grep . | median)
+cm=$(tr ' ' '\n' <<<"${results[c]}" | grep . | median)
+for c in a "${configs[@]}"; do
+    m=$(tr ' ' '\n' <<<"${results[$c]}" | grep . | median)
+    runs=$(for v in ${results[$c]}; do printf '%.0f ' "$v"; done)
+    printf '| %s: %s | %.0f | %s| %.2f | %.2f | %s |\n' "$c" "${label[$c]}" "$m" "$runs" "$(echo "$m / $a" | bc -l)" \
+        "$(echo "$m / $cm" | bc -l)" "${peak[$c]:--}${peak[$c]:+ kB}"
+done
+echo "N=$N per run, $SESSIONS sessions, one message per session, queue on tmpfs; release build"
 E2E_KEEP=0 e2e_finish >/dev/null

@@ -72,6 +72,8 @@ public struct Config: Sendable {
     public var abuseMaxSize: Int
     public var complaintMinReporters: Int
     public var reportRetention: TimeSpan
+    /// The `scanner*` settings: which spam scanners to ask and how.
+    public var scanning: ScannerConfig
     /// Where this snapshot came from, for `status` and log lines.
     public var source: String
 
@@ -166,14 +168,7 @@ public struct Config: Sendable {
             raw.values(key).last.map(\.value).flatMap { $0.isEmpty ? nil : $0 }
         }
         func choice<T: RawRepresentable>(_ key: String, _ fallback: T) -> T where T.RawValue == String {
-            guard let e = raw.values(key).last else { return fallback }
-            guard let v = T(rawValue: e.value.lowercased()) else {
-                if case .choice(let options) = Settings.setting(key)!.type {
-                    fail(e, "\(key) must be one of \(options.joined(separator: ", ")), got `\(e.value)`")
-                }
-                return fallback
-            }
-            return v
+            raw.choice(key, fallback, file: file, problems: &problems)
         }
         func duration(_ key: String) -> TimeSpan {
             guard let e = raw.values(key).last else { return .zero }
@@ -285,6 +280,7 @@ public struct Config: Sendable {
         abuseMaxSize = number("abuse_max_size", range: 1024...1_073_741_824)
         complaintMinReporters = number("complaint_min_reporters", range: 1...1000)
         reportRetention = duration("report_retention")
+        scanning = ScannerConfig.parse(raw, file: file, problems: &problems)
         source = file
     }
 

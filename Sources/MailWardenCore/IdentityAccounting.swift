@@ -43,7 +43,8 @@ public struct IdentityAccounting: Sendable {
     }
 
     /// Handles one message of a named identity: refuse if locked, else count it and lock on a crossing.
-    public func account(_ event: MessageEvent, heldQueueID: String? = nil) throws -> AccountingOutcome {
+    /// `spamCheck` (a scanner) runs only for an identity that is not locked, so locked mail is never scanned.
+    public func account(_ event: MessageEvent, heldQueueID: String? = nil, spamCheck: () throws -> Bool = { false }) throws -> AccountingOutcome {
         let state = try store.state(of: event.identity)
         if let lock = try activeLock(of: event.identity, state: state) {
             if config.mode == .monitor {
@@ -52,6 +53,8 @@ public struct IdentityAccounting: Sendable {
             try store.recordLockedAttempt(identity: event.identity, at: event.at, heldQueueID: heldQueueID)
             return .locked(lock, crossing: nil)
         }
+        var event = event
+        if try spamCheck() { event.spam = true }
         let limits = config.limits(with: state.override)
         let totals = try store.record(event, windows: limits.windows)
         if config.isExempt(event.identity, override: state.override) { return .exempt(totals: totals) }

@@ -12,11 +12,23 @@ public final class MailFilter: Sendable {
     public let intake: ReportIntake?
     public let clock: WallClock
     public let logger: Logger
-    private let current: Mutex<Config>
+    public let scannerHealth: ScannerHealthBoard
+    private let current: Mutex<Snapshot>
+    private let makeScanners: @Sendable (ScannerConfig) -> [any SpamScanner]
+
+    /// A config and the scanner clients built from it, swapped together.
+    struct Snapshot {
+        let config: Config
+        let scanners: [any SpamScanner]
+    }
 
     public init(config: Config, store: PolicyStore, tokenizer: IdentityTokenizer?, notifier: LockNotifier?,
-                intake: ReportIntake? = nil, clock: WallClock, logger: Logger) {
-        current = Mutex(config)
+                intake: ReportIntake? = nil, makeScanners: @escaping @Sendable (ScannerConfig) -> [any SpamScanner] = { _ in [] },
+                clock: WallClock, logger: Logger) {
+        let scanners = makeScanners(config.scanning)
+        current = Mutex(Snapshot(config: config, scanners: scanners))
+        scannerHealth = ScannerHealthBoard(labels: scanners.map(\.label))
+        self.makeScanners = makeScanners
         self.store = store
         self.tokenizer = tokenizer
         self.notifier = notifier
@@ -25,15 +37,17 @@ public final class MailFilter: Sendable {
         self.logger = logger
     }
 
-    public var config: Config { current.withLock { $0 } }
+    public var config: Config { current.withLock { $0.config } }
 
     /// Puts a new snapshot in force for connections that start from now on.
     public func replaceConfig(_ config: Config) {
-        current.withLock { $0 = config }
+        let snapshot = Snapshot(config: config, scanners: makeScanners(config.scanning))
+        current.withLock { $0 = snapshot }
     }
 
     /// A new session for one SMTP connection.
     public func makeSession() -> MessageSession {
-        MessageSession(filter: self, config: config)
+        let snapshot = current.withLock { $0 }
+        return MessageSession(filter: self, config: snapshot.config, scanners: snapshot.scanners)
     }
 }

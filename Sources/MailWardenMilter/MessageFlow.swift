@@ -6,11 +6,13 @@
 //                  envelope rule already names a locked identity, refuse here and save the transfer
 //   RCPT TO        count recipients; note those that are abuse mailboxes
 //   DATA           inbound mail with no abuse-mailbox recipient is accepted here, uncounted
-//   headers, body  keep the (capped) values of the headers that rules read; for a report to an
-//                  abuse mailbox keep the whole message (up to abuse_max_size)
+//   headers, body  keep the (capped) values of the headers that rules read; keep the whole message
+//                  for a report to an abuse mailbox (abuse_max_size) or for the spam scanners
+//                  (scanner_max_size)
 //   end of message a report is stored by the abuse desk before we answer (store failure: on_error),
 //                  its abuse-mailbox recipients removed, and the message discarded if none is left;
-//                  then: name the identity (first matching rule), read the upstream spam verdict, then
+//                  then: name the identity (first matching rule), read the upstream spam verdict and,
+//                  unless the identity is locked, ask the scanners (scanner_failure on failure), then
 //                  IdentityAccounting counts it and locks on a crossed limit; the verdict follows:
 //                  accept, or the lock action (reject / hold / tempfail; always hold for local
 //                  submissions). Store failures answer per `on_error`. One log line per message.
@@ -49,19 +51,28 @@ public final class MessageSession: MilterSession {
         var earlyMatch: IdentityRules.Match?
         var refusedEarly = false
         var abuseRecipients: [String] = []
-        /// The whole message, kept only for mail to an abuse mailbox.
-        var report: [UInt8] = []
-        var reportTooLarge = false
+        /// Recipient addresses for the scanners (the first few hundred: enough for a verdict).
+        var recipientAddresses: [String] = []
+        /// Whether the scanners will see this message (never abuse-mailbox reports).
+        var scanning = false
+        /// The whole message, kept only for a report or a scan.
+        var bytes: [UInt8] = []
+        var bytesTooLarge = false
         var headersEnded = false
+
+        var keepsBytes: Bool { scanning || !abuseRecipients.isEmpty }
 
         func macro(_ name: String) -> String? { macros[name] }
         var envelopeFrom: String? { sender }
         func headerValues(named name: String) -> [String] { headers[name.lowercased()] ?? [] }
     }
 
-    init(filter: MailFilter, config: Config) {
+    private let scanners: [any SpamScanner]
+
+    init(filter: MailFilter, config: Config, scanners: [any SpamScanner]) {
         self.filter = filter
         self.config = config
+        self.scanners = scanners
         accounting = IdentityAccounting(config: config, store: filter.store, clock: filter.clock)
         examinedHeaders = config.examinedHeaders
         var macros = ["{auth_authen}", "{daemon_name}", "i"]
@@ -90,8 +101,9 @@ public final class MessageSession: MilterSession {
         }
         if daemonName == nil { daemonName = message.macros["{daemon_name}"] }
         message.scope = scope()
-        // Inbound mail may still be a report to an abuse mailbox: that is known at DATA.
-        guard message.scope != .inbound || !config.abuseMailboxes.isEmpty else {
+        message.scanning = !scanners.isEmpty && (message.scope != .inbound || config.scanning.scope == .all)
+        // Inbound mail may still be a report to an abuse mailbox (known at DATA) or be scanned.
+        guard message.scope != .inbound || !config.abuseMailboxes.isEmpty || message.scanning else {
             log(queueID: message.macros["i"], "scope=inbound action=accept (not counted)")
             return .accept
         }
@@ -114,12 +126,14 @@ public final class MessageSession: MilterSession {
 
     public func recipient(_ recipient: String, macros: MacroSource) -> Verdict {
         message.recipients += 1
+        if message.scanning, message.recipientAddresses.count < 500 { message.recipientAddresses.append(recipient) }
         if config.abuseMailboxes.contains(recipient) { message.abuseRecipients.append(recipient) }
         return .proceed
     }
 
     public func data(macros: MacroSource) -> Verdict {
-        guard message.scope == .inbound, message.abuseRecipients.isEmpty else { return .proceed }
+        if !message.abuseRecipients.isEmpty { message.scanning = false }
+        guard message.scope == .inbound, message.abuseRecipients.isEmpty, !message.scanning else { return .proceed }
         log(queueID: macros.value("i") ?? message.macros["i"], "scope=inbound action=accept (not counted)")
         return .accept
     }
@@ -135,9 +149,9 @@ public final class MessageSession: MilterSession {
     // MARK: headers
 
     public func header(name: String, value: String) -> Verdict {
-        if !message.abuseRecipients.isEmpty {
+        if message.keepsBytes {
             // libmilter hands the value without the space after the colon; put the line back together.
-            keepReportBytes(Array("\(name):\(value.first == " " || value.first == "\t" ? "" : " ")\(value)\r\n".utf8))
+            keepBytes(Array("\(name):\(value.first == " " || value.first == "\t" ? "" : " ")\(value)\r\n".utf8))
         }
         message.headersSeen += 1
         let key = name.lowercased()
@@ -147,27 +161,29 @@ public final class MessageSession: MilterSession {
     }
 
     public func body(_ chunk: UnsafeRawBufferPointer) -> Verdict {
-        guard !message.abuseRecipients.isEmpty else { return .proceed }
-        endReportHeaders()
-        keepReportBytes(Array(chunk))
+        guard message.keepsBytes else { return .proceed }
+        endHeaders()
+        keepBytes(Array(chunk))
         return .proceed
     }
 
     /// The blank line between the kept headers and the body (there is no end-of-headers event: NOEOH).
-    private func endReportHeaders() {
+    private func endHeaders() {
         guard !message.headersEnded else { return }
         message.headersEnded = true
-        keepReportBytes([13, 10])
+        keepBytes([13, 10])
     }
 
-    private func keepReportBytes(_ bytes: [UInt8]) {
-        guard !message.reportTooLarge else { return }
-        guard message.report.count + bytes.count <= config.abuseMaxSize else {
-            message.reportTooLarge = true
-            message.report = []
+    /// Keeps message bytes up to the cap of what they are kept for; past it, keeps none.
+    private func keepBytes(_ bytes: [UInt8]) {
+        guard !message.bytesTooLarge else { return }
+        let cap = message.abuseRecipients.isEmpty ? config.scanning.maxMessageSize : config.abuseMaxSize
+        guard message.bytes.count + bytes.count <= cap else {
+            message.bytesTooLarge = true
+            message.bytes = []
             return
         }
-        message.report += bytes
+        message.bytes += bytes
     }
 
     // MARK: end of message: verdict and action
@@ -182,6 +198,15 @@ public final class MessageSession: MilterSession {
             case .storedAndDiscard: return (.discard, [])
             case .stored(let changes): reportChanges = changes
             }
+        }
+        if message.scope == .inbound, message.scanning {
+            // scanner_scope = all: a stranger's mail is scanned for the result header, never counted.
+            var scan = ScanSummary()
+            do { scan = try self.scan(queueID: queueID, identity: nil) } catch {
+                return (scannerTempfail(error, queueID: queueID, summary: "scope=inbound"), [])
+            }
+            log(queueID: queueID, "scope=inbound \(scan.logText) action=accept (not counted)")
+            return (.accept, reportChanges + scan.resultHeader(config.scanning.resultHeader))
         }
         guard message.scope != .inbound, !message.refusedEarly else { return (.accept, reportChanges) }
         let (verdict, changes) = countMessage(queueID: queueID)
@@ -198,13 +223,13 @@ public final class MessageSession: MilterSession {
     private func storeReport(queueID: String?) -> ReportOutcome {
         let recipients = message.abuseRecipients
         guard let intake = filter.intake else { return .stored([]) }
-        if message.reportTooLarge {
+        if message.bytesTooLarge {
             log(queueID: queueID, "report to \(recipients.joined(separator: ",")) is over abuse_max_size (\(config.abuseMaxSize) bytes): delivered, not stored", level: .warning)
             return .stored([])
         }
-        endReportHeaders()
+        endHeaders()
         do {
-            let summary = try intake.ingest(message.report, sender: message.sender, recipients: recipients, queueID: queueID)
+            let summary = try intake.ingest(message.bytes, sender: message.sender, recipients: recipients, queueID: queueID)
             guard !config.abuseKeepDelivery else {
                 log(queueID: queueID, "abuse report \(summary) action=deliver (abuse_keep_delivery)")
                 return .stored([])
@@ -226,14 +251,23 @@ public final class MessageSession: MilterSession {
             log(queueID: queueID, "identity=- scope=\(message.scope.rawValue) action=accept (no identity rule matched)")
             return (.accept, [])
         }
-        let spam = isSpam()
+        let headerSpam = isSpam()
         let lockAction = message.scope == .local ? LockAction.hold : config.lockAction
-        let event = MessageEvent(identity: match.identity, at: filter.clock.now(), recipients: message.recipients, spam: spam,
+        let event = MessageEvent(identity: match.identity, at: filter.clock.now(), recipients: message.recipients, spam: headerSpam,
                                  messageID: message.headers["message-id"]?.first?.trimmingWhitespace(), queueID: queueID)
-        let summary = "identity=\(match.identity) rule=\(match.ruleIndex) scope=\(message.scope.rawValue) recipients=\(message.recipients) spam=\(spam ? "yes" : "no")"
+        var scan = ScanSummary()
+        var summary: String {
+            "identity=\(match.identity) rule=\(match.ruleIndex) scope=\(message.scope.rawValue) recipients=\(message.recipients)"
+                + " spam=\(headerSpam || scan.isSpam ? "yes" : "no")\(scan.logText.isEmpty ? "" : " " + scan.logText)"
+        }
         do {
-            let outcome = try accounting.account(event, heldQueueID: lockAction == .hold ? queueID : nil)
-            let modifications = try identityHeaderChanges(match)
+            let outcome = try accounting.account(event, heldQueueID: lockAction == .hold ? queueID : nil) {
+                // Only for an identity that is not locked: locked mail is never scanned.
+                guard message.scanning else { return false }
+                scan = try self.scan(queueID: queueID, identity: match.identity)
+                return scan.isSpam
+            }
+            let modifications = try identityHeaderChanges(match) + scan.resultHeader(config.scanning.resultHeader)
             switch outcome {
             case .pass(let totals), .exempt(let totals):
                 let exempt = if case .exempt = outcome { " exempt" } else { "" }
@@ -253,9 +287,80 @@ public final class MessageSession: MilterSession {
                 }
                 return (verdict, lockAction == .hold ? modifications : [])
             }
+        } catch let error as ScannersUnavailable {
+            return (scannerTempfail(error, queueID: queueID, summary: summary), [])
         } catch {
             return (failure(error, queueID: queueID), [])
         }
+    }
+
+    // MARK: scanners
+
+    /// The scanners' answers for one message.
+    struct ScanSummary {
+        var results: [(label: String, result: ScanResult, spam: Bool)] = []
+        var failed: [String] = []
+        var skippedTooBig = false
+
+        var isSpam: Bool { results.contains { $0.spam } }
+
+        /// `scan=spamd:15.3/5.0:spam,rspamd:failed` for the message's log line.
+        var logText: String {
+            if skippedTooBig { return "scan=skipped(scanner_max_size)" }
+            let parts = results.map { r in
+                "\(r.result.scanner):\(Self.score(r.result.score))/\(Self.score(r.result.requiredScore)):\(r.spam ? "spam" : "ham")"
+            } + failed.map { "\($0):failed" }
+            return parts.isEmpty ? "" : "scan=" + parts.joined(separator: ",")
+        }
+
+        /// `X-MailWarden-Spam: yes; score=15.3; scanner=spamd` when the admin asked for it.
+        func resultHeader(_ name: String?) -> [Modification] {
+            guard let name, let shown = results.first(where: { $0.spam }) ?? results.first else { return [] }
+            return [.addHeader(name: name, value: "\(shown.spam ? "yes" : "no"); score=\(Self.score(shown.result.score)); scanner=\(shown.result.scanner)")]
+        }
+
+        static func score(_ x: Double) -> String { String(format: "%.1f", x) }
+    }
+
+    /// Raised when a scanner failed and scanner_failure = tempfail.
+    struct ScannersUnavailable: Error, CustomStringConvertible {
+        let failures: [String]
+        var description: String { failures.joined(separator: "; ") }
+    }
+
+    private func scan(queueID: String?, identity: Identity?) throws -> ScanSummary {
+        var summary = ScanSummary()
+        let now = filter.clock.now()
+        if message.bytesTooLarge {
+            summary.skippedTooBig = true
+            let limit = config.scanning.maxMessageSize
+            for s in scanners { filter.scannerHealth.recordFailure(s.label, .messageTooBig(size: limit + 1, limit: limit), at: now) }
+            return summary
+        }
+        endHeaders()
+        let request = ScanRequest(message: message.bytes, clientAddress: message.clientAddress, envelopeFrom: message.sender,
+                                  recipients: message.recipientAddresses, queueID: queueID, authenticatedUser: message.macros["{auth_authen}"] ?? identity)
+        var failures: [String] = []
+        for scanner in scanners {
+            do {
+                let result = try scanner.scan(request)
+                let spam = config.scanning.spam.isSpam(result)
+                filter.scannerHealth.recordScan(scanner.label, latency: result.latencyMicroseconds, spam: spam, at: now)
+                summary.results.append((scanner.label, result, spam))
+            } catch {
+                filter.scannerHealth.recordFailure(scanner.label, error, at: now)
+                summary.failed.append(scanner.name)
+                failures.append("\(scanner.label): \(error)")
+                log(queueID: queueID, "scanner \(scanner.label) failed: \(error) (scanner_failure=\(config.scanning.onFailure.rawValue))", level: .warning)
+            }
+        }
+        if !failures.isEmpty, config.scanning.onFailure == .tempfail { throw ScannersUnavailable(failures: failures) }
+        return summary
+    }
+
+    private func scannerTempfail(_ error: Error, queueID: String?, summary: String) -> Verdict {
+        log(queueID: queueID, "\(summary) action=tempfail (scanner_failure=tempfail: \(error))", level: .error)
+        return .tempfail(SMTPReply(code: "451", status: "4.7.1", text: "Spam scanner unavailable, please try again later"))
     }
 
     private func isSpam() -> Bool {

@@ -156,5 +156,21 @@ enum Schema {
         );
         CREATE INDEX evidence_report ON evidence(report_id);
         """,
+        // 3: the daemon's scanner health, written every few seconds for `mailwarden status`.
+        """
+        CREATE TABLE scanner_health(
+            label TEXT PRIMARY KEY,
+            scans INTEGER NOT NULL,
+            spam INTEGER NOT NULL,
+            failures INTEGER NOT NULL,
+            skipped_too_big INTEGER NOT NULL,
+            last_error TEXT,
+            last_error_at INTEGER,
+            last_success_at INTEGER,
+            latency_p50_us INTEGER,
+            latency_p99_us INTEGER,
+            updated_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
     ]
 }

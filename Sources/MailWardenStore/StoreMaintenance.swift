@@ -29,3 +29,35 @@ extension SQLiteStore {
         }
     }
 }
+
+extension SQLiteStore {
+    /// Replaces the stored scanner health with the daemon's current figures.
+    public func saveScannerHealth(_ rows: [ScannerHealth], at: Int64) throws {
+        try db.transaction { tx in
+            try tx.query("DELETE FROM scanner_health")
+            for h in rows {
+                try tx.query("""
+                    INSERT INTO scanner_health(label, scans, spam, failures, skipped_too_big, last_error, last_error_at,
+                                               last_success_at, latency_p50_us, latency_p99_us, updated_at)
+                    VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, [.text(h.label), .int(Int64(h.scans)), .int(Int64(h.spam)), .int(Int64(h.failures)),
+                          .int(Int64(h.skippedTooBig)), SQLValue(h.lastError), SQLValue(h.lastErrorAt), SQLValue(h.lastSuccessAt),
+                          SQLValue(h.latencyP50), SQLValue(h.latencyP99), .int(at)])
+            }
+        }
+    }
+
+    /// The scanner health the daemon last wrote, with when it wrote it.
+    public func scannerHealth() throws -> [(health: ScannerHealth, updatedAt: Int64)] {
+        try db.query("""
+            SELECT label, scans, spam, failures, skipped_too_big, last_error, last_error_at, last_success_at,
+                   latency_p50_us, latency_p99_us, updated_at
+            FROM scanner_health ORDER BY label
+            """).map { r in
+            func n(_ i: Int) -> Int { Int(r[i].int ?? 0) }
+            return (ScannerHealth(label: r[0].text ?? "", scans: n(1), spam: n(2), failures: n(3), skippedTooBig: n(4),
+                                  lastError: r[5].text, lastErrorAt: r[6].int, lastSuccessAt: r[7].int,
+                                  latencyP50: r[8].int, latencyP99: r[9].int), r[10].int ?? 0)
+        }
+    }
+}

@@ -9,6 +9,7 @@ import Glibc
 import Logging
 import MailWardenCore
 import MailWardenMilter
+import MailWardenScanners
 import MailWardenStore
 import MilterBridge
 
@@ -73,7 +74,7 @@ enum Daemon {
         }
         let filter = MailFilter(config: config, store: store, tokenizer: tokenizer,
                                 notifier: BackgroundLockNotifier(config: config, logger: logger),
-                                clock: SystemClock(), logger: logger)
+                                makeScanners: { makeScanners($0) }, clock: SystemClock(), logger: logger)
         do {
             try MilterRunner.open(filter: filter, socket: config.socket, socketMode: config.socketMode)
         } catch {
@@ -82,6 +83,7 @@ enum Daemon {
         }
         startReloadThread(filter: filter, path: configPath, store: store, logger: logger)
         startPruneThread(filter: filter, store: store, logger: logger)
+        startHealthThread(filter: filter, store: store, logger: logger)
         logger.info("started: socket \(config.socket), store \(config.storePath), mode \(config.mode.rawValue), \(config.identityRules.rules.count) identity rule(s), config \(configPath)")
 
         let status = MilterRunner.run()
@@ -151,6 +153,26 @@ enum Daemon {
             }
         }
         thread.name = "prune"
+        thread.start()
+    }
+
+    /// Writes the scanners' health to the store every 5 seconds, for `mailwarden status`.
+    static func startHealthThread(filter: MailFilter, store: SQLiteStore, logger: Logger) {
+        let thread = Thread {
+            var lastError: String?
+            while true {
+                do {
+                    try store.saveScannerHealth(filter.scannerHealth.snapshot(), at: filter.clock.now())
+                    lastError = nil
+                } catch {
+                    // Say it once, not every 5 seconds.
+                    if lastError != "\(error)" { logger.warning("saving scanner health failed: \(error)") }
+                    lastError = "\(error)"
+                }
+                sleep(5)
+            }
+        }
+        thread.name = "scanner-health"
         thread.start()
     }
 

@@ -483,5 +483,71 @@ else
     _fail "(12) daemon starts with $CONF_N" "see $MW_LOG"
 fi
 
+# ------------------------------------------------------------ S: real spamd and rspamd
+echo "## (13) spam verdicts from a real spamd and a real rspamd"
+SCAN_DIR=$E2E_DIR/scanners
+GTUBE='XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X'
+if bash "$E2E_LIB_DIR/../scanners/start-scanners.sh" "$SCAN_DIR" >"$E2E_DIR/scanners.log" 2>&1; then
+    MW_SPAMD= MW_RSPAMD= MW_SPAMD_PID= MW_RSPAMD_PID=
+    source "$SCAN_DIR/scanners.env"
+    stop_scanners() { bash "$E2E_LIB_DIR/../scanners/stop-scanners.sh" "$SCAN_DIR" >/dev/null 2>&1; }
+    for kind in spamd rspamd; do
+        addr=$MW_SPAMD; [ "$kind" = rspamd ] && addr=$MW_RSPAMD
+        CONF_S=$E2E_DIR/var/scan-$kind.conf
+        CFG_STORE=$E2E_DIR/var/scan-$kind.db CFG_LIMIT_SPAM=2/1h CFG_EXTRA="scanner = $kind $addr
+scanner_header = X-MailWarden-Spam" mw_write_config "$CONF_S"
+        if ! mw_start "$CONF_S"; then _fail "(13) daemon starts with $CONF_S" "see $MW_LOG"; continue; fi
+        sink_base
+        tag=$(new_tag)
+        send_auth bob --header "Subject: $tag ham" --body "Hello Bob, see you at lunch."
+        expect_eq "(13 $kind) ham from bob accepted" 250 "$(swaks_data_code)"
+        for i in 1 2; do
+            send_auth alice --header "Subject: $(new_tag) gtube-$kind-$i" --body "$GTUBE"
+            expect_eq "(13 $kind) GTUBE #$i below the limit is accepted" 250 "$(swaks_data_code)"
+        done
+        send_auth alice --header "Subject: $(new_tag) gtube-$kind-3" --body "$GTUBE"
+        expect_match "(13 $kind) the 3rd GTUBE crosses limit_spam 2/1h and is refused" '^550' "$(swaks_first_error)"
+        expect_eq "(13 $kind) alice is locked automatically" true "$(mw_lock_field "$ALICE" automatic)"
+        expect_match "(13 $kind) the lock names the spam counter" 'spam 3 > 2/1h' "$(mw_lock_field "$ALICE" reason)"
+        sink_wait $((SINK_BASE + 3)) 15
+        f=$(sink_grep "Subject: $tag ham" | head -1)
+        check "(13 $kind) bob's ham reached the sink" test -n "$f"
+        check "(13 $kind) it carries X-MailWarden-Spam: no; ...; scanner=$kind" grep -qi "^X-MailWarden-Spam: no; score=.*; scanner=$kind" "${f:-/dev/null}"
+        check "(13 $kind) the log line shows scanner, score and verdict" grep -q "scan=$kind:[0-9.]*/[0-9.]*:spam" "$MW_LOG"
+        mw_stop
+    done
+
+    echo "## (13) scanner down mid-run: skip delivers and counts the failure; tempfail keeps the mail with the client"
+    CONF_F=$E2E_DIR/var/scan-fail.conf
+    CFG_STORE=$E2E_DIR/var/scan-fail.db CFG_EXTRA="scanner = spamd $MW_SPAMD" mw_write_config "$CONF_F"
+    if mw_start "$CONF_F"; then
+        send_auth carol --header "Subject: $(new_tag) before" --body "scanned"
+        expect_eq "(13 skip) carol's mail accepted while spamd is up" 250 "$(swaks_data_code)"
+        stop_scanners
+        sink_base
+        tag=$(new_tag)
+        send_auth carol --header "Subject: $tag after" --body "not scanned"
+        expect_eq "(13 skip) with spamd down her mail is still accepted (scanner_failure = skip)" 250 "$(swaks_data_code)"
+        sink_wait $((SINK_BASE + 1)) 15
+        check "(13 skip) and delivered" sink_has "Subject: $tag after"
+        wait_until 15 sh -c "'$MW_BIN/mailwarden' status --json --config '$CONF_F' | jq -e '.scanners[0].failures >= 1' >/dev/null"
+        expect_eq "(13 skip) status counts the failure and shows spamd down" "1 false" \
+            "$(mw_json status --json | jq -r '.scanners[0] | "\(.failures) \(.up)"')"
+        mw_stop
+        CFG_STORE=$E2E_DIR/var/scan-fail.db CFG_EXTRA="scanner = spamd $MW_SPAMD
+scanner_failure = tempfail" mw_write_config "$CONF_F"
+        if mw_start "$CONF_F"; then
+            send_auth carol --header "Subject: $(new_tag) tempfail" --body "not scanned"
+            expect_match "(13 tempfail) with spamd down and scanner_failure = tempfail the client gets 451" '^451' "$(swaks_first_error)"
+            mw_stop
+        fi
+    else
+        _fail "(13) daemon starts with $CONF_F" "see $MW_LOG"
+    fi
+    stop_scanners
+else
+    _fail "(13) spamd and rspamd start" "see $E2E_DIR/scanners.log"
+fi
+
 log "elapsed $((SECONDS - E2E_START)) s"
 e2e_finish

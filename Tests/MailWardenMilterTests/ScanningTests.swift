@@ -1,0 +1,82 @@
+import Synchronization
+import Testing
+import MailWardenCore
+import MailWardenMilter
+
+/// A scanner with a scripted answer: spam when the message contains "GTUBE", or a failure.
+final class ScriptedScanner: SpamScanner {
+    let name = "spamd"
+    let address = ScannerAddress("127.0.0.1:783")!
+    let failure: ScanFailure?
+    let calls = Mutex<Int>(0)
+
+    init(failure: ScanFailure? = nil) { self.failure = failure }
+
+    func scan(_ request: ScanRequest) throws(ScanFailure) -> ScanResult {
+        calls.withLock { $0 += 1 }
+        if let failure { throw failure }
+        let spam = String(decoding: request.message, as: UTF8.self).contains("GTUBE")
+        return ScanResult(scanner: name, isSpam: spam, score: spam ? 1000 : 0.5, requiredScore: 5, action: nil,
+                          symbols: spam ? ["GTUBE"] : [], latencyMicroseconds: 40_000)
+    }
+}
+
+@Suite struct ScanningTests {
+    func harness(_ extra: String = "", scanner: ScriptedScanner) throws -> Harness {
+        try Harness("scanner = spamd 127.0.0.1:783\nlimit_spam = 2/1h\n" + extra, makeScanners: { _ in [scanner] })
+    }
+
+    let gtube = Harness.Message(auth: "alice", body: "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\r\n")
+
+    @Test func scannerVerdictsFeedTheSpamWindowAndLockedMailIsNotScanned() throws {
+        let box = ScriptedScanner()
+        let h = try harness(scanner: box)
+        #expect(h.send(gtube).0 == .accept)
+        #expect(h.send(gtube).0 == .accept)
+        guard case .reject = h.send(gtube).0 else { Issue.record("3rd GTUBE must lock at limit_spam 2/1h"); return }
+        #expect(h.log.all.contains { $0.contains("scan=spamd:1000.0/5.0:spam") })
+        let before = box.calls.withLock { $0 }
+        guard case .reject = h.send(.init(auth: "alice")).0 else { Issue.record("locked"); return }
+        #expect(box.calls.withLock { $0 } == before, "a locked identity's mail is not scanned")
+        #expect(h.filter.scannerHealth.snapshot().first?.spam == 3)
+    }
+
+    @Test func hamIsDeliveredAndTheResultHeaderAddedWhenAsked() throws {
+        let h = try harness("scanner_header = X-MailWarden-Spam", scanner: ScriptedScanner())
+        let (v, mods) = h.send(.init(auth: "bob"))
+        #expect(v == .accept)
+        #expect(mods == [.addHeader(name: "X-MailWarden-Spam", value: "no; score=0.5; scanner=spamd")])
+    }
+
+    @Test func aDeadScannerIsSkippedByDefaultAndTempfailsWhenConfigured() throws {
+        let dead = ScriptedScanner(failure: .refused)
+        let skip = try harness(scanner: dead)
+        #expect(skip.send(gtube).0 == .accept)
+        #expect(skip.filter.scannerHealth.snapshot().first?.failures == 1)
+        #expect(skip.filter.scannerHealth.snapshot().first?.isUp == false)
+
+        let strict = try harness("scanner_failure = tempfail", scanner: dead)
+        guard case .tempfail(let reply) = strict.send(gtube).0 else { Issue.record("scanner_failure = tempfail"); return }
+        #expect(reply.code == "451")
+        #expect(try strict.store.state(of: "sasl:alice").lock == nil, "a tempfailed message is not counted")
+    }
+
+    @Test func inboundMailAndAbuseReportsAreNotScannedByDefault() throws {
+        let box = ScriptedScanner()
+        let h = try harness("abuse_mailboxes = abuse@*", scanner: box)
+        #expect(h.send(.init(auth: nil, body: "GTUBE")).0 == .accept)
+        h.send(.init(auth: "carol", recipients: ["<abuse@example.com>"], body: "GTUBE"))
+        #expect(box.calls.withLock { $0 } == 0)
+    }
+
+    @Test func anOversizedMessageIsNotSentAndIsCounted() throws {
+        let box = ScriptedScanner()
+        let h = try harness("scanner_max_size = 1000", scanner: box)
+        var m = gtube
+        m.body = String(repeating: "GTUBE ", count: 1000)
+        #expect(h.send(m).0 == .accept)
+        #expect(box.calls.withLock { $0 } == 0)
+        #expect(h.filter.scannerHealth.snapshot().first?.skippedTooBig == 1)
+        #expect(h.log.all.last?.contains("scan=skipped(scanner_max_size)") == true)
+    }
+}
