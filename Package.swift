@@ -18,6 +18,13 @@ let package = Package(
         .target(name: "MailWardenCore"),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CMilter", pkgConfig: "milter", providers: [.apt(["libmilter-dev"])]),
+        // Abuse-mailbox parsing: one raw message in, one structured report out. Pure Swift, no I/O.
+        .target(name: "MailWardenReports", dependencies: ["MailWardenCore"]),
+        // The abuse desk's ingest path: parse, trace, file on cases, count complaints.
+        .target(name: "MailWardenDesk", dependencies: [
+            "MailWardenCore", "MailWardenReports",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // SQLite-backed store behind the core's store protocols.
         .target(name: "MailWardenStore", dependencies: [
             "MailWardenCore", "CSQLite",
@@ -33,20 +40,25 @@ let package = Package(
         // C trampolines and smfi_* calls only.
         .target(name: "MilterBridge", dependencies: ["MailWardenMilter", "CMilter"]),
         .executableTarget(name: "mailwardend", dependencies: [
-            "MailWardenCore", "MailWardenStore", "MailWardenMilter", "MilterBridge", "MailWardenScanners",
+            "MailWardenCore", "MailWardenStore", "MailWardenMilter", "MilterBridge", "MailWardenScanners", "MailWardenDesk",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "mailwarden", dependencies: [
-            "MailWardenCore", "MailWardenStore",
+            "MailWardenCore", "MailWardenStore", "MailWardenDesk",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "MailWardenCoreTests", dependencies: ["MailWardenCore"]),
+        .testTarget(name: "MailWardenReportsTests", dependencies: ["MailWardenReports", "MailWardenCore"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "MailWardenStoreTests", dependencies: ["MailWardenStore", "MailWardenCore"]),
         .testTarget(name: "MailWardenMilterTests", dependencies: [
             "MailWardenMilter", "MailWardenCore", "MailWardenStore",
         ]),
         // Parsers and fakes always; the real spamd and rspamd when MW_SPAMD / MW_RSPAMD name them.
         .testTarget(name: "MailWardenScannersTests", dependencies: ["MailWardenScanners", "MailWardenCore"]),
+        .testTarget(name: "MailWardenDeskTests", dependencies: [
+            "MailWardenDesk", "MailWardenStore", "MailWardenCore", "MailWardenReports",
+        ]),
         // Golden-output tests of the `mailwarden` executable (run as a process); the store is linked to seed data.
         .testTarget(name: "MailWardenCLITests", dependencies: ["MailWardenStore", "MailWardenCore"]),
     ],

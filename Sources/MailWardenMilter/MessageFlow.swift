@@ -229,7 +229,7 @@ public final class MessageSession: MilterSession {
         }
         endHeaders()
         do {
-            let summary = try intake.ingest(message.bytes, sender: message.sender, recipients: recipients, queueID: queueID)
+            let summary = try intake.ingest(message.bytes, sender: message.sender, recipients: recipients, queueID: queueID, config: config)
             guard !config.abuseKeepDelivery else {
                 log(queueID: queueID, "abuse report \(summary) action=deliver (abuse_keep_delivery)")
                 return .stored([])

@@ -67,6 +67,6 @@ public protocol LockNotifier: Sendable {
 
 /// Takes mail to the abuse mailboxes (the abuse desk); the report must be stored when it returns.
 public protocol ReportIntake: Sendable {
-    /// Stores one report; returns a short summary for the message's log line.
-    func ingest(_ raw: [UInt8], sender: String?, recipients: [String], queueID: String?) throws -> String
+    /// Stores one report under the session's config; returns a short summary for the message's log line.
+    func ingest(_ raw: [UInt8], sender: String?, recipients: [String], queueID: String?, config: Config) throws -> String
 }

@@ -42,9 +42,10 @@ struct ConfigOptions: ParsableArguments {
 
     /// The config and its store. The store must exist: mailwardend creates it, owned by the user it
     /// runs as; created here (often as root) the daemon could not write to it.
-    func openStore() throws -> (Config, SQLiteStore) {
+    /// `creating`: only for `ingest`, which runs as the service user (the pipe transport's user=).
+    func openStore(creating: Bool = false) throws -> (Config, SQLiteStore) {
         let config = try loadConfig()
-        guard FileManager.default.fileExists(atPath: config.storePath) else {
+        guard creating || FileManager.default.fileExists(atPath: config.storePath) else {
             throw CLIFailure("store \(config.storePath) does not exist yet: start mailwardend once to create it, or check `store` in \(path)")
         }
         return (config, try SQLiteStore(path: config.storePath, busyTimeout: config.storeBusyTimeout))

@@ -1,7 +1,8 @@
 // mailwarden: the admin CLI. It reads the config mailwardend runs with and works on the same store
 // (SQLite in WAL mode, so while the milter runs). Exit status: 0 done, 1 failed (the message says
-// what to do), 64 bad usage.
+// what to do), 64 bad usage; `ingest` keeps a mail transport's contract instead (0 or 75).
 import ArgumentParser
+import Foundation
 
 @main
 struct MailWarden: ParsableCommand {
@@ -11,8 +12,19 @@ struct MailWarden: ParsableCommand {
         subcommands: [
             Locks.self, Lock.self, Unlock.self, Held.self,
             Identities.self, Show.self, Limits.self, Exempt.self,
-            Cases.self, CaseCommand.self, TriageCommand.self,
+            Ingest.self, Cases.self, CaseCommand.self, TriageCommand.self,
             Trace.self, Audit.self, Status.self, Backup.self,
             CheckConfig.self, ConfigReference.self,
         ])
+
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "ingest" { Ingest.mainAsTransport(Array(arguments.dropFirst())) }
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

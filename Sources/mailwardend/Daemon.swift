@@ -8,6 +8,7 @@ import Foundation
 import Glibc
 import Logging
 import MailWardenCore
+import MailWardenDesk
 import MailWardenMilter
 import MailWardenScanners
 import MailWardenStore
@@ -74,6 +75,7 @@ enum Daemon {
         }
         let filter = MailFilter(config: config, store: store, tokenizer: tokenizer,
                                 notifier: BackgroundLockNotifier(config: config, logger: logger),
+                                intake: DeskIntake(store: store, clock: SystemClock()),
                                 makeScanners: { makeScanners($0) }, clock: SystemClock(), logger: logger)
         do {
             try MilterRunner.open(filter: filter, socket: config.socket, socketMode: config.socketMode)
@@ -161,8 +163,10 @@ enum Daemon {
         let thread = Thread {
             var lastError: String?
             while true {
+                let health = filter.scannerHealth.snapshot()
                 do {
-                    try store.saveScannerHealth(filter.scannerHealth.snapshot(), at: filter.clock.now())
+                    // No scanner configured, nothing to report: no write every 5 seconds.
+                    if !health.isEmpty { try store.saveScannerHealth(health, at: filter.clock.now()) }
                     lastError = nil
                 } catch {
                     // Say it once, not every 5 seconds.

@@ -549,5 +549,88 @@ else
     _fail "(13) spamd and rspamd start" "see $E2E_DIR/scanners.log"
 fi
 
+# ------------------------------------------------------------ D: the abuse desk
+echo "## (14) mail to abuse@ becomes a case and is not delivered; other recipients still get it"
+ARF_REPORT=$E2E_LIB_DIR/../MailWardenReportsTests/Fixtures/reports/arf-rfc5965-b2-complete.eml
+CONF_D=$E2E_DIR/var/desk.conf
+CFG_STORE=$E2E_DIR/var/desk.db CFG_EXTRA="abuse_mailboxes = abuse@example.net" mw_write_config "$CONF_D"
+if mw_start "$CONF_D"; then
+    sink_base
+    send_anon --to abuse@example.net,noc@example.net --data "@$ARF_REPORT"
+    expect_eq "(14) the stranger's report is accepted (250)" 250 "$(swaks_data_code)"
+    sink_wait $((SINK_BASE + 1)) 15
+    check "(14) noc@example.net still gets it" grep -q "to=<noc@example.net>.*status=sent" "$PF_DIR/postfix.log"
+    sink_settle 3
+    check "(14) abuse@example.net does not (the recipient was removed)" not grep -q "to=<abuse@example.net>.*status=sent" "$PF_DIR/postfix.log"
+    expect_eq "(14) one case, on the report's Source-IP, type spam" "192.0.2.1 ip spam" \
+        "$(mw_json cases --json | jq -r '.[] | "\(.subject) \(.subject_kind) \(.type)"')"
+    send_anon --to abuse@example.net --header "Subject: $(new_tag) only abuse" --body "Your host 198.51.100.66 is scanning our network."
+    expect_eq "(14) a report to abuse@ alone is accepted (250), stored, then discarded" 250 "$(swaks_data_code)"
+    sleep 0.3
+    check "(14) the daemon says so" grep -q 'action=discard (stored' "$MW_LOG"
+    mw_stop
+else
+    _fail "(14) daemon starts with $CONF_D" "see $MW_LOG"
+fi
+
+echo "## (15) reports through a pipe(8) transport; a full disk tempfails, and the retry is stored once"
+PIPE_DIR=$E2E_DIR/var/pipe
+mkdir -p "$PIPE_DIR" && chown nobody "$PIPE_DIR"
+CONF_P=$E2E_DIR/var/pipe.conf
+CFG_STORE=$PIPE_DIR/pipe.db mw_write_config "$CONF_P"
+chmod 644 "$CONF_P"
+printf '%s\n' "mwabuse   unix  -       n       n       -       -       pipe" \
+    "  flags=Rq user=nobody argv=$MW_BIN/mailwarden ingest --config $CONF_P --sender \${sender} --recipient \${recipient}" \
+    >>"$PF_DIR/etc/master.cf"
+pf_postconf -e "transport_maps = inline:{abuse-pipe@example.net=mwabuse:}" "mwabuse_destination_recipient_limit = 1"
+postfix -c "$PF_DIR/etc" reload >/dev/null 2>&1
+sleep 1
+# No milter runs now: submit on the plain smtpd port (the pipe transport is what is tested here).
+SMTP_PORT=$PF_PLAIN_PORT send_app --to abuse-pipe@example.net --header "Subject: $(new_tag) via pipe" --body "Spam from 203.0.113.77 hit our trap."
+expect_eq "(15) Postfix accepts the report for the pipe transport" 250 "$(swaks_data_code)"
+wait_until 20 grep -q "to=<abuse-pipe@example.net>.*relay=mwabuse.*status=sent" "$PF_DIR/postfix.log"
+check "(15) pipe(8) delivered it (ingest exited 0)" grep -q "to=<abuse-pipe@example.net>.*relay=mwabuse.*status=sent" "$PF_DIR/postfix.log"
+expect_eq "(15) ingest stored it on a case for 203.0.113.77" "203.0.113.77" \
+    "$("$MW_BIN/mailwarden" cases --json --config "$CONF_P" | jq -r '.[].subject')"
+
+# A full disk: the store lives on a 2 MB tmpfs that is then filled up.
+FULL_DIR=$E2E_DIR/var/full
+if [ -n "$E2E_DIR" ] && mkdir -p "$FULL_DIR" && mount -t tmpfs -o size=2m,mode=0755 tmpfs "$FULL_DIR"; then
+    chown nobody "$FULL_DIR"
+    CONF_F2=$E2E_DIR/var/full.conf
+    CFG_STORE=$FULL_DIR/full.db CFG_EXTRA="abuse_mailboxes = abuse@example.net" mw_write_config "$CONF_F2"
+    chmod 644 "$CONF_F2"
+    sed -i "s|--config $CONF_P |--config $CONF_F2 |" "$PF_DIR/etc/master.cf"
+    postfix -c "$PF_DIR/etc" reload >/dev/null 2>&1
+    if mw_start "$CONF_F2"; then
+        chown nobody "$FULL_DIR"/full.db*
+        { echo "Spam from 203.0.113.88"; head -c 600000 /dev/urandom | base64 -w 76; } >"$E2E_DIR/big-report.txt"
+        { echo "Spam from 203.0.113.99"; head -c 600000 /dev/urandom | base64 -w 76; } >"$E2E_DIR/big-pipe.txt"
+        dd if=/dev/zero of="$FULL_DIR/filler" bs=4k 2>/dev/null
+        send_anon --to abuse@example.net --header "Subject: full-disk report" --body "@$E2E_DIR/big-report.txt"
+        expect_match "(15) disk full: the milter tempfails the report (4xx), the sender keeps it" '^4' "$(swaks_first_error)"
+        send_app --to abuse-pipe@example.net --header "Subject: full-disk pipe" --body "@$E2E_DIR/big-pipe.txt"
+        wait_until 20 grep -q "to=<abuse-pipe@example.net>.*status=deferred" "$PF_DIR/postfix.log"
+        check "(15) disk full: ingest exits 75 and Postfix defers (keeps) the pipe report" \
+            grep -q "to=<abuse-pipe@example.net>.*status=deferred" "$PF_DIR/postfix.log"
+        rm -f "$FULL_DIR/filler"
+        send_anon --to abuse@example.net --header "Subject: full-disk report" --body "@$E2E_DIR/big-report.txt"
+        expect_eq "(15) space freed: the retried report is accepted" 250 "$(swaks_data_code)"
+        pf_flush
+        wait_until 30 sh -c "[ \$(grep -c 'to=<abuse-pipe@example.net>.*relay=mwabuse.*status=sent' '$PF_DIR/postfix.log') -ge 2 ]"
+        check "(15) space freed: Postfix's retry of the pipe report is delivered" \
+            test "$(grep -c 'to=<abuse-pipe@example.net>.*relay=mwabuse.*status=sent' "$PF_DIR/postfix.log")" -ge 2
+        send_anon --to abuse@example.net --header "Subject: full-disk report" --body "@$E2E_DIR/big-report.txt"
+        expect_eq "(15) each report is stored exactly once (the resent copy is a duplicate)" "1 1" \
+            "$(sqlite3 "$FULL_DIR/full.db" "select count(*) from reports where cast(raw as text) like '%203.0.113.88%'") $(sqlite3 "$FULL_DIR/full.db" "select count(*) from reports where cast(raw as text) like '%203.0.113.99%'")"
+        mw_stop
+    else
+        _fail "(15) daemon starts with $CONF_F2" "see $MW_LOG"
+    fi
+    umount "$FULL_DIR"
+else
+    skip "(15) full disk" "cannot mount a tmpfs here"
+fi
+
 log "elapsed $((SECONDS - E2E_START)) s"
 e2e_finish

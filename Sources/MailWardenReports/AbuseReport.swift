@@ -1,0 +1,88 @@
+// The structured form of one abuse-mailbox message: what `ReportParser.parse` returns and what
+// ingest stores and files on cases. Status, type and evidence use the desk's vocabulary in the core.
+import MailWardenCore
+
+/// The shape a report came in.
+public enum ReportFormat: String, Sendable {
+    /// RFC 5965 Abuse Reporting Format (a `message/feedback-report` part).
+    case arf
+    /// RFC 6591 authentication-failure or DMARC failure report (ARF, or a DMARC report in plain text).
+    case authFailure = "authfail"
+    /// X-ARF 0.1 (`X-ARF: yes`) with a `report.txt` part.
+    case xarf01
+    /// X-ARF 0.2 (`X-XARF: PLAIN`) or another YAML report attachment.
+    case xarf02
+    /// XARF v4: a JSON report.
+    case xarfJSON = "xarf-json"
+    /// CSV attachments, plain or in a ZIP archive: one entry per distinct IP.
+    case csv
+    /// An ACNS XML copyright notice.
+    case acns
+    /// An XML list of URLs and addresses (such as Google Safe Browsing notices).
+    case urlList = "url-list"
+    /// A complaint with the offending message attached or quoted inline.
+    case forwardedSpam = "forwarded-spam"
+    /// Anything else that is read as text: complaints, lists of IPs, tables.
+    case freeText = "free-text"
+    /// A delivery status notification (bounce).
+    case deliveryStatus = "dsn"
+    /// An out-of-office or other automatic reply.
+    case autoReply = "auto-reply"
+}
+
+/// The message a report is about, as far as the report carries it.
+public struct OriginalMessage: Sendable {
+    public let headers: [HeaderField]
+    /// The original as attached (a whole message, or only its header block).
+    public let bytes: [UInt8]
+    /// True when the report carried only the original's headers (`text/rfc822-headers`).
+    public let isHeadersOnly: Bool
+
+    /// The first value of header `name`, such as `X-MailWarden-ID`, `Message-ID` or `X-Auth-User`.
+    public func header(_ name: String) -> String? { headers.value(name) }
+}
+
+/// One distinct IP of a bulk report (CSV rows, a list, a table), typed by its own row.
+public struct BulkEntry: Sendable, Equatable {
+    public let ip: String
+    public let type: AbuseType?
+    public let domains: [String]
+    public let urls: [String]
+    public let receivedAt: Int64?
+}
+
+/// One abuse-mailbox message, parsed.
+public struct AbuseReport: Sendable {
+    /// `filed`, `triage` or `ignored`. Triage with a `type` means only the subject is missing: a
+    /// report whose original traces to one of our identities can still file on that identity.
+    public let status: ReportStatus
+    public let format: ReportFormat
+    public let type: AbuseType?
+    /// Why the report is in triage or ignored; nil when filed.
+    public let reason: String?
+    /// The reporter's address: an X-ARF `Reported-From` or XARF reporter contact when given, else From.
+    public let reporter: String?
+    /// Offending addresses in canonical text (IPv6 per RFC 5952), in order of mention.
+    public let sourceIPs: [String]
+    public let domains: [String]
+    public let urls: [String]
+    public let emails: [String]
+    /// When the reported abuse happened or the reported message arrived, in Unix seconds.
+    public let receivedAt: Int64?
+    /// The report's own Message-ID, without angle brackets.
+    public let messageID: String?
+    /// The report's Subject, decoded.
+    public let subject: String?
+    /// The fields the format defines (feedback-report fields, X-ARF keys, XARF JSON members).
+    public let fields: [HeaderField]
+    /// For bulk reports: one entry per distinct IP; a case per entry. Empty otherwise.
+    public let bulkEntries: [BulkEntry]
+    public let original: OriginalMessage?
+    public let evidence: [EvidenceItem]
+    /// Something was cut at a cap (`ReportLimits`) or the message ended early (no closing
+    /// boundary): the report holds what arrived.
+    public let isTruncated: Bool
+
+    /// A header of the reported original message, for tracing it to a customer.
+    public func originalHeader(_ name: String) -> String? { original?.header(name) }
+}

@@ -1,0 +1,80 @@
+// Bulk reports: CSV attachments (Shadowserver, AbuseHub and the like), plain or zipped, and the
+// tables other reports draw in their text. Each distinct IP becomes one entry, typed by its own
+// row when the row says, else by the file name, else by the report's words.
+import Foundation
+import MailWardenCore
+
+enum BulkCSVReport {
+    static func read(_ message: ReportMessage, _ draft: inout ReportDraft, _ budget: DecodeBudget) -> Bool {
+        let documents = csvDocuments(message, budget: budget, truncated: &draft.isTruncated)
+        guard !documents.isEmpty else { return false }
+        let reportType = AbuseType(keywordsIn: message.texts.joined(separator: "\n"), subject: message.subject)
+        var sawTable = false
+        for (name, text) in documents {
+            let fallback = AbuseType(keywordsIn: name) ?? reportType
+            sawTable = TableRows.add(TextTable.csv(text), fallback: fallback, to: &draft) || sawTable
+        }
+        guard sawTable else { return false }
+        draft.format = .csv
+        draft.settleEntryTypes(fallback: reportType)
+        return true
+    }
+
+    /// CSV attachments by type or name, and the CSV files inside ZIP attachments.
+    private static func csvDocuments(_ message: ReportMessage, budget: DecodeBudget, truncated: inout Bool) -> [(name: String, text: String)] {
+        var documents: [(String, String)] = []
+        for part in message.attachments {
+            let name = part.filename ?? ""
+            if part.mediaType == "text/csv" || name.lowercased().hasSuffix(".csv") {
+                documents.append((name, part.text))
+            } else if ZIPArchive.looksLikeZIP(part.body) {
+                for entry in ZIPArchive.entries(part.body, budget: budget) where entry.name.lowercased().hasSuffix(".csv") {
+                    documents.append((entry.name, String(mailBytes: entry.bytes)))
+                    truncated = truncated || entry.isTruncated
+                }
+            }
+        }
+        return documents
+    }
+}
+
+/// The rows of a table (CSV or drawn) as bulk entries.
+enum TableRows {
+    private static let ipColumns = ["ip", "src_ip", "source_ip", "sourceip", "ip_address", "ipaddress", "src", "source",
+                                    "source_address", "host_ip", "infringer_ip", "offending_ip", "attacker_ip"]
+    private static let urlColumns: Set<String> = ["url", "uri", "src_url", "source_url", "http_url"]
+    private static let domainColumns: Set<String> = ["domain", "src_domain", "source_domain", "reported_domain"]
+    private static let timeColumns = ["timestamp", "time", "date", "datetime", "first_seen", "event_time", "last_seen"]
+    private static let typeColumns = ["type", "report_type", "category", "classification", "infection", "malware",
+                                      "virusname", "threat", "tag", "abuse_type", "event_type"]
+
+    /// Adds one entry per row with an address in an IP column; false when the table has no IP column.
+    static func add(_ records: [[String]], fallback: AbuseType?, to draft: inout ReportDraft) -> Bool {
+        guard records.count >= 2 else { return false }
+        let header = records[0].map { $0.lowercased().replacingOccurrences(of: " ", with: "_").replacingOccurrences(of: "-", with: "_") }
+        guard let ipColumn = ipColumns.lazy.compactMap({ header.firstIndex(of: $0) }).first else { return false }
+        func cells(_ row: [String], _ names: some Sequence<String>) -> [String] {
+            names.compactMap { header.firstIndex(of: $0) }.filter { $0 < row.count && !row[$0].isEmpty }.map { row[$0] }
+        }
+        var added = false
+        for row in records.dropFirst() where ipColumn < row.count {
+            guard let ip = IPAddress(row[ipColumn].trimmingWhitespace()), !ip.isNeverReported else { continue }
+            let types = cells(row, typeColumns)
+            let type = types.lazy.compactMap(AbuseType.init(named:)).first ?? fallback
+            var urls: [String] = []
+            for url in cells(row, header.filter(urlColumns.contains)) where url.contains("://") {
+                draft.addURL(url)
+                urls.append(url)
+            }
+            var domains = urls.compactMap(Hostname.ofURL).compactMap { Hostname.normalized($0) }
+            for domain in cells(row, header.filter(domainColumns.contains)) {
+                draft.addDomain(domain)
+                domains += Hostname.normalized(domain).map { [$0] } ?? []
+            }
+            let time = cells(row, timeColumns).lazy.compactMap(ReportDate.parse).first
+            draft.addEntry(ip: ip, type: type, domains: domains, urls: urls, receivedAt: time)
+            added = true
+        }
+        return added
+    }
+}

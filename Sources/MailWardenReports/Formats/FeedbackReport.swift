@@ -1,0 +1,47 @@
+// ARF (RFC 5965) feedback-loop reports and their auth-failure profile (RFC 6591: DKIM, SPF and
+// DMARC failure reports). The `message/feedback-report` part is a header block; its fields decide
+// the type (Feedback-Type), the source (Source-IP, optional) and the reported names.
+import MailWardenCore
+
+enum FeedbackReport {
+    static func read(_ message: ReportMessage, _ draft: inout ReportDraft, _ budget: DecodeBudget) -> Bool {
+        guard let part = message.feedbackReports.first else { return false }
+        let fields = HeaderParser.parse(part.body[...]).fields
+        let feedbackType = (fields.value("Feedback-Type") ?? "").lowercased()
+        // XARF v4 wraps its JSON in an ARF envelope; without the JSON there is nothing to read.
+        guard feedbackType != "xarf" else { return false }
+        draft.fields = fields
+        draft.format = feedbackType == "auth-failure" || fields.value("Auth-Failure") != nil ? .authFailure : .arf
+        draft.type = AbuseType(feedbackType: feedbackType)
+        for value in fields.values("Source-IP") { draft.addIP(value) }
+        let complainantProvider = complainantProvider(fields)
+        for value in fields.values("Reported-Domain") where Hostname.normalized(value.trimmingPunctuation()) != complainantProvider {
+            draft.addDomain(value)
+        }
+        for value in fields.values("Reported-URI") {
+            // A `mailto:` Reported-URI is an address, not a web URL.
+            let uri = String(value.trimming(["<", ">", " "]))
+            if uri.includes("://") { draft.addURL(uri) } else if let address = ReportMessage.address(uri) { draft.emails.add(address) }
+        }
+        if let sender = fields.value("Original-Mail-From").flatMap(ReportMessage.address) { draft.emails.add(sender) }
+        if draft.ips.isEmpty {
+            // Source-IP is optional: the human-readable part names it, else the original's first hop.
+            for text in message.texts { draft.ips.add(contentsOf: IndicatorScanner.ips(in: text)) }
+            if draft.ips.isEmpty, let hop = message.attachedMessages.first?.parts.first.flatMap({ ReportMessage.firstHopIP($0.headers) }) {
+                draft.ips.add(hop)
+            }
+        }
+        draft.receivedAt = (fields.value("Arrival-Date") ?? fields.value("Received-Date")).flatMap(ReportDate.parse)
+            ?? message.texts.lazy.compactMap(ReportDate.first).first
+        return true
+    }
+
+    /// The complainants' own domain, when every Original-Rcpt-To is in one domain: feedback loops
+    /// run for a mailbox provider (Comcast, Cox, Bluetie) put it in Reported-Domain, and the
+    /// recipients' domain is the victim's, never the offender's.
+    private static func complainantProvider(_ fields: [HeaderField]) -> String? {
+        let recipientDomains = Set(fields.values("Original-Rcpt-To").compactMap(ReportMessage.address)
+            .compactMap { $0.split(separator: "@").last.map(String.init) })
+        return recipientDomains.count == 1 ? recipientDomains.first : nil
+    }
+}

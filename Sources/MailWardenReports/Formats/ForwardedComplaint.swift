@@ -1,0 +1,76 @@
+// A person's (or a service's) complaint with the offending message attached (`message/rfc822`)
+// or pasted inline below a forwarding marker. The complaint's own words name the source and the
+// type; the original is evidence and the trace to a customer, its links and relays are not reported.
+import Foundation
+import MailWardenCore
+
+enum ForwardedComplaint {
+    static func read(_ message: ReportMessage, _ draft: inout ReportDraft, _ budget: DecodeBudget) -> Bool {
+        var complaint = message.texts
+        var original = message.attachedMessages.first?.parts.first
+        if let inline = message.texts.lazy.compactMap({ InlineForward($0, budget: budget) }).first {
+            complaint = message.texts.map { $0 == inline.text ? inline.complaint : $0 }
+            if original == nil {
+                original = inline.original
+                draft.original = OriginalMessage(headers: inline.original.headers, bytes: inline.originalBytes, isHeadersOnly: false)
+            }
+        }
+        guard let original else { return false }
+
+        draft.format = .forwardedSpam
+        let words = complaint.joined(separator: "\n")
+        // The subject may name the source ("complaint about message from 192.0.2.1"); other names
+        // in it are mostly the spam's own subject, so only the complaint's words give those.
+        draft.ips = LabelledLines.offendingIPs(in: message.subject + "\n" + words)
+        // Reporters that name the source in a header of their own (`X-SpamCop-sourceip`).
+        for field in message.headers where field.name.lowercased().hasSuffix("sourceip") || field.name.lowercased().hasSuffix("source-ip") {
+            draft.addIP(field.value)
+        }
+        draft.addFreeText(IndicatorScanner.scan(words))
+        // A complaint that names no source at all is about the host that sent the original; one
+        // that names a site (SpamCop's "spamvertised" reports) is about that site.
+        if draft.ips.isEmpty && draft.domains.isEmpty, let hop = ReportMessage.firstHopIP(original.headers) { draft.ips.add(hop) }
+        draft.type = AbuseType(keywordsIn: words, subject: message.subject) ?? .spam
+        draft.receivedAt = ReportDate.first(in: words) ?? original.headers.value("Date").flatMap(ReportDate.parse)
+        return true
+    }
+}
+
+/// A message pasted into a text below a marker line (`-------- Forwarded Message --------`,
+/// `Begin forwarded message:`, SpamCop's `=====BEGIN FORWARDED MESSAGE=====`, Outlook's
+/// `-----Original Message-----`, their German and Dutch forms).
+struct InlineForward {
+    let text: String
+    /// The text without the forwarded message.
+    let complaint: String
+    let original: MIMEPart
+    let originalBytes: [UInt8]
+
+    private static let startPhrases = [
+        "begin forwarded message", "forwarded message", "original message", "weitergeleitete nachricht",
+        "ursprüngliche nachricht", "doorgestuurd bericht", "oorspronkelijk bericht",
+    ]
+
+    init?(_ text: String, budget: DecodeBudget) {
+        let lower = text.lowercased()
+        guard Self.startPhrases.contains(where: { lower.includes($0) }) else { return nil }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        func isMarker(_ line: Substring, _ phrases: [String]) -> Bool {
+            let lower = line.lowercased()
+            guard let phrase = phrases.first(where: { lower.contains($0) }) else { return false }
+            // The rest of a marker line is decoration, or the `from NAME` of mutt's marker.
+            let rest = lower.replacingOccurrences(of: phrase, with: "").trimmingCharacters(in: CharacterSet(charactersIn: "-=_*: \t\r"))
+            return rest.isEmpty || rest.hasPrefix("from ")
+        }
+        guard let start = lines.firstIndex(where: { isMarker($0, Self.startPhrases) }) else { return nil }
+        let end = lines[(start + 1)...].firstIndex { isMarker($0, ["end forwarded message", "end of forwarded message"]) } ?? lines.endIndex
+        let forwarded = lines[(start + 1)..<end].drop { $0.trimmingCharacters(in: .whitespaces).isEmpty }.joined(separator: "\n")
+        let bytes = Array(forwarded.utf8)
+        let part = MIMEPart.parse(bytes[...], depth: 1, budget: budget)
+        guard part.headers.count >= 2 else { return nil }
+        originalBytes = bytes
+        self.text = text
+        complaint = (lines[..<start] + lines[min(end + 1, lines.endIndex)...]).joined(separator: "\n")
+        original = part
+    }
+}

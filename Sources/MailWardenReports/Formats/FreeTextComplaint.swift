@@ -1,0 +1,39 @@
+// Everything else is read as text: a complaint written by a person, a list of addresses under
+// headings (Project Honey Pot), a table drawn with `|` (Clean MX). A list or table names the
+// subjects itself, one entry per address; otherwise the text's addresses, URLs, e-mail addresses
+// and domains are taken, less the reporter's own, ours and those of format publishers.
+import MailWardenCore
+
+enum FreeTextComplaint {
+    static func read(_ message: ReportMessage, _ draft: inout ReportDraft) {
+        draft.format = .freeText
+        let body = message.texts.joined(separator: "\n")
+        let reportType = AbuseType(keywordsIn: body, subject: message.subject)
+        let listed = TableRows.add(TextTable.pipeRows(body), fallback: reportType, to: &draft) || addAddressList(body, to: &draft)
+        if !listed {
+            draft.ips = LabelledLines.offendingIPs(in: message.subject + "\n" + body)
+            draft.addFreeText(IndicatorScanner.scan(message.subject + "\n" + body))
+        }
+        draft.type = reportType
+        draft.settleEntryTypes(fallback: reportType)
+        if draft.receivedAt == nil { draft.receivedAt = ReportDate.first(in: body) }
+    }
+
+    /// Lines that hold one address and nothing else, each typed by the heading above its group
+    /// (`IPs Engaged In Harvesting On Your Network:`). Two or more make a list.
+    private static func addAddressList(_ text: String, to draft: inout ReportDraft) -> Bool {
+        var listed: [(IPAddress, AbuseType?)] = []
+        var heading = ""
+        for line in text.split(whereSeparator: \.isNewline) {
+            let trimmed = line.trimmingWhitespace()
+            if let ip = IPAddress(trimmed) {
+                if !ip.isNeverReported { listed.append((ip, AbuseType(keywordsIn: heading))) }
+            } else if !trimmed.isEmpty {
+                heading = trimmed
+            }
+        }
+        guard Set(listed.map(\.0)).count >= 2 else { return false }
+        for (ip, type) in listed { draft.addEntry(ip: ip, type: type) }
+        return true
+    }
+}

@@ -1,0 +1,127 @@
+// What kind of abuse a report is about. Explicit fields decide first (ARF Feedback-Type, X-ARF
+// Report-Type and Category, XARF category and type, a CSV's type column); keywords in the
+// subject and text, English and German (and a little Dutch), only when no field says.
+import Foundation
+import MailWardenCore
+
+extension AbuseType {
+    /// RFC 5965 / RFC 6591 `Feedback-Type` values. `other` and unknown values need a person.
+    init?(feedbackType: String) {
+        switch feedbackType.trimmingWhitespace().lowercased() {
+        case "abuse", "opt-out", "opt-out-list": self = .spam
+        case "fraud", "auth-failure", "dmarc": self = .phishing
+        case "virus": self = .malware
+        default: return nil
+        }
+    }
+
+    private static let names: [String: AbuseType] = {
+        var table: [String: AbuseType] = [:]
+        let groups: [(AbuseType, [String])] = [
+            (.spam, ["spam", "messaging", "bulk", "uce", "ube", "comment-spam", "spamtrap", "unsolicited"]),
+            (.phishing, ["phishing", "phish", "fraud", "scam", "spoofing", "impersonation", "auth-failure", "dmarc"]),
+            (.malware, ["malware", "malware-attack", "malware-distribution", "virus", "trojan", "botnet", "bot", "drone",
+                        "botnet-drone", "infected", "infection", "c2", "cnc", "c&c", "ransomware", "sinkhole"]),
+            (.networkAbuse, ["login-attack", "regbot", "web-attack", "harvesting", "ddos", "dos", "scan", "scanner", "portscan",
+                             "port-scan", "brute-force", "bruteforce", "hacking", "attack", "connection", "vulnerability",
+                             "vulnerable", "open-service", "open-resolver", "openresolver", "open-proxy", "open-relay",
+                             "intrusion", "exploit", "ssh", "dictionary-attack"]),
+            (.copyright, ["copyright", "trademark", "infringement", "dmca", "p2p", "piracy"]),
+            (.accountMisuse, ["account-compromise", "compromised-account", "account-misuse", "account-takeover",
+                              "hijacked-account", "compromised-credentials"]),
+        ]
+        for (type, words) in groups { for w in words { table[w] = type } }
+        return table
+    }()
+
+    /// A type as a structured report names it (X-ARF `Report-Type`, XARF `type`, a CSV column):
+    /// a known name, else what the value's words say. Generic values (`abuse`, `info`) give nil.
+    init?(named value: String) {
+        let key = value.trimmingWhitespace().lowercased()
+            .replacingOccurrences(of: "_", with: "-").replacingOccurrences(of: " ", with: "-")
+        if let type = Self.names[key] {
+            self = type
+        } else if let type = Self(keywordsIn: value) {
+            self = type
+        } else {
+            return nil
+        }
+    }
+
+    /// Words that point at a type; a phrase weighs more than a single word.
+    private static let keywords: [(String, AbuseType, Int)] = [
+        ("spam", .spam, 2), ("unsolicited", .spam, 2), ("junk mail", .spam, 2), ("bulk mail", .spam, 1),
+        ("unerwünscht", .spam, 2), ("unerwuenscht", .spam, 2), ("werbung", .spam, 1), ("massenmail", .spam, 2),
+        ("newsletter", .spam, 1),
+        ("phishing", .phishing, 3), ("phish", .phishing, 3), ("fraud", .phishing, 2), ("betrug", .phishing, 2),
+        ("fraudulent", .phishing, 2), ("frauduleu", .phishing, 2), ("credential", .phishing, 1), ("spoof", .phishing, 1),
+        ("impersonat", .phishing, 1), ("gefälscht", .phishing, 1), ("dmarc", .phishing, 1),
+        ("malware", .malware, 3), ("virus", .malware, 2), ("viren", .malware, 2), ("trojan", .malware, 2),
+        ("botnet", .malware, 3), ("drone", .malware, 2), ("infected", .malware, 2), ("infection", .malware, 2),
+        ("infiziert", .malware, 2), ("ransomware", .malware, 3), ("schadsoftware", .malware, 3), ("schadcode", .malware, 3),
+        ("command and control", .malware, 2), ("c&c", .malware, 2), ("safe browsing", .malware, 2),
+        ("malicious content", .malware, 2), ("malicious software", .malware, 2), ("sinkhole", .malware, 2),
+        ("attack", .networkAbuse, 2), ("attacked", .networkAbuse, 2), ("angriff", .networkAbuse, 2),
+        ("brute force", .networkAbuse, 3), ("brute-force", .networkAbuse, 3), ("bruteforce", .networkAbuse, 3),
+        ("ddos", .networkAbuse, 3), ("denial of service", .networkAbuse, 3), ("scan", .networkAbuse, 2),
+        ("portscan", .networkAbuse, 3), ("port scan", .networkAbuse, 3), ("open resolver", .networkAbuse, 3),
+        ("openresolver", .networkAbuse, 3), ("open proxy", .networkAbuse, 3), ("open relay", .networkAbuse, 3),
+        ("amplification", .networkAbuse, 2), ("harvesting", .networkAbuse, 2), ("dictionary attack", .networkAbuse, 3),
+        ("login attempt", .networkAbuse, 2), ("failed login", .networkAbuse, 2), ("hacking", .networkAbuse, 2),
+        ("intrusion", .networkAbuse, 2), ("einbruch", .networkAbuse, 2), ("exploit", .networkAbuse, 1),
+        ("vulnerable", .networkAbuse, 2), ("verwundbar", .networkAbuse, 2), ("anfällig", .networkAbuse, 1),
+        ("copyright", .copyright, 3), ("infringement", .copyright, 3), ("infringing", .copyright, 3), ("dmca", .copyright, 3),
+        ("urheberrecht", .copyright, 3), ("piracy", .copyright, 2), ("raubkopie", .copyright, 3),
+        ("compromised account", .accountMisuse, 3), ("account compromise", .accountMisuse, 3),
+        ("account takeover", .accountMisuse, 3), ("hijacked account", .accountMisuse, 3), ("account was hacked", .accountMisuse, 3),
+        ("stolen account", .accountMisuse, 3), ("konto missbraucht", .accountMisuse, 3), ("gehacktes konto", .accountMisuse, 3),
+        ("account misuse", .accountMisuse, 3), ("kompromittiertes konto", .accountMisuse, 3), ("zugangsdaten missbraucht", .accountMisuse, 3),
+    ]
+
+    /// The keywords by their first byte, as UTF-8, for a single pass over the text.
+    private static let keywordsByFirstByte: [UInt8: [(index: Int, bytes: [UInt8])]] = {
+        var table: [UInt8: [(index: Int, bytes: [UInt8])]] = [:]
+        for (index, keyword) in keywords.enumerated() {
+            let bytes = Array(keyword.0.utf8)
+            table[bytes[0], default: []].append((index, bytes))
+        }
+        return table
+    }()
+
+    /// When weights tie, the more specific type wins.
+    private static let tieOrder: [AbuseType] = [.copyright, .phishing, .malware, .accountMisuse, .networkAbuse, .spam]
+
+    /// The type the words of `text` point at most strongly (each keyword counted where a word
+    /// starts, so plurals and German compounds match, at most five times), or nil when none does.
+    init?(keywordsIn text: String, subject: String = "") {
+        var score: [AbuseType: Int] = [:]
+        for (factor, part) in [(2, subject), (1, text)] where !part.isEmpty {
+            let hits = Self.keywordHits(in: Array(part.prefix(ReportLimits.maxScannedTextBytes).lowercased().utf8))
+            for (index, count) in hits.enumerated() where count > 0 {
+                let (_, type, weight) = Self.keywords[index]
+                score[type, default: 0] += factor * weight * min(count, 5)
+            }
+        }
+        guard let best = score.values.max(), best > 0,
+              let type = Self.tieOrder.first(where: { score[$0] == best }) else { return nil }
+        self = type
+    }
+
+    /// How often each keyword starts a word of `text` (lower-cased UTF-8; bytes of non-ASCII
+    /// letters count as letters, so a keyword inside a word does not match).
+    private static func keywordHits(in text: [UInt8]) -> [Int] {
+        var hits = [Int](repeating: 0, count: keywords.count)
+        func isLetter(_ b: UInt8) -> Bool { (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || b >= 0x80 }
+        text.withUnsafeBufferPointer { t in
+            for i in 0..<t.count {
+                guard i == 0 || !isLetter(t[i - 1]), let candidates = keywordsByFirstByte[t[i]] else { continue }
+                for candidate in candidates where i + candidate.bytes.count <= t.count {
+                    var j = 1
+                    while j < candidate.bytes.count && t[i + j] == candidate.bytes[j] { j += 1 }
+                    if j == candidate.bytes.count { hits[candidate.index] += 1 }
+                }
+            }
+        }
+        return hits
+    }
+}

@@ -1,0 +1,58 @@
+// `Label: value` lines in running text (`Sender IP Address: 203.0.113.68`, `- Offending IP: ...`).
+// A label says what an address is: the source of the abuse, or its target, which is never reported.
+import MailWardenCore
+
+struct LabelledLine {
+    /// Lower-cased, with list bullets and surrounding whitespace removed.
+    let label: String
+    let value: String
+}
+
+enum LabelledLines {
+    /// What may stand around a label: whitespace and list bullets.
+    private static let bullets: Set<Character> = [" ", "\t", "-", "*", "•", ">", "#"]
+
+    static func parse(_ text: String) -> [LabelledLine] {
+        var lines: [LabelledLine] = []
+        for raw in text.prefix(ReportLimits.maxScannedTextBytes).split(whereSeparator: \.isNewline) {
+            // A label is short: look for its colon near the start only.
+            guard let colon = raw.utf8.prefix(64).firstIndex(of: ASCII.colon) else { continue }
+            let label = raw[..<colon].trimming(Self.bullets).lowercased()
+            guard !label.isEmpty, label.count <= 40, label.contains(where: \.isLetter), !label.hasSuffix("http"), !label.hasSuffix("https") else { continue }
+            lines.append(LabelledLine(label: label, value: raw[raw.index(after: colon)...].trimmingWhitespace()))
+        }
+        return lines
+    }
+
+    /// Labels that name the offending address.
+    private static let sourceLabelWords = [
+        "source ip", "source-ip", "sender ip", "src ip", "src_ip", "offending ip", "attacker", "attacking ip",
+        "infringer", "source address", "abusive ip", "quell-ip", "quelle", "angreifer", "absender-ip",
+    ]
+    /// Labels that name a victim or a target, never reported.
+    private static let targetLabelWords = ["target", "destination", "victim", "dst", "ziel", "opfer", "reporter", "attacked"]
+
+    private static func isSourceLabel(_ label: String) -> Bool {
+        label == "ip" || label == "ip address" || label == "ip-address" || sourceLabelWords.contains { label.includes($0) }
+    }
+
+    private static func isTargetLabel(_ label: String) -> Bool {
+        targetLabelWords.contains { label.includes($0) }
+    }
+
+    /// The offending addresses of a complaint text: those on source-labelled lines when there are
+    /// any, else every address not on a target-labelled line.
+    static func offendingIPs(in text: String) -> UniqueList<IPAddress> {
+        let lines = parse(text)
+        var labelled = UniqueList<IPAddress>()
+        for line in lines where isSourceLabel(line.label) && !isTargetLabel(line.label) {
+            labelled.add(contentsOf: IndicatorScanner.ips(in: line.value))
+        }
+        if !labelled.isEmpty { return labelled }
+        var targets = UniqueList<IPAddress>()
+        for line in lines where isTargetLabel(line.label) {
+            targets.add(contentsOf: IndicatorScanner.ips(in: line.value))
+        }
+        return UniqueList(IndicatorScanner.ips(in: text).filter { !targets.contains($0) })
+    }
+}

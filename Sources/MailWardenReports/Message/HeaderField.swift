@@ -1,0 +1,92 @@
+// RFC 5322 header blocks: fields, folding, encoded words. Lenient where real abuse mail is broken:
+// an mbox `From ` line before the first field is skipped, and a line that is neither a field nor a
+// continuation ends the block (the body starts there), as if the blank line were missing.
+
+/// One header field, unfolded, with RFC 2047 encoded words decoded.
+public struct HeaderField: Sendable, Equatable {
+    public let name: String
+    public let value: String
+
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+extension Array where Element == HeaderField {
+    /// The first value of field `name` (compared case-insensitively).
+    public func value(_ name: String) -> String? {
+        first { $0.name.equalsIgnoringCase(name) }?.value
+    }
+
+    /// Every value of field `name`, in order.
+    public func values(_ name: String) -> [String] {
+        filter { $0.name.equalsIgnoringCase(name) }.map(\.value)
+    }
+}
+
+extension String {
+    /// ASCII case-insensitive equality, enough for header and parameter names.
+    func equalsIgnoringCase(_ other: String) -> Bool {
+        utf8.count == other.utf8.count && lowercased() == other.lowercased()
+    }
+}
+
+enum HeaderParser {
+    /// Reads the header block at the start of `bytes`: its fields and where the body starts.
+    static func parse(_ bytes: ArraySlice<UInt8>) -> (fields: [HeaderField], bodyStart: Int) {
+        var fields: [HeaderField] = []
+        var name: String?
+        var value: [UInt8] = []
+        var sawLine = false
+
+        func flush() {
+            guard let n = name else { return }
+            if fields.count < ReportLimits.maxHeaderCount {
+                let start = value.firstIndex { !ASCII.isWhitespace($0) } ?? value.endIndex
+                let end = value.lastIndex { !ASCII.isWhitespace($0) }.map { $0 + 1 } ?? start
+                fields.append(HeaderField(name: n, value: EncodedWords.decode(String(mailBytes: value[start..<max(start, end)]))))
+            }
+            name = nil
+            value = []
+        }
+
+        for line in ByteLines(bytes) {
+            let content = bytes[line.content]
+            defer { sawLine = true }
+            guard let first = content.first else {
+                flush()
+                return (fields, line.next)
+            }
+            if ASCII.isWhitespace(first) && name != nil {
+                // Unfolding removes the line break and keeps the whitespace that follows it.
+                value.append(contentsOf: content.prefix(ReportLimits.maxHeaderValueBytes - value.count))
+                continue
+            }
+            if !sawLine && (content.starts(with: Array("From ".utf8)) || content.starts(with: Array(">From ".utf8))) {
+                continue
+            }
+            guard let fieldName = Self.fieldName(content) else {
+                flush()
+                return (fields, line.content.lowerBound)
+            }
+            flush()
+            name = fieldName.name
+            value = Array(content[(fieldName.colon + 1)...].prefix(ReportLimits.maxHeaderValueBytes))
+        }
+        flush()
+        return (fields, bytes.endIndex)
+    }
+
+    /// The field name of a line `Name: value` (whitespace before the colon tolerated), or nil.
+    private static func fieldName(_ line: ArraySlice<UInt8>) -> (name: String, colon: Int)? {
+        guard let colon = line.firstIndex(of: ASCII.colon), colon > line.startIndex, colon - line.startIndex <= 128 else {
+            return nil
+        }
+        var nameEnd = colon
+        while nameEnd > line.startIndex && ASCII.isWhitespace(line[nameEnd - 1]) { nameEnd -= 1 }
+        let name = line[line.startIndex..<nameEnd]
+        guard !name.isEmpty, name.allSatisfy({ (33...126).contains($0) }) else { return nil }
+        return (String(decoding: name, as: UTF8.self), colon)
+    }
+}

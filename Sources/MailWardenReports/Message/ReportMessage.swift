@@ -1,0 +1,156 @@
+// A report message sorted for the format readers: its own text, its files, its feedback-report
+// parts and the original messages it carries. Attached originals are not descended into, so the
+// spam a report quotes never counts as the report's own words.
+import Foundation
+import MailWardenCore
+
+struct ReportMessage {
+    let root: MIMEPart
+    var headers: [HeaderField] { root.headers }
+    let subject: String
+    /// The From address, lower-cased.
+    let from: String?
+    /// The human-readable text parts, decoded, HTML reduced to text, PGP armour removed.
+    private(set) var texts: [String] = []
+    /// Leaf parts that are files (`report.txt`, CSV, ZIP, XML, logs, images).
+    private(set) var attachments: [MIMEPart] = []
+    private(set) var feedbackReports: [MIMEPart] = []
+    /// Attached `message/rfc822` and `text/rfc822-headers` parts.
+    private(set) var attachedMessages: [MIMEPart] = []
+    private(set) var hasDeliveryStatus = false
+    /// Registrable domains of the reporter (From, Sender, Reply-To, Return-Path): its own links.
+    let reporterDomains: Set<String>
+    /// Registrable domains of the recipients (To, Cc): ours.
+    let recipientDomains: Set<String>
+
+    init(_ root: MIMEPart) {
+        self.root = root
+        subject = root.headers.value("Subject") ?? ""
+        from = root.headers.value("From").flatMap(Self.address)
+        func domains(_ names: [String]) -> Set<String> {
+            Set(names.flatMap { root.headers.values($0) }
+                .flatMap { $0.split(separator: ",") }
+                .compactMap { Self.address(String($0)) }
+                .compactMap { $0.split(separator: "@").last.flatMap(Hostname.normalized) }
+                .map(Hostname.registrable))
+        }
+        reporterDomains = domains(["From", "Sender", "Reply-To", "Return-Path"])
+        recipientDomains = domains(["To", "Cc"])
+        walk(root)
+    }
+
+    /// Whether any part of the message was cut.
+    var isTruncated: Bool {
+        func cut(_ part: MIMEPart) -> Bool { part.isTruncated || part.parts.contains(where: cut) }
+        return cut(root)
+    }
+
+    var reportType: String? { root.contentType["report-type"]?.lowercased() }
+
+    private mutating func walk(_ part: MIMEPart) {
+        switch part.mediaType {
+        case "multipart/alternative":
+            // One rendering is enough; plain text says it with the least noise.
+            if let plain = part.parts.first(where: { $0.mediaType == "text/plain" }) ?? part.parts.first {
+                walk(plain)
+            }
+        case "multipart/signed":
+            // RFC 3156: the first part is the content, the second the signature.
+            if let content = part.parts.first { walk(content) }
+        case _ where part.isMultipart:
+            for child in part.parts { walk(child) }
+        case "message/rfc822", "message/global", "text/rfc822-headers", "text/rfc822-header":
+            attachedMessages.append(part)
+        case "message/feedback-report":
+            feedbackReports.append(part)
+        case "message/delivery-status", "message/global-delivery-status":
+            hasDeliveryStatus = true
+        case "application/pgp-signature", "application/pkcs7-signature", "application/x-pkcs7-signature":
+            break
+        case "text/plain", "text/html", "text/enriched":
+            if part.isAttachment {
+                attachments.append(part)
+            } else {
+                texts.append(Self.readableText(part))
+            }
+        default:
+            attachments.append(part)
+        }
+    }
+
+    /// A text part as a person reads it: HTML tags dropped, entities decoded, PGP armour removed.
+    static func readableText(_ part: MIMEPart) -> String {
+        var text = part.text
+        if part.mediaType == "text/html" { text = htmlToText(text) }
+        return withoutPGPArmour(text)
+    }
+
+    /// Text of an HTML body: tags become line breaks or spaces, `href` targets are kept.
+    static func htmlToText(_ html: String) -> String {
+        var out = ""
+        var rest = Substring(html.prefix(ReportLimits.maxScannedTextBytes))
+        while let open = rest.firstIndex(of: "<") {
+            out += rest[..<open]
+            guard let close = rest[open...].firstIndex(of: ">") else { break }
+            let tag = rest[open...close].lowercased()
+            if tag.hasPrefix("<br") || tag.hasPrefix("<p") || tag.hasPrefix("</p") || tag.hasPrefix("<div") || tag.hasPrefix("<tr") {
+                out += "\n"
+            } else {
+                out += " "
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        out += rest
+        return IndicatorScanner.decodedEntities(out)
+    }
+
+    /// An inline-signed text without its OpenPGP frame and with dash-escaping undone (RFC 4880 7.1).
+    static func withoutPGPArmour(_ text: String) -> String {
+        guard text.includes("-----BEGIN PGP SIGNED MESSAGE-----") else { return text }
+        var out: [Substring] = []
+        var inHeader = false
+        var inSignature = false
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            let bare = line.hasSuffix("\r") ? line.dropLast() : line
+            if bare == "-----BEGIN PGP SIGNED MESSAGE-----" {
+                inHeader = true
+            } else if inHeader {
+                if bare.isEmpty { inHeader = false }
+            } else if bare == "-----BEGIN PGP SIGNATURE-----" {
+                inSignature = true
+            } else if bare == "-----END PGP SIGNATURE-----" {
+                inSignature = false
+            } else if !inSignature {
+                out.append(bare.hasPrefix("- ") ? bare.dropFirst(2) : bare)
+            }
+        }
+        return out.joined(separator: "\n")
+    }
+
+    /// The address in `Name <user@example.com>` or a bare `user@example.com`, lower-cased.
+    static func address(_ field: String) -> String? {
+        var candidate = Substring(field)
+        if let open = field.lastIndex(of: "<"), let close = field[open...].firstIndex(of: ">") {
+            candidate = field[field.index(after: open)..<close]
+        } else if let token = field.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "(" || $0 == ")" || $0 == "\"" })
+            .first(where: { $0.contains("@") }) {
+            candidate = token
+        }
+        var text = candidate.trimmingWhitespace().lowercased()
+        if text.hasPrefix("mailto:") { text.removeFirst(7) }
+        guard let at = text.lastIndex(of: "@"), at > text.startIndex, Hostname.normalized(text[text.index(after: at)...]) != nil else {
+            return nil
+        }
+        return text
+    }
+}
+
+extension ReportMessage {
+    /// The client address in the topmost Received field of an original: the host that handed the
+    /// message to the complainant's server.
+    static func firstHopIP(_ headers: [HeaderField]) -> IPAddress? {
+        guard let received = headers.value("Received") else { return nil }
+        let fromClause = received.components(separatedBy: " by ").first ?? received
+        return IndicatorScanner.ips(in: fromClause).items.first
+    }
+}

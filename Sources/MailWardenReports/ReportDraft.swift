@@ -1,0 +1,145 @@
+// What the format readers have found so far, and the rules every reader shares: how a URL
+// reports its host, which names are the reporter's or ours, how bulk entries merge, and how the
+// status follows from type and subject.
+import MailWardenCore
+
+/// What the readers have found so far.
+struct ReportDraft {
+    var format = ReportFormat.freeText
+    var type: AbuseType?
+    var reporter: String?
+    var ips = UniqueList<IPAddress>()
+    var domains = UniqueList<String>()
+    var urls = UniqueList<String>()
+    var emails = UniqueList<String>()
+    var receivedAt: Int64?
+    var fields: [HeaderField] = []
+    private(set) var entries: [BulkEntry] = []
+    private var entryIndex: [String: Int] = [:]
+    var original: OriginalMessage?
+    /// Something was cut at a cap or ended early.
+    var isTruncated = false
+    /// Set for bounces and auto-replies.
+    var ignoredBecause: String?
+    /// Registrable domains whose links and addresses are the reporter's or ours, never reported.
+    let ownDomains: Set<String>
+
+    /// Sites that publish report formats; their links in report text are never reported.
+    private static let formatSites: Set<String> = [
+        "x-arf.org", "xarf.org", "mipassoc.org", "ietf.org", "rfc-editor.org", "w3.org", "acns.net",
+    ]
+
+    init(_ message: ReportMessage) {
+        reporter = message.from
+        ownDomains = message.reporterDomains.union(message.recipientDomains).union(Self.formatSites)
+    }
+
+    /// Whether a host belongs to the reporter, to us, or to a format's publisher.
+    func isOwn(_ host: String) -> Bool {
+        ownDomains.contains(Hostname.registrable(host))
+    }
+
+    mutating func addIP(_ text: String) {
+        for ip in IndicatorScanner.ips(in: text) { ips.add(ip) }
+    }
+
+    mutating func addDomain(_ text: String) {
+        if let name = Hostname.normalized(text.trimmingPunctuation()) { domains.add(name) }
+    }
+
+    /// A reported URL; its host is reported too (as a domain, or as an address).
+    mutating func addURL(_ text: String) {
+        let url = IndicatorScanner.decodedEntities(IndicatorScanner.refanged(text.trimmingWhitespace()))
+        guard let host = Hostname.ofURL(url) else { return }
+        if let ip = IPAddress(host) {
+            urls.add(url)
+            if !ip.isNeverReported { ips.add(ip) }
+        } else if let name = Hostname.normalized(host) {
+            urls.add(url)
+            domains.add(name)
+        }
+    }
+
+    /// URLs, e-mail addresses and domains found in free text, less the reporter's, ours and
+    /// format publishers'. (Addresses in free text need their labels: `LabelledLines`.)
+    mutating func addFreeText(_ found: TextIndicators) {
+        for url in found.urls where !(Hostname.ofURL(url).map(isOwn) ?? true) { addURL(url) }
+        for email in found.emails {
+            let domain = String(email.split(separator: "@").last ?? "")
+            guard !isOwn(domain) else { continue }
+            emails.add(email)
+            domains.add(domain)
+        }
+        for name in found.domains where !isOwn(name) { domains.add(name) }
+    }
+
+    /// What the human text adds to a structured report: an address when the fields give none, and
+    /// URLs on a host the fields report (the reporter's own links and other sites are left out).
+    mutating func addCorroborated(from message: ReportMessage) {
+        if ips.isEmpty {
+            for text in message.texts { ips.add(contentsOf: LabelledLines.offendingIPs(in: text)) }
+        }
+        let reportedHosts = domains.items
+        guard !reportedHosts.isEmpty else { return }
+        for text in message.texts {
+            for url in IndicatorScanner.scan(text).urls {
+                guard let host = Hostname.ofURL(url),
+                      reportedHosts.contains(where: { host == $0 || host.hasSuffix("." + $0) || $0.hasSuffix("." + host) }) else { continue }
+                addURL(url)
+            }
+        }
+    }
+
+    /// Adds or merges the entry for `ip` (one per distinct address).
+    mutating func addEntry(ip: IPAddress, type: AbuseType?, domains: [String] = [], urls: [String] = [], receivedAt: Int64? = nil) {
+        let key = ip.description
+        if let index = entryIndex[key] {
+            let old = entries[index]
+            entries[index] = BulkEntry(ip: key, type: old.type ?? type, domains: Array(UniqueList(old.domains + domains)),
+                                       urls: Array(UniqueList(old.urls + urls)), receivedAt: old.receivedAt ?? receivedAt)
+        } else if entries.count < ReportLimits.maxIndicators {
+            entryIndex[key] = entries.count
+            entries.append(BulkEntry(ip: key, type: type, domains: domains, urls: urls, receivedAt: receivedAt))
+        }
+        ips.add(ip)
+    }
+
+    /// Untyped entries take the report's type; an untyped report takes its entries' commonest
+    /// type (the first seen of equally common ones).
+    mutating func settleEntryTypes(fallback: AbuseType?) {
+        entries = entries.map { e in
+            BulkEntry(ip: e.ip, type: e.type ?? fallback, domains: e.domains, urls: e.urls, receivedAt: e.receivedAt)
+        }
+        if type == nil {
+            let types = entries.compactMap(\.type)
+            let counts = Dictionary(grouping: types, by: { $0 }).mapValues(\.count)
+            type = UniqueList(types).items.max { counts[$0]! < counts[$1]! } ?? fallback
+        }
+        if receivedAt == nil { receivedAt = entries.compactMap(\.receivedAt).min() }
+    }
+
+    func report(_ message: ReportMessage) -> AbuseReport {
+        let status: ReportStatus
+        let reason: String?
+        let hasSubject = !(ips.isEmpty && domains.isEmpty && entries.isEmpty)
+        if let ignored = ignoredBecause {
+            (status, reason) = (.ignored, ignored)
+        } else if type == nil {
+            (status, reason) = (.triage, hasSubject ? "the type of abuse could not be determined"
+                                                    : "neither the type of abuse nor an IP address or domain could be determined")
+        } else if !hasSubject {
+            (status, reason) = (.triage, "no IP address or domain to file the report on")
+        } else {
+            (status, reason) = (.filed, nil)
+        }
+        let messageID = message.headers.value("Message-ID")?.trimming(["<", ">", " ", "\t"])
+        return AbuseReport(
+            status: status, format: format, type: type, reason: reason, reporter: reporter,
+            sourceIPs: ips.map(\.description), domains: Array(domains), urls: Array(urls), emails: Array(emails),
+            receivedAt: receivedAt ?? message.headers.value("Date").flatMap(ReportDate.parse),
+            messageID: messageID.flatMap { $0.isEmpty ? nil : String($0) },
+            subject: message.subject.isEmpty ? nil : message.subject,
+            fields: fields, bulkEntries: entries, original: original,
+            evidence: Evidence.collect(message), isTruncated: isTruncated)
+    }
+}

@@ -1,0 +1,49 @@
+// Every cap the report parser applies to input that a stranger controls, in one place.
+// Past a cap the parser keeps what it has and goes on (or stops descending); it never fails
+// and never grows without bound, and the report says `isTruncated`. There are no regular
+// expressions to bound: every scanner is one linear pass over text already cut to these caps.
+
+/// The bounds of one `ReportParser.parse` call.
+public enum ReportLimits {
+    /// Bytes of the raw message looked at; the rest is ignored (ingest should cap earlier).
+    public static let maxMessageBytes = 64 << 20
+    /// Header fields kept per header block (the message's and each part's).
+    public static let maxHeaderCount = 1_000
+    /// Bytes of one unfolded header field value.
+    public static let maxHeaderValueBytes = 64 << 10
+    /// Nesting of multiparts and attached messages below the top.
+    public static let maxMIMEDepth = 20
+    /// MIME parts in one message, counted across all depths.
+    public static let maxParts = 1_000
+    /// Decoded bytes (base64, quoted-printable, ZIP inflation) held for one message, all parts together.
+    public static let maxDecodedBytes = 48 << 20
+    /// Report text scanned for indicators, dates, labels and keywords (bytes; characters where
+    /// the text is cut as a string).
+    public static let maxScannedTextBytes = 1 << 20
+    /// Entries kept in each indicator list (IPs, domains, URLs, e-mail addresses) and bulk entries.
+    public static let maxIndicators = 10_000
+    /// Rows read from one CSV or text table.
+    public static let maxTableRows = 100_000
+    /// Entries read from one ZIP archive.
+    public static let maxZIPEntries = 64
+    /// Bytes of one structured document (JSON, XML, YAML) handed to its reader.
+    public static let maxDocumentBytes = 4 << 20
+}
+
+/// What is left of the decoded-bytes and part budgets while one message is parsed.
+final class DecodeBudget {
+    private(set) var bytesLeft = ReportLimits.maxDecodedBytes
+    private(set) var partsLeft = ReportLimits.maxParts
+
+    /// Counts `n` decoded bytes against the budget; decoders are given `bytesLeft` as their limit.
+    func consume(_ n: Int) {
+        bytesLeft -= min(max(n, 0), bytesLeft)
+    }
+
+    /// Takes one part from the budget; false when the message already has as many as allowed.
+    func takePart() -> Bool {
+        guard partsLeft > 0 else { return false }
+        partsLeft -= 1
+        return true
+    }
+}

@@ -1,0 +1,43 @@
+// ReportParser: one raw abuse-mailbox message in, one `AbuseReport` out. Pure: no I/O, no clock.
+//
+// The story of one message:
+//   1. MIME: the bytes become a tree of parts (MIMEPart), every input bounded (ReportLimits).
+//   2. Sorting: the report's own text, its files, its feedback-report parts and the originals it
+//      carries are told apart (ReportMessage).
+//   3. Report content decides: the structured readers are asked in turn (XARF JSON, ARF and
+//      auth-failure, X-ARF text, DMARC failure text, ACNS, bulk CSV, URL lists); the first that
+//      recognises its format fills the draft. Only a message none of them recognises can be a
+//      bounce or an auto-reply (ignored); else it is a forwarded complaint or free text.
+//   4. Status: filed when the type and a subject (IP, domain, or bulk entries) are known, else
+//      triage with the reason.
+// It never throws and never traps on any input: garbage comes out as triage with a reason.
+import MailWardenCore
+
+public enum ReportParser {
+    /// Parses one message as it arrived (any line endings).
+    public static func parse(_ bytes: [UInt8]) -> AbuseReport {
+        let input = bytes.prefix(ReportLimits.maxMessageBytes)
+        let budget = DecodeBudget()
+        let message = ReportMessage(MIMEPart.parse(input, budget: budget))
+        var draft = ReportDraft(message)
+
+        let structuredReaders: [(ReportMessage, inout ReportDraft, DecodeBudget) -> Bool] = [
+            XARFJSONReport.read, FeedbackReport.read, XARFTextReport.read, DMARCTextReport.read,
+            ACNSNotice.read, BulkCSVReport.read, URLListReport.read,
+        ]
+        let recognised = structuredReaders.contains { $0(message, &draft, budget) }
+        if !recognised {
+            if let negative = AutomaticReply.classify(message) {
+                draft.format = negative.format
+                draft.ignoredBecause = negative.reason
+            } else if !ForwardedComplaint.read(message, &draft, budget) {
+                FreeTextComplaint.read(message, &draft)
+            }
+        }
+        if draft.original == nil, let attached = message.attachedMessages.first, let inner = attached.parts.first {
+            draft.original = OriginalMessage(headers: inner.headers, bytes: attached.body, isHeadersOnly: attached.mediaType.hasPrefix("text/"))
+        }
+        draft.isTruncated = draft.isTruncated || message.isTruncated || bytes.count > input.count
+        return draft.report(message)
+    }
+}

@@ -1,0 +1,178 @@
+import Foundation
+import Synchronization
+import Testing
+import MailWardenCore
+import MailWardenDesk
+import MailWardenStore
+
+final class StepClock: WallClock {
+    private let t = Mutex<Int64>(1_800_000_000)
+    func now() -> Int64 { t.withLock { $0 } }
+}
+
+/// A real store in a temporary directory and a desk over it.
+final class DeskHarness {
+    let dir: URL
+    let store: SQLiteStore
+    let desk: AbuseDesk
+
+    init(_ configText: String = "") throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("mw-desk-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        store = try SQLiteStore(path: dir.appendingPathComponent("store.db").path)
+        desk = AbuseDesk(config: try Config.parse(text: configText, file: "desk.conf"), cases: store, policy: store, clock: StepClock())
+    }
+
+    deinit { try? FileManager.default.removeItem(at: dir) }
+
+    func ingest(_ text: String, sender: String? = "reporter@isp.example") throws -> IngestResult {
+        try desk.ingest(Array(text.utf8), sender: sender, recipient: "abuse@example.com")
+    }
+}
+
+/// The public corpus (copied into the parser's test fixtures with its README, sources and licences).
+let corpusDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent("../MailWardenReportsTests/Fixtures/reports").standardizedFileURL
+let corpusFiles = ((try? FileManager.default.contentsOfDirectory(atPath: corpusDirectory.path)) ?? [])
+    .filter { $0.hasSuffix(".eml") }.sorted()
+
+/// An ARF feedback report about `original` (a message our customer sent), from `reporter`.
+func feedbackReport(original: String, reporter: String, sourceIP: String = "192.0.2.25") -> String {
+    """
+    From: \(reporter)
+    To: abuse@example.com
+    Subject: FW: complaint
+    Message-ID: <\(UUID().uuidString)@isp.example>
+    MIME-Version: 1.0
+    Content-Type: multipart/report; report-type=feedback-report; boundary="b1"
+
+    --b1
+    Content-Type: text/plain
+
+    This is an abuse report.
+    --b1
+    Content-Type: message/feedback-report
+
+    Feedback-Type: abuse
+    User-Agent: test/1.0
+    Version: 1
+    Source-IP: \(sourceIP)
+
+    --b1
+    Content-Type: message/rfc822
+
+    \(original)
+    --b1--
+
+    """
+}
+
+@Suite struct AbuseDeskTests {
+    @Test(arguments: corpusFiles)
+    func everyCorpusReportIsStoredOnceAndFiledConsistently(file: String) throws {
+        let h = try DeskHarness()
+        let raw = try [UInt8](Data(contentsOf: corpusDirectory.appendingPathComponent(file)))
+        let first = try h.desk.ingest(raw, sender: nil, recipient: "abuse@example.com")
+        switch first.status {
+        case .filed: #expect(!first.cases.isEmpty, "a filed report is on a case")
+        case .triage, .ignored: #expect(first.cases.isEmpty)
+        case .duplicate: Issue.record("a fresh store has no duplicate")
+        }
+        let again = try h.desk.ingest(raw, sender: nil, recipient: "abuse@example.com")
+        #expect(again.status == .duplicate && again.reportID == first.reportID)
+    }
+
+    @Test func theSameReportByPipeAfterTheMilterIsADuplicate() throws {
+        let h = try DeskHarness()
+        let report = feedbackReport(original: "From: a@example.net\nSubject: x\n\nbody", reporter: "fbl@isp.example")
+        let viaMilter = report.replacingOccurrences(of: "\n", with: "\r\n")
+        let viaPipe = "Return-Path: <fbl@isp.example>\nDelivered-To: abuse@example.com\nReceived: from mx by us; Tue\n" + report
+        let first = try h.ingest(viaMilter)
+        #expect(first.status == .filed)
+        #expect(try h.ingest(viaPipe).status == .duplicate)
+    }
+
+    @Test func complaintsAreTracedByTokenHeader() throws {
+        let h = try DeskHarness("identity_header = token")
+        let token = try StoreIdentityTokenizer(store: h.store).token(for: "sasl:shop@example.net")
+        let r = try h.ingest(feedbackReport(original: "X-MailWarden-ID: \(token)\nSubject: buy\n\nspam", reporter: "fbl@isp.example"))
+        #expect(r.identity == "sasl:shop@example.net" && r.tracedBy == .token)
+        #expect(r.cases.map(\.subject) == [CaseSubject(kind: .identity, value: "sasl:shop@example.net", type: .spam)])
+    }
+
+    @Test func complaintsAreTracedByTheOutboundLog() throws {
+        let h = try DeskHarness()
+        _ = try h.store.record(MessageEvent(identity: "sasl:bob@example.net", at: 1_800_000_000, recipients: 1, spam: false,
+                                            messageID: "<abc-123@example.net>", queueID: "Q1"), windows: [:])
+        let r = try h.ingest(feedbackReport(original: "Message-ID: <abc-123@example.net>\nSubject: hi\n\nbody", reporter: "fbl@isp.example"))
+        #expect(r.identity == "sasl:bob@example.net" && r.tracedBy == .outboundLog)
+    }
+
+    @Test func complaintsAreTracedByIdentityRulesOnTheOriginalsHeaders() throws {
+        let h = try DeskHarness("identity_rule = user header X-Auth-User /^\\s*(?<id>\\S+)/ lowercase")
+        let r = try h.ingest(feedbackReport(original: "X-Auth-User: Shop42\nSubject: hi\n\nbody", reporter: "fbl@isp.example"))
+        #expect(r.identity == "user:shop42" && r.tracedBy == .identityRule)
+    }
+
+    @Test func untracedReportsFileOnTheSourceIP() throws {
+        let h = try DeskHarness()
+        let r = try h.ingest(feedbackReport(original: "Subject: hi\n\nbody", reporter: "fbl@isp.example", sourceIP: "198.51.100.9"))
+        #expect(r.identity == nil)
+        #expect(r.cases.map(\.subject) == [CaseSubject(kind: .ip, value: "198.51.100.9", type: .spam)])
+        let second = try h.ingest(feedbackReport(original: "Subject: other\n\nbody", reporter: "x@isp.example", sourceIP: "198.51.100.9"))
+        #expect(second.cases.first?.id == r.cases.first?.id && second.cases.first?.opened == false, "joins the open case")
+    }
+
+    @Test func complaintsFromEnoughDistinctReportersLockTheCustomer() throws {
+        let h = try DeskHarness("""
+            identity_rule = user header X-Auth-User /^\\s*(?<id>\\S+)/ lowercase
+            limit_complaints = 1/1d
+            complaint_min_reporters = 2
+            """)
+        let original = "X-Auth-User: shop7\nSubject: hi\n\nbody"
+        _ = try h.ingest(feedbackReport(original: original, reporter: "fbl@one.example"))
+        _ = try h.ingest(feedbackReport(original: original, reporter: "fbl@one.example"))
+        #expect(try h.store.state(of: "user:shop7").lock == nil, "one reporter, however often, is below complaint_min_reporters")
+        let third = try h.ingest(feedbackReport(original: original, reporter: "abuse@two.example"))
+        guard case .locked(_, let crossing)? = third.complaint else { Issue.record("\(String(describing: third.complaint))"); return }
+        #expect(crossing?.counter == .complaints)
+        #expect(try h.store.state(of: "user:shop7").lock?.automatic == true)
+    }
+
+    @Test func garbageIsStoredInTriage() throws {
+        let h = try DeskHarness()
+        let r = try h.desk.ingest([0, 255, 1, 2, 3, 10, 10, 200], sender: nil, recipient: nil)
+        #expect(r.status == .triage && r.cases.isEmpty && r.reason != nil)
+    }
+}
+
+@Suite struct TracedForwardTests {
+    @Test func aForwardedSpamWithNoIPFilesOnTheCustomerItWasTracedTo() throws {
+        let h = try DeskHarness("identity_rule = user header X-Auth-User /^\\s*(?<id>\\S+)/ lowercase")
+        let forward = """
+            From: angry@recipient.example
+            To: abuse@example.com
+            Subject: Fwd: spam from your customer
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary="b2"
+
+            --b2
+            Content-Type: text/plain
+
+            Please stop this spam.
+            --b2
+            Content-Type: message/rfc822
+
+            X-Auth-User: shop9
+            From: offers@shop9.example
+            Subject: cheap pills
+
+            buy now
+            --b2--
+
+            """
+        let r = try h.ingest(forward)
+        #expect(r.status == .filed, "\(r.reason ?? "")")
+        #expect(r.cases.map(\.subject) == [CaseSubject(kind: .identity, value: "user:shop9", type: .spam)])
+    }
+}

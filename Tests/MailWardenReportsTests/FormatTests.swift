@@ -1,0 +1,536 @@
+// Each report format and each rule that decides a report's status, on small hand-made messages.
+import Foundation
+import MailWardenCore
+import Testing
+@testable import MailWardenReports
+
+@Suite struct FeedbackReportTests {
+    static func arf(feedbackType: String, fields: String = "", text: String = "An abuse report.", original: String, autoSubmitted: String? = nil) -> String {
+        """
+        From: fbl@provider.example
+        To: abuse@isp.example
+        Subject: Abuse report
+        \(autoSubmitted.map { "Auto-Submitted: \($0)\n" } ?? "")Content-Type: multipart/report; report-type=feedback-report; boundary="arf"
+
+        --arf
+        Content-Type: text/plain
+
+        \(text)
+        --arf
+        Content-Type: message/feedback-report
+
+        Feedback-Type: \(feedbackType)
+        User-Agent: Test/1.0
+        Version: 1
+        \(fields)
+        --arf
+        Content-Type: message/rfc822
+
+        \(original)
+        --arf--
+        """
+    }
+
+    static let original = """
+        Received: from bulk.customer.example (bulk.customer.example [198.51.100.25]) by mx.provider.example
+        From: news@customer.example
+        Message-ID: <n1@customer.example>
+        X-MailWarden-ID: mw-abc123
+        X-Auth-User: alice@customer.example
+        Subject: offers
+
+        Visit http://offers.customer.example/
+        """
+
+    @Test func sourceIPComesFromTheOriginalsFirstHopWhenTheReportGivesNone() {
+        let report = TestMail.parse(Self.arf(feedbackType: "abuse", original: Self.original))
+        #expect(report.status == .filed)
+        #expect(report.format == .arf)
+        #expect(report.type == .spam)
+        #expect(report.sourceIPs == ["198.51.100.25"])
+        #expect(report.reporter == "fbl@provider.example")
+        #expect(report.originalHeader("X-MailWarden-ID") == "mw-abc123")
+        #expect(report.originalHeader("message-id") == "<n1@customer.example>")
+        #expect(report.originalHeader("X-Auth-User") == "alice@customer.example")
+        #expect(report.original?.headers.count == 6)
+        let originalText = String(decoding: report.original?.bytes ?? [], as: UTF8.self)
+        #expect(originalText.hasPrefix("Received: from bulk"))
+        // Links in the attached original are evidence, not reported.
+        #expect(report.urls.isEmpty)
+        #expect(report.evidence.map(\.contentType) == ["message/rfc822"])
+    }
+
+    @Test func feedbackTypeOtherWaitsForAPerson() {
+        let report = TestMail.parse(Self.arf(feedbackType: "other", fields: "Source-IP: 198.51.100.25", original: Self.original))
+        #expect(report.status == .triage)
+        #expect(report.type == nil)
+        #expect(report.reason == "the type of abuse could not be determined")
+        #expect(report.sourceIPs == ["198.51.100.25"])
+    }
+
+    @Test func reportContentWinsOverAutoSubmitted() {
+        let report = TestMail.parse(Self.arf(feedbackType: "virus", fields: "Source-IP: 198.51.100.25\nArrival-Date: 2020-02-03T04:05:06Z",
+                                             original: Self.original, autoSubmitted: "auto-replied"))
+        #expect(report.status == .filed)
+        #expect(report.type == .malware)
+        #expect(report.receivedAt == 1_580_702_706)
+    }
+
+    @Test func reportedURIsAndDomains() {
+        let report = TestMail.parse(Self.arf(feedbackType: "fraud", fields: """
+            Source-IP: 198.51.100.25
+            Reported-Domain: login-bank.example
+            Reported-URI: <hxxp://login-bank[.]example/verify>
+            Reported-URI: mailto:collector@drop.example
+            """, original: Self.original))
+        #expect(report.type == .phishing)
+        #expect(report.domains == ["login-bank.example"])
+        #expect(report.urls == ["http://login-bank.example/verify"])
+        #expect(report.emails.contains("collector@drop.example"))
+    }
+
+    @Test func authFailureReportsArePhishing() {
+        let report = TestMail.parse(Self.arf(feedbackType: "auth-failure", fields: "Auth-Failure: dmarc\nSource-IP: 203.0.113.4\nReported-Domain: brand.example",
+                                             original: Self.original))
+        #expect(report.format == .authFailure)
+        #expect(report.type == .phishing)
+        #expect(report.fields.value("Auth-Failure") == "dmarc")
+    }
+}
+
+@Suite struct XARFTests {
+    @Test func aBoundaryOtherThanTheDeclaredOneIsFound() {
+        // As Netcraft once sent it: the header declares one boundary, the body uses another.
+        let report = TestMail.parse("""
+            From: takedown@netcraft.example
+            Subject: phishing attack at http://shop.example/login/
+            X-XARF: PLAIN
+            Content-Type: multipart/mixed; boundary="declared-1"
+
+            --written-2
+            Content-Type: text/plain
+
+            We found phishing: http://shop.example/login/ [192.0.2.140]
+            --written-2
+            Content-Type: text/plain; name="report.txt"
+
+            ---
+            Category: fraud
+            Report-Type: phishing
+            Source: http://shop.example/login/
+            Source-Type: uri
+            --written-2--
+            """)
+        #expect(report.format == .xarf02)
+        #expect(report.type == .phishing)
+        #expect(report.sourceIPs == ["192.0.2.140"])
+        #expect(report.urls == ["http://shop.example/login/"])
+    }
+
+
+    @Test func xarf02WithAURISource() {
+        let report = TestMail.parse("""
+            From: reports@scanner.example
+            Subject: phishing report
+            X-XARF: PLAIN
+            Content-Type: multipart/mixed; boundary="x"
+
+            --x
+            Content-Type: text/plain
+
+            We found phishing at the URL below; our portal is https://portal.scanner.example/case/1.
+            http://secure-login.victimbank.example.attacker.example/index.php [198.51.100.80]
+            --x
+            Content-Type: text/plain; name="report.txt"
+
+            ---
+            Reported-From: desk@scanner.example
+            Category: fraud
+            Report-Type: phishing
+            Date: 2021-06-01T10:00:00Z
+            Source-Type: uri
+            Source: http://secure-login.victimbank.example.attacker.example/index.php
+            Version: 0.2
+            --x--
+            """)
+        #expect(report.status == .filed)
+        #expect(report.format == .xarf02)
+        #expect(report.type == .phishing)
+        #expect(report.reporter == "desk@scanner.example")
+        #expect(report.urls == ["http://secure-login.victimbank.example.attacker.example/index.php"])
+        #expect(report.domains == ["secure-login.victimbank.example.attacker.example"])
+        #expect(report.sourceIPs == ["198.51.100.80"])
+        #expect(report.receivedAt == 1_622_541_600)
+    }
+
+    @Test func xarf01IsTheArfYesHeader() {
+        let report = TestMail.parse("""
+            From: a@ids.example
+            X-ARF: yes
+            Content-Type: multipart/mixed; boundary="x"
+
+            --x
+
+            Login attack.
+            --x
+            Content-Type: text/plain; name="report.txt"
+
+            Reported-From: a@ids.example
+            Category: abuse
+            Report-Type: login-attack
+            Source-Type: ip-address
+            Source: 2001:db8:0:0::7
+            --x--
+            """)
+        #expect(report.format == .xarf01)
+        #expect(report.type == .networkAbuse)
+        #expect(report.sourceIPs == ["2001:db8::7"])
+    }
+
+    @Test func xarfJSONWithoutAnARFEnvelope() {
+        let json = """
+            {"xarf_version": "4.0.0", "category": "content", "type": "malware",
+             "reporter": {"org": "Lab", "contact": "lab@lab.example", "domain": "lab.example"},
+             "source_identifier": "203.0.113.30", "url": "http://203.0.113.30/dropper.exe",
+             "timestamp": "2024-03-01T12:00:00Z"}
+            """
+        let report = TestMail.parse("""
+            From: noreply@lab.example
+            Subject: XARF report
+            Content-Type: multipart/mixed; boundary="j"
+
+            --j
+            Content-Type: text/plain
+
+            See attached.
+            --j
+            Content-Type: application/json; name=report.json
+            Content-Transfer-Encoding: base64
+
+            \(TestMail.base64(Array(json.utf8)))
+            --j--
+            """)
+        #expect(report.format == .xarfJSON)
+        #expect(report.type == .malware)
+        #expect(report.reporter == "lab@lab.example")
+        #expect(report.sourceIPs == ["203.0.113.30"])
+        #expect(report.urls == ["http://203.0.113.30/dropper.exe"])
+        #expect(report.fields.value("reporter.org") == "Lab")
+    }
+}
+
+@Suite struct BulkReportTests {
+    static let csv = """
+        "timestamp","ip","port","type","hostname"
+        "2021-01-02 03:04:05","192.0.2.10",22,"ssh-bruteforce","host-a.example"
+        "2021-01-02 03:04:06","192.0.2.11",445,"botnet drone","host-b.example"
+        "2021-01-02 03:04:07","192.0.2.10",23,"telnet-scan",""
+        "2021-01-02 03:04:08","not an ip",23,"scan",""
+        "2021-01-02 03:04:09","198.51.100.200",53,"",""
+        """
+
+    @Test func csvAttachmentGivesOneEntryPerDistinctIP() {
+        let report = TestMail.parse("""
+            From: reports@feeds.example
+            Subject: Daily report for your network
+            Content-Type: multipart/mixed; boundary="c"
+
+            --c
+            Content-Type: text/plain
+
+            Attached are the events we saw on your network (open services and scanning).
+            --c
+            Content-Type: text/csv; name="events.csv"
+
+            \(Self.csv)
+            --c--
+            """)
+        #expect(report.format == .csv)
+        #expect(report.status == .filed)
+        #expect(report.bulkEntries.map(\.ip) == ["192.0.2.10", "192.0.2.11", "198.51.100.200"])
+        #expect(report.bulkEntries.map(\.type) == [.networkAbuse, .malware, .networkAbuse])
+        #expect(report.bulkEntries[0].receivedAt == 1_609_556_645)
+        #expect(report.domains.isEmpty, "the hostname column is reverse DNS")
+    }
+
+    @Test func csvInsideAZIP() {
+        let zip = TestMail.storedZIP([("readme.txt", Array("not a table".utf8)), ("scan.csv", Array(Self.csv.utf8))])
+        let report = TestMail.parse("""
+            From: reports@feeds.example
+            Subject: Scan report
+            Content-Type: multipart/mixed; boundary="z"
+
+            --z
+            Content-Type: application/zip; name="scan.zip"
+            Content-Transfer-Encoding: base64
+
+            \(TestMail.base64(zip))
+            --z--
+            """)
+        #expect(report.format == .csv)
+        #expect(Set(report.sourceIPs) == ["192.0.2.10", "192.0.2.11", "198.51.100.200"])
+        #expect(report.evidence.first?.filename == "scan.zip")
+    }
+
+    @Test func inflateIsBoundedAndReadsFixedAndDynamicBlocks() throws {
+        // Raw DEFLATE from zlib: 1000 × "a" (fixed Huffman), a 39-row CSV (dynamic), a stored block.
+        let thousandA = try #require(Data(base64Encoded: "S0wcBaNgFAx3AAA="))
+        var inflater = Inflater(Array(thousandA)[...], limit: 10_000)
+        let full = inflater.run()
+        #expect(full.bytes == Array(repeating: UInt8(ascii: "a"), count: 1000) && !full.truncated)
+        var capped = Inflater(Array(thousandA)[...], limit: 100)
+        let cut = capped.run()
+        #expect(cut.bytes.count == 100 && cut.truncated)
+
+        let table = try #require(Data(base64Encoded: "XdE7CoRQGEPh3rXI5SaZhy5HxGKaQdBmdj+NCP8pT/eRfPbx/O3boNmtNzeNx7p873TN1HzUfNZ81XzXnGrONdXRcAkwQSbQBJuAE3QCT/AZPnM3+Ayf4TN8hs/wGT7DF/gCX3gsfIEv8AW+wBf4cvn+"))
+        var tableInflater = Inflater(Array(table)[...], limit: 10_000)
+        let rows = String(decoding: tableInflater.run().bytes, as: UTF8.self)
+        #expect(rows.hasPrefix("ip,type\n192.0.2.1,scan\n") && rows.hasSuffix("192.0.2.39,scan\n"))
+
+        let stored = try #require(Data(base64Encoded: "AQwA8/9zdG9yZWQgYmxvY2s="))
+        var storedInflater = Inflater(Array(stored)[...], limit: 100)
+        #expect(String(decoding: storedInflater.run().bytes, as: UTF8.self) == "stored block")
+
+        var garbage = Inflater([0xFF, 0xFF, 0xFF, 0x00, 0x12][...], limit: 100)
+        #expect(garbage.run().truncated)
+    }
+
+    @Test func csvQuotingAndDelimiters() {
+        #expect(TextTable.csv("a;b;c\n1;\"x;y\";3\r\n") == [["a", "b", "c"], ["1", "x;y", "3"]])
+        #expect(TextTable.csv("a,b\n\"line\nbreak\",\"say \"\"hi\"\"\"\n") == [["a", "b"], ["line\nbreak", "say \"hi\""]])
+        #expect(TextTable.csv("ip\tnote\n192.0.2.1\tx\n") == [["ip", "note"], ["192.0.2.1", "x"]])
+    }
+
+    @Test func aListOfAddressesUnderHeadings() {
+        let report = TestMail.parse("""
+            From: monitor@honeypot.example
+            Subject: Weekly report
+
+            IPs seen harvesting addresses:
+
+            192.0.2.1
+            192.0.2.2
+
+            IPs sending comment spam:
+
+            192.0.2.3
+            """)
+        #expect(report.format == .freeText)
+        #expect(report.bulkEntries.map(\.type) == [.networkAbuse, .networkAbuse, .spam])
+    }
+}
+
+@Suite struct ComplaintTests {
+    @Test func inlineForwardedSpamWithOurTokenHeader() {
+        let report = TestMail.parse("""
+            From: Jane <jane@mailbox.example>
+            To: abuse@isp.example
+            Subject: Fwd: You won!!!
+
+            This is spam sent from your network, please stop it.
+
+            ---------- Forwarded message ---------
+            From: Winner Team <win@customer.example>
+            Date: Mon, 3 May 2021 10:00:00 +0200
+            Subject: You won!!!
+            Message-ID: <win-1@customer.example>
+            X-MailWarden-ID: mw-token-9
+
+            Claim at http://claim.customer.example/now and mail win@customer.example
+            """)
+        #expect(report.format == .forwardedSpam)
+        #expect(report.type == .spam)
+        #expect(report.status == .triage, "no IP and no domain outside the original; tracing may still find the customer")
+        #expect(report.originalHeader("X-MailWarden-ID") == "mw-token-9")
+        #expect(report.originalHeader("Message-ID") == "<win-1@customer.example>")
+        #expect(report.urls.isEmpty)
+        #expect(report.domains.isEmpty)
+        #expect(report.receivedAt == 1_620_028_800)
+    }
+
+    @Test func aSpamvertisedSiteIsTheSubjectNotTheSendingHost() {
+        let report = TestMail.parse("""
+            From: 12345@reports.spamcop.net
+            Subject: [SpamCop (http://pills.customer-shop.example/) id:12345]Cheap pills
+            Content-Type: multipart/mixed; boundary="s"
+
+            --s
+            Content-Type: text/plain
+
+            Spamvertised web site: http://pills.customer-shop.example/buy
+            --s
+            Content-Type: message/rfc822
+
+            Received: from bot.example ([203.0.113.61]) by mx.victim.example
+            From: x@bot.example
+            Subject: Cheap pills
+
+            buy
+            --s--
+            """)
+        #expect(report.format == .forwardedSpam)
+        #expect(report.sourceIPs.isEmpty)
+        #expect(report.domains == ["pills.customer-shop.example"])
+        // The subject of a forwarded complaint is mostly the spam's own; only the complaint's words count.
+        #expect(report.urls == ["http://pills.customer-shop.example/buy"])
+    }
+
+    @Test func germanFreeTextComplaint() {
+        let report = TestMail.parse("""
+            From: admin@opfer.example
+            To: abuse@isp.example
+            Subject: Angriffe von Ihrem Netz
+            Content-Type: text/plain; charset=iso-8859-1
+            Content-Transfer-Encoding: quoted-printable
+
+            Guten Tag,
+
+            von Ihrer IP 203.0.113.5 gehen seit heute Nacht Brute-Force-Angriffe auf unseren SSH-Server aus.
+            Ziel-IP: 198.51.100.9
+            Bitte unterbinden Sie das. Mehr unter https://status.opfer.example/ und bei abuse@isp.example.
+            Mit freundlichen Gr=FC=DFen
+            """)
+        #expect(report.format == .freeText)
+        #expect(report.type == .networkAbuse)
+        #expect(report.sourceIPs == ["203.0.113.5"])
+        #expect(report.urls.isEmpty, "the reporter's own link")
+        #expect(report.emails.isEmpty, "our own abuse address")
+    }
+
+    @Test func defangedPhishingComplaint() {
+        let report = TestMail.parse("""
+            From: soc@bank.example
+            Subject: Phishing kit on your server
+
+            The phishing page hxxps://secure-update[.]customer-site[.]example/bank/login.php collects
+            credentials and sends them to drop[at]collector[.]example. Server: 192.0.2[.]77
+            """)
+        #expect(report.type == .phishing)
+        #expect(report.urls == ["https://secure-update.customer-site.example/bank/login.php"])
+        #expect(report.emails == ["drop@collector.example"])
+        #expect(Set(report.domains) == ["secure-update.customer-site.example", "collector.example"])
+        #expect(report.sourceIPs == ["192.0.2.77"])
+    }
+
+    @Test func accountMisuse() {
+        let report = TestMail.parse("""
+            From: trust@social.example
+            Subject: Compromised account on your mail service
+
+            The account j.doe@mail.customer.example is a compromised account: it was hacked and now
+            sends scam messages to our users.
+            """)
+        #expect(report.type == .accountMisuse)
+        #expect(report.domains == ["mail.customer.example"])
+    }
+}
+
+@Suite struct NoCaseTests {
+    static let autoReplies: [String] = [
+        "Auto-Submitted: auto-replied\nSubject: Re: your report",
+        "X-Autoreply: yes\nSubject: Re: your report",
+        "Precedence: auto_reply\nSubject: Re: your report",
+        "Subject: Out of Office: your report",
+        "Subject: Abwesenheitsnotiz: Ihre Meldung",
+        "Subject: Automatic reply: spam from 192.0.2.1",
+    ]
+
+    @Test(arguments: autoReplies)
+    func autoRepliesAreIgnored(_ headers: String) {
+        let report = TestMail.parse("From: someone@isp.example\n\(headers)\n\nI am away until Monday. Spam from 192.0.2.1 will be handled then.")
+        #expect(report.status == .ignored)
+        #expect(report.format == .autoReply)
+        #expect(report.reason?.hasPrefix("automatic reply") == true)
+    }
+
+    @Test func aDMARCFailureReportSentAutoRepliedIsFiled() {
+        let report = TestMail.parse("""
+            From: dmarc@receiver.example
+            Auto-Submitted: auto-replied
+            Subject: DMARC Failure Report for brand.example
+
+            A message claiming to be from you has failed the published DMARC policy for your domain.
+              Sender Domain: brand.example
+              Sender IP Address: 203.0.113.99
+            """)
+        #expect(report.status == .filed)
+        #expect(report.format == .authFailure)
+        #expect(report.sourceIPs == ["203.0.113.99"])
+    }
+
+    @Test func plainBouncesWithTheOriginalAttachedAreIgnored() {
+        let report = TestMail.parse("""
+            From: Mail Delivery System <MAILER-DAEMON@mx.example>
+            Subject: Mail delivery failed: returning message to sender
+            Content-Type: multipart/mixed; boundary="b"
+
+            --b
+            Content-Type: text/plain
+
+            This message was created automatically by mail delivery software.
+            --b
+            Content-Type: message/rfc822
+
+            Received: from client.example ([198.51.100.4]) by mx.example
+            From: someone@client.example
+            Subject: hello
+
+            hi
+            --b--
+            """)
+        #expect(report.status == .ignored)
+        #expect(report.format == .deliveryStatus)
+    }
+
+    @Test func bouncesAreIgnoredEvenWithoutTheReportType() {
+        let report = TestMail.parse("""
+            From: MAILER-DAEMON@mx.example
+            Subject: Undelivered Mail
+            Content-Type: multipart/mixed; boundary="d"
+
+            --d
+            Content-Type: message/delivery-status
+
+            Reporting-MTA: dns; mx.example
+            Final-Recipient: rfc822; x@192.0.2.1
+            --d--
+            """)
+        #expect(report.status == .ignored)
+        #expect(report.format == .deliveryStatus)
+    }
+}
+
+@Suite struct ACNSTests {
+    @Test func anAttachedNoticeAlone() {
+        let xml = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <acns:Infringement xmlns:acns="http://www.acns.net/ACNS">
+             <acns:Case><acns:ID>A-1</acns:ID></acns:Case>
+             <acns:Source>
+              <acns:TimeStamp>2022-02-02T02:02:02Z</acns:TimeStamp>
+              <acns:IP_Address>2001:db8::abcd</acns:IP_Address>
+              <acns:Port>6881</acns:Port>
+             </acns:Source>
+             <!-- comment <IP_Address>192.0.2.1</IP_Address> -->
+            </acns:Infringement>
+            """
+        let report = TestMail.parse("""
+            From: notices@agent.example
+            Subject: Notice
+            Content-Type: multipart/mixed; boundary="n"
+
+            --n
+            Content-Type: application/xml; name="notice.xml"
+            Content-Transfer-Encoding: base64
+
+            \(TestMail.base64(Array(xml.utf8)))
+            --n--
+            """)
+        #expect(report.format == .acns)
+        #expect(report.type == .copyright)
+        #expect(report.sourceIPs == ["2001:db8::abcd"])
+        #expect(report.receivedAt == 1_643_767_322)
+        #expect(report.fields.value("Case-ID") == "A-1")
+        #expect(report.fields.value("Port") == "6881")
+    }
+}
