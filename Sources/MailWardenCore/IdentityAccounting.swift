@@ -43,8 +43,10 @@ public struct IdentityAccounting: Sendable {
     }
 
     /// Handles one message of a named identity: refuse if locked, else count it and lock on a crossing.
-    /// `spamCheck` (a scanner) runs only for an identity that is not locked, so locked mail is never scanned.
-    public func account(_ event: MessageEvent, heldQueueID: String? = nil, spamCheck: () throws -> Bool = { false }) throws -> AccountingOutcome {
+    /// `scan` (the spam scanners) runs only for an identity that is not locked, so locked mail is
+    /// never scanned; it returns the verdict and the text the outbound log keeps.
+    public func account(_ event: MessageEvent, heldQueueID: String? = nil,
+                        scan: () throws -> (spam: Bool, summary: String?) = { (false, nil) }) throws -> AccountingOutcome {
         let state = try store.state(of: event.identity)
         if let lock = try activeLock(of: event.identity, state: state) {
             if config.mode == .monitor {
@@ -54,7 +56,9 @@ public struct IdentityAccounting: Sendable {
             return .locked(lock, crossing: nil)
         }
         var event = event
-        if try spamCheck() { event.spam = true }
+        let verdict = try scan()
+        event.spam = event.spam || verdict.spam
+        event.scan = verdict.summary
         let limits = config.limits(with: state.override)
         let totals = try store.record(event, windows: limits.windows)
         if config.isExempt(event.identity, override: state.override) { return .exempt(totals: totals) }

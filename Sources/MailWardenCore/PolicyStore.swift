@@ -45,14 +45,17 @@ public struct MessageEvent: Sendable {
     public var spam: Bool
     public var messageID: String?
     public var queueID: String?
+    /// The scanners' verdict (`spamd 15.3/5.0 spam`), when any scanned it.
+    public var scan: String?
 
-    public init(identity: Identity, at: Int64, recipients: Int, spam: Bool, messageID: String?, queueID: String?) {
+    public init(identity: Identity, at: Int64, recipients: Int, spam: Bool, messageID: String?, queueID: String?, scan: String? = nil) {
         self.identity = identity
         self.at = at
         self.recipients = recipients
         self.spam = spam
         self.messageID = messageID
         self.queueID = queueID
+        self.scan = scan
     }
 }
 

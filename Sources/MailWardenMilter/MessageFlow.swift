@@ -263,9 +263,9 @@ public final class MessageSession: MilterSession {
         do {
             let outcome = try accounting.account(event, heldQueueID: lockAction == .hold ? queueID : nil) {
                 // Only for an identity that is not locked: locked mail is never scanned.
-                guard message.scanning else { return false }
+                guard message.scanning else { return (false, nil) }
                 scan = try self.scan(queueID: queueID, identity: match.identity)
-                return scan.isSpam
+                return (scan.isSpam, scan.storedText)
             }
             let modifications = try identityHeaderChanges(match) + scan.resultHeader(config.scanning.resultHeader)
             switch outcome {
@@ -311,6 +311,12 @@ public final class MessageSession: MilterSession {
                 "\(r.result.scanner):\(Self.score(r.result.score))/\(Self.score(r.result.requiredScore)):\(r.spam ? "spam" : "ham")"
             } + failed.map { "\($0):failed" }
             return parts.isEmpty ? "" : "scan=" + parts.joined(separator: ",")
+        }
+
+        /// `spamd 15.3/5.0 spam, rspamd failed` for the outbound log (`show`, `trace`).
+        var storedText: String? {
+            let text = logText.dropFirst("scan=".count).replacingOccurrences(of: ":", with: " ").replacingOccurrences(of: ",", with: ", ")
+            return text.isEmpty ? nil : text
         }
 
         /// `X-MailWarden-Spam: yes; score=15.3; scanner=spamd` when the admin asked for it.

@@ -74,9 +74,9 @@ public final class SQLiteStore: PolicyStore, @unchecked Sendable {
                     ON CONFLICT(identity_id, counter, at) DO UPDATE SET amount = amount + excluded.amount
                     """, [.int(id), .text(counter.rawValue), .int(event.at), .int(Int64(amount))])
             }
-            try tx.query("INSERT INTO outbound(at, identity_id, message_id, queue_id, recipients, spam) VALUES(?, ?, ?, ?, ?, ?)",
+            try tx.query("INSERT INTO outbound(at, identity_id, message_id, queue_id, recipients, spam, scan) VALUES(?, ?, ?, ?, ?, ?, ?)",
                          [.int(event.at), .int(id), SQLValue(event.messageID), SQLValue(event.queueID),
-                          .int(Int64(event.recipients)), .int(event.spam ? 1 : 0)])
+                          .int(Int64(event.recipients)), .int(event.spam ? 1 : 0), SQLValue(event.scan)])
             return try Self.windowTotals(tx, identityID: id, now: event.at, windows: windows)
         }
     }

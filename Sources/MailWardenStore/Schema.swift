@@ -172,5 +172,9 @@ enum Schema {
             updated_at INTEGER NOT NULL
         ) WITHOUT ROWID;
         """,
+        // 4: the scanners' verdict per message in the outbound log, for `show` and `trace`.
+        """
+        ALTER TABLE outbound ADD COLUMN scan TEXT;
+        """,
     ]
 }

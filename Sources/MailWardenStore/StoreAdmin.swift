@@ -53,6 +53,8 @@ public struct IdentityDetail: Sendable {
     public let override: IdentityOverride?
     /// Newest first, lifted ones included.
     public let locks: [LockHistoryEntry]
+    /// The identity's latest messages in the outbound log, newest first, with their scan verdicts.
+    public let recent: [OutboundMessage]
 
     public var activeLock: LockRecord? { locks.first { $0.liftedAt == nil }?.lock }
 }
@@ -72,6 +74,8 @@ public struct OutboundMessage: Sendable, Equatable {
     public let queueID: String?
     public let recipients: Int
     public let spam: Bool
+    /// The scanners' verdict, when scanned.
+    public let scan: String?
 }
 
 /// One line of the audit log.
@@ -148,6 +152,9 @@ extension SQLiteStore {
 
     /// An identity's totals, its windows under the limits in force at `now`, its override and lock
     /// history; nil when the store has never seen it.
+    /// How many of an identity's latest messages `show` lists.
+    static let recentMessages = 10
+
     public func detail(of identity: Identity, config: Config, now: Int64) throws -> IdentityDetail? {
         // The override decides the windows, so it is read first, as the milter does.
         let override = try state(of: identity).override
@@ -161,8 +168,12 @@ extension SQLiteStore {
             let figures = Counter.allCases.map { counter in
                 WindowFigure(counter: counter, window: windows[counter]!, total: totals[counter] ?? 0, limit: limits[counter])
             }
+            let recent = try tx.query("""
+                SELECT \(Self.outboundColumns) FROM outbound o JOIN identities i ON i.id = o.identity_id
+                WHERE o.identity_id = ? ORDER BY o.at DESC, o.id DESC LIMIT \(Self.recentMessages)
+                """, [.int(id)]).map(Self.outboundMessage)
             return IdentityDetail(summary: Self.identitySummary(Array(row.dropFirst())), windows: figures,
-                                  override: override, locks: try Self.lockHistory(tx, identityID: id))
+                                  override: override, locks: try Self.lockHistory(tx, identityID: id), recent: recent)
         }
     }
 
@@ -222,13 +233,16 @@ extension SQLiteStore {
         var bare = Substring(messageID.trimmingWhitespace())
         if bare.hasPrefix("<") && bare.hasSuffix(">") { bare = bare.dropFirst().dropLast() }
         return try db.query("""
-            SELECT i.name, o.at, o.message_id, o.queue_id, o.recipients, o.spam
-            FROM outbound o JOIN identities i ON i.id = o.identity_id
+            SELECT \(Self.outboundColumns) FROM outbound o JOIN identities i ON i.id = o.identity_id
             WHERE o.message_id IN (?, ?) ORDER BY o.at, o.id
-            """, [.text(String(bare)), .text("<\(bare)>")]).map { row in
-            OutboundMessage(identity: row[0].text ?? "", at: row[1].int ?? 0, messageID: row[2].text, queueID: row[3].text,
-                            recipients: Int(row[4].int ?? 0), spam: row[5].int == 1)
-        }
+            """, [.text(String(bare)), .text("<\(bare)>")]).map(Self.outboundMessage)
+    }
+
+    static let outboundColumns = "i.name, o.at, o.message_id, o.queue_id, o.recipients, o.spam, o.scan"
+
+    static func outboundMessage(_ row: [SQLValue]) -> OutboundMessage {
+        OutboundMessage(identity: row[0].text ?? "", at: row[1].int ?? 0, messageID: row[2].text, queueID: row[3].text,
+                        recipients: Int(row[4].int ?? 0), spam: row[5].int == 1, scan: row[6].text)
     }
 
     /// Audit rows at or after `since` (all without it), newest last.

@@ -87,10 +87,17 @@ struct Show: ParsableCommand {
         ].map { $0.map(TableCell.init) }).rendered)
         print("\nwindows now:")
         print(Listing(columns: Self.windowColumns(detail), rows: detail.windows).table)
+        if !detail.recent.isEmpty {
+            print("\nlatest messages:")
+            print(Listing(columns: Self.recentColumns, rows: detail.recent).table)
+        }
         guard !detail.locks.isEmpty else { return print("\nno locks so far") }
         print("\nlock history:")
         print(Listing(columns: Self.historyColumns, rows: detail.locks).table)
     }
+
+    /// `trace`'s columns without the identity, which `show` already names.
+    static let recentColumns = Trace.columns.filter { $0.key != "identity" }
 
     /// Where an exemption comes from, named like `limit_from`: `override` ('mailwarden exempt') or
     /// `config` (its `exempt` list).
@@ -138,6 +145,7 @@ struct Show: ParsableCommand {
             ("override", override),
             ("lock", detail.activeLock?.json ?? .null),
             ("lock_history", .array(history)),
+            ("recent_messages", .array(detail.recent.map { .object(recentColumns.fields(of: $0)) })),
         ])
     }
 }

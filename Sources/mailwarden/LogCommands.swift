@@ -27,6 +27,7 @@ struct Trace: ParsableCommand {
         Column("at") { .time($0.at) },
         Column("recipients") { .int($0.recipients) },
         Column("spam") { .bool($0.spam) },
+        Column("scan") { .text($0.scan) },
         Column("message_id") { .text($0.messageID) },
     ]
 }

@@ -139,7 +139,8 @@ enum Daemon {
         thread.start()
     }
 
-    /// Drops outbound-log rows past retention and window events older than any window, every 10 minutes.
+    /// Every 10 minutes: drops outbound-log rows past retention, window events older than any window,
+    /// and abuse reports (with their evidence) past report_retention.
     static func startPruneThread(filter: MailFilter, store: SQLiteStore, logger: Logger) {
         let thread = Thread {
             while true {
@@ -148,6 +149,7 @@ enum Daemon {
                 do {
                     try store.prune(now: filter.clock.now(), outboundRetention: config.outboundLogRetention,
                                     windowRetention: max(longest, .days(31)))
+                    try store.pruneReports(now: filter.clock.now(), retention: config.reportRetention)
                 } catch {
                     logger.warning("pruning the store failed (will retry): \(error)")
                 }

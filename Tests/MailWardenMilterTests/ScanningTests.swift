@@ -2,6 +2,7 @@ import Synchronization
 import Testing
 import MailWardenCore
 import MailWardenMilter
+import MailWardenStore
 
 /// A scanner with a scripted answer: spam when the message contains "GTUBE", or a failure.
 final class ScriptedScanner: SpamScanner {
@@ -39,6 +40,8 @@ final class ScriptedScanner: SpamScanner {
         guard case .reject = h.send(.init(auth: "alice")).0 else { Issue.record("locked"); return }
         #expect(box.calls.withLock { $0 } == before, "a locked identity's mail is not scanned")
         #expect(h.filter.scannerHealth.snapshot().first?.spam == 3)
+        let detail = try #require(try h.store.detail(of: "sasl:alice", config: h.filter.config, now: h.clock.now()))
+        #expect(detail.recent.first?.scan == "spamd 1000.0/5.0 spam", "show lists the scanner, score and verdict")
     }
 
     @Test func hamIsDeliveredAndTheResultHeaderAddedWhenAsked() throws {

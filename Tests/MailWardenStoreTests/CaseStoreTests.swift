@@ -82,3 +82,24 @@ import Testing
         #expect(try s.cases(type: .phishing).isEmpty)
     }
 }
+
+@Suite struct ReportRetentionTests {
+    @Test func reportsPastRetentionGoWithTheirEvidenceButCasesStay() throws {
+        let t = try TempStore()
+        let s = try t.open()
+        func filing(_ hash: String, at: Int64) -> ReportFiling {
+            ReportFiling(receivedAt: at, messageID: nil, contentHash: hash, status: .filed, format: "arf", type: .spam,
+                         reporter: "r@x", envelopeSender: nil, envelopeRecipient: nil, reason: nil, identity: nil,
+                         tracedBy: nil, fields: .object([]), raw: Array("raw".utf8), indicators: [("ip", "192.0.2.1")],
+                         evidence: [EvidenceItem(filename: "a.txt", contentType: "text/plain", bytes: [1, 2, 3])],
+                         subjects: [CaseSubject(kind: .ip, value: "192.0.2.1", type: .spam)])
+        }
+        _ = try s.file(filing("old", at: 1_000))
+        _ = try s.file(filing("new", at: 100_000))
+        try s.pruneReports(now: 100_000, retention: TimeSpan(seconds: 50_000))
+        let left = try s.db.query("SELECT content_hash FROM reports").map { $0[0].text }
+        #expect(left == ["new"])
+        #expect(try s.db.query("SELECT COUNT(*) FROM evidence").first?.first?.int == 1, "the old report's evidence went with it")
+        #expect(try s.db.query("SELECT COUNT(*) FROM cases").first?.first?.int == 1, "the case record stays")
+    }
+}

@@ -514,6 +514,8 @@ scanner_header = X-MailWarden-Spam" mw_write_config "$CONF_S"
         check "(13 $kind) bob's ham reached the sink" test -n "$f"
         check "(13 $kind) it carries X-MailWarden-Spam: no; ...; scanner=$kind" grep -qi "^X-MailWarden-Spam: no; score=.*; scanner=$kind" "${f:-/dev/null}"
         check "(13 $kind) the log line shows scanner, score and verdict" grep -q "scan=$kind:[0-9.]*/[0-9.]*:spam" "$MW_LOG"
+        expect_match "(13 $kind) show lists the scanner, score and verdict of alice's last message" "^$kind [0-9.]+/[0-9.]+ spam\$" \
+            "$(mw_json show "$ALICE" --json | jq -r '.recent_messages[0].scan')"
         mw_stop
     done
 
