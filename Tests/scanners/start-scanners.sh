@@ -16,7 +16,8 @@
 # this script, never Debian's stock config (that one reaches the internet).
 # Needs: spamd spamassassin rspamd (Debian packages). Run as root, the daemons drop to their own
 # users (debian-spamd, _rspamd); otherwise they run as the caller. MW_SPAMD_CHILDREN (default 2)
-# sets spamd's --max-children, which bounds how many scans it runs at once.
+# sets spamd's --max-children, which bounds how many scans it runs at once; MW_SPAMD_MIN_CHILDREN
+# (default 1) keeps that many children (and spares) ready: spamd forks more only slowly.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -73,7 +74,8 @@ spamd_port=$(free_port)
 rspamd_port=$(free_port)
 
 spamd -L -x -4 -i "127.0.0.1:$spamd_port" -A 127.0.0.1 "${spamd_users[@]}" -H "$dir/spamd/home" \
-      --max-children "${MW_SPAMD_CHILDREN:-2}" --min-children 1 \
+      --max-children "${MW_SPAMD_CHILDREN:-2}" --min-children "${MW_SPAMD_MIN_CHILDREN:-1}" \
+      --min-spare "${MW_SPAMD_MIN_CHILDREN:-1}" --max-spare "${MW_SPAMD_CHILDREN:-2}" \
       --cf='dns_available no' --cf='bayes_auto_learn 0' -s stderr \
       </dev/null >"$dir/spamd/spamd.log" 2>&1 &
 spamd_pid=$!
