@@ -22,6 +22,7 @@ if [ "${SCANNERS:-1}" = 1 ] && MW_SPAMD_CHILDREN=${MW_SPAMD_CHILDREN:-4} MW_SPAM
     trap 'bash Tests/scanners/stop-scanners.sh "$E2E_DIR/scanners" >/dev/null 2>&1; e2e_cleanup' EXIT
     configs+=(d e)
 fi
+stop_scanners() { [ -f "$E2E_DIR/scanners/scanners.env" ] && bash Tests/scanners/stop-scanners.sh "$E2E_DIR/scanners" >/dev/null 2>&1; }
 write_config() {
     local name=$1 extra='trusted_networks = 127.0.0.1/32
 limit_recipients = none'
@@ -77,4 +78,5 @@ for c in a "${configs[@]}"; do
         "$(echo "$m / $cm" | bc -l)" "${peak[$c]:--}${peak[$c]:+ kB}"
 done
 echo "N=$N per run, $SESSIONS sessions, one message per session, queue on tmpfs; release build"
+stop_scanners   # e2e_finish drops the EXIT trap that would stop them
 E2E_KEEP=0 e2e_finish >/dev/null
