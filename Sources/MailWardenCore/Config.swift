@@ -44,6 +44,7 @@ public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
 public struct Config: Sendable {
     public var socket: String
     public var socketMode: UInt32
+    public var socketGroup: String?
     public var storePath: String
     public var storeBusyTimeout: TimeSpan
     public var mode: EnforcementMode
@@ -212,6 +213,7 @@ public struct Config: Sendable {
                 fail(e, "socket_mode must be octal permissions that are not world-writable, e.g. 0660; got `\(e.value)`")
             }
         }
+        socketGroup = text("socket_group")
         storePath = text("store") ?? ""
         if storePath.isEmpty, let e = raw.values("store").last { fail(e, "store must name a file") }
         storeBusyTimeout = duration("store_busy_timeout")

@@ -31,6 +31,8 @@ public enum Settings {
                 doc: "Where mailwardend listens, in libmilter form: inet:PORT@HOST, inet6:PORT@HOST or unix:/path. Postfix names the same socket inet:HOST:PORT."),
         Setting(key: "socket_mode", type: .text, defaults: ["0660"],
                 doc: "Permissions of a unix socket (octal). Never world-writable."),
+        Setting(key: "socket_group", type: .text, defaults: [],
+                doc: "Group of a unix socket, so the MTA can connect: postfix for Postfix (mailwardend's user must be in that group). Empty: mailwardend's own group."),
         Setting(key: "store", type: .text, defaults: ["/var/lib/mailwarden/mailwarden.db"],
                 doc: "The SQLite store: identities, counters, locks, outbound log, audit log, token key."),
         Setting(key: "store_busy_timeout", type: .duration, defaults: ["2s"],

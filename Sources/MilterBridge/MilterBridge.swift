@@ -22,7 +22,7 @@ public enum MilterRunner {
 
     /// Registers with libmilter and binds the socket now, so a busy port or bad path fails loudly here
     /// (libmilter would otherwise report it only to syslog when smfi_main starts).
-    public static func open(filter: MailFilter, socket: String, socketMode: UInt32) throws(StartError) {
+    public static func open(filter: MailFilter, socket: String, socketMode: UInt32, socketGroup: String?) throws(StartError) {
         installedFilter.withLock { $0 = filter }
         var desc = smfiDesc()
         desc.xxfi_name = strdup("mailwardend")
@@ -44,7 +44,15 @@ public enum MilterRunner {
         guard smfi_opensocket(true) == MI_SUCCESS else {
             throw StartError(description: "cannot listen on \(socket): the port is in use, the address is not local, or the directory is not writable")
         }
-        if let path = unixSocketPath(socket) { chmod(path, mode_t(socketMode)) }
+        if let path = unixSocketPath(socket) {
+            chmod(path, mode_t(socketMode))
+            if let socketGroup {
+                guard let group = getgrnam(socketGroup) else { throw StartError(description: "socket_group \(socketGroup): no such group") }
+                guard chown(path, uid_t.max, group.pointee.gr_gid) == 0 else {
+                    throw StartError(description: "cannot give \(path) to group \(socketGroup): \(String(cString: strerror(errno))) (mailwardend's user must be a member of it)")
+                }
+            }
+        }
         setNoDelayOnListeners()
     }
 

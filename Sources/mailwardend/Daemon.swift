@@ -78,7 +78,7 @@ enum Daemon {
                                 intake: DeskIntake(store: store, clock: SystemClock()),
                                 makeScanners: { makeScanners($0) }, clock: SystemClock(), logger: logger)
         do {
-            try MilterRunner.open(filter: filter, socket: config.socket, socketMode: config.socketMode)
+            try MilterRunner.open(filter: filter, socket: config.socket, socketMode: config.socketMode, socketGroup: config.socketGroup)
         } catch {
             logger.critical("\(error)")
             exit(71)

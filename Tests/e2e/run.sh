@@ -634,5 +634,26 @@ else
     skip "(15) full disk" "cannot mount a tmpfs here"
 fi
 
+echo "## (16) a unix socket (as for Debian's chrooted smtpd): mode 0660, and Postfix talks to it"
+CONF_U=$E2E_DIR/var/unix.conf
+SOCK=$E2E_DIR/var/mailwarden.sock
+CFG_STORE=$E2E_DIR/var/unix.db mw_write_config "$CONF_U"
+sed -i "s|^socket = .*|socket = unix:$SOCK\nsocket_group = postfix|" "$CONF_U"
+"$MW_BIN/mailwardend" --config "$CONF_U" >>"$E2E_DIR/mailwardend-unix.log" 2>&1 &
+UNIX_PID=$!
+wait_until 10 test -S "$SOCK"
+expect_eq "(16) the socket has mode 660 and group postfix (socket_group)" "660 postfix" "$(stat -c '%a %G' "$SOCK" 2>/dev/null)"
+pf_postconf -e "smtpd_milters = unix:$SOCK" "non_smtpd_milters = unix:$SOCK"
+postfix -c "$PF_DIR/etc" reload >/dev/null 2>&1
+sleep 1
+send_auth dave --header "Subject: $(new_tag) over unix socket"
+expect_eq "(16) dave's mail passes through the unix-socket milter (250)" 250 "$(swaks_data_code)"
+wait_until 10 grep -q "identity=$DAVE " "$E2E_DIR/mailwardend-unix.log"
+check "(16) the daemon named dave" grep -q "identity=$DAVE .*action=accept" "$E2E_DIR/mailwardend-unix.log"
+kill -TERM "$UNIX_PID" 2>/dev/null
+wait_pid_gone "$UNIX_PID" 15
+pf_postconf -e "smtpd_milters = inet:127.0.0.1:$MILTER_PORT" "non_smtpd_milters = inet:127.0.0.1:$MILTER_PORT"
+postfix -c "$PF_DIR/etc" reload >/dev/null 2>&1
+
 log "elapsed $((SECONDS - E2E_START)) s"
 e2e_finish
