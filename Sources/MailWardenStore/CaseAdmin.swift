@@ -225,6 +225,11 @@ extension SQLiteStore {
         }
     }
 
+    /// Who sent a report: its reporter, else its envelope sender.
+    public func reporter(ofReport id: Int64) throws -> String? {
+        try db.query("SELECT COALESCE(reporter, envelope_sender) FROM reports WHERE id = ?", [.int(id)]).first?.first?.text
+    }
+
     /// Takes a report out of triage without a case.
     public func dismiss(report id: Int64, by actor: String, note: String?, at: Int64) throws {
         try db.transaction { tx in

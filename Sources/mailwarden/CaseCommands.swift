@@ -322,10 +322,15 @@ struct TriageCategorize: ParsableCommand {
     }
 
     func run() throws {
-        let (_, store) = try options.openStore()
+        let (config, store) = try options.openStore()
         let filed = try store.categorize(report: target.id, as: try caseSubject(), by: actor.name, at: SystemClock().now())
         let s = filed.subject
         print("report \(target.id) filed on \(filed.opened ? "new" : "open") case \(filed.id): \(s.value) (\(s.kind.rawValue)), \(s.type.rawValue)")
+        // A person decided our customer caused it: a complaint, counted as ingest counts traced ones.
+        guard s.kind == .identity else { return }
+        let accounting = IdentityAccounting(config: config, store: store, clock: SystemClock())
+        let outcome = try accounting.accountComplaint(identity: s.value, reporter: try store.reporter(ofReport: target.id) ?? "unknown")
+        if case .locked(_, let crossing?) = outcome { print("\(s.value) is now locked: \(crossing)") }
     }
 
     /// The subject as cases hold it: an IP in its canonical form, a domain in lower case without a

@@ -244,3 +244,15 @@ func ipSubject(_ address: String, _ type: AbuseType = .spam) -> CaseSubject { Ca
         #expect(try sandbox.store().triageQueue().count == 1)
     }
 }
+
+@Suite struct CategorizeComplaintTests {
+    @Test func categorizingAReportOnACustomerCountsItAsAComplaint() throws {
+        let sandbox = try CLISandbox(settings: "limit_complaints = 0/1d\ncomplaint_min_reporters = 1\n")
+        try sandbox.file("t", at: 1_000, status: .triage, type: nil)
+        let run = try sandbox.run("triage", "categorize", "1", "--type", "spam", "--subject", "sasl:shop@example.net")
+        #expect(run.status == 0)
+        #expect(run.stdout.contains("sasl:shop@example.net is now locked: complaints 1 > 0/1d"), "\(run.stdout)")
+        let locks = try sandbox.run("locks", "--json").jsonArray()
+        #expect(locks.map { $0["identity"] as? String } == ["sasl:shop@example.net"])
+    }
+}
