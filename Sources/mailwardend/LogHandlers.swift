@@ -3,6 +3,7 @@
 import Foundation
 import Glibc
 import Logging
+import MailWardenCore
 
 /// Severity words as Postfix uses them: info, warning, error, fatal.
 private func word(_ level: Logger.Level) -> String {
@@ -27,7 +28,8 @@ struct StderrLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        let stamp = stamped ? ISO8601DateFormatter().string(from: Date()) + " " : ""
+        // RFC3339.format is plain arithmetic: no formatter allocated per line on the message path.
+        let stamp = stamped ? RFC3339.format(Int64(Date().timeIntervalSince1970)) + " " : ""
         let line = "\(stamp)mailwardend[\(getpid())]: \(word(event.level)): \(event.message)\n"
         // write(2) on fd 2: one call per line, so lines from worker threads do not interleave.
         line.utf8CString.withUnsafeBufferPointer { buf in _ = write(2, buf.baseAddress, buf.count - 1) }
