@@ -6,7 +6,7 @@ BIN := .build/debug
 DEB_PACKAGES := libmilter-dev libsqlite3-dev pkg-config postfix sasl2-bin libsasl2-modules swaks sqlite3 jq gcc iproute2 util-linux miltertest bc spamd spamassassin rspamd
 DEV_CONFIG := packaging/dev.conf
 
-.PHONY: all deps build run test unit e2e docs docs-check clean
+.PHONY: all deps build run test unit e2e docs docs-check bench clean
 
 all: build
 
@@ -49,6 +49,14 @@ unit:
 
 e2e: build
 	MW_BIN=$(BIN) bash Tests/e2e/run.sh
+
+# A benchmark, not a test (never in CI): throughput through a private Postfix, ingest rate, memory.
+bench: deps
+	$(SWIFT) build -c release
+	{ echo "# make bench, $$(date -u +%Y-%m-%dT%H:%M:%SZ)"; echo; \
+	  MW_BIN=.build/release bash bench/throughput.sh; echo; \
+	  MW_BIN=.build/release bash bench/ingest.sh; echo; \
+	  MW_BIN=.build/release bash bench/memory.sh; } 2>&1 | grep -v '^# round\|^# work dir' | tee bench/results.md
 
 clean:
 	rm -rf .build var

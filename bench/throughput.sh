@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Messages/s through a private Postfix on tmpfs, smtp-source -> Postfix -> smtp-sink, alternating in
-# one run: (a) no milter; (c) mailwardend with identity rule, store writes, lock checks and outbound
-# log; and, when the scanners are installed, (d) c + rspamd and (e) c + spamd. A measurement, not a
-# test: never part of `make test`.
+# one run: (a) no milter; (b) a C libmilter no-op that adds one header (bench/noop-milter.c: the
+# floor of any libmilter milter here); (c) mailwardend with identity rule, store writes, lock checks
+# and outbound log; and, when the scanners are installed, (d) c + rspamd and (e) c + spamd.
+# A measurement, not a test: never part of `make test`.
 #   N=1000 SESSIONS=10 ROUNDS=3 SCANNERS=1 MW_BIN=.build/release bash bench/throughput.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,8 @@ source Tests/e2e/lib.sh
 
 e2e_init "$(mktemp -d /dev/shm/mailwarden-bench.XXXXXX)" || exit 1
 pf_start "$E2E_DIR/pf" || exit 1
-configs=(c)
+configs=(b c)
+cc -O2 -o "$E2E_DIR/noop-milter" bench/noop-milter.c -lmilter || exit 1
 # spamd with all its children forked up front: its adaptive pre-fork adds them only slowly.
 if [ "${SCANNERS:-1}" = 1 ] && MW_SPAMD_CHILDREN=${MW_SPAMD_CHILDREN:-4} MW_SPAMD_MIN_CHILDREN=${MW_SPAMD_MIN_CHILDREN:-4} \
     bash Tests/scanners/start-scanners.sh "$E2E_DIR/scanners" >/dev/null 2>&1; then
@@ -33,7 +35,7 @@ limit_recipients = none'
     CFG_STORE=$E2E_DIR/var/$name.db CFG_RULES='ip client_address' CFG_LIMIT_MESSAGES=100000000/1h \
         CFG_LIMIT_SPAM=100000000/1h CFG_EXTRA=$extra mw_write_config "$E2E_DIR/$name.conf"
 }
-for c in "${configs[@]}"; do write_config "$c"; done
+for c in "${configs[@]}"; do [ "$c" = b ] || write_config "$c"; done
 
 test_sink_has() { [ "$(sink_count)" -ge "$1" ]; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -47,9 +49,17 @@ run() {
     end=$(date +%s.%N)
     echo "$N / ($end - $start)" | bc -l
 }
-# run_config NAME: one timed run of a configuration (a = no milter).
+# run_config NAME: one timed run of a configuration (a = no milter, b = the C no-op milter).
 run_config() {
     if [ "$1" = a ]; then run "$PF_PLAIN_PORT"; return; fi
+    if [ "$1" = b ]; then
+        "$E2E_DIR/noop-milter" "inet:$MILTER_PORT@127.0.0.1" 2>>"$E2E_DIR/noop.log" &
+        local noop=$!
+        wait_port_listening "$MILTER_PORT" 10 || return 1
+        run "$PF_PORT"
+        kill -TERM "$noop"; wait_pid_gone "$noop" 15
+        return
+    fi
     mw_start "$E2E_DIR/$1.conf" >/dev/null || return 1
     run "$PF_PORT"
     peak[$1]=$(awk '/VmHWM/ { print $2 }' "/proc/$MW_PID/status")
@@ -67,10 +77,10 @@ for r in $(seq "$ROUNDS"); do
         log "round $r: $c ${v%.*} msg/s"
     done
 done
-declare -A label=([a]="no milter" [c]="mailwardend" [d]="mailwardend + rspamd" [e]="mailwardend + spamd")
-printf '| config | msg/s (median of %s) | runs | vs a | vs c | peak RSS |\n|---|---|---|---|---|---|\n' "$ROUNDS"
+declare -A label=([a]="no milter" [b]="C no-op milter" [c]="mailwardend" [d]="mailwardend + rspamd" [e]="mailwardend + spamd")
+printf '| config | msg/s (median of %s) | runs | vs a | vs b | peak RSS |\n|---|---|---|---|---|---|\n' "$ROUNDS"
 a=$(tr ' ' '\n' <<<"${results[a]}" | grep . | median)
-cm=$(tr ' ' '\n' <<<"${results[c]}" | grep . | median)
+cm=$(tr ' ' '\n' <<<"${results[b]}" | grep . | median)
 for c in a "${configs[@]}"; do
     m=$(tr ' ' '\n' <<<"${results[$c]}" | grep . | median)
     runs=$(for v in ${results[$c]}; do printf '%.0f ' "$v"; done)
