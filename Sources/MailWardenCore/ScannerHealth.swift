@@ -16,7 +16,10 @@ public struct ScannerHealth: Sendable, Equatable {
     public var latencyP99: Int64?
 
     /// Up when the last attempt succeeded (or none was made yet).
-    public var isUp: Bool { (lastErrorAt ?? Int64.min) <= (lastSuccessAt ?? Int64.min) || lastErrorAt == nil }
+    public var isUp: Bool {
+        guard let lastErrorAt else { return true }
+        return (lastSuccessAt ?? Int64.min) >= lastErrorAt
+    }
 
     public init(label: String) { self.label = label }
 

@@ -41,9 +41,9 @@ final class SQLiteConnection: @unchecked Sendable {
     private var cache: [String: OpaquePointer] = [:]
     let path: String
 
-    init(path: String, busyTimeoutMilliseconds: Int32, readOnly: Bool = false) throws {
+    init(path: String, busyTimeoutMilliseconds: Int32) throws {
         var handle: OpaquePointer?
-        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_FULLMUTEX
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX
         let rc = sqlite3_open_v2(path, &handle, flags, nil)
         guard rc == SQLITE_OK, let handle else {
             let detail = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
