@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 BIN := .build/debug
 # Debian packages the build and the tests need; installed only when missing.
-DEB_PACKAGES := libmilter-dev libsqlite3-dev pkg-config postfix sasl2-bin libsasl2-modules swaks sqlite3 jq gcc iproute2 util-linux miltertest bc spamd spamassassin rspamd
+DEB_PACKAGES := libmilter-dev libsqlite3-dev pkg-config postfix sasl2-bin libsasl2-modules swaks sqlite3 jq gcc iproute2 util-linux miltertest bc curl spamd spamassassin rspamd
 DEV_CONFIG := packaging/dev.conf
 
 .PHONY: all deps build run test unit e2e docs docs-check bench clean

@@ -12,6 +12,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         // Pure Swift: config, identity rules, policy windows, lock decisions. No C, no I/O.
@@ -34,6 +37,7 @@ let package = Package(
         .target(name: "MailWardenMilter", dependencies: [
             "MailWardenCore",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
         // spamd and rspamd clients behind the core's SpamScanner; blocking sockets, no event loop.
         .target(name: "MailWardenScanners", dependencies: ["MailWardenCore"]),
@@ -42,6 +46,10 @@ let package = Package(
         .executableTarget(name: "mailwardend", dependencies: [
             "MailWardenCore", "MailWardenStore", "MailWardenMilter", "MilterBridge", "MailWardenScanners", "MailWardenDesk",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "FlyingFox", package: "FlyingFox"),
+            .product(name: "FlyingSocks", package: "FlyingFox"),
         ]),
         .executableTarget(name: "mailwarden", dependencies: [
             "MailWardenCore", "MailWardenStore", "MailWardenDesk",
@@ -53,6 +61,7 @@ let package = Package(
         .testTarget(name: "MailWardenStoreTests", dependencies: ["MailWardenStore", "MailWardenCore"]),
         .testTarget(name: "MailWardenMilterTests", dependencies: [
             "MailWardenMilter", "MailWardenCore", "MailWardenStore",
+            .product(name: "MetricsTestKit", package: "swift-metrics"),
         ]),
         // Parsers and fakes always; the real spamd and rspamd when MW_SPAMD / MW_RSPAMD name them.
         .testTarget(name: "MailWardenScannersTests", dependencies: ["MailWardenScanners", "MailWardenCore"]),

@@ -62,6 +62,8 @@ public struct Config: Sendable {
     public var notifyEmail: String?
     public var notifyFrom: String
     public var notifySMTP: String
+    /// Where the Prometheus endpoint listens; nil: no endpoint.
+    public var metricsListen: HostPort?
     public var notifyCommand: String?
     public var outboundLogRetention: TimeSpan
     public var maxHeaderLength: Int
@@ -271,6 +273,15 @@ public struct Config: Sendable {
             fail(e, "notify_smtp must be HOST:PORT, e.g. 127.0.0.1:25; got `\(e.value)`")
         }
         notifyCommand = text("notify_command")
+        metricsListen = nil
+        if let e = raw.values("metrics_listen").last, !e.value.isEmpty {
+            // An IP literal only: the endpoint must not depend on DNS, and a name hides which interface it is on.
+            if let hp = HostPort(e.value), IPAddress(hp.host) != nil {
+                metricsListen = hp
+            } else {
+                fail(e, "metrics_listen must be IP:PORT, e.g. 127.0.0.1:9890 or [::1]:9890; got `\(e.value)`")
+            }
+        }
         outboundLogRetention = duration("outbound_log_retention")
         maxHeaderLength = number("max_header_length", range: 64...65536)
         maxHeaders = number("max_headers", range: 10...10000)

@@ -86,6 +86,8 @@ public enum Settings {
                 doc: "stderr (journald under systemd) or syslog with the mail facility, beside Postfix's lines."),
         Setting(key: "log_level", type: .choice(["debug", "info", "warning", "error"]), defaults: ["info"],
                 doc: "Least severity logged; info is one line per message."),
+        Setting(key: "metrics_listen", type: .text, defaults: [],
+                doc: "IP:PORT where mailwardend serves Prometheus metrics at /metrics, e.g. 127.0.0.1:9890 (empty: off). The endpoint has no authentication: keep it on a loopback address. Changing it takes a restart."),
         Setting(key: "abuse_mailboxes", type: .list, defaults: [],
                 doc: "Recipients whose mail is an abuse report: full addresses or patterns with * (abuse@*, *@abuse.example.net). Such mail is stored as a report before the milter answers."),
         Setting(key: "abuse_keep_delivery", type: .choice(["no", "yes"]), defaults: ["no"],

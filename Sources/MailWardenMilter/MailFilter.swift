@@ -13,6 +13,7 @@ public final class MailFilter: Sendable {
     public let clock: WallClock
     public let logger: Logger
     public let scannerHealth: ScannerHealthBoard
+    public let metrics: MessageMetrics
     private let current: Mutex<Snapshot>
     private let makeScanners: @Sendable (ScannerConfig) -> [any SpamScanner]
 
@@ -24,7 +25,7 @@ public final class MailFilter: Sendable {
 
     public init(config: Config, store: PolicyStore, tokenizer: IdentityTokenizer?, notifier: LockNotifier?,
                 intake: ReportIntake? = nil, makeScanners: @escaping @Sendable (ScannerConfig) -> [any SpamScanner] = { _ in [] },
-                clock: WallClock, logger: Logger) {
+                clock: WallClock, logger: Logger, metrics: MessageMetrics = MessageMetrics()) {
         let scanners = makeScanners(config.scanning)
         current = Mutex(Snapshot(config: config, scanners: scanners))
         scannerHealth = ScannerHealthBoard(labels: scanners.map(\.label))
@@ -35,6 +36,7 @@ public final class MailFilter: Sendable {
         self.intake = intake
         self.clock = clock
         self.logger = logger
+        self.metrics = metrics
     }
 
     public var config: Config { current.withLock { $0.config } }
@@ -46,8 +48,8 @@ public final class MailFilter: Sendable {
     }
 
     /// A new session for one SMTP connection.
-    public func makeSession() -> MessageSession {
+    public func makeSession() -> MeasuredSession {
         let snapshot = current.withLock { $0 }
-        return MessageSession(filter: self, config: snapshot.config, scanners: snapshot.scanners)
+        return MeasuredSession(MessageSession(filter: self, config: snapshot.config, scanners: snapshot.scanners), metrics: metrics)
     }
 }

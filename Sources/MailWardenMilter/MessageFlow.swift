@@ -113,7 +113,9 @@ public final class MessageSession: MilterSession {
         // Refusing at MAIL FROM saves the transfer; hold needs end-of-message, and local mail is always held.
         guard config.mode == .enforce, message.scope != .local, config.lockAction != .hold else { return .proceed }
         do {
-            guard let lock = try accounting.activeLock(of: match.identity) else { return .proceed }
+            let activeLock = try accounting.activeLock(of: match.identity)
+            filter.metrics.lockCheck(locked: activeLock != nil)
+            guard let lock = activeLock else { return .proceed }
             try filter.store.recordLockedAttempt(identity: match.identity, at: filter.clock.now(), heldQueueID: nil)
             message.refusedEarly = true
             let verdict = lockVerdict(identity: match.identity)
@@ -267,6 +269,8 @@ public final class MessageSession: MilterSession {
                 scan = try self.scan(queueID: queueID, identity: match.identity)
                 return (scan.isSpam, scan.storedText)
             }
+            let wasLocked = if case .locked(_, crossing: nil) = outcome { true } else { false }
+            filter.metrics.lockCheck(locked: wasLocked)
             let modifications = try identityHeaderChanges(match) + scan.resultHeader(config.scanning.resultHeader)
             switch outcome {
             case .pass(let totals), .exempt(let totals):
@@ -340,7 +344,10 @@ public final class MessageSession: MilterSession {
         if message.bytesTooLarge {
             summary.skippedTooBig = true
             let limit = config.scanning.maxMessageSize
-            for s in scanners { filter.scannerHealth.recordFailure(s.label, .messageTooBig(size: limit + 1, limit: limit), at: now) }
+            for s in scanners {
+                filter.scannerHealth.recordFailure(s.label, .messageTooBig(size: limit + 1, limit: limit), at: now)
+                filter.metrics.scanFailed(s.label, .messageTooBig(size: limit + 1, limit: limit))
+            }
             return summary
         }
         endHeaders()
@@ -352,9 +359,11 @@ public final class MessageSession: MilterSession {
                 let result = try scanner.scan(request)
                 let spam = config.scanning.spam.isSpam(result)
                 filter.scannerHealth.recordScan(scanner.label, latency: result.latencyMicroseconds, spam: spam, at: now)
+                filter.metrics.scanned(scanner.label, microseconds: result.latencyMicroseconds)
                 summary.results.append((scanner.label, result, spam))
             } catch {
                 filter.scannerHealth.recordFailure(scanner.label, error, at: now)
+                filter.metrics.scanFailed(scanner.label, error)
                 summary.failed.append(scanner.name)
                 failures.append("\(scanner.label): \(error)")
                 log(queueID: queueID, "scanner \(scanner.label) failed: \(error) (scanner_failure=\(config.scanning.onFailure.rawValue))", level: .warning)
@@ -399,6 +408,7 @@ public final class MessageSession: MilterSession {
 
     /// on_error: tempfail keeps the mail with the client; accept lets it through uncounted.
     private func failure(_ error: Error, queueID: String?) -> Verdict {
+        filter.metrics.storeError()
         let verdict: Verdict = config.onError == .accept ? .accept
             : .tempfail(SMTPReply(code: "451", status: "4.3.0", text: "Temporary MailWarden failure, please try again later"))
         log(queueID: queueID, "error: \(error); action=\(Self.name(verdict)) (on_error=\(config.onError.rawValue))", level: .error)

@@ -9,8 +9,10 @@ extension SQLiteStore: CaseStore {
     public func file(_ report: ReportFiling) throws -> FilingOutcome {
         try db.transaction(durable: true) { tx in
             if let id = try tx.query("SELECT id FROM reports WHERE content_hash = ?", [.text(report.contentHash)]).first?.first?.int {
+                try Self.tally(tx, report, status: "duplicate")
                 return .duplicate(reportID: id)
             }
+            try Self.tally(tx, report, status: report.status.rawValue)
             guard let reportID = try tx.query("""
                 INSERT INTO reports(received_at, message_id, content_hash, status, format, type, reporter, envelope_sender,
                                     envelope_recipient, reason, identity, traced_by, fields, raw)
@@ -36,6 +38,14 @@ extension SQLiteStore: CaseStore {
             }
             return .stored(reportID: reportID, cases: filed)
         }
+    }
+
+    /// Counts one ingested report in report_tallies.
+    static func tally(_ tx: SQLiteConnection.Transaction, _ report: ReportFiling, status: String) throws {
+        try tx.query("""
+            INSERT INTO report_tallies(format, type, status, count) VALUES(?, ?, ?, 1)
+            ON CONFLICT(format, type, status) DO UPDATE SET count = count + 1
+            """, [.text(report.format), .text(report.type?.rawValue ?? "none"), .text(status)])
     }
 
     /// Files a stored report on the open case of `subject` (opening one if needed) and counts it

@@ -176,5 +176,18 @@ enum Schema {
         """
         ALTER TABLE outbound ADD COLUMN scan TEXT;
         """,
+        // 5: reports ingested per format, type and status, for the metrics endpoint: a counter that
+        // outlives report_retention's pruning and counts the pipe's reports as well as the milter's.
+        """
+        CREATE TABLE report_tallies(
+            format TEXT NOT NULL,
+            type TEXT NOT NULL,
+            status TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY(format, type, status)
+        ) WITHOUT ROWID;
+        INSERT INTO report_tallies(format, type, status, count)
+            SELECT format, COALESCE(type, 'none'), status, COUNT(*) FROM reports GROUP BY 1, 2, 3;
+        """,
     ]
 }

@@ -83,7 +83,7 @@ public enum MilterRunner {
 
 private func session(_ ctx: OpaquePointer?) -> MilterSession? {
     guard let p = smfi_getpriv(ctx) else { return nil }
-    return Unmanaged<MessageSession>.fromOpaque(p).takeUnretainedValue()
+    return Unmanaged<MeasuredSession>.fromOpaque(p).takeUnretainedValue()
 }
 
 /// Macros are read only while the event they came with is being handled.
@@ -213,7 +213,7 @@ private func mwAbort(_ ctx: OpaquePointer?) -> sfsistat {
 
 private func mwClose(_ ctx: OpaquePointer?) -> sfsistat {
     if let p = smfi_getpriv(ctx) {
-        let s = Unmanaged<MessageSession>.fromOpaque(p).takeRetainedValue()
+        let s = Unmanaged<MeasuredSession>.fromOpaque(p).takeRetainedValue()
         s.close()
         _ = smfi_setpriv(ctx, nil)
     }

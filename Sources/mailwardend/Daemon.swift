@@ -73,6 +73,9 @@ enum Daemon {
             logger.critical("cannot read the token key from the store: \(error)")
             exit(75)
         }
+        // The endpoint's registry must back swift-metrics before the filter makes its metrics.
+        let endpoint = config.metricsListen.map { _ in MetricsEndpoint(store: store, logger: logger) }
+        endpoint?.bootstrap()
         let filter = MailFilter(config: config, store: store, tokenizer: tokenizer,
                                 notifier: BackgroundLockNotifier(config: config, logger: logger),
                                 intake: DeskIntake(store: store, clock: SystemClock()),
@@ -82,6 +85,14 @@ enum Daemon {
         } catch {
             logger.critical("\(error)")
             exit(71)
+        }
+        if let endpoint, let address = config.metricsListen {
+            do {
+                try endpoint.start(address, metrics: filter.metrics)
+            } catch {
+                logger.critical("metrics_listen \(address.host):\(address.port): \(error)")
+                exit(71)
+            }
         }
         startReloadThread(filter: filter, path: configPath, store: store, logger: logger)
         startPruneThread(filter: filter, store: store, logger: logger)
@@ -124,8 +135,8 @@ enum Daemon {
                 switch loadConfig(path) {
                 case .success(let new):
                     let old = filter.config
-                    if new.socket != old.socket || new.storePath != old.storePath || new.log != old.log {
-                        logger.warning("reload: socket, store and log changes take effect only after a restart")
+                    if new.socket != old.socket || new.storePath != old.storePath || new.log != old.log || new.metricsListen != old.metricsListen {
+                        logger.warning("reload: socket, store, log and metrics_listen changes take effect only after a restart")
                     }
                     filter.replaceConfig(new)
                     try? store.appendAudit(actor: "mailwardend", action: "reload", identity: nil, detail: path)

@@ -176,3 +176,31 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         #expect(r.cases.map(\.subject) == [CaseSubject(kind: .identity, value: "user:shop9", type: .spam)])
     }
 }
+
+/// The store's figures behind the metrics endpoint: what was ingested and locked, by any process.
+@Suite struct StoreFiguresTests {
+    @Test func reportsAreTalliedAtIngestAndLocksByWhoSetThem() throws {
+        let h = try DeskHarness("""
+            identity_rule = user header X-Auth-User /^\\s*(?<id>\\S+)/ lowercase
+            limit_complaints = 1/1d
+            complaint_min_reporters = 2
+            """)
+        let original = "X-Auth-User: shop7\nSubject: hi\n\nbody"
+        let report = feedbackReport(original: original, reporter: "fbl@one.example")
+        let first = try h.ingest(report)
+        #expect(try h.ingest(report).status == .duplicate)
+        _ = try h.ingest(feedbackReport(original: original, reporter: "abuse@two.example")) // locks shop7
+        _ = try h.desk.ingest([0, 255, 1, 2, 3, 10, 10, 200], sender: nil, recipient: nil)   // triage
+        _ = try h.store.adminLock("sasl:mallory", by: "root", reason: "test", expiresAt: nil, at: 1_800_000_000)
+        #expect(try h.store.unlock(identity: "sasl:mallory", by: "root", reason: nil, at: 1_800_000_001))
+
+        let f = try h.store.figures(now: 1_800_000_002)
+        #expect((f.automaticLocks, f.adminLocks, f.adminUnlocks, f.cooldownUnlocks, f.lockedIdentities) == (1, 1, 1, 0, 1))
+        #expect(f.triageReports == 1)
+        let type = first.type?.rawValue ?? "none"
+        let byStatus = Dictionary(grouping: f.reports.filter { $0.format == first.format && $0.type == type }, by: \.status)
+            .mapValues { $0.reduce(0) { $0 + $1.count } }
+        #expect(byStatus == ["filed": 2, "duplicate": 1])
+        #expect(f.reports.reduce(0) { $0 + $1.count } == 4)
+    }
+}

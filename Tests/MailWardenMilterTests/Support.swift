@@ -55,7 +55,8 @@ final class Harness {
     let filter: MailFilter
 
     init(_ configText: String, store: PolicyStore? = nil, intake: ReportIntake? = nil,
-         makeScanners: @escaping @Sendable (ScannerConfig) -> [any SpamScanner] = { _ in [] }) throws {
+         makeScanners: @escaping @Sendable (ScannerConfig) -> [any SpamScanner] = { _ in [] },
+         metrics: MessageMetrics = MessageMetrics()) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("mw-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         self.store = try SQLiteStore(path: dir.appendingPathComponent("store.db").path)
@@ -63,7 +64,8 @@ final class Harness {
         let sink = log
         let logger = Logger(label: "test") { _ in CapturingLogHandler(sink: sink) }
         filter = MailFilter(config: config, store: store ?? self.store, tokenizer: try StoreIdentityTokenizer(store: self.store),
-                            notifier: notifier, intake: intake, makeScanners: makeScanners, clock: clock, logger: logger)
+                            notifier: notifier, intake: intake, makeScanners: makeScanners, clock: clock, logger: logger,
+                            metrics: metrics)
     }
 
     deinit { try? FileManager.default.removeItem(at: dir) }

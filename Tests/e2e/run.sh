@@ -655,5 +655,35 @@ wait_pid_gone "$UNIX_PID" 15
 pf_postconf -e "smtpd_milters = inet:127.0.0.1:$MILTER_PORT" "non_smtpd_milters = inet:127.0.0.1:$MILTER_PORT"
 postfix -c "$PF_DIR/etc" reload >/dev/null 2>&1
 
+echo "## (17) metrics: a Prometheus scrape after a few messages shows the counts that were sent"
+CONF_X=$E2E_DIR/var/metrics.conf
+METRICS_PORT=$(free_port)
+CFG_STORE=$E2E_DIR/var/metrics.db CFG_LIMIT_MESSAGES=2/1h CFG_EXTRA="metrics_listen = 127.0.0.1:$METRICS_PORT
+abuse_mailboxes = abuse@example.net" mw_write_config "$CONF_X"
+if mw_start "$CONF_X"; then
+    wait_until 10 port_in_use "$METRICS_PORT"
+    for i in 1 2 3; do send_auth carol --header "Subject: $(new_tag) metrics $i"; done # the 3rd crosses 2/1h: rejected
+    send_auth carol --header "Subject: $(new_tag) metrics 4"                          # refused at MAIL FROM
+    send_anon --to abuse@example.net --data "@$ARF_REPORT"                             # stored, then discarded
+    mw_cli lock "sasl:mallory@$REALM" --reason "metrics test" >/dev/null
+    mw_cli unlock "sasl:mallory@$REALM" >/dev/null
+    SCRAPE=$(curl -fsS --max-time 10 -D "$E2E_DIR/metrics.headers" "http://127.0.0.1:$METRICS_PORT/metrics")
+    printf '%s\n' "$SCRAPE" >"$E2E_DIR/metrics.txt"
+    metric() { awk -v k="$1" '$1 == k { print $2 }' <<<"$SCRAPE"; }
+    check "(17) served as Prometheus text" grep -qi '^content-type: text/plain; version=0.0.4' "$E2E_DIR/metrics.headers"
+    expect_eq "(17) messages by action: 2 accepted, 2 rejected, 1 discarded, 0 tempfailed" "2 2 1 0" \
+        "$(metric 'mailwarden_messages_total{action="accept"}') $(metric 'mailwarden_messages_total{action="reject"}') $(metric 'mailwarden_messages_total{action="discard"}') $(metric 'mailwarden_messages_total{action="tempfail"}')"
+    expect_eq "(17) the per-message time histogram counted all 5" 5 "$(metric mailwarden_milter_message_seconds_count)"
+    expect_eq "(17) one lock check found carol locked" 1 "$(metric 'mailwarden_lock_checks_total{result="locked"}')"
+    expect_eq "(17) locks: 1 automatic (carol), 1 by an admin (mallory, then unlocked); 1 locked now" "1 1 1 1.0" \
+        "$(metric 'mailwarden_locks_total{by="auto"}') $(metric 'mailwarden_locks_total{by="admin"}') $(metric 'mailwarden_unlocks_total{by="admin"}') $(metric mailwarden_identities_locked)"
+    expect_eq "(17) the ARF report is counted by format, type and status" 1 \
+        "$(metric 'mailwarden_reports_total{format="arf",type="spam",status="filed"}')"
+    expect_eq "(17) no store errors, nothing in triage" "0 0.0" "$(metric mailwarden_store_errors_total) $(metric mailwarden_triage_reports)"
+    mw_stop
+else
+    _fail "(17) daemon starts with $CONF_X" "see $MW_LOG"
+fi
+
 log "elapsed $((SECONDS - E2E_START)) s"
 e2e_finish

@@ -1,0 +1,84 @@
+// What the milter counts for Prometheus, through swift-metrics: the daemon picks the backend (or
+// none, and every call is a no-op). Handles are made once, not per message: making one takes the
+// factory's lock.
+import CoreMetrics
+import MailWardenCore
+import Synchronization
+
+public final class MessageMetrics: Sendable {
+    /// Metric names, shared with the daemon that sets the histogram buckets.
+    public enum Name {
+        public static let messages = "mailwarden_messages_total"
+        public static let messageTime = "mailwarden_milter_message_seconds"
+        public static let lockChecks = "mailwarden_lock_checks_total"
+        public static let storeErrors = "mailwarden_store_errors_total"
+        public static let scanTime = "mailwarden_scanner_seconds"
+        public static let scanFailures = "mailwarden_scanner_failures_total"
+    }
+
+    /// Every final action a message can get, so each series exists (at 0) from the start.
+    static let actions = ["accept", "reject", "tempfail", "discard", "hold"]
+
+    private let factory: any MetricsFactory
+    private let messages: [String: CoreMetrics.Counter]
+    private let messageTime: CoreMetrics.Timer
+    private let lockChecksLocked: CoreMetrics.Counter
+    private let lockChecksClear: CoreMetrics.Counter
+    private let storeErrors: CoreMetrics.Counter
+    /// Per scanner label; scanners come and go with reloads, so made on first use.
+    private let scanTimers = Mutex<[String: CoreMetrics.Timer]>([:])
+
+    public init(factory: any MetricsFactory = MetricsSystem.factory) {
+        self.factory = factory
+        messages = Dictionary(uniqueKeysWithValues: Self.actions.map {
+            ($0, CoreMetrics.Counter(label: Name.messages, dimensions: [("action", $0)], factory: factory))
+        })
+        messageTime = CoreMetrics.Timer(label: Name.messageTime, dimensions: [], factory: factory)
+        lockChecksLocked = CoreMetrics.Counter(label: Name.lockChecks, dimensions: [("result", "locked")], factory: factory)
+        lockChecksClear = CoreMetrics.Counter(label: Name.lockChecks, dimensions: [("result", "clear")], factory: factory)
+        storeErrors = CoreMetrics.Counter(label: Name.storeErrors, dimensions: [], factory: factory)
+    }
+
+    /// One message's final action and the time MailWarden spent on it (its callbacks, not the client's pauses).
+    func message(action: String, nanoseconds: Int64) {
+        messages[action]?.increment()
+        messageTime.recordNanoseconds(nanoseconds)
+    }
+
+    func lockCheck(locked: Bool) {
+        (locked ? lockChecksLocked : lockChecksClear).increment()
+    }
+
+    public func storeError() {
+        storeErrors.increment()
+    }
+
+    func scanned(_ scanner: String, microseconds: Int64) {
+        let timer = scanTimers.withLock { timers in
+            if let t = timers[scanner] { return t }
+            let t = CoreMetrics.Timer(label: Name.scanTime, dimensions: [("scanner", scanner)], factory: factory)
+            timers[scanner] = t
+            return t
+        }
+        timer.recordMicroseconds(microseconds)
+    }
+
+    func scanFailed(_ scanner: String, _ failure: ScanFailure) {
+        CoreMetrics.Counter(label: Name.scanFailures, dimensions: [("scanner", scanner), ("reason", failure.metricReason)], factory: factory).increment()
+    }
+}
+
+extension ScanFailure {
+    /// A short, fixed label value: the description holds addresses and excerpts, unbounded as a label.
+    var metricReason: String {
+        switch self {
+        case .refused: "refused"
+        case .cannotConnect: "connect"
+        case .timedOut: "timeout"
+        case .connectionLost, .closedEarly: "connection_lost"
+        case .garbled, .responseTooBig: "bad_answer"
+        case .scannerError: "scanner_error"
+        case .messageTooBig: "too_big"
+        }
+    }
+}

@@ -1,0 +1,50 @@
+// Figures the metrics endpoint reads from the store rather than from the daemon's memory: locks and
+// unlocks made by the CLI, reports ingested by the pipe, the triage queue. They are the same whichever
+// process did the work, and they survive a restart.
+import MailWardenCore
+
+public struct StoreFigures: Sendable, Equatable {
+    /// Locks ever set, by the policy (automatic) or by an admin.
+    public var automaticLocks = 0
+    public var adminLocks = 0
+    /// Locks lifted when lock_cooldown ran out, or by an admin.
+    public var cooldownUnlocks = 0
+    public var adminUnlocks = 0
+    /// Identities locked now.
+    public var lockedIdentities = 0
+    /// Reports waiting in triage.
+    public var triageReports = 0
+    /// Reports ingested, by format, type (`none` when unclassified) and status at ingest (`duplicate` included).
+    public var reports: [ReportTally] = []
+
+    public init() {}
+}
+
+public struct ReportTally: Sendable, Equatable {
+    public let format: String
+    public let type: String
+    public let status: String
+    public let count: Int
+}
+
+extension SQLiteStore {
+    public func figures(now: Int64) throws -> StoreFigures {
+        try db.transaction(readOnly: true) { tx in
+            var f = StoreFigures()
+            func count(_ row: [SQLValue]?, _ i: Int) -> Int { Int(row?[i].int ?? 0) }
+            let locks = try tx.query("""
+                SELECT COALESCE(SUM(automatic = 1), 0), COALESCE(SUM(automatic = 0), 0),
+                       COALESCE(SUM(lifted_by = 'cooldown'), 0), COALESCE(SUM(lifted_at IS NOT NULL AND lifted_by <> 'cooldown'), 0),
+                       COALESCE(SUM(lifted_at IS NULL AND (expires_at IS NULL OR expires_at > ?)), 0)
+                FROM locks
+                """, [.int(now)]).first
+            (f.automaticLocks, f.adminLocks) = (count(locks, 0), count(locks, 1))
+            (f.cooldownUnlocks, f.adminUnlocks, f.lockedIdentities) = (count(locks, 2), count(locks, 3), count(locks, 4))
+            f.triageReports = count(try tx.query("SELECT COUNT(*) FROM reports WHERE status = 'triage'").first, 0)
+            f.reports = try tx.query("SELECT format, type, status, count FROM report_tallies ORDER BY 1, 2, 3").map { r in
+                ReportTally(format: r[0].text ?? "", type: r[1].text ?? "", status: r[2].text ?? "", count: Int(r[3].int ?? 0))
+            }
+            return f
+        }
+    }
+}
