@@ -3,10 +3,11 @@ SHELL := /bin/bash
 SWIFT ?= swift
 BIN := .build/debug
 # Debian packages the build and the tests need; installed only when missing.
-DEB_PACKAGES := libmilter-dev libsqlite3-dev pkg-config postfix sasl2-bin libsasl2-modules swaks sqlite3 jq gcc iproute2 util-linux miltertest bc curl spamd spamassassin rspamd
+# From lintian on: for `make deb` and `make deb-test`.
+DEB_PACKAGES := libmilter-dev libsqlite3-dev pkg-config postfix sasl2-bin libsasl2-modules swaks sqlite3 jq gcc iproute2 util-linux miltertest bc curl spamd spamassassin rspamd lintian dpkg-dev binutils adduser passwd init-system-helpers systemd
 DEV_CONFIG := packaging/dev.conf
 
-.PHONY: all deps build run test unit e2e docs docs-check bench clean
+.PHONY: all deps build run test unit e2e docs docs-check bench clean deb deb-test
 
 all: build
 
@@ -31,7 +32,7 @@ run: build
 	@echo "Admin CLI: $(BIN)/mailwarden locks --config $(DEV_CONFIG)"
 	exec $(BIN)/mailwardend --config $(DEV_CONFIG)
 
-test: build docs-check unit e2e
+test: build docs-check unit e2e deb-test
 
 # The example config and the README reference are rendered from the settings table.
 docs: build
@@ -50,6 +51,14 @@ unit:
 e2e: build
 	MW_BIN=$(BIN) bash Tests/e2e/run.sh
 
+# The Debian package: dist/mailwarden_VERSION_amd64.deb (VERSION: packaging/debian/changelog).
+deb: deps
+	SWIFT=$(SWIFT) bash packaging/build-deb.sh
+
+# Builds the .deb (make deb), lints it, installs, runs, removes and purges it on this machine.
+deb-test: deps
+	bash Tests/deb/run.sh
+
 # A benchmark, not a test (never in CI): throughput through a private Postfix, ingest rate, memory.
 bench: deps
 	$(SWIFT) build -c release
@@ -59,4 +68,4 @@ bench: deps
 	  MW_BIN=.build/release bash bench/memory.sh; } 2>&1 | grep -v '^# round\|^# work dir' | tee bench/results.md
 
 clean:
-	rm -rf .build var
+	rm -rf .build var .build-deb dist

@@ -45,6 +45,7 @@ struct ConfigOptions: ParsableArguments {
     /// `creating`: only for `ingest`, which runs as the service user (the pipe transport's user=).
     func openStore(creating: Bool = false) throws -> (Config, SQLiteStore) {
         let config = try loadConfig()
+        try StoreOwner.become(forStoreAt: config.storePath)
         guard creating || FileManager.default.fileExists(atPath: config.storePath) else {
             throw CLIFailure("store \(config.storePath) does not exist yet: start mailwardend once to create it, or check `store` in \(path)")
         }

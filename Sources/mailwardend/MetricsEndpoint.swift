@@ -1,9 +1,7 @@
-// The Prometheus endpoint (metrics_listen): GET /metrics on a small HTTP listener. The milter's own
+// The Prometheus endpoint (metrics_listen): GET /metrics on a small HTTP listener (ScrapeListener). The milter's own
 // counters come through swift-metrics into the registry; figures that other processes change too
 // (the CLI's locks and unlocks, the pipe's reports, the triage queue) are read from the store at
 // each scrape.
-import FlyingFox
-import FlyingSocks
 import Foundation
 import Logging
 import MailWardenCore
@@ -37,25 +35,12 @@ final class MetricsEndpoint: Sendable {
         MetricsSystem.bootstrap(factory)
     }
 
-    /// Listens on `address`; returns once it is listening, throws if it cannot.
-    func start(_ address: HostPort, metrics: MessageMetrics) throws {
-        let socket: any SocketAddress = address.host.contains(":")
-            ? try sockaddr_in6.inet6(ip6: address.host, port: UInt16(address.port))
-            : try sockaddr_in.inet(ip4: address.host, port: UInt16(address.port))
-        let server = HTTPServer(address: socket, timeout: 10, logger: ListenerLog(logger: logger))
-        let outcome = StartOutcome()
-        Task {
-            await server.appendRoute("GET /metrics") { [self] _ in
-                HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                             body: Data(self.scrape(metrics: metrics)))
-            }
-            Task {
-                do { try await server.waitUntilListening(timeout: 5) } catch { outcome.finish(error) }
-                outcome.finish(nil)
-            }
-            do { try await server.run() } catch { outcome.finish(error) }
-        }
-        if let error = outcome.wait() { throw error }
+    /// Listens on `address` (the socket is bound when this returns) and answers scrapes on a thread of its own.
+    func start(_ address: HostPort, metrics: MessageMetrics) throws(ListenerFailure) {
+        let listener = try ScrapeListener(address)
+        let thread = Thread { listener.serve { path in path == "/metrics" ? self.scrape(metrics: metrics) : nil } }
+        thread.name = "metrics"
+        thread.start()
     }
 
     /// The registry's text, after bringing the store's figures up to date in it.
@@ -92,36 +77,4 @@ final class MetricsEndpoint: Sendable {
                     "Abuse reports ingested (milter and pipe), by format, type and status at ingest.", t.count)
         }
     }
-}
-
-/// The listener's start-up result, handed from its task to the thread that waits for it.
-private final class StartOutcome: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private let lock = NSLock()
-    private var result: (any Error)??
-
-    func finish(_ error: (any Error)?) {
-        lock.lock()
-        defer { lock.unlock() }
-        guard result == nil else { return }
-        result = .some(error)
-        done.signal()
-    }
-
-    func wait() -> (any Error)? {
-        done.wait()
-        lock.lock()
-        defer { lock.unlock() }
-        return result ?? nil
-    }
-}
-
-/// FlyingFox's log lines into ours: its per-connection chatter at debug, its failures as warnings.
-private struct ListenerLog: FlyingSocks.Logging {
-    let logger: Logger
-    func logDebug(_ debug: @autoclosure () -> String) { logger.debug("metrics: \(debug())") }
-    func logInfo(_ info: @autoclosure () -> String) { logger.debug("metrics: \(info())") }
-    func logWarning(_ warning: @autoclosure () -> String) { logger.warning("metrics: \(warning())") }
-    func logError(_ error: @autoclosure () -> String) { logger.warning("metrics: \(error())") }
-    func logCritical(_ critical: @autoclosure () -> String) { logger.error("metrics: \(critical())") }
 }

@@ -671,6 +671,7 @@ if mw_start "$CONF_X"; then
     printf '%s\n' "$SCRAPE" >"$E2E_DIR/metrics.txt"
     metric() { awk -v k="$1" '$1 == k { print $2 }' <<<"$SCRAPE"; }
     check "(17) served as Prometheus text" grep -qi '^content-type: text/plain; version=0.0.4' "$E2E_DIR/metrics.headers"
+    expect_eq "(17) any other path is 404" 404 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$METRICS_PORT/")"
     expect_eq "(17) messages by action: 2 accepted, 2 rejected, 1 discarded, 0 tempfailed" "2 2 1 0" \
         "$(metric 'mailwarden_messages_total{action="accept"}') $(metric 'mailwarden_messages_total{action="reject"}') $(metric 'mailwarden_messages_total{action="discard"}') $(metric 'mailwarden_messages_total{action="tempfail"}')"
     expect_eq "(17) the per-message time histogram counted all 5" 5 "$(metric mailwarden_milter_message_seconds_count)"

@@ -1,0 +1,108 @@
+// A minimal HTTP/1.x listener for Prometheus scrapes: GET of one path, one connection at a time,
+// `Connection: close`. A scrape every few seconds needs no more, and it keeps an HTTP stack (and the
+// libcurl that Foundation's networking would link in) out of the milter. Everything a client sends
+// is bounded: the request head (8 KiB) and the time to send it and read the answer (5 s).
+import Foundation
+import Glibc
+import MailWardenCore
+
+struct ListenerFailure: Error, CustomStringConvertible {
+    let description: String
+}
+
+final class ScrapeListener: Sendable {
+    static let maxRequest = 8192
+    static let timeoutSeconds = 5
+    private let fd: Int32
+
+    init(_ address: HostPort) throws(ListenerFailure) {
+        var storage = sockaddr_storage()
+        var length: socklen_t
+        if address.host.contains(":") {
+            var a = sockaddr_in6()
+            a.sin6_family = sa_family_t(AF_INET6)
+            a.sin6_port = in_port_t(UInt16(address.port).bigEndian)
+            guard inet_pton(AF_INET6, address.host, &a.sin6_addr) == 1 else { throw ListenerFailure(description: "not an IPv6 address: \(address.host)") }
+            length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+            withUnsafeBytes(of: a) { src in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: src) } }
+        } else {
+            var a = sockaddr_in()
+            a.sin_family = sa_family_t(AF_INET)
+            a.sin_port = in_port_t(UInt16(address.port).bigEndian)
+            guard inet_pton(AF_INET, address.host, &a.sin_addr) == 1 else { throw ListenerFailure(description: "not an IPv4 address: \(address.host)") }
+            length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            withUnsafeBytes(of: a) { src in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: src) } }
+        }
+        let fd = socket(Int32(storage.ss_family), Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw ListenerFailure(description: "socket: \(Self.errorText())") }
+        var on: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        let bound = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        guard bound == 0, listen(fd, 16) == 0 else {
+            let reason = Self.errorText()
+            close(fd)
+            throw ListenerFailure(description: "cannot listen on \(address.host):\(address.port): \(reason)")
+        }
+        self.fd = fd
+    }
+
+    /// Answers connections for ever; `body(path)` is the page at `path`, or nil for 404.
+    func serve(_ body: (String) -> [UInt8]?) -> Never {
+        while true {
+            let client = accept(fd, nil, nil)
+            guard client >= 0 else { continue }
+            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+            var timeout = timeval(tv_sec: Self.timeoutSeconds, tv_usec: 0)
+            setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            if let head = Self.readHead(client) { Self.send(Self.answer(to: head, body), to: client) }
+            close(client)
+        }
+    }
+
+    /// The request head up to its blank line, or nil when the client is too slow, too long or gone.
+    static func readHead(_ client: Int32) -> [UInt8]? {
+        var head: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1024)
+        while head.count < maxRequest {
+            let n = recv(client, &chunk, min(chunk.count, maxRequest - head.count), 0)
+            guard n > 0 else { return nil }
+            head += chunk[..<n]
+            if head.count >= 4, head.indices.dropFirst(3).contains(where: { head[$0 - 3] == 13 && head[$0 - 2] == 10 && head[$0 - 1] == 13 && head[$0] == 10 }) {
+                return head
+            }
+        }
+        return head // too long: judged by its first line, and a line cut short is a bad request
+    }
+
+    /// The whole response for one request head.
+    static func answer(to head: [UInt8], _ body: (String) -> [UInt8]?) -> [UInt8] {
+        let line = head.prefix { $0 != 13 && $0 != 10 }
+        let words = line.split(separator: 32).map { String(decoding: $0, as: UTF8.self) }
+        guard words.count == 3, words[2].hasPrefix("HTTP/1.") else { return response("400 Bad Request", text: "bad request\n") }
+        guard words[0] == "GET" || words[0] == "HEAD" else { return response("405 Method Not Allowed", text: "only GET\n", extra: "Allow: GET, HEAD\r\n") }
+        let path = String(words[1].prefix { $0 != "?" })
+        guard let page = body(path) else { return response("404 Not Found", text: "see /metrics\n") }
+        let full = response("200 OK", body: page, type: "text/plain; version=0.0.4; charset=utf-8")
+        return words[0] == "HEAD" ? Array(full.prefix(full.count - page.count)) : full
+    }
+
+    static func response(_ status: String, text: String, extra: String = "") -> [UInt8] {
+        response(status, body: Array(text.utf8), type: "text/plain; charset=utf-8", extra: extra)
+    }
+
+    static func response(_ status: String, body: [UInt8], type: String, extra: String = "") -> [UInt8] {
+        Array("HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.count)\r\n\(extra)Connection: close\r\n\r\n".utf8) + body
+    }
+
+    static func send(_ bytes: [UInt8], to client: Int32) {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.send(client, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { return }
+            sent += n
+        }
+    }
+
+    private static func errorText() -> String { String(cString: strerror(errno)) }
+}
