@@ -4,10 +4,10 @@ SWIFT ?= swift
 BIN := .build/debug
 # Debian packages the build and the tests need; installed only when missing.
 # From lintian on: for `make deb` and `make deb-test`.
-DEB_PACKAGES := libmilter-dev libsqlite3-dev pkg-config postfix sasl2-bin libsasl2-modules swaks sqlite3 jq gcc iproute2 util-linux miltertest bc curl spamd spamassassin rspamd lintian dpkg-dev binutils adduser passwd init-system-helpers systemd
+DEB_PACKAGES := libmilter-dev libsqlite3-dev pkg-config postfix sasl2-bin libsasl2-modules swaks sqlite3 jq gcc iproute2 util-linux miltertest bc curl spamd spamassassin rspamd lintian dpkg-dev binutils adduser passwd init-system-helpers systemd sendmail-cf
 DEV_CONFIG := packaging/dev.conf
 
-.PHONY: all deps build run test unit e2e docs docs-check bench clean deb deb-test
+.PHONY: all deps build run test unit e2e docs docs-check bench clean deb deb-test recipes
 
 all: build
 
@@ -32,7 +32,7 @@ run: build
 	@echo "Admin CLI: $(BIN)/mailwarden locks --config $(DEV_CONFIG)"
 	exec $(BIN)/mailwardend --config $(DEV_CONFIG)
 
-test: build docs-check unit e2e deb-test
+test: build docs-check unit e2e recipes deb-test
 
 # The example config and the README reference are rendered from the settings table.
 docs: build
@@ -50,6 +50,10 @@ unit:
 
 e2e: build
 	MW_BIN=$(BIN) bash Tests/e2e/run.sh
+
+# The Postfix and Sendmail recipes of packaging/examples/, loaded as shipped (Sendmail: m4 and an unpacked binary).
+recipes: build
+	MW_BIN=$(BIN) bash Tests/recipes/run.sh
 
 # The Debian package: dist/mailwarden_VERSION_amd64.deb (VERSION: packaging/debian/changelog).
 deb: deps
