@@ -53,6 +53,9 @@ doc=$ROOT/usr/share/doc/$PKG
 install -D -m 0644 README.md "$doc/README.md"
 install -m 0644 "$DEB_SRC/copyright" "$doc/copyright"
 gzip -9n <"$DEB_SRC/changelog" >"$doc/changelog.Debian.gz"
+# The Postfix and Sendmail recipes, as the README shows them.
+install -d "$doc/examples"
+install -m 0644 packaging/examples/* "$doc/examples/"
 chmod 0644 "$doc/changelog.Debian.gz"
 
 install -d "$ROOT/usr/share/man/man8"

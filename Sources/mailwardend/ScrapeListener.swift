@@ -16,29 +16,20 @@ final class ScrapeListener: Sendable {
     private let fd: Int32
 
     init(_ address: HostPort) throws(ListenerFailure) {
-        var storage = sockaddr_storage()
-        var length: socklen_t
-        if address.host.contains(":") {
-            var a = sockaddr_in6()
-            a.sin6_family = sa_family_t(AF_INET6)
-            a.sin6_port = in_port_t(UInt16(address.port).bigEndian)
-            guard inet_pton(AF_INET6, address.host, &a.sin6_addr) == 1 else { throw ListenerFailure(description: "not an IPv6 address: \(address.host)") }
-            length = socklen_t(MemoryLayout<sockaddr_in6>.size)
-            withUnsafeBytes(of: a) { src in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: src) } }
-        } else {
-            var a = sockaddr_in()
-            a.sin_family = sa_family_t(AF_INET)
-            a.sin_port = in_port_t(UInt16(address.port).bigEndian)
-            guard inet_pton(AF_INET, address.host, &a.sin_addr) == 1 else { throw ListenerFailure(description: "not an IPv4 address: \(address.host)") }
-            length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            withUnsafeBytes(of: a) { src in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: src) } }
+        // Numeric host and port only: the config allows IP literals, and no lookup may happen here.
+        var hints = addrinfo()
+        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var found: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(address.host, String(address.port), &hints, &found) == 0, let ai = found else {
+            throw ListenerFailure(description: "not an IP address and port: \(address.host):\(address.port)")
         }
-        let fd = socket(Int32(storage.ss_family), Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        defer { freeaddrinfo(found) }
+        let fd = socket(ai.pointee.ai_family, ai.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), ai.pointee.ai_protocol)
         guard fd >= 0 else { throw ListenerFailure(description: "socket: \(Self.errorText())") }
         var on: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-        let bound = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        guard bound == 0, listen(fd, 16) == 0 else {
+        guard bind(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0, listen(fd, 16) == 0 else {
             let reason = Self.errorText()
             close(fd)
             throw ListenerFailure(description: "cannot listen on \(address.host):\(address.port): \(reason)")

@@ -25,6 +25,18 @@ final class DeskHarness {
 
     deinit { try? FileManager.default.removeItem(at: dir) }
 
+    /// Complaints traced by X-Auth-User lock at the first one over 1/1d, from two distinct reporters.
+    static func complaints() throws -> DeskHarness {
+        try DeskHarness("""
+            identity_rule = user header X-Auth-User /^\\s*(?<id>\\S+)/ lowercase
+            limit_complaints = 1/1d
+            complaint_min_reporters = 2
+            """)
+    }
+
+    /// A message customer user:shop7 sent, as a complaint quotes it.
+    static let shop7Original = "X-Auth-User: shop7\nSubject: hi\n\nbody"
+
     func ingest(_ text: String, sender: String? = "reporter@isp.example") throws -> IngestResult {
         try desk.ingest(Array(text.utf8), sender: sender, recipient: "abuse@example.com")
     }
@@ -124,12 +136,8 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
     }
 
     @Test func complaintsFromEnoughDistinctReportersLockTheCustomer() throws {
-        let h = try DeskHarness("""
-            identity_rule = user header X-Auth-User /^\\s*(?<id>\\S+)/ lowercase
-            limit_complaints = 1/1d
-            complaint_min_reporters = 2
-            """)
-        let original = "X-Auth-User: shop7\nSubject: hi\n\nbody"
+        let h = try DeskHarness.complaints()
+        let original = DeskHarness.shop7Original
         _ = try h.ingest(feedbackReport(original: original, reporter: "fbl@one.example"))
         _ = try h.ingest(feedbackReport(original: original, reporter: "fbl@one.example"))
         #expect(try h.store.state(of: "user:shop7").lock == nil, "one reporter, however often, is below complaint_min_reporters")
@@ -180,12 +188,8 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
 /// The store's figures behind the metrics endpoint: what was ingested and locked, by any process.
 @Suite struct StoreFiguresTests {
     @Test func reportsAreTalliedAtIngestAndLocksByWhoSetThem() throws {
-        let h = try DeskHarness("""
-            identity_rule = user header X-Auth-User /^\\s*(?<id>\\S+)/ lowercase
-            limit_complaints = 1/1d
-            complaint_min_reporters = 2
-            """)
-        let original = "X-Auth-User: shop7\nSubject: hi\n\nbody"
+        let h = try DeskHarness.complaints()
+        let original = DeskHarness.shop7Original
         let report = feedbackReport(original: original, reporter: "fbl@one.example")
         let first = try h.ingest(report)
         #expect(try h.ingest(report).status == .duplicate)

@@ -102,17 +102,7 @@ deb_finish() {
     DEB_FINISHED=1
     trap - EXIT INT TERM
     log "elapsed $((SECONDS - DEB_START)) s"
-    if [ "$E2E_FAIL" -gt 0 ]; then
-        log "failed: ${E2E_FAILED_NAMES[*]}"
-        log "work dir kept for inspection: $E2E_DIR"
-    elif [ "${DEB_KEEP:-0}" = 1 ]; then
-        log "work dir kept (DEB_KEEP=1): $E2E_DIR"
-    else
-        rm -rf "$E2E_DIR"
-    fi
-    echo "$E2E_PASS passed, $E2E_FAIL failed"
-    [ "$E2E_FAIL" -eq 0 ]
-    exit $?
+    e2e_summary DEB_KEEP
 }
 
 # fatal NAME REASON [FILE]: a failure the rest cannot go on from.
@@ -198,6 +188,8 @@ for want in '-rwxr-xr-x root/root ./usr/sbin/mailwardend' '-rwxr-xr-x root/root 
 done
 check "contents: the conffile is the rendered packaging/mailwarden.conf" \
     cmp <(dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./etc/mailwarden/mailwarden.conf) "$REPO/packaging/mailwarden.conf"
+check "contents: every recipe of packaging/examples/ is in /usr/share/doc/mailwarden/examples/" \
+    diff <(cd "$REPO/packaging/examples" && LC_ALL=C ls) <(dpkg-deb -c "$DEB" | awk '$6 ~ /examples\/./ { sub(".*/", "", $6); print $6 }' | LC_ALL=C sort)
 check "contents: the unit is systemd/mailwardend.service" \
     cmp <(dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./lib/systemd/system/mailwardend.service) "$REPO/systemd/mailwardend.service"
 

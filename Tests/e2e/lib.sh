@@ -231,11 +231,17 @@ e2e_finish() {
     pf_stop
     E2E_FINISHED=1
     trap - EXIT INT TERM
+    e2e_summary E2E_KEEP
+}
+
+# e2e_summary KEEP_VAR: keep the work dir if a check failed or $KEEP_VAR is 1 (else delete it), print
+# the summary and exit 0 only if all passed. Shared by every suite that sources this file.
+e2e_summary() {
     if [ "$E2E_FAIL" -gt 0 ]; then
         log "failed: ${E2E_FAILED_NAMES[*]}"
         log "work dir kept for inspection: $E2E_DIR"
-    elif [ "${E2E_KEEP:-0}" = 1 ]; then
-        log "work dir kept (E2E_KEEP=1): $E2E_DIR"
+    elif [ "${!1:-0}" = 1 ]; then
+        log "work dir kept ($1=1): $E2E_DIR"
     else
         rm -rf "$E2E_DIR"
     fi
