@@ -45,6 +45,8 @@ if ! pf_start "$E2E_DIR/pf"; then
     e2e_finish
 fi
 _pass "postfix: private instance starts (smtpd 127.0.0.1:$PF_PORT, sink :$SINK_PORT)"
+# master logs its start a moment after it listens: wait (bounded) for the line.
+wait_until 10 grep -q "configuration $E2E_DIR/pf/etc" "$E2E_DIR/pf/postfix.log"
 check "postfix: instance uses its own config and queue" \
     grep -q "configuration $E2E_DIR/pf/etc" "$E2E_DIR/pf/postfix.log"
 
@@ -672,6 +674,13 @@ if mw_start "$CONF_X"; then
     metric() { awk -v k="$1" '$1 == k { print $2 }' <<<"$SCRAPE"; }
     check "(17) served as Prometheus text" grep -qi '^content-type: text/plain; version=0.0.4' "$E2E_DIR/metrics.headers"
     expect_eq "(17) any other path is 404" 404 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$METRICS_PORT/")"
+    expect_eq "(17) a request head of 8 KiB with no line end is refused at the cap (400)" "HTTP/1.1 400 Bad Request" \
+        "$(timeout 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$METRICS_PORT; head -c 8192 /dev/zero | tr '\\0' a >&3; head -1 <&3" | tr -d '\r')"
+    # A client that connects and says nothing holds the listener for at most its 5 s read timeout.
+    exec 4<>"/dev/tcp/127.0.0.1/$METRICS_PORT"
+    expect_eq "(17) a silent client does not stop the next scrape" 200 \
+        "$(curl -s -o /dev/null -w '%{http_code}' --max-time 15 "http://127.0.0.1:$METRICS_PORT/metrics")"
+    exec 4<&-
     expect_eq "(17) messages by action: 2 accepted, 2 rejected, 1 discarded, 0 tempfailed" "2 2 1 0" \
         "$(metric 'mailwarden_messages_total{action="accept"}') $(metric 'mailwarden_messages_total{action="reject"}') $(metric 'mailwarden_messages_total{action="discard"}') $(metric 'mailwarden_messages_total{action="tempfail"}')"
     expect_eq "(17) the per-message time histogram counted all 5" 5 "$(metric mailwarden_milter_message_seconds_count)"
