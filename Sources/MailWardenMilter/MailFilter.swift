@@ -28,7 +28,7 @@ public final class MailFilter: Sendable {
                 clock: WallClock, logger: Logger, metrics: MessageMetrics = MessageMetrics()) {
         let scanners = makeScanners(config.scanning)
         current = Mutex(Snapshot(config: config, scanners: scanners))
-        scannerHealth = ScannerHealthBoard(labels: scanners.map(\.label))
+        scannerHealth = ScannerHealthBoard(labels: scanners.map(\.label), metrics: metrics)
         self.makeScanners = makeScanners
         self.store = store
         self.tokenizer = tokenizer

@@ -344,10 +344,7 @@ public final class MessageSession: MilterSession {
         if message.bytesTooLarge {
             summary.skippedTooBig = true
             let limit = config.scanning.maxMessageSize
-            for s in scanners {
-                filter.scannerHealth.recordFailure(s.label, .messageTooBig(size: limit + 1, limit: limit), at: now)
-                filter.metrics.scanFailed(s.label, .messageTooBig(size: limit + 1, limit: limit))
-            }
+            for s in scanners { filter.scannerHealth.recordFailure(s.label, .messageTooBig(size: limit + 1, limit: limit), at: now) }
             return summary
         }
         endHeaders()
@@ -359,11 +356,9 @@ public final class MessageSession: MilterSession {
                 let result = try scanner.scan(request)
                 let spam = config.scanning.spam.isSpam(result)
                 filter.scannerHealth.recordScan(scanner.label, latency: result.latencyMicroseconds, spam: spam, at: now)
-                filter.metrics.scanned(scanner.label, microseconds: result.latencyMicroseconds)
                 summary.results.append((scanner.label, result, spam))
             } catch {
                 filter.scannerHealth.recordFailure(scanner.label, error, at: now)
-                filter.metrics.scanFailed(scanner.label, error)
                 summary.failed.append(scanner.name)
                 failures.append("\(scanner.label): \(error)")
                 log(queueID: queueID, "scanner \(scanner.label) failed: \(error) (scanner_failure=\(config.scanning.onFailure.rawValue))", level: .warning)

@@ -1,6 +1,6 @@
 // How each configured scanner is doing, as `mailwarden status` shows it: up or down, last error,
 // latency. Kept in memory on the message path (a mutex, no I/O); the daemon writes a snapshot to
-// the store every few seconds for the CLI to read.
+// the store every few seconds for the CLI to read. Each event also goes to the metrics.
 import MailWardenCore
 import Synchronization
 
@@ -15,12 +15,15 @@ public final class ScannerHealthBoard: Sendable {
     }
 
     private let entries: Mutex<[String: Entry]>
+    private let metrics: MessageMetrics
 
-    public init(labels: [String]) {
+    public init(labels: [String], metrics: MessageMetrics) {
+        self.metrics = metrics
         entries = Mutex(Dictionary(labels.map { ($0, Entry(health: ScannerHealth(label: $0))) }, uniquingKeysWith: { a, _ in a }))
     }
 
     func recordScan(_ label: String, latency: Int64, spam: Bool, at: Int64) {
+        metrics.scanned(label, microseconds: latency)
         update(label) { e in
             e.health.scans += 1
             if spam { e.health.spam += 1 }
@@ -31,6 +34,7 @@ public final class ScannerHealthBoard: Sendable {
     }
 
     func recordFailure(_ label: String, _ failure: ScanFailure, at: Int64) {
+        metrics.scanFailed(label, failure)
         update(label) { e in
             if case .messageTooBig = failure {
                 e.health.skippedTooBig += 1
