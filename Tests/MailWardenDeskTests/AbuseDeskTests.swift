@@ -197,9 +197,15 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         _ = try h.desk.ingest([0, 255, 1, 2, 3, 10, 10, 200], sender: nil, recipient: nil)   // triage
         _ = try h.store.adminLock("sasl:mallory", by: "root", reason: "test", expiresAt: nil, at: 1_800_000_000)
         #expect(try h.store.unlock(identity: "sasl:mallory", by: "root", reason: nil, at: 1_800_000_001))
+        // Two locks for an hour: one lifted by its cooldown, one run out but not yet lifted (nobody sent since).
+        for name in ["sasl:temp1", "sasl:temp2"] {
+            _ = try h.store.adminLock(name, by: "root", reason: "test", expiresAt: 1_800_003_600, at: 1_800_000_000)
+        }
+        #expect(try h.store.unlock(identity: "sasl:temp1", by: "cooldown", reason: "lock_cooldown ended", at: 1_800_003_600))
 
-        let f = try h.store.figures(now: 1_800_000_002)
-        #expect((f.automaticLocks, f.adminLocks, f.adminUnlocks, f.cooldownUnlocks, f.lockedIdentities) == (1, 1, 1, 0, 1))
+        let f = try h.store.figures(now: 1_800_003_601)
+        #expect((f.automaticLocks, f.adminLocks, f.adminUnlocks, f.cooldownUnlocks, f.lockedIdentities) == (1, 3, 1, 1, 1),
+                "locked now: shop7 only; temp2's lock has run out")
         #expect(f.triageReports == 1)
         let type = first.type?.rawValue ?? "none"
         let byStatus = Dictionary(grouping: f.reports.filter { $0.format == first.format && $0.type == type }, by: \.status)
