@@ -1,7 +1,6 @@
-// The Prometheus endpoint (metrics_listen): GET /metrics on a small HTTP listener (ScrapeListener). The milter's own
-// counters come through swift-metrics into the registry; figures that other processes change too
-// (the CLI's locks and unlocks, the pipe's reports, the triage queue) are read from the store at
-// each scrape.
+// The Prometheus endpoint (metrics_listen): GET /metrics on ScrapeListener. The milter's own counters
+// come through swift-metrics into the registry; figures that other processes change too (the CLI's
+// locks and unlocks, the pipe's reports, the triage queue) are read from the store at each scrape.
 import Foundation
 import Logging
 import MailWardenCore
@@ -11,7 +10,7 @@ import Metrics
 import Prometheus
 
 final class MetricsEndpoint: Sendable {
-    let registry = PrometheusCollectorRegistry()
+    private let registry = PrometheusCollectorRegistry()
     private let store: SQLiteStore
     private let logger: Logger
 
