@@ -255,6 +255,12 @@ e2e_summary() {
 # pf_postconf ARGS...: postconf against the private instance.
 pf_postconf() { postconf -c "$PF_DIR/etc" "$@"; }
 
+# pf_reload: reload the private instance and give master a second to restart its services.
+pf_reload() {
+    postfix -c "$PF_DIR/etc" reload >/dev/null 2>&1
+    sleep 1
+}
+
 # pf_start DIR: create and start the private Postfix instance and the sink.
 pf_start() {
     PF_DIR=$1
@@ -486,6 +492,9 @@ pf_flush() { postqueue -c "$PF_DIR/etc" -f >/dev/null 2>&1; }
 # "complete").
 sink_count() { find "$PF_DIR/sink" -type f -name 'msg.*' 2>/dev/null | wc -l; }
 
+# sink_base: remember the sink's count; a scenario then waits for SINK_BASE + N.
+sink_base() { SINK_BASE=$(sink_count); }
+
 # sink_wait N TIMEOUT_S: wait until the sink holds at least N messages and
 # Postfix logged their delivery (so the dump files are complete).
 sink_wait() {
@@ -692,26 +701,33 @@ local envelope_from /^(?<id>[^@]+)@'"${REALM//./\\.}"'$/ lowercase'}
     } >"$file"
 }
 
-# mw_start [CONF]: start mailwardend in the background, stderr appended to
-# $E2E_DIR/mailwardend.log; wait (bounded) until it listens on MILTER_PORT.
+# MW_AS: a command mailwardend runs under, e.g. (setpriv --reuid nobody ...); empty: as the caller.
+MW_AS=()
+
+# mw_start [CONF [LOG]]: start mailwardend in the background (under "${MW_AS[@]}"), stderr appended
+# to LOG (default $E2E_DIR/mailwardend.log); wait (bounded) until it logs that it started, which it
+# does once its socket (inet or unix) listens. A config on MILTER_PORT fails at once if that is taken.
 mw_start() {
     MW_CONF=${1:-$MW_CONF}
-    MW_LOG=$E2E_DIR/mailwardend.log
-    if port_in_use "$MILTER_PORT"; then
+    MW_LOG=${2:-$E2E_DIR/mailwardend.log}
+    if grep -q "^socket = inet:$MILTER_PORT@" "$MW_CONF" && port_in_use "$MILTER_PORT"; then
         echo "mw_start: port $MILTER_PORT already in use" >&2
         return 1
     fi
     echo "=== mw_start $(date +%T) $MW_CONF" >>"$MW_LOG"
-    "$MW_BIN/mailwardend" --config "$MW_CONF" >>"$MW_LOG" 2>&1 &
+    "${MW_AS[@]}" "$MW_BIN/mailwardend" --config "$MW_CONF" >>"$MW_LOG" 2>&1 &
     MW_PID=$!
     disown "$MW_PID" # no job notice on kill -9; pid_alive polls it
-    _mw_up() { pid_alive "$MW_PID" && port_in_use "$MILTER_PORT"; }
+    _mw_up() { pid_alive "$MW_PID" && mw_log_since_start | grep -q 'info: started:'; }
     if ! wait_until 15 _mw_up; then
-        echo "mw_start: mailwardend not listening on $MILTER_PORT (pid $MW_PID alive: $(pid_alive "$MW_PID" && echo yes || echo no))" >&2
+        echo "mw_start: mailwardend did not start (pid $MW_PID alive: $(pid_alive "$MW_PID" && echo yes || echo no))" >&2
         tail -20 "$MW_LOG" >&2
         return 1
     fi
 }
+
+# mw_log_since_start: the daemon log from the last "=== mw_start" line on.
+mw_log_since_start() { awk '/^=== mw_start/ { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }' "$MW_LOG"; }
 
 # mw_stop: SIGTERM, wait (bounded; libmilter needs ~4 s), then SIGKILL.
 mw_stop() {

@@ -62,9 +62,6 @@ fi
 
 SPAM=(--header "X-Spam-Flag: YES")
 
-# Deliveries counted by the sink so far; each scenario waits for base+N.
-sink_base() { SINK_BASE=$(sink_count); }
-
 # spam_from USER TAG [SMTP args]: one spam-flagged authenticated message.
 spam_from() {
     local user=$1 tag=$2
@@ -195,8 +192,6 @@ CAROL=sasl:carol@$REALM
 DAVE=sasl:dave@$REALM
 LOCALID=local:$LOCAL_USER
 
-# daemon_log_since_start: the daemon log from the last "=== mw_start" line on.
-daemon_log_since_start() { awk '/^=== mw_start/ { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }' "$MW_LOG"; }
 
 # ------------------------------------------------------------ A: lock_action = reject
 echo "## A: lock_action = reject"
@@ -427,7 +422,7 @@ if mw_start "$CONF_M"; then
     expect_eq "(11) all 5 reached the sink" 5 "$(sink_files_with 'monitor-[1-5]$')"
     expect_eq "(11) locks --json is an empty array" 0 "$(mw_json locks --json | jq 'length')"
     sleep 0.3
-    check "(11) daemon log says 'would lock'" grep -qi 'would lock' <(daemon_log_since_start)
+    check "(11) daemon log says 'would lock'" grep -qi 'would lock' <(mw_log_since_start)
     mw_stop
 else
     _fail "(11) daemon starts with $CONF_M" "see $MW_LOG"
@@ -587,8 +582,7 @@ printf '%s\n' "mwabuse   unix  -       n       n       -       -       pipe" \
     "  flags=Rq user=nobody argv=$MW_BIN/mailwarden ingest --config $CONF_P --sender \${sender} --recipient \${recipient}" \
     >>"$PF_DIR/etc/master.cf"
 pf_postconf -e "transport_maps = inline:{abuse-pipe@example.net=mwabuse:}" "mwabuse_destination_recipient_limit = 1"
-postfix -c "$PF_DIR/etc" reload >/dev/null 2>&1
-sleep 1
+pf_reload
 # No milter runs now: submit on the plain smtpd port (the pipe transport is what is tested here).
 SMTP_PORT=$PF_PLAIN_PORT send_app --to abuse-pipe@example.net --header "Subject: $(new_tag) via pipe" --body "Spam from 203.0.113.77 hit our trap."
 expect_eq "(15) Postfix accepts the report for the pipe transport" 250 "$(swaks_data_code)"
@@ -605,7 +599,7 @@ if [ -n "$E2E_DIR" ] && mkdir -p "$FULL_DIR" && mount -t tmpfs -o size=2m,mode=0
     CFG_STORE=$FULL_DIR/full.db CFG_EXTRA="abuse_mailboxes = abuse@example.net" mw_write_config "$CONF_F2"
     chmod 644 "$CONF_F2"
     sed -i "s|--config $CONF_P |--config $CONF_F2 |" "$PF_DIR/etc/master.cf"
-    postfix -c "$PF_DIR/etc" reload >/dev/null 2>&1
+    pf_reload
     if mw_start "$CONF_F2"; then
         chown nobody "$FULL_DIR"/full.db*
         { echo "Spam from 203.0.113.88"; head -c 600000 /dev/urandom | base64 -w 76; } >"$E2E_DIR/big-report.txt"
@@ -641,21 +635,17 @@ CONF_U=$E2E_DIR/var/unix.conf
 SOCK=$E2E_DIR/var/mailwarden.sock
 CFG_STORE=$E2E_DIR/var/unix.db mw_write_config "$CONF_U"
 sed -i "s|^socket = .*|socket = unix:$SOCK\nsocket_group = postfix|" "$CONF_U"
-"$MW_BIN/mailwardend" --config "$CONF_U" >>"$E2E_DIR/mailwardend-unix.log" 2>&1 &
-UNIX_PID=$!
-wait_until 10 test -S "$SOCK"
+mw_start "$CONF_U" "$E2E_DIR/mailwardend-unix.log" || _fail "(16) daemon starts with $CONF_U" "see $E2E_DIR/mailwardend-unix.log"
 expect_eq "(16) the socket has mode 660 and group postfix (socket_group)" "660 postfix" "$(stat -c '%a %G' "$SOCK" 2>/dev/null)"
 pf_postconf -e "smtpd_milters = unix:$SOCK" "non_smtpd_milters = unix:$SOCK"
-postfix -c "$PF_DIR/etc" reload >/dev/null 2>&1
-sleep 1
+pf_reload
 send_auth dave --header "Subject: $(new_tag) over unix socket"
 expect_eq "(16) dave's mail passes through the unix-socket milter (250)" 250 "$(swaks_data_code)"
 wait_until 10 grep -q "identity=$DAVE " "$E2E_DIR/mailwardend-unix.log"
 check "(16) the daemon named dave" grep -q "identity=$DAVE .*action=accept" "$E2E_DIR/mailwardend-unix.log"
-kill -TERM "$UNIX_PID" 2>/dev/null
-wait_pid_gone "$UNIX_PID" 15
+mw_stop
 pf_postconf -e "smtpd_milters = inet:127.0.0.1:$MILTER_PORT" "non_smtpd_milters = inet:127.0.0.1:$MILTER_PORT"
-postfix -c "$PF_DIR/etc" reload >/dev/null 2>&1
+pf_reload
 
 echo "## (17) metrics: a Prometheus scrape after a few messages shows the counts that were sent"
 CONF_X=$E2E_DIR/var/metrics.conf

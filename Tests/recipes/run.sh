@@ -108,26 +108,16 @@ CONF=$VAR/mailwarden.conf
 
 # rc_mw_start CONF LOG [setpriv --groups LIST]: mailwardend as RECIPES_USER.
 rc_mw_start() {
-    local conf=$1 logf=$2 groups=(--clear-groups)
+    local groups=(--clear-groups)
     [ -n "${3:-}" ] && groups=(--groups "$3")
-    MW_CONF=$conf
-    MW_LOG=$logf
-    echo "=== start $(date +%T) $conf" >>"$logf"
-    setpriv --reuid "$RECIPES_USER" --regid "$RECIPES_GROUP" "${groups[@]}" \
-        "$MW_BIN/mailwardend" --config "$conf" >>"$logf" 2>&1 &
-    MW_PID=$!
-    disown "$MW_PID"
-    _started() { pid_alive "$MW_PID" && rc_mw_log | grep -q 'info: started:'; }
-    wait_until 15 _started || { tail -5 "$logf" >&2; return 1; }
+    MW_AS=(setpriv --reuid "$RECIPES_USER" --regid "$RECIPES_GROUP" "${groups[@]}")
+    mw_start "$1" "$2"
 }
-
-# Log lines of the daemon's current run.
-rc_mw_log() { awk '/^=== start/ { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }' "$MW_LOG"; }
 
 # rc_log_has REGEX: the daemon logged a matching line (waits up to 10 s).
 rc_log_has() {
     local re=$1
-    _has() { rc_mw_log | grep -Eq -- "$re"; }
+    _has() { mw_log_since_start | grep -Eq -- "$re"; }
     wait_until 10 _has
 }
 
@@ -173,11 +163,6 @@ chrooted_in_spool() {
         [ "$(readlink "/proc/$p/root" 2>/dev/null)" = "$PF_DIR/spool" ] && return 0
     done
     return 1
-}
-
-pf_reload() {
-    postfix -c "$PF_DIR/etc" reload >/dev/null 2>&1
-    sleep 1
 }
 
 # ============================================================ 1. Postfix, inet
@@ -232,7 +217,6 @@ fi
 _pass "(1) mailwardend runs as $RECIPES_USER on 127.0.0.1:$MILTER_PORT"
 
 # An authenticated message: {auth_authen} names bob, `i` prefixes the log line.
-sink_base() { SINK_BASE=$(sink_count); }
 sink_base
 tag=$(new_tag)
 send_auth bob --header "Subject: $tag"
@@ -381,9 +365,9 @@ qid=$(swaks_queue_id)
 check "(2) ... and mailwardend saw it (queue id $qid)" rc_log_has "info: $qid: "
 check "(2) ... from an smtpd process chrooted in $SPOOL" chrooted_in_spool smtpd
 
-before=$(rc_mw_log | grep -c 'identity=local:root ')
+before=$(mw_log_since_start | grep -c 'identity=local:root ')
 send_local root someone@example.com "Subject: $(new_tag) local over unix socket"
-_local_seen() { [ "$(rc_mw_log | grep -c 'identity=local:root ')" -gt "$before" ]; }
+_local_seen() { [ "$(mw_log_since_start | grep -c 'identity=local:root ')" -gt "$before" ]; }
 check "(2) a local submission through the chrooted cleanup-local reaches the socket" wait_until 20 _local_seen
 check "(2) ... from a cleanup process chrooted in $SPOOL" chrooted_in_spool cleanup
 mw_stop
