@@ -30,7 +30,9 @@ run: build
 	@echo "  non_smtpd_milters = inet:127.0.0.1:8890"
 	@echo "  milter_default_action = tempfail"
 	@echo "Admin CLI: $(BIN)/mailwarden locks --config $(DEV_CONFIG)"
-	exec $(BIN)/mailwardend --config $(DEV_CONFIG)
+	@echo "The abuse desk worker (mailwarden desk) runs beside it and stops with it."
+	$(BIN)/mailwarden desk --config $(DEV_CONFIG) & desk=$$!; trap 'kill $$desk 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/mailwardend --config $(DEV_CONFIG)
 
 test: build docs-check unit e2e recipes deb-test
 

@@ -22,11 +22,9 @@ let package = Package(
         .systemLibrary(name: "CMilter", pkgConfig: "milter", providers: [.apt(["libmilter-dev"])]),
         // Abuse-mailbox parsing: one raw message in, one structured report out. Pure Swift, no I/O.
         .target(name: "MailWardenReports", dependencies: ["MailWardenCore"]),
-        // The abuse desk's ingest path: parse, trace, file on cases, count complaints.
-        .target(name: "MailWardenDesk", dependencies: [
-            "MailWardenCore", "MailWardenReports",
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        // The abuse desk's worker logic: take queued reports, have them parsed, trace, file on cases,
+        // count complaints. mailwardend does not link it (nor the parser): it only queues raw bytes.
+        .target(name: "MailWardenDesk", dependencies: ["MailWardenCore", "MailWardenReports"]),
         // SQLite-backed store behind the core's store protocols.
         .target(name: "MailWardenStore", dependencies: [
             "MailWardenCore", "CSQLite",
@@ -43,13 +41,13 @@ let package = Package(
         // C trampolines and smfi_* calls only.
         .target(name: "MilterBridge", dependencies: ["MailWardenMilter", "CMilter"]),
         .executableTarget(name: "mailwardend", dependencies: [
-            "MailWardenCore", "MailWardenStore", "MailWardenMilter", "MilterBridge", "MailWardenScanners", "MailWardenDesk",
+            "MailWardenCore", "MailWardenStore", "MailWardenMilter", "MilterBridge", "MailWardenScanners",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "mailwarden", dependencies: [
-            "MailWardenCore", "MailWardenStore", "MailWardenDesk",
+            "MailWardenCore", "MailWardenStore", "MailWardenDesk", "MailWardenReports",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "MailWardenCoreTests", dependencies: ["MailWardenCore"]),

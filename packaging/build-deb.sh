@@ -46,6 +46,7 @@ strip --remove-section=.comment --remove-section=.note --strip-unneeded \
 # The commented example config (rendered from the settings table) is the conffile.
 install -D -m 0644 packaging/mailwarden.conf "$ROOT/etc/mailwarden/mailwarden.conf"
 install -D -m 0644 systemd/mailwardend.service "$ROOT/lib/systemd/system/mailwardend.service"
+install -D -m 0644 systemd/mailwarden-desk.service "$ROOT/lib/systemd/system/mailwarden-desk.service"
 # The store's directory; postinst gives it to the mailwarden user.
 install -d -m 0750 "$ROOT/var/lib/mailwarden"
 

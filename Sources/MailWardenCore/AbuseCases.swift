@@ -57,48 +57,124 @@ public struct EvidenceItem: Sendable {
     }
 }
 
-/// A report as it is stored: the raw message, what was parsed from it, and where it files.
+/// A report as the milter or the pipe received it: raw bytes nobody has read yet.
+public struct RawReport: Sendable {
+    public let receivedAt: Int64
+    public let envelopeSender: String?
+    public let envelopeRecipient: String?
+    /// The MTA's queue id of the message that carried it, when the milter received it.
+    public let queueID: String?
+    public let raw: [UInt8]
+
+    public init(receivedAt: Int64, envelopeSender: String?, envelopeRecipient: String?, queueID: String?, raw: [UInt8]) {
+        self.receivedAt = receivedAt
+        self.envelopeSender = envelopeSender
+        self.envelopeRecipient = envelopeRecipient
+        self.queueID = queueID
+        self.raw = raw
+    }
+}
+
+/// What storing a raw report did.
+public enum EnqueueOutcome: Sendable, Equatable {
+    /// Stored durably; the desk worker will parse it.
+    case queued(reportID: Int64)
+    /// The same message was stored before (fingerprint match); nothing changed.
+    case duplicate(reportID: Int64)
+
+    public var reportID: Int64 {
+        switch self { case .queued(let id), .duplicate(let id): id }
+    }
+}
+
+/// A stored report still waiting for the desk worker.
+public struct QueuedReport: Sendable {
+    public let id: Int64
+    public let receivedAt: Int64
+    public let envelopeSender: String?
+    public let envelopeRecipient: String?
+    public let raw: [UInt8]
+    /// Parses of it that died or ran over their budget so far.
+    public let failedParses: Int
+
+    public init(id: Int64, receivedAt: Int64, envelopeSender: String?, envelopeRecipient: String?, raw: [UInt8], failedParses: Int) {
+        self.id = id
+        self.receivedAt = receivedAt
+        self.envelopeSender = envelopeSender
+        self.envelopeRecipient = envelopeRecipient
+        self.raw = raw
+        self.failedParses = failedParses
+    }
+}
+
+/// Why the isolated parser gave no answer for a report.
+public enum ParseFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The parser process died (a trap, or the address-space limit), by this signal or exit status.
+    case died(signal: Int32?, status: Int32?)
+    /// The parser process ran over its time budget and was killed.
+    case overBudget(seconds: Int)
+
+    public var description: String {
+        switch self {
+        case .died(let signal?, _): "parser died: signal \(signal)"
+        case .died(nil, let status): "parser died: exit status \(status ?? -1)"
+        case .overBudget(let seconds): "parser over its \(seconds) s budget"
+        }
+    }
+
+    /// The metric label: died or timeout.
+    public var kind: String {
+        if case .overBudget = self { return "timeout" }
+        return "died"
+    }
+}
+
+/// The durable queue between the MTA-facing processes (milter, pipe) and the desk worker.
+public protocol ReportQueue: Sendable {
+    /// Stores the raw report before returning (a durable commit), deduplicated by its fingerprint.
+    func enqueue(_ report: RawReport) throws -> EnqueueOutcome
+    /// Ids of queued reports, oldest first.
+    func queuedReportIDs(limit: Int) throws -> [Int64]
+    /// A queued report; nil once it has been parsed (or was never queued).
+    func queuedReport(id: Int64) throws -> QueuedReport?
+    /// Counts one failed parse of a queued report; at `giveUpAfter` failures the report leaves the
+    /// queue for triage, raw bytes kept, with the failure as its reason. Returns true when it did.
+    func recordParseFailure(reportID: Int64, _ failure: ParseFailure, giveUpAfter: Int) throws -> Bool
+}
+
+/// What the desk decided for a parsed, queued report.
 public struct ReportFiling: Sendable {
-    public var receivedAt: Int64
+    /// The queued report this files.
+    public var reportID: Int64
     public var messageID: String?
-    /// Identifies the same message delivered twice (trace headers excluded).
-    public var contentHash: String
     public var status: ReportStatus
     public var format: String
     public var type: AbuseType?
     public var reporter: String?
-    public var envelopeSender: String?
-    public var envelopeRecipient: String?
     public var reason: String?
     public var identity: Identity?
     public var tracedBy: TraceMethod?
     /// The parsed fields, for `case show` and searching.
     public var fields: JSONValue
-    public var raw: [UInt8]
     /// Every indicator the report names, as (kind, value): ip, domain, url, email.
     public var indicators: [(kind: String, value: String)]
     public var evidence: [EvidenceItem]
     /// The cases it files on (one, or one per distinct IP for bulk CSV); empty unless status is filed.
     public var subjects: [CaseSubject]
 
-    public init(receivedAt: Int64, messageID: String?, contentHash: String, status: ReportStatus, format: String,
-                type: AbuseType?, reporter: String?, envelopeSender: String?, envelopeRecipient: String?, reason: String?,
-                identity: Identity?, tracedBy: TraceMethod?, fields: JSONValue, raw: [UInt8],
+    public init(reportID: Int64, messageID: String?, status: ReportStatus, format: String, type: AbuseType?, reporter: String?,
+                reason: String?, identity: Identity?, tracedBy: TraceMethod?, fields: JSONValue,
                 indicators: [(kind: String, value: String)], evidence: [EvidenceItem], subjects: [CaseSubject]) {
-        self.receivedAt = receivedAt
+        self.reportID = reportID
         self.messageID = messageID
-        self.contentHash = contentHash
         self.status = status
         self.format = format
         self.type = type
         self.reporter = reporter
-        self.envelopeSender = envelopeSender
-        self.envelopeRecipient = envelopeRecipient
         self.reason = reason
         self.identity = identity
         self.tracedBy = tracedBy
         self.fields = fields
-        self.raw = raw
         self.indicators = indicators
         self.evidence = evidence
         self.subjects = subjects
@@ -120,15 +196,18 @@ public struct FiledCase: Sendable, Equatable {
 }
 
 public enum FilingOutcome: Sendable, Equatable {
-    case stored(reportID: Int64, cases: [FiledCase])
-    /// The same message was stored before; nothing changed.
-    case duplicate(reportID: Int64)
+    case filed(cases: [FiledCase])
+    /// The report was no longer queued (another worker filed it); nothing changed.
+    case notQueued
 }
 
 public protocol CaseStore: Sendable {
-    /// Stores the report and files it on its subjects' open cases (opening them as needed), in one
-    /// transaction committed before returning. Idempotent on `contentHash`.
+    /// Records what the desk made of a queued report and files it on its subjects' open cases
+    /// (opening them as needed). Idempotent: a report no longer queued is left as it is.
     func file(_ report: ReportFiling) throws -> FilingOutcome
+    /// Runs `body` in one durable transaction: every store call it makes (this store's policy
+    /// writes included) commits together or not at all.
+    func atomically<T>(_ body: () throws -> T) throws -> T
     /// The identity that sent a message, from the outbound log.
     func senderIdentity(ofMessageID messageID: String) throws -> Identity?
     /// The identity an X-MailWarden-ID token was minted for.

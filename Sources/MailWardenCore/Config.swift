@@ -75,6 +75,9 @@ public struct Config: Sendable {
     public var abuseMaxSize: Int
     public var complaintMinReporters: Int
     public var reportRetention: TimeSpan
+    /// The desk worker's parser process: its time per report and its address space.
+    public var deskParseTimeout: TimeSpan
+    public var deskParseMemory: Int
     /// The `scanner*` settings: which spam scanners to ask and how.
     public var scanning: ScannerConfig
     /// Where this snapshot came from, for `status` and log lines.
@@ -293,6 +296,11 @@ public struct Config: Sendable {
         abuseMaxSize = number("abuse_max_size", range: 1024...1_073_741_824)
         complaintMinReporters = number("complaint_min_reporters", range: 1...1000)
         reportRetention = duration("report_retention")
+        deskParseTimeout = duration("desk_parse_timeout")
+        if let e = raw.values("desk_parse_timeout").last, TimeSpan(e.value) != nil, !(1...300).contains(deskParseTimeout.seconds) {
+            fail(e, "desk_parse_timeout must be from 1s to 300s; got `\(e.value)`")
+        }
+        deskParseMemory = number("desk_parse_memory", range: 134_217_728...17_179_869_184)
         scanning = ScannerConfig.parse(raw, file: file, problems: &problems)
         source = file
     }

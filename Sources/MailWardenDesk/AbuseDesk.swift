@@ -1,7 +1,7 @@
-// The abuse desk's ingest path, shared by the milter (mail to abuse_mailboxes) and `mailwarden
-// ingest` (pipe transport, mbox, Maildir): parse the report, trace the reported original to one of
-// our identities, choose the case subject, store everything in one transaction, and count a traced
-// complaint toward the identity's lock.
+// The abuse desk's filing step, run by the desk worker once the isolated parser has read a queued
+// report (the milter and `mailwarden ingest` only queue raw bytes): trace the reported original to
+// one of our identities, choose the case subject, and record the filing and the traced complaint's
+// count toward the identity's lock in one transaction, so a retry never files twice or counts none.
 //
 // Subject, in order: the traced identity; else each distinct IP of a bulk CSV; else the source IP;
 // else the reported domain. No type or no subject: triage, for a person to decide.
@@ -14,6 +14,26 @@ import MailWardenReports
 /// What one ingested message became; also its one-line JSON (`mailwarden ingest --json`).
 public struct IngestResult: Sendable {
     public enum Status: String, Sendable { case filed, triage, ignored, duplicate }
+
+    /// A report the parser gave up on (died or ran over its budget): in triage with its raw bytes.
+    public static func unparsed(reportID: Int64, reason: String) -> IngestResult {
+        bare(.triage, reportID: reportID, reason: reason)
+    }
+
+    /// The same message was queued before.
+    public static func duplicate(reportID: Int64) -> IngestResult {
+        bare(.duplicate, reportID: reportID, reason: nil)
+    }
+
+    /// Another desk worker parsed the report first; `case show` or `triage` tell what it became.
+    public static func parsedElsewhere(reportID: Int64) -> IngestResult {
+        bare(.duplicate, reportID: reportID, reason: "parsed by another desk worker")
+    }
+
+    private static func bare(_ status: Status, reportID: Int64, reason: String?) -> IngestResult {
+        IngestResult(status: status, reportID: reportID, format: "unparsed", type: nil, ips: [], domains: [], urls: [], identity: nil,
+                     tracedBy: nil, cases: [], reason: reason, complaint: nil)
+    }
 
     public let status: Status
     public let reportID: Int64
@@ -70,10 +90,9 @@ public struct AbuseDesk: Sendable {
         accounting = IdentityAccounting(config: config, store: policy, clock: clock)
     }
 
-    /// Parses and stores one message. Throws only when it could not be stored (the caller then
-    /// tempfails or exits 75): garbage is stored too, in triage.
-    public func ingest(_ raw: [UInt8], sender: String?, recipient: String?) throws -> IngestResult {
-        let report = ReportParser.parse(raw)
+    /// Files one parsed, queued report and counts a traced complaint, in one transaction. Throws only
+    /// when the store failed (nothing is then changed and the report stays queued).
+    public func file(_ queued: QueuedReport, parsed report: AbuseReport) throws -> IngestResult {
         let trace = try self.trace(report)
         var status = report.status
         var reason = report.reason
@@ -91,24 +110,25 @@ public struct AbuseDesk: Sendable {
             }
         }
         let filing = ReportFiling(
-            receivedAt: accounting.clock.now(), messageID: report.messageID, contentHash: ReportFingerprint.of(raw),
-            status: status, format: report.format.rawValue, type: report.type, reporter: report.reporter,
-            envelopeSender: sender, envelopeRecipient: recipient, reason: reason,
-            identity: trace?.identity, tracedBy: trace?.method, fields: Self.fields(of: report), raw: raw,
-            indicators: Self.indicators(of: report), evidence: report.evidence, subjects: subjects)
-        let outcome = try cases.file(filing)
-        let result: (Status: IngestResult.Status, id: Int64, cases: [FiledCase])
+            reportID: queued.id, messageID: report.messageID, status: status, format: report.format.rawValue, type: report.type,
+            reporter: report.reporter, reason: reason, identity: trace?.identity, tracedBy: trace?.method,
+            fields: Self.fields(of: report), indicators: Self.indicators(of: report), evidence: report.evidence, subjects: subjects)
+        let (outcome, complaint) = try cases.atomically { () throws -> (FilingOutcome, AccountingOutcome?) in
+            let outcome = try cases.file(filing)
+            guard outcome != .notQueued, status == .filed, let identity = trace?.identity else { return (outcome, nil) }
+            let reporter = report.reporter ?? queued.envelopeSender ?? "unknown"
+            return (outcome, try accounting.accountComplaint(identity: identity, reporter: reporter))
+        }
+        let filed: [FiledCase]
         switch outcome {
-        case .duplicate(let id): result = (.duplicate, id, [])
-        case .stored(let id, let filed): result = (IngestResult.Status(rawValue: status.rawValue) ?? .triage, id, filed)
+        case .notQueued:
+            return .parsedElsewhere(reportID: queued.id)
+        case .filed(let cases): filed = cases
         }
-        var complaint: AccountingOutcome?
-        if result.Status == .filed, let identity = trace?.identity {
-            complaint = try accounting.accountComplaint(identity: identity, reporter: report.reporter ?? sender ?? "unknown")
-        }
-        return IngestResult(status: result.Status, reportID: result.id, format: report.format.rawValue, type: report.type,
-                            ips: report.sourceIPs, domains: report.domains, urls: report.urls, identity: trace?.identity,
-                            tracedBy: trace?.method, cases: result.cases, reason: reason, complaint: complaint)
+        return IngestResult(status: IngestResult.Status(rawValue: status.rawValue) ?? .triage, reportID: queued.id,
+                            format: report.format.rawValue, type: report.type, ips: report.sourceIPs, domains: report.domains,
+                            urls: report.urls, identity: trace?.identity, tracedBy: trace?.method, cases: filed, reason: reason,
+                            complaint: complaint)
     }
 
     /// Which of our identities sent the reported original, if we can tell.

@@ -9,8 +9,9 @@
 //   headers, body  keep the (capped) values of the headers that rules read; keep the whole message
 //                  for a report to an abuse mailbox (abuse_max_size) or for the spam scanners
 //                  (scanner_max_size)
-//   end of message a report is stored by the abuse desk before we answer (store failure: on_error),
-//                  its abuse-mailbox recipients removed, and the message discarded if none is left;
+//   end of message a report is queued raw, unread, before we answer (store failure: on_error), its
+//                  abuse-mailbox recipients removed, and the message discarded if none is left (the
+//                  desk worker parses it later, in a process of its own);
 //                  then: name the identity (first matching rule), read the upstream spam verdict and,
 //                  unless the identity is locked, ask the scanners (scanner_failure on failure), then
 //                  IdentityAccounting counts it and locks on a crossed limit; the verdict follows:
@@ -231,7 +232,7 @@ public final class MessageSession: MilterSession {
         }
         endHeaders()
         do {
-            let summary = try intake.ingest(message.bytes, sender: message.sender, recipients: recipients, queueID: queueID, config: config)
+            let summary = try intake.enqueue(message.bytes, sender: message.sender, recipients: recipients, queueID: queueID)
             guard !config.abuseKeepDelivery else {
                 log(queueID: queueID, "abuse report \(summary) action=deliver (abuse_keep_delivery)")
                 return .stored([])

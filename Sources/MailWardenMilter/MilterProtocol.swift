@@ -65,8 +65,9 @@ public protocol LockNotifier: Sendable {
     func identityLocked(_ lock: LockRecord, queueID: String?)
 }
 
-/// Takes mail to the abuse mailboxes (the abuse desk); the report must be stored when it returns.
+/// Takes mail to the abuse mailboxes: stores it raw, unread, for the desk worker to parse; the
+/// report must be durably stored when it returns.
 public protocol ReportIntake: Sendable {
-    /// Stores one report under the session's config; returns a short summary for the message's log line.
-    func ingest(_ raw: [UInt8], sender: String?, recipients: [String], queueID: String?, config: Config) throws -> String
+    /// Queues one report; returns a short summary for the message's log line.
+    func enqueue(_ raw: [UInt8], sender: String?, recipients: [String], queueID: String?) throws -> String
 }

@@ -3,7 +3,7 @@
 import MailWardenCore
 
 /// The shape a report came in.
-public enum ReportFormat: String, Sendable {
+public enum ReportFormat: String, Sendable, Codable {
     /// RFC 5965 Abuse Reporting Format (a `message/feedback-report` part).
     case arf
     /// RFC 6591 authentication-failure or DMARC failure report (ARF, or a DMARC report in plain text).
@@ -43,7 +43,7 @@ public struct OriginalMessage: Sendable {
 }
 
 /// One distinct IP of a bulk report (CSV rows, a list, a table), typed by its own row.
-public struct BulkEntry: Sendable, Equatable {
+public struct BulkEntry: Sendable, Equatable, Codable {
     public let ip: String
     public let type: AbuseType?
     public let domains: [String]
@@ -52,7 +52,7 @@ public struct BulkEntry: Sendable, Equatable {
 }
 
 /// One abuse-mailbox message, parsed.
-public struct AbuseReport: Sendable {
+public struct AbuseReport: Sendable, Codable {
     /// `filed`, `triage` or `ignored`. Triage with a `type` means only the subject is missing: a
     /// report whose original traces to one of our identities can still file on that identity.
     public let status: ReportStatus

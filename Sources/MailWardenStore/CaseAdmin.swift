@@ -191,6 +191,14 @@ extension SQLiteStore {
     // MARK: - Triage
 
     /// Reports waiting in triage, oldest first.
+    /// A report's raw message as it arrived (for a person to read what the parser could not).
+    public func reportRaw(id: Int64) throws -> [UInt8] {
+        guard let raw = try db.query("SELECT raw FROM reports WHERE id = ?", [.int(id)]).first?.first?.blob else {
+            throw CaseAdminError.unknownReport(id)
+        }
+        return raw
+    }
+
     public func triageQueue() throws -> [TriageReport] {
         try db.transaction(readOnly: true) { tx in
             let indicators = try Self.indicatorsByReport(tx.query("""

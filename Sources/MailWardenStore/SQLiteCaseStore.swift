@@ -1,28 +1,74 @@
-// The abuse desk's storage: reports with their raw message, indicators and evidence; cases per
-// (subject, type); triage decisions. A report and its filing are one transaction, committed with
-// synchronous=FULL before the milter or the pipe says "stored".
+// The abuse desk's storage. A report arrives raw (status 'queued', committed with synchronous=FULL
+// before the milter or the pipe says "stored"); the desk worker later records what it parsed,
+// its indicators and evidence, and files it on cases per (subject, type), in one transaction.
 import Crypto
 import Foundation
 import MailWardenCore
 
+extension SQLiteStore: ReportQueue {
+    public func enqueue(_ report: RawReport) throws -> EnqueueOutcome {
+        let hash = ReportFingerprint.of(report.raw)
+        return try db.transaction(durable: true) { tx in
+            if let id = try tx.query("SELECT id FROM reports WHERE content_hash = ?", [.text(hash)]).first?.first?.int {
+                try Self.tally(tx, format: Self.unparsed, type: nil, status: "duplicate")
+                return .duplicate(reportID: id)
+            }
+            guard let id = try tx.query("""
+                INSERT INTO reports(received_at, content_hash, status, format, envelope_sender, envelope_recipient, queue_id, fields, raw)
+                VALUES(?, ?, 'queued', ?, ?, ?, ?, '{}', ?) RETURNING id
+                """, [.int(report.receivedAt), .text(hash), .text(Self.unparsed), SQLValue(report.envelopeSender),
+                      SQLValue(report.envelopeRecipient), SQLValue(report.queueID), .blob(report.raw)]).first?.first?.int else {
+                throw StoreError(code: 0, message: "store \(path): the report was not stored")
+            }
+            return .queued(reportID: id)
+        }
+    }
+
+    public func queuedReportIDs(limit: Int) throws -> [Int64] {
+        try db.query("SELECT id FROM reports WHERE status = 'queued' ORDER BY id LIMIT ?", [.int(Int64(limit))]).compactMap { $0.first?.int }
+    }
+
+    public func queuedReport(id: Int64) throws -> QueuedReport? {
+        guard let row = try db.query("""
+            SELECT received_at, envelope_sender, envelope_recipient, raw, failed_parses FROM reports WHERE id = ? AND status = 'queued'
+            """, [.int(id)]).first else { return nil }
+        return QueuedReport(id: id, receivedAt: row[0].int ?? 0, envelopeSender: row[1].text, envelopeRecipient: row[2].text,
+                            raw: row[3].blob ?? [], failedParses: Int(row[4].int ?? 0))
+    }
+
+    public func recordParseFailure(reportID: Int64, _ failure: ParseFailure, giveUpAfter: Int) throws -> Bool {
+        try db.transaction(durable: true) { tx in
+            try tx.query("""
+                INSERT INTO desk_tallies(event, count) VALUES(?, 1) ON CONFLICT(event) DO UPDATE SET count = count + 1
+                """, [.text("parser_\(failure.kind)")])
+            guard let failed = try tx.query("""
+                UPDATE reports SET failed_parses = failed_parses + 1, reason = ? WHERE id = ? AND status = 'queued' RETURNING failed_parses
+                """, [.text(failure.description), .int(reportID)]).first?.first?.int else { return false }
+            guard failed >= giveUpAfter else { return false }
+            try tx.query("UPDATE reports SET status = 'triage' WHERE id = ?", [.int(reportID)])
+            try Self.tally(tx, format: Self.unparsed, type: nil, status: ReportStatus.triage.rawValue)
+            return true
+        }
+    }
+
+    /// The format of a report nobody has parsed (queued, or given up on).
+    static let unparsed = "unparsed"
+}
+
 extension SQLiteStore: CaseStore {
     public func file(_ report: ReportFiling) throws -> FilingOutcome {
         try db.transaction(durable: true) { tx in
-            if let id = try tx.query("SELECT id FROM reports WHERE content_hash = ?", [.text(report.contentHash)]).first?.first?.int {
-                try Self.tally(tx, report, status: "duplicate")
-                return .duplicate(reportID: id)
+            guard let receivedAt = try tx.query("""
+                UPDATE reports SET message_id = ?, status = ?, format = ?, type = ?, reporter = ?, reason = ?, identity = ?,
+                                   traced_by = ?, fields = ?
+                WHERE id = ? AND status = 'queued' RETURNING received_at
+                """, [SQLValue(report.messageID), .text(report.status.rawValue), .text(report.format), SQLValue(report.type?.rawValue),
+                      SQLValue(report.reporter), SQLValue(report.reason), SQLValue(report.identity), SQLValue(report.tracedBy?.rawValue),
+                      .text(report.fields.rendered(indent: nil)), .int(report.reportID)]).first?.first?.int else {
+                return .notQueued
             }
-            try Self.tally(tx, report, status: report.status.rawValue)
-            guard let reportID = try tx.query("""
-                INSERT INTO reports(received_at, message_id, content_hash, status, format, type, reporter, envelope_sender,
-                                    envelope_recipient, reason, identity, traced_by, fields, raw)
-                VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
-                """, [.int(report.receivedAt), SQLValue(report.messageID), .text(report.contentHash), .text(report.status.rawValue),
-                      .text(report.format), SQLValue(report.type?.rawValue), SQLValue(report.reporter), SQLValue(report.envelopeSender),
-                      SQLValue(report.envelopeRecipient), SQLValue(report.reason), SQLValue(report.identity),
-                      SQLValue(report.tracedBy?.rawValue), .text(report.fields.rendered(indent: nil)), .blob(report.raw)]).first?.first?.int else {
-                throw StoreError(code: 0, message: "store \(path): the report was not stored")
-            }
+            try Self.tally(tx, format: report.format, type: report.type, status: report.status.rawValue)
+            let reportID = report.reportID
             for i in report.indicators {
                 try tx.query("INSERT INTO report_indicators(report_id, kind, value) VALUES(?, ?, ?)",
                              [.int(reportID), .text(i.kind), .text(i.value.lowercased())])
@@ -33,19 +79,23 @@ extension SQLiteStore: CaseStore {
                              [.int(reportID), .text(e.filename), .text(e.contentType), .int(Int64(e.bytes.count)), .text(digest), .blob(e.bytes)])
             }
             let filed = try report.subjects.map { subject in
-                try Self.fileOnCase(tx, reportID: reportID, subject: subject, receivedAt: report.receivedAt,
+                try Self.fileOnCase(tx, reportID: reportID, subject: subject, receivedAt: receivedAt,
                                     identity: report.identity, tracedBy: report.tracedBy)
             }
-            return .stored(reportID: reportID, cases: filed)
+            return .filed(cases: filed)
         }
     }
 
-    /// Counts one ingested report in report_tallies.
-    static func tally(_ tx: SQLiteConnection.Transaction, _ report: ReportFiling, status: String) throws {
+    public func atomically<T>(_ body: () throws -> T) throws -> T {
+        try db.transaction(durable: true) { _ in try body() }
+    }
+
+    /// Counts one report in report_tallies.
+    static func tally(_ tx: SQLiteConnection.Transaction, format: String, type: AbuseType?, status: String) throws {
         try tx.query("""
             INSERT INTO report_tallies(format, type, status, count) VALUES(?, ?, ?, 1)
             ON CONFLICT(format, type, status) DO UPDATE SET count = count + 1
-            """, [.text(report.format), .text(report.type?.rawValue ?? "none"), .text(status)])
+            """, [.text(format), .text(type?.rawValue ?? "none"), .text(status)])
     }
 
     /// Files a stored report on the open case of `subject` (opening one if needed) and counts it
@@ -90,7 +140,10 @@ extension SQLiteStore: CaseStore {
     public func pruneReports(now: Int64, retention: TimeSpan) throws {
         let cutoff = SQLValue.int(now - retention.seconds)
         while try db.transaction({ tx in
-            try tx.query("DELETE FROM reports WHERE id IN (SELECT id FROM reports WHERE received_at <= ? LIMIT \(Self.pruneBatch))", [cutoff])
+            // A report still queued is kept whatever its age: the desk has not read it yet.
+            try tx.query("""
+                DELETE FROM reports WHERE id IN (SELECT id FROM reports WHERE received_at <= ? AND status != 'queued' LIMIT \(Self.pruneBatch))
+                """, [cutoff])
             return tx.changes
         }) == Self.pruneBatch {}
     }

@@ -36,8 +36,11 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 
 final class SQLiteConnection: @unchecked Sendable {
     private let db: OpaquePointer
-    // NSLock rather than Mutex: results of generic transactions are not `sending`.
-    private let mutex = NSLock()
+    // NSRecursiveLock rather than Mutex: results of generic transactions are not `sending`, and a
+    // transaction may call store methods that open transactions of their own (they join it).
+    private let mutex = NSRecursiveLock()
+    /// Transactions open on the thread that holds `mutex`; only that thread reads or writes it.
+    private var transactionDepth = 0
     private var cache: [String: OpaquePointer] = [:]
     let path: String
 
@@ -95,8 +98,17 @@ final class SQLiteConnection: @unchecked Sendable {
 
     /// Runs `body` in one IMMEDIATE transaction (writers queue up front instead of failing mid-way);
     /// `readOnly` starts a DEFERRED one instead: a consistent snapshot that does not block the writer (WAL).
+    /// Called inside another transaction on the same thread, `body` joins the outer one, which
+    /// decides durability and commits or rolls back everything together.
     func transaction<T>(durable: Bool = false, readOnly: Bool = false, _ body: (Transaction) throws -> T) throws -> T {
         try mutex.withLock {
+            if transactionDepth > 0 {
+                transactionDepth += 1
+                defer { transactionDepth -= 1 }
+                return try body(Transaction(connection: self))
+            }
+            transactionDepth = 1
+            defer { transactionDepth = 0 }
             if durable { try run("PRAGMA synchronous = FULL") }
             defer { if durable { _ = try? run("PRAGMA synchronous = NORMAL") } }
             try run(readOnly ? "BEGIN DEFERRED" : "BEGIN IMMEDIATE")

@@ -189,5 +189,17 @@ enum Schema {
         INSERT INTO report_tallies(format, type, status, count)
             SELECT format, COALESCE(type, 'none'), status, COUNT(*) FROM reports GROUP BY 1, 2, 3;
         """,
+        // 6: reports are stored raw first (status 'queued') and parsed later by the desk worker, so
+        // the milter never reads a stranger's report. Failed parses are counted per report; the
+        // parser's deaths and overruns are tallied for the metrics.
+        """
+        ALTER TABLE reports ADD COLUMN queue_id TEXT;
+        ALTER TABLE reports ADD COLUMN failed_parses INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX reports_queued ON reports(id) WHERE status = 'queued';
+        CREATE TABLE desk_tallies(
+            event TEXT PRIMARY KEY,
+            count INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
     ]
 }

@@ -14,6 +14,11 @@ public struct StoreFigures: Sendable, Equatable {
     public var lockedIdentities = 0
     /// Reports waiting in triage.
     public var triageReports = 0
+    /// Reports stored raw, not yet parsed by the desk worker, and when the oldest of them arrived.
+    public var queuedReports = 0
+    public var oldestQueuedAt: Int64?
+    /// The desk's parser process dying or running over its budget, by kind (`died`, `timeout`).
+    public var parseFailures: [String: Int] = [:]
     /// Reports ingested, by format, type (`none` when unclassified) and status at ingest (`duplicate` included).
     public var reports: [ReportTally] = []
 
@@ -41,6 +46,12 @@ extension SQLiteStore {
             (f.automaticLocks, f.adminLocks) = (count(locks, 0), count(locks, 1))
             (f.cooldownUnlocks, f.adminUnlocks, f.lockedIdentities) = (count(locks, 2), count(locks, 3), count(locks, 4))
             f.triageReports = count(try tx.query("SELECT COUNT(*) FROM reports WHERE status = 'triage'").first, 0)
+            let queued = try tx.query("SELECT COUNT(*), MIN(received_at) FROM reports WHERE status = 'queued'").first
+            f.queuedReports = count(queued, 0)
+            f.oldestQueuedAt = queued?[1].int
+            for row in try tx.query("SELECT event, count FROM desk_tallies WHERE event LIKE 'parser_%'") {
+                f.parseFailures[String((row[0].text ?? "").dropFirst("parser_".count))] = Int(row[1].int ?? 0)
+            }
             f.reports = try tx.query("SELECT format, type, status, count FROM report_tallies ORDER BY 1, 2, 3").map { r in
                 ReportTally(format: r[0].text ?? "", type: r[1].text ?? "", status: r[2].text ?? "", count: Int(r[3].int ?? 0))
             }

@@ -243,7 +243,7 @@ struct EvidenceDirectory {
         return (String(name[..<dot]), String(name[dot...]))
     }
 
-    private static func writeAll(_ bytes: [UInt8], to fd: Int32, path: String) throws {
+    static func writeAll(_ bytes: [UInt8], to fd: Int32, path: String) throws {
         try bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
@@ -261,8 +261,8 @@ struct EvidenceDirectory {
 struct TriageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "triage",
-        abstract: "The reports MailWarden could not file: list them (the default), categorize them onto a case, or dismiss them.",
-        subcommands: [TriageQueue.self, TriageCategorize.self, TriageDismiss.self],
+        abstract: "The reports MailWarden could not file: list them (the default), read one as it arrived, categorize them onto a case, or dismiss them.",
+        subcommands: [TriageQueue.self, TriageRaw.self, TriageCategorize.self, TriageDismiss.self],
         defaultSubcommand: TriageQueue.self)
 }
 
@@ -296,6 +296,21 @@ struct TriageQueue: ParsableCommand {
         Column("subject") { .text($0.subjectLine) },
         Column("indicators") { indicatorsJSON($0.indicators) },
     ]
+}
+
+struct TriageRaw: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "raw",
+        abstract: "Write a report's message, exactly as it arrived, to standard output (a report the parser gave up on included).",
+        discussion: "It is a stranger's message: read it with a pager or save it, do not open its attachments blindly.")
+
+    @OptionGroup var options: ConfigOptions
+    @OptionGroup var target: ReportArgument
+
+    func run() throws {
+        let (_, store) = try options.openStore()
+        try EvidenceDirectory.writeAll(try store.reportRaw(id: target.id), to: 1, path: "standard output")
+    }
 }
 
 struct TriageCategorize: ParsableCommand {

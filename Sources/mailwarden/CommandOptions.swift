@@ -42,7 +42,7 @@ struct ConfigOptions: ParsableArguments {
 
     /// The config and its store. The store must exist: mailwardend creates it, owned by the user it
     /// runs as; created here (often as root) the daemon could not write to it.
-    /// `creating`: only for `ingest`, which runs as the service user (the pipe transport's user=).
+    /// `creating`: only for `ingest` and `desk`, which run as the service user (the pipe transport's user=, the desk unit).
     func openStore(creating: Bool = false) throws -> (Config, SQLiteStore) {
         let config = try loadConfig()
         try StoreOwner.become(forStoreAt: config.storePath)

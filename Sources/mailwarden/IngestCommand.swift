@@ -1,7 +1,9 @@
 // `mailwarden ingest`: the abuse desk's pipe transport (Postfix pipe(8), Sendmail prog mailer) and
-// backlog import. As a transport its exit status is a promise to the MTA: 0 means stored (or stored
-// before), and everything else, even a bad argument, is 75 (EX_TEMPFAIL) so the report stays queued
-// and is retried; pipe(8) would bounce 1, 2, 64 or 78, losing it.
+// backlog import. As a transport its exit status is a promise to the MTA: 0 means the raw report is
+// durably queued (or was before), and everything else, even a bad argument, is 75 (EX_TEMPFAIL) so
+// the report stays with the MTA and is retried; pipe(8) would bounce 1, 2, 64 or 78, losing it.
+// Parsing is the desk worker's job (`mailwarden desk`); `--wait`, `--mbox` and `--maildir` run the
+// same isolated parser themselves for each report and print what it became.
 import ArgumentParser
 import Foundation
 import Glibc
@@ -11,29 +13,39 @@ import MailWardenStore
 
 struct Ingest: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Store abuse reports: one message on stdin (a pipe transport), or a backlog from --mbox/--maildir.",
+        abstract: "Queue abuse reports: one message on stdin (a pipe transport), or a backlog from --mbox/--maildir.",
         discussion: "Exit status: 0 stored or already stored; 75 anything else, so the MTA keeps the message and retries.")
 
     @OptionGroup var options: ConfigOptions
     @Option(help: ArgumentHelp("Envelope sender, as pipe(8) passes ${sender}.", valueName: "address")) var sender: String?
     @Option(help: ArgumentHelp("Envelope recipient, as pipe(8) passes ${recipient}.", valueName: "address")) var recipient: String?
-    @Option(help: ArgumentHelp("Import every message of an mbox file.", valueName: "file")) var mbox: String?
+    @Option(help: ArgumentHelp("Import every message of an mbox file, one at a time.", valueName: "file")) var mbox: String?
     @Option(help: ArgumentHelp("Import every message of a Maildir (cur and new).", valueName: "dir")) var maildir: String?
+    @Flag(help: "Wait for the report to be parsed and print what it became (else: queued).") var wait = false
     @Flag(help: "Print one JSON object per message (NDJSON).") var json = false
 
-    /// Longest message read from stdin; the parser reads less still (ReportLimits).
+    /// Longest message read from stdin or one mbox message; the parser reads less still (ReportLimits).
     static let maxMessageBytes = 64 << 20
 
     func run() throws {
         let (config, store) = try options.openStore(creating: true)
-        let desk = AbuseDesk(config: config, cases: store, policy: store, clock: SystemClock())
         if mbox != nil || maildir != nil {
-            try importBacklog(desk)
+            try importBacklog(config: config, store: store)
             return
         }
-        let raw = try Self.readStandardInput()
-        let result = try desk.ingest(raw, sender: sender, recipient: recipient)
+        let outcome = try store.enqueue(rawReport(try Self.readStandardInput()))
+        guard wait, case .queued(let id) = outcome else {
+            let status = if case .queued = outcome { "queued" } else { "duplicate" }
+            print(json ? JSONValue.object([("status", .string(status)), ("report_id", .number(outcome.reportID))]).rendered(indent: nil)
+                       : "\(status): report=\(outcome.reportID)")
+            return
+        }
+        let result = try ParseWaiter(config: config, store: store).result(of: id)
         print(json ? result.json.rendered(indent: nil) : "\(result.status.rawValue): \(result.logSummary)")
+    }
+
+    func rawReport(_ raw: [UInt8]) -> RawReport {
+        RawReport(receivedAt: SystemClock().now(), envelopeSender: sender, envelopeRecipient: recipient, queueID: nil, raw: raw)
     }
 
     static func readStandardInput() throws -> [UInt8] {
@@ -50,39 +62,41 @@ struct Ingest: ParsableCommand {
         return data
     }
 
-    /// Imports a backlog, one message at a time; a message that fails is counted and the import goes on.
-    func importBacklog(_ desk: AbuseDesk) throws {
-        let messages: [[UInt8]]
-        if let mbox {
-            guard let data = FileManager.default.contents(atPath: mbox) else { throw CLIFailure("cannot read mbox \(mbox)") }
-            messages = MailboxSplitter.mbox([UInt8](data))
-        } else {
-            messages = try MailboxSplitter.maildir(maildir!)
-        }
+    /// Imports a backlog one message at a time (memory stays flat whatever the mbox's size); a
+    /// message that fails is counted and the import goes on.
+    func importBacklog(config: Config, store: SQLiteStore) throws {
+        var source: MessageSource = if let mbox { try MboxReader(path: mbox) } else { try MaildirReader(path: maildir!) }
+        let waiter = ParseWaiter(config: config, store: store)
         var tally: [String: Int] = [:]
+        var count = 0
         let progress = isatty(2) == 1 && !json
-        for (i, raw) in messages.enumerated() {
+        while let raw = try source.next() {
+            count += 1
             do {
-                let result = try desk.ingest(raw, sender: sender, recipient: recipient)
+                let outcome = try store.enqueue(rawReport(raw))
+                let result = switch outcome {
+                case .queued(let id): try waiter.result(of: id)
+                case .duplicate(let id): IngestResult.duplicate(reportID: id)
+                }
                 tally[result.status.rawValue, default: 0] += 1
                 if json { print(result.json.rendered(indent: nil)) }
             } catch {
                 tally["failed", default: 0] += 1
-                Output.printError("message \(i + 1): \(error)")
+                Output.printError("message \(count): \(error)")
             }
-            if progress { Self.drawProgress(done: i + 1, of: messages.count) }
+            if progress { Self.drawProgress(source.progress, count: count) }
         }
         if progress { FileHandle.standardError.write(Data("\n".utf8)) }
         let summary = ["filed", "triage", "ignored", "duplicate", "failed"].map { "\($0) \(tally[$0] ?? 0)" }.joined(separator: ", ")
-        FileHandle.standardError.write(Data("\(messages.count) messages: \(summary)\n".utf8))
+        FileHandle.standardError.write(Data("\(count) messages: \(summary)\n".utf8))
         if tally["failed", default: 0] > 0 { throw ExitCode(75) }
     }
 
-    static func drawProgress(done: Int, of total: Int) {
+    static func drawProgress(_ fraction: Double, count: Int) {
         let width = 40
-        let filled = total == 0 ? width : done * width / total
+        let filled = max(0, min(width, Int(fraction * Double(width))))
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total)".utf8))
+        FileHandle.standardError.write(Data("\r[\(bar)] \(count) messages".utf8))
     }
 
     /// Runs `ingest` with the transport's exit-status contract (see the top of this file).
@@ -104,31 +118,114 @@ struct Ingest: ParsableCommand {
     }
 }
 
-/// Splits a backlog into messages.
-enum MailboxSplitter {
-    /// mbox: messages start at lines beginning `From `; `>From ` quoting is undone (mboxrd).
-    static func mbox(_ data: [UInt8]) -> [[UInt8]] {
-        var messages: [[UInt8]] = []
-        var current: [UInt8] = []
-        var inMessage = false
-        for line in data.split(separator: 10, omittingEmptySubsequences: false) {
-            if line.starts(with: Array("From ".utf8)) {
-                if inMessage { messages.append(current) }
-                current = []
-                inMessage = true
-                continue
-            }
-            guard inMessage else { continue }
-            var l = Array(line)
-            if l.first == 62, l.drop(while: { $0 == 62 }).starts(with: Array("From ".utf8)) { l.removeFirst() }
-            current += l + [10]
-        }
-        if inMessage { messages.append(current) }
-        return messages
+/// Parses one queued report now, in the desk's isolated parser, and says what it became.
+struct ParseWaiter {
+    let worker: DeskWorker
+
+    init(config: Config, store: SQLiteStore) {
+        worker = DeskWorker(desk: AbuseDesk(config: config, cases: store, policy: store, clock: SystemClock()), queue: store,
+                            parser: IsolatedParser(timeout: config.deskParseTimeout, memoryLimit: config.deskParseMemory))
     }
 
-    /// Maildir: every file in cur/ and new/, in name order (delivery order for standard names).
-    static func maildir(_ path: String) throws -> [[UInt8]] {
+    func result(of reportID: Int64) throws -> IngestResult {
+        // Bounded: the store gives a report up to triage after DeskWorker.maxFailedParses failures.
+        for _ in 0...DeskWorker.maxFailedParses {
+            switch try worker.process(reportID: reportID) {
+            case .done(let result): return result
+            case .retry: continue
+            case .gone: return .parsedElsewhere(reportID: reportID)
+            }
+        }
+        return .parsedElsewhere(reportID: reportID)
+    }
+}
+
+/// Messages of a backlog, read one at a time.
+protocol MessageSource {
+    mutating func next() throws -> [UInt8]?
+    /// How far through the backlog, 0 to 1.
+    var progress: Double { get }
+}
+
+/// An mbox file, read in chunks: messages start at lines beginning `From `; `>From ` quoting is
+/// undone (mboxrd). A message over Ingest.maxMessageBytes is kept as far as the cap.
+struct MboxReader: MessageSource {
+    private let handle: FileHandle
+    private let size: Double
+    private var consumed = 0
+    private var buffer: [UInt8] = []
+    private var position = 0
+    private var atEnd = false
+    private var inMessage = false
+    private var current: [UInt8] = []
+    /// A piece of a line longer than this is handed on without waiting for its end.
+    static let maxLinePiece = 1 << 20
+
+    init(path: String) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw CLIFailure("cannot read mbox \(path)") }
+        self.handle = handle
+        size = Double((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0)
+    }
+
+    var progress: Double { size > 0 ? Double(consumed) / size : 1 }
+
+    mutating func next() throws -> [UInt8]? {
+        while let (piece, startsLine) = try nextPiece() {
+            if startsLine, piece.starts(with: Self.fromLine) {
+                let wasInMessage = inMessage
+                inMessage = true
+                guard wasInMessage else { continue }
+                defer { current = [] }
+                return current
+            }
+            guard inMessage else { continue }
+            var line = piece[...]
+            if startsLine, line.first == 62, line.drop(while: { $0 == 62 }).starts(with: Self.fromLine) { line = line.dropFirst() }
+            if current.count < Ingest.maxMessageBytes { current += line.prefix(Ingest.maxMessageBytes - current.count) }
+        }
+        guard inMessage else { return nil }
+        inMessage = false
+        defer { current = [] }
+        return current
+    }
+
+    private static let fromLine = Array("From ".utf8)
+    private var pieceEndedLine = true
+
+    /// The next line (with its LF), or the next piece of a very long one; whether it starts a line.
+    private mutating func nextPiece() throws -> ([UInt8], Bool)? {
+        while true {
+            if let lf = buffer[position...].firstIndex(of: 10) {
+                return take(upTo: lf + 1)
+            }
+            if buffer.count - position >= Self.maxLinePiece || (atEnd && position < buffer.count) {
+                return take(upTo: buffer.count)
+            }
+            if atEnd { return nil }
+            buffer.removeFirst(position)
+            position = 0
+            let chunk = try handle.read(upToCount: 1 << 20) ?? Data()
+            if chunk.isEmpty { atEnd = true } else { buffer += chunk }
+        }
+    }
+
+    private mutating func take(upTo end: Int) -> ([UInt8], Bool) {
+        let piece = Array(buffer[position..<end])
+        let startsLine = pieceEndedLine
+        pieceEndedLine = piece.last == 10
+        consumed += piece.count
+        position = end
+        return (piece, startsLine)
+    }
+}
+
+/// A Maildir: every file in cur/ and new/, in name order (delivery order for standard names), read
+/// when its turn comes.
+struct MaildirReader: MessageSource {
+    private let files: [String]
+    private var index = 0
+
+    init(path: String) throws {
         var files: [String] = []
         for sub in ["cur", "new"] {
             let dir = (path as NSString).appendingPathComponent(sub)
@@ -138,6 +235,16 @@ enum MailboxSplitter {
         guard !files.isEmpty || FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("cur")) else {
             throw CLIFailure("\(path) is not a Maildir (no cur/ or new/)")
         }
-        return files.sorted().compactMap { FileManager.default.contents(atPath: $0).map { [UInt8]($0) } }
+        self.files = files.sorted()
+    }
+
+    var progress: Double { files.isEmpty ? 1 : Double(index) / Double(files.count) }
+
+    mutating func next() throws -> [UInt8]? {
+        while index < files.count {
+            defer { index += 1 }
+            if let data = FileManager.default.contents(atPath: files[index]) { return [UInt8](data.prefix(Ingest.maxMessageBytes)) }
+        }
+        return nil
     }
 }

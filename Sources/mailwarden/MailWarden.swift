@@ -12,7 +12,7 @@ struct MailWarden: ParsableCommand {
         subcommands: [
             Locks.self, Lock.self, Unlock.self, Held.self,
             Identities.self, Show.self, Limits.self, Exempt.self,
-            Ingest.self, Cases.self, CaseCommand.self, TriageCommand.self,
+            Ingest.self, DeskCommand.self, Cases.self, CaseCommand.self, TriageCommand.self,
             Trace.self, Audit.self, Status.self, Backup.self,
             CheckConfig.self, ConfigReference.self,
         ])
@@ -20,6 +20,8 @@ struct MailWarden: ParsableCommand {
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.first == "ingest" { Ingest.mainAsTransport(Array(arguments.dropFirst())) }
+        // The desk worker's parser process: started by `desk` (and `ingest --wait`), not a command for people.
+        if arguments.first == "desk-parser" { ParserProcess.main(Array(arguments.dropFirst())) }
         do {
             var command = try parseAsRoot(arguments)
             try command.run()

@@ -16,6 +16,8 @@ struct Status: ParsableCommand {
         let limits = Counter.allCases.map { ($0.rawValue, JSONValue.text(config.limits[$0]?.description)) }
         let rules = config.identityRules.rules.map(\.description)
         let scanners = try store.scannerHealth()
+        let now = SystemClock().now()
+        let desk = try store.figures(now: now)
         if json {
             return Output.print(.object([
                 ("config", .string(options.path)),
@@ -27,6 +29,8 @@ struct Status: ParsableCommand {
                 ("held", .int(status.held)),
                 ("outbound", .int(status.outbound)),
                 ("audit", .int(status.audit)),
+                ("reports_queued", .int(desk.queuedReports)),
+                ("oldest_queued_at", .time(desk.oldestQueuedAt)),
                 ("mode", .string(config.mode.rawValue)),
                 ("socket", .string(config.socket)),
                 ("limits", .object(limits)),
@@ -47,6 +51,7 @@ struct Status: ParsableCommand {
             ["held messages", "\(status.held)"],
             ["outbound log", "\(status.outbound)"],
             ["audit log", "\(status.audit)"],
+            ["reports queued", desk.oldestQueuedAt.map { "\(desk.queuedReports), oldest \(now - $0) s old (is `mailwarden desk` running?)" } ?? "0"],
             ["mode", config.mode.rawValue],
             ["socket", config.socket],
             ["limits", limitText],

@@ -8,7 +8,6 @@ import Foundation
 import Glibc
 import Logging
 import MailWardenCore
-import MailWardenDesk
 import MailWardenMilter
 import MailWardenScanners
 import MailWardenStore

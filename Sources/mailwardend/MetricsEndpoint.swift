@@ -71,9 +71,17 @@ final class MetricsEndpoint: Sendable {
         counter("mailwarden_unlocks", [("by", "admin")], unlocks, f.adminUnlocks)
         gauge("mailwarden_identities_locked", "Identities locked now.", f.lockedIdentities)
         gauge("mailwarden_triage_reports", "Abuse reports waiting in triage.", f.triageReports)
+        gauge("mailwarden_reports_queued", "Abuse reports stored raw, waiting for the desk worker (mailwarden desk).", f.queuedReports)
+        let now = SystemClock().now()
+        gauge("mailwarden_reports_queued_oldest_age_seconds", "Age of the oldest report waiting for the desk worker (0: none).",
+              f.oldestQueuedAt.map { Int(max(0, now - $0)) } ?? 0)
+        for kind in ["died", "timeout"] {
+            counter("mailwarden_desk_parse_failures", [("reason", kind)],
+                    "Parses of a report that killed the desk's parser process or ran over desk_parse_timeout.", f.parseFailures[kind] ?? 0)
+        }
         for t in f.reports {
             counter("mailwarden_reports", [("format", t.format), ("type", t.type), ("status", t.status)],
-                    "Abuse reports ingested (milter and pipe), by format, type and status at ingest.", t.count)
+                    "Abuse reports by format, type and status: duplicate when queued again, else what the desk made of them.", t.count)
         }
     }
 }

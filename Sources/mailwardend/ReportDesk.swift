@@ -1,7 +1,7 @@
-// Mail to abuse_mailboxes goes from the milter to the abuse desk: one report per message, stored
-// before the milter answers, under the config snapshot of the session that received it.
+// Mail to abuse_mailboxes goes from the milter into the report queue: raw bytes, one durable insert
+// before the milter answers. mailwardend never parses a report; the desk worker (`mailwarden desk`)
+// does, in a process of its own.
 import MailWardenCore
-import MailWardenDesk
 import MailWardenMilter
 import MailWardenStore
 
@@ -9,8 +9,12 @@ struct DeskIntake: ReportIntake {
     let store: SQLiteStore
     let clock: WallClock
 
-    func ingest(_ raw: [UInt8], sender: String?, recipients: [String], queueID: String?, config: Config) throws -> String {
-        try AbuseDesk(config: config, cases: store, policy: store, clock: clock)
-            .ingest(raw, sender: sender, recipient: recipients.first).logSummary
+    func enqueue(_ raw: [UInt8], sender: String?, recipients: [String], queueID: String?) throws -> String {
+        let outcome = try store.enqueue(RawReport(receivedAt: clock.now(), envelopeSender: sender, envelopeRecipient: recipients.first,
+                                                  queueID: queueID, raw: raw))
+        switch outcome {
+        case .queued(let id): return "report=\(id) status=queued"
+        case .duplicate(let id): return "report=\(id) status=duplicate"
+        }
     }
 }

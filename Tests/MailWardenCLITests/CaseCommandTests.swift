@@ -3,17 +3,19 @@ import MailWardenCore
 import MailWardenStore
 import Testing
 
-/// Reports filed straight into a sandbox's store, as the ingest path files them.
+/// Reports queued and filed straight into a sandbox's store, as the desk worker files them.
 extension CLISandbox {
     @discardableResult
     func file(_ name: String, at: Int64, status: ReportStatus = .filed, type: AbuseType? = .spam, subjects: [CaseSubject] = [],
               indicators: [(kind: String, value: String)] = [], evidence: [EvidenceItem] = [],
               fields: JSONValue = .object([])) throws -> FilingOutcome {
-        try store().file(ReportFiling(
-            receivedAt: at, messageID: "<\(name)@reporter.example>", contentHash: "hash-\(name)", status: status, format: "arf",
-            type: type, reporter: "abuse@reporter.example", envelopeSender: "fbl@reporter.example", envelopeRecipient: "abuse@example.net",
-            reason: status == .triage ? "no subject found" : nil, identity: nil, tracedBy: nil, fields: fields,
-            raw: Array("Subject: \(name)\r\n\r\nreport\r\n".utf8), indicators: indicators, evidence: evidence, subjects: subjects))
+        let store = try store()
+        let queued = try store.enqueue(RawReport(receivedAt: at, envelopeSender: "fbl@reporter.example", envelopeRecipient: "abuse@example.net",
+                                                 queueID: nil, raw: Array("Subject: \(name)\r\n\r\nreport\r\n".utf8)))
+        return try store.file(ReportFiling(
+            reportID: queued.reportID, messageID: "<\(name)@reporter.example>", status: status, format: "arf", type: type,
+            reporter: "abuse@reporter.example", reason: status == .triage ? "no subject found" : nil, identity: nil, tracedBy: nil,
+            fields: fields, indicators: indicators, evidence: evidence, subjects: subjects))
     }
 }
 
@@ -72,7 +74,7 @@ func ipSubject(_ address: String, _ type: AbuseType = .spam) -> CaseSubject { Ca
         #expect(again.stderr.contains("case 1 was already resolved at") && again.stderr.contains("by alice"), "\(again.stderr)")
 
         let next = try sandbox.file("b", at: 3_000, subjects: [ipSubject("192.0.2.10")])
-        #expect(next == .stored(reportID: 2, cases: [FiledCase(id: 2, subject: ipSubject("192.0.2.10"), opened: true)]))
+        #expect(next == .filed(cases: [FiledCase(id: 2, subject: ipSubject("192.0.2.10"), opened: true)]))
         #expect(try sandbox.run("cases", "--status", "open", "--json").jsonArray().map { $0["id"] as? Int } == [2])
 
         let shown = try sandbox.run("case", "show", "1", "--json").jsonObject()

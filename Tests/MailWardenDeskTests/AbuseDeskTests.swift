@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import MailWardenCore
 import MailWardenDesk
+import MailWardenReports
 import MailWardenStore
 
 final class StepClock: WallClock {
@@ -38,8 +39,27 @@ final class DeskHarness {
     static let shop7Original = "X-Auth-User: shop7\nSubject: hi\n\nbody"
 
     func ingest(_ text: String, sender: String? = "reporter@isp.example") throws -> IngestResult {
-        try desk.ingest(Array(text.utf8), sender: sender, recipient: "abuse@example.com")
+        try ingest(Array(text.utf8), sender: sender)
     }
+
+    /// Queues the message as the milter or the pipe does, then has the desk worker take it.
+    func ingest(_ raw: [UInt8], sender: String?) throws -> IngestResult {
+        let worker = DeskWorker(desk: desk, queue: store, parser: InProcessParser())
+        switch try store.enqueue(RawReport(receivedAt: 1_800_000_000, envelopeSender: sender, envelopeRecipient: "abuse@example.com",
+                                           queueID: nil, raw: raw)) {
+        case .duplicate(let id): return .duplicate(reportID: id)
+        case .queued(let id):
+            guard case .done(let result) = try worker.process(reportID: id) else { throw UnexpectedOutcome() }
+            return result
+        }
+    }
+
+    struct UnexpectedOutcome: Error {}
+}
+
+/// The parser in this process: the desk's logic under test, without the isolated process.
+final class InProcessParser: ReportParsing {
+    func parse(_ raw: [UInt8]) -> Result<AbuseReport, ParseFailure> { .success(ReportParser.parse(raw)) }
 }
 
 /// The public corpus (copied into the parser's test fixtures with its README, sources and licences).
@@ -84,13 +104,13 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
     func everyCorpusReportIsStoredOnceAndFiledConsistently(file: String) throws {
         let h = try DeskHarness()
         let raw = try [UInt8](Data(contentsOf: corpusDirectory.appendingPathComponent(file)))
-        let first = try h.desk.ingest(raw, sender: nil, recipient: "abuse@example.com")
+        let first = try h.ingest(raw, sender: nil)
         switch first.status {
         case .filed: #expect(!first.cases.isEmpty, "a filed report is on a case")
         case .triage, .ignored: #expect(first.cases.isEmpty)
         case .duplicate: Issue.record("a fresh store has no duplicate")
         }
-        let again = try h.desk.ingest(raw, sender: nil, recipient: "abuse@example.com")
+        let again = try h.ingest(raw, sender: nil)
         #expect(again.status == .duplicate && again.reportID == first.reportID)
     }
 
@@ -149,7 +169,7 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
 
     @Test func garbageIsStoredInTriage() throws {
         let h = try DeskHarness()
-        let r = try h.desk.ingest([0, 255, 1, 2, 3, 10, 10, 200], sender: nil, recipient: nil)
+        let r = try h.ingest([0, 255, 1, 2, 3, 10, 10, 200], sender: nil)
         #expect(r.status == .triage && r.cases.isEmpty && r.reason != nil)
     }
 }
@@ -194,7 +214,7 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         let first = try h.ingest(report)
         #expect(try h.ingest(report).status == .duplicate)
         _ = try h.ingest(feedbackReport(original: original, reporter: "abuse@two.example")) // locks shop7
-        _ = try h.desk.ingest([0, 255, 1, 2, 3, 10, 10, 200], sender: nil, recipient: nil)   // triage
+        _ = try h.ingest([0, 255, 1, 2, 3, 10, 10, 200], sender: nil)   // triage
         _ = try h.store.adminLock("sasl:mallory", by: "root", reason: "test", expiresAt: nil, at: 1_800_000_000)
         #expect(try h.store.unlock(identity: "sasl:mallory", by: "root", reason: nil, at: 1_800_000_001))
         // Two locks for an hour: one lifted by its cooldown, one run out but not yet lifted (nobody sent since).
@@ -210,7 +230,73 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         let type = first.type?.rawValue ?? "none"
         let byStatus = Dictionary(grouping: f.reports.filter { $0.format == first.format && $0.type == type }, by: \.status)
             .mapValues { $0.reduce(0) { $0 + $1.count } }
-        #expect(byStatus == ["filed": 2, "duplicate": 1])
+        #expect(byStatus == ["filed": 2])
+        #expect(f.reports.contains { ($0.format, $0.type, $0.status, $0.count) == ("unparsed", "none", "duplicate", 1) },
+                "a duplicate is counted when it is queued again, before anyone parses it")
         #expect(f.reports.reduce(0) { $0 + $1.count } == 4)
+    }
+}
+
+/// The desk worker's loop over a real queue, with a parser that fails on demand as the isolated one
+/// does when a report traps it, outruns its budget, or cannot be started at all.
+@Suite struct DeskWorkerTests {
+    final class ScriptedParser: ReportParsing {
+        /// Reports containing this text make the parse fail so.
+        let failures: [String: ParseFailure]
+        var unavailable = false
+        init(_ failures: [String: ParseFailure] = [:]) { self.failures = failures }
+
+        struct Unavailable: Error {}
+
+        func parse(_ raw: [UInt8]) throws -> Result<AbuseReport, ParseFailure> {
+            if unavailable { throw Unavailable() }
+            let text = String(decoding: raw, as: UTF8.self)
+            if let failure = failures.first(where: { text.contains($0.key) })?.value { return .failure(failure) }
+            return .success(ReportParser.parse(raw))
+        }
+    }
+
+    func queue(_ h: DeskHarness, _ text: String) throws -> Int64 {
+        try h.store.enqueue(RawReport(receivedAt: 1_800_000_000, envelopeSender: "fbl@isp.example", envelopeRecipient: "abuse@example.com",
+                                      queueID: nil, raw: Array(text.utf8))).reportID
+    }
+
+    @Test func aReportThatKillsTheParserTwiceGoesToTriageAndTheQueueBehindItIsFiled() throws {
+        let h = try DeskHarness()
+        let parser = ScriptedParser(["BOMB": .died(signal: 4, status: nil)])
+        let worker = DeskWorker(desk: h.desk, queue: h.store, parser: parser)
+        let bomb = try queue(h, "Subject: BOMB\n\nSpam from 192.0.2.1\n")
+        let next = try queue(h, "Subject: spam\n\nSpam from 192.0.2.2 hit our trap.\n")
+        var seen: [String] = []
+        let first = try worker.drain { id, outcome in
+            switch outcome {
+            case .success(.retry(let f)): seen.append("\(id) retry \(f)")
+            case .success(.done(let r)): seen.append("\(id) \(r.status.rawValue)")
+            default: seen.append("\(id) other")
+            }
+        }
+        #expect(first == DeskWorker.DrainPass(taken: 2, failed: 0))
+        let second = try worker.drain { id, outcome in
+            if case .success(.done(let r)) = outcome { seen.append("\(id) \(r.status.rawValue) \(r.reason ?? "")") }
+        }
+        #expect(second.taken == 1)
+        #expect(seen == ["\(bomb) retry parser died: signal 4", "\(next) filed", "\(bomb) triage parser died: signal 4"])
+        #expect(try worker.drain().taken == 0, "nothing is tried forever")
+        #expect(try h.store.triageQueue().map(\.id) == [bomb])
+        #expect(try h.store.reportRaw(id: bomb) == Array("Subject: BOMB\n\nSpam from 192.0.2.1\n".utf8))
+    }
+
+    @Test func whenNoParserCanRunTheReportStaysQueuedAndNoFailureIsCountedAgainstIt() throws {
+        let h = try DeskHarness()
+        let parser = ScriptedParser()
+        parser.unavailable = true
+        let worker = DeskWorker(desk: h.desk, queue: h.store, parser: parser)
+        let id = try queue(h, "Subject: spam\n\nSpam from 192.0.2.2\n")
+        #expect(try worker.drain() == DeskWorker.DrainPass(taken: 1, failed: 1))
+        #expect(try h.store.queuedReport(id: id)?.failedParses == 0)
+        parser.unavailable = false
+        #expect(try worker.drain() == DeskWorker.DrainPass(taken: 1, failed: 0))
+        #expect(try h.store.queuedReport(id: id) == nil)
+        #expect(try h.store.cases().map(\.subject.value) == ["192.0.2.2"])
     }
 }

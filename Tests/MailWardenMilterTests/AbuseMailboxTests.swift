@@ -13,10 +13,10 @@ final class RecordingIntake: ReportIntake {
 
     struct Failure: Error, CustomStringConvertible { var description: String { "database or disk is full" } }
 
-    func ingest(_ raw: [UInt8], sender: String?, recipients: [String], queueID: String?, config: Config) throws -> String {
+    func enqueue(_ raw: [UInt8], sender: String?, recipients: [String], queueID: String?) throws -> String {
         if failing { throw Failure() }
         stored.withLock { $0.append((String(decoding: raw, as: UTF8.self), recipients)) }
-        return "report=1 status=filed"
+        return "report=1 status=queued"
     }
 }
 

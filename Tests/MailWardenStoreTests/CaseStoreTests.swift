@@ -6,31 +6,87 @@ import Testing
 @Suite struct CaseStoreTests {
     static let spamFrom10 = CaseSubject(kind: .ip, value: "192.0.2.10", type: .spam)
 
-    /// A report with nothing but what filing looks at.
-    func report(_ hash: String, at: Int64, status: ReportStatus = .filed, subjects: [CaseSubject] = [spamFrom10],
-                identity: Identity? = nil, indicators: [(kind: String, value: String)] = [],
-                evidence: [EvidenceItem] = []) -> ReportFiling {
-        ReportFiling(receivedAt: at, messageID: nil, contentHash: hash, status: status, format: "free-text",
-                     type: status == .filed ? .spam : nil, reporter: "someone@example.org", envelopeSender: nil, envelopeRecipient: nil,
-                     reason: nil, identity: identity, tracedBy: identity == nil ? nil : .token, fields: .object([]), raw: [0x0a],
-                     indicators: indicators, evidence: evidence, subjects: status == .filed ? subjects : [])
+    /// What filing looks at, for a report queued with `raw` as its bytes.
+    static func filing(_ reportID: Int64, status: ReportStatus = .filed, subjects: [CaseSubject] = [spamFrom10],
+                       identity: Identity? = nil, indicators: [(kind: String, value: String)] = [],
+                       evidence: [EvidenceItem] = []) -> ReportFiling {
+        ReportFiling(reportID: reportID, messageID: nil, status: status, format: "free-text", type: status == .filed ? .spam : nil,
+                     reporter: "someone@example.org", reason: nil, identity: identity, tracedBy: identity == nil ? nil : .token,
+                     fields: .object([]), indicators: indicators, evidence: evidence, subjects: status == .filed ? subjects : [])
     }
 
-    @Test func theSameMessageTwiceIsOneReport() throws {
+    static func queue(_ s: SQLiteStore, _ raw: String, at: Int64) throws -> EnqueueOutcome {
+        try s.enqueue(RawReport(receivedAt: at, envelopeSender: nil, envelopeRecipient: "abuse@example.net", queueID: nil, raw: Array(raw.utf8)))
+    }
+
+    /// Queues the report and files it at once, as the desk worker does.
+    @discardableResult
+    func report(_ s: SQLiteStore, _ raw: String, at: Int64, status: ReportStatus = .filed, subjects: [CaseSubject] = [spamFrom10],
+                identity: Identity? = nil, indicators: [(kind: String, value: String)] = [],
+                evidence: [EvidenceItem] = []) throws -> FilingOutcome {
+        try s.file(Self.filing(Self.queue(s, raw, at: at).reportID, status: status, subjects: subjects, identity: identity,
+                               indicators: indicators, evidence: evidence))
+    }
+
+    @Test func theSameMessageTwiceIsOneQueuedReportAndFilingItTwiceFilesItOnce() throws {
         let t = try TempStore()
         let s = try t.open()
-        let first = try s.file(report("h1", at: 100))
-        #expect(first == .stored(reportID: 1, cases: [FiledCase(id: 1, subject: Self.spamFrom10, opened: true)]))
-        #expect(try s.file(report("h1", at: 200)) == .duplicate(reportID: 1))
+        #expect(try Self.queue(s, "Subject: a\r\n\r\nbody\r\n", at: 100) == .queued(reportID: 1))
+        // The pipe's copy of the milter's: LF line ends, trace fields added by delivery.
+        #expect(try Self.queue(s, "Received: by mx\nSubject:  a\n\nbody\n", at: 200) == .duplicate(reportID: 1))
+        #expect(try s.queuedReportIDs(limit: 10) == [1])
+        #expect(try s.file(Self.filing(1)) == .filed(cases: [FiledCase(id: 1, subject: Self.spamFrom10, opened: true)]))
+        #expect(try s.file(Self.filing(1)) == .notQueued)
+        #expect(try s.queuedReportIDs(limit: 10).isEmpty)
         #expect(try s.cases().map(\.reportCount) == [1])
         #expect(try s.cases().first?.lastReportAt == 100)
+    }
+
+    @Test func aReportWhoseParseFailsTwiceGoesToTriageWithItsRawBytesAndTheReason() throws {
+        let t = try TempStore()
+        let s = try t.open()
+        let id = try Self.queue(s, "Subject: bomb\r\n\r\n", at: 100).reportID
+        #expect(try s.recordParseFailure(reportID: id, .died(signal: 4, status: nil), giveUpAfter: 2) == false)
+        #expect(try s.queuedReport(id: id)?.failedParses == 1, "still queued, tried again")
+        #expect(try s.recordParseFailure(reportID: id, .overBudget(seconds: 5), giveUpAfter: 2) == true)
+        #expect(try s.queuedReport(id: id) == nil)
+        let waiting = try #require(try s.triageQueue().first)
+        #expect(waiting.id == id && waiting.reason == "parser over its 5 s budget" && waiting.format == "unparsed")
+        #expect(try s.reportRaw(id: id) == Array("Subject: bomb\r\n\r\n".utf8))
+        let tallies = try s.figures(now: 200)
+        #expect(tallies.parseFailures == ["died": 1, "timeout": 1])
+        #expect(tallies.reports.contains { $0.format == "unparsed" && $0.status == "triage" && $0.count == 1 })
+    }
+
+    @Test func fileAndCountInOneTransaction() throws {
+        // A failure after the filing (here: the complaint count) rolls the filing back: the report
+        // stays queued, so the retry files it and counts it, once.
+        let t = try TempStore()
+        let s = try t.open()
+        let id = try Self.queue(s, "Subject: c\r\n\r\n", at: 100).reportID
+        struct CountFailed: Error {}
+        #expect(throws: CountFailed.self) {
+            try s.atomically {
+                _ = try s.file(Self.filing(id, identity: "sasl:bob"))
+                _ = try s.recordComplaint(identity: "sasl:bob", reporter: "fbl@isp.example", at: 100, window: .days(1))
+                throw CountFailed()
+            }
+        }
+        #expect(try s.queuedReportIDs(limit: 10) == [id])
+        #expect(try s.cases().isEmpty)
+        let distinct = try s.atomically { () throws -> Int in
+            _ = try s.file(Self.filing(id, identity: "sasl:bob"))
+            return try s.recordComplaint(identity: "sasl:bob", reporter: "fbl@isp.example", at: 100, window: .days(1))
+        }
+        #expect(distinct == 1)
+        #expect(try s.cases().map(\.reportCount) == [1])
     }
 
     @Test func filingKeepsLowercasedIndicatorsAndTheEvidenceDigest() throws {
         let t = try TempStore()
         let s = try t.open()
-        _ = try s.file(report("h1", at: 100, indicators: [("url", "HTTP://A.Example/X")],
-                          evidence: [EvidenceItem(filename: "a.txt", contentType: "text/plain", bytes: Array("abc".utf8))]))
+        try report(s, "h1", at: 100, indicators: [("url", "HTTP://A.Example/X")],
+                          evidence: [EvidenceItem(filename: "a.txt", contentType: "text/plain", bytes: Array("abc".utf8))])
         let filed = try #require(try s.caseDetail(id: 1).reports.first)
         #expect(filed.indicators == ["url": ["http://a.example/x"]])
         #expect(filed.evidence.map(\.sha256) == ["ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"])
@@ -41,8 +97,8 @@ import Testing
         let t = try TempStore()
         let s = try t.open()
         let other = CaseSubject(kind: .ip, value: "192.0.2.11", type: .spam)
-        _ = try s.file(report("bulk", at: 100, subjects: [Self.spamFrom10, other]))
-        _ = try s.file(report("traced", at: 200, identity: "sasl:alice@example.net"))
+        try report(s, "bulk", at: 100, subjects: [Self.spamFrom10, other])
+        try report(s, "traced", at: 200, identity: "sasl:alice@example.net")
         let cases = try s.cases()
         #expect(cases.map(\.subject.value) == ["192.0.2.10", "192.0.2.11"])
         #expect(cases.map(\.reportCount) == [2, 1])
@@ -53,8 +109,8 @@ import Testing
     @Test func refusedActionsSayWhy() throws {
         let t = try TempStore()
         let s = try t.open()
-        _ = try s.file(report("filed", at: 100))
-        _ = try s.file(report("waiting", at: 100, status: .triage))
+        try report(s, "filed", at: 100)
+        try report(s, "waiting", at: 100, status: .triage)
         try s.resolveCase(id: 1, by: "alice", note: nil, at: 300)
 
         #expect(throws: CaseAdminError.alreadyResolved(caseID: 1, at: 300, by: "alice")) { try s.resolveCase(id: 1, by: "bob", note: nil, at: 400) }
@@ -72,8 +128,8 @@ import Testing
     @Test func categorizingAfterAResolutionOpensANewCase() throws {
         let t = try TempStore()
         let s = try t.open()
-        _ = try s.file(report("filed", at: 100))
-        _ = try s.file(report("waiting", at: 200, status: .triage))
+        try report(s, "filed", at: 100)
+        try report(s, "waiting", at: 200, status: .triage)
         try s.resolveCase(id: 1, by: "alice", note: "fixed", at: 300)
         let filed = try s.categorize(report: 2, as: Self.spamFrom10, by: "bob", at: 400)
         #expect(filed == FiledCase(id: 2, subject: Self.spamFrom10, opened: true))
@@ -87,18 +143,18 @@ import Testing
     @Test func reportsPastRetentionGoWithTheirEvidenceButCasesStay() throws {
         let t = try TempStore()
         let s = try t.open()
-        func filing(_ hash: String, at: Int64) -> ReportFiling {
-            ReportFiling(receivedAt: at, messageID: nil, contentHash: hash, status: .filed, format: "arf", type: .spam,
-                         reporter: "r@x", envelopeSender: nil, envelopeRecipient: nil, reason: nil, identity: nil,
-                         tracedBy: nil, fields: .object([]), raw: Array("raw".utf8), indicators: [("ip", "192.0.2.1")],
-                         evidence: [EvidenceItem(filename: "a.txt", contentType: "text/plain", bytes: [1, 2, 3])],
-                         subjects: [CaseSubject(kind: .ip, value: "192.0.2.1", type: .spam)])
+        func file(_ raw: String, at: Int64) throws {
+            let id = try CaseStoreTests.queue(s, raw, at: at).reportID
+            _ = try s.file(CaseStoreTests.filing(id, subjects: [CaseSubject(kind: .ip, value: "192.0.2.1", type: .spam)],
+                                                 indicators: [("ip", "192.0.2.1")],
+                                                 evidence: [EvidenceItem(filename: "a.txt", contentType: "text/plain", bytes: [1, 2, 3])]))
         }
-        _ = try s.file(filing("old", at: 1_000))
-        _ = try s.file(filing("new", at: 100_000))
+        try file("Subject: old\n\n", at: 1_000)
+        try file("Subject: new\n\n", at: 100_000)
+        _ = try CaseStoreTests.queue(s, "Subject: unread\n\n", at: 1_000)
         try s.pruneReports(now: 100_000, retention: TimeSpan(seconds: 50_000))
-        let left = try s.db.query("SELECT content_hash FROM reports").map { $0[0].text }
-        #expect(left == ["new"])
+        let left = try s.db.query("SELECT status, received_at FROM reports ORDER BY id").map { "\($0[0].text ?? "") \($0[1].int ?? 0)" }
+        #expect(left == ["filed 100000", "queued 1000"], "an old report the desk has not read yet stays")
         #expect(try s.db.query("SELECT COUNT(*) FROM evidence").first?.first?.int == 1, "the old report's evidence went with it")
         #expect(try s.db.query("SELECT COUNT(*) FROM cases").first?.first?.int == 1, "the case record stays")
     }

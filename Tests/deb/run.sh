@@ -27,6 +27,7 @@ PORT=8890                                  # the shipped socket: inet:8890@127.0
 CONF=/etc/mailwarden/mailwarden.conf
 STATE=/var/lib/mailwarden
 UNIT=/lib/systemd/system/mailwardend.service
+DESK_UNIT=/lib/systemd/system/mailwarden-desk.service
 LOGIN=deb-test@example.net
 IDENTITY=sasl:$LOGIN
 MAX_EXPOSURE=2.0
@@ -178,6 +179,7 @@ contents=$(dpkg-deb -c "$DEB" | awk '{ print $1, $2, $6 }')
 for want in '-rwxr-xr-x root/root ./usr/sbin/mailwardend' '-rwxr-xr-x root/root ./usr/bin/mailwarden' \
     '-rw-r--r-- root/root ./etc/mailwarden/mailwarden.conf' \
     '-rw-r--r-- root/root ./lib/systemd/system/mailwardend.service' \
+    '-rw-r--r-- root/root ./lib/systemd/system/mailwarden-desk.service' \
     '-rw-r--r-- root/root ./usr/share/doc/mailwarden/README.md' \
     '-rw-r--r-- root/root ./usr/share/doc/mailwarden/changelog.Debian.gz' \
     '-rw-r--r-- root/root ./usr/share/doc/mailwarden/copyright' \
@@ -190,8 +192,10 @@ check "contents: the conffile is the rendered packaging/mailwarden.conf" \
     cmp <(dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./etc/mailwarden/mailwarden.conf) "$REPO/packaging/mailwarden.conf"
 check "contents: every recipe of packaging/examples/ is in /usr/share/doc/mailwarden/examples/" \
     diff <(cd "$REPO/packaging/examples" && LC_ALL=C ls) <(dpkg-deb -c "$DEB" | awk '$6 ~ /examples\/./ { sub(".*/", "", $6); print $6 }' | LC_ALL=C sort)
-check "contents: the unit is systemd/mailwardend.service" \
-    cmp <(dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./lib/systemd/system/mailwardend.service) "$REPO/systemd/mailwardend.service"
+for unit in mailwardend.service mailwarden-desk.service; do
+    check "contents: the unit is systemd/$unit" \
+        cmp <(dpkg-deb --fsys-tarfile "$DEB" | tar -xO "./lib/systemd/system/$unit") "$REPO/systemd/$unit"
+done
 
 # ------------------------------------------------------------ install
 
@@ -273,15 +277,18 @@ check "mailwardend --check passes on the shipped config, as mailwarden" \
 check "the shipped socket is inet:$PORT@127.0.0.1 (default)" grep -qxF "#socket = inet:$PORT@127.0.0.1" "$CONF"
 check "the shipped store is under $STATE (default)" grep -qxF "#store = $STATE/mailwarden.db" "$CONF"
 
-systemd-analyze verify "$UNIT" >"$E2E_DIR/verify.out" 2>&1
-verify_rc=$?
-expect_eq "systemd-analyze verify $UNIT: clean (status 0, no output)" "0:" "$verify_rc:$(head -c 400 "$E2E_DIR/verify.out")"
-systemd-analyze security --offline=true "$UNIT" >"$E2E_DIR/security.out" 2>&1
-exposure=$(sed -n 's/.*Overall exposure level for mailwardend.service: \([0-9.]*\).*/\1/p' "$E2E_DIR/security.out")
-log "systemd-analyze security --offline=true: exposure ${exposure:-?}"
-echo "exposure: ${exposure:-unknown} (systemd-analyze security --offline=true $UNIT)"
-check "systemd-analyze security: exposure ${exposure:-?} <= $MAX_EXPOSURE" \
-    awk -v e="${exposure:-99}" -v m="$MAX_EXPOSURE" 'BEGIN { exit !(e != "" && e + 0 <= m + 0) }'
+for unit_file in "$UNIT" "$DESK_UNIT"; do
+    unit=$(basename "$unit_file")
+    systemd-analyze verify "$unit_file" >"$E2E_DIR/verify.out" 2>&1
+    verify_rc=$?
+    expect_eq "systemd-analyze verify $unit_file: clean (status 0, no output)" "0:" "$verify_rc:$(head -c 400 "$E2E_DIR/verify.out")"
+    systemd-analyze security --offline=true "$unit_file" >"$E2E_DIR/security.out" 2>&1
+    exposure=$(sed -n "s/.*Overall exposure level for $unit: \\([0-9.]*\\).*/\\1/p" "$E2E_DIR/security.out")
+    log "systemd-analyze security --offline=true $unit: exposure ${exposure:-?}"
+    echo "exposure: ${exposure:-unknown} (systemd-analyze security --offline=true $unit_file)"
+    check "systemd-analyze security $unit: exposure ${exposure:-?} <= $MAX_EXPOSURE" \
+        awk -v e="${exposure:-99}" -v m="$MAX_EXPOSURE" 'BEGIN { exit !(e != "" && e + 0 <= m + 0) }'
+done
 
 # ------------------------------------------------------------ run
 
@@ -326,6 +333,15 @@ expect_match "the backup is written as the store's owner (the CLI dropped root)"
 rm -f "$STATE/deb-test-backup.db"
 check "no root-owned file under $STATE after the CLI ran as root" not grep -q . <(files_owned_by_root "$STATE")
 
+echo "## the desk worker as mailwarden: a report queued by ingest is parsed in its isolated process and filed"
+as_service() { (cd / && exec setpriv --reuid=mailwarden --regid=mailwarden --init-groups --no-new-privs --reset-env "$@"); }
+printf 'From: fbl@isp.example\nSubject: spam report\n\nSpam from 192.0.2.55 hit our trap.\n' >"$E2E_DIR/report.eml"
+expect_eq "ingest (as mailwarden) queues the report" "queued" \
+    "$(as_service /usr/bin/mailwarden ingest --json --config "$CONF" <"$E2E_DIR/report.eml" | jq -r .status)"
+as_service /usr/bin/mailwarden desk --once --config "$CONF" >"$E2E_DIR/desk.out" 2>&1
+check "desk --once (as mailwarden) filed it" grep -q '^filed: .*cases=[0-9]*:192.0.2.55' "$E2E_DIR/desk.out"
+check "its parser process ran as mailwarden too, and is gone" not pgrep -f 'mailwarden desk-parser'
+
 echo "## stop"
 if daemon_stop; then
     _pass "mailwardend stops on SIGTERM within 15 s"
@@ -351,7 +367,7 @@ check "dpkg -r" run_dpkg -r "$PKG"
 expect_eq "dpkg -r: only the config files remain" "rc " "$(pkg_status)"
 check "dpkg -r: /usr/sbin/mailwardend is gone" test ! -e /usr/sbin/mailwardend
 check "dpkg -r: /usr/bin/mailwarden is gone" test ! -e /usr/bin/mailwarden
-check "dpkg -r: the unit is gone" test ! -e "$UNIT"
+check "dpkg -r: the units are gone" test ! -e "$UNIT" -a ! -e "$DESK_UNIT"
 check "dpkg -r: $CONF stays" test -f "$CONF"
 check "dpkg -r: the store stays" test -f "$STATE/mailwarden.db"
 expect_match "dpkg -r: the store stays owned by mailwarden" "^mailwarden:mailwarden " "$(owner_mode "$STATE/mailwarden.db")"
@@ -365,9 +381,9 @@ check "dpkg -P: $STATE is gone" test ! -e "$STATE"
 check "dpkg -P: user mailwarden is gone" not getent passwd mailwarden
 check "dpkg -P: group mailwarden is gone" not getent group mailwarden
 check "dpkg -P: no enablement symlink left" \
-    not grep -q . <(find /etc/systemd/system -name mailwardend.service 2>/dev/null)
+    not grep -q . <(find /etc/systemd/system -name 'mailwarden*.service' 2>/dev/null)
 check "dpkg -P: no deb-systemd-helper state left" \
     not grep -q . <(find /var/lib/systemd/deb-systemd-helper-enabled /var/lib/systemd/deb-systemd-helper-masked \
-        -name 'mailwardend.service*' 2>/dev/null)
+        -name 'mailwarden*.service*' 2>/dev/null)
 
 deb_finish

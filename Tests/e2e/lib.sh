@@ -435,6 +435,21 @@ EOF
     }
 }
 
+# pf_add_ingest_pipe SERVICE DIR CONF: a store directory DIR owned by nobody, a config CONF for a
+# store there (mw_write_config knobs apply; readable by nobody), and a pipe(8) service SERVICE in the
+# private master.cf that runs `mailwarden ingest` as nobody with CONF, one recipient per delivery.
+# Route mail to it with transport_maps, then pf_reload.
+pf_add_ingest_pipe() {
+    local service=$1 dir=$2 conf=$3
+    mkdir -p "$dir" && chown nobody "$dir"
+    CFG_STORE=$dir/$service.db mw_write_config "$conf"
+    chmod 644 "$conf"
+    printf '%s\n' "$service unix  -       n       n       -       -       pipe" \
+        "  flags=Rq user=nobody argv=$MW_BIN/mailwarden ingest --config $conf --sender \${sender} --recipient \${recipient}" \
+        >>"$PF_DIR/etc/master.cf"
+    pf_postconf -e "${service}_destination_recipient_limit = 1"
+}
+
 # pf_master_pid: the private master's pid, or nothing.
 pf_master_pid() {
     [ -n "$PF_DIR" ] && [ -f "$PF_DIR/spool/pid/master.pid" ] &&
@@ -757,6 +772,42 @@ mw_kill9() {
     MW_PID=
     _port_free() { ! port_in_use "$MILTER_PORT"; }
     wait_until 5 _port_free
+}
+
+# desk_start [CONF [LOG]]: start the desk worker (`mailwarden desk`) in the background, under
+# "${MW_AS[@]}", stdout and stderr appended to LOG (default $E2E_DIR/desk.log); wait (bounded) for its
+# started line. Extra environment for it: DESK_ENV (e.g. MAILWARDEN_TEST_PARSER_FAULTS=1).
+desk_start() {
+    DESK_CONF=${1:-$MW_CONF}
+    DESK_LOG=${2:-$E2E_DIR/desk.log}
+    echo "=== desk_start $(date +%T) $DESK_CONF" >>"$DESK_LOG"
+    env ${DESK_ENV:-} "${MW_AS[@]}" "$MW_BIN/mailwarden" desk --config "$DESK_CONF" >>"$DESK_LOG" 2>&1 &
+    DESK_PID=$!
+    disown "$DESK_PID"
+    _desk_up() { pid_alive "$DESK_PID" && desk_log_since_start | grep -q '^started:'; }
+    if ! wait_until 15 _desk_up; then
+        echo "desk_start: mailwarden desk did not start" >&2
+        tail -20 "$DESK_LOG" >&2
+        return 1
+    fi
+}
+
+# desk_log_since_start: the desk worker's log from the last "=== desk_start" line on.
+desk_log_since_start() { awk '/^=== desk_start/ { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }' "$DESK_LOG"; }
+
+# desk_stop: SIGTERM the desk worker (it stops at once; nothing is lost) and wait for it.
+desk_stop() {
+    if pid_alive "$DESK_PID"; then
+        kill -TERM "$DESK_PID" 2>/dev/null
+        wait_pid_gone "$DESK_PID" 10 || kill -9 "$DESK_PID" 2>/dev/null
+    fi
+    DESK_PID=
+}
+
+# desk_wait_drained DB SECS: wait until no report in store DB is queued any more.
+desk_wait_drained() {
+    _drained() { [ "$(sqlite3 "$1" "select count(*) from reports where status = 'queued'" 2>/dev/null)" = 0 ]; }
+    wait_until "$2" _drained "$1"
 }
 
 # mw_cli SUBCOMMAND ARGS...: the admin CLI against $MW_CONF. Output on stdout,

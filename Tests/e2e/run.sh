@@ -553,7 +553,7 @@ echo "## (14) mail to abuse@ becomes a case and is not delivered; other recipien
 ARF_REPORT=$E2E_LIB_DIR/../MailWardenReportsTests/Fixtures/reports/arf-rfc5965-b2-complete.eml
 CONF_D=$E2E_DIR/var/desk.conf
 CFG_STORE=$E2E_DIR/var/desk.db CFG_EXTRA="abuse_mailboxes = abuse@example.net" mw_write_config "$CONF_D"
-if mw_start "$CONF_D"; then
+if mw_start "$CONF_D" && desk_start "$CONF_D"; then
     sink_base
     send_anon --to abuse@example.net,noc@example.net --data "@$ARF_REPORT"
     expect_eq "(14) the stranger's report is accepted (250)" 250 "$(swaks_data_code)"
@@ -561,12 +561,16 @@ if mw_start "$CONF_D"; then
     check "(14) noc@example.net still gets it" grep -q "to=<noc@example.net>.*status=sent" "$PF_DIR/postfix.log"
     sink_settle 3
     check "(14) abuse@example.net does not (the recipient was removed)" not grep -q "to=<abuse@example.net>.*status=sent" "$PF_DIR/postfix.log"
+    check "(14) the milter only queued it, unread" grep -q 'abuse report report=1 status=queued' "$MW_LOG"
+    desk_wait_drained "$E2E_DIR/var/desk.db" 10
+    check "(14) the desk worker parsed and filed it" grep -q '^filed: report=1 status=filed format=arf type=spam' "$DESK_LOG"
     expect_eq "(14) one case, on the report's Source-IP, type spam" "192.0.2.1 ip spam" \
         "$(mw_json cases --json | jq -r '.[] | "\(.subject) \(.subject_kind) \(.type)"')"
     send_anon --to abuse@example.net --header "Subject: $(new_tag) only abuse" --body "Your host 198.51.100.66 is scanning our network."
     expect_eq "(14) a report to abuse@ alone is accepted (250), stored, then discarded" 250 "$(swaks_data_code)"
     sleep 0.3
     check "(14) the daemon says so" grep -q 'action=discard (stored' "$MW_LOG"
+    desk_stop
     mw_stop
 else
     _fail "(14) daemon starts with $CONF_D" "see $MW_LOG"
@@ -574,26 +578,23 @@ fi
 
 echo "## (15) reports through a pipe(8) transport; a full disk tempfails, and the retry is stored once"
 PIPE_DIR=$E2E_DIR/var/pipe
-mkdir -p "$PIPE_DIR" && chown nobody "$PIPE_DIR"
 CONF_P=$E2E_DIR/var/pipe.conf
-CFG_STORE=$PIPE_DIR/pipe.db mw_write_config "$CONF_P"
-chmod 644 "$CONF_P"
-printf '%s\n' "mwabuse   unix  -       n       n       -       -       pipe" \
-    "  flags=Rq user=nobody argv=$MW_BIN/mailwarden ingest --config $CONF_P --sender \${sender} --recipient \${recipient}" \
-    >>"$PF_DIR/etc/master.cf"
-pf_postconf -e "transport_maps = inline:{abuse-pipe@example.net=mwabuse:}" "mwabuse_destination_recipient_limit = 1"
+pf_add_ingest_pipe mwabuse "$PIPE_DIR" "$CONF_P"
+pf_postconf -e "transport_maps = inline:{abuse-pipe@example.net=mwabuse:}"
 pf_reload
 # No milter runs now: submit on the plain smtpd port (the pipe transport is what is tested here).
 SMTP_PORT=$PF_PLAIN_PORT send_app --to abuse-pipe@example.net --header "Subject: $(new_tag) via pipe" --body "Spam from 203.0.113.77 hit our trap."
 expect_eq "(15) Postfix accepts the report for the pipe transport" 250 "$(swaks_data_code)"
 wait_until 20 grep -q "to=<abuse-pipe@example.net>.*relay=mwabuse.*status=sent" "$PF_DIR/postfix.log"
 check "(15) pipe(8) delivered it (ingest exited 0)" grep -q "to=<abuse-pipe@example.net>.*relay=mwabuse.*status=sent" "$PF_DIR/postfix.log"
-expect_eq "(15) ingest stored it on a case for 203.0.113.77" "203.0.113.77" \
+expect_eq "(15) ingest queued it, unread" "queued" "$(sqlite3 "$PIPE_DIR/mwabuse.db" "select status from reports")"
+"$MW_BIN/mailwarden" desk --once --config "$CONF_P" >>"$E2E_DIR/desk.log" 2>&1
+expect_eq "(15) desk --once filed it on a case for 203.0.113.77" "203.0.113.77" \
     "$("$MW_BIN/mailwarden" cases --json --config "$CONF_P" | jq -r '.[].subject')"
 
-# A full disk: the store lives on a 2 MB tmpfs that is then filled up.
+# A full disk: the store lives on a 6 MB tmpfs that is then filled up.
 FULL_DIR=$E2E_DIR/var/full
-if [ -n "$E2E_DIR" ] && mkdir -p "$FULL_DIR" && mount -t tmpfs -o size=2m,mode=0755 tmpfs "$FULL_DIR"; then
+if [ -n "$E2E_DIR" ] && mkdir -p "$FULL_DIR" && mount -t tmpfs -o size=6m,mode=0755 tmpfs "$FULL_DIR"; then
     chown nobody "$FULL_DIR"
     CONF_F2=$E2E_DIR/var/full.conf
     CFG_STORE=$FULL_DIR/full.db CFG_EXTRA="abuse_mailboxes = abuse@example.net" mw_write_config "$CONF_F2"
@@ -602,25 +603,32 @@ if [ -n "$E2E_DIR" ] && mkdir -p "$FULL_DIR" && mount -t tmpfs -o size=2m,mode=0
     pf_reload
     if mw_start "$CONF_F2"; then
         chown nobody "$FULL_DIR"/full.db*
-        { echo "Spam from 203.0.113.88"; head -c 600000 /dev/urandom | base64 -w 76; } >"$E2E_DIR/big-report.txt"
-        { echo "Spam from 203.0.113.99"; head -c 600000 /dev/urandom | base64 -w 76; } >"$E2E_DIR/big-pipe.txt"
+        # Whole messages, Date and Message-ID fixed: a resend is the same report, byte for byte.
+        for ip in 203.0.113.88 203.0.113.99; do
+            { printf 'From: reporter@outside.example\r\nTo: abuse@example.net\r\nSubject: full-disk report\r\n'
+              printf 'Date: Fri, 04 Dec 2026 10:00:00 +0000\r\nMessage-ID: <full-%s@outside.example>\r\n\r\n' "$ip"
+              echo "Spam from $ip"; head -c 600000 /dev/urandom | base64 -w 76; } >"$E2E_DIR/big-$ip.eml"
+        done
         dd if=/dev/zero of="$FULL_DIR/filler" bs=4k 2>/dev/null
-        send_anon --to abuse@example.net --header "Subject: full-disk report" --body "@$E2E_DIR/big-report.txt"
+        send_anon --to abuse@example.net --data "@$E2E_DIR/big-203.0.113.88.eml"
         expect_match "(15) disk full: the milter tempfails the report (4xx), the sender keeps it" '^4' "$(swaks_first_error)"
-        send_app --to abuse-pipe@example.net --header "Subject: full-disk pipe" --body "@$E2E_DIR/big-pipe.txt"
+        send_app --to abuse-pipe@example.net --data "@$E2E_DIR/big-203.0.113.99.eml"
         wait_until 20 grep -q "to=<abuse-pipe@example.net>.*status=deferred" "$PF_DIR/postfix.log"
         check "(15) disk full: ingest exits 75 and Postfix defers (keeps) the pipe report" \
             grep -q "to=<abuse-pipe@example.net>.*status=deferred" "$PF_DIR/postfix.log"
         rm -f "$FULL_DIR/filler"
-        send_anon --to abuse@example.net --header "Subject: full-disk report" --body "@$E2E_DIR/big-report.txt"
+        send_anon --to abuse@example.net --data "@$E2E_DIR/big-203.0.113.88.eml"
         expect_eq "(15) space freed: the retried report is accepted" 250 "$(swaks_data_code)"
         pf_flush
         wait_until 30 sh -c "[ \$(grep -c 'to=<abuse-pipe@example.net>.*relay=mwabuse.*status=sent' '$PF_DIR/postfix.log') -ge 2 ]"
         check "(15) space freed: Postfix's retry of the pipe report is delivered" \
             test "$(grep -c 'to=<abuse-pipe@example.net>.*relay=mwabuse.*status=sent' "$PF_DIR/postfix.log")" -ge 2
-        send_anon --to abuse@example.net --header "Subject: full-disk report" --body "@$E2E_DIR/big-report.txt"
+        send_anon --to abuse@example.net --data "@$E2E_DIR/big-203.0.113.88.eml"
         expect_eq "(15) each report is stored exactly once (the resent copy is a duplicate)" "1 1" \
             "$(sqlite3 "$FULL_DIR/full.db" "select count(*) from reports where cast(raw as text) like '%203.0.113.88%'") $(sqlite3 "$FULL_DIR/full.db" "select count(*) from reports where cast(raw as text) like '%203.0.113.99%'")"
+        "$MW_BIN/mailwarden" desk --once --config "$CONF_F2" >>"$E2E_DIR/desk.log" 2>&1
+        expect_eq "(15) ... and parsed once: each on one case, once" "203.0.113.88 1,203.0.113.99 1" \
+            "$(mw_json cases --json | jq -r '[.[] | "\(.subject) \(.report_count)"] | sort | join(",")')"
         mw_stop
     else
         _fail "(15) daemon starts with $CONF_F2" "see $MW_LOG"
@@ -652,13 +660,14 @@ CONF_X=$E2E_DIR/var/metrics.conf
 METRICS_PORT=$(free_port)
 CFG_STORE=$E2E_DIR/var/metrics.db CFG_LIMIT_MESSAGES=2/1h CFG_EXTRA="metrics_listen = 127.0.0.1:$METRICS_PORT
 abuse_mailboxes = abuse@example.net" mw_write_config "$CONF_X"
-if mw_start "$CONF_X"; then
+if mw_start "$CONF_X" && desk_start "$CONF_X"; then
     wait_until 10 port_in_use "$METRICS_PORT"
     for i in 1 2 3; do send_auth carol --header "Subject: $(new_tag) metrics $i"; done # the 3rd crosses 2/1h: rejected
     send_auth carol --header "Subject: $(new_tag) metrics 4"                          # refused at MAIL FROM
     send_anon --to abuse@example.net --data "@$ARF_REPORT"                             # stored, then discarded
     mw_cli lock "sasl:mallory@$REALM" --reason "metrics test" >/dev/null
     mw_cli unlock "sasl:mallory@$REALM" >/dev/null
+    desk_wait_drained "$E2E_DIR/var/metrics.db" 10
     SCRAPE=$(curl -fsS --max-time 10 -D "$E2E_DIR/metrics.headers" "http://127.0.0.1:$METRICS_PORT/metrics")
     printf '%s\n' "$SCRAPE" >"$E2E_DIR/metrics.txt"
     metric() { awk -v k="$1" '$1 == k { print $2 }' <<<"$SCRAPE"; }
@@ -679,11 +688,154 @@ if mw_start "$CONF_X"; then
         "$(metric 'mailwarden_locks_total{by="auto"}') $(metric 'mailwarden_locks_total{by="admin"}') $(metric 'mailwarden_unlocks_total{by="admin"}') $(metric mailwarden_identities_locked)"
     expect_eq "(17) the ARF report is counted by format, type and status" 1 \
         "$(metric 'mailwarden_reports_total{format="arf",type="spam",status="filed"}')"
-    expect_eq "(17) no store errors, nothing in triage" "0 0.0" "$(metric mailwarden_store_errors_total) $(metric mailwarden_triage_reports)"
+    expect_eq "(17) no store errors, nothing in triage, nothing left queued" "0 0.0 0.0" \
+        "$(metric mailwarden_store_errors_total) $(metric mailwarden_triage_reports) $(metric mailwarden_reports_queued)"
+    desk_stop
     mw_stop
 else
     _fail "(17) daemon starts with $CONF_X" "see $MW_LOG"
 fi
+
+echo "## (18) hostile reports never stop the mail: stored raw by the milter and the pipe, parsed by the isolated desk worker"
+HOSTILE=$E2E_DIR/hostile
+python3 "$E2E_LIB_DIR/hostile-reports.py" "$HOSTILE"
+HOSTILE_COUNT=$(ls "$HOSTILE"/*.eml | wc -l)
+CONF_H=$E2E_DIR/var/hostile.conf
+DB_H=$E2E_DIR/var/hostile.db
+CFG_STORE=$DB_H CFG_EXTRA="abuse_mailboxes = abuse@example.net
+desk_parse_timeout = 3s" mw_write_config "$CONF_H"
+if mw_start "$CONF_H" && DESK_ENV=MAILWARDEN_TEST_PARSER_FAULTS=1 desk_start "$CONF_H"; then
+    answered=""
+    for f in "$HOSTILE"/*.eml; do
+        send_anon --to abuse@example.net --data "@$f"
+        answered="$answered $(swaks_data_code)"
+        send_auth dave --header "Subject: $(new_tag) beside $(basename "$f")"
+        answered="$answered $(swaks_data_code)"
+    done
+    expect_eq "(18) each hostile report is accepted (250), and dave's mail after each too" \
+        "$(printf ' 250 250%.0s' $(seq "$HOSTILE_COUNT"))" "$answered"
+    check "(18) mailwardend is still up" pid_alive "$MW_PID"
+    check "(18) it never read them: only queued" not grep -E 'abuse report report=[0-9]+ status=(filed|triage)' "$MW_LOG"
+    # A parse that traps and one that spins (debug builds only: MAILWARDEN_TEST_PARSER_FAULTS=1).
+    send_anon --to abuse@example.net --header "X-MailWarden-Test-Fault: trap" --header "Subject: trap" --body "Spam from 192.0.2.81"
+    expect_eq "(18) a report whose parse traps is accepted (250)" 250 "$(swaks_data_code)"
+    send_anon --to abuse@example.net --header "X-MailWarden-Test-Fault: loop" --header "Subject: loop" --body "Spam from 192.0.2.82"
+    expect_eq "(18) a report whose parse spins is accepted (250)" 250 "$(swaks_data_code)"
+    send_auth dave --header "Subject: $(new_tag) while the desk is stuck"
+    expect_eq "(18) the mail flow does not notice the stuck parser (250)" 250 "$(swaks_data_code)"
+    send_anon --to abuse@example.net --header "Subject: after the bombs" --body "Spam from 203.0.113.83 hit our trap."
+    desk_wait_drained "$DB_H" 60
+    total=$((HOSTILE_COUNT + 3))
+    expect_eq "(18) every report ended filed, in triage or ignored: $total stored, 0 queued, 0 lost" "$total 0" \
+        "$(sqlite3 "$DB_H" "select count(*) from reports where status in ('filed','triage','ignored')") $(sqlite3 "$DB_H" "select count(*) from reports where status = 'queued'")"
+    expect_eq "(18) the trapping parse: in triage, raw bytes kept, with the signal" "triage|parser died: signal 4|1" \
+        "$(sqlite3 "$DB_H" "select status, reason, instr(cast(raw as text), '192.0.2.81') > 0 from reports where cast(raw as text) like '%Fault: trap%'")"
+    expect_eq "(18) the spinning parse: in triage after two budgets" "triage|parser over its 3 s budget|2" \
+        "$(sqlite3 "$DB_H" "select status, reason, failed_parses from reports where cast(raw as text) like '%Fault: loop%'")"
+    expect_eq "(18) the report after them is filed on 203.0.113.83" "filed" \
+        "$(sqlite3 "$DB_H" "select status from reports where cast(raw as text) like '%203.0.113.83%'")"
+    expect_eq "(18) triage raw gives the trapping report back as it arrived" 1 \
+        "$("$MW_BIN/mailwarden" triage raw --config "$CONF_H" "$(sqlite3 "$DB_H" "select id from reports where cast(raw as text) like '%Fault: trap%'")" | grep -c 'Spam from 192.0.2.81')"
+    desk_stop
+    mw_stop
+else
+    _fail "(18) daemon and desk worker start with $CONF_H" "see $MW_LOG and $E2E_DIR/desk.log"
+fi
+
+echo "## (18) kill -9 of the desk worker mid-parse: the report is parsed after the restart, filed once"
+CONF_K=$E2E_DIR/var/deskkill.conf
+DB_K=$E2E_DIR/var/deskkill.db
+CFG_STORE=$DB_K CFG_EXTRA="abuse_mailboxes = abuse@example.net
+desk_parse_timeout = 60s" mw_write_config "$CONF_K"
+if mw_start "$CONF_K" && DESK_ENV=MAILWARDEN_TEST_PARSER_FAULTS=1 desk_start "$CONF_K"; then
+    send_anon --to abuse@example.net --header "X-MailWarden-Test-Fault: loop" --header "Subject: slow" --body "Spam from 198.51.100.44 hit our trap."
+    _parsing() { pgrep -f "mailwarden desk-parser" >/dev/null; }
+    wait_until 10 _parsing
+    sleep 1
+    kill -9 "$DESK_PID"
+    _orphan_gone() { ! pgrep -f "mailwarden desk-parser" >/dev/null; }
+    check "(18) the orphaned parser ends by itself within 3 s" wait_until 3 _orphan_gone
+    expect_eq "(18) the report is still queued, no failure counted against it" "queued 0" \
+        "$(sqlite3 "$DB_K" "select status || ' ' || failed_parses from reports")"
+    desk_start "$CONF_K" # no fault injection now: the parse succeeds
+    desk_wait_drained "$DB_K" 15
+    expect_eq "(18) after the restart it is filed, once, on one case" "1 filed 198.51.100.44 1" \
+        "$(sqlite3 "$DB_K" "select count(*) || ' ' || status from reports") $(mw_json cases --json | jq -r '.[] | "\(.subject) \(.report_count)"')"
+    desk_stop
+    mw_stop
+else
+    _fail "(18) daemon and desk worker start with $CONF_K" "see $MW_LOG and $E2E_DIR/desk.log"
+fi
+
+echo "## (18) the same hostile reports through the pipe transport: ingest exits 0, the desk files or triages each"
+HPIPE_DIR=$E2E_DIR/var/hpipe
+CONF_HP=$E2E_DIR/var/hpipe.conf
+CFG_EXTRA="desk_parse_timeout = 30s" pf_add_ingest_pipe mwhostile "$HPIPE_DIR" "$CONF_HP"
+pf_postconf -e "transport_maps = inline:{abuse-pipe@example.net=mwabuse:,abuse-hostile@example.net=mwhostile:}"
+pf_reload
+for f in "$HOSTILE"/*.eml; do
+    SMTP_PORT=$PF_PLAIN_PORT send_app --to abuse-hostile@example.net --data "@$f"
+done
+_all_piped() { [ "$(grep -c 'to=<abuse-hostile@example.net>.*relay=mwhostile.*status=sent' "$PF_DIR/postfix.log")" -ge "$HOSTILE_COUNT" ]; }
+wait_until 60 _all_piped
+expect_eq "(18) pipe(8) delivered every one (ingest exited 0), none deferred or bounced" "$HOSTILE_COUNT 0" \
+    "$(grep -c 'to=<abuse-hostile@example.net>.*relay=mwhostile.*status=sent' "$PF_DIR/postfix.log") $(grep -Ec 'to=<abuse-hostile@example.net>.*status=(deferred|bounced)' "$PF_DIR/postfix.log")"
+"$MW_BIN/mailwarden" desk --once --config "$CONF_HP" >>"$E2E_DIR/desk.log" 2>&1
+expect_eq "(18) desk --once: each filed, in triage or ignored, 0 queued, 0 lost" "$HOSTILE_COUNT 0" \
+    "$(sqlite3 "$HPIPE_DIR/mwhostile.db" "select count(*) from reports where status in ('filed','triage','ignored')") $(sqlite3 "$HPIPE_DIR/mwhostile.db" "select count(*) from reports where status = 'queued'")"
+
+echo "## (19) kill -9 of mailwardend while 2,000 messages flow through Postfix: 0 lost, 0 duplicated"
+# An MTA in front relays to the milter's smtpd, as a smarthost or another MX would: when the milter
+# dies mid-flow, the relaying Postfix gets 4xx and keeps the message in its queue. Route:
+# smtp-source -> plain smtpd (no milter) -> queue -> smtp to the hop smtpd (mailwardend; its own
+# hostname, so no mail loop) -> cleanup-hop (rewrites @loop.example to @example.net) -> sink.
+HOP_PORT=$(free_port)
+CONF_KILL=$E2E_DIR/var/kill.conf
+CFG_STORE=$E2E_DIR/var/kill.db CFG_LIMIT_MESSAGES=1000000/1h CFG_RULES="net client_address" CFG_EXTRA="trusted_networks = 127.0.0.1/32
+limit_recipients = 1000000/1h" mw_write_config "$CONF_KILL"
+printf '%s\n' "127.0.0.1:$HOP_PORT inet n - n - - smtpd" \
+    "  -o myhostname=hop.e2e.test" "  -o cleanup_service_name=cleanup-hop" "  -o milter_macro_daemon_name=hop" \
+    "cleanup-hop unix n - n - 0 cleanup" "  -o recipient_canonical_maps=inline:{{@loop.example=@example.net}}" \
+    >>"$PF_DIR/etc/master.cf"
+pf_postconf -e "transport_maps = inline:{loop.example=smtp:[127.0.0.1]:$HOP_PORT}" "smtpd_milters = inet:127.0.0.1:$MILTER_PORT"
+pf_reload
+wait_port_listening "$HOP_PORT" 10
+KILL_TAG=$(new_tag)
+if mw_start "$CONF_KILL"; then
+    sink_base
+    # The tag is the recipient's local part: the sink records it (X-Rcpt-Args) after the rewrite.
+    timeout 300 smtp-source -c -s 10 -m 2000 -l 2048 -f "app@$REALM" -t "$KILL_TAG@loop.example" \
+        "127.0.0.1:$PF_PLAIN_PORT" >"$E2E_DIR/smtp-source.out" 2>&1 &
+    SOURCE_PID=$!
+    _some_delivered() { [ "$(sink_files_with "$KILL_TAG@example.net")" -ge 300 ]; }
+    wait_until 60 _some_delivered
+    mw_kill9
+    log "(19) mailwardend killed with $(sink_files_with "$KILL_TAG@example.net") of 2000 at the sink"
+    wait "$SOURCE_PID"
+    expect_eq "(19) smtp-source handed all 2,000 to Postfix (exit 0)" 0 "$?"
+    # Every message is either at the sink or waiting in Postfix's queue (deferred: the hop tempfailed).
+    _accounted() { [ $(( $(sink_files_with "$KILL_TAG@example.net") + $(queue_ids deferred | wc -l) )) -ge 2000 ]; }
+    wait_until 60 _accounted
+    at_sink=$(sink_files_with "$KILL_TAG@example.net")
+    queued=$(queue_ids deferred | wc -l)
+    log "(19) with the milter dead: $at_sink at the sink, $queued deferred in Postfix's queue"
+    expect_eq "(19) with the milter dead, each message is at the sink or in Postfix's queue" 2000 "$((at_sink + queued))"
+    check "(19) some were deferred by the dead milter (the kill hit mid-flow)" test "$queued" -gt 0
+    mw_start "$CONF_KILL"
+    pf_flush
+    _all_delivered() { [ "$(sink_files_with "$KILL_TAG@example.net")" -ge 2000 ] && [ "$(queue_ids deferred | wc -l)" -eq 0 ]; }
+    wait_until 120 _all_delivered
+    at_sink=$(sink_files_with "$KILL_TAG@example.net")
+    distinct=$(grep -h -m1 -i '^Message-ID:' $(sink_grep "$KILL_TAG@example.net") | sort -u | wc -l)
+    echo "# (19) after the restart: $at_sink at the sink, $distinct distinct, lost $((2000 - distinct)), duplicated $((at_sink - distinct))"
+    expect_eq "(19) after the restart and a flush: 2000 delivered, lost 0, duplicated 0" "2000 0 0" \
+        "$at_sink $((2000 - distinct)) $((at_sink - distinct))"
+    mw_stop
+else
+    _fail "(19) daemon starts with $CONF_KILL" "see $MW_LOG"
+fi
+pf_postconf -e "transport_maps = inline:{abuse-pipe@example.net=mwabuse:,abuse-hostile@example.net=mwhostile:}"
+pf_reload
 
 log "elapsed $((SECONDS - E2E_START)) s"
 e2e_finish

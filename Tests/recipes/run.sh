@@ -272,6 +272,8 @@ wait_until 20 _piped
 check "(1) Postfix delivered it through the mailwarden pipe service (ingest exited 0)" _piped
 check "(1) ... as final delivery (flags=X: 'delivered via mailwarden service')" \
     grep -q 'to=<abuse@example.com>, relay=mailwarden, .*status=sent (delivered via mailwarden service' "$PF_DIR/postfix.log"
+# The desk worker (mailwarden-desk.service in the .deb) parses what ingest queued.
+rc_cli desk --once >>"$E2E_DIR/desk.log"
 expect_eq "(1) mailwarden cases --json: a spam case for 203.0.113.77" "203.0.113.77 ip spam" \
     "$(rc_cli cases --json | jq -r '.[] | "\(.subject) \(.subject_kind) \(.type)"')"
 expect_eq "(1) the report keeps the envelope (\${sender}, \${recipient})" "alice@$REALM abuse@example.com" \
@@ -529,9 +531,9 @@ SM_BS="$SM_DIR/sm -C $SM_DIR/test.cf -odi -bs"
 _swaks --pipe "$SM_BS" --from reporter@outside.example --to abuse@example.com \
     --header "Subject: $(new_tag) report via sendmail" --body "Spam from 198.51.100.23 hit our trap."
 expect_eq "(3) the report to abuse@example.com is accepted (250)" 250 "$(swaks_data_code)"
-_case_filed() { rc_cli cases --json | jq -e 'any(.[]; .subject == "198.51.100.23")' >/dev/null; }
+_case_filed() { rc_cli desk --once >>"$E2E_DIR/desk.log" && rc_cli cases --json | jq -e 'any(.[]; .subject == "198.51.100.23")' >/dev/null; }
 wait_until 15 _case_filed
-check "(3) the mailwarden mailer ran ingest: a case for 198.51.100.23" _case_filed
+check "(3) the mailwarden mailer ran ingest (and the desk filed it): a case for 198.51.100.23" _case_filed
 expect_eq "(3) ... with the envelope from \$g and \$u" "reporter@outside.example abuse@example.com" \
     "$(sqlite3 "$VAR/mailwarden.db" "select envelope_sender || ' ' || envelope_recipient from reports where cast(raw as text) like '%198.51.100.23%'")"
 expect_eq "(3) nothing left in Sendmail's queue" 0 "$(find "$SM_DIR/q" -type f | wc -l)"

@@ -1,0 +1,99 @@
+// `mailwarden desk`: the abuse desk worker. It drains the report queue that mailwardend and
+// `mailwarden ingest` fill with raw bytes: each report is parsed by the isolated parser process
+// (IsolatedParser.swift), then traced, filed on cases and its complaint counted in one transaction
+// (DeskWorker, AbuseDesk). One line per report on stdout (journald under systemd).
+// Signals: SIGUSR1 reloads the config (a bad one is refused and the old one stays); SIGTERM stops at
+// once, which loses nothing: a report is either filed in one commit or still queued.
+import ArgumentParser
+import Foundation
+import Glibc
+import MailWardenCore
+import MailWardenDesk
+import MailWardenStore
+
+struct DeskCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "desk",
+        abstract: "Run the abuse desk worker: parse queued reports in an isolated process, file them on cases.",
+        discussion: """
+            A report whose parse dies or runs over desk_parse_timeout twice goes to triage with its raw bytes and the reason.
+            New reports are picked up within a fifth of a second. SIGUSR1 reloads the config.
+            """)
+
+    @OptionGroup var options: ConfigOptions
+    @Flag(help: "Process what is queued, then exit (tests, cron).") var once = false
+    @Flag(help: "Print one JSON object per report (NDJSON) instead of a log line.") var json = false
+
+    /// How long the worker sleeps when the queue is empty (a SIGUSR1 ends the sleep early).
+    static let idleMilliseconds = 200
+
+    func run() throws {
+        // Blocked before any thread exists, so sigtimedwait below is the only one to take them.
+        var reloadSignal = sigset_t()
+        sigemptyset(&reloadSignal)
+        sigaddset(&reloadSignal, SIGUSR1)
+        pthread_sigmask(SIG_BLOCK, &reloadSignal, nil)
+
+        // Like ingest, the worker runs as the service user: it may be the first to create the store.
+        var (config, store) = try options.openStore(creating: true)
+        var worker = Self.worker(config, store)
+        if !once { log("started: store \(config.storePath), parse budget \(config.deskParseTimeout), parser memory \(config.deskParseMemory) bytes, config \(options.path)") }
+        while true {
+            let pass: DeskWorker.DrainPass
+            do {
+                pass = try worker.drain { id, outcome in report(id, outcome) }
+            } catch {
+                log("error: cannot read the report queue: \(error) (retrying in 1 s)")
+                if once { throw ExitCode(75) }
+                sleep(1)
+                continue
+            }
+            if pass.failed > 0 {
+                // The store (or the parser's start) is failing: those reports stay queued.
+                if once { throw ExitCode(75) }
+                sleep(1)
+                continue
+            }
+            guard pass.taken == 0 else { continue }
+            if once { return }
+            if Self.waitForSignal(reloadSignal, milliseconds: Self.idleMilliseconds) {
+                do {
+                    config = try options.loadConfig()
+                    worker = Self.worker(config, store)
+                    log("reload: new config from \(options.path) in force")
+                } catch {
+                    log("reload refused, the config in force stays (see the problems above)")
+                }
+            }
+        }
+    }
+
+    static func worker(_ config: Config, _ store: SQLiteStore) -> DeskWorker {
+        DeskWorker(desk: AbuseDesk(config: config, cases: store, policy: store, clock: SystemClock()), queue: store,
+                   parser: IsolatedParser(timeout: config.deskParseTimeout, memoryLimit: config.deskParseMemory))
+    }
+
+    private func report(_ id: Int64, _ outcome: Result<DeskWorker.Outcome, Error>) {
+        switch outcome {
+        case .success(.done(let result)):
+            log(json ? result.json.rendered(indent: nil) : "\(result.status.rawValue): \(result.logSummary)")
+        case .success(.retry(let failure)):
+            log(json ? JSONValue.object([("status", .string("retry")), ("report_id", .number(id)), ("reason", .string(failure.description))]).rendered(indent: nil)
+                     : "retry: report=\(id) reason=\"\(failure)\"")
+        case .success(.gone):
+            break
+        case .failure(let error):
+            log("error: report=\(id) stays queued: \(error)")
+        }
+    }
+
+    /// Unbuffered: a line reaches the journal (or a test) as soon as the report is done.
+    private func log(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+
+    /// Sleeps up to `milliseconds`; true when a signal of `set` arrived.
+    static func waitForSignal(_ set: sigset_t, milliseconds: Int) -> Bool {
+        var set = set
+        var timeout = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
+        return sigtimedwait(&set, nil, &timeout) > 0
+    }
+}
