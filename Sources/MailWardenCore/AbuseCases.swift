@@ -142,6 +142,19 @@ public protocol ReportQueue: Sendable {
     func recordParseFailure(reportID: Int64, _ failure: ParseFailure, giveUpAfter: Int) throws -> Bool
 }
 
+/// One message in the outbound log, as the desk needs it to prove a complaint is about our mail.
+public struct OutboundRecord: Sendable, Equatable {
+    public let identity: Identity
+    public let queueID: String?
+    public let at: Int64
+
+    public init(identity: Identity, queueID: String?, at: Int64) {
+        self.identity = identity
+        self.queueID = queueID
+        self.at = at
+    }
+}
+
 /// What the desk decided for a parsed, queued report.
 public struct ReportFiling: Sendable {
     /// The queued report this files.
@@ -201,15 +214,12 @@ public enum FilingOutcome: Sendable, Equatable {
     case notQueued
 }
 
-public protocol CaseStore: Sendable {
+public protocol CaseStore: TransactionalStore {
     /// Records what the desk made of a queued report and files it on its subjects' open cases
     /// (opening them as needed). Idempotent: a report no longer queued is left as it is.
     func file(_ report: ReportFiling) throws -> FilingOutcome
-    /// Runs `body` in one durable transaction: every store call it makes (this store's policy
-    /// writes included) commits together or not at all.
-    func atomically<T>(_ body: () throws -> T) throws -> T
-    /// The identity that sent a message, from the outbound log.
-    func senderIdentity(ofMessageID messageID: String) throws -> Identity?
+    /// The latest message with this Message-ID in the outbound log: who sent it, with what queue id, when.
+    func outboundMessage(withMessageID messageID: String) throws -> OutboundRecord?
     /// The identity an X-MailWarden-ID token was minted for.
     func identity(forToken token: String) throws -> Identity?
 }

@@ -1,12 +1,36 @@
-// Which recipients are abuse mailboxes: exact addresses or simple `*` patterns, compared
-// case-insensitively on the bare address (no angle brackets, no regex: a stranger controls the input).
+// Which recipients are our abuse mailboxes: exact addresses or simple `*` patterns, compared
+// case-insensitively on the bare address (no angle brackets, no regex: a stranger controls the input),
+// and only where this server delivers the mail itself. A customer writing to another provider's
+// abuse@ must reach that provider: `abuse@*` must never swallow it.
 
 public struct AbuseMailboxes: Sendable {
     public let patterns: [String]
+    /// `abuse_domains`: the domains whose abuse mailboxes are ours. Empty: the MTA's {rcpt_mailer} decides.
+    public let domains: Set<String>
 
-    public init(_ patterns: [String]) { self.patterns = patterns.map { $0.lowercased() } }
+    public init(_ patterns: [String], domains: [String] = []) {
+        self.patterns = patterns.map { $0.lowercased() }
+        self.domains = Set(domains.map { $0.lowercased() })
+    }
 
     public var isEmpty: Bool { patterns.isEmpty }
+
+    /// The mailers (Postfix transports, Sendmail mailers) that hand mail to another server.
+    static let remoteMailers: Set<String> = ["smtp", "relay", "esmtp", "smtp8", "dsmtp"]
+
+    /// Whether mail to `recipient` is a report for our own desk: it matches a pattern and is
+    /// delivered here. `abuse_domains`, when set, names our domains; else the MTA's {rcpt_mailer}
+    /// says where the recipient goes (a remote mailer: elsewhere). With neither, a stranger's mail is
+    /// ours (the MTA accepts it only for the domains it serves) and a customer's is not.
+    public func diverts(_ recipient: String, mailer: String?, fromStranger: Bool) -> Bool {
+        guard contains(recipient) else { return false }
+        if !domains.isEmpty {
+            let address = IdentityRule.unbracketed(recipient).lowercased()
+            return address.split(separator: "@").last.map { domains.contains(String($0)) } ?? false
+        }
+        if let mailer, !mailer.isEmpty { return !Self.remoteMailers.contains(mailer.lowercased()) }
+        return fromStranger
+    }
 
     public func contains(_ recipient: String) -> Bool {
         let address = IdentityRule.unbracketed(recipient).lowercased()

@@ -56,10 +56,12 @@ public struct BoundedPattern: Sendable, CustomStringConvertible {
     }
 
     /// The text of group `group` (or the whole match when the pattern has no such group) in the first match.
-    public func firstMatch(in input: String, group: String? = nil) -> String? {
+    /// Matching stops at `timeLimit` as "no match"; `onTimeout` is told, so the caller can say so.
+    public func firstMatch(in input: String, group: String? = nil, onTimeout: () -> Void = {}) -> String? {
         let text = Self.capped(input)
         let ns = text as NSString
         var result: String?
+        var timedOut = false
         let deadline = Date().addingTimeInterval(Self.timeLimit)
         regex.value.enumerateMatches(in: text, options: [.reportProgress], range: NSRange(location: 0, length: ns.length)) { match, _, stop in
             if let match {
@@ -68,13 +70,15 @@ public struct BoundedPattern: Sendable, CustomStringConvertible {
                 if range.location != NSNotFound { result = ns.substring(with: range) }
                 stop.pointee = true
             } else if Date() > deadline {
+                timedOut = true
                 stop.pointee = true
             }
         }
+        if timedOut { onTimeout() }
         return result
     }
 
-    public func matches(_ input: String) -> Bool { firstMatch(in: input) != nil }
+    public func matches(_ input: String, onTimeout: () -> Void = {}) -> Bool { firstMatch(in: input, onTimeout: onTimeout) != nil }
 
     public var description: String { "/\(source)/\(caseInsensitive ? "i" : "")" }
 

@@ -288,7 +288,11 @@ public struct Config: Sendable {
         outboundLogRetention = duration("outbound_log_retention")
         maxHeaderLength = number("max_header_length", range: 64...65536)
         maxHeaders = number("max_headers", range: 10...10000)
-        abuseMailboxes = AbuseMailboxes(listItems("abuse_mailboxes").map(\.1))
+        let abuseDomains = listItems("abuse_domains")
+        for (e, domain) in abuseDomains where domain.contains("@") || domain.contains("*") || domain.hasPrefix(".") {
+            fail(e, "abuse_domains takes domain names such as example.com; got `\(domain)`")
+        }
+        abuseMailboxes = AbuseMailboxes(listItems("abuse_mailboxes").map(\.1), domains: abuseDomains.map(\.1))
         abuseKeepDelivery = text("abuse_keep_delivery") == "yes"
         if let e = raw.values("abuse_keep_delivery").last, !["yes", "no"].contains(e.value) {
             fail(e, "abuse_keep_delivery must be yes or no; got `\(e.value)`")

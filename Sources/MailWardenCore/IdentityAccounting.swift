@@ -60,10 +60,14 @@ public struct IdentityAccounting: Sendable {
         event.spam = event.spam || verdict.spam
         event.scan = verdict.summary
         let limits = config.limits(with: state.override)
-        let totals = try store.record(event, windows: limits.windows)
-        if config.isExempt(event.identity, override: state.override) { return .exempt(totals: totals) }
-        guard let crossing = LockPolicy(limits: limits).crossing(totals: totals) else { return .pass(totals: totals) }
-        return try lockOrWarn(event.identity, crossing: crossing, totals: totals, heldQueueID: heldQueueID)
+        // The count and the lock it may set commit together: a failure between them (answered
+        // per on_error) leaves no count behind, so the client's retry is counted once.
+        return try store.atomically {
+            let totals = try store.record(event, windows: limits.windows)
+            if config.isExempt(event.identity, override: state.override) { return .exempt(totals: totals) }
+            guard let crossing = LockPolicy(limits: limits).crossing(totals: totals) else { return .pass(totals: totals) }
+            return try lockOrWarn(event.identity, crossing: crossing, totals: totals, heldQueueID: heldQueueID)
+        }
     }
 
     /// Counts a complaint traced to an identity; it locks only once enough distinct reporters complained.

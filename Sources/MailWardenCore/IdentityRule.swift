@@ -104,21 +104,30 @@ public struct IdentityRule: Sendable, CustomStringConvertible {
         return nil
     }
 
-    /// The identity this rule names for the message, or nil when it does not match.
-    public func identity(for facts: MessageFacts) -> Identity? {
+    /// The identity this rule names for the message, or nil when it does not match (a pattern that
+    /// ran out of time does not match, and `onTimeout` is told).
+    public func identity(for facts: MessageFacts, onTimeout: () -> Void = {}) -> Identity? {
         let raw: String?
         switch source {
         case .macro(let name):
             raw = facts.macro(name)
         case .header(let name, let p):
-            raw = facts.headerValues(named: name).lazy.compactMap { p.firstMatch(in: $0, group: "id") }.first
+            raw = Self.firstMatch(of: p, in: facts.headerValues(named: name), onTimeout: onTimeout)
         case .envelopeFrom(let p):
-            raw = facts.envelopeFrom.flatMap { p.firstMatch(in: Self.unbracketed($0), group: "id") }
+            raw = facts.envelopeFrom.flatMap { p.firstMatch(in: Self.unbracketed($0), group: "id", onTimeout: onTimeout) }
         case .clientAddress:
             raw = facts.clientAddress
         }
         guard let value = raw.map(sanitized), !value.isEmpty else { return nil }
         return "\(prefix):\(lowercase ? value.lowercased() : value)"
+    }
+
+    /// The first of `values` the pattern matches (a plain loop: `onTimeout` must not escape).
+    private static func firstMatch(of pattern: BoundedPattern, in values: [String], onTimeout: () -> Void) -> String? {
+        for value in values {
+            if let found = pattern.firstMatch(in: value, group: "id", onTimeout: onTimeout) { return found }
+        }
+        return nil
     }
 
     /// Identities end up in logs, SQL and CSV: no control characters or spaces, bounded length.
@@ -158,9 +167,10 @@ public struct IdentityRules: Sendable {
         public let rule: String
     }
 
-    public func resolve(_ facts: MessageFacts) -> Match? {
+    /// The first rule's identity; `onTimeout` hears of each rule whose pattern ran out of time.
+    public func resolve(_ facts: MessageFacts, onTimeout: (IdentityRule) -> Void = { _ in }) -> Match? {
         for (i, rule) in rules.enumerated() {
-            if let id = rule.identity(for: facts) {
+            if let id = rule.identity(for: facts, onTimeout: { onTimeout(rule) }) {
                 return Match(identity: id, ruleIndex: i + 1, rule: rule.description)
             }
         }
@@ -169,10 +179,10 @@ public struct IdentityRules: Sendable {
 
     /// Resolves at MAIL FROM only when no header rule stands before the envelope rule that matches:
     /// otherwise a header seen later could still win, and deciding early would name the wrong sender.
-    public func resolveBeforeHeaders(_ facts: MessageFacts) -> Match? {
+    public func resolveBeforeHeaders(_ facts: MessageFacts, onTimeout: (IdentityRule) -> Void = { _ in }) -> Match? {
         for (i, rule) in rules.enumerated() {
             guard rule.isEnvelopeRule else { return nil }
-            if let id = rule.identity(for: facts) {
+            if let id = rule.identity(for: facts, onTimeout: { onTimeout(rule) }) {
                 return Match(identity: id, ruleIndex: i + 1, rule: rule.description)
             }
         }

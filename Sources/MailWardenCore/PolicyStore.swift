@@ -70,7 +70,13 @@ public struct IdentityState: Sendable {
     }
 }
 
-public protocol PolicyStore: Sendable {
+/// A store whose writes can be grouped: whatever `body` writes commits together or not at all.
+public protocol TransactionalStore: Sendable {
+    /// Runs `body` in one durable transaction; every store call it makes joins it.
+    func atomically<T>(_ body: () throws -> T) throws -> T
+}
+
+public protocol PolicyStore: TransactionalStore {
     func state(of identity: Identity) throws -> IdentityState
     /// Counts the message (windows, totals, outbound log) and returns the totals within each window, this message included.
     func record(_ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int]

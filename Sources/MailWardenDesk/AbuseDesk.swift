@@ -6,7 +6,10 @@
 // Subject, in order: the traced identity; else each distinct IP of a bulk CSV; else the source IP;
 // else the reported domain. No type or no subject: triage, for a person to decide.
 // Tracing, in order: the X-MailWarden-ID token; the original's Message-ID in the outbound log; the
-// identity rules applied to the original's headers.
+// identity rules applied to the original's headers. Only proof that the message left through us
+// counts toward a lock: the token, or the outbound log's entry with our queue id in the original's
+// Received fields or its Date. A trace by identity rules (anyone can write such an original) files
+// the report on the identity's case for a person to judge, and never counts.
 import Foundation
 import MailWardenCore
 import MailWardenReports
@@ -32,7 +35,7 @@ public struct IngestResult: Sendable {
 
     private static func bare(_ status: Status, reportID: Int64, reason: String?) -> IngestResult {
         IngestResult(status: status, reportID: reportID, format: "unparsed", type: nil, ips: [], domains: [], urls: [], identity: nil,
-                     tracedBy: nil, cases: [], reason: reason, complaint: nil)
+                     tracedBy: nil, cases: [], reason: reason, complaint: nil, notCountedBecause: nil)
     }
 
     public let status: Status
@@ -48,6 +51,8 @@ public struct IngestResult: Sendable {
     public let reason: String?
     /// What the lock policy made of a traced complaint, if one was counted.
     public let complaint: AccountingOutcome?
+    /// Why a complaint traced to one of our identities was filed but not counted.
+    public let notCountedBecause: String?
 
     public var json: JSONValue {
         .object([
@@ -65,6 +70,7 @@ public struct IngestResult: Sendable {
                          ("subject_kind", .string(c.subject.kind.rawValue)), ("type", .string(c.subject.type.rawValue))])
             })),
             ("reason", .text(reason)),
+            ("complaint", .text(complaint != nil ? "counted" : notCountedBecause.map { "not counted: \($0)" })),
         ])
     }
 
@@ -74,6 +80,8 @@ public struct IngestResult: Sendable {
         if let type { parts.append("type=\(type.rawValue)") }
         if !cases.isEmpty { parts.append("cases=" + cases.map { "\($0.id):\($0.subject.value)" }.joined(separator: ",")) }
         if let identity { parts.append("identity=\(identity) traced_by=\(tracedBy?.rawValue ?? "-")") }
+        if complaint != nil { parts.append("complaint=counted") }
+        if let notCountedBecause { parts.append("complaint=\"not counted: \(notCountedBecause)\"") }
         if let reason { parts.append("reason=\"\(reason)\"") }
         return parts.joined(separator: " ")
     }
@@ -115,9 +123,9 @@ public struct AbuseDesk: Sendable {
             fields: Self.fields(of: report), indicators: Self.indicators(of: report), evidence: report.evidence, subjects: subjects)
         let (outcome, complaint) = try cases.atomically { () throws -> (FilingOutcome, AccountingOutcome?) in
             let outcome = try cases.file(filing)
-            guard outcome != .notQueued, status == .filed, let identity = trace?.identity else { return (outcome, nil) }
+            guard outcome != .notQueued, status == .filed, let trace, trace.notCountedBecause == nil else { return (outcome, nil) }
             let reporter = report.reporter ?? queued.envelopeSender ?? "unknown"
-            return (outcome, try accounting.accountComplaint(identity: identity, reporter: reporter))
+            return (outcome, try accounting.accountComplaint(identity: trace.identity, reporter: reporter))
         }
         let filed: [FiledCase]
         switch outcome {
@@ -128,22 +136,39 @@ public struct AbuseDesk: Sendable {
         return IngestResult(status: IngestResult.Status(rawValue: status.rawValue) ?? .triage, reportID: queued.id,
                             format: report.format.rawValue, type: report.type, ips: report.sourceIPs, domains: report.domains,
                             urls: report.urls, identity: trace?.identity, tracedBy: trace?.method, cases: filed, reason: reason,
-                            complaint: complaint)
+                            complaint: complaint, notCountedBecause: status == .filed ? trace?.notCountedBecause : nil)
     }
 
+    /// Which of our identities sent a reported original, and whether that is proven.
+    struct Trace {
+        let identity: Identity
+        let method: TraceMethod
+        /// Why a complaint about it cannot count (nil: the message provably left through us).
+        let notCountedBecause: String?
+    }
+
+    /// How far apart the original's Date and our outbound log's time may be for the same message.
+    static let dateTolerance: Int64 = 86_400
+
     /// Which of our identities sent the reported original, if we can tell.
-    func trace(_ report: AbuseReport) throws -> (identity: Identity, method: TraceMethod)? {
+    func trace(_ report: AbuseReport) throws -> Trace? {
         guard let original = report.original, !original.headers.isEmpty else { return nil }
         let facts = OriginalHeaders(fields: original.headers.map { ($0.name, $0.value) })
         if let token = facts.headerValues(named: "X-MailWarden-ID").first?.trimmingWhitespace(), !token.isEmpty,
            let identity = try cases.identity(forToken: token) {
-            return (identity, .token)
+            return Trace(identity: identity, method: .token, notCountedBecause: nil)
         }
-        if let mid = facts.headerValues(named: "Message-ID").first, let identity = try cases.senderIdentity(ofMessageID: mid) {
-            return (identity, .outboundLog)
+        if let mid = facts.headerValues(named: "Message-ID").first, let sent = try cases.outboundMessage(withMessageID: mid) {
+            // A Message-ID alone is known to every recipient; our queue id or the date ties the
+            // original to the message we logged.
+            let queueIDMatches = sent.queueID.map { id in facts.headerValues(named: "Received").contains { $0.contains("id \(id)") } } ?? false
+            let dateMatches = original.sentAt.map { abs($0 - sent.at) <= Self.dateTolerance } ?? false
+            return Trace(identity: sent.identity, method: .outboundLog, notCountedBecause: queueIDMatches || dateMatches ? nil
+                         : "its Message-ID is in our outbound log, but neither our queue id nor its date matches the message we sent")
         }
         if let match = config.identityRules.resolve(facts) {
-            return (match.identity, .identityRule)
+            return Trace(identity: match.identity, method: .identityRule,
+                         notCountedBecause: "traced by identity rules on the attached original, which anyone can write")
         }
         return nil
     }

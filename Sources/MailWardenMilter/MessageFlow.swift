@@ -4,7 +4,8 @@
 //   MAIL FROM      reset the message; decide its scope (authenticated, local, trusted network, or
 //                  inbound from a stranger, which is accepted at once and never counted); if an
 //                  envelope rule already names a locked identity, refuse here and save the transfer
-//   RCPT TO        count recipients; note those that are abuse mailboxes
+//   RCPT TO        count recipients; note those that are our abuse mailboxes (delivered here: a
+//                  customer's mail to another provider's abuse@ goes on its way)
 //   DATA           inbound mail with no abuse-mailbox recipient is accepted here, uncounted
 //   headers, body  keep the (capped) values of the headers that rules read; keep the whole message
 //                  for a report to an abuse mailbox (abuse_max_size) or for the spam scanners
@@ -109,7 +110,8 @@ public final class MessageSession: MilterSession {
             return .accept
         }
         guard message.scope != .inbound else { return .proceed }
-        guard let match = config.identityRules.resolveBeforeHeaders(message) else { return .proceed }
+        guard let match = config.identityRules.resolveBeforeHeaders(message, onTimeout: { regexTimedOut($0.description, "identity_rule") })
+        else { return .proceed }
         message.earlyMatch = match
         // Refusing at MAIL FROM saves the transfer; hold needs end-of-message, and local mail is always held.
         guard config.mode == .enforce, message.scope != .local, config.lockAction != .hold else { return .proceed }
@@ -130,7 +132,9 @@ public final class MessageSession: MilterSession {
     public func recipient(_ recipient: String, macros: MacroSource) -> Verdict {
         message.recipients += 1
         if message.scanning, message.recipientAddresses.count < 500 { message.recipientAddresses.append(recipient) }
-        if config.abuseMailboxes.contains(recipient) { message.abuseRecipients.append(recipient) }
+        if config.abuseMailboxes.diverts(recipient, mailer: macros.value("{rcpt_mailer}"), fromStranger: message.scope == .inbound) {
+            message.abuseRecipients.append(recipient)
+        }
         return .proceed
     }
 
@@ -250,11 +254,12 @@ public final class MessageSession: MilterSession {
 
     /// Names, counts and judges one outbound message.
     private func countMessage(queueID: String?) -> (Verdict, [Modification]) {
-        guard let match = message.earlyMatch ?? config.identityRules.resolve(message) else {
+        guard let match = message.earlyMatch
+                ?? config.identityRules.resolve(message, onTimeout: { regexTimedOut($0.description, "identity_rule", queueID: queueID) }) else {
             log(queueID: queueID, "identity=- scope=\(message.scope.rawValue) action=accept (no identity rule matched)")
             return (.accept, [])
         }
-        let headerSpam = isSpam()
+        let headerSpam = isSpam(queueID: queueID)
         let lockAction = message.scope == .local ? LockAction.hold : config.lockAction
         let event = MessageEvent(identity: match.identity, at: filter.clock.now(), recipients: message.recipients, spam: headerSpam,
                                  messageID: message.headers["message-id"]?.first?.trimmingWhitespace(), queueID: queueID)
@@ -264,6 +269,8 @@ public final class MessageSession: MilterSession {
                 + " spam=\(headerSpam || scan.isSpam ? "yes" : "no")\(scan.logText.isEmpty ? "" : " " + scan.logText)"
         }
         do {
+            // The token is minted (a store write) before the count: once counted, nothing may fail.
+            let identityChanges = try identityHeaderChanges(match)
             let outcome = try accounting.account(event, heldQueueID: lockAction == .hold ? queueID : nil) {
                 // Only for an identity that is not locked: locked mail is never scanned.
                 guard message.scanning else { return (false, nil) }
@@ -272,7 +279,7 @@ public final class MessageSession: MilterSession {
             }
             let wasLocked = if case .locked(_, crossing: nil) = outcome { true } else { false }
             filter.metrics.lockCheck(locked: wasLocked)
-            let modifications = try identityHeaderChanges(match) + scan.resultHeader(config.scanning.resultHeader)
+            let modifications = identityChanges + scan.resultHeader(config.scanning.resultHeader)
             switch outcome {
             case .pass(let totals), .exempt(let totals):
                 let exempt = if case .exempt = outcome { " exempt" } else { "" }
@@ -374,10 +381,19 @@ public final class MessageSession: MilterSession {
         return .tempfail(SMTPReply(code: "451", status: "4.7.1", text: "Spam scanner unavailable, please try again later"))
     }
 
-    private func isSpam() -> Bool {
+    private func isSpam(queueID: String?) -> Bool {
         config.spamHeaders.contains { rule in
-            message.headerValues(named: rule.name).contains { rule.pattern.matches($0) }
+            message.headerValues(named: rule.name).contains {
+                rule.pattern.matches($0, onTimeout: { regexTimedOut("\(rule.name) \(rule.pattern)", "spam_header", queueID: queueID) })
+            }
         }
+    }
+
+    /// An admin's pattern hit BoundedPattern.timeLimit: it counts as no match, which may leave the
+    /// message unnamed or its spam verdict unread, so it is logged and counted, never silent.
+    private func regexTimedOut(_ what: String, _ setting: String, queueID: String? = nil) {
+        filter.metrics.regexTimeout(setting: setting)
+        log(queueID: queueID ?? message.macros["i"], "\(setting) \(what) ran over its \(Int(BoundedPattern.timeLimit * 1000)) ms time limit: taken as no match (simplify the pattern)", level: .warning)
     }
 
     /// With identity_header = remove/token, the header that named the sender leaves the message.

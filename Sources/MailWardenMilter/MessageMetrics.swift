@@ -14,6 +14,7 @@ public final class MessageMetrics: Sendable {
         public static let storeErrors = "mailwarden_store_errors_total"
         public static let scanTime = "mailwarden_scanner_seconds"
         public static let scanFailures = "mailwarden_scanner_failures_total"
+        public static let regexTimeouts = "mailwarden_regex_timeouts_total"
     }
 
     /// Every final action a message can get, so each series exists (at 0) from the start.
@@ -25,6 +26,8 @@ public final class MessageMetrics: Sendable {
     private let lockChecksLocked: CoreMetrics.Counter
     private let lockChecksClear: CoreMetrics.Counter
     private let storeErrors: CoreMetrics.Counter
+    /// Per setting whose patterns ran out of time: identity_rule, spam_header.
+    private let regexTimeouts: [String: CoreMetrics.Counter]
     /// Per scanner label; scanners come and go with reloads, so made on first use.
     private let scanTimers = Mutex<[String: CoreMetrics.Timer]>([:])
 
@@ -37,6 +40,9 @@ public final class MessageMetrics: Sendable {
         lockChecksLocked = CoreMetrics.Counter(label: Name.lockChecks, dimensions: [("result", "locked")], factory: factory)
         lockChecksClear = CoreMetrics.Counter(label: Name.lockChecks, dimensions: [("result", "clear")], factory: factory)
         storeErrors = CoreMetrics.Counter(label: Name.storeErrors, dimensions: [], factory: factory)
+        regexTimeouts = Dictionary(uniqueKeysWithValues: ["identity_rule", "spam_header"].map {
+            ($0, CoreMetrics.Counter(label: Name.regexTimeouts, dimensions: [("setting", $0)], factory: factory))
+        })
     }
 
     /// One message's final action and the time MailWarden spent on it (its callbacks, not the client's pauses).
@@ -51,6 +57,11 @@ public final class MessageMetrics: Sendable {
 
     public func storeError() {
         storeErrors.increment()
+    }
+
+    /// An admin's pattern (of `setting`) ran out of time on a message and was taken as no match.
+    func regexTimeout(setting: String) {
+        regexTimeouts[setting]?.increment()
     }
 
     func scanned(_ scanner: String, microseconds: Int64) {

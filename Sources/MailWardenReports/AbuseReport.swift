@@ -37,6 +37,19 @@ public struct OriginalMessage: Sendable {
     public let bytes: [UInt8]
     /// True when the report carried only the original's headers (`text/rfc822-headers`).
     public let isHeadersOnly: Bool
+    /// The original's Date, read by the parser (the desk worker itself reads no stranger's text).
+    public let sentAt: Int64?
+
+    init(headers: [HeaderField], bytes: [UInt8], isHeadersOnly: Bool) {
+        self.init(headers: headers, bytes: bytes, isHeadersOnly: isHeadersOnly, sentAt: headers.value("Date").flatMap(ReportDate.parse))
+    }
+
+    init(headers: [HeaderField], bytes: [UInt8], isHeadersOnly: Bool, sentAt: Int64?) {
+        self.headers = headers
+        self.bytes = bytes
+        self.isHeadersOnly = isHeadersOnly
+        self.sentAt = sentAt
+    }
 
     /// The first value of header `name`, such as `X-MailWarden-ID`, `Message-ID` or `X-Auth-User`.
     public func header(_ name: String) -> String? { headers.value(name) }

@@ -5,12 +5,12 @@ import Foundation
 import MailWardenCore
 
 extension OriginalMessage: Codable {
-    enum CodingKeys: String, CodingKey { case headers, bytes, isHeadersOnly }
+    enum CodingKeys: String, CodingKey { case headers, bytes, isHeadersOnly, sentAt }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(headers: try c.decode([HeaderField].self, forKey: .headers), bytes: [UInt8](try c.decode(Data.self, forKey: .bytes)),
-                  isHeadersOnly: try c.decode(Bool.self, forKey: .isHeadersOnly))
+                  isHeadersOnly: try c.decode(Bool.self, forKey: .isHeadersOnly), sentAt: try c.decodeIfPresent(Int64.self, forKey: .sentAt))
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -18,6 +18,7 @@ extension OriginalMessage: Codable {
         try c.encode(headers, forKey: .headers)
         try c.encode(Data(bytes), forKey: .bytes)
         try c.encode(isHeadersOnly, forKey: .isHeadersOnly)
+        try c.encodeIfPresent(sentAt, forKey: .sentAt)
     }
 }
 

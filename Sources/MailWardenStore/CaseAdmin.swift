@@ -193,7 +193,7 @@ extension SQLiteStore {
     /// Reports waiting in triage, oldest first.
     /// A report's raw message as it arrived (for a person to read what the parser could not).
     public func reportRaw(id: Int64) throws -> [UInt8] {
-        guard let raw = try db.query("SELECT raw FROM reports WHERE id = ?", [.int(id)]).first?.first?.blob else {
+        guard let raw = try db.query("SELECT raw FROM report_raw WHERE report_id = ?", [.int(id)]).first?.first?.blob else {
             throw CaseAdminError.unknownReport(id)
         }
         return raw

@@ -14,12 +14,13 @@ extension SQLiteStore: ReportQueue {
                 return .duplicate(reportID: id)
             }
             guard let id = try tx.query("""
-                INSERT INTO reports(received_at, content_hash, status, format, envelope_sender, envelope_recipient, queue_id, fields, raw)
-                VALUES(?, ?, 'queued', ?, ?, ?, ?, '{}', ?) RETURNING id
+                INSERT INTO reports(received_at, content_hash, status, format, envelope_sender, envelope_recipient, queue_id, fields)
+                VALUES(?, ?, 'queued', ?, ?, ?, ?, '{}') RETURNING id
                 """, [.int(report.receivedAt), .text(hash), .text(Self.unparsed), SQLValue(report.envelopeSender),
-                      SQLValue(report.envelopeRecipient), SQLValue(report.queueID), .blob(report.raw)]).first?.first?.int else {
+                      SQLValue(report.envelopeRecipient), SQLValue(report.queueID)]).first?.first?.int else {
                 throw StoreError(code: 0, message: "store \(path): the report was not stored")
             }
+            try tx.query("INSERT INTO report_raw(report_id, raw) VALUES(?, ?)", [.int(id), .blob(report.raw)])
             return .queued(reportID: id)
         }
     }
@@ -30,7 +31,8 @@ extension SQLiteStore: ReportQueue {
 
     public func queuedReport(id: Int64) throws -> QueuedReport? {
         guard let row = try db.query("""
-            SELECT received_at, envelope_sender, envelope_recipient, raw, failed_parses FROM reports WHERE id = ? AND status = 'queued'
+            SELECT r.received_at, r.envelope_sender, r.envelope_recipient, b.raw, r.failed_parses
+            FROM reports r JOIN report_raw b ON b.report_id = r.id WHERE r.id = ? AND r.status = 'queued'
             """, [.int(id)]).first else { return nil }
         return QueuedReport(id: id, receivedAt: row[0].int ?? 0, envelopeSender: row[1].text, envelopeRecipient: row[2].text,
                             raw: row[3].blob ?? [], failedParses: Int(row[4].int ?? 0))
@@ -86,10 +88,6 @@ extension SQLiteStore: CaseStore {
         }
     }
 
-    public func atomically<T>(_ body: () throws -> T) throws -> T {
-        try db.transaction(durable: true) { _ in try body() }
-    }
-
     /// Counts one report in report_tallies.
     static func tally(_ tx: SQLiteConnection.Transaction, format: String, type: AbuseType?, status: String) throws {
         try tx.query("""
@@ -128,12 +126,13 @@ extension SQLiteStore: CaseStore {
         return (id, true)
     }
 
-    public func senderIdentity(ofMessageID messageID: String) throws -> Identity? {
+    public func outboundMessage(withMessageID messageID: String) throws -> OutboundRecord? {
         let bare = messageID.trimmingWhitespace().trimmingCharacters(in: CharacterSet(charactersIn: "<>"))
-        return try db.query("""
-            SELECT i.name FROM outbound o JOIN identities i ON i.id = o.identity_id
+        guard let row = try db.query("""
+            SELECT i.name, o.queue_id, o.at FROM outbound o JOIN identities i ON i.id = o.identity_id
             WHERE o.message_id IN (?, ?) ORDER BY o.at DESC LIMIT 1
-            """, [.text(bare), .text("<\(bare)>")]).first?.first?.text
+            """, [.text(bare), .text("<\(bare)>")]).first, let identity = row[0].text else { return nil }
+        return OutboundRecord(identity: identity, queueID: row[1].text, at: row[2].int ?? 0)
     }
 
     /// Drops reports (with their evidence and indicators) received before `now - retention`.

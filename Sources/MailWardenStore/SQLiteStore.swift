@@ -39,6 +39,10 @@ public final class SQLiteStore: PolicyStore, @unchecked Sendable {
 
     // MARK: - PolicyStore
 
+    public func atomically<T>(_ body: () throws -> T) throws -> T {
+        try db.transaction(durable: true) { _ in try body() }
+    }
+
     public func state(of identity: Identity) throws -> IdentityState {
         let rows = try db.query("""
             SELECT \(Self.lockColumns), o.limit_messages, o.limit_recipients, o.limit_spam, o.limit_complaints, o.exempt

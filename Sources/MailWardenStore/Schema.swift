@@ -190,9 +190,16 @@ enum Schema {
             SELECT format, COALESCE(type, 'none'), status, COUNT(*) FROM reports GROUP BY 1, 2, 3;
         """,
         // 6: reports are stored raw first (status 'queued') and parsed later by the desk worker, so
-        // the milter never reads a stranger's report. Failed parses are counted per report; the
-        // parser's deaths and overruns are tallied for the metrics.
+        // the milter never reads a stranger's report. The raw message moves to a table of its own:
+        // filing updates the report's row, which must not rewrite megabytes of message each time.
+        // Failed parses are counted per report; the parser's deaths and overruns are tallied.
         """
+        CREATE TABLE report_raw(
+            report_id INTEGER PRIMARY KEY REFERENCES reports(id) ON DELETE CASCADE,
+            raw BLOB NOT NULL
+        );
+        INSERT INTO report_raw(report_id, raw) SELECT id, raw FROM reports;
+        ALTER TABLE reports DROP COLUMN raw;
         ALTER TABLE reports ADD COLUMN queue_id TEXT;
         ALTER TABLE reports ADD COLUMN failed_parses INTEGER NOT NULL DEFAULT 0;
         CREATE INDEX reports_queued ON reports(id) WHERE status = 'queued';

@@ -26,17 +26,19 @@ final class DeskHarness {
 
     deinit { try? FileManager.default.removeItem(at: dir) }
 
-    /// Complaints traced by X-Auth-User lock at the first one over 1/1d, from two distinct reporters.
+    /// Complaints traced by the token header lock at the first one over 1/1d, from two distinct reporters.
     static func complaints() throws -> DeskHarness {
         try DeskHarness("""
-            identity_rule = user header X-Auth-User /^\\s*(?<id>\\S+)/ lowercase
+            identity_header = token
             limit_complaints = 1/1d
             complaint_min_reporters = 2
             """)
     }
 
-    /// A message customer user:shop7 sent, as a complaint quotes it.
-    static let shop7Original = "X-Auth-User: shop7\nSubject: hi\n\nbody"
+    /// A message customer user:shop7 sent, as a complaint quotes it: with the token we added.
+    func shop7Original() throws -> String {
+        "X-MailWarden-ID: \(try StoreIdentityTokenizer(store: store).token(for: "user:shop7"))\nSubject: hi\n\nbody"
+    }
 
     func ingest(_ text: String, sender: String? = "reporter@isp.example") throws -> IngestResult {
         try ingest(Array(text.utf8), sender: sender)
@@ -132,18 +134,39 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         #expect(r.cases.map(\.subject) == [CaseSubject(kind: .identity, value: "sasl:shop@example.net", type: .spam)])
     }
 
-    @Test func complaintsAreTracedByTheOutboundLog() throws {
+    /// The outbound log traces a Message-ID; it counts only with our queue id or the message's date.
+    @Test(arguments: [
+        ("Received: from a by mx.example.net with ESMTPSA id Q1X9; Wed\nMessage-ID: <abc-123@example.net>", true),
+        ("Date: Fri, 15 Jan 2027 08:00:00 +0000\nMessage-ID: <abc-123@example.net>", true),
+        ("Date: Fri, 1 Jan 2027 08:00:00 +0000\nMessage-ID: <abc-123@example.net>", false),
+        ("Received: from a by mx.example.net with ESMTPSA id OTHER; Wed\nMessage-ID: <abc-123@example.net>", false),
+        ("Message-ID: <abc-123@example.net>", false),
+    ])
+    func complaintsAreTracedByTheOutboundLog(headers: String, counted: Bool) throws {
         let h = try DeskHarness()
+        // 1_800_000_000 is 2027-01-15T08:00:00Z.
         _ = try h.store.record(MessageEvent(identity: "sasl:bob@example.net", at: 1_800_000_000, recipients: 1, spam: false,
-                                            messageID: "<abc-123@example.net>", queueID: "Q1"), windows: [:])
-        let r = try h.ingest(feedbackReport(original: "Message-ID: <abc-123@example.net>\nSubject: hi\n\nbody", reporter: "fbl@isp.example"))
+                                            messageID: "<abc-123@example.net>", queueID: "Q1X9"), windows: [:])
+        let r = try h.ingest(feedbackReport(original: headers + "\nSubject: hi\n\nbody", reporter: "fbl@isp.example"))
         #expect(r.identity == "sasl:bob@example.net" && r.tracedBy == .outboundLog)
+        #expect(r.cases.map(\.subject.kind) == [.identity], "filed on the customer's case either way")
+        #expect((r.complaint != nil) == counted)
+        #expect((r.notCountedBecause != nil) == !counted)
     }
 
-    @Test func complaintsAreTracedByIdentityRulesOnTheOriginalsHeaders() throws {
-        let h = try DeskHarness("identity_rule = user header X-Auth-User /^\\s*(?<id>\\S+)/ lowercase")
-        let r = try h.ingest(feedbackReport(original: "X-Auth-User: Shop42\nSubject: hi\n\nbody", reporter: "fbl@isp.example"))
-        #expect(r.identity == "user:shop42" && r.tracedBy == .identityRule)
+    @Test func aTraceByIdentityRulesOnAnAttackerWrittenOriginalIsFiledButNeverCounted() throws {
+        let h = try DeskHarness("""
+            identity_rule = user header X-Auth-User /^\\s*(?<id>\\S+)/ lowercase
+            limit_complaints = 1/1d
+            complaint_min_reporters = 1
+            """)
+        for reporter in ["a@one.example", "b@two.example", "c@three.example"] {
+            let r = try h.ingest(feedbackReport(original: "X-Auth-User: Shop42\nSubject: hi \(reporter)\n\nbody", reporter: reporter))
+            #expect(r.identity == "user:shop42" && r.tracedBy == .identityRule)
+            #expect(r.cases.map(\.subject) == [CaseSubject(kind: .identity, value: "user:shop42", type: .spam)])
+            #expect(r.complaint == nil && r.notCountedBecause?.contains("anyone can write") == true)
+        }
+        #expect(try h.store.state(of: "user:shop42").lock == nil, "three complaints over a limit of 1, none counted")
     }
 
     @Test func untracedReportsFileOnTheSourceIP() throws {
@@ -157,7 +180,7 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
 
     @Test func complaintsFromEnoughDistinctReportersLockTheCustomer() throws {
         let h = try DeskHarness.complaints()
-        let original = DeskHarness.shop7Original
+        let original = try h.shop7Original()
         _ = try h.ingest(feedbackReport(original: original, reporter: "fbl@one.example"))
         _ = try h.ingest(feedbackReport(original: original, reporter: "fbl@one.example"))
         #expect(try h.store.state(of: "user:shop7").lock == nil, "one reporter, however often, is below complaint_min_reporters")
@@ -209,7 +232,7 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
 @Suite struct StoreFiguresTests {
     @Test func reportsAreTalliedAtIngestAndLocksByWhoSetThem() throws {
         let h = try DeskHarness.complaints()
-        let original = DeskHarness.shop7Original
+        let original = try h.shop7Original()
         let report = feedbackReport(original: original, reporter: "fbl@one.example")
         let first = try h.ingest(report)
         #expect(try h.ingest(report).status == .duplicate)

@@ -83,6 +83,36 @@ final class RecordingIntake: ReportIntake {
         #expect(h.log.all.contains { $0.contains("over abuse_max_size") })
     }
 
+    /// A customer's complaint to another provider's abuse desk goes to that provider.
+    @Test(arguments: [
+        // (config, mailer, authenticated, recipient, diverted)
+        ("", "smtp", true, "<abuse@foreign.example>", false),
+        ("", "relay", false, "<abuse@customer-backup-mx.example>", false),
+        ("", "local", true, "<abuse@example.com>", true),
+        ("", "virtual", false, "<abuse@example.com>", true),
+        ("", nil, true, "<abuse@foreign.example>", false),
+        ("", nil, false, "<abuse@example.com>", true),
+        ("abuse_domains = example.com", "smtp", true, "<abuse@example.com>", true),
+        ("abuse_domains = example.com", "local", true, "<abuse@foreign.example>", false),
+        ("abuse_domains = example.com", nil, false, "<abuse@other.example>", false),
+    ] as [(String, String?, Bool, String, Bool)])
+    func onlyOurOwnAbuseMailboxesAreTaken(config: String, mailer: String?, authenticated: Bool, recipient: String, diverted: Bool) throws {
+        let intake = RecordingIntake()
+        let h = try harness(config, intake: intake)
+        var m = report
+        m.auth = authenticated ? "alice@example.com" : nil
+        m.recipients = [recipient]
+        m.rcptMailer = mailer
+        let (verdict, _) = h.send(m)
+        #expect(intake.stored.withLock { $0.count } == (diverted ? 1 : 0))
+        #expect((verdict == .discard) == diverted)
+    }
+
+    @Test func abuseDomainsTakesDomainNamesOnly() {
+        #expect(throws: ConfigErrors.self) { try Config.parse(text: "abuse_domains = abuse@example.com", file: "t.conf") }
+        #expect(throws: ConfigErrors.self) { try Config.parse(text: "abuse_domains = *.example.com", file: "t.conf") }
+    }
+
     @Test func patternsMatchCaseInsensitivelyOnTheBareAddress() {
         let boxes = AbuseMailboxes(["abuse@*", "*@abuse.example.net", "postmaster@example.org"])
         #expect(boxes.contains("<ABUSE@anything.example>"))

@@ -204,6 +204,53 @@ struct FailingStore: PolicyStore {
     func lock(_ lock: LockRecord) throws -> LockRecord { throw Failure() }
     func unlock(identity: Identity, by actor: String, reason: String?, at: Int64) throws -> Bool { throw Failure() }
     func recordLockedAttempt(identity: Identity, at: Int64, heldQueueID: String?) throws { throw Failure() }
+    func atomically<T>(_ body: () throws -> T) throws -> T { throw Failure() }
+}
+
+/// The real store, but setting a lock fails the first time, as a disk that fills up between the
+/// count and the lock would.
+final class LockFailsOnce: PolicyStore, @unchecked Sendable {
+    let store: SQLiteStore
+    private var failed = false
+    init(_ store: SQLiteStore) { self.store = store }
+
+    func state(of identity: Identity) throws -> IdentityState { try store.state(of: identity) }
+    func record(_ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int] { try store.record(event, windows: windows) }
+    func recordComplaint(identity: Identity, reporter: String, at: Int64, window: TimeSpan) throws -> Int {
+        try store.recordComplaint(identity: identity, reporter: reporter, at: at, window: window)
+    }
+    func lock(_ lock: LockRecord) throws -> LockRecord {
+        if !failed {
+            failed = true
+            throw FailingStore.Failure()
+        }
+        return try store.lock(lock)
+    }
+    func unlock(identity: Identity, by actor: String, reason: String?, at: Int64) throws -> Bool {
+        try store.unlock(identity: identity, by: actor, reason: reason, at: at)
+    }
+    func recordLockedAttempt(identity: Identity, at: Int64, heldQueueID: String?) throws {
+        try store.recordLockedAttempt(identity: identity, at: at, heldQueueID: heldQueueID)
+    }
+    func atomically<T>(_ body: () throws -> T) throws -> T { try store.atomically(body) }
+}
+
+@Suite struct CountOnceTests {
+    @Test func aStoreFailureAfterTheCountLeavesNoCountAndTheRetryIsCountedOnce() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mw-once-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let shared = try SQLiteStore(path: dir.appendingPathComponent("store.db").path)
+        let h = try Harness("limit_messages = 1/1h", store: LockFailsOnce(shared))
+        #expect(h.send(.init(auth: "alice")).0 == .accept)
+        // The second message crosses 1/1h; setting the lock fails: tempfail, and its count is undone.
+        guard case .tempfail = h.send(.init(auth: "alice")).0 else { Issue.record("a failed lock must tempfail"); return }
+        func messages() throws -> Int? { try shared.identities().first { $0.identity == "sasl:alice" }?.messages }
+        #expect(try messages() == 1, "the tempfailed message left no count")
+        // The client retries: counted once, and this time the lock holds.
+        guard case .reject = h.send(.init(auth: "alice")).0 else { Issue.record("the retry must lock"); return }
+        #expect(try messages() == 2)
+    }
 }
 
 @Suite struct ComplaintAccountingTests {

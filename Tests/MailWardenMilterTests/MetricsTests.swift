@@ -30,6 +30,26 @@ import Testing
         #expect(try backend.expectCounter(Name.lockChecks, [("result", "clear")]).totalValue == 7)
     }
 
+    /// A pattern that backtracks without end on a long header runs into its time limit: it counts as
+    /// no match (the next rule names the sender), and that is logged and counted, not silent.
+    @Test func anAdminPatternThatRunsOutOfTimeIsLoggedAndCounted() throws {
+        let backend = TestMetrics()
+        let h = try Harness("""
+            trusted_networks = 192.0.2.0/24
+            identity_rule = user header X-Auth-User /^(?<id>(a+)+)$/
+            identity_rule = net client_address
+            spam_header = X-Spam-Report /^(a|aa)+$/
+            """, metrics: MessageMetrics(factory: backend))
+        let hostile = String(repeating: "a", count: 4000) + "!"
+        let (verdict, _) = h.send(.init(client: "192.0.2.7", headers: [("X-Auth-User", hostile), ("X-Spam-Report", hostile)]))
+        #expect(verdict == .accept)
+        #expect(try backend.expectCounter(Name.regexTimeouts, [("setting", "identity_rule")]).totalValue == 1)
+        #expect(try backend.expectCounter(Name.regexTimeouts, [("setting", "spam_header")]).totalValue == 1)
+        #expect(h.log.all.contains { $0.contains("identity=net:192.0.2.7 rule=2") && $0.contains("spam=no") },
+                "the next rule names the sender; the unread verdict is no verdict")
+        #expect(h.log.all.contains { $0.hasPrefix("warning: ABC123: identity_rule user header X-Auth-User") && $0.contains("ran over its 50 ms time limit") })
+    }
+
     @Test func aStoreFailureIsCountedWithItsTempfail() throws {
         let backend = TestMetrics()
         let h = try Harness("", store: FailingStore(), metrics: MessageMetrics(factory: backend))

@@ -68,7 +68,7 @@ final class ScriptedScanner: SpamScanner {
         let box = ScriptedScanner()
         let h = try harness("abuse_mailboxes = abuse@*", scanner: box)
         #expect(h.send(.init(auth: nil, body: "GTUBE")).0 == .accept)
-        h.send(.init(auth: "carol", recipients: ["<abuse@example.com>"], body: "GTUBE"))
+        h.send(.init(auth: "carol", recipients: ["<abuse@example.com>"], rcptMailer: "local", body: "GTUBE"))
         #expect(box.calls.withLock { $0 } == 0)
     }
 

@@ -76,6 +76,8 @@ final class Harness {
         var client = "198.51.100.7"
         var from = "<sender@example.net>"
         var recipients = ["<rcpt@example.org>"]
+        /// What the MTA says of where the recipients go ({rcpt_mailer}); nil: it does not say.
+        var rcptMailer: String? = nil
         var headers: [(String, String)] = [("Subject", "hello")]
         var queueID = "ABC123"
         var body = "Hello.\r\n"
@@ -91,7 +93,7 @@ final class Harness {
         if let a = m.auth { mail["{auth_authen}"] = a }
         let v = s.mailFrom(m.from, macros: Macros(mail))
         if v != .proceed { return (v, []) }
-        for r in m.recipients { _ = s.recipient(r, macros: Macros()) }
+        for r in m.recipients { _ = s.recipient(r, macros: Macros(m.rcptMailer.map { ["{rcpt_mailer}": $0] } ?? [:])) }
         let d = s.data(macros: Macros(["i": m.queueID]))
         if d != .proceed { return (d, []) }
         for (n, value) in m.headers { _ = s.header(name: n, value: value) }

@@ -159,3 +159,21 @@ import Testing
         #expect(try s.db.query("SELECT COUNT(*) FROM cases").first?.first?.int == 1, "the case record stays")
     }
 }
+
+@Suite struct ReportQueueMigrationTests {
+    /// A store from before the report queue (schema 5) keeps its reports, raw messages included.
+    @Test func reportsOfAVersion5StoreKeepTheirRawMessage() throws {
+        let t = try TempStore()
+        let old = try SQLiteConnection(path: t.path, busyTimeoutMilliseconds: 1000)
+        for migration in Schema.migrations.prefix(5) { try old.exec(migration) }
+        try old.exec("PRAGMA user_version = 5")
+        try old.query("""
+            INSERT INTO reports(received_at, content_hash, status, format, fields, raw) VALUES(100, 'h', 'triage', 'free-text', '{}', ?)
+            """, [.blob(Array("Subject: kept\r\n\r\nbody".utf8))])
+        let s = try t.open()
+        #expect(s.schemaVersion == Schema.migrations.count)
+        #expect(try s.reportRaw(id: 1) == Array("Subject: kept\r\n\r\nbody".utf8))
+        #expect(try s.triageQueue().map(\.id) == [1])
+        #expect(try s.queuedReportIDs(limit: 10).isEmpty)
+    }
+}

@@ -552,7 +552,8 @@ fi
 echo "## (14) mail to abuse@ becomes a case and is not delivered; other recipients still get it"
 ARF_REPORT=$E2E_LIB_DIR/../MailWardenReportsTests/Fixtures/reports/arf-rfc5965-b2-complete.eml
 CONF_D=$E2E_DIR/var/desk.conf
-CFG_STORE=$E2E_DIR/var/desk.db CFG_EXTRA="abuse_mailboxes = abuse@example.net" mw_write_config "$CONF_D"
+CFG_STORE=$E2E_DIR/var/desk.db CFG_EXTRA="abuse_mailboxes = abuse@example.net
+abuse_domains = example.net" mw_write_config "$CONF_D"
 if mw_start "$CONF_D" && desk_start "$CONF_D"; then
     sink_base
     send_anon --to abuse@example.net,noc@example.net --data "@$ARF_REPORT"
@@ -597,7 +598,8 @@ FULL_DIR=$E2E_DIR/var/full
 if [ -n "$E2E_DIR" ] && mkdir -p "$FULL_DIR" && mount -t tmpfs -o size=6m,mode=0755 tmpfs "$FULL_DIR"; then
     chown nobody "$FULL_DIR"
     CONF_F2=$E2E_DIR/var/full.conf
-    CFG_STORE=$FULL_DIR/full.db CFG_EXTRA="abuse_mailboxes = abuse@example.net" mw_write_config "$CONF_F2"
+    CFG_STORE=$FULL_DIR/full.db CFG_EXTRA="abuse_mailboxes = abuse@example.net
+abuse_domains = example.net" mw_write_config "$CONF_F2"
     chmod 644 "$CONF_F2"
     sed -i "s|--config $CONF_P |--config $CONF_F2 |" "$PF_DIR/etc/master.cf"
     pf_reload
@@ -625,7 +627,7 @@ if [ -n "$E2E_DIR" ] && mkdir -p "$FULL_DIR" && mount -t tmpfs -o size=6m,mode=0
             test "$(grep -c 'to=<abuse-pipe@example.net>.*relay=mwabuse.*status=sent' "$PF_DIR/postfix.log")" -ge 2
         send_anon --to abuse@example.net --data "@$E2E_DIR/big-203.0.113.88.eml"
         expect_eq "(15) each report is stored exactly once (the resent copy is a duplicate)" "1 1" \
-            "$(sqlite3 "$FULL_DIR/full.db" "select count(*) from reports where cast(raw as text) like '%203.0.113.88%'") $(sqlite3 "$FULL_DIR/full.db" "select count(*) from reports where cast(raw as text) like '%203.0.113.99%'")"
+            "$(sqlite3 "$FULL_DIR/full.db" "select count(*) from reports join report_raw on report_id = id where cast(raw as text) like '%203.0.113.88%'") $(sqlite3 "$FULL_DIR/full.db" "select count(*) from reports join report_raw on report_id = id where cast(raw as text) like '%203.0.113.99%'")"
         "$MW_BIN/mailwarden" desk --once --config "$CONF_F2" >>"$E2E_DIR/desk.log" 2>&1
         expect_eq "(15) ... and parsed once: each on one case, once" "203.0.113.88 1,203.0.113.99 1" \
             "$(mw_json cases --json | jq -r '[.[] | "\(.subject) \(.report_count)"] | sort | join(",")')"
@@ -659,7 +661,8 @@ echo "## (17) metrics: a Prometheus scrape after a few messages shows the counts
 CONF_X=$E2E_DIR/var/metrics.conf
 METRICS_PORT=$(free_port)
 CFG_STORE=$E2E_DIR/var/metrics.db CFG_LIMIT_MESSAGES=2/1h CFG_EXTRA="metrics_listen = 127.0.0.1:$METRICS_PORT
-abuse_mailboxes = abuse@example.net" mw_write_config "$CONF_X"
+abuse_mailboxes = abuse@example.net
+abuse_domains = example.net" mw_write_config "$CONF_X"
 if mw_start "$CONF_X" && desk_start "$CONF_X"; then
     wait_until 10 port_in_use "$METRICS_PORT"
     for i in 1 2 3; do send_auth carol --header "Subject: $(new_tag) metrics $i"; done # the 3rd crosses 2/1h: rejected
@@ -703,6 +706,7 @@ HOSTILE_COUNT=$(ls "$HOSTILE"/*.eml | wc -l)
 CONF_H=$E2E_DIR/var/hostile.conf
 DB_H=$E2E_DIR/var/hostile.db
 CFG_STORE=$DB_H CFG_EXTRA="abuse_mailboxes = abuse@example.net
+abuse_domains = example.net
 desk_parse_timeout = 3s" mw_write_config "$CONF_H"
 if mw_start "$CONF_H" && DESK_ENV=MAILWARDEN_TEST_PARSER_FAULTS=1 desk_start "$CONF_H"; then
     answered=""
@@ -729,13 +733,13 @@ if mw_start "$CONF_H" && DESK_ENV=MAILWARDEN_TEST_PARSER_FAULTS=1 desk_start "$C
     expect_eq "(18) every report ended filed, in triage or ignored: $total stored, 0 queued, 0 lost" "$total 0" \
         "$(sqlite3 "$DB_H" "select count(*) from reports where status in ('filed','triage','ignored')") $(sqlite3 "$DB_H" "select count(*) from reports where status = 'queued'")"
     expect_eq "(18) the trapping parse: in triage, raw bytes kept, with the signal" "triage|parser died: signal 4|1" \
-        "$(sqlite3 "$DB_H" "select status, reason, instr(cast(raw as text), '192.0.2.81') > 0 from reports where cast(raw as text) like '%Fault: trap%'")"
+        "$(sqlite3 "$DB_H" "select status, reason, instr(cast(raw as text), '192.0.2.81') > 0 from reports join report_raw on report_id = id where cast(raw as text) like '%Fault: trap%'")"
     expect_eq "(18) the spinning parse: in triage after two budgets" "triage|parser over its 3 s budget|2" \
-        "$(sqlite3 "$DB_H" "select status, reason, failed_parses from reports where cast(raw as text) like '%Fault: loop%'")"
+        "$(sqlite3 "$DB_H" "select status, reason, failed_parses from reports join report_raw on report_id = id where cast(raw as text) like '%Fault: loop%'")"
     expect_eq "(18) the report after them is filed on 203.0.113.83" "filed" \
-        "$(sqlite3 "$DB_H" "select status from reports where cast(raw as text) like '%203.0.113.83%'")"
+        "$(sqlite3 "$DB_H" "select status from reports join report_raw on report_id = id where cast(raw as text) like '%203.0.113.83%'")"
     expect_eq "(18) triage raw gives the trapping report back as it arrived" 1 \
-        "$("$MW_BIN/mailwarden" triage raw --config "$CONF_H" "$(sqlite3 "$DB_H" "select id from reports where cast(raw as text) like '%Fault: trap%'")" | grep -c 'Spam from 192.0.2.81')"
+        "$("$MW_BIN/mailwarden" triage raw --config "$CONF_H" "$(sqlite3 "$DB_H" "select id from reports join report_raw on report_id = id where cast(raw as text) like '%Fault: trap%'")" | grep -c 'Spam from 192.0.2.81')"
     desk_stop
     mw_stop
 else
@@ -746,6 +750,7 @@ echo "## (18) kill -9 of the desk worker mid-parse: the report is parsed after t
 CONF_K=$E2E_DIR/var/deskkill.conf
 DB_K=$E2E_DIR/var/deskkill.db
 CFG_STORE=$DB_K CFG_EXTRA="abuse_mailboxes = abuse@example.net
+abuse_domains = example.net
 desk_parse_timeout = 60s" mw_write_config "$CONF_K"
 if mw_start "$CONF_K" && DESK_ENV=MAILWARDEN_TEST_PARSER_FAULTS=1 desk_start "$CONF_K"; then
     send_anon --to abuse@example.net --header "X-MailWarden-Test-Fault: loop" --header "Subject: slow" --body "Spam from 198.51.100.44 hit our trap."
@@ -833,6 +838,38 @@ if mw_start "$CONF_KILL"; then
     mw_stop
 else
     _fail "(19) daemon starts with $CONF_KILL" "see $MW_LOG"
+fi
+pf_postconf -e "transport_maps = inline:{abuse-pipe@example.net=mwabuse:,abuse-hostile@example.net=mwhostile:}"
+pf_reload
+
+echo "## (20) abuse@ means ours: a customer's mail to another provider's abuse@ reaches it; ours is still taken"
+CONF_O=$E2E_DIR/var/ours.conf
+CFG_STORE=$E2E_DIR/var/ours.db CFG_EXTRA="abuse_mailboxes = abuse@*" mw_write_config "$CONF_O"
+# our.e2e.test is delivered here: a transport of its own (as lmtp to a mailbox server would be), so
+# Postfix's {rcpt_mailer} says so; everything else leaves by smtp, relay_domains (example.net) included.
+printf '%s\n' "ourbox    unix  -       -       n       -       -       smtp" >>"$PF_DIR/etc/master.cf"
+pf_postconf -e "transport_maps = inline:{our.e2e.test=ourbox:[127.0.0.1]:$SINK_PORT}"
+pf_reload
+if mw_start "$CONF_O" && desk_start "$CONF_O"; then
+    send_auth dave --to abuse@foreign.example --header "Subject: $(new_tag) to another provider" --body "Your customer 203.0.113.5 spams us."
+    expect_eq "(20) dave's complaint to abuse@foreign.example is accepted (250)" 250 "$(swaks_data_code)"
+    wait_until 15 grep -q "to=<abuse@foreign.example>.*status=sent" "$PF_DIR/postfix.log"
+    check "(20) ... and reaches foreign.example (abuse_mailboxes = abuse@* does not swallow it)" \
+        grep -q "to=<abuse@foreign.example>.*status=sent" "$PF_DIR/postfix.log"
+    send_anon --to abuse@example.net --header "Subject: $(new_tag) for the relayed domain" --body "Spam from 203.0.113.6."
+    wait_until 15 grep -q "to=<abuse@example.net>.*relay=127.0.0.1.*status=sent" "$PF_DIR/postfix.log"
+    check "(20) a report to a domain we only relay for goes on to it" \
+        grep -q "to=<abuse@example.net>.*status=sent" "$PF_DIR/postfix.log"
+    send_auth dave --to abuse@our.e2e.test --header "Subject: $(new_tag) to our desk" --body "Spam from 192.0.2.99 hit our trap."
+    expect_eq "(20) dave's report to our abuse@ is accepted (250)" 250 "$(swaks_data_code)"
+    desk_wait_drained "$E2E_DIR/var/ours.db" 10
+    expect_eq "(20) ... taken by the desk: one report, filed on 192.0.2.99" "1 192.0.2.99" \
+        "$(sqlite3 "$E2E_DIR/var/ours.db" "select count(*) from reports") $(mw_json cases --json | jq -r '.[].subject')"
+    check "(20) ... and not delivered (discarded once stored)" not grep -q "to=<abuse@our.e2e.test>.*status=sent" "$PF_DIR/postfix.log"
+    desk_stop
+    mw_stop
+else
+    _fail "(20) daemon and desk worker start with $CONF_O" "see $MW_LOG"
 fi
 pf_postconf -e "transport_maps = inline:{abuse-pipe@example.net=mwabuse:,abuse-hostile@example.net=mwhostile:}"
 pf_reload

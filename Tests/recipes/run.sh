@@ -535,7 +535,7 @@ _case_filed() { rc_cli desk --once >>"$E2E_DIR/desk.log" && rc_cli cases --json 
 wait_until 15 _case_filed
 check "(3) the mailwarden mailer ran ingest (and the desk filed it): a case for 198.51.100.23" _case_filed
 expect_eq "(3) ... with the envelope from \$g and \$u" "reporter@outside.example abuse@example.com" \
-    "$(sqlite3 "$VAR/mailwarden.db" "select envelope_sender || ' ' || envelope_recipient from reports where cast(raw as text) like '%198.51.100.23%'")"
+    "$(sqlite3 "$VAR/mailwarden.db" "select envelope_sender || ' ' || envelope_recipient from reports join report_raw on report_id = id where cast(raw as text) like '%198.51.100.23%'")"
 expect_eq "(3) nothing left in Sendmail's queue" 0 "$(find "$SM_DIR/q" -type f | wc -l)"
 
 # A store ingest cannot write: exit 75, and Sendmail keeps the report queued.
