@@ -44,6 +44,12 @@ public struct AuthenticationResults: Sendable, Equatable {
         public let value: String
     }
 
+    /// Whether `text` can be an authserv-id as a setting: an RFC 2045 token (a quoted one with spaces
+    /// could not be listed), as MTAs write it, e.g. mx.example.net.
+    public static func isAuthservID(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 255 && text.utf8.allSatisfy(FieldScanner.isTokenByte)
+    }
+
     public init?(_ fieldValue: String) {
         guard fieldValue.utf8.count <= Self.maxValueBytes else { return nil }
         var scanner = FieldScanner(Array(fieldValue.utf8))
