@@ -74,7 +74,7 @@ public struct AuthenticationResults: Sendable, Equatable {
                 scanner.skipStatement()
             }
         }
-        authservID = id.lowercased()
+        authservID = id.asciiLowercased
         self.results = results
     }
 }

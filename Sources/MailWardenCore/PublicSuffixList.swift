@@ -99,9 +99,7 @@ public struct PublicSuffixList: Sendable {
     }
 
     /// `name` lowercased without its trailing dot, or nil unless it is a DNS name in A-label form:
-    /// 1 to 63 letters, digits, `-` or `_` per label, at most 253 bytes in all. Only ASCII is
-    /// lowercased: Unicode case folding would turn some non-ASCII letters (U+212A KELVIN SIGN) into
-    /// ASCII ones and make two different names equal.
+    /// 1 to 63 letters, digits, `-` or `_` per label, at most 253 bytes in all.
     public static func normalized(_ name: String) -> String? {
         var bytes = Array(name.utf8)
         if bytes.last == UInt8(ascii: ".") { bytes.removeLast() }
@@ -109,7 +107,7 @@ public struct PublicSuffixList: Sendable {
         for label in bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
             guard (1...63).contains(label.count), label.allSatisfy(isLabelByte) else { return nil }
         }
-        return String(decoding: bytes.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 }, as: UTF8.self)
+        return String(decoding: bytes, as: UTF8.self).asciiLowercased
     }
 
     private static func isLabelByte(_ b: UInt8) -> Bool {
@@ -118,5 +116,14 @@ public struct PublicSuffixList: Sendable {
              UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"): return true
         default: return false
         }
+    }
+}
+
+extension String {
+    /// ASCII letters lowercased, every other character kept. Names from strangers are compared this
+    /// way, not with `lowercased()`: Unicode case mapping turns U+212A KELVIN SIGN into `k`, so a
+    /// field our MX does not recognise as its own (and does not strip) could match our authserv-id.
+    var asciiLowercased: String {
+        String(decoding: utf8.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 }

@@ -36,7 +36,7 @@ public enum ReporterAuthentication: Sendable, Equatable {
             return .unauthenticated(reason: "From: \(from) is a public suffix")
         }
         let trusted = headerFields
-            .filter { $0.name.lowercased() == "authentication-results" }
+            .filter { $0.name.asciiLowercased == "authentication-results" }
             .compactMap { AuthenticationResults($0.value) }
             .filter { trustedAuthservIDs.contains($0.authservID) }
         guard !trusted.isEmpty else { return .unauthenticated(reason: "no Authentication-Results from our authserv-id") }

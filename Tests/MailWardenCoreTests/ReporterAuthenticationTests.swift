@@ -115,6 +115,15 @@ import Testing
             == .authenticated(organizationalDomain: "isp.example", method: .dkim))
     }
 
+    /// Unicode case mapping would read the KELVIN SIGN as `k`; our MX would not strip that field as its own.
+    @Test func anIDIsComparedInASCIIOnly() {
+        let ours: Set<String> = ["mx.isp.uk"]
+        #expect(Self.decide([Self.ar("\"MX.ISP.UK\"; dkim=pass header.d=isp.example")], trusted: ours)
+            == .authenticated(organizationalDomain: "isp.example", method: .dkim))
+        #expect(Self.decide([Self.ar("\"mx.isp.u\u{212A}\"; dkim=pass header.d=isp.example")], trusted: ours)
+            == .unauthenticated(reason: "no Authentication-Results from our authserv-id"))
+    }
+
     @Test func manyReasonsAreCut() {
         let value = "mx.isp.example; " + (1...6).map { "dkim=pass header.d=d\($0).example" }.joined(separator: "; ")
         guard case .unauthenticated(let reason) = Self.decide([Self.ar(value)]) else {
