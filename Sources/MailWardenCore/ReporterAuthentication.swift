@@ -41,18 +41,21 @@ public enum ReporterAuthentication: Sendable, Equatable {
             .filter { trustedAuthservIDs.contains($0.authservID) }
         guard !trusted.isEmpty else { return .unauthenticated(reason: "no Authentication-Results from our authserv-id") }
 
+        // The first few distinct reasons in order; the set counts the rest without a quadratic search
+        // (fields claiming our id may be many when the MX does not strip forged ones).
         var reasons: [String] = []
+        var distinct: Set<String> = []
         for method in [Method.dkim, .spf] {
             for result in trusted.flatMap(\.results) where result.method == method.rawValue {
                 let failure = alignmentFailure(result, method: method, from: from, fromOrganization: fromOrganization,
                                                publicSuffixes: publicSuffixes)
                 guard let failure else { return .authenticated(organizationalDomain: fromOrganization, method: method) }
-                if !reasons.contains(failure) { reasons.append(failure) }
+                if distinct.insert(failure).inserted && reasons.count < maxReasons { reasons.append(failure) }
             }
         }
         guard !reasons.isEmpty else { return .unauthenticated(reason: "no dkim or spf result from our authserv-id") }
-        let shown = reasons.prefix(maxReasons).joined(separator: "; ")
-        return .unauthenticated(reason: reasons.count > maxReasons ? "\(shown); and \(reasons.count - maxReasons) more" : shown)
+        let shown = reasons.joined(separator: "; ")
+        return .unauthenticated(reason: distinct.count > maxReasons ? "\(shown); and \(distinct.count - maxReasons) more" : shown)
     }
 
     /// Why one dkim or spf result does not authenticate the From: domain, or nil when it does.

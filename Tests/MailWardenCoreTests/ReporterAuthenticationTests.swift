@@ -140,5 +140,15 @@ import Testing
         let fields = Array(repeating: Self.ar("mx.isp.example; " + String(repeating: "(", count: 8000)), count: 200)
             + [Self.ar("mx.isp.example; dkim=pass header.d=isp.example")]
         #expect(Self.decide(fields) == .authenticated(organizationalDomain: "isp.example", method: .dkim))
+
+        // Fields claiming our id that the MX did not strip: 500 of them, 64 distinct misaligned passes each.
+        let forged = (0..<500).map { f in
+            Self.ar("mx.isp.example; " + (0..<64).map { "dkim=pass header.d=f\(f)s\($0).example" }.joined(separator: "; "))
+        }
+        guard case .unauthenticated(let reason) = Self.decide(forged) else {
+            Issue.record("misaligned passes authenticated")
+            return
+        }
+        #expect(reason.hasSuffix("; and \(500 * 64 - ReporterAuthentication.maxReasons) more"))
     }
 }
