@@ -16,7 +16,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
-        // Pure Swift: config, identity rules, policy windows, lock decisions. No C, no I/O.
+        // Pure Swift: config, identity rules, policy windows, lock decisions, reporter authentication.
+        // No C; no I/O but reading the public suffix list once.
         .target(name: "MailWardenCore"),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CMilter", pkgConfig: "milter", providers: [.apt(["libmilter-dev"])]),

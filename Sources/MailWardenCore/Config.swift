@@ -74,6 +74,11 @@ public struct Config: Sendable {
     public var abuseKeepDelivery: Bool
     public var abuseMaxSize: Int
     public var complaintMinReporters: Int
+    /// Trusted authserv-ids, lowercased: only their Authentication-Results fields authenticate a reporter.
+    public var authservIDs: Set<String>
+    public var publicSuffixListPath: String
+    /// Organisational domains, lowercased; empty: every authenticated reporter counts.
+    public var complaintTrustedReporters: Set<String>
     public var reportRetention: TimeSpan
     /// The desk worker's parser process: its time per report and its address space.
     public var deskParseTimeout: TimeSpan
@@ -299,6 +304,24 @@ public struct Config: Sendable {
         }
         abuseMaxSize = number("abuse_max_size", range: 1024...1_073_741_824)
         complaintMinReporters = number("complaint_min_reporters", range: 1...1000)
+        authservIDs = Set(listItems("authserv_id").compactMap { e, item in
+            guard AuthenticationResults.isAuthservID(item) else {
+                fail(e, "authserv_id: `\(item)` is not an authserv-id; give it as your MX writes it, e.g. mx.example.net")
+                return nil
+            }
+            return item.lowercased()
+        })
+        publicSuffixListPath = text("public_suffix_list") ?? ""
+        if !publicSuffixListPath.hasPrefix("/"), let e = raw.values("public_suffix_list").last {
+            fail(e, "public_suffix_list must be an absolute path, e.g. /usr/share/publicsuffix/public_suffix_list.dat; got `\(e.value)`")
+        }
+        complaintTrustedReporters = Set(listItems("complaint_trusted_reporters").compactMap { e, item in
+            guard let domain = PublicSuffixList.normalized(item) else {
+                fail(e, "complaint_trusted_reporters: `\(item)` is not a domain name")
+                return nil
+            }
+            return domain
+        })
         reportRetention = duration("report_retention")
         deskParseTimeout = duration("desk_parse_timeout")
         if let e = raw.values("desk_parse_timeout").last, TimeSpan(e.value) != nil, !(1...300).contains(deskParseTimeout.seconds) {
