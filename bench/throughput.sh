@@ -2,7 +2,9 @@
 # Messages/s through a private Postfix on tmpfs, smtp-source -> Postfix -> smtp-sink, alternating in
 # one run: (a) no milter; (b) a C libmilter no-op that adds one header (bench/noop-milter.c: the
 # floor of any libmilter milter here); (c) mailwardend with identity rule, store writes, lock checks
-# and outbound log; and, when the scanners are installed, (d) c + rspamd and (e) c + spamd.
+# and outbound log; (f) c with one message in 20 to an abuse mailbox, queued raw by the milter and
+# parsed by the desk worker running beside it; and, when the scanners are installed, (d) c + rspamd
+# and (e) c + spamd.
 # A measurement, not a test: never part of `make test`.
 #   N=1000 SESSIONS=10 ROUNDS=3 SCANNERS=1 MW_BIN=.build/release bash bench/throughput.sh
 set -uo pipefail
@@ -15,7 +17,7 @@ source Tests/e2e/lib.sh
 
 e2e_init "$(mktemp -d /dev/shm/mailwarden-bench.XXXXXX)" || exit 1
 pf_start "$E2E_DIR/pf" || exit 1
-configs=(b c)
+configs=(b c f)
 cc -O2 -o "$E2E_DIR/noop-milter" bench/noop-milter.c -lmilter || exit 1
 # spamd with all its children forked up front: its adaptive pre-fork adds them only slowly.
 if [ "${SCANNERS:-1}" = 1 ] && MW_SPAMD_CHILDREN=${MW_SPAMD_CHILDREN:-4} MW_SPAMD_MIN_CHILDREN=${MW_SPAMD_MIN_CHILDREN:-4} \
@@ -33,6 +35,7 @@ metrics_listen = 127.0.0.1:$METRICS_PORT"
     case $name in
         d) extra+=$'\n'"scanner = rspamd $MW_RSPAMD" ;;
         e) extra+=$'\n'"scanner = spamd $MW_SPAMD" ;;
+        f) extra+=$'\n'"abuse_mailboxes = abuse@example.net"$'\n'"abuse_domains = example.net" ;;
     esac
     CFG_STORE=$E2E_DIR/var/$name.db CFG_RULES='ip client_address' CFG_LIMIT_MESSAGES=100000000/1h \
         CFG_LIMIT_SPAM=100000000/1h CFG_EXTRA=$extra mw_write_config "$E2E_DIR/$name.conf"
@@ -51,6 +54,27 @@ run() {
     end=$(date +%s.%N)
     echo "$N / ($end - $start)" | bc -l
 }
+# run_with_reports PORT DB: N messages of which one in 20 goes to abuse@ (its own session stream);
+# timed until the sink holds the others and the store DB holds (or has deduplicated) every report.
+run_with_reports() {
+    local port=$1 db=$2 base start end reports=$((N / 20)) stored0
+    base=$(sink_count)
+    stored0=$(reports_seen "$db")
+    start=$(date +%s.%N)
+    /usr/sbin/smtp-source -d -s $((SESSIONS - 1)) -m $((N - reports)) -l 4096 -f bench@$REALM -t rcpt@example.net "127.0.0.1:$port" &
+    local others=$!
+    /usr/sbin/smtp-source -d -s 1 -m "$reports" -l 4096 -f bench@$REALM -t abuse@example.net "127.0.0.1:$port" || return 1
+    wait "$others" || return 1
+    wait_until 900 test_sink_has $((base + N - reports)) || return 1
+    _reports_in() { [ "$(reports_seen "$db")" -ge $((stored0 + reports)) ]; }
+    wait_until 900 _reports_in || return 1
+    end=$(date +%s.%N)
+    echo "$N / ($end - $start)" | bc -l
+}
+# reports_seen DB: reports stored plus those refused as duplicates.
+reports_seen() {
+    sqlite3 "$1" "select (select count(*) from reports) + coalesce((select sum(count) from report_tallies where status = 'duplicate'), 0)"
+}
 # run_config NAME: one timed run of a configuration (a = no milter, b = the C no-op milter).
 run_config() {
     if [ "$1" = a ]; then run "$PF_PLAIN_PORT"; return; fi
@@ -63,7 +87,13 @@ run_config() {
         return
     fi
     mw_start "$E2E_DIR/$1.conf" >/dev/null || return 1
-    run "$PF_PORT"
+    if [ "$1" = f ]; then
+        desk_start "$E2E_DIR/$1.conf" >/dev/null || return 1
+        run_with_reports "$PF_PORT" "$E2E_DIR/var/$1.db"
+        desk_stop
+    else
+        run "$PF_PORT"
+    fi
     peak[$1]=$(awk '/VmHWM/ { print $2 }' "/proc/$MW_PID/status")
     curl -fsS --max-time 10 "http://127.0.0.1:$METRICS_PORT/metrics" | grep '^mailwarden_milter_message_seconds_bucket' >>"$E2E_DIR/hist-$1.txt"
     mw_stop >/dev/null
@@ -93,7 +123,8 @@ for r in $(seq "$ROUNDS"); do
         log "round $r: $c ${v%.*} msg/s"
     done
 done
-declare -A label=([a]="no milter" [b]="C no-op milter" [c]="mailwardend" [d]="mailwardend + rspamd" [e]="mailwardend + spamd")
+declare -A label=([a]="no milter" [b]="C no-op milter" [c]="mailwardend" [d]="mailwardend + rspamd" [e]="mailwardend + spamd"
+                  [f]="mailwardend, 1 in 20 to abuse@ (desk running)")
 printf '| config | msg/s (median of %s) | runs | vs a | vs b | peak RSS | time per message p50 / p99 |\n|---|---|---|---|---|---|---|\n' "$ROUNDS"
 a=$(tr ' ' '\n' <<<"${results[a]}" | grep . | median)
 cm=$(tr ' ' '\n' <<<"${results[b]}" | grep . | median)

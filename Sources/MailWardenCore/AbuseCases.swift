@@ -164,6 +164,8 @@ public struct ReportFiling: Sendable {
     public var format: String
     public var type: AbuseType?
     public var reporter: String?
+    /// `dkim:isp.example` (method and organisational domain), or `unauthenticated: why`.
+    public var reporterAuthentication: String
     public var reason: String?
     public var identity: Identity?
     public var tracedBy: TraceMethod?
@@ -176,7 +178,7 @@ public struct ReportFiling: Sendable {
     public var subjects: [CaseSubject]
 
     public init(reportID: Int64, messageID: String?, status: ReportStatus, format: String, type: AbuseType?, reporter: String?,
-                reason: String?, identity: Identity?, tracedBy: TraceMethod?, fields: JSONValue,
+                reporterAuthentication: String, reason: String?, identity: Identity?, tracedBy: TraceMethod?, fields: JSONValue,
                 indicators: [(kind: String, value: String)], evidence: [EvidenceItem], subjects: [CaseSubject]) {
         self.reportID = reportID
         self.messageID = messageID
@@ -184,6 +186,7 @@ public struct ReportFiling: Sendable {
         self.format = format
         self.type = type
         self.reporter = reporter
+        self.reporterAuthentication = reporterAuthentication
         self.reason = reason
         self.identity = identity
         self.tracedBy = tracedBy

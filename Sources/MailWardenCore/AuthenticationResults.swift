@@ -7,7 +7,7 @@
 // pass, never make one. Never traps: every read checks its index.
 
 /// One parsed `Authentication-Results` field.
-public struct AuthenticationResults: Sendable, Equatable {
+public struct AuthenticationResults: Sendable, Equatable, Codable {
     /// Longer values are refused whole, not cut: a cut could turn `header.d=isp.example.evil.net`
     /// into `header.d=isp.example`.
     public static let maxValueBytes = 8192
@@ -20,7 +20,7 @@ public struct AuthenticationResults: Sendable, Equatable {
     public let results: [MethodResult]
 
     /// One `method=result` statement.
-    public struct MethodResult: Sendable, Equatable {
+    public struct MethodResult: Sendable, Equatable, Codable {
         /// Lowercased, without a `/version`: dkim, spf, dmarc, arc, ...
         public let method: String
         /// Lowercased: pass, fail, softfail, none, neutral, temperror, permerror, ...
@@ -35,7 +35,7 @@ public struct AuthenticationResults: Sendable, Equatable {
     }
 
     /// One `ptype.property=value` pair: `header.d=example.com`, `smtp.mailfrom=a@example.com`.
-    public struct Property: Sendable, Equatable {
+    public struct Property: Sendable, Equatable, Codable {
         /// Lowercased: smtp, header, body, policy.
         public let ptype: String
         /// Lowercased: mailfrom, helo, d, i, from, ...

@@ -21,11 +21,13 @@ public enum ReporterAuthentication: Sendable, Equatable {
     /// At most this many reasons are joined into one `unauthenticated` reason.
     static let maxReasons = 4
 
-    /// Decides from `headerFields` (name and value, top first), the domain of the report's From:
+    /// Decides from the report's Authentication-Results fields (top first), the domain of its From:
     /// address, the trusted authserv-ids (lowercase, the `authserv_id` setting) and the public
     /// suffixes. Any aligned pass in any trusted field suffices; DKIM is preferred over SPF because it
     /// vouches for the message itself, SPF only for the host that relayed it.
-    public static func decide(headerFields: [(name: String, value: String)], fromDomain: String?,
+    /// `fields` are the report's Authentication-Results fields, already parsed (by the desk's
+    /// isolated parser: the worker that decides reads no stranger's text).
+    public static func decide(fields: [AuthenticationResults], fromDomain: String?,
                               trustedAuthservIDs: Set<String>, publicSuffixes: PublicSuffixList) -> ReporterAuthentication {
         guard !trustedAuthservIDs.isEmpty else { return .unauthenticated(reason: "no authserv_id configured") }
         guard let fromDomain, !fromDomain.isEmpty else { return .unauthenticated(reason: "no From: domain") }
@@ -35,10 +37,7 @@ public enum ReporterAuthentication: Sendable, Equatable {
         guard let fromOrganization = publicSuffixes.organizationalDomain(of: from) else {
             return .unauthenticated(reason: "From: \(from) is a public suffix")
         }
-        let trusted = headerFields
-            .filter { $0.name.asciiLowercased == "authentication-results" }
-            .compactMap { AuthenticationResults($0.value) }
-            .filter { trustedAuthservIDs.contains($0.authservID) }
+        let trusted = fields.filter { trustedAuthservIDs.contains($0.authservID) }
         guard !trusted.isEmpty else { return .unauthenticated(reason: "no Authentication-Results from our authserv-id") }
 
         // The first few distinct reasons in order; the set counts the rest without a quadratic search

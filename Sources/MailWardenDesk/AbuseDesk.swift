@@ -35,7 +35,7 @@ public struct IngestResult: Sendable {
 
     private static func bare(_ status: Status, reportID: Int64, reason: String?) -> IngestResult {
         IngestResult(status: status, reportID: reportID, format: "unparsed", type: nil, ips: [], domains: [], urls: [], identity: nil,
-                     tracedBy: nil, cases: [], reason: reason, complaint: nil, notCountedBecause: nil)
+                     tracedBy: nil, cases: [], reason: reason, complaint: nil, notCountedBecause: nil, reporterAuthentication: nil)
     }
 
     public let status: Status
@@ -53,6 +53,8 @@ public struct IngestResult: Sendable {
     public let complaint: AccountingOutcome?
     /// Why a complaint traced to one of our identities was filed but not counted.
     public let notCountedBecause: String?
+    /// How the reporter was authenticated (`dkim:isp.example`), or `unauthenticated: why`.
+    public let reporterAuthentication: String?
 
     public var json: JSONValue {
         .object([
@@ -70,6 +72,7 @@ public struct IngestResult: Sendable {
                          ("subject_kind", .string(c.subject.kind.rawValue)), ("type", .string(c.subject.type.rawValue))])
             })),
             ("reason", .text(reason)),
+            ("reporter_auth", .text(reporterAuthentication)),
             ("complaint", .text(complaint != nil ? "counted" : notCountedBecause.map { "not counted: \($0)" })),
         ])
     }
@@ -91,11 +94,22 @@ public struct AbuseDesk: Sendable {
     public let config: Config
     public let cases: CaseStore
     public let accounting: IdentityAccounting
+    /// For the organisational domains that reporters authenticate as (public_suffix_list).
+    public let publicSuffixes: PublicSuffixList
+    /// Why the public suffix list could not be loaded (the desk then uses the last two labels).
+    public let publicSuffixProblem: String?
 
     public init(config: Config, cases: CaseStore, policy: PolicyStore, clock: WallClock) {
         self.config = config
         self.cases = cases
         accounting = IdentityAccounting(config: config, store: policy, clock: clock)
+        do {
+            publicSuffixes = try PublicSuffixList.load(path: config.publicSuffixListPath)
+            publicSuffixProblem = nil
+        } catch {
+            publicSuffixes = .lastTwoLabels
+            publicSuffixProblem = "\(error)"
+        }
     }
 
     /// Files one parsed, queued report and counts a traced complaint, in one transaction. Throws only
@@ -117,15 +131,21 @@ public struct AbuseDesk: Sendable {
                 reason = nil
             }
         }
+        let authentication = ReporterAuthentication.decide(
+            fields: report.authenticationResults, fromDomain: report.fromDomain, trustedAuthservIDs: config.authservIDs,
+            publicSuffixes: publicSuffixes)
+        let notCounted = trace.flatMap { complaintBlocker($0, authentication) }
         let filing = ReportFiling(
             reportID: queued.id, messageID: report.messageID, status: status, format: report.format.rawValue, type: report.type,
-            reporter: report.reporter, reason: reason, identity: trace?.identity, tracedBy: trace?.method,
+            reporter: report.reporter, reporterAuthentication: authentication.stored, reason: reason, identity: trace?.identity,
+            tracedBy: trace?.method,
             fields: Self.fields(of: report), indicators: Self.indicators(of: report), evidence: report.evidence, subjects: subjects)
         let (outcome, complaint) = try cases.atomically { () throws -> (FilingOutcome, AccountingOutcome?) in
             let outcome = try cases.file(filing)
-            guard outcome != .notQueued, status == .filed, let trace, trace.notCountedBecause == nil else { return (outcome, nil) }
-            let reporter = report.reporter ?? queued.envelopeSender ?? "unknown"
-            return (outcome, try accounting.accountComplaint(identity: trace.identity, reporter: reporter))
+            guard outcome != .notQueued, status == .filed, let trace, notCounted == nil,
+                  case .authenticated(let organization, _) = authentication else { return (outcome, nil) }
+            // Distinct reporters are distinct organisations: one domain's many addresses are one voice.
+            return (outcome, try accounting.accountComplaint(identity: trace.identity, reporter: organization))
         }
         let filed: [FiledCase]
         switch outcome {
@@ -136,7 +156,24 @@ public struct AbuseDesk: Sendable {
         return IngestResult(status: IngestResult.Status(rawValue: status.rawValue) ?? .triage, reportID: queued.id,
                             format: report.format.rawValue, type: report.type, ips: report.sourceIPs, domains: report.domains,
                             urls: report.urls, identity: trace?.identity, tracedBy: trace?.method, cases: filed, reason: reason,
-                            complaint: complaint, notCountedBecause: status == .filed ? trace?.notCountedBecause : nil)
+                            complaint: complaint, notCountedBecause: status == .filed ? notCounted : nil,
+                            reporterAuthentication: authentication.stored)
+    }
+
+    /// Why a complaint traced to `trace` cannot count toward a lock, or nil when it counts: the trace
+    /// must prove the message was ours, and the reporter must be authenticated by our own MX (and,
+    /// with complaint_trusted_reporters, be one of them). Anyone can write a report.
+    func complaintBlocker(_ trace: Trace, _ authentication: ReporterAuthentication) -> String? {
+        if let unproven = trace.notCountedBecause { return unproven }
+        switch authentication {
+        case .unauthenticated(let why):
+            return "reporter not authenticated (\(why))"
+        case .authenticated(let organization, _):
+            guard config.complaintTrustedReporters.isEmpty || config.complaintTrustedReporters.contains(organization) else {
+                return "reporter \(organization) is not in complaint_trusted_reporters"
+            }
+            return nil
+        }
     }
 
     /// Which of our identities sent a reported original, and whether that is proven.
@@ -216,5 +253,15 @@ struct OriginalHeaders: MessageFacts {
     var clientAddress: String? { nil }
     func headerValues(named name: String) -> [String] {
         fields.filter { $0.name.caseInsensitiveCompare(name) == .orderedSame }.map(\.value)
+    }
+}
+
+extension ReporterAuthentication {
+    /// As stored with the report and shown by `case show` and `triage`.
+    var stored: String {
+        switch self {
+        case .authenticated(let organization, let method): "\(method.rawValue):\(organization)"
+        case .unauthenticated(let why): "unauthenticated: \(why)"
+        }
     }
 }

@@ -95,6 +95,13 @@ public struct AbuseReport: Sendable, Codable {
     /// Something was cut at a cap (`ReportLimits`) or the message ended early (no closing
     /// boundary): the report holds what arrived.
     public let isTruncated: Bool
+    /// The domain of the report's own From: address, which authentication must align with.
+    public let fromDomain: String?
+    /// The report's own Authentication-Results fields, parsed (the first `maxAuthenticationResults`).
+    public let authenticationResults: [AuthenticationResults]
+
+    /// A report's header has one A-R field per authenticating hop; more is a stranger padding it.
+    static let maxAuthenticationResults = 32
 
     /// A header of the reported original message, for tracing it to a customer.
     public func originalHeader(_ name: String) -> String? { original?.header(name) }

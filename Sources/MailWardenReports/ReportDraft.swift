@@ -140,6 +140,9 @@ struct ReportDraft {
             messageID: messageID.flatMap { $0.isEmpty ? nil : String($0) },
             subject: message.subject.isEmpty ? nil : message.subject,
             fields: fields, bulkEntries: entries, original: original,
-            evidence: Evidence.collect(message), isTruncated: isTruncated)
+            evidence: Evidence.collect(message), isTruncated: isTruncated,
+            fromDomain: message.from.flatMap { $0.split(separator: "@").last.map(String.init) },
+            authenticationResults: message.headers.lazy.filter { $0.name.lowercased() == "authentication-results" }
+                .prefix(AbuseReport.maxAuthenticationResults).compactMap { AuthenticationResults($0.value) })
     }
 }

@@ -59,6 +59,8 @@ public struct CaseReport: Sendable, Equatable {
     public let format: String
     public let type: AbuseType?
     public let reporter: String?
+    /// `dkim:isp.example`, or `unauthenticated: why` (nil: filed before reporters were checked).
+    public let reporterAuthentication: String?
     public let status: ReportStatus
     public let identity: Identity?
     public let tracedBy: TraceMethod?
@@ -81,6 +83,7 @@ public struct TriageReport: Sendable, Equatable {
     public let id: Int64
     public let receivedAt: Int64
     public let reporter: String?
+    public let reporterAuthentication: String?
     public let format: String
     /// Why the machine could not file it.
     public let reason: String?
@@ -145,13 +148,13 @@ extension SQLiteStore {
                                contentType: row[3].text ?? "", size: row[4].int ?? 0, sha256: row[5].text ?? "")
             }, by: \.reportID)
             let reports = try tx.query("""
-                SELECT r.id, r.received_at, r.format, r.type, r.reporter, r.status, r.identity, r.traced_by, r.message_id
+                SELECT r.id, r.received_at, r.format, r.type, r.reporter, r.status, r.identity, r.traced_by, r.message_id, r.reporter_auth
                 FROM reports r JOIN case_reports cr ON cr.report_id = r.id WHERE cr.case_id = ? ORDER BY r.received_at, r.id
                 """, [.int(id)]).map { row in
                 let reportID = row[0].int ?? 0
                 return CaseReport(id: reportID, receivedAt: row[1].int ?? 0, format: row[2].text ?? "",
                                   type: try Self.decodedIfPresent(row[3], "reports.type"), reporter: row[4].text,
-                                  status: try Self.decoded(row[5], "reports.status"), identity: row[6].text,
+                                  reporterAuthentication: row[9].text, status: try Self.decoded(row[5], "reports.status"), identity: row[6].text,
                                   tracedBy: try Self.decodedIfPresent(row[7], "reports.traced_by"), messageID: row[8].text,
                                   indicators: indicators[reportID] ?? [:], evidence: evidence[reportID] ?? [])
             }
@@ -208,11 +211,12 @@ extension SQLiteStore {
             // `fields` is JSON written by `file(_:)`; only a text `subject` counts as the subject line.
             return try tx.query("""
                 SELECT id, received_at, reporter, format, reason,
-                       CASE json_type(fields, '$.subject') WHEN 'text' THEN json_extract(fields, '$.subject') END
+                       CASE json_type(fields, '$.subject') WHEN 'text' THEN json_extract(fields, '$.subject') END, reporter_auth
                 FROM reports WHERE status = 'triage' ORDER BY received_at, id
                 """).map { row in
                 let id = row[0].int ?? 0
-                return TriageReport(id: id, receivedAt: row[1].int ?? 0, reporter: row[2].text, format: row[3].text ?? "",
+                return TriageReport(id: id, receivedAt: row[1].int ?? 0, reporter: row[2].text, reporterAuthentication: row[6].text,
+                                    format: row[3].text ?? "",
                                     reason: row[4].text, subjectLine: row[5].text, indicators: indicators[id] ?? [:])
             }
         }

@@ -61,11 +61,12 @@ extension SQLiteStore: CaseStore {
     public func file(_ report: ReportFiling) throws -> FilingOutcome {
         try db.transaction(durable: true) { tx in
             guard let receivedAt = try tx.query("""
-                UPDATE reports SET message_id = ?, status = ?, format = ?, type = ?, reporter = ?, reason = ?, identity = ?,
-                                   traced_by = ?, fields = ?
+                UPDATE reports SET message_id = ?, status = ?, format = ?, type = ?, reporter = ?, reporter_auth = ?, reason = ?,
+                                   identity = ?, traced_by = ?, fields = ?
                 WHERE id = ? AND status = 'queued' RETURNING received_at
                 """, [SQLValue(report.messageID), .text(report.status.rawValue), .text(report.format), SQLValue(report.type?.rawValue),
-                      SQLValue(report.reporter), SQLValue(report.reason), SQLValue(report.identity), SQLValue(report.tracedBy?.rawValue),
+                      SQLValue(report.reporter), .text(report.reporterAuthentication), SQLValue(report.reason),
+                      SQLValue(report.identity), SQLValue(report.tracedBy?.rawValue),
                       .text(report.fields.rendered(indent: nil)), .int(report.reportID)]).first?.first?.int else {
                 return .notQueued
             }

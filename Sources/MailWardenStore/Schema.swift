@@ -193,6 +193,7 @@ enum Schema {
         // the milter never reads a stranger's report. The raw message moves to a table of its own:
         // filing updates the report's row, which must not rewrite megabytes of message each time.
         // Failed parses are counted per report; the parser's deaths and overruns are tallied.
+        // reporter_auth: how the reporter was authenticated (`dkim:isp.example`), or why not.
         """
         CREATE TABLE report_raw(
             report_id INTEGER PRIMARY KEY REFERENCES reports(id) ON DELETE CASCADE,
@@ -201,6 +202,7 @@ enum Schema {
         INSERT INTO report_raw(report_id, raw) SELECT id, raw FROM reports;
         ALTER TABLE reports DROP COLUMN raw;
         ALTER TABLE reports ADD COLUMN queue_id TEXT;
+        ALTER TABLE reports ADD COLUMN reporter_auth TEXT;
         ALTER TABLE reports ADD COLUMN failed_parses INTEGER NOT NULL DEFAULT 0;
         CREATE INDEX reports_queued ON reports(id) WHERE status = 'queued';
         CREATE TABLE desk_tallies(

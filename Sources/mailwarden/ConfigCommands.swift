@@ -20,7 +20,22 @@ struct CheckConfig: ParsableCommand {
             Output.printError("\(options.path): the directory of store \(config.storePath) does not exist: create it, writable by the user mailwardend runs as")
             throw ExitCode.failure
         }
+        for warning in Self.complaintWarnings(config) { Output.printError("warning: \(options.path): \(warning)") }
         print("config OK: \(options.path)")
+    }
+
+    /// What keeps complaints from counting toward locks, in words for the admin (empty: nothing).
+    static func complaintWarnings(_ config: Config) -> [String] {
+        var warnings: [String] = []
+        if config.authservIDs.isEmpty {
+            warnings.append("authserv_id is not set: abuse complaints are filed, but none counts toward a lock (set it to the authserv-id your MX's OpenDKIM, OpenDMARC or rspamd writes)")
+        }
+        do {
+            _ = try PublicSuffixList.load(path: config.publicSuffixListPath)
+        } catch {
+            warnings.append("\(error); reporters' organisations are taken as their last two labels")
+        }
+        return warnings
     }
 }
 

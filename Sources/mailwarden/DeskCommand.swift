@@ -38,6 +38,7 @@ struct DeskCommand: ParsableCommand {
         var (config, store) = try options.openStore(creating: true)
         var worker = Self.worker(config, store)
         if !once { log("started: store \(config.storePath), parse budget \(config.deskParseTimeout), parser memory \(config.deskParseMemory) bytes, config \(options.path)") }
+        for warning in CheckConfig.complaintWarnings(config) { log("warning: \(warning)") }
         while true {
             let pass: DeskWorker.DrainPass
             do {

@@ -30,6 +30,7 @@ struct Status: ParsableCommand {
                 ("outbound", .int(status.outbound)),
                 ("audit", .int(status.audit)),
                 ("reports_queued", .int(desk.queuedReports)),
+                ("complaints_counted_from", .array(config.authservIDs.sorted().map(JSONValue.string))),
                 ("oldest_queued_at", .time(desk.oldestQueuedAt)),
                 ("mode", .string(config.mode.rawValue)),
                 ("socket", .string(config.socket)),
@@ -51,6 +52,8 @@ struct Status: ParsableCommand {
             ["held messages", "\(status.held)"],
             ["outbound log", "\(status.outbound)"],
             ["audit log", "\(status.audit)"],
+            ["complaints", config.authservIDs.isEmpty ? "filed, NOT counted toward locks: authserv_id is not set"
+                : "counted from reporters authenticated by \(config.authservIDs.sorted().joined(separator: ", "))"],
             ["reports queued", desk.oldestQueuedAt.map { "\(desk.queuedReports), oldest \(now - $0) s old (is `mailwarden desk` running?)" } ?? "0"],
             ["mode", config.mode.rawValue],
             ["socket", config.socket],

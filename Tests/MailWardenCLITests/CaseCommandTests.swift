@@ -14,7 +14,7 @@ extension CLISandbox {
                                                  queueID: nil, raw: Array("Subject: \(name)\r\n\r\nreport\r\n".utf8)))
         return try store.file(ReportFiling(
             reportID: queued.reportID, messageID: "<\(name)@reporter.example>", status: status, format: "arf", type: type,
-            reporter: "abuse@reporter.example", reason: status == .triage ? "no subject found" : nil, identity: nil, tracedBy: nil,
+            reporter: "abuse@reporter.example", reporterAuthentication: "dkim:reporter.example", reason: status == .triage ? "no subject found" : nil, identity: nil, tracedBy: nil,
             fields: fields, indicators: indicators, evidence: evidence, subjects: subjects))
     }
 }

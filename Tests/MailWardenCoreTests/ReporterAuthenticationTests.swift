@@ -7,7 +7,8 @@ import Testing
 
     static func decide(_ fields: [(name: String, value: String)], from: String? = "isp.example",
                        trusted: Set<String> = ours) -> ReporterAuthentication {
-        ReporterAuthentication.decide(headerFields: fields, fromDomain: from, trustedAuthservIDs: trusted,
+        ReporterAuthentication.decide(fields: fields.filter { $0.name.lowercased() == "authentication-results" }.compactMap { AuthenticationResults($0.value) },
+                                      fromDomain: from, trustedAuthservIDs: trusted,
                                       publicSuffixes: suffixes)
     }
 

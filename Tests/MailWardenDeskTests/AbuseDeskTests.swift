@@ -32,6 +32,7 @@ final class DeskHarness {
             identity_header = token
             limit_complaints = 1/1d
             complaint_min_reporters = 2
+            authserv_id = \(ourMX)
             """)
     }
 
@@ -59,6 +60,11 @@ final class DeskHarness {
     struct UnexpectedOutcome: Error {}
 }
 
+/// A field our MX writes for a reporter whose DKIM signature verified for its own domain.
+func dkimPass(_ reporter: String, authservID: String = ourMX) -> String {
+    "\(authservID); dkim=pass (2048-bit key) header.d=\(reporter.split(separator: "@").last ?? "") header.i=@\(reporter.split(separator: "@").last ?? "")"
+}
+
 /// The parser in this process: the desk's logic under test, without the isolated process.
 final class InProcessParser: ReportParsing {
     func parse(_ raw: [UInt8]) -> Result<AbuseReport, ParseFailure> { .success(ReportParser.parse(raw)) }
@@ -70,10 +76,14 @@ let corpusDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent(
 let corpusFiles = ((try? FileManager.default.contentsOfDirectory(atPath: corpusDirectory.path)) ?? [])
     .filter { $0.hasSuffix(".eml") }.sorted()
 
-/// An ARF feedback report about `original` (a message our customer sent), from `reporter`.
-func feedbackReport(original: String, reporter: String, sourceIP: String = "192.0.2.25") -> String {
+/// Our MX's authserv-id in the desk tests' configs.
+let ourMX = "mx.example.com"
+
+/// An ARF feedback report about `original` (a message our customer sent), from `reporter`; with
+/// `authenticationResults`, topped by that field as an MX writes it.
+func feedbackReport(original: String, reporter: String, sourceIP: String = "192.0.2.25", authenticationResults: String? = nil) -> String {
     """
-    From: \(reporter)
+    \(authenticationResults.map { "Authentication-Results: \($0)\n" } ?? "")From: \(reporter)
     To: abuse@example.com
     Subject: FW: complaint
     Message-ID: <\(UUID().uuidString)@isp.example>
@@ -143,11 +153,12 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         ("Message-ID: <abc-123@example.net>", false),
     ])
     func complaintsAreTracedByTheOutboundLog(headers: String, counted: Bool) throws {
-        let h = try DeskHarness()
+        let h = try DeskHarness("authserv_id = \(ourMX)")
         // 1_800_000_000 is 2027-01-15T08:00:00Z.
         _ = try h.store.record(MessageEvent(identity: "sasl:bob@example.net", at: 1_800_000_000, recipients: 1, spam: false,
                                             messageID: "<abc-123@example.net>", queueID: "Q1X9"), windows: [:])
-        let r = try h.ingest(feedbackReport(original: headers + "\nSubject: hi\n\nbody", reporter: "fbl@isp.example"))
+        let r = try h.ingest(feedbackReport(original: headers + "\nSubject: hi\n\nbody", reporter: "fbl@isp.example",
+                                            authenticationResults: dkimPass("fbl@isp.example")))
         #expect(r.identity == "sasl:bob@example.net" && r.tracedBy == .outboundLog)
         #expect(r.cases.map(\.subject.kind) == [.identity], "filed on the customer's case either way")
         #expect((r.complaint != nil) == counted)
@@ -181,13 +192,58 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
     @Test func complaintsFromEnoughDistinctReportersLockTheCustomer() throws {
         let h = try DeskHarness.complaints()
         let original = try h.shop7Original()
-        _ = try h.ingest(feedbackReport(original: original, reporter: "fbl@one.example"))
-        _ = try h.ingest(feedbackReport(original: original, reporter: "fbl@one.example"))
+        _ = try h.ingest(feedbackReport(original: original, reporter: "fbl@one.example", authenticationResults: dkimPass("fbl@one.example")))
+        _ = try h.ingest(feedbackReport(original: original, reporter: "fbl@one.example", authenticationResults: dkimPass("fbl@one.example")))
         #expect(try h.store.state(of: "user:shop7").lock == nil, "one reporter, however often, is below complaint_min_reporters")
-        let third = try h.ingest(feedbackReport(original: original, reporter: "abuse@two.example"))
+        let third = try h.ingest(feedbackReport(original: original, reporter: "abuse@two.example", authenticationResults: dkimPass("abuse@two.example")))
         guard case .locked(_, let crossing)? = third.complaint else { Issue.record("\(String(describing: third.complaint))"); return }
         #expect(crossing?.counter == .complaints)
         #expect(try h.store.state(of: "user:shop7").lock?.automatic == true)
+    }
+
+    /// Only reporters our own MX authenticated count, by organisation; forged ones are filed, uncounted.
+    @Test func forgedComplaintsAreFiledButOnlyAuthenticatedReportersCount() throws {
+        let h = try DeskHarness.complaints()
+        let original = try h.shop7Original()
+        // Four invented reporters: no A-R, a foreign authserv-id, our id with a failing or misaligned DKIM.
+        let forged = [
+            ("a@invented1.example", nil),
+            ("b@invented2.example", dkimPass("b@invented2.example", authservID: "mx.attacker.example")),
+            ("c@invented3.example", "\(ourMX); dkim=fail header.d=invented3.example"),
+            ("d@invented4.example", "\(ourMX); dkim=pass header.d=attacker.example"),
+        ]
+        for (reporter, ar) in forged {
+            let r = try h.ingest(feedbackReport(original: original, reporter: reporter, authenticationResults: ar))
+            #expect(r.status == .filed && r.identity == "user:shop7" && r.tracedBy == .token)
+            #expect(r.complaint == nil && r.notCountedBecause?.hasPrefix("reporter not authenticated") == true, "\(r.notCountedBecause ?? "")")
+            #expect(r.reporterAuthentication?.hasPrefix("unauthenticated") == true)
+        }
+        #expect(try h.store.state(of: "user:shop7").lock == nil, "four forged complaints over a limit of 1: no lock")
+        // Two organisations our MX authenticated (one through a subdomain's signature): counted, locked.
+        _ = try h.ingest(feedbackReport(original: original, reporter: "fbl@one.example", authenticationResults: dkimPass("fbl@one.example")))
+        let second = try h.ingest(feedbackReport(original: original, reporter: "abuse@two.example",
+                                                 authenticationResults: "\(ourMX); dkim=pass header.d=mail.two.example"))
+        #expect(second.reporterAuthentication == "dkim:two.example")
+        guard case .locked(_, let crossing)? = second.complaint else { Issue.record("\(String(describing: second.complaint))"); return }
+        #expect(crossing?.counter == .complaints)
+        let shown = try h.store.caseDetail(id: try #require(second.cases.first?.id)).reports.map { $0.reporterAuthentication ?? "" }
+        #expect(shown.filter { $0.hasPrefix("unauthenticated") }.count == 4 && shown.filter { $0.hasPrefix("dkim:") }.count == 2)
+    }
+
+    @Test func withNoAuthservIDNoComplaintCounts() throws {
+        let h = try DeskHarness("identity_header = token\nlimit_complaints = 1/1d\ncomplaint_min_reporters = 1")
+        let original = "X-MailWarden-ID: \(try StoreIdentityTokenizer(store: h.store).token(for: "user:shop8"))\nSubject: hi\n\nbody"
+        let r = try h.ingest(feedbackReport(original: original, reporter: "fbl@one.example", authenticationResults: dkimPass("fbl@one.example")))
+        #expect(r.complaint == nil && r.notCountedBecause == "reporter not authenticated (no authserv_id configured)")
+    }
+
+    @Test func complaintTrustedReportersNarrowsWhoCounts() throws {
+        let h = try DeskHarness("identity_header = token\nlimit_complaints = 5/1d\ncomplaint_min_reporters = 1\nauthserv_id = \(ourMX)\ncomplaint_trusted_reporters = fbl.example")
+        let original = "X-MailWarden-ID: \(try StoreIdentityTokenizer(store: h.store).token(for: "user:shop9"))\nSubject: hi\n\nbody"
+        let other = try h.ingest(feedbackReport(original: original, reporter: "x@one.example", authenticationResults: dkimPass("x@one.example")))
+        #expect(other.complaint == nil && other.notCountedBecause == "reporter one.example is not in complaint_trusted_reporters")
+        let fbl = try h.ingest(feedbackReport(original: original, reporter: "loop@fbl.example", authenticationResults: dkimPass("loop@fbl.example")))
+        #expect(fbl.complaint != nil)
     }
 
     @Test func garbageIsStoredInTriage() throws {
@@ -233,10 +289,10 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
     @Test func reportsAreTalliedAtIngestAndLocksByWhoSetThem() throws {
         let h = try DeskHarness.complaints()
         let original = try h.shop7Original()
-        let report = feedbackReport(original: original, reporter: "fbl@one.example")
+        let report = feedbackReport(original: original, reporter: "fbl@one.example", authenticationResults: dkimPass("fbl@one.example"))
         let first = try h.ingest(report)
         #expect(try h.ingest(report).status == .duplicate)
-        _ = try h.ingest(feedbackReport(original: original, reporter: "abuse@two.example")) // locks shop7
+        _ = try h.ingest(feedbackReport(original: original, reporter: "abuse@two.example", authenticationResults: dkimPass("abuse@two.example"))) // locks shop7
         _ = try h.ingest([0, 255, 1, 2, 3, 10, 10, 200], sender: nil)   // triage
         _ = try h.store.adminLock("sasl:mallory", by: "root", reason: "test", expiresAt: nil, at: 1_800_000_000)
         #expect(try h.store.unlock(identity: "sasl:mallory", by: "root", reason: nil, at: 1_800_000_001))

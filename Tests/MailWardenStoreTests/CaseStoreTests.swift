@@ -11,7 +11,7 @@ import Testing
                        identity: Identity? = nil, indicators: [(kind: String, value: String)] = [],
                        evidence: [EvidenceItem] = []) -> ReportFiling {
         ReportFiling(reportID: reportID, messageID: nil, status: status, format: "free-text", type: status == .filed ? .spam : nil,
-                     reporter: "someone@example.org", reason: nil, identity: identity, tracedBy: identity == nil ? nil : .token,
+                     reporter: "someone@example.org", reporterAuthentication: "dkim:example.org", reason: nil, identity: identity, tracedBy: identity == nil ? nil : .token,
                      fields: .object([]), indicators: indicators, evidence: evidence, subjects: status == .filed ? subjects : [])
     }
 

@@ -8,6 +8,9 @@
  * Build: cc -O2 -Wall -o probe-milter probe-milter.c -lmilter
  * Run:   probe-milter inet:PORT@127.0.0.1 LOGFILE
  * Output lines: "<conn#> <event> key=value ..." (values are printed as sent).
+ * With PROBE_ADD_HEADER="Name: value" in its environment it adds that header at
+ * end of message, as an authenticating milter (OpenDKIM, OpenDMARC) adds its
+ * Authentication-Results field; the harness checks whether a later milter sees it.
  * It exits after SIGTERM/SIGINT (libmilter's own signal handling).
  */
 #include <arpa/inet.h>
@@ -135,8 +138,19 @@ static sfsistat on_eoh(SMFICTX *ctx)
 
 static sfsistat on_eom(SMFICTX *ctx)
 {
+    const char *add = getenv("PROBE_ADD_HEADER");
+    const char *colon = add ? strchr(add, ':') : NULL;
+
     emit(ctx, "eom");
     macros(ctx, "eom");
+    if (colon) {
+        char name[128];
+        size_t n = (size_t) (colon - add) < sizeof name - 1 ? (size_t) (colon - add) : sizeof name - 1;
+
+        memcpy(name, add, n);
+        name[n] = '\0';
+        smfi_addheader(ctx, name, (char *) (colon[1] == ' ' ? colon + 2 : colon + 1));
+    }
     return SMFIS_CONTINUE;
 }
 
@@ -157,7 +171,7 @@ int main(int argc, char **argv)
     struct smfiDesc desc = {
         .xxfi_name = "probe-milter",
         .xxfi_version = SMFI_VERSION,
-        .xxfi_flags = 0,
+        .xxfi_flags = SMFIF_ADDHDRS,
         .xxfi_connect = on_connect,
         .xxfi_helo = on_helo,
         .xxfi_envfrom = on_envfrom,

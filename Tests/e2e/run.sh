@@ -145,6 +145,36 @@ else
     _fail "P2 probe-milter builds and listens" "see $E2E_DIR/probe-build.out"
 fi
 
+echo "## P4: does a later milter see a header an earlier one added (OpenDKIM's A-R before MailWarden)?"
+P4_PORT=$(free_port)
+if PROBE_ADD_HEADER="Authentication-Results: mx.e2e.test; dkim=pass header.d=isp.example" probe_start; then
+    "$E2E_DIR/probe-milter" "inet:$P4_PORT@127.0.0.1" "$E2E_DIR/probe-later.log" 2>>"$E2E_DIR/probe.err" &
+    P4_PID=$!
+    disown "$P4_PID"
+    wait_port_listening "$P4_PORT" 5
+    pf_postconf -e "smtpd_milters = inet:127.0.0.1:$MILTER_PORT inet:127.0.0.1:$P4_PORT"
+    pf_reload
+    sink_base
+    tag=$(new_tag)
+    send_anon --header "Subject: $tag"
+    sink_wait $((SINK_BASE + 1)) 15
+    sleep 0.3
+    c_later=$(probe_conn "$E2E_DIR/probe-later.log" "$tag")
+    check "P4 the later milter saw the message" test -n "$c_later"
+    # So MailWarden, after OpenDKIM/OpenDMARC/rspamd in smtpd_milters, stores a report with their
+    # Authentication-Results field, and cannot tell it from one the sender forged: they must strip those.
+    check "P4 FACT: a later milter DOES see the header an earlier milter added (after the client's)" \
+        grep -q "^$c_later header Authentication-Results: mx.e2e.test; dkim=pass header.d=isp.example" "$E2E_DIR/probe-later.log"
+    check "P4 ... which Postfix does add to the message (the sink copy has it)" \
+        sink_has "^Authentication-Results: mx.e2e.test; dkim=pass header.d=isp.example"
+    kill "$P4_PID" 2>/dev/null
+    probe_stop
+    pf_postconf -e "smtpd_milters = inet:127.0.0.1:$MILTER_PORT"
+    pf_reload
+else
+    _fail "P4 probe-milter builds and listens" "see $E2E_DIR/probe-build.out"
+fi
+
 echo "## P3: milter down -> tempfail, the client keeps the mail"
 check "P3 nothing listens on the milter port" not port_in_use "$MILTER_PORT"
 sink_base
