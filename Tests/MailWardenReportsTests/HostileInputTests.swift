@@ -1,0 +1,153 @@
+// Input written to break the parser: numbers that overflow, and shapes that cost more than their size.
+// Each test asserts on the report a user would see, never on time.
+import MailWardenCore
+import Testing
+@testable import MailWardenReports
+
+/// One place a report format reads a date from, as a message around that date.
+struct DatedReport: Sendable, CustomTestStringConvertible {
+    let name: String
+    let format: ReportFormat
+    let message: @Sendable (String) -> String
+    var testDescription: String { name }
+}
+
+@Suite struct OverflowingDateTests {
+    /// The date that killed the daemon (issue 9), and a sane one in the same form.
+    static let hostileDate = "Mon, 1 Jan 999999999999 00:00:00 +0000"
+    static let saneDate = "Sat, 2 Jan 2021 03:04:05 +0000"
+    static let saneTime: Int64 = 1_609_556_645
+
+    static let places: [DatedReport] = [
+        DatedReport(name: "Date header", format: .freeText) { date in
+            "From: victim@mail.example\nDate: \(date)\nSubject: Spam from your network\n\nSpam from 192.0.2.7 reached us.\n"
+        },
+        DatedReport(name: "free text", format: .freeText) { date in
+            "From: victim@mail.example\nSubject: Spam from your network\n\nOn \(date) we got spam from 192.0.2.7.\n"
+        },
+        DatedReport(name: "ARF Arrival-Date", format: .arf) { date in
+            FeedbackReportTests.arf(feedbackType: "abuse", fields: "Arrival-Date: \(date)", original: FeedbackReportTests.original)
+        },
+        DatedReport(name: "ARF Received-Date", format: .arf) { date in
+            FeedbackReportTests.arf(feedbackType: "abuse", fields: "Received-Date: \(date)", original: FeedbackReportTests.original)
+        },
+        DatedReport(name: "X-ARF report.txt", format: .xarf01) { date in
+            """
+            From: a@ids.example
+            X-ARF: yes
+            Content-Type: multipart/mixed; boundary="x"
+
+            --x
+            Content-Type: text/plain; name="report.txt"
+
+            Reported-From: a@ids.example
+            Report-Type: login-attack
+            Source-Type: ip-address
+            Source: 192.0.2.8
+            Date: \(date)
+            --x--
+            """
+        },
+        DatedReport(name: "XARF JSON", format: .xarfJSON) { date in
+            """
+            From: noreply@lab.example
+            Content-Type: multipart/mixed; boundary="j"
+
+            --j
+            Content-Type: application/json; name=report.json
+
+            {"xarf_version": "4.0.0", "category": "content", "type": "malware", "source_identifier": "203.0.113.30",
+             "timestamp": "\(date)"}
+            --j--
+            """
+        },
+        DatedReport(name: "CSV column", format: .csv) { date in
+            """
+            From: reports@feeds.example
+            Subject: Scan report
+            Content-Type: multipart/mixed; boundary="c"
+
+            --c
+            Content-Type: text/csv; name="events.csv"
+
+            timestamp,ip,type
+            "\(date)",192.0.2.10,scan
+            --c--
+            """
+        },
+        DatedReport(name: "ACNS TimeStamp", format: .acns) { date in
+            """
+            From: notices@agent.example
+            Content-Type: multipart/mixed; boundary="n"
+
+            --n
+            Content-Type: application/xml; name="notice.xml"
+
+            <Infringement><Source><TimeStamp>\(date)</TimeStamp><IP_Address>192.0.2.44</IP_Address></Source></Infringement>
+            --n--
+            """
+        },
+        DatedReport(name: "URL list date", format: .urlList) { date in
+            """
+            From: noreply@safebrowsing.example
+            Subject: Malware on your network
+            Content-Type: multipart/mixed; boundary="u"
+
+            --u
+            Content-Type: text/xml; name="urls.xml"
+
+            <list><url_info url="http://203.0.113.9/x.exe" ip="203.0.113.9" date="\(date)"/></list>
+            --u--
+            """
+        },
+        DatedReport(name: "DMARC text Arrival Date", format: .authFailure) { date in
+            "From: dmarc@mx.example\nSubject: DMARC failure report\n\nSender IP Address: 192.0.2.9\nArrival Date: \(date)\n"
+        },
+        DatedReport(name: "forwarded original's Date", format: .forwardedSpam) { date in
+            """
+            From: victim@mail.example
+            Subject: Spam
+            Content-Type: multipart/mixed; boundary="f"
+
+            --f
+            Content-Type: text/plain
+
+            Please stop this.
+            --f
+            Content-Type: message/rfc822
+
+            Received: from spammer.example (spammer.example [192.0.2.55]) by mx.mail.example
+            From: offers@spammer.example
+            Date: \(date)
+            Subject: offers
+
+            Buy now.
+            --f--
+            """
+        },
+    ]
+
+    @Test(arguments: places)
+    func aYearPastTheRangeIsNoDate(_ place: DatedReport) {
+        let sane = TestMail.parse(place.message(Self.saneDate))
+        #expect(sane.format == place.format)
+        #expect(sane.receivedAt == Self.saneTime, "the date is read from this place")
+
+        let hostile = TestMail.parse(place.message(Self.hostileDate))
+        #expect(hostile.format == place.format)
+        #expect(hostile.receivedAt == nil)
+        #expect(hostile.bulkEntries.allSatisfy { $0.receivedAt == nil })
+    }
+
+    @Test(arguments: ["Mon, 1 Jan 999999999999 00:00:00 +0000", "1 Jan 9223372036854775807 00:00 GMT", "0000-01-01T00:00:00Z",
+                      "1969-12-31 23:59:59", "10000-01-01", "31 Dec 1969 23:59:59 +0000", "1 Jan 99999999999999999999999 00:00:00"])
+    func yearsOutsideTheRangeAreNoDate(_ text: String) {
+        #expect(ReportDate.parse(text) == nil)
+        #expect(ReportDate.first(in: "seen \(text) here") == nil)
+    }
+
+    @Test func theRangeEndsAreDates() {
+        #expect(ReportDate.parse("1970-01-01T00:00:00Z") == 0)
+        #expect(ReportDate.parse("Fri, 31 Dec 9999 23:59:59 +0000") == 253_402_300_799)
+    }
+}
