@@ -151,3 +151,79 @@ struct DatedReport: Sendable, CustomTestStringConvertible {
         #expect(ReportDate.parse("Fri, 31 Dec 9999 23:59:59 +0000") == 253_402_300_799)
     }
 }
+
+/// Inputs shaped to make one pass cost its length squared (or its depth times its length). Each
+/// must give the report the input deserves: the same entries a small input gives, or a cut that
+/// says so. How fast is measured by hand, not here.
+@Suite struct QuadraticInputTests {
+    static func multipart(_ parts: [(headers: String, content: String)], subject: String = "Report") -> String {
+        "From: reports@feeds.example\nSubject: \(subject)\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
+            + parts.map { "--b\n\($0.headers)\n\n\($0.content)\n" }.joined() + "--b--\n"
+    }
+
+    static func address(_ i: Int) -> String { "192.0.\(i / 250).\(i % 250 + 1)" }
+
+    @Test func manyAddressesUnderOneLongHeading() {
+        let heading = String(repeating: "spam ", count: 20_000)
+        let list = (0..<3_000).map { Self.address($0) + "\n" }.joined()
+        let report = TestMail.parse("From: victim@mail.example\nSubject: Abuse\n\n\(heading)\n\(list)")
+        #expect(report.format == .freeText)
+        #expect(report.bulkEntries.count == 3_000)
+        #expect(report.bulkEntries.allSatisfy { $0.type == .spam }, "every address takes its heading's type")
+    }
+
+    @Test func manyMentionsOfInfringementBeforeTheNotice() {
+        let noise = String(repeating: "Infringement", count: 20_000)
+        let notice = "<Infringement><Source><IP_Address>192.0.2.44</IP_Address></Source></Infringement>"
+        let report = TestMail.parse("From: notices@agent.example\nSubject: Notice\n\n\(noise)\n\(notice)\n")
+        #expect(report.format == .acns)
+        #expect(report.sourceIPs == ["192.0.2.44"])
+    }
+
+    @Test func aVeryWideCSVHeader() {
+        let header = "ip," + (0..<5_000).map { "c\($0)" }.joined(separator: ",") + ",type"
+        let rows = (0..<2_000).map { Self.address($0) + ",x\n" }.joined()
+        let report = TestMail.parse(Self.multipart([("Content-Type: text/csv; name=\"scan.csv\"", "\(header)\n\(rows)")],
+                                                   subject: "Port scan report"))
+        #expect(report.format == .csv)
+        #expect(report.bulkEntries.count == 2_000)
+        #expect(report.bulkEntries.allSatisfy { $0.type == .networkAbuse }, "the type column lies past the cut; the subject types")
+        #expect(report.isTruncated, "columns past ReportLimits.maxTableColumns were dropped")
+    }
+
+    @Test func manyRowsMergingIntoOneEntry() {
+        let rows = (0..<20_000).map { "192.0.2.1,d\($0).example\n" }.joined()
+        let report = TestMail.parse(Self.multipart([("Content-Type: text/csv; name=\"spam.csv\"", "ip,domain\n\(rows)")]))
+        #expect(report.bulkEntries.map(\.ip) == ["192.0.2.1"])
+        let domains = report.bulkEntries.first?.domains ?? []
+        #expect(domains.count == ReportLimits.maxIndicators)
+        #expect(domains.first == "d0.example" && domains.last == "d\(ReportLimits.maxIndicators - 1).example")
+    }
+
+    @Test func deepXMLWithManyElements() {
+        let xml = "<list><url_info url=\"http://203.0.113.9/x.exe\" ip=\"203.0.113.9\"/>" + String(repeating: "<a>", count: 150)
+            + String(repeating: "<b/>", count: 120_000) + "<url_info url=\"http://203.0.113.10/y.exe\" ip=\"203.0.113.10\"/></list>"
+        let report = TestMail.parse(Self.multipart([("Content-Type: text/xml; name=\"urls.xml\"", xml)], subject: "Malware on your network"))
+        #expect(report.format == .urlList)
+        #expect(report.bulkEntries.map(\.ip) == ["203.0.113.9"], "elements past ReportLimits.maxXMLElements are not read")
+        #expect(report.isTruncated)
+    }
+
+    @Test func thousandsOfUnterminatedEncodedWords() {
+        let junk = String(repeating: "=?utf-8?q?x", count: 5_000)
+        let report = TestMail.parse("From: victim@mail.example\nSubject: \(junk) =?utf-8?q?caf=C3=A9?=\n\nspam from 192.0.2.1\n")
+        #expect(report.subject == junk + " café")
+    }
+
+    @Test func theWorkBudgetStopsAParseAndSaysSo() {
+        let budget = DecodeBudget()
+        let message = Self.multipart([("Content-Type: text/plain", "first"), ("Content-Type: text/plain", "second")])
+        #expect(budget.spend(ReportLimits.maxWorkSteps - message.utf8.count - 40), "enough left for the message and its first part")
+        let part = MIMEPart.parse(TestMail.bytes(message)[...], budget: budget)
+        #expect(part.parts.count == 2)
+        #expect(part.parts.map(\.body) == [Array("first".utf8), []], "the second part is past the budget")
+        #expect(part.parts[1].isTruncated)
+        #expect(budget.isExhausted)
+        #expect(!budget.spend(1), "an exhausted budget stays exhausted")
+    }
+}

@@ -6,13 +6,14 @@ enum EncodedWords {
     static func decode(_ value: String) -> String {
         guard value.includes("=?") else { return value }
         let u = Array(value.utf8)
+        let ends = WordEnds(u)
         var out = ""
         var literalStart = 0
         var pending: (charset: String, bytes: [UInt8])?
         var i = 0
         while i < u.count {
             guard u[i] == ASCII.equals, i + 1 < u.count, u[i + 1] == UInt8(ascii: "?"),
-                  let word = parseWord(u, at: i) else {
+                  let word = parseWord(u, at: i, ends: ends) else {
                 i += 1
                 continue
             }
@@ -37,7 +38,26 @@ enum EncodedWords {
         return out
     }
 
-    private static func parseWord(_ u: [UInt8], at start: Int) -> (charset: String, bytes: [UInt8], end: Int)? {
+    /// For each position of a value, where the next `?=` and the next whitespace are: with them a
+    /// candidate word is checked in constant time, so a value of thousands of unterminated `=?`
+    /// costs its length, not its length squared.
+    private struct WordEnds {
+        let nextTerminator: [Int]
+        let nextWhitespace: [Int]
+
+        init(_ u: [UInt8]) {
+            var terminator = [Int](repeating: u.count, count: u.count + 1)
+            var whitespace = [Int](repeating: u.count, count: u.count + 1)
+            for i in u.indices.reversed() {
+                terminator[i] = i + 1 < u.count && u[i] == UInt8(ascii: "?") && u[i + 1] == ASCII.equals ? i : terminator[i + 1]
+                whitespace[i] = ASCII.isWhitespace(u[i]) ? i : whitespace[i + 1]
+            }
+            nextTerminator = terminator
+            nextWhitespace = whitespace
+        }
+    }
+
+    private static func parseWord(_ u: [UInt8], at start: Int, ends: WordEnds) -> (charset: String, bytes: [UInt8], end: Int)? {
         let question = UInt8(ascii: "?")
         var i = start + 2
         let charsetStart = i
@@ -47,13 +67,9 @@ enum EncodedWords {
         guard i + 2 < u.count, u[i + 2] == question else { return nil }
         let encoding = u[i + 1] | 0x20
         guard encoding == UInt8(ascii: "b") || encoding == UInt8(ascii: "q") else { return nil }
-        i += 3
-        let textStart = i
-        while i + 1 < u.count && !(u[i] == question && u[i + 1] == ASCII.equals) {
-            if ASCII.isWhitespace(u[i]) { return nil }
-            i += 1
-        }
-        guard i + 1 < u.count else { return nil }
+        let textStart = i + 3
+        i = ends.nextTerminator[textStart]
+        guard i < u.count, ends.nextWhitespace[textStart] > i else { return nil }
         let text = u[textStart..<i]
         let decoded = encoding == UInt8(ascii: "b")
             ? Base64.decode(text, limit: ReportLimits.maxHeaderValueBytes).bytes
