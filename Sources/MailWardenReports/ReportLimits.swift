@@ -32,10 +32,14 @@ public enum ReportLimits {
     public static let maxZIPEntries = 64
     /// Bytes of one structured document (JSON, XML, YAML) handed to its reader.
     public static let maxDocumentBytes = 4 << 20
-    /// Steps of work for one parse, all passes together: a step is a byte a MIME level scans, a
-    /// table cell or an XML element read. Each cap above bounds one pass; this bounds how often
-    /// nesting and many parts can repeat them: a message of `maxMessageBytes` read down four levels.
+    /// Steps of work for one parse, all passes together: a step is a byte a MIME level scans or an
+    /// XML document holds (about 4 ns here), a table row costs `stepsPerTableRow`. Each cap above
+    /// bounds one pass; this bounds how often nesting and many parts repeat them, to about 1 s of
+    /// CPU: a message of `maxMessageBytes` read down four levels, or one table of `maxTableRows`.
     public static let maxWorkSteps = 4 * maxMessageBytes
+    /// The steps of one table row: parsing its cells and reading its address, type and names
+    /// costs about as much as scanning this many bytes.
+    public static let stepsPerTableRow = 2_500
 }
 
 /// What is left of the decoded-bytes, part and work budgets while one message is parsed.

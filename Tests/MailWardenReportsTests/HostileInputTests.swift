@@ -215,6 +215,16 @@ struct DatedReport: Sendable, CustomTestStringConvertible {
         #expect(report.subject == junk + " café")
     }
 
+    @Test func tableRowsStopAtTheWorkBudget() {
+        let budget = DecodeBudget()
+        #expect(budget.spend(ReportLimits.maxWorkSteps - 2 * ReportLimits.stepsPerTableRow), "enough left for two rows")
+        var draft = ReportDraft(ReportMessage(MIMEPart.parse(TestMail.bytes("Subject: scan\n\n")[...], budget: DecodeBudget())))
+        let rows = [["ip"], ["192.0.2.1"], ["192.0.2.2"], ["192.0.2.3"]]
+        #expect(TableRows.add(rows, fallback: .networkAbuse, to: &draft, budget: budget))
+        #expect(draft.entries.map(\.ip) == ["192.0.2.1", "192.0.2.2"])
+        #expect(draft.isTruncated)
+    }
+
     @Test func theWorkBudgetStopsAParseAndSaysSo() {
         let budget = DecodeBudget()
         let message = Self.multipart([("Content-Type: text/plain", "first"), ("Content-Type: text/plain", "second")])

@@ -63,15 +63,23 @@ enum TableRows {
         func cells(_ row: [String], _ indices: [Int]) -> [String] {
             indices.filter { $0 < row.count && !row[$0].isEmpty }.map { row[$0] }
         }
+        // A table repeats a handful of type names in every row; each is read once.
+        var typeNames: [String: AbuseType?] = [:]
+        func type(named name: String) -> AbuseType? {
+            if let known = typeNames[name] { return known }
+            let type = AbuseType(named: name)
+            typeNames[name] = type
+            return type
+        }
         var added = false
         for row in records.dropFirst() where ipColumn < row.count {
-            guard budget.spend(row.count) else {
+            guard budget.spend(ReportLimits.stepsPerTableRow) else {
                 draft.isTruncated = true
                 break
             }
             guard let ip = IPAddress(row[ipColumn].trimmingWhitespace()), !ip.isNeverReported else { continue }
             let types = cells(row, typeIndices)
-            let type = types.lazy.compactMap(AbuseType.init(named:)).first ?? fallback
+            let type = types.lazy.compactMap(type(named:)).first ?? fallback
             var urls: [String] = []
             for url in cells(row, urlIndices) where url.contains("://") {
                 draft.addURL(url)
