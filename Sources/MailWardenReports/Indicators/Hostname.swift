@@ -27,8 +27,7 @@ enum Hostname {
             guard (1...63).contains(label.utf8.count), label.first != "-", label.last != "-",
                   label.utf8.allSatisfy({ isLabelByte($0) }) else { return nil }
         }
-        let top = labels.last!
-        guard top.utf8.count >= 2, top.hasPrefix("xn--") || top.utf8.allSatisfy({ $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") }) else {
+        guard let top = labels.last, top.utf8.count >= 2, top.hasPrefix("xn--") || top.utf8.allSatisfy({ $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") }) else {
             return nil
         }
         return name
@@ -49,7 +48,7 @@ enum Hostname {
     static func registrable(_ host: String) -> String {
         let labels = host.split(separator: ".")
         guard labels.count > 2 else { return host }
-        let keep = labels.last!.count == 2 && countrySecondLevels.contains(String(labels[labels.count - 2])) ? 3 : 2
+        let keep = labels[labels.count - 1].count == 2 && countrySecondLevels.contains(String(labels[labels.count - 2])) ? 3 : 2
         return labels.suffix(keep).joined(separator: ".")
     }
 
