@@ -215,6 +215,13 @@ struct DatedReport: Sendable, CustomTestStringConvertible {
         #expect(report.subject == junk + " café")
     }
 
+    @Test func textPastTheScannedTextCapIsNotRead() {
+        let filler = String(repeating: "spam ", count: ReportLimits.maxScannedTextBytes / 5)
+        let report = TestMail.parse("From: victim@mail.example\nSubject: Spam\n\nSpam from 192.0.2.7.\n\(filler)\nAlso 192.0.2.99.\n")
+        #expect(report.sourceIPs == ["192.0.2.7"], "every reader passes over the report's text; only the first MiB is read")
+        #expect(report.isTruncated)
+    }
+
     @Test func tableRowsStopAtTheWorkBudget() {
         let budget = DecodeBudget()
         #expect(budget.spend(ReportLimits.maxWorkSteps - 2 * ReportLimits.stepsPerTableRow), "enough left for two rows")
