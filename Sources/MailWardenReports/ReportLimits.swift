@@ -40,6 +40,9 @@ public enum ReportLimits {
     /// The steps of one table row: parsing its cells and reading its address, type and names
     /// costs about as much as scanning this many bytes.
     public static let stepsPerTableRow = 2_500
+    /// The steps of one byte of a header value holding RFC 2047 encoded words, decoded (measured
+    /// at about 7 scanned bytes, with room to spare).
+    public static let stepsPerEncodedWordByte = 16
 }
 
 /// What is left of the decoded-bytes, part and work budgets while one message is parsed.

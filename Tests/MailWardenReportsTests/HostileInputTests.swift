@@ -222,6 +222,15 @@ struct DatedReport: Sendable, CustomTestStringConvertible {
         #expect(report.isTruncated)
     }
 
+    @Test func encodedWordsPastTheWorkBudgetStayAsWritten() {
+        let budget = DecodeBudget()
+        #expect(budget.spend(ReportLimits.maxWorkSteps - 10))
+        let (fields, _) = HeaderParser.parse(TestMail.bytes("Subject: =?utf-8?q?caf=C3=A9?=\nX-Plain: text\n\n")[...], budget: budget)
+        #expect(fields.value("Subject") == "=?utf-8?q?caf=C3=A9?=")
+        #expect(fields.value("X-Plain") == "text")
+        #expect(budget.isExhausted)
+    }
+
     @Test func tableRowsStopAtTheWorkBudget() {
         let budget = DecodeBudget()
         #expect(budget.spend(ReportLimits.maxWorkSteps - 2 * ReportLimits.stepsPerTableRow), "enough left for two rows")

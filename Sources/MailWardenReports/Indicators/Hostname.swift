@@ -54,7 +54,9 @@ enum Hostname {
 
     /// The host of an `http`, `https` or `ftp` URL, lower-cased, or nil.
     static func ofURL(_ url: String) -> String? {
-        guard let schemeEnd = url.range(of: "://") else { return nil }
+        // The standard library's search: Foundation's `range(of:)` bridges the string, and report
+        // text can hold tens of thousands of URLs.
+        guard let schemeEnd = url.firstRange(of: "://") else { return nil }
         var rest = url[schemeEnd.upperBound...]
         if let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) { rest = rest[..<end] }
         if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }

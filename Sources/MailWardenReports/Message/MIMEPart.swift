@@ -148,7 +148,7 @@ struct MIMEPart {
             return MIMEPart(headers: [], mediaType: defaultType, contentType: HeaderParameters(nil), disposition: HeaderParameters(nil),
                             body: [], parts: [], isTruncated: true)
         }
-        let (headers, bodyStart) = HeaderParser.parse(bytes)
+        let (headers, bodyStart) = HeaderParser.parse(bytes, budget: budget)
         let contentType = HeaderParameters(headers.value("Content-Type"))
         let disposition = HeaderParameters(headers.value("Content-Disposition"))
         let mediaType = contentType.token.contains("/") ? contentType.token : defaultType

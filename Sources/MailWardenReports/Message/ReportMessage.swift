@@ -75,15 +75,21 @@ struct ReportMessage {
             if part.isAttachment {
                 attachments.append(part)
             } else {
-                addText(Self.readableText(part))
+                addText(part)
             }
         default:
             attachments.append(part)
         }
     }
 
-    private mutating func addText(_ text: String) {
+    private mutating func addText(_ part: MIMEPart) {
         let left = ReportLimits.maxScannedTextBytes - textBytes
+        // Once the texts are full, a part is not even decoded.
+        guard left > 0 || part.body.isEmpty else {
+            textsCut = true
+            return
+        }
+        let text = Self.readableText(part)
         let kept = text.utf8.count <= left ? text : String(decoding: text.utf8.prefix(left), as: UTF8.self)
         textsCut = textsCut || kept.utf8.count < text.utf8.count
         textBytes += kept.utf8.count
