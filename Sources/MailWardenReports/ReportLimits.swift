@@ -26,8 +26,10 @@ public enum ReportLimits {
     public static let maxTableRows = 100_000
     /// Cells kept in one CSV row; the rest of a wider row is dropped.
     public static let maxTableColumns = 1_000
-    /// XML elements read from one document.
+    /// XML tags read from one document.
     public static let maxXMLElements = 100_000
+    /// Open XML elements kept; a deeper one is read as text of the innermost kept one.
+    public static let maxXMLDepth = 100
     /// Entries read from one ZIP archive.
     public static let maxZIPEntries = 64
     /// Bytes of one structured document (JSON, XML, YAML) handed to its reader.

@@ -149,9 +149,6 @@ struct XMLElement {
 }
 
 enum XMLScanner {
-    /// Open elements kept; a deeper one is read as text of the innermost kept one.
-    static let maxDepth = 100
-
     /// The elements of an XML document in document order. Namespace prefixes are dropped, names
     /// keep their case; comments, processing instructions and DOCTYPE are skipped. `truncated` is
     /// set when the document or its tags run past a cap or the work budget.
@@ -205,7 +202,7 @@ enum XMLScanner {
             let attributes = parseAttributes(body.drop { !$0.isWhitespace })
             if selfClosing {
                 out.append(XMLElement(name: name, parent: stack.last?.name, attributes: attributes, text: ""))
-            } else if stack.count < Self.maxDepth {
+            } else if stack.count < ReportLimits.maxXMLDepth {
                 stack.append((name, attributes, ""))
             }
         }
