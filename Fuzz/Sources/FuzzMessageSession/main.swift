@@ -60,6 +60,13 @@ final class MemoryStore: PolicyStore {
     }
 }
 
+/// Takes reports as the desk's queue does: the raw bytes, unread.
+struct QueueingIntake: ReportIntake {
+    func enqueue(_ raw: [UInt8], sender: String?, recipients: [String], queueID: String?) throws -> String {
+        "queued \(raw.count) bytes"
+    }
+}
+
 struct PlainTokenizer: IdentityTokenizer {
     func token(for identity: Identity) throws -> String { "mw-\(identity.utf8.count)" }
 }
@@ -112,7 +119,7 @@ public func fuzzMessageSession(_ start: UnsafePointer<UInt8>, _ count: Int) -> C
     // Parsed per input, like FuzzIdentityRules' rules, so LeakSanitizer sees every regex freed.
     guard let config = try? Config.parse(text: configs[Int(script.byte()) % configs.count], file: "fuzz.conf") else { return 0 }
     let clock = StepClock()
-    let filter = MailFilter(config: config, store: MemoryStore(), tokenizer: PlainTokenizer(), notifier: nil, intake: nil,
+    let filter = MailFilter(config: config, store: MemoryStore(), tokenizer: PlainTokenizer(), notifier: nil, intake: QueueingIntake(),
                             clock: clock, logger: Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() })
     var session = filter.makeSession()
     while !script.isAtEnd {
