@@ -7,7 +7,7 @@ BIN := .build/debug
 DEB_PACKAGES := libmilter-dev libsqlite3-dev pkg-config postfix sasl2-bin libsasl2-modules swaks sqlite3 jq gcc iproute2 util-linux miltertest bc curl spamd spamassassin rspamd lintian dpkg-dev binutils adduser passwd init-system-helpers systemd sendmail-cf publicsuffix
 DEV_CONFIG := packaging/dev.conf
 
-.PHONY: all deps build run test unit e2e docs docs-check bench clean deb deb-test recipes
+.PHONY: all deps build run test unit e2e docs docs-check bench clean deb deb-test recipes fuzz fuzz-build fuzz-smoke
 
 all: build
 
@@ -34,7 +34,7 @@ run: build
 	$(BIN)/mailwarden desk --config $(DEV_CONFIG) & desk=$$!; trap 'kill $$desk 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/mailwardend --config $(DEV_CONFIG)
 
-test: build docs-check unit e2e recipes deb-test
+test: build docs-check unit e2e recipes deb-test fuzz-smoke
 
 # The example config and the README reference are rendered from the settings table.
 docs: build
@@ -65,6 +65,20 @@ deb: deps
 deb-test: deps
 	bash Tests/deb/run.sh
 
+# libFuzzer targets (Fuzz/, a package of its own): the report parser, MIME, ZIP, the config parser,
+# identity rules and the message session, with AddressSanitizer. `make fuzz` runs each for
+# FUZZ_SECONDS; `make fuzz-smoke` for 30 s each and fails on a crash, leak, slow or huge input.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS := report-parser mime zip config identity-rules message-session
+fuzz-build: deps
+	$(SWIFT) build --package-path Fuzz --scratch-path .build-fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing
+
+fuzz: fuzz-build
+	@rc=0; for t in $(FUZZ_TARGETS); do bash Fuzz/run.sh $$t $(FUZZ_SECONDS) || rc=1; done; exit $$rc
+
+fuzz-smoke: fuzz-build
+	@rc=0; for t in $(FUZZ_TARGETS); do bash Fuzz/run.sh $$t 30 || rc=1; done; exit $$rc
+
 # A benchmark, not a test (never in CI): throughput through a private Postfix, ingest rate, memory.
 bench: deps
 	$(SWIFT) build -c release
@@ -74,4 +88,4 @@ bench: deps
 	  MW_BIN=.build/release bash bench/memory.sh; } 2>&1 | grep -v '^# round\|^# work dir' | tee bench/results.md
 
 clean:
-	rm -rf .build var .build-deb dist
+	rm -rf .build var .build-deb .build-fuzz dist

@@ -7,6 +7,10 @@ let package = Package(
     products: [
         .executable(name: "mailwardend", targets: ["mailwardend"]),
         .executable(name: "mailwarden", targets: ["mailwarden"]),
+        // For the libFuzzer package under Fuzz/, which depends on this one by path.
+        .library(name: "MailWardenCore", targets: ["MailWardenCore"]),
+        .library(name: "MailWardenReports", targets: ["MailWardenReports"]),
+        .library(name: "MailWardenMilter", targets: ["MailWardenMilter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -38,17 +38,33 @@ public struct AbuseMailboxes: Sendable {
         return patterns.contains { Self.glob($0[...], address[...]) }
     }
 
-    /// `*` matches any run of characters; everything else matches itself.
+    /// `*` matches any run of characters; everything else matches itself. Greedy, going back only
+    /// to the last `*`: a pattern of many stars costs at most its length times the address's,
+    /// where trying every split at every star would cost the address's length to the power of the stars.
     static func glob(_ pattern: Substring, _ text: Substring) -> Bool {
-        guard let star = pattern.firstIndex(of: "*") else { return pattern == text }
-        let head = pattern[..<star]
-        guard text.hasPrefix(head) else { return false }
-        let rest = pattern[pattern.index(after: star)...]
-        var t = text.dropFirst(head.count)
-        while true {
-            if glob(rest, t) { return true }
-            guard !t.isEmpty else { return false }
-            t = t.dropFirst()
+        let p = Array(pattern.utf8)
+        let t = Array(text.utf8)
+        let star = UInt8(ascii: "*")
+        var pi = 0
+        var ti = 0
+        var lastStar: (pattern: Int, text: Int)?
+        while ti < t.count {
+            if pi < p.count && p[pi] == star {
+                lastStar = (pi, ti)
+                pi += 1
+            } else if pi < p.count && p[pi] == t[ti] {
+                pi += 1
+                ti += 1
+            } else if let s = lastStar {
+                // The last star takes one more character; everything after it is matched again.
+                lastStar = (s.pattern, s.text + 1)
+                pi = s.pattern + 1
+                ti = s.text + 1
+            } else {
+                return false
+            }
         }
+        while pi < p.count && p[pi] == star { pi += 1 }
+        return pi == p.count
     }
 }

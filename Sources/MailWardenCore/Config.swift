@@ -153,6 +153,8 @@ public struct Config: Sendable {
 
         /// The known key nearest to a misspelt one (edit distance of at most 3), as a hint.
         static func suggestion(for key: String) -> String {
+            // The distance costs the product of the lengths; no key is longer than this.
+            guard key.count <= 64 else { return "" }
             let scored = Settings.all.map { ($0.key, editDistance(Array(key), Array($0.key))) }
             guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= 3 else { return "" }
             return " (did you mean `\(best.0)`?)"
@@ -184,7 +186,7 @@ public struct Config: Sendable {
         func duration(_ key: String) -> TimeSpan {
             guard let e = raw.values(key).last else { return .zero }
             guard let d = TimeSpan(e.value) else {
-                fail(e, "\(key) must be a duration such as 30s, 10m, 1h, 7d; got `\(e.value)`")
+                fail(e, "\(key) must be a duration such as 30s, 10m, 1h, 7d (at most \(TimeSpan.longest)); got `\(e.value)`")
                 return .zero
             }
             return d
@@ -200,7 +202,7 @@ public struct Config: Sendable {
         func limit(_ key: String) -> RateLimit? {
             guard let e = raw.values(key).last, e.value.lowercased() != "none", !e.value.isEmpty else { return nil }
             guard let l = RateLimit(e.value) else {
-                fail(e, "\(key) must be N/DURATION such as 5/10m, or none; got `\(e.value)`")
+                fail(e, "\(key) must be N/DURATION such as 5/10m (N at most \(RateLimit.maxCount), DURATION at most \(TimeSpan.longest)), or none; got `\(e.value)`")
                 return nil
             }
             return l
@@ -339,7 +341,7 @@ public struct Config: Sendable {
         for scheme in ["inet:", "inet6:"] where s.hasPrefix(scheme) {
             let rest = s.dropFirst(scheme.count)
             let parts = rest.split(separator: "@", maxSplits: 1)
-            guard let port = Int(parts[0]), (1...65535).contains(port) else { return false }
+            guard let first = parts.first, let port = Int(first), (1...65535).contains(port) else { return false }
             return parts.count == 1 || !parts[1].isEmpty
         }
         return false

@@ -14,7 +14,11 @@ public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     static let units: [(suffix: Character, seconds: Int64)] = [("w", 604_800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)]
 
-    /// Parses `N[smhdw]`; nil when the text is not such a duration.
+    /// The longest duration read from text: 100 years of 365 days. Longer is a typo, and the bound keeps
+    /// every use (now plus a cooldown, milliseconds of a busy timeout) far from overflowing.
+    public static let longest = TimeSpan.days(36_500)
+
+    /// Parses `N[smhdw]` up to `longest`; nil when the text is not such a duration.
     public init?(_ text: String) {
         let t = text.trimmingWhitespace().lowercased()
         guard let last = t.last, t.count <= 12 else { return nil }
@@ -25,7 +29,7 @@ public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible 
             digits = t.dropLast()
         }
         guard !digits.isEmpty, digits.allSatisfy(\.isASCIIDigit), let n = Int64(digits),
-              n <= Int64.max / scale else { return nil }
+              n <= Self.longest.seconds / scale else { return nil }
         seconds = n * scale
     }
 
@@ -51,10 +55,13 @@ public struct RateLimit: Sendable, Hashable, CustomStringConvertible {
         self.window = window
     }
 
+    /// The largest count a limit may have.
+    public static let maxCount = 100_000_000
+
     public init?(_ text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2,
-              let n = Int(parts[0].trimmingWhitespace()), n >= 0, n <= 100_000_000,
+              let n = Int(parts[0].trimmingWhitespace()), n >= 0, n <= Self.maxCount,
               let w = TimeSpan(String(parts[1])), w.seconds > 0 else { return nil }
         count = n
         window = w

@@ -14,7 +14,7 @@ struct ReportDraft {
     var emails = UniqueList<String>()
     var receivedAt: Int64?
     var fields: [HeaderField] = []
-    private(set) var entries: [BulkEntry] = []
+    private var entryDrafts: [EntryDraft] = []
     private var entryIndex: [String: Int] = [:]
     var original: OriginalMessage?
     /// Something was cut at a cap or ended early.
@@ -90,16 +90,31 @@ struct ReportDraft {
         }
     }
 
+    /// A bulk entry while rows still merge into it; its lists grow in place, so merging a row
+    /// costs that row, not the entry's whole list again.
+    private struct EntryDraft {
+        let ip: String
+        var type: AbuseType?
+        var domains: UniqueList<String>
+        var urls: UniqueList<String>
+        var receivedAt: Int64?
+
+        var entry: BulkEntry { BulkEntry(ip: ip, type: type, domains: domains.items, urls: urls.items, receivedAt: receivedAt) }
+    }
+
+    var entries: [BulkEntry] { entryDrafts.map(\.entry) }
+
     /// Adds or merges the entry for `ip` (one per distinct address).
     mutating func addEntry(ip: IPAddress, type: AbuseType?, domains: [String] = [], urls: [String] = [], receivedAt: Int64? = nil) {
         let key = ip.description
         if let index = entryIndex[key] {
-            let old = entries[index]
-            entries[index] = BulkEntry(ip: key, type: old.type ?? type, domains: Array(UniqueList(old.domains + domains)),
-                                       urls: Array(UniqueList(old.urls + urls)), receivedAt: old.receivedAt ?? receivedAt)
-        } else if entries.count < ReportLimits.maxIndicators {
-            entryIndex[key] = entries.count
-            entries.append(BulkEntry(ip: key, type: type, domains: domains, urls: urls, receivedAt: receivedAt))
+            entryDrafts[index].type = entryDrafts[index].type ?? type
+            entryDrafts[index].domains.add(contentsOf: domains)
+            entryDrafts[index].urls.add(contentsOf: urls)
+            entryDrafts[index].receivedAt = entryDrafts[index].receivedAt ?? receivedAt
+        } else if entryDrafts.count < ReportLimits.maxIndicators {
+            entryIndex[key] = entryDrafts.count
+            entryDrafts.append(EntryDraft(ip: key, type: type, domains: UniqueList(domains), urls: UniqueList(urls), receivedAt: receivedAt))
         }
         ips.add(ip)
     }
@@ -107,21 +122,19 @@ struct ReportDraft {
     /// Untyped entries take the report's type; an untyped report takes its entries' commonest
     /// type (the first seen of equally common ones).
     mutating func settleEntryTypes(fallback: AbuseType?) {
-        entries = entries.map { e in
-            BulkEntry(ip: e.ip, type: e.type ?? fallback, domains: e.domains, urls: e.urls, receivedAt: e.receivedAt)
-        }
+        for i in entryDrafts.indices where entryDrafts[i].type == nil { entryDrafts[i].type = fallback }
         if type == nil {
-            let types = entries.compactMap(\.type)
+            let types = entryDrafts.compactMap(\.type)
             let counts = Dictionary(grouping: types, by: { $0 }).mapValues(\.count)
-            type = UniqueList(types).items.max { counts[$0]! < counts[$1]! } ?? fallback
+            type = UniqueList(types).items.max { counts[$0, default: 0] < counts[$1, default: 0] } ?? fallback
         }
-        if receivedAt == nil { receivedAt = entries.compactMap(\.receivedAt).min() }
+        if receivedAt == nil { receivedAt = entryDrafts.compactMap(\.receivedAt).min() }
     }
 
     func report(_ message: ReportMessage) -> AbuseReport {
         let status: ReportStatus
         let reason: String?
-        let hasSubject = !(ips.isEmpty && domains.isEmpty && entries.isEmpty)
+        let hasSubject = !(ips.isEmpty && domains.isEmpty && entryDrafts.isEmpty)
         if let ignored = ignoredBecause {
             (status, reason) = (.ignored, ignored)
         } else if type == nil {

@@ -31,13 +31,13 @@ public enum ReportParser {
                 draft.format = negative.format
                 draft.ignoredBecause = negative.reason
             } else if !ForwardedComplaint.read(message, &draft, budget) {
-                FreeTextComplaint.read(message, &draft)
+                FreeTextComplaint.read(message, &draft, budget)
             }
         }
         if draft.original == nil, let attached = message.attachedMessages.first, let inner = attached.parts.first {
             draft.original = OriginalMessage(headers: inner.headers, bytes: attached.body, isHeadersOnly: attached.mediaType.hasPrefix("text/"))
         }
-        draft.isTruncated = draft.isTruncated || message.isTruncated || bytes.count > input.count
+        draft.isTruncated = draft.isTruncated || message.isTruncated || bytes.count > input.count || budget.isExhausted
         return draft.report(message)
     }
 }

@@ -55,15 +55,29 @@ final class BackgroundLockNotifier: LockNotifier {
     }
 
     static func run(_ command: String, stdin: String, logger: Logger, identity: String) {
+        // The hook's stdin is one end of a socket pair, not a pipe: a hook that exits or closes its
+        // stdin unread makes the write fail with EPIPE, and only send(2) on a socket can be told
+        // (MSG_NOSIGNAL) not to raise SIGPIPE, which would kill the daemon.
+        var ends: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0 else {
+            logger.warning("notify_command for \(identity) could not start: socketpair: \(String(cString: strerror(errno)))")
+            return
+        }
+        let ours = ends[0]
+        defer { Glibc.close(ours) }
+        let theirs = FileHandle(fileDescriptor: ends[1], closeOnDealloc: true)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")
         p.arguments = ["-c", command]
-        let input = Pipe()
-        p.standardInput = input
+        p.standardInput = theirs
         do {
             try p.run()
-            input.fileHandleForWriting.write(Data(stdin.utf8))
-            try input.fileHandleForWriting.close()
+            try theirs.close()
+            if let failure = send(Array(stdin.utf8), to: ours) {
+                logger.warning("notify_command for \(identity) did not read the lock on stdin: \(failure)")
+            }
+            // End of input for the hook.
+            shutdown(ours, Int32(SHUT_WR))
             let deadline = Date().addingTimeInterval(Double(timeout))
             while p.isRunning && Date() < deadline { usleep(20_000) }
             if p.isRunning {
@@ -75,6 +89,18 @@ final class BackgroundLockNotifier: LockNotifier {
         } catch {
             logger.warning("notify_command for \(identity) could not start: \(error)")
         }
+    }
+
+    /// Writes all of `bytes` to socket `fd`; the reason when the reader is gone (EPIPE) or the write fails.
+    private static func send(_ bytes: [UInt8], to fd: Int32) -> String? {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress.map { $0 + offset }, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return String(cString: strerror(errno)) }
+            offset += n
+        }
+        return nil
     }
 }
 

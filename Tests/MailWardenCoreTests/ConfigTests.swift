@@ -66,6 +66,48 @@ import Testing
         }
     }
 
+    /// Values that trapped the parser or a later use of their value (a reload with them killed the
+    /// daemon); each must be refused at its line, so a reload keeps the old config.
+    static let outOfRangeLines: [(String, String)] = [
+        ("socket = inet:", "socket must be inet:PORT@HOST"),
+        ("socket = inet6:", "socket must be inet:PORT@HOST"),
+        ("socket = inet:@127.0.0.1", "socket must be inet:PORT@HOST"),
+        ("socket = inet:99999999999999999999@127.0.0.1", "socket must be inet:PORT@HOST"),
+        ("store_busy_timeout = 99999999999999999d", "store_busy_timeout must be a duration"),
+        ("store_busy_timeout = 99999999999w", "store_busy_timeout must be a duration"),
+        ("lock_cooldown = 36501d", "lock_cooldown must be a duration"),
+        ("outbound_log_retention = 9223372036854775807", "outbound_log_retention must be a duration"),
+        ("report_retention = 99999999999w", "report_retention must be a duration"),
+        ("limit_messages = 5/99999999999w", "limit_messages must be N/DURATION"),
+        ("limit_spam = 99999999999999999999/1h", "limit_spam must be N/DURATION"),
+        ("limit_recipients = -1/1h", "limit_recipients must be N/DURATION"),
+        ("max_headers = 99999999999999999999", "max_headers must be a whole number"),
+        ("max_header_length = -9223372036854775808", "max_header_length must be a whole number"),
+        ("abuse_max_size = 9223372036854775807", "abuse_max_size must be a whole number"),
+        ("complaint_min_reporters = 99999999999999999999", "complaint_min_reporters must be a whole number"),
+        ("socket_mode = 77777777777777777777", "socket_mode must be octal"),
+        ("metrics_listen = 127.0.0.1:99999999999999999999", "metrics_listen must be IP:PORT"),
+        ("notify_smtp = 127.0.0.1:-1", "notify_smtp must be HOST:PORT"),
+        ("trusted_networks = 10.0.0.0/99999999999999999999", "is not an address or CIDR network"),
+        ("scanner_timeout = 99999999999w", "scanner_timeout must be a duration"),
+        ("scanner_max_size = 99999999999999999999", "scanner_max_size must be a number"),
+        ("scanner_spam = score>=1e999", "scanner_spam must be"),
+    ]
+
+    @Test(arguments: outOfRangeLines)
+    func anOutOfRangeValueIsAFileLineError(line: String, message: String) {
+        aBadLineNamesFileLineAndProblem(line: line, number: 2, message: message)
+    }
+
+    @Test func durationsStopAtTheLongest() throws {
+        #expect(TimeSpan("36500d") == TimeSpan.longest)
+        #expect(TimeSpan("36501d") == nil)
+        #expect(TimeSpan("\(TimeSpan.longest.seconds + 1)") == nil)
+        let c = try Config.parse(text: "lock_cooldown = 36500d\nlimit_spam = 100000000/36500d\n", file: "f")
+        #expect(c.lockCooldown == .longest)
+        #expect(c.limits.spam == RateLimit(count: RateLimit.maxCount, window: .longest))
+    }
+
     @Test func allProblemsAreReportedNotJustTheFirst() {
         do {
             _ = try Config.parse(text: "mode = x\nlog = y\nlimit_spam = z\n", file: "f")

@@ -7,9 +7,9 @@ enum ACNSNotice {
         let attached = message.attachments.filter { $0.mediaType.contains("xml") || ($0.filename ?? "").lowercased().hasSuffix(".xml") }
             .map(ReportMessage.readableText)
         guard let xml = (attached + message.texts).lazy.compactMap(infringement).first else { return false }
-        let elements = XMLScanner.elements(xml)
+        let elements = XMLScanner.elements(xml, budget: budget, truncated: &draft.isTruncated)
         func value(_ parent: String, _ name: String) -> String? {
-            elements.first { $0.path.suffix(2) == [parent, name] && !$0.text.isEmpty }?.text
+            elements.first { $0.parent == parent && $0.name == name && !$0.text.isEmpty }?.text
         }
 
         draft.format = .acns
@@ -29,15 +29,19 @@ enum ACNSNotice {
     /// The `<Infringement>` document inside a text (its element name may carry a namespace prefix).
     private static func infringement(_ text: String) -> String? {
         guard text.includes("Infringement") else { return nil }
-        var searchFrom = text.startIndex
-        while let name = text.range(of: "Infringement", range: searchFrom..<text.endIndex) {
-            searchFrom = name.upperBound
-            guard let open = text[..<name.lowerBound].lastIndex(of: "<"),
+        // Native searches, and a look back of at most `maxPrefix` characters for the `<`: each
+        // mention must cost its own length, not the text before it.
+        for name in text.ranges(of: "Infringement") {
+            let before = text[..<name.lowerBound].suffix(maxPrefix + 1)
+            guard let open = before.lastIndex(of: "<"),
                   text[text.index(after: open)..<name.lowerBound].allSatisfy({ $0.isLetter || $0.isNumber || $0 == ":" || $0 == "_" }),
                   text[name.upperBound...].first.map({ $0 == ">" || $0 == " " || $0.isNewline }) == true else { continue }
-            let end = text.range(of: "Infringement>", options: .backwards, range: name.upperBound..<text.endIndex)?.upperBound ?? text.endIndex
+            let end = text[name.upperBound...].ranges(of: "Infringement>").last?.upperBound ?? text.endIndex
             return String(text[open..<end])
         }
         return nil
     }
+
+    /// The longest namespace prefix (`acns:`) looked for before an element name.
+    private static let maxPrefix = 64
 }

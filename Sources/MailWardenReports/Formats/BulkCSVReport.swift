@@ -12,7 +12,9 @@ enum BulkCSVReport {
         var sawTable = false
         for (name, text) in documents {
             let fallback = AbuseType(keywordsIn: name) ?? reportType
-            sawTable = TableRows.add(TextTable.csv(text), fallback: fallback, to: &draft) || sawTable
+            let table = TextTable.csv(text)
+            draft.isTruncated = draft.isTruncated || table.isTruncated
+            sawTable = TableRows.add(table.records, fallback: fallback, to: &draft, budget: budget) || sawTable
         }
         guard sawTable else { return false }
         draft.format = .csv
@@ -49,29 +51,46 @@ enum TableRows {
                                       "virusname", "threat", "tag", "abuse_type", "event_type"]
 
     /// Adds one entry per row with an address in an IP column; false when the table has no IP column.
-    static func add(_ records: [[String]], fallback: AbuseType?, to draft: inout ReportDraft) -> Bool {
+    static func add(_ records: [[String]], fallback: AbuseType?, to draft: inout ReportDraft, budget: DecodeBudget) -> Bool {
         guard records.count >= 2 else { return false }
         let header = records[0].map { $0.lowercased().replacingOccurrences(of: " ", with: "_").replacingOccurrences(of: "-", with: "_") }
         guard let ipColumn = ipColumns.lazy.compactMap({ header.firstIndex(of: $0) }).first else { return false }
-        func cells(_ row: [String], _ names: some Sequence<String>) -> [String] {
-            names.compactMap { header.firstIndex(of: $0) }.filter { $0 < row.count && !row[$0].isEmpty }.map { row[$0] }
+        // Column positions are looked up once per table: a wide header must not cost its width on every row.
+        let typeIndices = typeColumns.compactMap { header.firstIndex(of: $0) }
+        let timeIndices = timeColumns.compactMap { header.firstIndex(of: $0) }
+        let urlIndices = header.indices.filter { urlColumns.contains(header[$0]) }
+        let domainIndices = header.indices.filter { domainColumns.contains(header[$0]) }
+        func cells(_ row: [String], _ indices: [Int]) -> [String] {
+            indices.filter { $0 < row.count && !row[$0].isEmpty }.map { row[$0] }
+        }
+        // A table repeats a handful of type names in every row; each is read once.
+        var typeNames: [String: AbuseType?] = [:]
+        func type(named name: String) -> AbuseType? {
+            if let known = typeNames[name] { return known }
+            let type = AbuseType(named: name)
+            typeNames[name] = type
+            return type
         }
         var added = false
         for row in records.dropFirst() where ipColumn < row.count {
+            guard budget.spend(ReportLimits.stepsPerTableRow) else {
+                draft.isTruncated = true
+                break
+            }
             guard let ip = IPAddress(row[ipColumn].trimmingWhitespace()), !ip.isNeverReported else { continue }
-            let types = cells(row, typeColumns)
-            let type = types.lazy.compactMap(AbuseType.init(named:)).first ?? fallback
+            let types = cells(row, typeIndices)
+            let type = types.lazy.compactMap(type(named:)).first ?? fallback
             var urls: [String] = []
-            for url in cells(row, header.filter(urlColumns.contains)) where url.contains("://") {
+            for url in cells(row, urlIndices) where url.contains("://") {
                 draft.addURL(url)
                 urls.append(url)
             }
             var domains = urls.compactMap(Hostname.ofURL).compactMap { Hostname.normalized($0) }
-            for domain in cells(row, header.filter(domainColumns.contains)) {
+            for domain in cells(row, domainIndices) {
                 draft.addDomain(domain)
                 domains += Hostname.normalized(domain).map { [$0] } ?? []
             }
-            let time = cells(row, timeColumns).lazy.compactMap(ReportDate.parse).first
+            let time = cells(row, timeIndices).lazy.compactMap(ReportDate.parse).first
             draft.addEntry(ip: ip, type: type, domains: domains, urls: urls, receivedAt: time)
             added = true
         }

@@ -6,7 +6,7 @@ import MailWardenCore
 enum FeedbackReport {
     static func read(_ message: ReportMessage, _ draft: inout ReportDraft, _ budget: DecodeBudget) -> Bool {
         guard let part = message.feedbackReports.first else { return false }
-        let fields = HeaderParser.parse(part.body[...]).fields
+        let fields = HeaderParser.parse(part.body[...], budget: budget).fields
         let feedbackType = (fields.value("Feedback-Type") ?? "").lowercased()
         // XARF v4 wraps its JSON in an ARF envelope; without the JSON there is nothing to read.
         guard feedbackType != "xarf" else { return false }

@@ -5,11 +5,12 @@
 import MailWardenCore
 
 enum FreeTextComplaint {
-    static func read(_ message: ReportMessage, _ draft: inout ReportDraft) {
+    static func read(_ message: ReportMessage, _ draft: inout ReportDraft, _ budget: DecodeBudget) {
         draft.format = .freeText
         let body = message.texts.joined(separator: "\n")
         let reportType = AbuseType(keywordsIn: body, subject: message.subject)
-        let listed = TableRows.add(TextTable.pipeRows(body), fallback: reportType, to: &draft) || addAddressList(body, to: &draft)
+        let listed = TableRows.add(TextTable.pipeRows(body), fallback: reportType, to: &draft, budget: budget)
+            || addAddressList(body, to: &draft)
         if !listed {
             draft.ips = LabelledLines.offendingIPs(in: message.subject + "\n" + body)
             draft.addFreeText(IndicatorScanner.scan(message.subject + "\n" + body))
@@ -24,12 +25,20 @@ enum FreeTextComplaint {
     private static func addAddressList(_ text: String, to draft: inout ReportDraft) -> Bool {
         var listed: [(IPAddress, AbuseType?)] = []
         var heading = ""
+        // A heading's words are read once, when the first address under it shows, not once per address.
+        var headingType: AbuseType?
+        var headingIsRead = true
         for line in text.split(whereSeparator: \.isNewline) {
             let trimmed = line.trimmingWhitespace()
             if let ip = IPAddress(trimmed) {
-                if !ip.isNeverReported { listed.append((ip, AbuseType(keywordsIn: heading))) }
+                if !headingIsRead {
+                    headingType = AbuseType(keywordsIn: heading)
+                    headingIsRead = true
+                }
+                if !ip.isNeverReported { listed.append((ip, headingType)) }
             } else if !trimmed.isEmpty {
                 heading = trimmed
+                headingIsRead = false
             }
         }
         guard Set(listed.map(\.0)).count >= 2 else { return false }

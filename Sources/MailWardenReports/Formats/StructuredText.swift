@@ -61,23 +61,33 @@ enum YAMLSubset {
     }
 }
 
+/// The records of a table; `isTruncated` when rows or cells past a cap were dropped.
+struct TableRecords {
+    var records: [[String]] = []
+    var isTruncated = false
+}
+
 enum TextTable {
     /// The records of CSV text (RFC 4180 quoting; the delimiter is whichever of `,` `;` and tab
     /// the first line holds most of). The first record is the header.
-    static func csv(_ text: String) -> [[String]] {
+    static func csv(_ text: String) -> TableRecords {
         let bytes = Array(text.utf8.prefix(ReportLimits.maxDocumentBytes))
         let firstLine = bytes.prefix { $0 != ASCII.lf }
-        let delimiter = [UInt8(ascii: ","), UInt8(ascii: ";"), ASCII.tab].max { a, b in
-            firstLine.filter { $0 == a }.count < firstLine.filter { $0 == b }.count
-        }!
+        let counts = [UInt8(ascii: ","), UInt8(ascii: ";"), ASCII.tab].map { d in (d, firstLine.count(where: { $0 == d })) }
+        let delimiter = counts.max { $0.1 < $1.1 }?.0 ?? UInt8(ascii: ",")
         let quote = UInt8(ascii: "\"")
+        var table = TableRecords(isTruncated: bytes.count < text.utf8.count)
         var records: [[String]] = []
         var record: [String] = []
         var field: [UInt8] = []
         var quoted = false
         var i = 0
         func endField() {
-            record.append(String(decoding: field, as: UTF8.self).trimmingWhitespace())
+            if record.count < ReportLimits.maxTableColumns {
+                record.append(String(decoding: field, as: UTF8.self).trimmingWhitespace())
+            } else {
+                table.isTruncated = true
+            }
             field = []
         }
         func endRecord() {
@@ -110,8 +120,10 @@ enum TextTable {
             }
             i += 1
         }
+        if i < bytes.count { table.isTruncated = true }
         if !field.isEmpty || !record.isEmpty { endRecord() }
-        return records
+        table.records = records
+        return table
     }
 
     /// The rows of a table drawn with `|` between cells (`|date |ip |domain |url`); rule lines
@@ -121,41 +133,54 @@ enum TextTable {
         for line in text.prefix(ReportLimits.maxDocumentBytes).split(whereSeparator: \.isNewline) where rows.count < ReportLimits.maxTableRows {
             let trimmed = line.trimmingWhitespace()
             guard trimmed.hasPrefix("|"), trimmed.filter({ $0 == "|" }).count >= 3 else { continue }
-            rows.append(trimmed.dropFirst().split(separator: "|", omittingEmptySubsequences: false)
+            rows.append(trimmed.dropFirst().split(separator: "|", maxSplits: ReportLimits.maxTableColumns - 1, omittingEmptySubsequences: false)
                 .map { $0.trimmingWhitespace() })
         }
         return rows
     }
 }
 
-/// One XML element: its path of local names from the root, attributes, and its own text.
+/// One XML element: its local name and its parent's (nil at the root), attributes, and its own text.
 struct XMLElement {
-    let path: [String]
+    let name: String
+    let parent: String?
     let attributes: [String: String]
     let text: String
 }
 
 enum XMLScanner {
     /// The elements of an XML document in document order. Namespace prefixes are dropped, names
-    /// keep their case; comments, processing instructions and DOCTYPE are skipped.
-    static func elements(_ text: String) -> [XMLElement] {
+    /// keep their case; comments, processing instructions and DOCTYPE are skipped. `truncated` is
+    /// set when the document or its tags run past a cap or the work budget.
+    static func elements(_ text: String, budget: DecodeBudget, truncated: inout Bool) -> [XMLElement] {
         var out: [XMLElement] = []
         var stack: [(name: String, attributes: [String: String], text: String)] = []
         var rest = Substring(text.prefix(ReportLimits.maxDocumentBytes))
+        guard budget.spend(rest.utf8.count) else {
+            truncated = true
+            return []
+        }
+        var tags = 0
+        // Native searches: Foundation's `range(of:)` copies the rest of the document on every call.
         while let open = rest.firstIndex(of: "<") {
             if !stack.isEmpty { stack[stack.count - 1].text += rest[..<open] }
             let tag = rest[open...]
             if tag.hasPrefix("<!--") {
-                rest = tag.range(of: "-->").map { tag[$0.upperBound...] } ?? ""
+                rest = tag.firstRange(of: "-->").map { tag[$0.upperBound...] } ?? ""
                 continue
             }
             if tag.hasPrefix("<![CDATA[") {
-                let end = tag.range(of: "]]>")
+                let end = tag.firstRange(of: "]]>")
                 if !stack.isEmpty { stack[stack.count - 1].text += tag[tag.index(tag.startIndex, offsetBy: 9)..<(end?.lowerBound ?? tag.endIndex)] }
                 rest = end.map { tag[$0.upperBound...] } ?? ""
                 continue
             }
             guard let close = tag.firstIndex(of: ">") else { break }
+            guard tags < ReportLimits.maxXMLElements else {
+                truncated = true
+                break
+            }
+            tags += 1
             let inside = tag[tag.index(after: tag.startIndex)..<close]
             rest = tag[tag.index(after: close)...]
             if inside.hasPrefix("?") || inside.hasPrefix("!") { continue }
@@ -165,7 +190,7 @@ enum XMLScanner {
                     // Elements left open inside it (bad XML) close with it.
                     while stack.count > index {
                         let element = stack.removeLast()
-                        out.append(XMLElement(path: stack.map(\.name) + [element.name], attributes: element.attributes,
+                        out.append(XMLElement(name: element.name, parent: stack.last?.name, attributes: element.attributes,
                                               text: IndicatorScanner.decodedEntities(element.text).trimmingWhitespace()))
                     }
                 }
@@ -176,8 +201,8 @@ enum XMLScanner {
             let name = localName(body.prefix { !$0.isWhitespace })
             let attributes = parseAttributes(body.drop { !$0.isWhitespace })
             if selfClosing {
-                out.append(XMLElement(path: stack.map(\.name) + [name], attributes: attributes, text: ""))
-            } else if stack.count < ReportLimits.maxMIMEDepth * 5 {
+                out.append(XMLElement(name: name, parent: stack.last?.name, attributes: attributes, text: ""))
+            } else if stack.count < ReportLimits.maxXMLDepth {
                 stack.append((name, attributes, ""))
             }
         }

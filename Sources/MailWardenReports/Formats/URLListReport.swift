@@ -8,7 +8,7 @@ enum URLListReport {
             + message.texts.filter { $0.includes("url=") && $0.includes("<") }
         var found = false
         for document in documents {
-            let elements = XMLScanner.elements(document)
+            let elements = XMLScanner.elements(document, budget: budget, truncated: &draft.isTruncated)
             for element in elements {
                 guard let url = element.attributes["url"], url.contains("://") else { continue }
                 draft.addURL(url)

@@ -27,8 +27,7 @@ enum Hostname {
             guard (1...63).contains(label.utf8.count), label.first != "-", label.last != "-",
                   label.utf8.allSatisfy({ isLabelByte($0) }) else { return nil }
         }
-        let top = labels.last!
-        guard top.utf8.count >= 2, top.hasPrefix("xn--") || top.utf8.allSatisfy({ $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") }) else {
+        guard let top = labels.last, top.utf8.count >= 2, top.hasPrefix("xn--") || top.utf8.allSatisfy({ $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") }) else {
             return nil
         }
         return name
@@ -49,13 +48,15 @@ enum Hostname {
     static func registrable(_ host: String) -> String {
         let labels = host.split(separator: ".")
         guard labels.count > 2 else { return host }
-        let keep = labels.last!.count == 2 && countrySecondLevels.contains(String(labels[labels.count - 2])) ? 3 : 2
+        let keep = labels[labels.count - 1].count == 2 && countrySecondLevels.contains(String(labels[labels.count - 2])) ? 3 : 2
         return labels.suffix(keep).joined(separator: ".")
     }
 
     /// The host of an `http`, `https` or `ftp` URL, lower-cased, or nil.
     static func ofURL(_ url: String) -> String? {
-        guard let schemeEnd = url.range(of: "://") else { return nil }
+        // The standard library's search: Foundation's `range(of:)` bridges the string, and report
+        // text can hold tens of thousands of URLs.
+        guard let schemeEnd = url.firstRange(of: "://") else { return nil }
         var rest = url[schemeEnd.upperBound...]
         if let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) { rest = rest[..<end] }
         if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }

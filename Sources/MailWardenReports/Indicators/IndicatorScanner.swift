@@ -184,7 +184,7 @@ enum IndicatorScanner {
             if end < b.count, b[end] == UInt8(ascii: "_") || covered[end] { continue }
             guard b[i..<end].contains(UInt8(ascii: ".")) else { continue }
             guard let name = Hostname.normalized(String(decoding: b[i..<end], as: UTF8.self)),
-                  !fileExtensions.contains(String(name.split(separator: ".").last!)) else { continue }
+                  !fileExtensions.contains(String(name.split(separator: ".").last ?? "")) else { continue }
             found.add(name)
         }
         return found

@@ -2,9 +2,13 @@
 // with or without the weekday, two-digit years, zone names or offsets), ISO 8601 and its
 // relatives (`2015-07-23T01:58:17+00:00`, `2015-09-23 04:04:18 +0200`, `2015-05-15 17:03:11-07:00`,
 // `2015-01-01`). A date without a zone is taken as UTC. Hand-written: DateFormatter needs one
-// format per shape and is slow to build.
+// format per shape and is slow to build. A year outside `years` is no date: every format reads its
+// dates here, so no year a stranger writes can overflow the arithmetic below.
 
 enum ReportDate {
+    /// The years a report date may fall in; anything else is a typo or an attack, not a date.
+    static let years = 1970...9999
+
     /// A date that fills the whole of `text` (surrounding comments and punctuation allowed).
     static func parse(_ text: String) -> Int64? {
         let tokens = tokenize(Substring(text))
@@ -40,7 +44,7 @@ enum ReportDate {
               let (h, m, s, attachedZone) = clock(t[i + 3]) else { return nil }
         if t[i + 2].count == 2 { year += year < 50 ? 2000 : 1900 }
         let zone = attachedZone ?? (i + 4 < t.count ? zoneOffset(t[i + 4]) : nil) ?? 0
-        return unixTime(year: year, month: month + 1, day: day, hour: h, minute: m, second: s) - Int64(zone)
+        return unixTime(year: year, month: month + 1, day: day, hour: h, minute: m, second: s).map { $0 - Int64(zone) }
     }
 
     /// `YYYY-MM-DD`, optionally with `THH:MM[:SS[.fff]][zone]` or a separate time and zone.
@@ -68,7 +72,7 @@ enum ReportDate {
         }
         guard let (h, m, s, attachedZone) = clock(time) else { return nil }
         let zone = attachedZone ?? (nextIndex < t.count ? zoneOffset(t[nextIndex]) : nil) ?? 0
-        return unixTime(year: year, month: month, day: day, hour: h, minute: m, second: s) - Int64(zone)
+        return unixTime(year: year, month: month, day: day, hour: h, minute: m, second: s).map { $0 - Int64(zone) }
     }
 
     /// `HH:MM[:SS[.fff]]` with an optional zone glued on (`Z`, `+00:00`, `-0700`).
@@ -105,9 +109,8 @@ enum ReportDate {
         if let first = text.first, first == "+" || first == "-" {
             let digits = text.dropFirst().filter(\.isASCIIDigit)
             guard digits.count == 4 || digits.count == 2, text.dropFirst().allSatisfy({ $0.isASCIIDigit || $0 == ":" }) else { return nil }
-            let hours = Int(digits.prefix(2))!
-            let minutes = digits.count == 4 ? Int(digits.suffix(2))! : 0
-            guard hours <= 14, minutes < 60 else { return nil }
+            guard let hours = Int(digits.prefix(2)), let minutes = digits.count == 4 ? Int(digits.suffix(2)) : 0,
+                  hours <= 14, minutes < 60 else { return nil }
             return (first == "-" ? -1 : 1) * (hours * 3600 + minutes * 60)
         }
         let name = text.lowercased()
@@ -115,8 +118,9 @@ enum ReportDate {
         return zoneNames[name].map { $0 * 3600 }
     }
 
-    /// Unix seconds of a UTC civil time (days from civil, after H. Hinnant).
-    static func unixTime(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Int64 {
+    /// Unix seconds of a UTC civil time (days from civil, after H. Hinnant); nil for a year outside `years`.
+    static func unixTime(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Int64? {
+        guard years.contains(year) else { return nil }
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400

@@ -34,7 +34,8 @@ extension String {
 
 enum HeaderParser {
     /// Reads the header block at the start of `bytes`: its fields and where the body starts.
-    static func parse(_ bytes: ArraySlice<UInt8>) -> (fields: [HeaderField], bodyStart: Int) {
+    /// Encoded words are decoded while the work budget lasts; past it a value stays as written.
+    static func parse(_ bytes: ArraySlice<UInt8>, budget: DecodeBudget = DecodeBudget()) -> (fields: [HeaderField], bodyStart: Int) {
         var fields: [HeaderField] = []
         var name: String?
         var value: [UInt8] = []
@@ -45,7 +46,9 @@ enum HeaderParser {
             if fields.count < ReportLimits.maxHeaderCount {
                 let start = value.firstIndex { !ASCII.isWhitespace($0) } ?? value.endIndex
                 let end = value.lastIndex { !ASCII.isWhitespace($0) }.map { $0 + 1 } ?? start
-                fields.append(HeaderField(name: n, value: EncodedWords.decode(String(mailBytes: value[start..<max(start, end)]))))
+                let text = String(mailBytes: value[start..<max(start, end)])
+                let decodes = text.includes("=?") && budget.spend(text.utf8.count * ReportLimits.stepsPerEncodedWordByte)
+                fields.append(HeaderField(name: n, value: decodes ? EncodedWords.decode(text) : text))
             }
             name = nil
             value = []

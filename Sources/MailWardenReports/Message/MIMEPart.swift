@@ -143,7 +143,12 @@ struct MIMEPart {
     /// Parses a whole message (or an attached one, one level down).
     static func parse(_ bytes: ArraySlice<UInt8>, depth: Int = 0, budget: DecodeBudget,
                       defaultType: String = "text/plain") -> MIMEPart {
-        let (headers, bodyStart) = HeaderParser.parse(bytes)
+        // Every level scans its bytes again (headers, boundaries, decoding): nesting costs work.
+        guard budget.spend(bytes.count) else {
+            return MIMEPart(headers: [], mediaType: defaultType, contentType: HeaderParameters(nil), disposition: HeaderParameters(nil),
+                            body: [], parts: [], isTruncated: true)
+        }
+        let (headers, bodyStart) = HeaderParser.parse(bytes, budget: budget)
         let contentType = HeaderParameters(headers.value("Content-Type"))
         let disposition = HeaderParameters(headers.value("Content-Disposition"))
         let mediaType = contentType.token.contains("/") ? contentType.token : defaultType
@@ -237,7 +242,7 @@ struct MIMEPart {
             counts[content, default: 0] += 1
             if counts[content] == 1 { order.append(content) }
         }
-        return order.first { counts[$0]! >= 2 }.map(Array.init)
+        return order.first { counts[$0, default: 0] >= 2 }.map(Array.init)
     }
 
     /// The line break before a boundary line belongs to the boundary, not to the part.

@@ -10,8 +10,12 @@ struct ReportMessage {
     let subject: String
     /// The From address, lower-cased.
     let from: String?
-    /// The human-readable text parts, decoded, HTML reduced to text, PGP armour removed.
+    /// The human-readable text parts, decoded, HTML reduced to text, PGP armour removed; at most
+    /// `ReportLimits.maxScannedTextBytes` of them all together, since every reader passes over them.
     private(set) var texts: [String] = []
+    private var textBytes = 0
+    /// Text past `maxScannedTextBytes` was dropped.
+    private var textsCut = false
     /// Leaf parts that are files (`report.txt`, CSV, ZIP, XML, logs, images).
     private(set) var attachments: [MIMEPart] = []
     private(set) var feedbackReports: [MIMEPart] = []
@@ -42,7 +46,7 @@ struct ReportMessage {
     /// Whether any part of the message was cut.
     var isTruncated: Bool {
         func cut(_ part: MIMEPart) -> Bool { part.isTruncated || part.parts.contains(where: cut) }
-        return cut(root)
+        return textsCut || cut(root)
     }
 
     var reportType: String? { root.contentType["report-type"]?.lowercased() }
@@ -71,11 +75,25 @@ struct ReportMessage {
             if part.isAttachment {
                 attachments.append(part)
             } else {
-                texts.append(Self.readableText(part))
+                addText(part)
             }
         default:
             attachments.append(part)
         }
+    }
+
+    private mutating func addText(_ part: MIMEPart) {
+        let left = ReportLimits.maxScannedTextBytes - textBytes
+        // Once the texts are full, a part is not even decoded.
+        guard left > 0 || part.body.isEmpty else {
+            textsCut = true
+            return
+        }
+        let text = Self.readableText(part)
+        let kept = text.utf8.count <= left ? text : String(decoding: text.utf8.prefix(left), as: UTF8.self)
+        textsCut = textsCut || kept.utf8.count < text.utf8.count
+        textBytes += kept.utf8.count
+        if !kept.isEmpty || text.isEmpty { texts.append(kept) }
     }
 
     /// A text part as a person reads it: HTML tags dropped, entities decoded, PGP armour removed.
