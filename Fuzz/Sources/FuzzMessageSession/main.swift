@@ -58,6 +58,9 @@ final class MemoryStore: PolicyStore {
     func recordLockedAttempt(identity: Identity, at: Int64, heldQueueID: String?) throws {
         state.withLock { $0.locks[identity]?.attempts += 1 }
     }
+
+    /// Nothing here fails, so there is nothing to roll back.
+    func atomically<T>(_ body: () throws -> T) throws -> T { try body() }
 }
 
 /// Takes reports as the desk's queue does: the raw bytes, unread.
