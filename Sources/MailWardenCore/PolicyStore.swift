@@ -72,7 +72,8 @@ public struct IdentityState: Sendable {
 
 /// A store whose writes can be grouped: whatever `body` writes commits together or not at all.
 public protocol TransactionalStore: Sendable {
-    /// Runs `body` in one durable transaction; every store call it makes joins it.
+    /// Runs `body` in one transaction: every store call it makes joins it, and the commit is as
+    /// durable as the most durable of them (a lock, a report).
     func atomically<T>(_ body: () throws -> T) throws -> T
 }
 

@@ -58,8 +58,10 @@ extension SQLiteStore: ReportQueue {
 }
 
 extension SQLiteStore: CaseStore {
+    /// An ordinary commit: the raw report is already durable, and a filing lost to a power cut
+    /// leaves it queued, to be parsed and filed again (its lock, if it set one, commits durably).
     public func file(_ report: ReportFiling) throws -> FilingOutcome {
-        try db.transaction(durable: true) { tx in
+        try db.transaction { tx in
             guard let receivedAt = try tx.query("""
                 UPDATE reports SET message_id = ?, status = ?, format = ?, type = ?, reporter = ?, reporter_auth = ?, reason = ?,
                                    identity = ?, traced_by = ?, fields = ?

@@ -41,6 +41,13 @@ final class SQLiteConnection: @unchecked Sendable {
     private let mutex = NSRecursiveLock()
     /// Transactions open on the thread that holds `mutex`; only that thread reads or writes it.
     private var transactionDepth = 0
+    /// Whether the open transaction commits with synchronous=FULL.
+    private var openTransactionIsDurable = false
+
+    /// Thrown inside an ordinary transaction by a joining one that must be durable: the outer
+    /// transaction rolls back and runs again as a durable one. SQLite fixes the commit's safety
+    /// level before BEGIN, and only then.
+    private struct DurableRestart: Error {}
     private var cache: [String: OpaquePointer] = [:]
     let path: String
 
@@ -99,27 +106,43 @@ final class SQLiteConnection: @unchecked Sendable {
     /// Runs `body` in one IMMEDIATE transaction (writers queue up front instead of failing mid-way);
     /// `readOnly` starts a DEFERRED one instead: a consistent snapshot that does not block the writer (WAL).
     /// Called inside another transaction on the same thread, `body` joins the outer one, which
-    /// decides durability and commits or rolls back everything together.
+    /// commits or rolls back everything together, durably when any part asks for it: a message's
+    /// count alone is an ordinary commit; when the count sets a lock, the transaction runs again as
+    /// a durable one (`body` must not swallow errors of the store calls it makes).
     func transaction<T>(durable: Bool = false, readOnly: Bool = false, _ body: (Transaction) throws -> T) throws -> T {
         try mutex.withLock {
             if transactionDepth > 0 {
+                if durable && !openTransactionIsDurable { throw DurableRestart() }
                 transactionDepth += 1
                 defer { transactionDepth -= 1 }
                 return try body(Transaction(connection: self))
             }
-            transactionDepth = 1
-            defer { transactionDepth = 0 }
-            if durable { try run("PRAGMA synchronous = FULL") }
-            defer { if durable { _ = try? run("PRAGMA synchronous = NORMAL") } }
-            try run(readOnly ? "BEGIN DEFERRED" : "BEGIN IMMEDIATE")
-            do {
-                let value = try body(Transaction(connection: self))
-                try run("COMMIT")
-                return value
-            } catch {
-                _ = try? run("ROLLBACK")
-                throw error
+            var durable = durable
+            while true {
+                do {
+                    return try run(body, durable: durable, readOnly: readOnly)
+                } catch is DurableRestart where !durable {
+                    durable = true
+                }
             }
+        }
+    }
+
+    /// One outermost transaction (the caller holds `mutex`).
+    private func run<T>(_ body: (Transaction) throws -> T, durable: Bool, readOnly: Bool) throws -> T {
+        transactionDepth = 1
+        openTransactionIsDurable = durable
+        defer { transactionDepth = 0 }
+        if durable { try run("PRAGMA synchronous = FULL") }
+        defer { if durable { _ = try? run("PRAGMA synchronous = NORMAL") } }
+        try run(readOnly ? "BEGIN DEFERRED" : "BEGIN IMMEDIATE")
+        do {
+            let value = try body(Transaction(connection: self))
+            try run("COMMIT")
+            return value
+        } catch {
+            _ = try? run("ROLLBACK")
+            throw error
         }
     }
 

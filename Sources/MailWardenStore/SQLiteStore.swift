@@ -39,8 +39,9 @@ public final class SQLiteStore: PolicyStore, @unchecked Sendable {
 
     // MARK: - PolicyStore
 
+    /// One transaction; it commits durably when anything inside asks for it (a lock).
     public func atomically<T>(_ body: () throws -> T) throws -> T {
-        try db.transaction(durable: true) { _ in try body() }
+        try db.transaction { _ in try body() }
     }
 
     public func state(of identity: Identity) throws -> IdentityState {
