@@ -622,6 +622,9 @@ expect_eq "(15) ingest queued it, unread" "queued" "$(sqlite3 "$PIPE_DIR/mwabuse
 "$MW_BIN/mailwarden" desk --once --config "$CONF_P" >>"$E2E_DIR/desk.log" 2>&1
 expect_eq "(15) desk --once filed it on a case for 203.0.113.77" "203.0.113.77" \
     "$("$MW_BIN/mailwarden" cases --json --config "$CONF_P" | jq -r '.[].subject')"
+expect_eq "(15) ingest --wait parses at once (isolated parser) and prints what the report became" "filed 203.0.113.78" \
+    "$(printf 'From: r@isp.example\nSubject: spam\n\nSpam from 203.0.113.78 hit our trap.\n' |
+        "$MW_BIN/mailwarden" ingest --wait --json --config "$CONF_P" | jq -r '"\(.status) \(.ips[0])"')"
 
 # A full disk: the store lives on a 6 MB tmpfs that is then filled up.
 FULL_DIR=$E2E_DIR/var/full
