@@ -90,18 +90,12 @@ public enum EnqueueOutcome: Sendable, Equatable {
 /// A stored report still waiting for the desk worker.
 public struct QueuedReport: Sendable {
     public let id: Int64
-    public let receivedAt: Int64
-    public let envelopeSender: String?
-    public let envelopeRecipient: String?
     public let raw: [UInt8]
     /// Parses of it that died or ran over their budget so far.
     public let failedParses: Int
 
-    public init(id: Int64, receivedAt: Int64, envelopeSender: String?, envelopeRecipient: String?, raw: [UInt8], failedParses: Int) {
+    public init(id: Int64, raw: [UInt8], failedParses: Int) {
         self.id = id
-        self.receivedAt = receivedAt
-        self.envelopeSender = envelopeSender
-        self.envelopeRecipient = envelopeRecipient
         self.raw = raw
         self.failedParses = failedParses
     }

@@ -94,22 +94,15 @@ public struct AbuseDesk: Sendable {
     public let config: Config
     public let cases: CaseStore
     public let accounting: IdentityAccounting
-    /// For the organisational domains that reporters authenticate as (public_suffix_list).
+    /// For the organisational domains that reporters authenticate as (public_suffix_list; when it
+    /// cannot be read, the last two labels: check-config and the desk worker say so).
     public let publicSuffixes: PublicSuffixList
-    /// Why the public suffix list could not be loaded (the desk then uses the last two labels).
-    public let publicSuffixProblem: String?
 
     public init(config: Config, cases: CaseStore, policy: PolicyStore, clock: WallClock) {
         self.config = config
         self.cases = cases
         accounting = IdentityAccounting(config: config, store: policy, clock: clock)
-        do {
-            publicSuffixes = try PublicSuffixList.load(path: config.publicSuffixListPath)
-            publicSuffixProblem = nil
-        } catch {
-            publicSuffixes = .lastTwoLabels
-            publicSuffixProblem = "\(error)"
-        }
+        publicSuffixes = (try? PublicSuffixList.load(path: config.publicSuffixListPath)) ?? .lastTwoLabels
     }
 
     /// Files one parsed, queued report and counts a traced complaint, in one transaction. Throws only

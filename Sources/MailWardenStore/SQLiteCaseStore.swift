@@ -31,11 +31,10 @@ extension SQLiteStore: ReportQueue {
 
     public func queuedReport(id: Int64) throws -> QueuedReport? {
         guard let row = try db.query("""
-            SELECT r.received_at, r.envelope_sender, r.envelope_recipient, b.raw, r.failed_parses
+            SELECT b.raw, r.failed_parses
             FROM reports r JOIN report_raw b ON b.report_id = r.id WHERE r.id = ? AND r.status = 'queued'
             """, [.int(id)]).first else { return nil }
-        return QueuedReport(id: id, receivedAt: row[0].int ?? 0, envelopeSender: row[1].text, envelopeRecipient: row[2].text,
-                            raw: row[3].blob ?? [], failedParses: Int(row[4].int ?? 0))
+        return QueuedReport(id: id, raw: row[0].blob ?? [], failedParses: Int(row[1].int ?? 0))
     }
 
     public func recordParseFailure(reportID: Int64, _ failure: ParseFailure, giveUpAfter: Int) throws -> Bool {

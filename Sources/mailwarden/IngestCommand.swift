@@ -123,8 +123,7 @@ struct ParseWaiter {
     let worker: DeskWorker
 
     init(config: Config, store: SQLiteStore) {
-        worker = DeskWorker(desk: AbuseDesk(config: config, cases: store, policy: store, clock: SystemClock()), queue: store,
-                            parser: IsolatedParser(timeout: config.deskParseTimeout, memoryLimit: config.deskParseMemory))
+        worker = DeskCommand.worker(config, store)
     }
 
     func result(of reportID: Int64) throws -> IngestResult {

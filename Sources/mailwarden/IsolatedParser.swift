@@ -36,7 +36,7 @@ final class IsolatedParser: ReportParsing {
         signal(SIGPIPE, SIG_IGN)
     }
 
-    deinit { stopChild() }
+    deinit { _ = reap(killing: true, overBudget: false) }
 
     func parse(_ raw: [UInt8]) throws -> Result<AbuseReport, ParseFailure> {
         let child = try self.child ?? spawn()
@@ -75,15 +75,6 @@ final class IsolatedParser: ReportParsing {
         return signal != 0 && signal != 0x7f ? .died(signal: signal, status: nil) : .died(signal: nil, status: (status >> 8) & 0xff)
     }
 
-    private func stopChild() {
-        guard let child else { return }
-        close(child.input)
-        close(child.output)
-        kill(child.pid, SIGKILL)
-        var status: Int32 = 0
-        while waitpid(child.pid, &status, 0) < 0 && errno == EINTR {}
-        self.child = nil
-    }
 
     private func spawn() throws -> Child {
         var toChild: [Int32] = [0, 0]
