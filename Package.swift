@@ -41,18 +41,21 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
+        // Lock notices by mail (notify_smtp) and notify_command, off the caller's thread; the daemon
+        // and the desk worker both send them.
+        .target(name: "MailWardenNotices", dependencies: ["MailWardenCore"]),
         // spamd and rspamd clients behind the core's SpamScanner; blocking sockets, no event loop.
         .target(name: "MailWardenScanners", dependencies: ["MailWardenCore"]),
         // C trampolines and smfi_* calls only.
         .target(name: "MilterBridge", dependencies: ["MailWardenMilter", "CMilter"]),
         .executableTarget(name: "mailwardend", dependencies: [
-            "MailWardenCore", "MailWardenStore", "MailWardenMilter", "MilterBridge", "MailWardenScanners",
+            "MailWardenCore", "MailWardenStore", "MailWardenMilter", "MilterBridge", "MailWardenScanners", "MailWardenNotices",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "mailwarden", dependencies: [
-            "MailWardenCore", "MailWardenStore", "MailWardenDesk", "MailWardenReports",
+            "MailWardenCore", "MailWardenStore", "MailWardenDesk", "MailWardenReports", "MailWardenNotices",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "MailWardenCoreTests", dependencies: ["MailWardenCore"]),

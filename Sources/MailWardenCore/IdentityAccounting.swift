@@ -70,19 +70,21 @@ public struct IdentityAccounting: Sendable {
         }
     }
 
-    /// Counts a complaint traced to an identity; it locks only once enough distinct reporters complained.
-    public func accountComplaint(identity: Identity, reporter: String) throws -> AccountingOutcome {
+    /// Counts a complaint (report `reportID`) traced to an identity; it locks only once enough distinct
+    /// reporters complained. Also returns the reports behind the window's complaints, for the notice.
+    public func accountComplaint(identity: Identity, reporter: String, reportID: Int64) throws
+        -> (outcome: AccountingOutcome, reportIDs: [Int64]) {
         let state = try store.state(of: identity)
-        if let lock = try activeLock(of: identity, state: state) { return .locked(lock, crossing: nil) }
+        if let lock = try activeLock(of: identity, state: state) { return (.locked(lock, crossing: nil), []) }
         let limits = config.limits(with: state.override)
         let window = limits.complaints?.window ?? limits.windows[.complaints]!
-        let distinct = try store.recordComplaint(identity: identity, reporter: reporter, at: clock.now(), window: window)
+        let tally = try store.recordComplaint(identity: identity, reporter: reporter, reportID: reportID, at: clock.now(), window: window)
         // Any recipient of a customer's mail can complain: below complaint_min_reporters distinct
         // reporters, complaints are kept but do not count toward a lock.
-        let totals: [Counter: Int] = [.complaints: distinct >= config.complaintMinReporters ? distinct : 0]
-        if config.isExempt(identity, override: state.override) { return .exempt(totals: totals) }
-        guard let crossing = LockPolicy(limits: limits).crossing(totals: totals) else { return .pass(totals: totals) }
-        return try lockOrWarn(identity, crossing: crossing, totals: totals, heldQueueID: nil)
+        let totals: [Counter: Int] = [.complaints: tally.reporters >= config.complaintMinReporters ? tally.reporters : 0]
+        if config.isExempt(identity, override: state.override) { return (.exempt(totals: totals), tally.reportIDs) }
+        guard let crossing = LockPolicy(limits: limits).crossing(totals: totals) else { return (.pass(totals: totals), tally.reportIDs) }
+        return (try lockOrWarn(identity, crossing: crossing, totals: totals, heldQueueID: nil), tally.reportIDs)
     }
 
     private func lockOrWarn(_ identity: Identity, crossing: LimitCrossing, totals: [Counter: Int],

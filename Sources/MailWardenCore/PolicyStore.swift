@@ -37,6 +37,19 @@ public struct LockRecord: Sendable, Equatable, Codable {
     }
 }
 
+/// An identity's complaints within the complaint window, one more just counted.
+public struct ComplaintTally: Sendable, Equatable {
+    /// Distinct reporters: what complaint_min_reporters and limit_complaints compare.
+    public var reporters: Int
+    /// The reports behind the window's complaints, oldest first: what a lock notice names.
+    public var reportIDs: [Int64]
+
+    public init(reporters: Int, reportIDs: [Int64]) {
+        self.reporters = reporters
+        self.reportIDs = reportIDs
+    }
+}
+
 /// One counted message, as the message path reports it.
 public struct MessageEvent: Sendable {
     public var identity: Identity
@@ -81,8 +94,8 @@ public protocol PolicyStore: TransactionalStore {
     func state(of identity: Identity) throws -> IdentityState
     /// Counts the message (windows, totals, outbound log) and returns the totals within each window, this message included.
     func record(_ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int]
-    /// Counts one complaint from `reporter` and returns the window total of complaints from distinct reporters.
-    func recordComplaint(identity: Identity, reporter: String, at: Int64, window: TimeSpan) throws -> Int
+    /// Counts one complaint from `reporter` (filed as report `reportID`) and returns the window's complaints.
+    func recordComplaint(identity: Identity, reporter: String, reportID: Int64, at: Int64, window: TimeSpan) throws -> ComplaintTally
     /// Stores a lock (committed before returning); returns the lock in force (an existing one wins).
     func lock(_ lock: LockRecord) throws -> LockRecord
     /// Lifts the active lock and clears the identity's windows; false when it was not locked.

@@ -97,10 +97,13 @@ public struct AbuseDesk: Sendable {
     /// For the organisational domains that reporters authenticate as (public_suffix_list; when it
     /// cannot be read, the last two labels: check-config and the desk worker say so).
     public let publicSuffixes: PublicSuffixList
+    /// Told of each lock a complaint sets, with the reports behind it, once the filing committed.
+    public let notifier: LockNotifier?
 
-    public init(config: Config, cases: CaseStore, policy: PolicyStore, clock: WallClock) {
+    public init(config: Config, cases: CaseStore, policy: PolicyStore, clock: WallClock, notifier: LockNotifier? = nil) {
         self.config = config
         self.cases = cases
+        self.notifier = notifier
         accounting = IdentityAccounting(config: config, store: policy, clock: clock)
         publicSuffixes = (try? PublicSuffixList.load(path: config.publicSuffixListPath)) ?? .lastTwoLabels
     }
@@ -133,12 +136,16 @@ public struct AbuseDesk: Sendable {
             reporter: report.reporter, reporterAuthentication: authentication.stored, reason: reason, identity: trace?.identity,
             tracedBy: trace?.method,
             fields: Self.fields(of: report), indicators: Self.indicators(of: report), evidence: report.evidence, subjects: subjects)
-        let (outcome, complaint) = try cases.atomically { () throws -> (FilingOutcome, AccountingOutcome?) in
+        let (outcome, counted) = try cases.atomically { () throws -> (FilingOutcome, (outcome: AccountingOutcome, reportIDs: [Int64])?) in
             let outcome = try cases.file(filing)
             guard outcome != .notQueued, status == .filed, let trace, notCounted == nil,
                   case .authenticated(let organization, _) = authentication else { return (outcome, nil) }
             // Distinct reporters are distinct organisations: one domain's many addresses are one voice.
-            return (outcome, try accounting.accountComplaint(identity: trace.identity, reporter: organization))
+            return (outcome, try accounting.accountComplaint(identity: trace.identity, reporter: organization, reportID: queued.id))
+        }
+        let complaint = counted?.outcome
+        if case .locked(let lock, crossing: .some)? = complaint, let counted {
+            notifier?.identityLocked(lock, cause: .complaints(reportIDs: counted.reportIDs))
         }
         let filed: [FiledCase]
         switch outcome {

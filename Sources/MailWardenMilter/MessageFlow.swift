@@ -293,7 +293,7 @@ public final class MessageSession: MilterSession {
                                                   : lockVerdict(identity: match.identity, action: lockAction)
                 if let crossing {
                     log(queueID: queueID, "\(summary) action=\(Self.name(verdict)) locked: \(crossing)", level: .warning)
-                    filter.notifier?.identityLocked(lock, queueID: queueID)
+                    filter.notifier?.identityLocked(lock, cause: .message(queueID: queueID))
                 } else {
                     log(queueID: queueID, "\(summary) action=\(Self.name(verdict)) reason=\"locked: \(lock.reason)\"")
                 }

@@ -60,11 +60,6 @@ public protocol MilterSession: AnyObject {
     func close()
 }
 
-/// Tells the outside world about a new automatic lock (mail, command); must never block the caller.
-public protocol LockNotifier: Sendable {
-    func identityLocked(_ lock: LockRecord, queueID: String?)
-}
-
 /// Takes mail to the abuse mailboxes: stores it raw, unread, for the desk worker to parse; the
 /// report must be durably stored when it returns.
 public protocol ReportIntake: Sendable {

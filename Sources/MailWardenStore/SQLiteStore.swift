@@ -103,12 +103,15 @@ public final class SQLiteStore: PolicyStore, @unchecked Sendable {
         return out
     }
 
-    public func recordComplaint(identity: Identity, reporter: String, at: Int64, window: TimeSpan) throws -> Int {
+    public func recordComplaint(identity: Identity, reporter: String, reportID: Int64, at: Int64, window: TimeSpan) throws -> ComplaintTally {
         try db.transaction { tx in
             let id = try Self.touchIdentity(tx, identity, at: at, counts: "complaints = complaints + 1")
-            try tx.query("INSERT INTO complaint_events(identity_id, reporter, at) VALUES(?, ?, ?)",
-                         [.int(id), .text(reporter.lowercased()), .int(at)])
-            return try Self.complaintReporters(tx, identityID: id, now: at, window: window)
+            try tx.query("INSERT INTO complaint_events(identity_id, reporter, report_id, at) VALUES(?, ?, ?, ?)",
+                         [.int(id), .text(reporter.lowercased()), .int(reportID), .int(at)])
+            let reportIDs = try tx.query(
+                "SELECT report_id FROM complaint_events WHERE identity_id = ? AND at > ? AND report_id IS NOT NULL ORDER BY at, rowid",
+                [.int(id), .int(at - window.seconds)]).compactMap { $0.first?.int }
+            return ComplaintTally(reporters: try Self.complaintReporters(tx, identityID: id, now: at, window: window), reportIDs: reportIDs)
         }
     }
 

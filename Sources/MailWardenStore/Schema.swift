@@ -210,5 +210,9 @@ enum Schema {
             count INTEGER NOT NULL
         ) WITHOUT ROWID;
         """,
+        // 7: a complaint remembers the report it came from, so a lock it causes names its reports.
+        """
+        ALTER TABLE complaint_events ADD COLUMN report_id INTEGER;
+        """,
     ]
 }

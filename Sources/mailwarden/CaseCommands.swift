@@ -346,8 +346,14 @@ struct TriageCategorize: ParsableCommand {
         // A person decided our customer caused it: a complaint, counted as ingest counts traced ones.
         guard s.kind == .identity else { return }
         let accounting = IdentityAccounting(config: config, store: store, clock: SystemClock())
-        let outcome = try accounting.accountComplaint(identity: s.value, reporter: try store.reporter(ofReport: target.id) ?? "unknown")
-        if case .locked(_, let crossing?) = outcome { print("\(s.value) is now locked: \(crossing)") }
+        let counted = try accounting.accountComplaint(identity: s.value, reporter: try store.reporter(ofReport: target.id) ?? "unknown",
+                                                      reportID: target.id)
+        if case .locked(let lock, let crossing?) = counted.outcome {
+            print("\(s.value) is now locked: \(crossing)")
+            let notifier = DeskCommand.notifier(config)
+            notifier.identityLocked(lock, cause: .complaints(reportIDs: counted.reportIDs))
+            notifier.finish()
+        }
     }
 
     /// The subject as cases hold it: an IP in its canonical form, a domain in lower case without a

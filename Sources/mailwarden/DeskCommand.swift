@@ -9,6 +9,7 @@ import Foundation
 import Glibc
 import MailWardenCore
 import MailWardenDesk
+import MailWardenNotices
 import MailWardenStore
 
 struct DeskCommand: ParsableCommand {
@@ -36,15 +37,18 @@ struct DeskCommand: ParsableCommand {
 
         // Like ingest, the worker runs as the service user: it may be the first to create the store.
         var (config, store) = try options.openStore(creating: true)
-        var worker = Self.worker(config, store)
-        if !once { log("started: store \(config.storePath), parse budget \(config.deskParseTimeout), parser memory \(config.deskParseMemory) bytes, config \(options.path)") }
-        for warning in CheckConfig.complaintWarnings(config) { log("warning: \(warning)") }
+        var notifier = Self.notifier(config)
+        var worker = Self.worker(config, store, notifier: notifier)
+        // A one-shot run must not exit with notices still unsent.
+        defer { notifier.finish() }
+        if !once { Self.log("started: store \(config.storePath), parse budget \(config.deskParseTimeout), parser memory \(config.deskParseMemory) bytes, config \(options.path)") }
+        for warning in CheckConfig.complaintWarnings(config) { Self.log("warning: \(warning)") }
         while true {
             let pass: DeskWorker.DrainPass
             do {
                 pass = try worker.drain { id, outcome in report(id, outcome) }
             } catch {
-                log("error: cannot read the report queue: \(error) (retrying in 1 s)")
+                Self.log("error: cannot read the report queue: \(error) (retrying in 1 s)")
                 if once { throw ExitCode(75) }
                 sleep(1)
                 continue
@@ -60,36 +64,42 @@ struct DeskCommand: ParsableCommand {
             if Self.waitForSignal(reloadSignal, milliseconds: Self.idleMilliseconds) {
                 do {
                     config = try options.loadConfig()
-                    worker = Self.worker(config, store)
-                    log("reload: new config from \(options.path) in force")
+                    notifier = Self.notifier(config)
+                    worker = Self.worker(config, store, notifier: notifier)
+                    Self.log("reload: new config from \(options.path) in force")
                 } catch {
-                    log("reload refused, the config in force stays (see the problems above)")
+                    Self.log("reload refused, the config in force stays (see the problems above)")
                 }
             }
         }
     }
 
-    static func worker(_ config: Config, _ store: SQLiteStore) -> DeskWorker {
-        DeskWorker(desk: AbuseDesk(config: config, cases: store, policy: store, clock: SystemClock()), queue: store,
+    static func worker(_ config: Config, _ store: SQLiteStore, notifier: LockNotifier) -> DeskWorker {
+        DeskWorker(desk: AbuseDesk(config: config, cases: store, policy: store, clock: SystemClock(), notifier: notifier), queue: store,
                    parser: IsolatedParser(timeout: config.deskParseTimeout, memoryLimit: config.deskParseMemory))
     }
 
     private func report(_ id: Int64, _ outcome: Result<DeskWorker.Outcome, Error>) {
         switch outcome {
         case .success(.done(let result)):
-            log(json ? result.json.rendered(indent: nil) : "\(result.status.rawValue): \(result.logSummary)")
+            Self.log(json ? result.json.rendered(indent: nil) : "\(result.status.rawValue): \(result.logSummary)")
         case .success(.retry(let failure)):
-            log(json ? JSONValue.object([("status", .string("retry")), ("report_id", .number(id)), ("reason", .string(failure.description))]).rendered(indent: nil)
+            Self.log(json ? JSONValue.object([("status", .string("retry")), ("report_id", .number(id)), ("reason", .string(failure.description))]).rendered(indent: nil)
                      : "retry: report=\(id) reason=\"\(failure)\"")
         case .success(.gone):
             break
         case .failure(let error):
-            log("error: report=\(id) stays queued: \(error)")
+            Self.log("error: report=\(id) stays queued: \(error)")
         }
     }
 
+    /// Sends the lock notices of complaint locks; a failed one is a warning line on stdout.
+    static func notifier(_ config: Config) -> BackgroundLockNotifier {
+        BackgroundLockNotifier(config: config, warn: { Self.log("warning: \($0)") })
+    }
+
     /// Unbuffered: a line reaches the journal (or a test) as soon as the report is done.
-    private func log(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+    static func log(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
     /// Sleeps up to `milliseconds`; true when a signal of `set` arrived.
     static func waitForSignal(_ set: sigset_t, milliseconds: Int) -> Bool {

@@ -9,6 +9,7 @@ import Foundation
 import Glibc
 import MailWardenCore
 import MailWardenDesk
+import MailWardenNotices
 import MailWardenStore
 
 struct Ingest: ParsableCommand {
@@ -40,7 +41,9 @@ struct Ingest: ParsableCommand {
                        : "\(status): report=\(outcome.reportID)")
             return
         }
-        let result = try ParseWaiter(config: config, store: store).result(of: id)
+        let waiter = ParseWaiter(config: config, store: store)
+        let result = try waiter.result(of: id)
+        waiter.notifier.finish()
         print(json ? result.json.rendered(indent: nil) : "\(result.status.rawValue): \(result.logSummary)")
     }
 
@@ -86,6 +89,7 @@ struct Ingest: ParsableCommand {
             }
             if progress { Self.drawProgress(source.progress, count: count) }
         }
+        waiter.notifier.finish()
         if progress { FileHandle.standardError.write(Data("\n".utf8)) }
         let summary = ["filed", "triage", "ignored", "duplicate", "failed"].map { "\($0) \(tally[$0] ?? 0)" }.joined(separator: ", ")
         FileHandle.standardError.write(Data("\(count) messages: \(summary)\n".utf8))
@@ -121,9 +125,12 @@ struct Ingest: ParsableCommand {
 /// Parses one queued report now, in the desk's isolated parser, and says what it became.
 struct ParseWaiter {
     let worker: DeskWorker
+    /// The notices of locks these parses set: finish() before the process exits.
+    let notifier: BackgroundLockNotifier
 
     init(config: Config, store: SQLiteStore) {
-        worker = DeskCommand.worker(config, store)
+        notifier = DeskCommand.notifier(config)
+        worker = DeskCommand.worker(config, store, notifier: notifier)
     }
 
     func result(of reportID: Int64) throws -> IngestResult {

@@ -9,6 +9,7 @@ import Glibc
 import Logging
 import MailWardenCore
 import MailWardenMilter
+import MailWardenNotices
 import MailWardenScanners
 import MailWardenStore
 import MilterBridge
@@ -76,7 +77,7 @@ enum Daemon {
         let endpoint = config.metricsListen.map { _ in MetricsEndpoint(store: store, logger: logger) }
         endpoint?.bootstrap()
         let filter = MailFilter(config: config, store: store, tokenizer: tokenizer,
-                                notifier: BackgroundLockNotifier(config: config, logger: logger),
+                                notifier: BackgroundLockNotifier(config: config, warn: { logger.warning("\($0)") }),
                                 intake: DeskIntake(store: store, clock: SystemClock()),
                                 makeScanners: { makeScanners($0) }, clock: SystemClock(), logger: logger)
         do {

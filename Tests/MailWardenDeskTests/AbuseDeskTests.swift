@@ -11,17 +11,25 @@ final class StepClock: WallClock {
     func now() -> Int64 { t.withLock { $0 } }
 }
 
+/// Records the desk's lock notices instead of sending them.
+final class RecordingNotifier: LockNotifier {
+    let notices = Mutex<[(identity: Identity, cause: LockCause)]>([])
+    func identityLocked(_ lock: LockRecord, cause: LockCause) { notices.withLock { $0.append((lock.identity, cause)) } }
+}
+
 /// A real store in a temporary directory and a desk over it.
 final class DeskHarness {
     let dir: URL
     let store: SQLiteStore
     let desk: AbuseDesk
+    let notifier = RecordingNotifier()
 
     init(_ configText: String = "") throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("mw-desk-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         store = try SQLiteStore(path: dir.appendingPathComponent("store.db").path)
-        desk = AbuseDesk(config: try Config.parse(text: configText, file: "desk.conf"), cases: store, policy: store, clock: StepClock())
+        desk = AbuseDesk(config: try Config.parse(text: configText, file: "desk.conf"), cases: store, policy: store, clock: StepClock(),
+                         notifier: notifier)
     }
 
     deinit { try? FileManager.default.removeItem(at: dir) }
@@ -219,13 +227,18 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
             #expect(r.reporterAuthentication?.hasPrefix("unauthenticated") == true)
         }
         #expect(try h.store.state(of: "user:shop7").lock == nil, "four forged complaints over a limit of 1: no lock")
+        #expect(h.notifier.notices.withLock { $0.isEmpty })
         // Two organisations our MX authenticated (one through a subdomain's signature): counted, locked.
-        _ = try h.ingest(feedbackReport(original: original, reporter: "fbl@one.example", authenticationResults: dkimPass("fbl@one.example")))
+        let first = try h.ingest(feedbackReport(original: original, reporter: "fbl@one.example", authenticationResults: dkimPass("fbl@one.example")))
         let second = try h.ingest(feedbackReport(original: original, reporter: "abuse@two.example",
                                                  authenticationResults: "\(ourMX); dkim=pass header.d=mail.two.example"))
         #expect(second.reporterAuthentication == "dkim:two.example")
         guard case .locked(_, let crossing)? = second.complaint else { Issue.record("\(String(describing: second.complaint))"); return }
         #expect(crossing?.counter == .complaints)
+        // The admin is told, with the two counted reports and none of the forged ones.
+        let notices = h.notifier.notices.withLock { $0 }
+        #expect(notices.map(\.identity) == ["user:shop7"])
+        #expect(notices.first?.cause == .complaints(reportIDs: [first.reportID, second.reportID]))
         let shown = try h.store.caseDetail(id: try #require(second.cases.first?.id)).reports.map { $0.reporterAuthentication ?? "" }
         #expect(shown.filter { $0.hasPrefix("unauthenticated") }.count == 4 && shown.filter { $0.hasPrefix("dkim:") }.count == 2)
     }

@@ -200,7 +200,7 @@ struct FailingStore: PolicyStore {
     struct Failure: Error, CustomStringConvertible { var description: String { "disk I/O error" } }
     func state(of identity: Identity) throws -> IdentityState { throw Failure() }
     func record(_ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int] { throw Failure() }
-    func recordComplaint(identity: Identity, reporter: String, at: Int64, window: TimeSpan) throws -> Int { throw Failure() }
+    func recordComplaint(identity: Identity, reporter: String, reportID: Int64, at: Int64, window: TimeSpan) throws -> ComplaintTally { throw Failure() }
     func lock(_ lock: LockRecord) throws -> LockRecord { throw Failure() }
     func unlock(identity: Identity, by actor: String, reason: String?, at: Int64) throws -> Bool { throw Failure() }
     func recordLockedAttempt(identity: Identity, at: Int64, heldQueueID: String?) throws { throw Failure() }
@@ -216,8 +216,8 @@ final class LockFailsOnce: PolicyStore, @unchecked Sendable {
 
     func state(of identity: Identity) throws -> IdentityState { try store.state(of: identity) }
     func record(_ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int] { try store.record(event, windows: windows) }
-    func recordComplaint(identity: Identity, reporter: String, at: Int64, window: TimeSpan) throws -> Int {
-        try store.recordComplaint(identity: identity, reporter: reporter, at: at, window: window)
+    func recordComplaint(identity: Identity, reporter: String, reportID: Int64, at: Int64, window: TimeSpan) throws -> ComplaintTally {
+        try store.recordComplaint(identity: identity, reporter: reporter, reportID: reportID, at: at, window: window)
     }
     func lock(_ lock: LockRecord) throws -> LockRecord {
         if !failed {
@@ -258,14 +258,17 @@ final class LockFailsOnce: PolicyStore, @unchecked Sendable {
         let h = try Harness("limit_complaints = 1/1d\ncomplaint_min_reporters = 2")
         let accounting = IdentityAccounting(config: h.filter.config, store: h.store, clock: h.clock)
         // One reporter complaining three times is one voice, below the minimum: no count at all.
-        for _ in 1...3 {
-            #expect(try accounting.accountComplaint(identity: "sasl:shop", reporter: "fbl@isp.example") == .pass(totals: [.complaints: 0]))
+        for report in Int64(1)...3 {
+            #expect(try accounting.accountComplaint(identity: "sasl:shop", reporter: "fbl@isp.example", reportID: report).outcome
+                == .pass(totals: [.complaints: 0]))
         }
-        // A second reporter: 2 distinct > limit 1 → locked.
-        guard case .locked(let lock, let crossing) = try accounting.accountComplaint(identity: "sasl:shop", reporter: "abuse@other.example") else {
+        // A second reporter: 2 distinct > limit 1 → locked, by the four reports in the window.
+        let counted = try accounting.accountComplaint(identity: "sasl:shop", reporter: "abuse@other.example", reportID: 4)
+        guard case .locked(let lock, let crossing) = counted.outcome else {
             Issue.record("two distinct reporters over a limit of 1 must lock"); return
         }
         #expect(crossing?.counter == .complaints && lock.automatic)
+        #expect(counted.reportIDs == [1, 2, 3, 4])
         #expect(h.send(.init(auth: "shop")).0 != .accept, "the locked customer's next message is refused")
     }
 }

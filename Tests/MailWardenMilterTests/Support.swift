@@ -21,7 +21,8 @@ struct Macros: MacroSource {
 /// Records lock notices instead of sending them.
 final class RecordingNotifier: LockNotifier {
     let notices = Mutex<[String]>([])
-    func identityLocked(_ lock: LockRecord, queueID: String?) {
+    func identityLocked(_ lock: LockRecord, cause: LockCause) {
+        guard case .message(let queueID) = cause else { return }
         notices.withLock { $0.append("\(lock.identity) \(queueID ?? "-")") }
     }
 }

@@ -68,7 +68,7 @@ import Testing
         #expect(throws: CountFailed.self) {
             try s.atomically {
                 _ = try s.file(Self.filing(id, identity: "sasl:bob"))
-                _ = try s.recordComplaint(identity: "sasl:bob", reporter: "fbl@isp.example", at: 100, window: .days(1))
+                _ = try s.recordComplaint(identity: "sasl:bob", reporter: "fbl@isp.example", reportID: id, at: 100, window: .days(1))
                 throw CountFailed()
             }
         }
@@ -76,7 +76,7 @@ import Testing
         #expect(try s.cases().isEmpty)
         let distinct = try s.atomically { () throws -> Int in
             _ = try s.file(Self.filing(id, identity: "sasl:bob"))
-            return try s.recordComplaint(identity: "sasl:bob", reporter: "fbl@isp.example", at: 100, window: .days(1))
+            return try s.recordComplaint(identity: "sasl:bob", reporter: "fbl@isp.example", reportID: id, at: 100, window: .days(1)).reporters
         }
         #expect(distinct == 1)
         #expect(try s.cases().map(\.reportCount) == [1])

@@ -63,12 +63,17 @@ final class TempStore {
         #expect(try s.record(event("b", at: 121), windows: Self.hour) == [.messages: 1, .recipients: 1, .spam: 0])
     }
 
-    @Test func complaintsCountDistinctReporters() throws {
+    @Test func complaintsCountDistinctReportersAndRememberTheirReports() throws {
         let t = try TempStore()
         let s = try t.open()
-        #expect(try s.recordComplaint(identity: "c", reporter: "fbl@aol.example", at: 10, window: .days(1)) == 1)
-        #expect(try s.recordComplaint(identity: "c", reporter: "FBL@aol.example", at: 11, window: .days(1)) == 1)
-        #expect(try s.recordComplaint(identity: "c", reporter: "abuse@gmail.example", at: 12, window: .days(1)) == 2)
+        #expect(try s.recordComplaint(identity: "c", reporter: "fbl@aol.example", reportID: 7, at: 10, window: .days(1))
+            == ComplaintTally(reporters: 1, reportIDs: [7]))
+        #expect(try s.recordComplaint(identity: "c", reporter: "FBL@aol.example", reportID: 8, at: 11, window: .days(1)).reporters == 1)
+        #expect(try s.recordComplaint(identity: "c", reporter: "abuse@gmail.example", reportID: 9, at: 12, window: .days(1))
+            == ComplaintTally(reporters: 2, reportIDs: [7, 8, 9]))
+        // A day later the first two have left the window: neither counts nor is named any more.
+        #expect(try s.recordComplaint(identity: "c", reporter: "abuse@gmail.example", reportID: 10, at: 11 + 86_400, window: .days(1))
+            == ComplaintTally(reporters: 1, reportIDs: [9, 10]))
     }
 
     @Test func theDaemonAndTheCLIUseTheStoreAtTheSameTime() async throws {

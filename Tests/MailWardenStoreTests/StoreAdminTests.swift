@@ -33,9 +33,9 @@ import Testing
         let s = try t.open()
         try send(s, "sasl:a", at: 1000, spam: true)
         try send(s, "sasl:a", at: 4000, recipients: 4)
-        _ = try s.recordComplaint(identity: "sasl:a", reporter: "fbl@one", at: 3000, window: .days(1))
-        _ = try s.recordComplaint(identity: "sasl:a", reporter: "fbl@one", at: 3100, window: .days(1))
-        _ = try s.recordComplaint(identity: "sasl:a", reporter: "fbl@two", at: 3200, window: .days(1))
+        _ = try s.recordComplaint(identity: "sasl:a", reporter: "fbl@one", reportID: 1, at: 3000, window: .days(1))
+        _ = try s.recordComplaint(identity: "sasl:a", reporter: "fbl@one", reportID: 2, at: 3100, window: .days(1))
+        _ = try s.recordComplaint(identity: "sasl:a", reporter: "fbl@two", reportID: 3, at: 3200, window: .days(1))
         try s.setLimits([.spam: .limit(RateLimit(count: 1, window: .hours(2)))], of: "sasl:a", by: "root", at: 4100)
 
         let detail = try #require(try s.detail(of: "sasl:a", config: .defaults(), now: 4700))

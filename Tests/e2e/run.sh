@@ -510,6 +510,39 @@ else
     _fail "(12) daemon starts with $CONF_N" "see $MW_LOG"
 fi
 
+echo "## (12b) a lock set by complaints notifies the admin too, naming the reports behind it"
+# Complaints about shop9's mail (its token from (12)) through the pipe transport's ingest and the desk.
+CONF_NC=$E2E_DIR/var/notify-complaints.conf
+NOTICE_C_JSON=$E2E_DIR/var/notice-complaints.json
+CFG_STORE=$E2E_DIR/var/notify.db CFG_EXTRA="identity_header = token
+authserv_id = mx.e2e.test
+limit_complaints = 1/1d
+complaint_min_reporters = 2
+notify_email = ops@example.net
+notify_from = mailwarden@$REALM
+notify_smtp = 127.0.0.1:$PF_PLAIN_PORT
+notify_command = cat > $NOTICE_C_JSON" mw_write_config "$CONF_NC"
+# complaint REPORTER AUTHENTICATION-RESULTS: an ARF report about shop9's message, queued by ingest.
+complaint() {
+    printf 'Authentication-Results: %s\nFrom: %s\nSubject: complaint\nMessage-ID: <%s@e2e.test>\nMIME-Version: 1.0\nContent-Type: multipart/report; report-type=feedback-report; boundary=b1\n\n--b1\nContent-Type: text/plain\n\nabuse\n--b1\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\nUser-Agent: e2e/1\nVersion: 1\nSource-IP: 192.0.2.25\n\n--b1\nContent-Type: message/rfc822\n\nX-MailWarden-ID: %s\nSubject: hi\n\nbody\n--b1--\n' \
+        "$2" "$1" "$(new_tag)" "$token" |
+        "$MW_BIN/mailwarden" ingest --json --config "$CONF_NC" | jq -r .report_id
+}
+MW_CONF=$CONF_NC mw_cli unlock user:shop9 --reason "e2e: (12b) starts unlocked" >/dev/null
+sink_base
+forged=$(complaint fbl@invented.example "mx.attacker.example; dkim=pass header.d=invented.example")
+first=$(complaint fbl@one.example "mx.e2e.test; dkim=pass header.d=one.example")
+second=$(complaint abuse@two.example "mx.e2e.test; dkim=pass header.d=two.example")
+"$MW_BIN/mailwarden" desk --once --config "$CONF_NC" >>"$E2E_DIR/desk.log" 2>&1
+expect_eq "(12b) two authenticated complaints lock user:shop9 (the forged one does not count)" "true" \
+    "$(MW_CONF=$CONF_NC mw_json show user:shop9 --json | jq -r '.lock.automatic')"
+expect_eq "(12b) notify_command got the complaint lock, with the two counted reports" "user:shop9 $first,$second" \
+    "$(jq -r '"\(.identity) \(.report_ids | map(tostring) | join(","))"' "$NOTICE_C_JSON" 2>/dev/null)"
+check "(12b) the forged report ($forged) is not among them" not grep -q "\b$forged\b" <(jq -c .report_ids "$NOTICE_C_JSON")
+sink_wait $((SINK_BASE + 1)) 20
+check "(12b) the notice was mailed to ops@example.net, naming the reports" \
+    sink_has "^Complaints that crossed the limit: reports $first, $second"
+
 # ------------------------------------------------------------ S: real spamd and rspamd
 echo "## (13) spam verdicts from a real spamd and a real rspamd"
 SCAN_DIR=$E2E_DIR/scanners

@@ -12,7 +12,7 @@ final class MemoryStore: PolicyStore {
     private struct State {
         var locks: [Identity: LockRecord] = [:]
         var events: [Identity: [MessageEvent]] = [:]
-        var complaints: [Identity: [(reporter: String, at: Int64)]] = [:]
+        var complaints: [Identity: [(reporter: String, reportID: Int64, at: Int64)]] = [:]
     }
     private let state = Mutex(State())
 
@@ -33,10 +33,11 @@ final class MemoryStore: PolicyStore {
         }
     }
 
-    func recordComplaint(identity: Identity, reporter: String, at: Int64, window: TimeSpan) throws -> Int {
+    func recordComplaint(identity: Identity, reporter: String, reportID: Int64, at: Int64, window: TimeSpan) throws -> ComplaintTally {
         state.withLock { s in
-            s.complaints[identity, default: []].append((reporter, at))
-            return Set((s.complaints[identity] ?? []).filter { $0.at > at - window.seconds }.map(\.reporter)).count
+            s.complaints[identity, default: []].append((reporter, reportID, at))
+            let inWindow = (s.complaints[identity] ?? []).filter { $0.at > at - window.seconds }
+            return ComplaintTally(reporters: Set(inWindow.map(\.reporter)).count, reportIDs: inWindow.map(\.reportID))
         }
     }
 

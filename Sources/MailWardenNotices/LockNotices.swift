@@ -1,66 +1,76 @@
 // Lock notices, sent off the message path: a serial background queue mails the notice over SMTP to
-// notify_smtp (not the sendmail binary: postdrop's setgid does not work under the hardened unit) and
+// notify_smtp (not the sendmail binary: postdrop's setgid does not work under the hardened units) and
 // runs notify_command with the lock as JSON on stdin. A failure is logged, never retried forever, and
-// never delays the milter's answer.
+// never delays the caller: the milter's answer, or the desk worker's next report.
 import Dispatch
 import Foundation
 import Glibc
-import Logging
 import MailWardenCore
-import MailWardenMilter
 
-final class BackgroundLockNotifier: LockNotifier {
+public final class BackgroundLockNotifier: LockNotifier {
     private let queue = DispatchQueue(label: "mailwarden.lock-notices")
     private let config: Config
-    private let logger: Logger
+    private let warn: @Sendable (String) -> Void
     /// Seconds any one SMTP read/write or command may take.
     static let timeout = 10
 
-    init(config: Config, logger: Logger) {
+    /// `warn` gets each failure as one line (the daemon's logger, the desk worker's stdout).
+    public init(config: Config, warn: @escaping @Sendable (String) -> Void) {
         self.config = config
-        self.logger = logger
+        self.warn = warn
     }
 
     var isEnabled: Bool { config.notifyEmail != nil || config.notifyCommand != nil }
 
-    func identityLocked(_ lock: LockRecord, queueID: String?) {
+    public func identityLocked(_ lock: LockRecord, cause: LockCause) {
         guard isEnabled else { return }
-        let json = lock.json.rendered(indent: nil)
-        queue.async { [config, logger] in
+        guard case .object(let fields) = lock.json else { return }
+        let json = JSONValue.object(fields + cause.jsonFields).rendered(indent: nil)
+        queue.async { [config, warn] in
             if let to = config.notifyEmail {
                 do {
                     try SMTPNotice.send(to: to, from: config.notifyFrom, via: config.notifySMTP,
                                         subject: "MailWarden locked \(lock.identity)",
-                                        body: Self.text(lock, queueID: queueID, json: json), timeout: Self.timeout)
+                                        body: Self.text(lock, cause: cause, json: json), timeout: Self.timeout)
                 } catch {
-                    logger.warning("lock notice for \(lock.identity) to \(to) via \(config.notifySMTP) failed: \(error)")
+                    warn("lock notice for \(lock.identity) to \(to) via \(config.notifySMTP) failed: \(error)")
                 }
             }
             if let command = config.notifyCommand {
-                Self.run(command, stdin: json + "\n", logger: logger, identity: lock.identity)
+                Self.run(command, stdin: json + "\n", warn: warn, identity: lock.identity)
             }
         }
     }
 
-    static func text(_ lock: LockRecord, queueID: String?, json: String) -> String {
-        """
+    /// Waits until every notice handed over so far is sent or has failed: a process that exits
+    /// after its work (`desk --once`, `ingest --wait`) must not drop one.
+    public func finish() { queue.sync {} }
+
+    static func text(_ lock: LockRecord, cause: LockCause, json: String) -> String {
+        let why = switch cause {
+        case .message(let queueID): "Message that crossed the limit: \(queueID ?? "unknown")"
+        case .complaints(let reportIDs):
+            "Complaints that crossed the limit: reports \(reportIDs.map(String.init).joined(separator: ", "))"
+                + " (mailwarden cases --subject \(lock.identity))"
+        }
+        return """
         MailWarden locked \(lock.identity) at \(RFC3339.format(lock.lockedAt)).
 
         Reason: \(lock.reason)
-        Message that crossed the limit: \(queueID ?? "unknown")
+        \(why)
         Expires: \(lock.expiresAt.map(RFC3339.format) ?? "never (unlock with: mailwarden unlock \(lock.identity))")
 
         \(json)
         """
     }
 
-    static func run(_ command: String, stdin: String, logger: Logger, identity: String) {
+    static func run(_ command: String, stdin: String, warn: @Sendable (String) -> Void, identity: String) {
         // The hook's stdin is one end of a socket pair, not a pipe: a hook that exits or closes its
         // stdin unread makes the write fail with EPIPE, and only send(2) on a socket can be told
         // (MSG_NOSIGNAL) not to raise SIGPIPE, which would kill the daemon.
         var ends: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0 else {
-            logger.warning("notify_command for \(identity) could not start: socketpair: \(String(cString: strerror(errno)))")
+            warn("notify_command for \(identity) could not start: socketpair: \(String(cString: strerror(errno)))")
             return
         }
         let ours = ends[0]
@@ -74,7 +84,7 @@ final class BackgroundLockNotifier: LockNotifier {
             try p.run()
             try theirs.close()
             if let failure = send(Array(stdin.utf8), to: ours) {
-                logger.warning("notify_command for \(identity) did not read the lock on stdin: \(failure)")
+                warn("notify_command for \(identity) did not read the lock on stdin: \(failure)")
             }
             // End of input for the hook.
             shutdown(ours, Int32(SHUT_WR))
@@ -82,12 +92,12 @@ final class BackgroundLockNotifier: LockNotifier {
             while p.isRunning && Date() < deadline { usleep(20_000) }
             if p.isRunning {
                 p.terminate()
-                logger.warning("notify_command for \(identity) did not finish in \(timeout)s and was stopped")
+                warn("notify_command for \(identity) did not finish in \(timeout)s and was stopped")
             } else if p.terminationStatus != 0 {
-                logger.warning("notify_command for \(identity) exited with status \(p.terminationStatus)")
+                warn("notify_command for \(identity) exited with status \(p.terminationStatus)")
             }
         } catch {
-            logger.warning("notify_command for \(identity) could not start: \(error)")
+            warn("notify_command for \(identity) could not start: \(error)")
         }
     }
 
