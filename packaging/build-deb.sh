@@ -47,6 +47,8 @@ strip --remove-section=.comment --remove-section=.note --strip-unneeded \
 install -D -m 0644 packaging/mailwarden.conf "$ROOT/etc/mailwarden/mailwarden.conf"
 install -D -m 0644 systemd/mailwardend.service "$ROOT/lib/systemd/system/mailwardend.service"
 install -D -m 0644 systemd/mailwarden-desk.service "$ROOT/lib/systemd/system/mailwarden-desk.service"
+# The milter socket's directory in Postfix's queue directory (the shipped config's socket).
+install -D -m 0644 packaging/examples/mailwarden-tmpfiles.conf "$ROOT/usr/lib/tmpfiles.d/mailwarden.conf"
 # The store's directory; postinst gives it to the mailwarden user.
 install -d -m 0750 "$ROOT/var/lib/mailwarden"
 

@@ -50,16 +50,18 @@ public struct AuthenticationResults: Sendable, Equatable, Codable {
         !text.isEmpty && text.utf8.count <= 255 && text.utf8.allSatisfy(FieldScanner.isTokenByte)
     }
 
+    /// The authserv-id a field claims, lowercased, read as `init` reads it; nil when `init` would
+    /// refuse the field for its id or length. What the milter needs to remove forged fields.
+    public static func claimedAuthservID(_ fieldValue: String) -> String? {
+        guard fieldValue.utf8.count <= Self.maxValueBytes else { return nil }
+        var scanner = FieldScanner(Array(fieldValue.utf8))
+        return scanner.readAuthservID()
+    }
+
     public init?(_ fieldValue: String) {
         guard fieldValue.utf8.count <= Self.maxValueBytes else { return nil }
         var scanner = FieldScanner(Array(fieldValue.utf8))
-        scanner.skipCFWS()
-        guard let id = scanner.readValue(), !id.isEmpty else { return nil }
-        scanner.skipCFWS()
-        // The optional authres-version; nothing here depends on it.
-        if scanner.skipDigits() { scanner.skipCFWS() }
-        // Without a `;` the "authserv-id" was really a statement (Exchange writes fields without an id).
-        guard scanner.peek() == UInt8(ascii: ";") else { return nil }
+        guard let id = scanner.readAuthservID() else { return nil }
 
         var results: [MethodResult] = []
         while scanner.peek() == UInt8(ascii: ";") {
@@ -74,7 +76,7 @@ public struct AuthenticationResults: Sendable, Equatable, Codable {
                 scanner.skipStatement()
             }
         }
-        authservID = id.asciiLowercased
+        authservID = id
         self.results = results
     }
 }
@@ -176,6 +178,18 @@ private struct FieldScanner {
         while let b = peek(), Self.isKeywordByte(b) { advance() }
         guard position > start else { return nil }
         return String(decoding: bytes[start..<position], as: UTF8.self).lowercased()
+    }
+
+    /// The authserv-id and optional version up to the first `;`, lowercased. Without a `;` the
+    /// "authserv-id" was really a statement (Exchange writes fields without an id): nil.
+    mutating func readAuthservID() -> String? {
+        skipCFWS()
+        guard let id = readValue(), !id.isEmpty else { return nil }
+        skipCFWS()
+        // The optional authres-version; nothing here depends on it.
+        if skipDigits() { skipCFWS() }
+        guard peek() == UInt8(ascii: ";") else { return nil }
+        return id.asciiLowercased
     }
 
     /// Moves past a run of digits (a version number); false when there is none.

@@ -45,6 +45,8 @@ public struct Config: Sendable {
     public var socket: String
     public var socketMode: UInt32
     public var socketGroup: String?
+    /// An inet socket on a non-loopback address was explicitly allowed.
+    public var socketAllowRemote: Bool
     public var storePath: String
     public var storeBusyTimeout: TimeSpan
     public var mode: EnforcementMode
@@ -76,6 +78,9 @@ public struct Config: Sendable {
     public var complaintMinReporters: Int
     /// Trusted authserv-ids, lowercased: only their Authentication-Results fields authenticate a reporter.
     public var authservIDs: Set<String>
+    /// Delete Authentication-Results fields carrying one of authservIDs from every message (we run
+    /// before the authenticating milters, so any such field came from the sender).
+    public var removeForgedAuthenticationResults: Bool
     public var publicSuffixListPath: String
     /// Organisational domains, lowercased; empty: every authenticated reporter counts.
     public var complaintTrustedReporters: Set<String>
@@ -183,6 +188,14 @@ public struct Config: Sendable {
         func choice<T: RawRepresentable>(_ key: String, _ fallback: T) -> T where T.RawValue == String {
             raw.choice(key, fallback, file: file, problems: &problems)
         }
+        func yesNo(_ key: String) -> Bool {
+            guard let e = raw.values(key).last else { return false }
+            guard ["yes", "no"].contains(e.value) else {
+                fail(e, "\(key) must be yes or no; got `\(e.value)`")
+                return false
+            }
+            return e.value == "yes"
+        }
         func duration(_ key: String) -> TimeSpan {
             guard let e = raw.values(key).last else { return .zero }
             guard let d = TimeSpan(e.value) else {
@@ -214,8 +227,13 @@ public struct Config: Sendable {
         }
 
         socket = text("socket") ?? ""
-        if let e = raw.values("socket").last, !Self.isValidSocket(e.value) {
-            fail(e, "socket must be inet:PORT@HOST, inet6:PORT@HOST or unix:/absolute/path (libmilter form); got `\(e.value)`")
+        socketAllowRemote = yesNo("socket_allow_remote")
+        if let e = raw.values("socket").last {
+            if !Self.isValidSocket(e.value) {
+                fail(e, "socket must be inet:PORT@HOST, inet6:PORT@HOST or unix:/absolute/path (libmilter form); got `\(e.value)`")
+            } else if let exposure = Self.remoteExposure(ofSocket: e.value, allowRemote: socketAllowRemote) {
+                fail(e, exposure)
+            }
         }
         socketMode = 0o660
         if let e = raw.values("socket_mode").last {
@@ -300,10 +318,7 @@ public struct Config: Sendable {
             fail(e, "abuse_domains takes domain names such as example.com; got `\(domain)`")
         }
         abuseMailboxes = AbuseMailboxes(listItems("abuse_mailboxes").map(\.1), domains: abuseDomains.map(\.1))
-        abuseKeepDelivery = text("abuse_keep_delivery") == "yes"
-        if let e = raw.values("abuse_keep_delivery").last, !["yes", "no"].contains(e.value) {
-            fail(e, "abuse_keep_delivery must be yes or no; got `\(e.value)`")
-        }
+        abuseKeepDelivery = yesNo("abuse_keep_delivery")
         abuseMaxSize = number("abuse_max_size", range: 1024...1_073_741_824)
         complaintMinReporters = number("complaint_min_reporters", range: 1...1000)
         authservIDs = Set(listItems("authserv_id").compactMap { e, item in
@@ -313,6 +328,10 @@ public struct Config: Sendable {
             }
             return item.lowercased()
         })
+        removeForgedAuthenticationResults = yesNo("remove_forged_authentication_results")
+        if removeForgedAuthenticationResults, authservIDs.isEmpty, let e = raw.values("remove_forged_authentication_results").last {
+            fail(e, "remove_forged_authentication_results = yes needs authserv_id: the fields to remove are those carrying it")
+        }
         publicSuffixListPath = text("public_suffix_list") ?? ""
         if !publicSuffixListPath.hasPrefix("/"), let e = raw.values("public_suffix_list").last {
             fail(e, "public_suffix_list must be an absolute path, e.g. /usr/share/publicsuffix/public_suffix_list.dat; got `\(e.value)`")
@@ -332,6 +351,21 @@ public struct Config: Sendable {
         deskParseMemory = number("desk_parse_memory", range: 134_217_728...17_179_869_184)
         scanning = ScannerConfig.parse(raw, file: file, problems: &problems)
         source = file
+    }
+
+    /// Why a TCP socket would let more than this machine's MTA speak the milter protocol, or nil.
+    /// Whoever connects can claim any login in its macros and send "spam" until that customer is
+    /// locked, so only loopback is allowed unless the admin says a firewall guards the port.
+    static func remoteExposure(ofSocket s: String, allowRemote: Bool) -> String? {
+        guard s.hasPrefix("inet:") || s.hasPrefix("inet6:") else { return nil }
+        let parts = s.split(separator: "@", maxSplits: 1)
+        guard parts.count == 2 else {
+            return "socket `\(s)` has no host, so libmilter would listen on every interface: write the address, e.g. \(parts[0])@127.0.0.1"
+        }
+        let host = String(parts[1])
+        if host == "localhost" || IPAddress(host)?.isLoopback == true || allowRemote { return nil }
+        return "socket `\(s)` listens on \(host), not on loopback: anyone who reaches that address could name any identity "
+            + "and get it locked; use a unix socket or 127.0.0.1, or set socket_allow_remote = yes if a firewall lets only your MTAs in"
     }
 
     static func isValidSocket(_ s: String) -> Bool {

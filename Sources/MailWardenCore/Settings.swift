@@ -21,6 +21,16 @@ public struct Setting: Sendable {
     /// Default values; several for list keys, none when unset by default.
     public let defaults: [String]
     public let doc: String
+    /// What the Debian package's config sets instead of the default, if anything.
+    public let packaged: String?
+
+    init(key: String, type: SettingType, defaults: [String], doc: String, packaged: String? = nil) {
+        self.key = key
+        self.type = type
+        self.defaults = defaults
+        self.doc = doc
+        self.packaged = packaged
+    }
 
     public var isRepeatable: Bool { type == .list || type == .lines }
 }
@@ -28,11 +38,15 @@ public struct Setting: Sendable {
 public enum Settings {
     public static let all: [Setting] = [
         Setting(key: "socket", type: .text, defaults: ["inet:8890@127.0.0.1"],
-                doc: "Where mailwardend listens, in libmilter form: inet:PORT@HOST, inet6:PORT@HOST or unix:/path. Postfix names the same socket inet:HOST:PORT."),
+                doc: "Where mailwardend listens, in libmilter form: inet:PORT@HOST, inet6:PORT@HOST or unix:/path. Postfix names the same socket inet:HOST:PORT. The package uses a unix socket in Postfix's queue directory, where Debian's chrooted smtpd reaches it and no other local user can: whoever connects to the milter can name any identity. An inet socket needs a loopback host unless socket_allow_remote = yes.",
+                packaged: "unix:/var/spool/postfix/mailwarden/mailwarden.sock"),
         Setting(key: "socket_mode", type: .text, defaults: ["0660"],
                 doc: "Permissions of a unix socket (octal). Never world-writable."),
         Setting(key: "socket_group", type: .text, defaults: [],
-                doc: "Group of a unix socket, so the MTA can connect: postfix for Postfix (mailwardend's user must be in that group). Empty: mailwardend's own group."),
+                doc: "Group of a unix socket, so the MTA can connect: postfix for Postfix (mailwardend's user must be in that group; the package adds it). Empty: mailwardend's own group.",
+                packaged: "postfix"),
+        Setting(key: "socket_allow_remote", type: .choice(["no", "yes"]), defaults: ["no"],
+                doc: "yes lets socket listen on an address other than loopback: only where a firewall lets nobody but your MTAs reach it."),
         Setting(key: "store", type: .text, defaults: ["/var/lib/mailwarden/mailwarden.db"],
                 doc: "The SQLite store: identities, counters, locks, outbound log, audit log, token key."),
         Setting(key: "store_busy_timeout", type: .duration, defaults: ["2s"],
@@ -100,6 +114,8 @@ public enum Settings {
                 doc: "Complaints count toward an identity's lock only from this many distinct reporters (any recipient of a customer's mail can complain)."),
         Setting(key: "authserv_id", type: .list, defaults: [],
                 doc: "The authserv-id of the Authentication-Results fields your own MX (OpenDKIM, OpenDMARC, rspamd) writes; only those are trusted. Empty: no complaint counts toward a lock."),
+        Setting(key: "remove_forged_authentication_results", type: .choice(["no", "yes"]), defaults: ["no"],
+                doc: "yes: mailwardend is listed before your authenticating milters and deletes, from every message, the Authentication-Results fields that carry one of your authserv_id: at that point only the sender can have written them (RFC 8601 section 5). A report then counts only when it reaches the desk through the pipe transport, after every milter: the milter stores a report before later milters add their field."),
         Setting(key: "public_suffix_list", type: .text, defaults: ["/usr/share/publicsuffix/public_suffix_list.dat"],
                 doc: "The Public Suffix List (Debian's publicsuffix package), for the organisational domain of a reporter (RFC 7489). If it cannot be read, the last two labels of a name are used: reporters under suffixes such as co.uk then merge into one."),
         Setting(key: "complaint_trusted_reporters", type: .list, defaults: [],

@@ -6,10 +6,12 @@
 //                  envelope rule already names a locked identity, refuse here and save the transfer
 //   RCPT TO        count recipients; note those that are our abuse mailboxes (delivered here: a
 //                  customer's mail to another provider's abuse@ goes on its way)
-//   DATA           inbound mail with no abuse-mailbox recipient is accepted here, uncounted
+//   DATA           inbound mail with no abuse-mailbox recipient is accepted here, uncounted (unless
+//                  forged Authentication-Results fields are to be removed from it)
 //   headers, body  keep the (capped) values of the headers that rules read; keep the whole message
 //                  for a report to an abuse mailbox (abuse_max_size) or for the spam scanners
-//                  (scanner_max_size)
+//                  (scanner_max_size); note Authentication-Results fields in our authserv-id's name
+//                  (remove_forged_authentication_results): neither kept nor, once accepted, left in
 //   end of message a report is queued raw, unread, before we answer (store failure: on_error), its
 //                  abuse-mailbox recipients removed, and the message discarded if none is left (the
 //                  desk worker parses it later, in a process of its own);
@@ -49,6 +51,9 @@ public final class MessageSession: MilterSession {
         var scope = MessageScope.inbound
         var recipients = 0
         var headersSeen = 0
+        /// Authentication-Results fields so far, and the 1-based indexes of those forged in our name.
+        var authenticationResultsSeen = 0
+        var forgedAuthenticationResults: [Int] = []
         var headers: [String: [String]] = [:]
         var earlyMatch: IdentityRules.Match?
         var refusedEarly = false
@@ -104,8 +109,10 @@ public final class MessageSession: MilterSession {
         if daemonName == nil { daemonName = message.macros["{daemon_name}"] }
         message.scope = scope()
         message.scanning = !scanners.isEmpty && (message.scope != .inbound || config.scanning.scope == .all)
-        // Inbound mail may still be a report to an abuse mailbox (known at DATA) or be scanned.
-        guard message.scope != .inbound || !config.abuseMailboxes.isEmpty || message.scanning else {
+        // Inbound mail may still be a report to an abuse mailbox (known at DATA), be scanned, or carry
+        // forged Authentication-Results fields to remove.
+        guard message.scope != .inbound || !config.abuseMailboxes.isEmpty || message.scanning
+                || config.removeForgedAuthenticationResults else {
             log(queueID: message.macros["i"], "scope=inbound action=accept (not counted)")
             return .accept
         }
@@ -140,7 +147,8 @@ public final class MessageSession: MilterSession {
 
     public func data(macros: MacroSource) -> Verdict {
         if !message.abuseRecipients.isEmpty { message.scanning = false }
-        guard message.scope == .inbound, message.abuseRecipients.isEmpty, !message.scanning else { return .proceed }
+        guard message.scope == .inbound, message.abuseRecipients.isEmpty, !message.scanning,
+              !config.removeForgedAuthenticationResults else { return .proceed }
         log(queueID: macros.value("i") ?? message.macros["i"], "scope=inbound action=accept (not counted)")
         return .accept
     }
@@ -156,12 +164,20 @@ public final class MessageSession: MilterSession {
     // MARK: headers
 
     public func header(name: String, value: String) -> Verdict {
+        let key = name.lowercased()
+        if config.removeForgedAuthenticationResults, key == "authentication-results" {
+            message.authenticationResultsSeen += 1
+            // Our authenticating milters run after us: a field in our name now was written by the sender.
+            if let id = AuthenticationResults.claimedAuthservID(value), config.authservIDs.contains(id) {
+                message.forgedAuthenticationResults.append(message.authenticationResultsSeen)
+                return .proceed
+            }
+        }
         if message.keepsBytes {
             // libmilter hands the value without the space after the colon; put the line back together.
             keepBytes(Array("\(name):\(value.first == " " || value.first == "\t" ? "" : " ")\(value)\r\n".utf8))
         }
         message.headersSeen += 1
-        let key = name.lowercased()
         guard message.headersSeen <= config.maxHeaders, examinedHeaders.contains(key) else { return .proceed }
         message.headers[key, default: []].append(String(value.prefix(config.maxHeaderLength)))
         return .proceed
@@ -198,6 +214,24 @@ public final class MessageSession: MilterSession {
     public func endOfMessage(macros: MacroSource) -> (Verdict, [Modification]) {
         let queueID = macros.value("i") ?? message.macros["i"]
         defer { message = MessageState() }
+        let (verdict, changes) = decide(queueID: queueID)
+        switch verdict {
+        case .accept, .hold: return (verdict, changes + forgedFieldRemovals(queueID: queueID))
+        default: return (verdict, changes)
+        }
+    }
+
+    /// With remove_forged_authentication_results, deletes the fields forged in our name; the
+    /// indexes count down so each deletion leaves the earlier indexes valid.
+    private func forgedFieldRemovals(queueID: String?) -> [Modification] {
+        let forged = message.forgedAuthenticationResults
+        guard !forged.isEmpty else { return [] }
+        log(queueID: queueID, "removed \(forged.count) Authentication-Results field(s) in our authserv_id's name from the sender")
+        return forged.reversed().map { .changeHeader(name: "Authentication-Results", index: $0, value: nil) }
+    }
+
+    /// The verdict on one message and the changes it needs, before forged fields are removed.
+    private func decide(queueID: String?) -> (Verdict, [Modification]) {
         var reportChanges: [Modification] = []
         if !message.abuseRecipients.isEmpty {
             switch storeReport(queueID: queueID) {

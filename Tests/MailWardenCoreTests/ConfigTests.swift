@@ -14,6 +14,16 @@ import Testing
         #expect(c.outboundLogRetention == .days(30))
     }
 
+    @Test func aMilterSocketIsLoopbackOrUnixUnlessRemoteIsAllowedOutright() throws {
+        for socket in ["inet:8890@127.0.0.1", "inet:8890@127.0.0.2", "inet:8890@localhost", "inet6:8890@::1",
+                       "unix:/var/spool/postfix/mailwarden/mailwarden.sock"] {
+            #expect(try Config.parse(text: "socket = \(socket)", file: "t.conf").socket == socket)
+        }
+        let remote = try Config.parse(text: "socket = inet:8890@192.0.2.10\nsocket_allow_remote = yes", file: "t.conf")
+        #expect(remote.socket == "inet:8890@192.0.2.10" && remote.socketAllowRemote)
+        #expect(throws: ConfigErrors.self) { try Config.parse(text: "socket = inet:8890\nsocket_allow_remote = yes", file: "t.conf") }
+    }
+
     @Test func postfixSyntaxCommentsContinuationsAndRepeats() throws {
         let c = try Config.parse(text: """
             # a comment
@@ -48,6 +58,12 @@ import Testing
         ("trusted_networks = 10.0.0.0/33", 2, "`10.0.0.0/33` is not an address or CIDR network"),
         ("lock_cooldown = soon", 2, "lock_cooldown must be a duration"),
         ("socket = 8890", 2, "socket must be inet:PORT@HOST"),
+        // Whoever reaches the milter can name any identity: every interface, or a public one, is refused.
+        ("socket = inet:8890", 2, "has no host, so libmilter would listen on every interface"),
+        ("socket = inet:8890@0.0.0.0", 2, "listens on 0.0.0.0, not on loopback"),
+        ("socket = inet6:8890@::", 2, "listens on ::, not on loopback"),
+        ("socket = inet:8890@mx.example.com", 2, "not on loopback"),
+        ("socket_allow_remote = maybe", 2, "socket_allow_remote must be yes or no"),
         ("socket_mode = 0666", 2, "not world-writable"),
         ("just some words", 2, "expected `key = value`"),
         ("spam_header = X-Spam-Flag", 2, "spam_header takes NAME /regex/"),

@@ -122,3 +122,46 @@ final class RecordingIntake: ReportIntake {
         #expect(!boxes.contains("abuse.team@example.com"))
     }
 }
+
+/// remove_forged_authentication_results: mailwardend runs before the authenticating milters, so a
+/// field in our authserv-id's name at that point was written by the sender.
+@Suite struct ForgedAuthenticationResultsTests {
+    static let config = "authserv_id = mx.example.com\nremove_forged_authentication_results = yes\n"
+    let forged = Harness.Message(recipients: ["<abuse@example.com>"], headers: [
+        ("Authentication-Results", " mx.other.example; dkim=pass header.d=isp.example"),
+        ("Authentication-Results", " MX.Example.COM 1; dkim=pass header.d=isp.example"),
+        ("From", " fbl@isp.example"),
+        ("Authentication-Results", " (comment) mx.example.com; spf=pass smtp.mailfrom=isp.example"),
+    ])
+
+    @Test func aStrangersFieldsInOurNameAreRemovedOthersKept() throws {
+        let h = try Harness(Self.config)
+        let (verdict, changes) = h.send(forged)
+        #expect(verdict == .accept, "a stranger's mail is not accepted at DATA: its headers must be seen")
+        // The 2nd and 3rd Authentication-Results fields claim our id; the last index goes first.
+        #expect(changes == [.changeHeader(name: "Authentication-Results", index: 3, value: nil),
+                            .changeHeader(name: "Authentication-Results", index: 2, value: nil)])
+        #expect(h.log.all.contains { $0.contains("removed 2 Authentication-Results field(s)") })
+    }
+
+    @Test func aCustomersToo() throws {
+        let h = try Harness(Self.config)
+        var m = forged
+        m.auth = "shop"
+        #expect(h.send(m).1.filter { if case .changeHeader = $0 { true } else { false } }.count == 2)
+    }
+
+    @Test func aReportStoredByTheMilterKeepsNoForgedField() throws {
+        let intake = RecordingIntake()
+        let h = try Harness(Self.config + "abuse_mailboxes = abuse@example.com", intake: intake)
+        #expect(h.send(forged).0 == .discard)
+        let raw = try #require(intake.stored.withLock { $0.first?.raw })
+        #expect(raw == "Authentication-Results: mx.other.example; dkim=pass header.d=isp.example\r\nFrom: fbl@isp.example\r\n\r\nHello.\r\n")
+    }
+
+    @Test func offByDefaultAndRefusedWithoutAnAuthservID() throws {
+        let h = try Harness("authserv_id = mx.example.com")
+        #expect(h.send(forged).1.isEmpty)
+        #expect(throws: ConfigErrors.self) { try Config.parse(text: "remove_forged_authentication_results = yes", file: "t.conf") }
+    }
+}

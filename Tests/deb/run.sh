@@ -5,8 +5,9 @@
 #   make deb, lintian (no E:/W: that is not overridden), ldd (nothing from the Swift toolchain),
 #   the man pages against --help, dpkg -i (twice: postinst is idempotent), the user, group,
 #   directory and conffile, check-config, systemd-analyze verify and security (exposure <= 2.0),
-#   mailwardend started as `mailwarden` from the installed files on the installed config (port
-#   8890) answering a milter conversation (Tests/deb/conversation.lua, miltertest), the admin CLI
+#   mailwardend started as `mailwarden` from the installed files on the installed config (its unix
+#   socket in Postfix's queue directory: user postfix may connect, user nobody may not) answering a
+#   milter conversation (Tests/deb/conversation.lua, miltertest), the admin CLI
 #   run as root leaving no root-owned file in the store's directory, then dpkg -r (config and
 #   store stay) and dpkg -P (config, store and user go).
 #
@@ -23,7 +24,8 @@ REPO=$(cd "$DEB_TEST_DIR/../.." && pwd)
 . "$REPO/Tests/e2e/lib.sh"
 
 PKG=mailwarden
-PORT=8890                                  # the shipped socket: inet:8890@127.0.0.1
+SOCK=/var/spool/postfix/mailwarden/mailwarden.sock   # the shipped socket
+SOCK_DIR=$(dirname "$SOCK")
 CONF=/etc/mailwarden/mailwarden.conf
 STATE=/var/lib/mailwarden
 UNIT=/lib/systemd/system/mailwardend.service
@@ -122,7 +124,7 @@ files_owned_by_root() { find "$1" \( -user root -o -group root \) -print 2>/dev/
 # milter EXPECT: one conversation through the daemon (pass or refuse).
 milter() {
     timeout 30 miltertest -s "$DEB_TEST_DIR/conversation.lua" \
-        -D "socket=inet:$PORT@127.0.0.1" -D "login=$LOGIN" -D "expect=$1"
+        -D "socket=unix:$SOCK" -D "login=$LOGIN" -D "expect=$1"
 }
 
 # cli ARGS...: the installed admin CLI, as root, on the installed config.
@@ -143,6 +145,7 @@ for c in make dpkg dpkg-deb dpkg-query lintian ldd readelf miltertest systemd-an
 done
 [ ${#missing[@]} -eq 0 ] || fatal "preflight: required commands" "missing: ${missing[*]} (make deps installs them)"
 [ "$(id -u)" = 0 ] || fatal "preflight: root" "run as root (dpkg -i, a system user)"
+getent group postfix >/dev/null || fatal "preflight: Postfix installed" "no group postfix: the shipped socket is Postfix's (make deps installs it)"
 ! pkg_known ||
     fatal "preflight: no mailwarden package installed" "status $(pkg_status): this test installs and purges it; run 'dpkg -P $PKG' first"
 for db in passwd group; do
@@ -180,6 +183,7 @@ for want in '-rwxr-xr-x root/root ./usr/sbin/mailwardend' '-rwxr-xr-x root/root 
     '-rw-r--r-- root/root ./etc/mailwarden/mailwarden.conf' \
     '-rw-r--r-- root/root ./lib/systemd/system/mailwardend.service' \
     '-rw-r--r-- root/root ./lib/systemd/system/mailwarden-desk.service' \
+    '-rw-r--r-- root/root ./usr/lib/tmpfiles.d/mailwarden.conf' \
     '-rw-r--r-- root/root ./usr/share/doc/mailwarden/README.md' \
     '-rw-r--r-- root/root ./usr/share/doc/mailwarden/changelog.Debian.gz' \
     '-rw-r--r-- root/root ./usr/share/doc/mailwarden/copyright' \
@@ -214,6 +218,9 @@ expect_match "user mailwarden: a system uid, home $STATE, no login shell" \
 check "group mailwarden exists" getent group mailwarden
 expect_eq "user mailwarden's primary group is mailwarden" mailwarden "$(id -gn mailwarden 2>/dev/null)"
 expect_eq "$STATE: mailwarden:mailwarden 750" "mailwarden:mailwarden 750" "$(owner_mode "$STATE")"
+expect_match "user mailwarden is in group postfix (to give the milter socket to Postfix)" "(^| )postfix( |\$)" \
+    "$(id -Gn mailwarden 2>/dev/null)"
+expect_eq "$SOCK_DIR: mailwarden:postfix 750 (tmpfiles.d)" "mailwarden:postfix 750" "$(owner_mode "$SOCK_DIR")"
 expect_match "$CONF is a conffile" "^ $CONF [0-9a-f]{32}$" "$(dpkg-query -W -f='${Conffiles}\n' "$PKG")"
 expect_eq "$CONF: root:root 644" "root:root 644" "$(owner_mode "$CONF")"
 
@@ -274,7 +281,8 @@ echo "## config and unit"
 check "mailwarden check-config passes on the shipped config" cli check-config
 check "mailwardend --check passes on the shipped config, as mailwarden" \
     setpriv --reuid=mailwarden --regid=mailwarden --init-groups /usr/sbin/mailwardend --check --config "$CONF"
-check "the shipped socket is inet:$PORT@127.0.0.1 (default)" grep -qxF "#socket = inet:$PORT@127.0.0.1" "$CONF"
+check "the shipped socket is unix:$SOCK" grep -qxF "socket = unix:$SOCK" "$CONF"
+check "... given to group postfix" grep -qxF "socket_group = postfix" "$CONF"
 check "the shipped store is under $STATE (default)" grep -qxF "#store = $STATE/mailwarden.db" "$CONF"
 
 for unit_file in "$UNIT" "$DESK_UNIT"; do
@@ -293,24 +301,33 @@ done
 # ------------------------------------------------------------ run
 
 echo "## run: mailwardend as mailwarden from the installed files"
-if port_in_use "$PORT"; then
-    fatal "port $PORT is free for the shipped config" "something listens there: $(ss -Htlnp "sport = :$PORT" | head -3)"
-fi
 : >"$DAEMON_LOG"
 # As the unit runs it: user and group mailwarden, no other groups, no new privileges.
 (cd / && exec setpriv --reuid=mailwarden --regid=mailwarden --init-groups --no-new-privs --reset-env \
     /usr/sbin/mailwardend --config "$CONF") >>"$DAEMON_LOG" 2>&1 &
 DAEMON_PID=$!
 disown "$DAEMON_PID"
-_up() { pid_alive "$DAEMON_PID" && port_in_use "$PORT"; }
+_up() { pid_alive "$DAEMON_PID" && test -S "$SOCK"; }
 if ! wait_until 15 _up; then
-    fatal "mailwardend listens on 127.0.0.1:$PORT" "not up after 15 s (alive: $(pid_alive "$DAEMON_PID" && echo yes || echo no))" "$DAEMON_LOG"
+    fatal "mailwardend listens on $SOCK" "not up after 15 s (alive: $(pid_alive "$DAEMON_PID" && echo yes || echo no))" "$DAEMON_LOG"
 fi
-_pass "mailwardend listens on 127.0.0.1:$PORT (pid $DAEMON_PID)"
+_pass "mailwardend listens on $SOCK (pid $DAEMON_PID)"
 expect_eq "mailwardend runs as mailwarden:mailwarden" "mailwarden mailwarden" \
     "$(ps -o user:32=,group:32= -p "$DAEMON_PID" | awk '{ print $1, $2 }')"
-expect_match "mailwardend listens on loopback only" "^127\.0\.0\.1:$PORT$" \
-    "$(ss -Htln "sport = :$PORT" | awk '{ print $4 }' | sort -u | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "the socket is mailwarden:postfix 660 (socket_group, socket_mode)" "mailwarden:postfix 660" "$(owner_mode "$SOCK")"
+expect_eq "mailwardend listens on no TCP port" "" "$(ss -Htlnp | grep -F "pid=$DAEMON_PID,")"
+# connect_as USER: connect(2) to the socket as USER with USER's groups; prints "connected" or the error.
+connect_as() {
+    setpriv --reuid="$1" --regid="$(id -gn "$1")" --init-groups python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect(sys.argv[1]); print("connected")
+except OSError as e:
+    print(e.strerror)' "$SOCK" 2>&1
+}
+expect_eq "user postfix (Postfix's smtpd and cleanup) can connect to the socket" connected "$(connect_as postfix)"
+expect_eq "user nobody (any other local user, e.g. a customer's PHP) cannot" "Permission denied" "$(connect_as nobody)"
 
 check "milter: an authenticated message passes (miltertest)" milter pass
 wait_until 5 grep -q "identity=$IDENTITY " "$DAEMON_LOG"
@@ -348,8 +365,8 @@ if daemon_stop; then
 else
     _fail "mailwardend stops on SIGTERM within 15 s" "it had to be killed" "$DAEMON_LOG"
 fi
-_free() { ! port_in_use "$PORT"; }
-check "port $PORT is free again" wait_until 5 _free
+_gone() { ! test -S "$SOCK"; }
+check "the socket is removed" wait_until 5 _gone
 
 echo "## the admin CLI as root, daemon stopped"
 check "mailwarden locks (root), daemon stopped" cli locks
@@ -378,6 +395,7 @@ check "dpkg -P" run_dpkg -P "$PKG"
 check "dpkg -P: no trace in dpkg" not pkg_known
 check "dpkg -P: /etc/mailwarden is gone" test ! -e /etc/mailwarden
 check "dpkg -P: $STATE is gone" test ! -e "$STATE"
+check "dpkg -P: $SOCK_DIR is gone" test ! -e "$SOCK_DIR"
 check "dpkg -P: user mailwarden is gone" not getent passwd mailwarden
 check "dpkg -P: group mailwarden is gone" not getent group mailwarden
 check "dpkg -P: no enablement symlink left" \

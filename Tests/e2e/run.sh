@@ -940,5 +940,54 @@ fi
 pf_postconf -e "transport_maps = inline:{abuse-pipe@example.net=mwabuse:,abuse-hostile@example.net=mwhostile:}"
 pf_reload
 
+echo "## (21) listed before the MX's authenticating milter, mailwardend removes a stranger's forged A-R in our name"
+# The probe milter plays OpenDKIM after mailwardend: it adds our MX's field (a pass for one.example)
+# to every message. Reports reach the desk through the pipe transport, after both milters.
+CONF_F=$E2E_DIR/var/forged.conf
+CFG_STORE=$E2E_DIR/var/forged.db CFG_EXTRA="authserv_id = mx.e2e.test
+remove_forged_authentication_results = yes" mw_write_config "$CONF_F"
+FPIPE_DIR=$E2E_DIR/var/forgedpipe
+CONF_FP=$E2E_DIR/var/forgedpipe.conf
+CFG_EXTRA="authserv_id = mx.e2e.test" pf_add_ingest_pipe mwforged "$FPIPE_DIR" "$CONF_FP"
+F_PORT=$(free_port)
+# Built by the P4 probe above.
+PROBE_ADD_HEADER="Authentication-Results: mx.e2e.test; dkim=pass header.d=one.example" \
+    "$E2E_DIR/probe-milter" "inet:$F_PORT@127.0.0.1" "$E2E_DIR/probe-forged.log" 2>>"$E2E_DIR/probe.err" &
+F_PROBE_PID=$!
+disown "$F_PROBE_PID"
+if wait_port_listening "$F_PORT" 5 && mw_start "$CONF_F"; then
+    pf_postconf -e "smtpd_milters = inet:127.0.0.1:$MILTER_PORT inet:127.0.0.1:$F_PORT" \
+        "transport_maps = inline:{abuse-forged@example.net=mwforged:}"
+    pf_reload
+    # forged_report FROM [swaks args]: a complaint to the pipe's abuse mailbox; prints its report id.
+    forged_report() {
+        local from=$1 tag
+        shift
+        tag=$(new_tag)
+        send_anon --to abuse-forged@example.net --header "From: $from" --header "Subject: $tag complaint" \
+            --body "Spam from 203.0.113.80 hit our trap." "$@"
+        _piped() { grep -F "$1" "$PF_DIR/postfix.log" | grep -q "relay=mwforged.*status=sent"; }
+        wait_until 20 _piped "$(swaks_queue_id)"
+        sqlite3 "$FPIPE_DIR/mwforged.db" "select r.id from reports r join report_raw w on w.report_id = r.id where cast(w.raw as text) like '%$tag%'"
+    }
+    real=$(forged_report fbl@one.example)
+    forged=$(forged_report fbl@two.example --header "Authentication-Results: mx.e2e.test; dkim=pass header.d=two.example")
+    check "(21) mailwardend says it removed the sender's field" grep -q "removed 1 Authentication-Results field(s)" "$MW_LOG"
+    expect_eq "(21) the delivered report keeps the MX's field and not the forged one" "1|0" \
+        "$(sqlite3 "$FPIPE_DIR/mwforged.db" "select instr(cast(raw as text), 'header.d=one.example') > 0, instr(cast(raw as text), 'header.d=two.example') > 0 from report_raw where report_id = ${forged:-0}")"
+    "$MW_BIN/mailwarden" desk --once --config "$CONF_FP" >>"$E2E_DIR/desk.log" 2>&1
+    expect_eq "(21) the reporter our MX authenticated counts as dkim:one.example" "dkim:one.example" \
+        "$(sqlite3 "$FPIPE_DIR/mwforged.db" "select reporter_auth from reports where id = ${real:-0}")"
+    expect_match "(21) the one who forged our field is unauthenticated" "^unauthenticated" \
+        "$(sqlite3 "$FPIPE_DIR/mwforged.db" "select reporter_auth from reports where id = ${forged:-0}")"
+    mw_stop
+else
+    _fail "(21) probe milter and daemon start" "see $E2E_DIR/probe.err and $MW_LOG"
+fi
+kill "$F_PROBE_PID" 2>/dev/null
+pf_postconf -e "smtpd_milters = inet:127.0.0.1:$MILTER_PORT" \
+    "transport_maps = inline:{abuse-pipe@example.net=mwabuse:,abuse-hostile@example.net=mwhostile:}"
+pf_reload
+
 log "elapsed $((SECONDS - E2E_START)) s"
 e2e_finish

@@ -15,13 +15,13 @@
 #    postfix-login_senders lets a user send under its own name only, a report
 #    to abuse@example.com goes through the pipe transport into a case, and a
 #    stopped milter tempfails.
-# 2. Postfix, unix socket (Debian's chrooted smtpd): the directory comes from
-#    mailwarden-tmpfiles.conf, the daemon (an unprivileged user in group
-#    postfix, like the systemd drop-in's SupplementaryGroups=postfix) listens
-#    with the lines of mailwarden-unix-socket.conf (only the spool path is
-#    moved to the test's queue directory), postfix-main-unix.cf is loaded
-#    unchanged, and mail goes through a plain smtpd, a chrooted smtpd and the
-#    chrooted cleanup-local. systemd-analyze verifies the drop-in on the unit.
+# 2. Postfix, the package's unix socket (Debian's chrooted smtpd): the
+#    directory comes from mailwarden-tmpfiles.conf, the daemon (an unprivileged
+#    user in group postfix, as the package makes user mailwarden) listens with
+#    the uncommented lines of the package's config (only the spool path is
+#    moved to the test's queue directory), the milter lines of postfix-main.cf
+#    are loaded unchanged, and mail goes through a plain smtpd, a chrooted smtpd
+#    and the chrooted cleanup-local.
 # 3. Sendmail: m4 builds a sendmail.cf from a test .mc that includes
 #    sendmail-mailwarden.mc (shipped, and with the same four rewrites); the cf
 #    must carry the X (milter) line, the macro options, the mailer and the
@@ -79,8 +79,7 @@ done
 mw_have_binaries || { _fail "preflight: binaries" "no $MW_BIN/mailwardend or $MW_BIN/mailwarden (swift build first)"; recipes_finish; }
 id "$RECIPES_USER" >/dev/null 2>&1 || { _fail "preflight: user $RECIPES_USER" "no such account (set RECIPES_USER)"; recipes_finish; }
 for f in postfix-main.cf postfix-master.cf postfix-transport postfix-main-local.cf postfix-login_senders \
-    postfix-main-unix.cf mailwarden-unix-socket.conf \
-    mailwarden-tmpfiles.conf systemd-unix-socket.conf sendmail-mailwarden.mc; do
+    mailwarden-tmpfiles.conf sendmail-mailwarden.mc; do
     [ -f "$EXAMPLES/$f" ] || { _fail "preflight: packaging/examples/$f" "missing"; recipes_finish; }
 done
 RECIPES_GROUP=$(id -gn "$RECIPES_USER")
@@ -93,8 +92,7 @@ readme_shows() {
     done < <(grep -Ev '^(#|dnl|[[:space:]]*$)' "$EXAMPLES/$f")
     return $missing
 }
-for f in postfix-main.cf postfix-master.cf postfix-main-local.cf postfix-login_senders postfix-main-unix.cf \
-    mailwarden-unix-socket.conf sendmail-mailwarden.mc; do
+for f in postfix-main.cf postfix-master.cf postfix-main-local.cf postfix-login_senders sendmail-mailwarden.mc; do
     check "(0) README.md shows the lines of packaging/examples/$f as shipped" readme_shows "$f"
 done
 
@@ -165,7 +163,7 @@ chrooted_in_spool() {
     return 1
 }
 
-# ============================================================ 1. Postfix, inet
+# ============================================================ 1. Postfix, the milter on the test's port
 
 if ! pf_start "$E2E_DIR/pf"; then
     _fail "postfix: private instance starts" "see $E2E_DIR/pf/postfix.log"
@@ -176,12 +174,12 @@ ETC=$PF_DIR/etc
 
 # The one rewrite of the shipped Postfix files. Nothing else is changed.
 PF_SED=(
-    -e "s|inet:127\.0\.0\.1:8890|inet:127.0.0.1:$MILTER_PORT|g"
+    -e "s|= unix:mailwarden/mailwarden\.sock|= inet:127.0.0.1:$MILTER_PORT|g"
     -e "s|/usr/bin/mailwarden |$MW_BIN/mailwarden |g"
     -e "s|/etc/mailwarden/mailwarden\.conf|$CONF|g"
     -e "s|user=mailwarden |user=$RECIPES_USER |g"
 )
-echo "## 1. Postfix recipe (inet socket), loaded with exactly these rewrites:"
+echo "## 1. Postfix recipe (the milter moved to the test's inet port), loaded with exactly these rewrites:"
 printf '#   sed %s\n' "${PF_SED[*]}"
 sed "${PF_SED[@]}" "$EXAMPLES/postfix-main.cf" >"$RC/postfix-main.cf"
 sed "${PF_SED[@]}" "$EXAMPLES/postfix-master.cf" >"$RC/postfix-master.cf"
@@ -286,35 +284,17 @@ expect_match "(1) with mailwardend stopped the client gets a 4xx (milter_default
 check "(1) ... and nothing is queued" not grep -q 'queued as' "$SWAKS_LOG"
 
 # ============================================================ 2. Postfix, unix socket
-echo "## 2. unix socket for Debian's chrooted Postfix"
+echo "## 2. the package's unix socket for Debian's chrooted Postfix"
 SPOOL=$PF_DIR/spool
+PACKAGED_CONF=$E2E_REPO_ROOT/packaging/mailwarden.conf
 SOCK_DIR=$(awk '!/^#/ && $1 == "d" { print $2 }' "$EXAMPLES/mailwarden-tmpfiles.conf")
-SOCK_PATH=$(sed -n 's/^socket = unix://p' "$EXAMPLES/mailwarden-unix-socket.conf")
-DROPIN_RW=$(sed -n 's/^ReadWritePaths=//p' "$EXAMPLES/systemd-unix-socket.conf")
-MILTER_REL=$(sed -n 's/^smtpd_milters = unix://p' "$EXAMPLES/postfix-main-unix.cf")
+SOCK_PATH=$(sed -n 's/^socket = unix://p' "$PACKAGED_CONF")
+UNIT_RW=$(sed -n 's/^ReadWritePaths=-\{0,1\}//p' "$UNIT")
+MILTER_REL=$(sed -n 's/^smtpd_milters = unix://p' "$EXAMPLES/postfix-main.cf")
 expect_eq "(2) the socket's directory is the tmpfiles.d directory" "$SOCK_DIR" "$(dirname "$SOCK_PATH")"
-expect_eq "(2) the drop-in makes exactly that directory writable" "$SOCK_DIR" "$DROPIN_RW"
+expect_eq "(2) the unit makes exactly that directory writable" "$SOCK_DIR" "$UNIT_RW"
 expect_eq "(2) Postfix's relative path names the same socket under /var/spool/postfix" \
     "$SOCK_PATH" "/var/spool/postfix/$MILTER_REL"
-
-# systemd: the unit with the drop-in verifies cleanly (ExecStart pointed at
-# the built binary: the package's /usr/sbin/mailwardend is not installed here).
-if command -v systemd-analyze >/dev/null 2>&1; then
-    UNIT_DIR=$RC/units
-    mkdir -p "$UNIT_DIR/mailwardend.service.d"
-    sed "s|^ExecStart=/usr/sbin/mailwardend |ExecStart=$MW_BIN/mailwardend |" "$UNIT" >"$UNIT_DIR/mailwardend.service"
-    cp "$EXAMPLES/systemd-unix-socket.conf" "$UNIT_DIR/mailwardend.service.d/unix-socket.conf"
-    _verify_quiet() {
-        local out
-        out=$(SYSTEMD_UNIT_PATH="$UNIT_DIR:" systemd-analyze verify "$UNIT_DIR/mailwardend.service" 2>&1)
-        local rc=$?
-        printf '%s\n' "$out"
-        [ $rc -eq 0 ] && [ -z "$out" ]
-    }
-    check "(2) systemd-analyze verify: the unit with the drop-in is clean" _verify_quiet
-else
-    skip "(2) systemd-analyze verify of the drop-in" "systemd-analyze not installed"
-fi
 
 # The directory, from the shipped tmpfiles.d line (path moved into the test's
 # spool, user mailwarden -> RECIPES_USER).
@@ -330,13 +310,13 @@ fi
 expect_eq "(2) $SPOOL/mailwarden is 750 $RECIPES_USER:postfix" "750 $RECIPES_USER postfix" \
     "$(stat -c '%a %U %G' "$SPOOL/mailwarden" 2>/dev/null)"
 
-# The daemon: the same config with the shipped socket lines (the spool path
-# moved to the test's queue directory), as RECIPES_USER with supplementary
-# group postfix (what the drop-in's SupplementaryGroups=postfix gives it).
+# The daemon: the same config with the package's uncommented lines (the spool
+# path moved to the test's queue directory), as RECIPES_USER with supplementary
+# group postfix (what the package's postinst gives user mailwarden).
 CONF_U=$VAR/unix.conf
 grep -v '^socket = ' "$CONF" >"$CONF_U"
 echo "trusted_networks = 127.0.0.1/32" >>"$CONF_U" # count send_app's mail, so it has a queue id
-sed "s|/var/spool/postfix/|$SPOOL/|" "$EXAMPLES/mailwarden-unix-socket.conf" >>"$CONF_U"
+grep -Ev '^(#|[[:space:]]*$)' "$PACKAGED_CONF" | sed "s|/var/spool/postfix/|$SPOOL/|" >>"$CONF_U"
 chmod 644 "$CONF_U"
 if rc_mw_start "$CONF_U" "$E2E_DIR/mailwardend-unix.log" postfix; then
     _pass "(2) mailwardend listens on unix:$SPOOL/mailwarden/mailwarden.sock as $RECIPES_USER (groups postfix)"
@@ -346,14 +326,15 @@ fi
 expect_eq "(2) the socket is 660 $RECIPES_USER:postfix (socket_mode, socket_group)" "660 $RECIPES_USER postfix" \
     "$(stat -c '%a %U %G' "$SPOOL/mailwarden/mailwarden.sock" 2>/dev/null)"
 
-# Postfix: postfix-main-unix.cf as shipped (no rewrite: the path is relative
-# to the queue directory), plus a chrooted smtpd listener in the test's
-# master.cf (SASL off: the sasldb is outside the chroot).
+# Postfix: the milter lines of postfix-main.cf as shipped (no rewrite: the path
+# is relative to the queue directory), plus a chrooted smtpd listener in the
+# test's master.cf (SASL off: the sasldb is outside the chroot).
 CHROOT_PORT=$(free_port)
-load_main_cf "$EXAMPLES/postfix-main-unix.cf"
+grep -E '^(smtpd|non_smtpd)_milters = ' "$EXAMPLES/postfix-main.cf" >"$RC/postfix-milters.cf"
+load_main_cf "$RC/postfix-milters.cf"
 printf '%s\n' "127.0.0.1:$CHROOT_PORT inet n - y - - smtpd" \
     "  -o smtpd_sasl_auth_enable=no" "  -o milter_macro_daemon_name=smtpd-chroot" >>"$ETC/master.cf"
-check "(2) postfix check is silent with postfix-main-unix.cf" pf_check_quiet
+check "(2) postfix check is silent with the unix milter lines of postfix-main.cf" pf_check_quiet
 pf_reload
 wait_port_listening "$CHROOT_PORT" 10
 
