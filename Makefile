@@ -4,10 +4,10 @@ SWIFT ?= swift
 BIN := .build/debug
 # Debian packages the build and the tests need; installed only when missing.
 # From lintian on: for `make deb` and `make deb-test`.
-DEB_PACKAGES := libmilter-dev libsqlite3-dev pkg-config postfix sasl2-bin libsasl2-modules swaks sqlite3 jq gcc iproute2 util-linux miltertest bc curl spamd spamassassin rspamd lintian dpkg-dev binutils adduser passwd init-system-helpers systemd sendmail-cf publicsuffix
+DEB_PACKAGES := libmilter-dev python3 libsqlite3-dev pkg-config postfix sasl2-bin libsasl2-modules swaks sqlite3 jq gcc iproute2 util-linux miltertest bc curl spamd spamassassin rspamd lintian dpkg-dev binutils adduser passwd init-system-helpers systemd sendmail-cf publicsuffix
 DEV_CONFIG := packaging/dev.conf
 
-.PHONY: all deps build run test unit e2e docs docs-check bench clean deb deb-test recipes fuzz fuzz-build fuzz-smoke
+.PHONY: all deps build run test unit milter e2e docs docs-check bench clean deb deb-test recipes fuzz fuzz-build fuzz-smoke
 
 all: build
 
@@ -34,7 +34,7 @@ run: build
 	$(BIN)/mailwarden desk --config $(DEV_CONFIG) & desk=$$!; trap 'kill $$desk 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/mailwardend --config $(DEV_CONFIG)
 
-test: build docs-check unit e2e recipes deb-test fuzz-smoke
+test: build docs-check unit milter e2e recipes deb-test fuzz-smoke
 
 # The example config and the README reference are rendered from the settings table.
 docs: build
@@ -52,6 +52,10 @@ unit:
 
 e2e: build
 	MW_BIN=$(BIN) bash Tests/e2e/run.sh
+
+# The milter protocol without an MTA (negotiated flags, no-reply events, modifications): miltertest.
+milter: build
+	MW_BIN=$(BIN) bash Tests/milter/run.sh
 
 # The Postfix and Sendmail recipes of packaging/examples/, loaded as shipped (Sendmail: m4 and an unpacked binary).
 recipes: build

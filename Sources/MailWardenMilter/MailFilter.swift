@@ -14,20 +14,14 @@ public final class MailFilter: Sendable {
     public let logger: Logger
     public let scannerHealth: ScannerHealthBoard
     public let metrics: MessageMetrics
-    private let current: Mutex<Snapshot>
+    private let current: Mutex<SessionPlan>
     private let makeScanners: @Sendable (ScannerConfig) -> [any SpamScanner]
-
-    /// A config and the scanner clients built from it, swapped together.
-    struct Snapshot {
-        let config: Config
-        let scanners: [any SpamScanner]
-    }
 
     public init(config: Config, store: PolicyStore, tokenizer: IdentityTokenizer?, notifier: LockNotifier?,
                 intake: ReportIntake? = nil, makeScanners: @escaping @Sendable (ScannerConfig) -> [any SpamScanner] = { _ in [] },
                 clock: WallClock, logger: Logger, metrics: MessageMetrics = MessageMetrics()) {
         let scanners = makeScanners(config.scanning)
-        current = Mutex(Snapshot(config: config, scanners: scanners))
+        current = Mutex(SessionPlan(config: config, scanners: scanners, clock: clock, store: store))
         scannerHealth = ScannerHealthBoard(labels: scanners.map(\.label), metrics: metrics)
         self.makeScanners = makeScanners
         self.store = store
@@ -43,13 +37,12 @@ public final class MailFilter: Sendable {
 
     /// Puts a new snapshot in force for connections that start from now on.
     public func replaceConfig(_ config: Config) {
-        let snapshot = Snapshot(config: config, scanners: makeScanners(config.scanning))
-        current.withLock { $0 = snapshot }
+        let plan = SessionPlan(config: config, scanners: makeScanners(config.scanning), clock: clock, store: store)
+        current.withLock { $0 = plan }
     }
 
     /// A new session for one SMTP connection.
     public func makeSession() -> MeasuredSession {
-        let snapshot = current.withLock { $0 }
-        return MeasuredSession(MessageSession(filter: self, config: snapshot.config, scanners: snapshot.scanners), metrics: metrics)
+        MeasuredSession(MessageSession(filter: self, plan: current.withLock { $0 }), metrics: metrics)
     }
 }

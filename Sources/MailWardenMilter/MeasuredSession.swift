@@ -19,8 +19,10 @@ public final class MeasuredSession: MilterSession {
         return event()
     }
 
+    public var eventPlan: EventPlan { inner.eventPlan }
+
     private func answered(_ verdict: Verdict) -> Verdict {
-        guard inMessage, verdict != .proceed else { return verdict }
+        guard inMessage, verdict != .proceed, verdict != .skip else { return verdict }
         inMessage = false
         let (seconds, attoseconds) = spent.components
         metrics.message(action: MessageSession.name(verdict), nanoseconds: seconds * 1_000_000_000 + attoseconds / 1_000_000_000)

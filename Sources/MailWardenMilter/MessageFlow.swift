@@ -32,12 +32,44 @@ public enum MessageScope: String, Sendable {
     case inbound
 }
 
+/// A config snapshot with what every session of it needs, worked out once per snapshot (a reload
+/// makes a new one), not once per connection.
+struct SessionPlan: Sendable {
+    let config: Config
+    /// The scanner clients built from the config.
+    let scanners: [any SpamScanner]
+    let accounting: IdentityAccounting
+    /// The lowercased names of the headers whose values are kept.
+    let examinedHeaders: Set<String>
+    /// The macros read at MAIL FROM.
+    let wantedMacros: [String]
+    let events: EventPlan
+
+    init(config: Config, scanners: [any SpamScanner], clock: WallClock, store: PolicyStore) {
+        self.config = config
+        self.scanners = scanners
+        accounting = IdentityAccounting(config: config, store: store, clock: clock)
+        examinedHeaders = config.examinedHeaders
+        var macros = ["{auth_authen}", "{daemon_name}", "i"]
+        for rule in config.identityRules.rules {
+            if case .macro(let name) = rule.source, !macros.contains(name) { macros.append(name) }
+        }
+        wantedMacros = macros
+        // The body is read only for a report to an abuse mailbox or for the scanners. Connect,
+        // recipients and headers are only noted, never answered otherwise than "go on".
+        let readsBody = !config.abuseMailboxes.isEmpty || !scanners.isEmpty
+        events = EventPlan(unused: readsBody ? [.helo, .endOfHeaders, .unknownCommand] : [.helo, .endOfHeaders, .unknownCommand, .body],
+                           unanswered: [.connect, .recipient, .header])
+    }
+}
+
 public final class MessageSession: MilterSession {
     let filter: MailFilter
     let config: Config
     let accounting: IdentityAccounting
     private let examinedHeaders: Set<String>
     private let wantedMacros: [String]
+    public let eventPlan: EventPlan
 
     private var clientAddress: String?
     private var daemonName: String?
@@ -76,17 +108,14 @@ public final class MessageSession: MilterSession {
 
     private let scanners: [any SpamScanner]
 
-    init(filter: MailFilter, config: Config, scanners: [any SpamScanner]) {
+    init(filter: MailFilter, plan: SessionPlan) {
         self.filter = filter
-        self.config = config
-        self.scanners = scanners
-        accounting = IdentityAccounting(config: config, store: filter.store, clock: filter.clock)
-        examinedHeaders = config.examinedHeaders
-        var macros = ["{auth_authen}", "{daemon_name}", "i"]
-        for rule in config.identityRules.rules {
-            if case .macro(let name) = rule.source, !macros.contains(name) { macros.append(name) }
-        }
-        wantedMacros = macros
+        config = plan.config
+        scanners = plan.scanners
+        accounting = plan.accounting
+        examinedHeaders = plan.examinedHeaders
+        wantedMacros = plan.wantedMacros
+        eventPlan = plan.events
     }
 
     // MARK: connect
@@ -183,11 +212,12 @@ public final class MessageSession: MilterSession {
         return .proceed
     }
 
+    /// Kept only for a report or a scan, and only up to its cap: past that, no more is sent.
     public func body(_ chunk: UnsafeRawBufferPointer) -> Verdict {
-        guard message.keepsBytes else { return .proceed }
+        guard message.keepsBytes, !message.bytesTooLarge else { return .skip }
         endHeaders()
         keepBytes(Array(chunk))
-        return .proceed
+        return message.bytesTooLarge ? .skip : .proceed
     }
 
     /// The blank line between the kept headers and the body (there is no end-of-headers event: NOEOH).
@@ -481,7 +511,7 @@ public final class MessageSession: MilterSession {
 
     static func name(_ verdict: Verdict) -> String {
         switch verdict {
-        case .proceed, .accept: return "accept"
+        case .proceed, .skip, .accept: return "accept"
         case .reject: return "reject"
         case .tempfail: return "tempfail"
         case .discard: return "discard"

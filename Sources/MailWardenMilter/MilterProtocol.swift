@@ -30,6 +30,39 @@ public enum Verdict: Sendable, Equatable {
     case discard
     /// Accept into Postfix's hold queue (end-of-message only).
     case hold(reason: String)
+    /// Go on, and send no more of this event's data (the rest of the body).
+    case skip
+}
+
+/// The events of one SMTP transaction that an MTA may send a milter, for negotiating which ones
+/// (milter protocol 6: Postfix 2.6+, Sendmail 8.14+).
+public struct MilterEvents: OptionSet, Sendable {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+    public static let connect = MilterEvents(rawValue: 1 << 0)
+    public static let helo = MilterEvents(rawValue: 1 << 1)
+    public static let mailFrom = MilterEvents(rawValue: 1 << 2)
+    public static let recipient = MilterEvents(rawValue: 1 << 3)
+    public static let data = MilterEvents(rawValue: 1 << 4)
+    public static let header = MilterEvents(rawValue: 1 << 5)
+    public static let endOfHeaders = MilterEvents(rawValue: 1 << 6)
+    public static let body = MilterEvents(rawValue: 1 << 7)
+    public static let unknownCommand = MilterEvents(rawValue: 1 << 8)
+}
+
+/// What a session asks of the MTA: fewer events and fewer replies make a milter cheaper than one
+/// that answers everything.
+public struct EventPlan: Sendable, Equatable {
+    /// Events of no use to the session: the MTA need not send them.
+    public let unused: MilterEvents
+    /// Events the session always answers "go on": the MTA need not wait for the answer.
+    public let unanswered: MilterEvents
+
+    public init(unused: MilterEvents, unanswered: MilterEvents) {
+        self.unused = unused
+        self.unanswered = unanswered
+    }
 }
 
 /// A change to the message, applied at end-of-message.
@@ -47,6 +80,8 @@ public protocol MacroSource {
 
 /// One SMTP connection's worth of milter events.
 public protocol MilterSession: AnyObject {
+    /// Fixed for the session's life (its config snapshot); read once, when the MTA connects.
+    var eventPlan: EventPlan { get }
     func connect(hostname: String, address: String?, macros: MacroSource) -> Verdict
     func mailFrom(_ sender: String, macros: MacroSource) -> Verdict
     func recipient(_ recipient: String, macros: MacroSource) -> Verdict

@@ -5,6 +5,8 @@
 // - libmilter never sets TCP_NODELAY: a modifying milter's two small writes at end-of-message stall
 //   40 ms on Nagle. We set it on the listening socket; accepted sockets inherit it.
 // - Without an xxfi_data callback Postfix stalls another 40 ms on its own side, so we register a no-op.
+// - xxfi_negotiate asks only for the events the session uses and no reply where its answer is always
+//   "go on" (EventPlan); an MTA that offers fewer flags (older protocol) simply gets fewer asked of it.
 // - libmilter's worker pool runs one connection's callbacks on several threads: no thread-locals.
 // - Callbacks are global functions outside main.swift: in main.swift they would be main-actor code
 //   and trap when a worker thread calls them.
@@ -27,7 +29,7 @@ public enum MilterRunner {
         var desc = smfiDesc()
         desc.xxfi_name = strdup("mailwardend")
         desc.xxfi_version = SMFI_VERSION
-        desc.xxfi_flags = UInt(SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_DELRCPT)
+        desc.xxfi_flags = actions
         desc.xxfi_connect = mwConnect
         desc.xxfi_envfrom = mwEnvFrom
         desc.xxfi_envrcpt = mwEnvRcpt
@@ -37,6 +39,7 @@ public enum MilterRunner {
         desc.xxfi_eom = mwEndOfMessage
         desc.xxfi_abort = mwAbort
         desc.xxfi_close = mwClose
+        desc.xxfi_negotiate = mwNegotiate
         guard socket.withCString({ smfi_setconn(UnsafeMutablePointer(mutating: $0)) }) == MI_SUCCESS else {
             throw StartError(description: "socket \(socket): libmilter does not accept this socket specification")
         }
@@ -79,12 +82,46 @@ public enum MilterRunner {
     }
 }
 
-// MARK: - Session lookup
+// MARK: - Connections
 
-private func session(_ ctx: OpaquePointer?) -> MilterSession? {
-    guard let p = smfi_getpriv(ctx) else { return nil }
-    return Unmanaged<MeasuredSession>.fromOpaque(p).takeUnretainedValue()
+/// One MTA connection: its session and what was negotiated for it.
+private final class Connection {
+    let session: MeasuredSession
+    /// Events whose answer the MTA does not wait for (the session always says "go on" to them).
+    var unanswered: MilterEvents = []
+    /// Whether the MTA understands SMFIS_SKIP.
+    var canSkip = false
+
+    init(_ session: MeasuredSession) { self.session = session }
 }
+
+/// The connection's state, made at negotiation (or at connect, if the MTA did not negotiate).
+private func connection(_ ctx: OpaquePointer?) -> Connection? {
+    guard let p = smfi_getpriv(ctx) else { return nil }
+    return Unmanaged<Connection>.fromOpaque(p).takeUnretainedValue()
+}
+
+private func startConnection(_ ctx: OpaquePointer?) -> Connection? {
+    guard let filter = installedFilter.withLock({ $0 }) else { return nil }
+    let c = Connection(filter.makeSession())
+    guard smfi_setpriv(ctx, Unmanaged.passRetained(c).toOpaque()) == MI_SUCCESS else {
+        Unmanaged.passUnretained(c).release()
+        return nil
+    }
+    return c
+}
+
+/// The SMFIP_NO* step that leaves out each event, and the SMFIP_NR_* step that needs no reply to it.
+private let stepsByEvent: [(event: MilterEvents, notSent: Int, noReply: Int)] = [
+    (.connect, SMFIP_NOCONNECT, SMFIP_NR_CONN), (.helo, SMFIP_NOHELO, SMFIP_NR_HELO),
+    (.mailFrom, SMFIP_NOMAIL, SMFIP_NR_MAIL), (.recipient, SMFIP_NORCPT, SMFIP_NR_RCPT),
+    (.data, SMFIP_NODATA, SMFIP_NR_DATA), (.header, SMFIP_NOHDRS, SMFIP_NR_HDR),
+    (.endOfHeaders, SMFIP_NOEOH, SMFIP_NR_EOH), (.body, SMFIP_NOBODY, SMFIP_NR_BODY),
+    (.unknownCommand, SMFIP_NOUNKNOWN, SMFIP_NR_UNKN),
+]
+
+/// The modifications mailwardend may make.
+private let actions = UInt(SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_DELRCPT)
 
 /// Macros are read only while the event they came with is being handled.
 private struct ContextMacros: MacroSource {
@@ -111,6 +148,7 @@ private func numericAddress(_ sa: UnsafeMutablePointer<sockaddr>?) -> String? {
 private func apply(_ verdict: Verdict, _ ctx: OpaquePointer?) -> sfsistat {
     switch verdict {
     case .proceed: return SMFIS_CONTINUE
+    case .skip: return connection(ctx)?.canSkip == true ? SMFIS_SKIP : SMFIS_CONTINUE
     case .accept: return SMFIS_ACCEPT
     case .discard: return SMFIS_DISCARD
     case .reject(let reply):
@@ -159,45 +197,67 @@ private func apply(_ modification: Modification, _ ctx: OpaquePointer?) -> Bool 
 
 // MARK: - Callbacks
 
-private func mwConnect(_ ctx: OpaquePointer?, _ host: UnsafeMutablePointer<CChar>?, _ sa: UnsafeMutablePointer<sockaddr>?) -> sfsistat {
-    guard let filter = installedFilter.withLock({ $0 }) else { return SMFIS_TEMPFAIL }
-    let s = filter.makeSession()
-    guard smfi_setpriv(ctx, Unmanaged.passRetained(s).toOpaque()) == MI_SUCCESS else {
-        Unmanaged.passUnretained(s).release()
-        return SMFIS_TEMPFAIL
+/// Asks the MTA for what the session's EventPlan says, within what the MTA offers (`steps`).
+private func mwNegotiate(_ ctx: OpaquePointer?, _ offeredActions: UInt, _ offeredSteps: UInt, _: UInt, _: UInt,
+                         _ pf0: UnsafeMutablePointer<UInt>?, _ pf1: UnsafeMutablePointer<UInt>?,
+                         _ pf2: UnsafeMutablePointer<UInt>?, _ pf3: UnsafeMutablePointer<UInt>?) -> sfsistat {
+    guard let c = startConnection(ctx) else { return SMFIS_TEMPFAIL }
+    let plan = c.session.eventPlan
+    var steps = UInt(SMFIP_SKIP)
+    for step in stepsByEvent {
+        if plan.unused.contains(step.event) { steps |= UInt(step.notSent) }
+        if plan.unanswered.contains(step.event) { steps |= UInt(step.noReply) }
     }
-    return apply(s.connect(hostname: string(host), address: numericAddress(sa), macros: ContextMacros(ctx: ctx)), ctx)
+    steps &= offeredSteps
+    c.unanswered = MilterEvents(stepsByEvent.filter { steps & UInt($0.noReply) != 0 }.map(\.event))
+    c.canSkip = steps & UInt(SMFIP_SKIP) != 0
+    pf0?.pointee = actions & offeredActions
+    pf1?.pointee = steps
+    pf2?.pointee = 0
+    pf3?.pointee = 0
+    return SMFIS_CONTINUE
+}
+
+/// The session's verdict as libmilter's status; no reply at all where none was negotiated.
+private func answer(_ c: Connection, _ event: MilterEvents, _ ctx: OpaquePointer?, _ verdict: () -> Verdict) -> sfsistat {
+    let v = verdict()
+    return c.unanswered.contains(event) ? SMFIS_NOREPLY : apply(v, ctx)
+}
+
+private func mwConnect(_ ctx: OpaquePointer?, _ host: UnsafeMutablePointer<CChar>?, _ sa: UnsafeMutablePointer<sockaddr>?) -> sfsistat {
+    guard let c = connection(ctx) ?? startConnection(ctx) else { return SMFIS_TEMPFAIL }
+    return answer(c, .connect, ctx) { c.session.connect(hostname: string(host), address: numericAddress(sa), macros: ContextMacros(ctx: ctx)) }
 }
 
 private func mwEnvFrom(_ ctx: OpaquePointer?, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> sfsistat {
-    guard let s = session(ctx) else { return SMFIS_TEMPFAIL }
-    return apply(s.mailFrom(string(argv?[0]), macros: ContextMacros(ctx: ctx)), ctx)
+    guard let c = connection(ctx) else { return SMFIS_TEMPFAIL }
+    return answer(c, .mailFrom, ctx) { c.session.mailFrom(string(argv?[0]), macros: ContextMacros(ctx: ctx)) }
 }
 
 private func mwEnvRcpt(_ ctx: OpaquePointer?, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> sfsistat {
-    guard let s = session(ctx) else { return SMFIS_TEMPFAIL }
-    return apply(s.recipient(string(argv?[0]), macros: ContextMacros(ctx: ctx)), ctx)
+    guard let c = connection(ctx) else { return SMFIS_TEMPFAIL }
+    return answer(c, .recipient, ctx) { c.session.recipient(string(argv?[0]), macros: ContextMacros(ctx: ctx)) }
 }
 
 private func mwHeader(_ ctx: OpaquePointer?, _ name: UnsafeMutablePointer<CChar>?, _ value: UnsafeMutablePointer<CChar>?) -> sfsistat {
-    guard let s = session(ctx) else { return SMFIS_TEMPFAIL }
-    return apply(s.header(name: string(name), value: string(value)), ctx)
+    guard let c = connection(ctx) else { return SMFIS_TEMPFAIL }
+    return answer(c, .header, ctx) { c.session.header(name: string(name), value: string(value)) }
 }
 
 /// Must exist even when it only continues: without it Postfix stalls 40 ms per message (see the top of this file).
 private func mwData(_ ctx: OpaquePointer?) -> sfsistat {
-    guard let s = session(ctx) else { return SMFIS_TEMPFAIL }
-    return apply(s.data(macros: ContextMacros(ctx: ctx)), ctx)
+    guard let c = connection(ctx) else { return SMFIS_TEMPFAIL }
+    return answer(c, .data, ctx) { c.session.data(macros: ContextMacros(ctx: ctx)) }
 }
 
 private func mwBody(_ ctx: OpaquePointer?, _ bytes: UnsafeMutablePointer<UInt8>?, _ length: Int) -> sfsistat {
-    guard let s = session(ctx) else { return SMFIS_TEMPFAIL }
-    return apply(s.body(UnsafeRawBufferPointer(start: bytes, count: bytes == nil ? 0 : length)), ctx)
+    guard let c = connection(ctx) else { return SMFIS_TEMPFAIL }
+    return answer(c, .body, ctx) { c.session.body(UnsafeRawBufferPointer(start: bytes, count: bytes == nil ? 0 : length)) }
 }
 
 private func mwEndOfMessage(_ ctx: OpaquePointer?) -> sfsistat {
-    guard let s = session(ctx) else { return SMFIS_TEMPFAIL }
-    let (verdict, modifications) = s.endOfMessage(macros: ContextMacros(ctx: ctx))
+    guard let c = connection(ctx) else { return SMFIS_TEMPFAIL }
+    let (verdict, modifications) = c.session.endOfMessage(macros: ContextMacros(ctx: ctx))
     for m in modifications where !apply(m, ctx) {
         // A modification the MTA refused would leave the message half-changed: let the client retry.
         return SMFIS_TEMPFAIL
@@ -207,14 +267,14 @@ private func mwEndOfMessage(_ ctx: OpaquePointer?) -> sfsistat {
 }
 
 private func mwAbort(_ ctx: OpaquePointer?) -> sfsistat {
-    session(ctx)?.abort()
+    connection(ctx)?.session.abort()
     return SMFIS_CONTINUE
 }
 
 private func mwClose(_ ctx: OpaquePointer?) -> sfsistat {
     if let p = smfi_getpriv(ctx) {
-        let s = Unmanaged<MeasuredSession>.fromOpaque(p).takeRetainedValue()
-        s.close()
+        let c = Unmanaged<Connection>.fromOpaque(p).takeRetainedValue()
+        c.session.close()
         _ = smfi_setpriv(ctx, nil)
     }
     return SMFIS_CONTINUE

@@ -165,3 +165,47 @@ final class RecordingIntake: ReportIntake {
         #expect(throws: ConfigErrors.self) { try Config.parse(text: "remove_forged_authentication_results = yes", file: "t.conf") }
     }
 }
+
+/// What the bridge negotiates from: fewer events and fewer replies than a milter that answers all.
+@Suite struct EventPlanTests {
+    @Test func theBodyIsAskedForOnlyForReportsOrScanners() throws {
+        #expect(try Harness("").filter.makeSession().eventPlan.unused.contains(.body))
+        #expect(try !Harness("abuse_mailboxes = abuse@example.com").filter.makeSession().eventPlan.unused.contains(.body))
+        let scanned = try Harness("scanner = spamd 127.0.0.1:783", makeScanners: { _ in [ScriptedScanner()] })
+        #expect(!scanned.filter.makeSession().eventPlan.unused.contains(.body))
+        #expect(try Harness("").filter.makeSession().eventPlan.unused.isSuperset(of: [.helo, .endOfHeaders, .unknownCommand]))
+    }
+
+    /// The MTA does not wait for these answers, so each must be "go on" whatever the message: a
+    /// stranger's, a locked customer's, a report, one with a forged field to remove.
+    @Test func eventsLeftUnansweredAlwaysGoOn() throws {
+        let h = try Harness("limit_messages = 1/1h\nabuse_mailboxes = abuse@example.com\nauthserv_id = mx.example.com\n"
+                            + "remove_forged_authentication_results = yes\nidentity_rule = user header X-Auth-User /^(?<id>\\S+)$/")
+        let plan = h.filter.makeSession().eventPlan
+        #expect(plan.unanswered == [.connect, .recipient, .header])
+        for _ in 1...3 { h.send(.init(auth: "shop")) }
+        for auth in [nil, "shop"] as [String?] {
+            let s = h.filter.makeSession()
+            #expect(s.connect(hostname: "c", address: "198.51.100.7", macros: Macros()) == .proceed)
+            _ = s.mailFrom("<a@b>", macros: Macros(auth.map { ["{auth_authen}": $0] } ?? [:]))
+            for rcpt in ["<abuse@example.com>", "<x@example.org>"] { #expect(s.recipient(rcpt, macros: Macros()) == .proceed) }
+            for (name, value) in [("X-Auth-User", "shop"), ("Authentication-Results", "mx.example.com; dkim=pass"), ("Subject", "x")] {
+                #expect(s.header(name: name, value: value) == .proceed)
+            }
+            s.close()
+        }
+    }
+
+    @Test func aBodyNobodyKeepsIsSkipped() throws {
+        let h = try Harness("abuse_mailboxes = abuse@example.com\nabuse_max_size = 1024")
+        let s = h.filter.makeSession()
+        _ = s.mailFrom("<a@b>", macros: Macros(["{auth_authen}": "shop"]))
+        _ = s.recipient("<x@example.org>", macros: Macros())
+        #expect(Array("hello".utf8).withUnsafeBytes { s.body($0) } == .skip, "not a report, not scanned")
+        let r = h.filter.makeSession()
+        _ = r.mailFrom("<a@b>", macros: Macros())
+        _ = r.recipient("<abuse@example.com>", macros: Macros())
+        #expect(Array("hello".utf8).withUnsafeBytes { r.body($0) } == .proceed, "a report is kept")
+        #expect([UInt8](repeating: 65, count: 2048).withUnsafeBytes { r.body($0) } == .skip, "past abuse_max_size nothing more is kept")
+    }
+}

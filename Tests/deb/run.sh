@@ -318,7 +318,7 @@ expect_eq "the socket is mailwarden:postfix 660 (socket_group, socket_mode)" "ma
 expect_eq "mailwardend listens on no TCP port" "" "$(ss -Htlnp | grep -F "pid=$DAEMON_PID,")"
 # connect_as USER: connect(2) to the socket as USER with USER's groups; prints "connected" or the error.
 connect_as() {
-    setpriv --reuid="$1" --regid="$(id -gn "$1")" --init-groups python3 -c '
+    setpriv --reuid="$1" --regid="$(id -gn "$1")" --init-groups /usr/bin/python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX)
 try:

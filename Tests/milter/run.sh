@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+#
+# run.sh: mailwardend at the milter protocol level, for what negotiation changes (`make milter`,
+# part of `make test`). No MTA: a real mailwardend on a loopback port, spoken to by
+#   - negotiate.py: offers the negotiation as Postfix (protocol 6, every step) and as an older MTA
+#     (protocol 2 steps only) and checks what mailwardend asks for;
+#   - miltertest (Debian's, with suite.lua): a locked identity refused at MAIL FROM and at end of
+#     message, chgheader by index, delrcpt, quarantine, abort mid-message; its -vv trace shows which
+#     events got no reply.
+# Postfix and Sendmail themselves negotiate with mailwardend in the e2e and recipes suites.
+#   MW_BIN=.build/debug bash Tests/milter/run.sh
+set -u
+MILTER_TEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../e2e/lib.sh
+. "$MILTER_TEST_DIR/../e2e/lib.sh"
+MILTER_START=$SECONDS
+E2E_DIR=$(mktemp -d /tmp/mailwarden-milter.XXXXXX)
+mkdir -p "$E2E_DIR/checks"
+DAEMON_PID=
+
+daemon_stop() {
+    if pid_alive "$DAEMON_PID"; then
+        kill -TERM "$DAEMON_PID" 2>/dev/null
+        wait_pid_gone "$DAEMON_PID" 10 || kill -9 "$DAEMON_PID" 2>/dev/null
+    fi
+    DAEMON_PID=
+}
+milter_finish() {
+    daemon_stop
+    trap - EXIT INT TERM
+    log "elapsed $((SECONDS - MILTER_START)) s"
+    e2e_summary MILTER_KEEP
+}
+trap milter_finish EXIT INT TERM
+
+# daemon_start NAME CONFIG_LINES: mailwardend on a fresh loopback port and store.
+daemon_start() {
+    PORT=$(free_port)
+    SOCKET=inet:$PORT@127.0.0.1
+    printf 'socket = %s\nstore = %s/%s.db\n%s\n' "$SOCKET" "$E2E_DIR" "$1" "$2" >"$E2E_DIR/$1.conf"
+    "$MW_BIN/mailwardend" --config "$E2E_DIR/$1.conf" >"$E2E_DIR/$1.log" 2>&1 &
+    DAEMON_PID=$!
+    wait_port_listening "$PORT" 10 || { _fail "mailwardend starts ($1)" "see $E2E_DIR/$1.log"; return 1; }
+}
+
+# steps_asked OFFERED_VERSION OFFERED_ACTIONS OFFERED_STEPS: "actions steps" mailwardend asked for.
+negotiated() { timeout 10 python3 "$MILTER_TEST_DIR/negotiate.py" "$SOCKET" "$@" | awk '{ print $2, $3 }'; }
+
+# No reply to connect, RCPT and headers; no HELO, end-of-headers or unknown commands; SMFIS_SKIP.
+SMFIP_NOHELO=0x2 SMFIP_NOBODY=0x10 SMFIP_NOEOH=0x40 SMFIP_NR_HDR=0x80 SMFIP_NOUNKNOWN=0x100
+SMFIP_SKIP=0x400 SMFIP_NR_CONN=0x1000 SMFIP_NR_RCPT=0x8000
+STEPS=$((SMFIP_NOHELO | SMFIP_NOEOH | SMFIP_NR_HDR | SMFIP_NOUNKNOWN | SMFIP_SKIP | SMFIP_NR_CONN | SMFIP_NR_RCPT))
+# add headers, change headers, delete recipients, quarantine
+ACTIONS=$((0x1 | 0x10 | 0x8 | 0x20))
+ALL_STEPS=0x1fffff ALL_ACTIONS=0x1ff
+
+# run_suite PHASE: suite.lua's PHASE against the running daemon; the -vv trace is kept.
+run_suite() {
+    timeout 60 miltertest -vv -s "$MILTER_TEST_DIR/suite.lua" -D "socket=$SOCKET" -D "phase=$1" >"$E2E_DIR/$1.trace" 2>&1
+    local rc=$?
+    grep '^ok: ' "$E2E_DIR/$1.trace" | sed "s/^ok: /ok   - ($1) /"
+    E2E_PASS=$((E2E_PASS + $(grep -c '^ok: ' "$E2E_DIR/$1.trace")))
+    [ $rc -eq 0 ] || _fail "($1) miltertest suite.lua exits 0" "status $rc; last line: $(grep -v '^miltertest: ' "$E2E_DIR/$1.trace" | tail -1)"
+}
+
+# replies_after CMD TRACE: how many of the commands CMD that miltertest wrote were answered.
+replies_after() {
+    awk -v cmd="cmd $1," '/mt_milter_write/ { w = index($0, cmd) > 0; next }
+        /mt_milter_read/ { if (w) n++; w = 0; next } END { print n + 0 }' "$2"
+}
+writes_of() { grep -c "mt_milter_write.*cmd $1," "$2"; }
+
+for c in miltertest python3 timeout; do
+    command -v "$c" >/dev/null || { _fail "preflight: $c" "not installed (make deps)"; milter_finish; }
+done
+
+echo "## negotiation: reports and abuse mailboxes on, lock_action = reject"
+daemon_start reject "limit_messages = 1/1h
+trusted_networks = 198.51.100.0/24
+identity_rule = sasl macro {auth_authen} lowercase
+identity_rule = user header X-Auth-User /^\\s*(?<id>\\S+)/ lowercase
+identity_header = remove
+abuse_mailboxes = abuse@example.com" || milter_finish
+expect_eq "as Postfix offers it: no reply to connect, RCPT, headers; no HELO, EOH, unknown; SKIP; the body (for reports)" \
+    "$(printf '%#x %#x' $ACTIONS $STEPS)" "$(negotiated 6 $ALL_ACTIONS $ALL_STEPS)"
+expect_eq "an MTA offering only protocol 2's steps and two actions gets what it offers of them" \
+    "$(printf '%#x %#x' $((ACTIONS & 0x3)) $((STEPS & 0x7f)))" "$(negotiated 2 0x3 0x7f)"
+run_suite reject
+T=$E2E_DIR/reject.trace
+expect_eq "headers: $(writes_of L "$T") sent, none answered (SMFIP_NR_HDR)" 0 "$(replies_after L "$T")"
+expect_eq "RCPT: $(writes_of R "$T") sent, none answered (SMFIP_NR_RCPT)" 0 "$(replies_after R "$T")"
+expect_eq "connect: $(writes_of C "$T") sent, none answered (SMFIP_NR_CONN)" 0 "$(replies_after C "$T")"
+expect_eq "MAIL FROM: every one answered (a locked identity is refused there)" "$(writes_of M "$T")" "$(replies_after M "$T")"
+check "no HELO or end-of-headers was sent (SMFIP_NOHELO, SMFIP_NOEOH)" not grep -q 'cmd [HN],' "$T"
+daemon_stop
+
+echo "## negotiation: no reports, no scanners, lock_action = hold"
+daemon_start hold "limit_messages = 1/1h
+lock_action = hold" || milter_finish
+expect_eq "the body is not asked for at all (SMFIP_NOBODY)" \
+    "$(printf '%#x %#x' $ACTIONS $((STEPS | SMFIP_NOBODY)))" "$(negotiated 6 $ALL_ACTIONS $ALL_STEPS)"
+run_suite hold
+check "no body chunk was sent" not grep -q 'cmd B,' "$E2E_DIR/hold.trace"
+daemon_stop
+
+milter_finish
