@@ -6,22 +6,25 @@ import Foundation
 import MailWardenCore
 
 extension SQLiteStore: ReportQueue {
-    public func enqueue(_ report: RawReport) throws -> EnqueueOutcome {
-        let hash = ReportFingerprint.of(report.raw)
+    public func enqueue(_ reports: [RawReport]) throws -> [EnqueueOutcome] {
+        let hashes = reports.map { ReportFingerprint.of($0.raw) }
         return try db.transaction(durable: true) { tx in
-            if let id = try tx.query("SELECT id FROM reports WHERE content_hash = ?", [.text(hash)]).first?.first?.int {
-                try Self.tally(tx, format: Self.unparsed, type: nil, status: "duplicate")
-                return .duplicate(reportID: id)
+            try zip(reports, hashes).map { report, hash in
+                // Also finds a report queued earlier in this batch: the transaction sees its own rows.
+                if let id = try tx.query("SELECT id FROM reports WHERE content_hash = ?", [.text(hash)]).first?.first?.int {
+                    try Self.tally(tx, format: Self.unparsed, type: nil, status: "duplicate")
+                    return .duplicate(reportID: id)
+                }
+                guard let id = try tx.query("""
+                    INSERT INTO reports(received_at, content_hash, status, format, envelope_sender, envelope_recipient, queue_id, fields)
+                    VALUES(?, ?, 'queued', ?, ?, ?, ?, '{}') RETURNING id
+                    """, [.int(report.receivedAt), .text(hash), .text(Self.unparsed), SQLValue(report.envelopeSender),
+                          SQLValue(report.envelopeRecipient), SQLValue(report.queueID)]).first?.first?.int else {
+                    throw StoreError(code: 0, message: "store \(path): the report was not stored")
+                }
+                try tx.query("INSERT INTO report_raw(report_id, raw) VALUES(?, ?)", [.int(id), .blob(report.raw)])
+                return .queued(reportID: id)
             }
-            guard let id = try tx.query("""
-                INSERT INTO reports(received_at, content_hash, status, format, envelope_sender, envelope_recipient, queue_id, fields)
-                VALUES(?, ?, 'queued', ?, ?, ?, ?, '{}') RETURNING id
-                """, [.int(report.receivedAt), .text(hash), .text(Self.unparsed), SQLValue(report.envelopeSender),
-                      SQLValue(report.envelopeRecipient), SQLValue(report.queueID)]).first?.first?.int else {
-                throw StoreError(code: 0, message: "store \(path): the report was not stored")
-            }
-            try tx.query("INSERT INTO report_raw(report_id, raw) VALUES(?, ?)", [.int(id), .blob(report.raw)])
-            return .queued(reportID: id)
         }
     }
 
