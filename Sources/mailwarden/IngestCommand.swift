@@ -154,23 +154,30 @@ struct ParseWaiter {
     }
 
     func result(of reportID: Int64) throws -> IngestResult {
-        // Bounded: the store gives a report up to triage after DeskWorker.maxFailedParses failures.
-        for _ in 0...DeskWorker.maxFailedParses {
-            switch try worker.process(reportID: reportID) {
-            case .done(let result): return result
-            case .retry: continue
-            case .gone: return .parsedElsewhere(reportID: reportID)
-            }
-        }
-        return .parsedElsewhere(reportID: reportID)
+        try results(of: [.queued(reportID: reportID)])[0].get()
     }
 
     /// What each report just queued became, in order: a duplicate stays one, a queued report is
     /// parsed and filed (or the store failure that left it queued).
     func results(of queued: [EnqueueOutcome]) -> [Result<IngestResult, Error>] {
-        queued.map { outcome in
+        var done: [Int64: Result<IngestResult, Error>] = [:]
+        var pending = queued.compactMap { if case .queued(let id) = $0 { id } else { nil } }
+        // Bounded: the store gives a report up to triage after DeskWorker.maxFailedParses failures.
+        for _ in 0...DeskWorker.maxFailedParses where !pending.isEmpty {
+            var retry: [Int64] = []
+            _ = worker.process(pending) { id, outcome in
+                switch outcome {
+                case .success(.done(let result)): done[id] = .success(result)
+                case .success(.retry): retry.append(id)
+                case .success(.gone): done[id] = .success(.parsedElsewhere(reportID: id))
+                case .failure(let error): done[id] = .failure(error)
+                }
+            }
+            pending = retry
+        }
+        return queued.map { outcome in
             switch outcome {
-            case .queued(let id): Result { try result(of: id) }
+            case .queued(let id): done[id] ?? .success(.parsedElsewhere(reportID: id))
             case .duplicate(let id): .success(.duplicate(reportID: id))
             }
         }

@@ -5,7 +5,9 @@
 //
 // The child is long-lived (a spawn per report would cap the desk's rate): reports go to its stdin
 // and parsed reports come back on its stdout, each as one frame, an 8-byte little-endian length and
-// that many bytes (the raw report; the parsed report as JSON).
+// that many bytes (the raw report; the parsed report as JSON). It holds one report at a time:
+// `start` sends one, `finish` waits for its answer, and in between the desk worker files the report
+// before, so parsing and filing overlap while each report keeps its own budget.
 import Foundation
 import Glibc
 import MailWardenCore
@@ -21,6 +23,14 @@ final class IsolatedParser: ReportParsing {
     private let timeoutSeconds: Int
     private let memoryLimit: Int
     private var child: Child?
+    /// The report the child is reading, from `start` to `finish`.
+    private var inFlight: InFlight?
+
+    private struct InFlight {
+        let deadline: Double
+        /// Whether the whole frame reached the child (if not, it is gone or stuck).
+        let sent: Bool
+    }
 
     private struct Child {
         let pid: pid_t
@@ -38,14 +48,22 @@ final class IsolatedParser: ReportParsing {
 
     deinit { _ = reap(killing: true, overBudget: false) }
 
-    func parse(_ raw: [UInt8]) throws -> Result<AbuseReport, ParseFailure> {
+    func start(_ raw: [UInt8]) throws {
+        precondition(inFlight == nil, "a parser holds one report at a time: finish the last one first")
         let child = try self.child ?? spawn()
         self.child = child
+        // The child is idle and reads the report at once: its budget starts now.
         let deadline = Self.now() + Double(timeoutSeconds)
         var length = UInt64(raw.count).littleEndian
         let sent = withUnsafeBytes(of: &length) { Self.write(Array($0), to: child.input, by: deadline) }
             && Self.write(raw, to: child.input, by: deadline)
-        let answer = sent ? Self.readFrame(from: child.output, by: deadline) : .closed
+        inFlight = InFlight(deadline: deadline, sent: sent)
+    }
+
+    func finish() -> Result<AbuseReport, ParseFailure> {
+        guard let inFlight, let child else { preconditionFailure("finish() without start()") }
+        self.inFlight = nil
+        let answer = inFlight.sent ? Self.readFrame(from: child.output, by: inFlight.deadline) : .closed
         switch answer {
         case .frame(let json):
             if let report = try? JSONDecoder().decode(AbuseReport.self, from: Data(json)) { return .success(report) }
@@ -56,7 +74,7 @@ final class IsolatedParser: ReportParsing {
         case .closed:
             // Either the write or the read found the child gone; if the deadline passed while
             // writing, it was still alive and slow.
-            return .failure(reap(killing: true, overBudget: Self.now() >= deadline))
+            return .failure(reap(killing: true, overBudget: Self.now() >= inFlight.deadline))
         }
     }
 
