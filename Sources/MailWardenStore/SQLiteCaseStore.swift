@@ -1,7 +1,6 @@
 // The abuse desk's storage. A report arrives raw (status 'queued', committed with synchronous=FULL
 // before the milter or the pipe says "stored"); the desk worker later records what it parsed,
 // its indicators and evidence, and files it on cases per (subject, type), in one transaction.
-import Crypto
 import Foundation
 import MailWardenCore
 
@@ -81,7 +80,7 @@ extension SQLiteStore: CaseStore {
                              [.int(reportID), .text(i.kind), .text(i.value.lowercased())])
             }
             for e in report.evidence {
-                let digest = SHA256.hash(data: Data(e.bytes)).map { String(format: "%02x", $0) }.joined()
+                let digest = sha256Hex(e.bytes)
                 try tx.query("INSERT INTO evidence(report_id, filename, content_type, size, sha256, bytes) VALUES(?, ?, ?, ?, ?, ?)",
                              [.int(reportID), .text(e.filename), .text(e.contentType), .int(Int64(e.bytes.count)), .text(digest), .blob(e.bytes)])
             }

@@ -148,24 +148,27 @@ final class IsolatedParser: ReportParsing {
     static let maxAnswerBytes = 256 << 20
 
     private static func readFrame(from fd: Int32, by deadline: Double) -> Answer {
-        var header: [UInt8] = []
-        if let failed = readExactly(8, from: fd, by: deadline, into: &header) { return failed }
+        var header = [UInt8](repeating: 0, count: 8)
+        if let failed = read(into: &header, from: fd, by: deadline) { return failed }
         let length = header.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard length <= UInt64(maxAnswerBytes) else { return .closed }
-        var body: [UInt8] = []
-        body.reserveCapacity(Int(length))
-        return readExactly(Int(length), from: fd, by: deadline, into: &body) ?? .frame(body)
+        var body = [UInt8](repeating: 0, count: Int(length))
+        return read(into: &body, from: fd, by: deadline) ?? .frame(body)
     }
 
-    /// Reads `count` bytes into `out`; nil once they are all there, else why not.
-    private static func readExactly(_ count: Int, from fd: Int32, by deadline: Double, into out: inout [UInt8]) -> Answer? {
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while out.count < count {
-            guard wait(fd, for: Int16(POLLIN), by: deadline) else { return .timedOut }
-            let n = read(fd, &chunk, min(chunk.count, count - out.count))
-            if n < 0 && (errno == EINTR || errno == EAGAIN) { continue }
-            guard n > 0 else { return .closed }
-            out += chunk[..<n]
+    /// Fills `buffer` from `fd`; nil once it is full, else why not. An answer already there is
+    /// taken without a poll.
+    private static func read(into buffer: inout [UInt8], from fd: Int32, by deadline: Double) -> Answer? {
+        var filled = 0
+        while filled < buffer.count {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, $0.count - filled) }
+            if n > 0 {
+                filled += n
+            } else if n == 0 || (errno != EINTR && errno != EAGAIN) {
+                return .closed
+            } else if errno == EAGAIN, !wait(fd, for: Int16(POLLIN), by: deadline) {
+                return .timedOut
+            }
         }
         return nil
     }
