@@ -45,7 +45,7 @@ public enum TraceMethod: String, Sendable, Codable {
 }
 
 /// An attachment kept as evidence.
-public struct EvidenceItem: Sendable {
+public struct EvidenceItem: Sendable, Equatable {
     public let filename: String
     public let contentType: String
     public let bytes: [UInt8]

@@ -5,7 +5,7 @@
 //
 // The child is long-lived (a spawn per report would cap the desk's rate): reports go to its stdin
 // and parsed reports come back on its stdout, each as one frame, an 8-byte little-endian length and
-// that many bytes (the raw report; the parsed report as JSON). It holds one report at a time:
+// that many bytes (the raw report; the parsed report, ReportCoding.swift). It holds one report at a time:
 // `start` sends one, `finish` waits for its answer, and in between the desk worker files the report
 // before, so parsing and filing overlap while each report keeps its own budget.
 import Foundation
@@ -65,8 +65,8 @@ final class IsolatedParser: ReportParsing {
         self.inFlight = nil
         let answer = inFlight.sent ? Self.readFrame(from: child.output, by: inFlight.deadline) : .closed
         switch answer {
-        case .frame(let json):
-            if let report = try? JSONDecoder().decode(AbuseReport.self, from: Data(json)) { return .success(report) }
+        case .frame(let bytes):
+            if let report = try? ReportFrame.decode(bytes) { return .success(report) }
             // An answer we cannot read means the child is not sane: replace it.
             return .failure(reap(killing: true, overBudget: false))
         case .timedOut:
