@@ -61,10 +61,10 @@ public struct DeskWorker {
         var failed = 0
         var inParser = start(firstID)
         for (index, id) in reportIDs.enumerated() {
-            let parsed = inParser.flatMap { queued in Result { try queued.map { ($0, try parser.finish()) } } }
+            let parsed = inParser.flatMap { queued in Result { try queued.map { (queued: $0, parse: try parser.finish()) } } }
             // The parser is free again: it reads the next report while this one is filed.
             if index + 1 < reportIDs.count { inParser = start(reportIDs[index + 1]) }
-            let outcome = parsed.flatMap { parsed in Result { try parsed.map { try settle($0.0, $0.1) } ?? .gone } }
+            let outcome = parsed.flatMap { parsed in Result { try parsed.map { try settle($0.queued, $0.parse) } ?? .gone } }
             if case .failure = outcome { failed += 1 }
             each(id, outcome)
         }

@@ -104,10 +104,11 @@ struct Ingest: ParsableCommand {
 
     /// Messages an import queues in one commit: at most this many, ...
     static let importBatchMessages = 100
-    /// ... and no more bytes than this once the batch holds a message, since a batch is in memory
-    /// until it is filed.
+    /// ... and the batch closes once its messages reach this many bytes (it is in memory until it is
+    /// filed, so at most this plus one message).
     static let importBatchBytes = 4 << 20
 
+    /// The next batch of the backlog; empty at its end.
     static func nextBatch(from source: inout MessageSource) throws -> [[UInt8]] {
         var batch: [[UInt8]] = []
         var bytes = 0

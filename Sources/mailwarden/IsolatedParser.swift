@@ -5,9 +5,10 @@
 //
 // The child is long-lived (a spawn per report would cap the desk's rate): reports go to its stdin
 // and parsed reports come back on its stdout, each as one frame, an 8-byte little-endian length and
-// that many bytes (the raw report; the parsed report, ReportCoding.swift). It holds one report at a time:
-// `start` sends one, `finish` waits for its answer, and in between the desk worker files the report
-// before, so parsing and filing overlap while each report keeps its own budget.
+// that many bytes (the raw report; the parsed report as a ReportFrame, see ReportCoding.swift). It
+// holds one report at a time: `start` sends one, `finish` waits for its answer, and in between the
+// desk worker files the report before, so parsing and filing overlap while each report keeps its own
+// budget.
 import Foundation
 import Glibc
 import MailWardenCore
