@@ -45,7 +45,7 @@ public enum TraceMethod: String, Sendable, Codable {
 }
 
 /// An attachment kept as evidence.
-public struct EvidenceItem: Sendable {
+public struct EvidenceItem: Sendable, Equatable {
     public let filename: String
     public let contentType: String
     public let bytes: [UInt8]
@@ -125,8 +125,9 @@ public enum ParseFailure: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// The durable queue between the MTA-facing processes (milter, pipe) and the desk worker.
 public protocol ReportQueue: Sendable {
-    /// Stores the raw report before returning (a durable commit), deduplicated by its fingerprint.
-    func enqueue(_ report: RawReport) throws -> EnqueueOutcome
+    /// Stores the raw reports in one durable commit before returning, each deduplicated by its
+    /// fingerprint (also against those before it in `reports`); one outcome per report, in order.
+    func enqueue(_ reports: [RawReport]) throws -> [EnqueueOutcome]
     /// Ids of queued reports, oldest first.
     func queuedReportIDs(limit: Int) throws -> [Int64]
     /// A queued report; nil once it has been parsed (or was never queued).
@@ -134,6 +135,13 @@ public protocol ReportQueue: Sendable {
     /// Counts one failed parse of a queued report; at `giveUpAfter` failures the report leaves the
     /// queue for triage, raw bytes kept, with the failure as its reason. Returns true when it did.
     func recordParseFailure(reportID: Int64, _ failure: ParseFailure, giveUpAfter: Int) throws -> Bool
+}
+
+extension ReportQueue {
+    /// Stores the raw report before returning (a durable commit), deduplicated by its fingerprint.
+    public func enqueue(_ report: RawReport) throws -> EnqueueOutcome {
+        try enqueue([report])[0]
+    }
 }
 
 /// One message in the outbound log, as the desk needs it to prove a complaint is about our mail.

@@ -7,7 +7,7 @@
 // pass, never make one. Never traps: every read checks its index.
 
 /// One parsed `Authentication-Results` field.
-public struct AuthenticationResults: Sendable, Equatable, Codable {
+public struct AuthenticationResults: Sendable, Equatable {
     /// Longer values are refused whole, not cut: a cut could turn `header.d=isp.example.evil.net`
     /// into `header.d=isp.example`.
     public static let maxValueBytes = 8192
@@ -20,13 +20,20 @@ public struct AuthenticationResults: Sendable, Equatable, Codable {
     public let results: [MethodResult]
 
     /// One `method=result` statement.
-    public struct MethodResult: Sendable, Equatable, Codable {
+    public struct MethodResult: Sendable, Equatable {
         /// Lowercased, without a `/version`: dkim, spf, dmarc, arc, ...
         public let method: String
         /// Lowercased: pass, fail, softfail, none, neutral, temperror, permerror, ...
         public let result: String
         public let reason: String?
         public let properties: [Property]
+
+        public init(method: String, result: String, reason: String?, properties: [Property]) {
+            self.method = method
+            self.result = result
+            self.reason = reason
+            self.properties = properties
+        }
 
         /// The first value of `ptype.property`, e.g. `value(of: "header", "d")`; names are lowercase.
         public func value(of ptype: String, _ property: String) -> String? {
@@ -35,13 +42,19 @@ public struct AuthenticationResults: Sendable, Equatable, Codable {
     }
 
     /// One `ptype.property=value` pair: `header.d=example.com`, `smtp.mailfrom=a@example.com`.
-    public struct Property: Sendable, Equatable, Codable {
+    public struct Property: Sendable, Equatable {
         /// Lowercased: smtp, header, body, policy.
         public let ptype: String
         /// Lowercased: mailfrom, helo, d, i, from, ...
         public let property: String
         /// As written, with quotes and comments removed.
         public let value: String
+
+        public init(ptype: String, property: String, value: String) {
+            self.ptype = ptype
+            self.property = property
+            self.value = value
+        }
     }
 
     /// Whether `text` can be an authserv-id as a setting: an RFC 2045 token (a quoted one with spaces
@@ -56,6 +69,12 @@ public struct AuthenticationResults: Sendable, Equatable, Codable {
         guard fieldValue.utf8.count <= Self.maxValueBytes else { return nil }
         var scanner = FieldScanner(Array(fieldValue.utf8))
         return scanner.readAuthservID()
+    }
+
+    /// A field as parsed before, e.g. read back from the parser process's answer.
+    public init(authservID: String, results: [MethodResult]) {
+        self.authservID = authservID
+        self.results = results
     }
 
     public init?(_ fieldValue: String) {

@@ -22,51 +22,64 @@ public indirect enum JSONValue: Sendable, Equatable {
         return out
     }
 
+    /// Appends piece by piece (no temporary strings): the desk renders every filed report's fields.
     private func write(to out: inout String, indent: Int?, level: Int) {
-        let newline = indent == nil ? "" : "\n"
-        let pad = { (l: Int) in String(repeating: " ", count: (indent ?? 0) * l) }
+        func newline(_ level: Int) {
+            guard let indent else { return }
+            out += "\n"
+            out += String(repeating: " ", count: indent * level)
+        }
         switch self {
-        case .string(let s): out += Self.quoted(s)
+        case .string(let s): Self.appendQuoted(s, to: &out)
         case .number(let n): out += String(n)
         case .bool(let b): out += b ? "true" : "false"
         case .null: out += "null"
         case .array(let items):
             guard !items.isEmpty else { out += "[]"; return }
-            out += "[" + newline
+            out += "["
             for (i, item) in items.enumerated() {
-                out += pad(level + 1)
+                if i > 0 { out += "," }
+                newline(level + 1)
                 item.write(to: &out, indent: indent, level: level + 1)
-                out += (i < items.count - 1 ? "," : "") + newline
             }
-            out += pad(level) + "]"
+            newline(level)
+            out += "]"
         case .object(let fields):
             guard !fields.isEmpty else { out += "{}"; return }
-            out += "{" + newline
+            out += "{"
             for (i, (k, v)) in fields.enumerated() {
-                out += pad(level + 1) + Self.quoted(k) + (indent == nil ? ":" : ": ")
+                if i > 0 { out += "," }
+                newline(level + 1)
+                Self.appendQuoted(k, to: &out)
+                out += indent == nil ? ":" : ": "
                 v.write(to: &out, indent: indent, level: level + 1)
-                out += (i < fields.count - 1 ? "," : "") + newline
             }
-            out += pad(level) + "}"
+            newline(level)
+            out += "}"
         }
     }
 
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20:
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(u)
+    private static func appendQuoted(_ s: String, to out: inout String) {
+        out += "\""
+        // Most text needs no escape and is copied whole.
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            out += s
+        } else {
+            for u in s.unicodeScalars {
+                switch u {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\r": out += "\\r"
+                case "\t": out += "\\t"
+                case _ where u.value < 0x20:
+                    let hex = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                default: out.unicodeScalars.append(u)
+                }
             }
         }
-        return out + "\""
+        out += "\""
     }
 }
 

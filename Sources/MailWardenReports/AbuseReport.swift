@@ -3,7 +3,7 @@
 import MailWardenCore
 
 /// The shape a report came in.
-public enum ReportFormat: String, Sendable, Codable {
+public enum ReportFormat: String, Sendable {
     /// RFC 5965 Abuse Reporting Format (a `message/feedback-report` part).
     case arf
     /// RFC 6591 authentication-failure or DMARC failure report (ARF, or a DMARC report in plain text).
@@ -31,7 +31,7 @@ public enum ReportFormat: String, Sendable, Codable {
 }
 
 /// The message a report is about, as far as the report carries it.
-public struct OriginalMessage: Sendable {
+public struct OriginalMessage: Sendable, Equatable {
     public let headers: [HeaderField]
     /// The original as attached (a whole message, or only its header block).
     public let bytes: [UInt8]
@@ -56,7 +56,7 @@ public struct OriginalMessage: Sendable {
 }
 
 /// One distinct IP of a bulk report (CSV rows, a list, a table), typed by its own row.
-public struct BulkEntry: Sendable, Equatable, Codable {
+public struct BulkEntry: Sendable, Equatable {
     public let ip: String
     public let type: AbuseType?
     public let domains: [String]
@@ -65,7 +65,7 @@ public struct BulkEntry: Sendable, Equatable, Codable {
 }
 
 /// One abuse-mailbox message, parsed.
-public struct AbuseReport: Sendable, Codable {
+public struct AbuseReport: Sendable, Equatable {
     /// `filed`, `triage` or `ignored`. Triage with a `type` means only the subject is missing: a
     /// report whose original traces to one of our identities can still file on that identity.
     public let status: ReportStatus

@@ -1,27 +1,29 @@
 // The abuse desk's storage. A report arrives raw (status 'queued', committed with synchronous=FULL
 // before the milter or the pipe says "stored"); the desk worker later records what it parsed,
 // its indicators and evidence, and files it on cases per (subject, type), in one transaction.
-import Crypto
 import Foundation
 import MailWardenCore
 
 extension SQLiteStore: ReportQueue {
-    public func enqueue(_ report: RawReport) throws -> EnqueueOutcome {
-        let hash = ReportFingerprint.of(report.raw)
+    public func enqueue(_ reports: [RawReport]) throws -> [EnqueueOutcome] {
+        let hashes = reports.map { ReportFingerprint.of($0.raw) }
         return try db.transaction(durable: true) { tx in
-            if let id = try tx.query("SELECT id FROM reports WHERE content_hash = ?", [.text(hash)]).first?.first?.int {
-                try Self.tally(tx, format: Self.unparsed, type: nil, status: "duplicate")
-                return .duplicate(reportID: id)
+            try zip(reports, hashes).map { report, hash in
+                // Also finds a report queued earlier in this batch: the transaction sees its own rows.
+                if let id = try tx.query("SELECT id FROM reports WHERE content_hash = ?", [.text(hash)]).first?.first?.int {
+                    try Self.tally(tx, format: Self.unparsed, type: nil, status: "duplicate")
+                    return .duplicate(reportID: id)
+                }
+                guard let id = try tx.query("""
+                    INSERT INTO reports(received_at, content_hash, status, format, envelope_sender, envelope_recipient, queue_id, fields)
+                    VALUES(?, ?, 'queued', ?, ?, ?, ?, '{}') RETURNING id
+                    """, [.int(report.receivedAt), .text(hash), .text(Self.unparsed), SQLValue(report.envelopeSender),
+                          SQLValue(report.envelopeRecipient), SQLValue(report.queueID)]).first?.first?.int else {
+                    throw StoreError(code: 0, message: "store \(path): the report was not stored")
+                }
+                try tx.query("INSERT INTO report_raw(report_id, raw) VALUES(?, ?)", [.int(id), .blob(report.raw)])
+                return .queued(reportID: id)
             }
-            guard let id = try tx.query("""
-                INSERT INTO reports(received_at, content_hash, status, format, envelope_sender, envelope_recipient, queue_id, fields)
-                VALUES(?, ?, 'queued', ?, ?, ?, ?, '{}') RETURNING id
-                """, [.int(report.receivedAt), .text(hash), .text(Self.unparsed), SQLValue(report.envelopeSender),
-                      SQLValue(report.envelopeRecipient), SQLValue(report.queueID)]).first?.first?.int else {
-                throw StoreError(code: 0, message: "store \(path): the report was not stored")
-            }
-            try tx.query("INSERT INTO report_raw(report_id, raw) VALUES(?, ?)", [.int(id), .blob(report.raw)])
-            return .queued(reportID: id)
         }
     }
 
@@ -78,7 +80,7 @@ extension SQLiteStore: CaseStore {
                              [.int(reportID), .text(i.kind), .text(i.value.lowercased())])
             }
             for e in report.evidence {
-                let digest = SHA256.hash(data: Data(e.bytes)).map { String(format: "%02x", $0) }.joined()
+                let digest = sha256Hex(e.bytes)
                 try tx.query("INSERT INTO evidence(report_id, filename, content_type, size, sha256, bytes) VALUES(?, ?, ?, ?, ?, ?)",
                              [.int(reportID), .text(e.filename), .text(e.contentType), .int(Int64(e.bytes.count)), .text(digest), .blob(e.bytes)])
             }

@@ -3,7 +3,8 @@
 // durably queued (or was before), and everything else, even a bad argument, is 75 (EX_TEMPFAIL) so
 // the report stays with the MTA and is retried; pipe(8) would bounce 1, 2, 64 or 78, losing it.
 // Parsing is the desk worker's job (`mailwarden desk`); `--wait`, `--mbox` and `--maildir` run the
-// same isolated parser themselves for each report and print what it became.
+// same isolated parser themselves for each report and print what it became. A backlog is queued in
+// batches, one durable commit each: an import acknowledges nothing before its batch is on disk.
 import ArgumentParser
 import Foundation
 import Glibc
@@ -20,7 +21,7 @@ struct Ingest: ParsableCommand {
     @OptionGroup var options: ConfigOptions
     @Option(help: ArgumentHelp("Envelope sender, as pipe(8) passes ${sender}.", valueName: "address")) var sender: String?
     @Option(help: ArgumentHelp("Envelope recipient, as pipe(8) passes ${recipient}.", valueName: "address")) var recipient: String?
-    @Option(help: ArgumentHelp("Import every message of an mbox file, one at a time.", valueName: "file")) var mbox: String?
+    @Option(help: ArgumentHelp("Import every message of an mbox file.", valueName: "file")) var mbox: String?
     @Option(help: ArgumentHelp("Import every message of a Maildir (cur and new).", valueName: "dir")) var maildir: String?
     @Flag(help: "Wait for the report to be parsed and print what it became (else: queued).") var wait = false
     @Flag(help: "Print one JSON object per message (NDJSON).") var json = false
@@ -65,27 +66,36 @@ struct Ingest: ParsableCommand {
         return data
     }
 
-    /// Imports a backlog one message at a time (memory stays flat whatever the mbox's size); a
-    /// message that fails is counted and the import goes on.
+    /// Imports a backlog in batches: each batch is queued in one durable commit (one disk flush, not
+    /// one per message), then parsed and filed before the next is read, so memory stays bounded by a
+    /// batch whatever the backlog's size. Nothing is printed before its batch is committed, and an
+    /// import run again queues nothing twice (the fingerprint dedupes it). A message that fails is
+    /// counted and the import goes on.
     func importBacklog(config: Config, store: SQLiteStore) throws {
         var source: MessageSource = if let mbox { try MboxReader(path: mbox) } else { try MaildirReader(path: maildir!) }
         let waiter = ParseWaiter(config: config, store: store)
         var tally: [String: Int] = [:]
         var count = 0
         let progress = isatty(2) == 1 && !json
-        while let raw = try source.next() {
-            count += 1
+        while true {
+            let batch = try Self.nextBatch(from: &source)
+            if batch.isEmpty { break }
+            let results: [Result<IngestResult, Error>]
             do {
-                let outcome = try store.enqueue(rawReport(raw))
-                let result = switch outcome {
-                case .queued(let id): try waiter.result(of: id)
-                case .duplicate(let id): IngestResult.duplicate(reportID: id)
-                }
-                tally[result.status.rawValue, default: 0] += 1
-                if json { print(result.json.rendered(indent: nil)) }
+                results = waiter.results(of: try store.enqueue(batch.map(rawReport)))
             } catch {
-                tally["failed", default: 0] += 1
-                Output.printError("message \(count): \(error)")
+                results = Array(repeating: .failure(error), count: batch.count)
+            }
+            for result in results {
+                count += 1
+                switch result {
+                case .success(let result):
+                    tally[result.status.rawValue, default: 0] += 1
+                    if json { print(result.json.rendered(indent: nil)) }
+                case .failure(let error):
+                    tally["failed", default: 0] += 1
+                    Output.printError("message \(count): \(error)")
+                }
             }
             if progress { Self.drawProgress(source.progress, count: count) }
         }
@@ -94,6 +104,24 @@ struct Ingest: ParsableCommand {
         let summary = ["filed", "triage", "ignored", "duplicate", "failed"].map { "\($0) \(tally[$0] ?? 0)" }.joined(separator: ", ")
         FileHandle.standardError.write(Data("\(count) messages: \(summary)\n".utf8))
         if tally["failed", default: 0] > 0 { throw ExitCode(75) }
+    }
+
+    /// Messages an import queues in one commit: at most this many, ...
+    static let importBatchMessages = 100
+    /// ... and the batch closes once its messages reach this many bytes (it is in memory until it is
+    /// filed, so at most this plus one message).
+    static let importBatchBytes = 4 << 20
+
+    /// The next batch of the backlog; empty at its end.
+    static func nextBatch(from source: inout MessageSource) throws -> [[UInt8]] {
+        var batch: [[UInt8]] = []
+        var bytes = 0
+        while batch.count < importBatchMessages, let raw = try source.next() {
+            batch.append(raw)
+            bytes += raw.count
+            if bytes >= importBatchBytes { break }
+        }
+        return batch
     }
 
     static func drawProgress(_ fraction: Double, count: Int) {
@@ -122,7 +150,7 @@ struct Ingest: ParsableCommand {
     }
 }
 
-/// Parses one queued report now, in the desk's isolated parser, and says what it became.
+/// Parses queued reports now, in the desk's isolated parser, and says what each became.
 struct ParseWaiter {
     let worker: DeskWorker
     /// The notices of locks these parses set: finish() before the process exits.
@@ -134,15 +162,33 @@ struct ParseWaiter {
     }
 
     func result(of reportID: Int64) throws -> IngestResult {
+        try results(of: [.queued(reportID: reportID)])[0].get()
+    }
+
+    /// What each report just queued became, in order: a duplicate stays one, a queued report is
+    /// parsed and filed (or the store failure that left it queued).
+    func results(of queued: [EnqueueOutcome]) -> [Result<IngestResult, Error>] {
+        var done: [Int64: Result<IngestResult, Error>] = [:]
+        var pending = queued.compactMap { if case .queued(let id) = $0 { id } else { nil } }
         // Bounded: the store gives a report up to triage after DeskWorker.maxFailedParses failures.
-        for _ in 0...DeskWorker.maxFailedParses {
-            switch try worker.process(reportID: reportID) {
-            case .done(let result): return result
-            case .retry: continue
-            case .gone: return .parsedElsewhere(reportID: reportID)
+        for _ in 0...DeskWorker.maxFailedParses where !pending.isEmpty {
+            var retry: [Int64] = []
+            _ = worker.process(pending) { id, outcome in
+                switch outcome {
+                case .success(.done(let result)): done[id] = .success(result)
+                case .success(.retry): retry.append(id)
+                case .success(.gone): done[id] = .success(.parsedElsewhere(reportID: id))
+                case .failure(let error): done[id] = .failure(error)
+                }
+            }
+            pending = retry
+        }
+        return queued.map { outcome in
+            switch outcome {
+            case .queued(let id): done[id] ?? .success(.parsedElsewhere(reportID: id))
+            case .duplicate(let id): .success(.duplicate(reportID: id))
             }
         }
-        return .parsedElsewhere(reportID: reportID)
     }
 }
 

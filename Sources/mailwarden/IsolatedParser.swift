@@ -5,7 +5,10 @@
 //
 // The child is long-lived (a spawn per report would cap the desk's rate): reports go to its stdin
 // and parsed reports come back on its stdout, each as one frame, an 8-byte little-endian length and
-// that many bytes (the raw report; the parsed report as JSON).
+// that many bytes (the raw report; the parsed report as a ReportFrame, see ReportCoding.swift). It
+// holds one report at a time: `start` sends one, `finish` waits for its answer, and in between the
+// desk worker files the report before, so parsing and filing overlap while each report keeps its own
+// budget.
 import Foundation
 import Glibc
 import MailWardenCore
@@ -21,6 +24,14 @@ final class IsolatedParser: ReportParsing {
     private let timeoutSeconds: Int
     private let memoryLimit: Int
     private var child: Child?
+    /// The report the child is reading, from `start` to `finish`.
+    private var inFlight: InFlight?
+
+    private struct InFlight {
+        let deadline: Double
+        /// Whether the whole frame reached the child (if not, it is gone or stuck).
+        let sent: Bool
+    }
 
     private struct Child {
         let pid: pid_t
@@ -38,17 +49,25 @@ final class IsolatedParser: ReportParsing {
 
     deinit { _ = reap(killing: true, overBudget: false) }
 
-    func parse(_ raw: [UInt8]) throws -> Result<AbuseReport, ParseFailure> {
+    func start(_ raw: [UInt8]) throws {
+        precondition(inFlight == nil, "a parser holds one report at a time: finish the last one first")
         let child = try self.child ?? spawn()
         self.child = child
+        // The child is idle and reads the report at once: its budget starts now.
         let deadline = Self.now() + Double(timeoutSeconds)
         var length = UInt64(raw.count).littleEndian
         let sent = withUnsafeBytes(of: &length) { Self.write(Array($0), to: child.input, by: deadline) }
             && Self.write(raw, to: child.input, by: deadline)
-        let answer = sent ? Self.readFrame(from: child.output, by: deadline) : .closed
+        inFlight = InFlight(deadline: deadline, sent: sent)
+    }
+
+    func finish() -> Result<AbuseReport, ParseFailure> {
+        guard let inFlight, let child else { preconditionFailure("finish() without start()") }
+        self.inFlight = nil
+        let answer = inFlight.sent ? Self.readFrame(from: child.output, by: inFlight.deadline) : .closed
         switch answer {
-        case .frame(let json):
-            if let report = try? JSONDecoder().decode(AbuseReport.self, from: Data(json)) { return .success(report) }
+        case .frame(let bytes):
+            if let report = try? ReportFrame.decode(bytes) { return .success(report) }
             // An answer we cannot read means the child is not sane: replace it.
             return .failure(reap(killing: true, overBudget: false))
         case .timedOut:
@@ -56,7 +75,7 @@ final class IsolatedParser: ReportParsing {
         case .closed:
             // Either the write or the read found the child gone; if the deadline passed while
             // writing, it was still alive and slow.
-            return .failure(reap(killing: true, overBudget: Self.now() >= deadline))
+            return .failure(reap(killing: true, overBudget: Self.now() >= inFlight.deadline))
         }
     }
 
@@ -130,24 +149,27 @@ final class IsolatedParser: ReportParsing {
     static let maxAnswerBytes = 256 << 20
 
     private static func readFrame(from fd: Int32, by deadline: Double) -> Answer {
-        var header: [UInt8] = []
-        if let failed = readExactly(8, from: fd, by: deadline, into: &header) { return failed }
+        var header = [UInt8](repeating: 0, count: 8)
+        if let failed = read(into: &header, from: fd, by: deadline) { return failed }
         let length = header.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard length <= UInt64(maxAnswerBytes) else { return .closed }
-        var body: [UInt8] = []
-        body.reserveCapacity(Int(length))
-        return readExactly(Int(length), from: fd, by: deadline, into: &body) ?? .frame(body)
+        var body = [UInt8](repeating: 0, count: Int(length))
+        return read(into: &body, from: fd, by: deadline) ?? .frame(body)
     }
 
-    /// Reads `count` bytes into `out`; nil once they are all there, else why not.
-    private static func readExactly(_ count: Int, from fd: Int32, by deadline: Double, into out: inout [UInt8]) -> Answer? {
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while out.count < count {
-            guard wait(fd, for: Int16(POLLIN), by: deadline) else { return .timedOut }
-            let n = read(fd, &chunk, min(chunk.count, count - out.count))
-            if n < 0 && (errno == EINTR || errno == EAGAIN) { continue }
-            guard n > 0 else { return .closed }
-            out += chunk[..<n]
+    /// Fills `buffer` from `fd`; nil once it is full, else why not. An answer already there is
+    /// taken without a poll.
+    private static func read(into buffer: inout [UInt8], from fd: Int32, by deadline: Double) -> Answer? {
+        var filled = 0
+        while filled < buffer.count {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, $0.count - filled) }
+            if n > 0 {
+                filled += n
+            } else if n == 0 || (errno != EINTR && errno != EAGAIN) {
+                return .closed
+            } else if errno == EAGAIN, !wait(fd, for: Int16(POLLIN), by: deadline) {
+                return .timedOut
+            }
         }
         return nil
     }

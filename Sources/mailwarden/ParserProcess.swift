@@ -29,9 +29,7 @@ enum ParserProcess {
             #if DEBUG
             injectTestFault(raw)
             #endif
-            let report = ReportParser.parse(raw)
-            guard let json = try? JSONEncoder().encode(report) else { fail("cannot encode a parsed report") }
-            writeFrame([UInt8](json))
+            writeFrame(ReportFrame.encode(ReportParser.parse(raw)))
         }
         exit(0)
     }

@@ -66,7 +66,8 @@ final class CLISandbox {
     /// How a run is told about the sandbox's config.
     enum ConfigSource { case option, environment, none }
 
-    func run(arguments: [String], config: ConfigSource = .option) throws -> CLIRun {
+    /// `environment` is added to this process's own.
+    func run(arguments: [String], config: ConfigSource = .option, environment extra: [String: String] = [:]) throws -> CLIRun {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: MailWardenExecutable.path)
         process.arguments = arguments + (config == .option ? ["--config", configPath] : [])
@@ -74,6 +75,7 @@ final class CLISandbox {
         environment["MAILWARDEN_CONFIG"] = config == .environment ? configPath : nil
         environment["SUDO_USER"] = nil
         environment["USER"] = Self.user
+        environment.merge(extra) { _, added in added }
         process.environment = environment
         // Files rather than pipes: no deadlock whatever the output size.
         let out = dir.appendingPathComponent("stdout"), err = dir.appendingPathComponent("stderr")

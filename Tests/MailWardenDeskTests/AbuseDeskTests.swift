@@ -75,7 +75,9 @@ func dkimPass(_ reporter: String, authservID: String = ourMX) -> String {
 
 /// The parser in this process: the desk's logic under test, without the isolated process.
 final class InProcessParser: ReportParsing {
-    func parse(_ raw: [UInt8]) -> Result<AbuseReport, ParseFailure> { .success(ReportParser.parse(raw)) }
+    private var started: [UInt8] = []
+    func start(_ raw: [UInt8]) { started = raw }
+    func finish() -> Result<AbuseReport, ParseFailure> { .success(ReportParser.parse(started)) }
 }
 
 /// The public corpus (copied into the parser's test fixtures with its README, sources and licences).
@@ -336,15 +338,24 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         /// Reports containing this text make the parse fail so.
         let failures: [String: ParseFailure]
         var unavailable = false
+        /// What the worker asked, in order: `start <first line of the report>`, `finish`.
+        var calls: [String] = []
+        private var started: [UInt8] = []
         init(_ failures: [String: ParseFailure] = [:]) { self.failures = failures }
 
         struct Unavailable: Error {}
 
-        func parse(_ raw: [UInt8]) throws -> Result<AbuseReport, ParseFailure> {
+        func start(_ raw: [UInt8]) throws {
             if unavailable { throw Unavailable() }
-            let text = String(decoding: raw, as: UTF8.self)
+            started = raw
+            calls.append("start " + String(decoding: raw, as: UTF8.self).prefix { $0 != "\n" })
+        }
+
+        func finish() -> Result<AbuseReport, ParseFailure> {
+            calls.append("finish")
+            let text = String(decoding: started, as: UTF8.self)
             if let failure = failures.first(where: { text.contains($0.key) })?.value { return .failure(failure) }
-            return .success(ReportParser.parse(raw))
+            return .success(ReportParser.parse(started))
         }
     }
 
@@ -376,6 +387,19 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         #expect(try worker.drain().taken == 0, "nothing is tried forever")
         #expect(try h.store.triageQueue().map(\.id) == [bomb])
         #expect(try h.store.reportRaw(id: bomb) == Array("Subject: BOMB\n\nSpam from 192.0.2.1\n".utf8))
+    }
+
+    @Test func theNextReportIsHandedToTheParserBeforeTheOneBeforeItIsFiled() throws {
+        let h = try DeskHarness()
+        let parser = ScriptedParser()
+        let worker = DeskWorker(desk: h.desk, queue: h.store, parser: parser)
+        let ids = try (1...3).map { try queue(h, "Subject: spam \($0)\n\nSpam from 192.0.2.\($0) hit our trap.\n") }
+        let pass = try worker.drain { id, outcome in
+            if case .success(.done(let r)) = outcome { parser.calls.append("\(r.status.rawValue) \(id)") }
+        }
+        #expect(pass == DeskWorker.DrainPass(taken: 3, failed: 0))
+        #expect(parser.calls == ["start Subject: spam 1", "finish", "start Subject: spam 2", "filed \(ids[0])",
+                                 "finish", "start Subject: spam 3", "filed \(ids[1])", "finish", "filed \(ids[2])"])
     }
 
     @Test func whenNoParserCanRunTheReportStaysQueuedAndNoFailureIsCountedAgainstIt() throws {

@@ -42,6 +42,21 @@ import Testing
         #expect(try s.cases().first?.lastReportAt == 100)
     }
 
+    @Test func aBatchIsQueuedInOneCommitAndDedupedWithinItselfAndAgainstTheQueue() throws {
+        let t = try TempStore()
+        let earlier = try Self.queue(try t.open(), "Subject: old\r\n\r\nbody\r\n", at: 100)
+        let batch = ["Subject: a\n\nbody\n", "Subject: old\n\nbody\n", "Subject: b\n\nbody\n", "Received: by mx\nSubject: a\n\nbody\n"]
+            .map { RawReport(receivedAt: 200, envelopeSender: nil, envelopeRecipient: "abuse@example.net", queueID: nil, raw: Array($0.utf8)) }
+        #expect(try t.open().enqueue(batch) == [.queued(reportID: 2), .duplicate(reportID: earlier.reportID), .queued(reportID: 3),
+                                                .duplicate(reportID: 2)])
+        // A store opened afresh (another process) sees the whole batch.
+        let reopened = try t.open()
+        #expect(try reopened.queuedReportIDs(limit: 10) == [1, 2, 3])
+        #expect(try reopened.queuedReport(id: 3)?.raw == Array("Subject: b\n\nbody\n".utf8))
+        #expect(try reopened.enqueue([]) == [])
+        #expect(try reopened.figures(now: 300).reports.contains { ($0.format, $0.status, $0.count) == ("unparsed", "duplicate", 2) })
+    }
+
     @Test func aReportWhoseParseFailsTwiceGoesToTriageWithItsRawBytesAndTheReason() throws {
         let t = try TempStore()
         let s = try t.open()

@@ -3,7 +3,7 @@
 // continuation ends the block (the body starts there), as if the blank line were missing.
 
 /// One header field, unfolded, with RFC 2047 encoded words decoded.
-public struct HeaderField: Sendable, Equatable, Codable {
+public struct HeaderField: Sendable, Equatable {
     public let name: String
     public let value: String
 

@@ -1,0 +1,64 @@
+import Foundation
+import MailWardenCore
+import MailWardenStore
+import Testing
+
+/// The desk worker and the backlog import with the real parser process. Debug builds break a parse
+/// on demand (MAILWARDEN_TEST_PARSER_FAULTS=1 and an X-MailWarden-Test-Fault header), as a parser bug
+/// on a hostile report would: the parser process is pipelined (it reads the next report while the
+/// one before is filed), and a failure must still cost only the report that caused it.
+@Suite struct DeskCommandTests {
+    static let faults = ["MAILWARDEN_TEST_PARSER_FAULTS": "1"]
+
+    static func report(_ n: Int, fault: String? = nil) -> String {
+        (fault.map { "X-MailWarden-Test-Fault: \($0)\n" } ?? "") + "Subject: spam \(n)\n\nSpam from 192.0.2.\(n) hit our trap.\n"
+    }
+
+    /// Each line of NDJSON as `status report_id [reason]` (the desk's warnings about its config are
+    /// plain lines).
+    static func outcomes(_ run: CLIRun) throws -> [String] {
+        try run.lines.filter { $0.hasPrefix("{") }.map { line in
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not JSON: \(line)")
+            let reason = (object["reason"] as? String).map { " \($0)" } ?? ""
+            return "\(object["status"] ?? "?") \(object["report_id"] ?? "?")\(reason)"
+        }
+    }
+
+    @Test func aReportThatOutrunsOrKillsTheParserCostsItselfAndTheReportsAroundItAreFiled() throws {
+        let sandbox = try CLISandbox(settings: "desk_parse_timeout = 1s\n")
+        let store = try sandbox.store()
+        let raws = [Self.report(1, fault: "loop"), Self.report(2), Self.report(3, fault: "trap"), Self.report(4)]
+        let ids = try store.enqueue(raws.map {
+            RawReport(receivedAt: 1_800_000_000, envelopeSender: nil, envelopeRecipient: "abuse@example.net", queueID: nil, raw: Array($0.utf8))
+        }).map(\.reportID)
+        let run = try sandbox.run(arguments: ["desk", "--once", "--json"], environment: Self.faults)
+        #expect(run.status == 0, "\(run.stderr)")
+        let outcomes = try Self.outcomes(run)
+        try #require(outcomes.count == 6, "\(outcomes)")
+        #expect(outcomes[0] == "retry \(ids[0]) parser over its 1 s budget")
+        #expect(outcomes[1] == "filed \(ids[1])")
+        #expect(outcomes[2].hasPrefix("retry \(ids[2]) parser died"))
+        #expect(outcomes[3] == "filed \(ids[3])")
+        #expect(outcomes[4] == "triage \(ids[0]) parser over its 1 s budget", "given up on at its second failure")
+        #expect(outcomes[5].hasPrefix("triage \(ids[2]) parser died"))
+        #expect(try store.triageQueue().map(\.id) == [ids[0], ids[2]])
+        #expect(try store.queuedReportIDs(limit: 10).isEmpty)
+    }
+
+    @Test func anImportQueuesItsBatchOnceParsesEachMessageAndSaysWhatItBecameInOrder() throws {
+        let sandbox = try CLISandbox()
+        let messages = [Self.report(1), Self.report(2, fault: "trap"), Self.report(1), Self.report(3)]
+        let mbox = sandbox.dir.appendingPathComponent("backlog.mbox")
+        try messages.map { "From reporter@isp.example Fri Dec  4 00:00:00 2026\n\($0)" }.joined().write(to: mbox, atomically: true, encoding: .utf8)
+        let first = try sandbox.run(arguments: ["ingest", "--mbox", mbox.path, "--json"], environment: Self.faults)
+        #expect(first.status == 0, "\(first.stderr)")
+        let outcomes = try Self.outcomes(first)
+        try #require(outcomes.count == 4, "\(outcomes)")
+        #expect(outcomes[0] == "filed 1" && outcomes[2] == "duplicate 1" && outcomes[3] == "filed 3")
+        #expect(outcomes[1].hasPrefix("triage 2 parser died"), "given up on at its second failure")
+        #expect(first.stderr.hasSuffix("4 messages: filed 2, triage 1, ignored 0, duplicate 1, failed 0\n"))
+        // Run again, the import queues nothing twice.
+        let again = try sandbox.run("ingest", "--mbox", mbox.path)
+        #expect(again.stderr.hasSuffix("4 messages: filed 0, triage 0, ignored 0, duplicate 4, failed 0\n"))
+    }
+}
