@@ -1,55 +1,89 @@
 #!/usr/bin/env bash
-# Messages/s through a private Postfix on tmpfs, smtp-source -> Postfix -> smtp-sink, alternating in
-# one run: (a) no milter; (b) a C libmilter no-op that adds one header (bench/noop-milter.c: the
-# floor of any libmilter milter here); (c) mailwardend with identity rule, store writes, lock checks
-# and outbound log; (f) c with one message in 20 to an abuse mailbox, queued raw by the milter and
-# parsed by the desk worker running beside it; and, when the scanners are installed, (d) c + rspamd
-# and (e) c + spamd.
+# Messages/s through a private Postfix (queue on tmpfs), smtp-source -> Postfix -> smtp-sink, one
+# message per SMTP session unless a row says otherwise, alternating in one run:
+#   a  no milter
+#   b  a C libmilter no-op that answers every event and adds one header (bench/noop-milter.c: the
+#      floor of a milter that negotiates nothing)
+#   c  mailwardend with every feature but the scanners: identity rule, token header, abuse
+#      mailboxes, store writes, lock checks, outbound log, metrics; store on tmpfs
+#   g  c with the store on disk (production)
+#   h  g with 10^6 identities in the store before the run
+#   i  c, and j  b, with 10 messages per SMTP session (a submission client on one connection)
+#   f  c with one message in 20 to an abuse mailbox, queued raw by the milter and parsed by the
+#      desk worker running beside it
+#   d, e  c + rspamd, c + spamd (when the scanners are installed; SCANNERS=0 leaves them out)
+# For the milters it prints CPU per message (user + system from /proc, over the timed runs) and,
+# for mailwardend, its own per-message time in the callbacks (p50/p99, from its histogram).
 # A measurement, not a test: never part of `make test`.
-#   N=1000 SESSIONS=10 ROUNDS=3 SCANNERS=1 MW_BIN=.build/release bash bench/throughput.sh
+#   N=1000 SESSIONS=10 ROUNDS=3 SCANNERS=1 IDENTITIES=1000000 MW_BIN=.build/release bash bench/throughput.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 MW_BIN=${MW_BIN:-.build/release}
 N=${N:-1000}
 SESSIONS=${SESSIONS:-10}
 ROUNDS=${ROUNDS:-3}
+IDENTITIES=${IDENTITIES:-1000000}
 source Tests/e2e/lib.sh
 
 e2e_init "$(mktemp -d /dev/shm/mailwarden-bench.XXXXXX)" || exit 1
+# Stores on disk for g and h (not tmpfs: /var/tmp).
+DISK_DIR=$(mktemp -d /var/tmp/mailwarden-bench.XXXXXX)
 pf_start "$E2E_DIR/pf" || exit 1
-configs=(b c f)
+configs=(b c g h j i f)
 cc -O2 -o "$E2E_DIR/noop-milter" bench/noop-milter.c -lmilter || exit 1
 # spamd with all its children forked up front: its adaptive pre-fork adds them only slowly.
 if [ "${SCANNERS:-1}" = 1 ] && MW_SPAMD_CHILDREN=${MW_SPAMD_CHILDREN:-4} MW_SPAMD_MIN_CHILDREN=${MW_SPAMD_MIN_CHILDREN:-4} \
     bash Tests/scanners/start-scanners.sh "$E2E_DIR/scanners" >/dev/null 2>&1; then
     source "$E2E_DIR/scanners/scanners.env"
-    trap 'bash Tests/scanners/stop-scanners.sh "$E2E_DIR/scanners" >/dev/null 2>&1; e2e_cleanup' EXIT
+    trap 'bash Tests/scanners/stop-scanners.sh "$E2E_DIR/scanners" >/dev/null 2>&1; rm -rf "$DISK_DIR"; e2e_cleanup' EXIT
     configs+=(d e)
 fi
 stop_scanners() { [ -f "$E2E_DIR/scanners/scanners.env" ] && bash Tests/scanners/stop-scanners.sh "$E2E_DIR/scanners" >/dev/null 2>&1; }
 METRICS_PORT=$(free_port)
+store_of() { case $1 in g | h) echo "$DISK_DIR/$1.db" ;; *) echo "$E2E_DIR/var/$1.db" ;; esac; }
 write_config() {
     local name=$1 extra="trusted_networks = 127.0.0.1/32
 limit_recipients = none
+identity_header = token
+abuse_mailboxes = abuse@example.net
+abuse_domains = example.net
 metrics_listen = 127.0.0.1:$METRICS_PORT"
     case $name in
         d) extra+=$'\n'"scanner = rspamd $MW_RSPAMD" ;;
         e) extra+=$'\n'"scanner = spamd $MW_SPAMD" ;;
-        f) extra+=$'\n'"abuse_mailboxes = abuse@example.net"$'\n'"abuse_domains = example.net" ;;
     esac
-    CFG_STORE=$E2E_DIR/var/$name.db CFG_RULES='ip client_address' CFG_LIMIT_MESSAGES=100000000/1h \
+    CFG_STORE=$(store_of "$name") CFG_RULES='ip client_address' CFG_LIMIT_MESSAGES=100000000/1h \
         CFG_LIMIT_SPAM=100000000/1h CFG_EXTRA=$extra mw_write_config "$E2E_DIR/$name.conf"
 }
-for c in "${configs[@]}"; do [ "$c" = b ] || write_config "$c"; done
+for c in "${configs[@]}"; do case $c in b | j) ;; *) write_config "$c" ;; esac; done
+# h: the store made by mailwardend once, then 10^6 identities with their windows' rows, as a big
+# host's store holds them.
+mw_start "$E2E_DIR/h.conf" >/dev/null && mw_stop >/dev/null
+sqlite3 "$(store_of h)" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $IDENTITIES)
+    INSERT INTO identities(name, first_seen, last_seen, messages) SELECT 'ip:10.' || (i >> 16) || '.' || ((i >> 8) & 255) || '.' || (i & 255), 1, 1, 1 FROM n;
+    INSERT INTO window_events(identity_id, counter, at, amount) SELECT id, 'messages', strftime('%s', 'now') - 60, 1 FROM identities;" ||
+    { echo "cannot load $IDENTITIES identities" >&2; exit 1; }
+log "h: $(sqlite3 "$(store_of h)" 'select count(*) from identities') identities loaded"
 
 test_sink_has() { [ "$(sink_count)" -ge "$1" ]; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-# run PORT: inject N messages (one per session, 4 KiB) and time until the sink holds them all.
+# run PORT [PER_SESSION]: inject N messages of 4 KiB over SESSIONS parallel streams of SMTP sessions
+# of PER_SESSION messages each (default 1), and time until the sink holds them all.
 run() {
-    local port=$1 base start end
+    local port=$1 per=${2:-1} base start end w
     base=$(sink_count)
     start=$(date +%s.%N)
-    /usr/sbin/smtp-source -d -s "$SESSIONS" -m "$N" -l 4096 -f bench@$REALM -t rcpt@example.net "127.0.0.1:$port" || return 1
+    if [ "$per" = 1 ]; then
+        /usr/sbin/smtp-source -s "$SESSIONS" -m "$N" -l 4096 -f bench@$REALM -t rcpt@example.net "127.0.0.1:$port" || return 1
+    else
+        # smtp-source -d sends all its messages on one connection: N / SESSIONS / per of them per stream.
+        for w in $(seq "$SESSIONS"); do
+            for _ in $(seq $((N / SESSIONS / per))); do
+                /usr/sbin/smtp-source -d -s 1 -m "$per" -l 4096 -f bench@$REALM -t rcpt@example.net "127.0.0.1:$port" || exit 1
+            done &
+        done
+        wait || return 1
+    fi
     wait_until 900 test_sink_has $((base + N)) || return 1
     end=$(date +%s.%N)
     echo "$N / ($end - $start)" | bc -l
@@ -61,9 +95,9 @@ run_with_reports() {
     base=$(sink_count)
     stored0=$(reports_seen "$db")
     start=$(date +%s.%N)
-    /usr/sbin/smtp-source -d -s $((SESSIONS - 1)) -m $((N - reports)) -l 4096 -f bench@$REALM -t rcpt@example.net "127.0.0.1:$port" &
+    /usr/sbin/smtp-source -s $((SESSIONS - 1)) -m $((N - reports)) -l 4096 -f bench@$REALM -t rcpt@example.net "127.0.0.1:$port" &
     local others=$!
-    /usr/sbin/smtp-source -d -s 1 -m "$reports" -l 4096 -f bench@$REALM -t abuse@example.net "127.0.0.1:$port" || return 1
+    /usr/sbin/smtp-source -s 1 -m "$reports" -l 4096 -f bench@$REALM -t abuse@example.net "127.0.0.1:$port" || return 1
     wait "$others" || return 1
     wait_until 900 test_sink_has $((base + N - reports)) || return 1
     _reports_in() { [ "$(reports_seen "$db")" -ge $((stored0 + reports)) ]; }
@@ -75,35 +109,48 @@ run_with_reports() {
 reports_seen() {
     sqlite3 "$1" "select (select count(*) from reports) + coalesce((select sum(count) from report_tallies where status = 'duplicate'), 0)"
 }
-# run_config NAME: one timed run of a configuration (a = no milter, b = the C no-op milter).
+# cpu_ticks PID: user + system clock ticks the process has used.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# per_session NAME: messages per SMTP session of a row.
+per_session() { case $1 in i | j) echo 10 ;; *) echo 1 ;; esac; }
+# run_config NAME: one timed run of a configuration (a = no milter, b and j = the C no-op milter);
+# adds the milter's CPU ticks to cpu[NAME] and its message count to msgs[NAME].
 run_config() {
+    local v pid t0
     if [ "$1" = a ]; then run "$PF_PLAIN_PORT"; return; fi
-    if [ "$1" = b ]; then
+    if [ "$1" = b ] || [ "$1" = j ]; then
         "$E2E_DIR/noop-milter" "inet:$MILTER_PORT@127.0.0.1" 2>>"$E2E_DIR/noop.log" &
-        local noop=$!
+        pid=$!
         wait_port_listening "$MILTER_PORT" 10 || return 1
-        run "$PF_PORT"
-        kill -TERM "$noop"; wait_pid_gone "$noop" 15
+        t0=$(cpu_ticks "$pid")
+        v=$(run "$PF_PORT" "$(per_session "$1")")
+        cpu[$1]=$(( ${cpu[$1]:-0} + $(cpu_ticks "$pid") - t0 )); msgs[$1]=$(( ${msgs[$1]:-0} + N ))
+        kill -TERM "$pid"; wait_pid_gone "$pid" 15
+        echo "$v"
         return
     fi
     mw_start "$E2E_DIR/$1.conf" >/dev/null || return 1
+    t0=$(cpu_ticks "$MW_PID")
     if [ "$1" = f ]; then
         desk_start "$E2E_DIR/$1.conf" >/dev/null || return 1
-        run_with_reports "$PF_PORT" "$E2E_DIR/var/$1.db"
+        v=$(run_with_reports "$PF_PORT" "$(store_of f)")
         desk_stop
     else
-        run "$PF_PORT"
+        v=$(run "$PF_PORT" "$(per_session "$1")")
     fi
+    cpu[$1]=$(( ${cpu[$1]:-0} + $(cpu_ticks "$MW_PID") - t0 )); msgs[$1]=$(( ${msgs[$1]:-0} + N ))
+    echo "$v"
     peak[$1]=$(awk '/VmHWM/ { print $2 }' "/proc/$MW_PID/status")
     curl -fsS --max-time 10 "http://127.0.0.1:$METRICS_PORT/metrics" | grep '^mailwarden_milter_message_seconds_bucket' >>"$E2E_DIR/hist-$1.txt"
     mw_stop >/dev/null
 }
 
-declare -A results peak
+declare -A results peak cpu msgs
 N_SAVED=$N; N=200
 for c in a "${configs[@]}"; do run_config "$c" >/dev/null; done   # warm-up (rspamd/spamd caches too)
 N=$N_SAVED
 rm -f "$E2E_DIR"/hist-*.txt
+cpu=() msgs=()
 # quantile Q FILE: the Q-quantile in microseconds of the daemon's per-message time histogram, summed
 # over the rounds, interpolated within its bucket as Prometheus's histogram_quantile does.
 quantile() {
@@ -118,25 +165,36 @@ quantile() {
 }
 for r in $(seq "$ROUNDS"); do
     for c in a "${configs[@]}"; do
-        v=$(run_config "$c")
+        # Not in a subshell: run_config adds to cpu[] and msgs[].
+        run_config "$c" >"$E2E_DIR/run.out"
+        v=$(cat "$E2E_DIR/run.out")
         results[$c]+="$v "
         log "round $r: $c ${v%.*} msg/s"
     done
 done
 declare -A label=([a]="no milter" [b]="C no-op milter" [c]="mailwardend" [d]="mailwardend + rspamd" [e]="mailwardend + spamd"
-                  [f]="mailwardend, 1 in 20 to abuse@ (desk running)")
-printf '| config | msg/s (median of %s) | runs | vs a | vs b | peak RSS | time per message p50 / p99 |\n|---|---|---|---|---|---|---|\n' "$ROUNDS"
-a=$(tr ' ' '\n' <<<"${results[a]}" | grep . | median)
-cm=$(tr ' ' '\n' <<<"${results[b]}" | grep . | median)
+                  [f]="mailwardend, 1 in 20 to abuse@ (desk running)" [g]="mailwardend, store on disk"
+                  [h]="mailwardend, store on disk, $IDENTITIES identities" [i]="mailwardend, 10 messages per session"
+                  [j]="C no-op milter, 10 messages per session")
+printf '| config | msg/s (median of %s) | runs | vs a | vs no-op | milter CPU per message | peak RSS | time in callbacks p50 / p99 |\n|---|---|---|---|---|---|---|---|\n' "$ROUNDS"
+median_of() { tr ' ' '\n' <<<"${results[$1]}" | grep . | median; }
+a=$(median_of a)
+ticks=$(getconf CLK_TCK)
 for c in a "${configs[@]}"; do
-    m=$(tr ' ' '\n' <<<"${results[$c]}" | grep . | median)
+    m=$(median_of "$c")
+    # A row's no-op is the C milter with the same messages per session.
+    noop=$(median_of "$([ "$(per_session "$c")" = 10 ] && echo j || echo b)")
     runs=$(for v in ${results[$c]}; do printf '%.0f ' "$v"; done)
     pct=-
     [ -s "$E2E_DIR/hist-$c.txt" ] && pct="$(quantile 0.5 "$E2E_DIR/hist-$c.txt") / $(quantile 0.99 "$E2E_DIR/hist-$c.txt") µs"
-    printf '| %s: %s | %.0f | %s| %.2f | %.2f | %s | %s |\n' "$c" "${label[$c]}" "$m" "$runs" "$(echo "$m / $a" | bc -l)" \
-        "$(echo "$m / $cm" | bc -l)" "${peak[$c]:--}${peak[$c]:+ kB}" "$pct"
+    per=-
+    [ -n "${msgs[$c]:-}" ] && per=$(echo "${cpu[$c]} * 1000000 / $ticks / ${msgs[$c]}" | bc -l | xargs printf '%.0f µs')
+    printf '| %s: %s | %.0f | %s| %.2f | %.2f | %s | %s | %s |\n' "$c" "${label[$c]}" "$m" "$runs" "$(echo "$m / $a" | bc -l)" \
+        "$(echo "$m / $noop" | bc -l)" "$per" "${peak[$c]:--}${peak[$c]:+ kB}" "$pct"
 done
-echo "N=$N per run, $SESSIONS sessions, one message per session, queue on tmpfs; release build."
-echo "Time per message: mailwardend's own histogram (metrics_listen on), the sum of one message's milter callbacks, over all rounds."
+echo "N=$N per run, $SESSIONS parallel SMTP sessions of one message each (i, j: of 10), 4 KiB messages, queue on tmpfs,"
+echo "store on tmpfs except g and h (/var/tmp); release build. vs no-op: against b, or j for 10 messages per session."
+echo "Milter CPU: user + system time of the milter process (/proc) over the timed runs, per message."
+echo "Time in callbacks: mailwardend's own histogram (metrics_listen on), the sum of one message's milter callbacks, over all rounds."
 stop_scanners   # e2e_finish drops the EXIT trap that would stop them
 E2E_KEEP=0 e2e_finish >/dev/null
