@@ -795,12 +795,17 @@ desk_start() {
 # desk_log_since_start: the desk worker's log from the last "=== desk_start" line on.
 desk_log_since_start() { awk '/^=== desk_start/ { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }' "$DESK_LOG"; }
 
+# stop_pid PID: SIGTERM a process and wait up to 10 s for it; then SIGKILL.
+stop_pid() {
+    if pid_alive "$1"; then
+        kill -TERM "$1" 2>/dev/null
+        wait_pid_gone "$1" 10 || kill -9 "$1" 2>/dev/null
+    fi
+}
+
 # desk_stop: SIGTERM the desk worker (it stops at once; nothing is lost) and wait for it.
 desk_stop() {
-    if pid_alive "$DESK_PID"; then
-        kill -TERM "$DESK_PID" 2>/dev/null
-        wait_pid_gone "$DESK_PID" 10 || kill -9 "$DESK_PID" 2>/dev/null
-    fi
+    stop_pid "$DESK_PID"
     DESK_PID=
 }
 

@@ -19,10 +19,7 @@ mkdir -p "$E2E_DIR/checks"
 DAEMON_PID=
 
 daemon_stop() {
-    if pid_alive "$DAEMON_PID"; then
-        kill -TERM "$DAEMON_PID" 2>/dev/null
-        wait_pid_gone "$DAEMON_PID" 10 || kill -9 "$DAEMON_PID" 2>/dev/null
-    fi
+    stop_pid "$DAEMON_PID"
     DAEMON_PID=
 }
 milter_finish() {
