@@ -59,9 +59,11 @@ enum Daemon {
         let logger = Logger(label: "mailwardend")
 
         let store: SQLiteStore
+        let checkpointer: WALCheckpointer
         do {
             try ensureDirectory(of: config.storePath)
             store = try SQLiteStore(path: config.storePath, busyTimeout: config.storeBusyTimeout)
+            checkpointer = try store.checkpointInBackground()
         } catch {
             logger.critical("\(error)")
             exit(75)
@@ -96,6 +98,7 @@ enum Daemon {
         }
         startReloadThread(filter: filter, path: configPath, store: store, logger: logger)
         startPruneThread(filter: filter, store: store, logger: logger)
+        startCheckpointThread(checkpointer: checkpointer, logger: logger)
         startHealthThread(filter: filter, store: store, logger: logger)
         logger.info("started: socket \(config.socket), store \(config.storePath), mode \(config.mode.rawValue), \(config.identityRules.rules.count) identity rule(s), config \(configPath)")
 
@@ -152,6 +155,27 @@ enum Daemon {
 
     /// Every 10 minutes: drops outbound-log rows past retention, window events older than any window,
     /// and abuse reports (with their evidence) past report_retention.
+    /// Checkpoints the store's WAL every second, so that no message's commit has to (see
+    /// SQLiteStore.checkpointInBackground).
+    static func startCheckpointThread(checkpointer: WALCheckpointer, logger: Logger) {
+        let thread = Thread {
+            var failing = false
+            while true {
+                sleep(1)
+                do {
+                    try checkpointer.checkpoint()
+                    failing = false
+                } catch {
+                    // Say it once; the commits go on and the WAL only grows until it works again.
+                    if !failing { logger.warning("checkpointing the store's WAL failed (will retry): \(error)") }
+                    failing = true
+                }
+            }
+        }
+        thread.name = "checkpoint"
+        thread.start()
+    }
+
     static func startPruneThread(filter: MailFilter, store: SQLiteStore, logger: Logger) {
         let thread = Thread {
             while true {

@@ -25,6 +25,20 @@ final class TempStore {
         MessageEvent(identity: id, at: at, recipients: rcpts, spam: spam, messageID: mid, queueID: "Q\(at)")
     }
 
+    /// The daemon's commits leave the WAL to the checkpointer: after 300 counted messages (far past
+    /// SQLite's own 1000-page checkpoint), its passive checkpoint finds frames no commit copied, and
+    /// copies them all; the counts read back whole.
+    @Test func theCheckpointerCopiesTheWALTheCommitsLeftIt() throws {
+        let t = try TempStore()
+        let s = try t.open()
+        let checkpointer = try s.checkpointInBackground()
+        for i in 0..<300 { _ = try s.record(event("ip:192.0.2.\(i % 250)", at: 1000 + Int64(i)), windows: Self.hour) }
+        let pass = try checkpointer.checkpoint()
+        #expect(pass.frames > 1000 && pass.copied == pass.frames, "\(pass)")
+        #expect(try t.open().state(of: "ip:192.0.2.7").lock == nil)
+        #expect(try s.record(event("ip:192.0.2.7", at: 2000), windows: Self.hour)[.messages] == 3)
+    }
+
     @Test func windowTotalsCountOnlyEventsInsideEachWindow() throws {
         let t = try TempStore()
         let s = try t.open()
