@@ -60,6 +60,15 @@ import Testing
         #expect(report.evidence.map(\.contentType) == ["message/rfc822"])
     }
 
+    /// `Feedback-Type: spam` is common in real feedback loops though RFC 5965 does not name it;
+    /// `not-spam` (a recipient taking a complaint back) is no complaint at all.
+    @Test func feedbackTypeSpamIsSpamAndNotSpamIsNot() {
+        #expect(TestMail.parse(Self.arf(feedbackType: "spam", original: Self.original)).type == .spam)
+        #expect(TestMail.parse(Self.arf(feedbackType: "Spam", original: Self.original)).status == .filed)
+        let retracted = TestMail.parse(Self.arf(feedbackType: "not-spam", fields: "Source-IP: 198.51.100.25", original: Self.original))
+        #expect(retracted.type == nil && retracted.status == .triage)
+    }
+
     @Test func feedbackTypeOtherWaitsForAPerson() {
         let report = TestMail.parse(Self.arf(feedbackType: "other", fields: "Source-IP: 198.51.100.25", original: Self.original))
         #expect(report.status == .triage)

@@ -5,10 +5,11 @@ import Foundation
 import MailWardenCore
 
 extension AbuseType {
-    /// RFC 5965 / RFC 6591 `Feedback-Type` values. `other` and unknown values need a person.
+    /// RFC 5965 / RFC 6591 `Feedback-Type` values, and `spam`, which feedback loops write although
+    /// RFC 5965 does not name it. `other`, `not-spam` and unknown values need a person.
     init?(feedbackType: String) {
         switch feedbackType.trimmingWhitespace().lowercased() {
-        case "abuse", "opt-out", "opt-out-list": self = .spam
+        case "abuse", "spam", "opt-out", "opt-out-list": self = .spam
         case "fraud", "auth-failure", "dmarc": self = .phishing
         case "virus": self = .malware
         default: return nil
