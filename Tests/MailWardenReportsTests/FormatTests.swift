@@ -491,6 +491,29 @@ import Testing
         #expect(report.format == .deliveryStatus)
     }
 
+    /// Bounces without a delivery-status part, as Exchange, Exim and qmail write them: a mail-system
+    /// sender (or a null return path) with a bounce's subject or opening sentence, in several languages.
+    @Test(arguments: [
+        "From: postmaster@mail.example\nSubject: Undeliverable: offers\n\nDelivery has failed to these recipients or groups:\nbob@example.org",
+        "From: Mail Delivery System <Mailer-Daemon@mx.example>\nSubject: Mail delivery failed: returning message to sender\n\n"
+            + "This message was created automatically by mail delivery software.\n",
+        "Return-Path: <>\nFrom: mx.example <noreply@mx.example>\nSubject: Hello\n\nHi. This is the qmail-send program at mx.example.\n",
+        "From: postmaster@firma.example\nSubject: Unzustellbar: Angebot\n\nIhre Nachricht konnte nicht zugestellt werden.\n",
+        "From: MAILER-DAEMON@mx.example\nSubject: Non recapitabile: offerta\n\nMessaggio non recapitato.\n",
+    ])
+    func bouncesWithoutADeliveryStatusPartAreIgnored(_ text: String) {
+        // Each carries the customer's spam, as a bounce of it would: it must not become a complaint.
+        let report = TestMail.parse(text + "\n--- original ---\nReceived: from [198.51.100.25]\nSubject: cheap pills from 198.51.100.25\n")
+        #expect(report.status == .ignored, "\(report.reason ?? "")")
+        #expect(report.format == .deliveryStatus)
+    }
+
+    /// postmaster@ also writes real complaints: without a bounce's words, it is a report.
+    @Test func aComplaintFromPostmasterIsNoBounce() {
+        let report = TestMail.parse("From: postmaster@isp.example\nSubject: Spam from your network\n\nWe received spam from 198.51.100.25 today.\n")
+        #expect(report.status == .filed && report.type == .spam && report.sourceIPs == ["198.51.100.25"], "\(report.reason ?? "")")
+    }
+
     @Test func bouncesAreIgnoredEvenWithoutTheReportType() {
         let report = TestMail.parse("""
             From: MAILER-DAEMON@mx.example

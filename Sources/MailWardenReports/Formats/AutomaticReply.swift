@@ -14,16 +14,33 @@ enum AutomaticReply {
 
     /// Subject openings of bounces that are not RFC 3464 reports (qmail, Exim, Exchange), lower-cased.
     private static let bounceSubjectPrefixes = [
-        "undelivered mail", "undeliverable:", "delivery status notification", "mail delivery failed", "failure notice",
-        "returned mail:", "delivery failure", "mail delivery failure", "unzustellbar:", "non remis", "warning: could not send",
+        "undelivered mail", "undeliverable:", "undeliverable message", "delivery status notification", "mail delivery failed",
+        "failure notice", "returned mail:", "delivery failure", "mail delivery failure", "delivery has failed",
+        "unzustellbar:", "nicht zustellbar", "non remis", "non recapitabile", "no se puede entregar", "onbestelbaar",
+        "warning: could not send",
+    ]
+
+    /// Sentences the major MTAs open a bounce's text with (Postfix, Exim, qmail, Exchange), lower-cased.
+    private static let bounceTextMarkers = [
+        "this is the mail system at host", "this message was created automatically by mail delivery software",
+        "hi. this is the qmail-send program", "delivery has failed to these recipients or groups",
+        "i'm afraid i wasn't able to deliver your message", "your message could not be delivered",
     ]
 
     static func classify(_ message: ReportMessage) -> (format: ReportFormat, reason: String)? {
         let headers = message.headers
         let subject = message.subject.lowercased().trimmingWhitespace()
-        let fromDaemon = message.from?.hasPrefix("mailer-daemon@") == true
+        // Mail systems send bounces from these, or with a null return path (RFC 5321 section 4.5.5);
+        // postmaster@ also sends real complaints, so a sender alone decides nothing.
+        let fromMailSystem = message.from.map { $0.hasPrefix("mailer-daemon@") || $0.hasPrefix("postmaster@") } ?? false
+            || headers.value("Return-Path")?.trimmingWhitespace() == "<>"
+        let bounceWords = bounceSubjectPrefixes.contains(where: { subject.hasPrefix($0) })
+            || message.texts.prefix(1).contains { text in
+                let opening = text.prefix(2000).lowercased()
+                return bounceTextMarkers.contains { opening.contains($0) }
+            }
         if message.reportType == "delivery-status" || message.hasDeliveryStatus || headers.value("X-Failed-Recipients") != nil
-            || (fromDaemon && bounceSubjectPrefixes.contains(where: { subject.hasPrefix($0) })) {
+            || (fromMailSystem && bounceWords) {
             return (.deliveryStatus, "delivery status notification (bounce)")
         }
         if let submitted = headers.value("Auto-Submitted")?.lowercased(), submitted.hasPrefix("auto-replied") {
