@@ -57,9 +57,9 @@ struct SessionPlan: Sendable {
         wantedMacros = macros
         // The body is read only for a report to an abuse mailbox or for the scanners. Connect,
         // recipients and headers are only noted, never answered otherwise than "go on".
-        let readsBody = !config.abuseMailboxes.isEmpty || !scanners.isEmpty
-        events = EventPlan(unused: readsBody ? [.helo, .endOfHeaders, .unknownCommand] : [.helo, .endOfHeaders, .unknownCommand, .body],
-                           unanswered: [.connect, .recipient, .header])
+        var unused: MilterEvents = [.helo, .endOfHeaders, .unknownCommand]
+        if config.abuseMailboxes.isEmpty && scanners.isEmpty { unused.insert(.body) }
+        events = EventPlan(unused: unused, unanswered: [.connect, .recipient, .header])
     }
 }
 

@@ -145,10 +145,11 @@ private func numericAddress(_ sa: UnsafeMutablePointer<sockaddr>?) -> String? {
 
 // MARK: - Verdicts and modifications
 
-private func apply(_ verdict: Verdict, _ ctx: OpaquePointer?) -> sfsistat {
+/// `canSkip`: the MTA negotiated SMFIS_SKIP (else a skip is answered as "go on").
+private func apply(_ verdict: Verdict, _ ctx: OpaquePointer?, canSkip: Bool = false) -> sfsistat {
     switch verdict {
     case .proceed: return SMFIS_CONTINUE
-    case .skip: return connection(ctx)?.canSkip == true ? SMFIS_SKIP : SMFIS_CONTINUE
+    case .skip: return canSkip ? SMFIS_SKIP : SMFIS_CONTINUE
     case .accept: return SMFIS_ACCEPT
     case .discard: return SMFIS_DISCARD
     case .reject(let reply):
@@ -221,7 +222,7 @@ private func mwNegotiate(_ ctx: OpaquePointer?, _ offeredActions: UInt, _ offere
 /// The session's verdict as libmilter's status; no reply at all where none was negotiated.
 private func answer(_ c: Connection, _ event: MilterEvents, _ ctx: OpaquePointer?, _ verdict: () -> Verdict) -> sfsistat {
     let v = verdict()
-    return c.unanswered.contains(event) ? SMFIS_NOREPLY : apply(v, ctx)
+    return c.unanswered.contains(event) ? SMFIS_NOREPLY : apply(v, ctx, canSkip: c.canSkip)
 }
 
 private func mwConnect(_ ctx: OpaquePointer?, _ host: UnsafeMutablePointer<CChar>?, _ sa: UnsafeMutablePointer<sockaddr>?) -> sfsistat {

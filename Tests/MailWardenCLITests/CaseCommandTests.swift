@@ -195,6 +195,25 @@ func ipSubject(_ address: String, _ type: AbuseType = .spam) -> CaseSubject { Ca
         #expect(audit.first?.detail == "report 2 on case 1 (ip 192.0.2.10, spam)")
     }
 
+    /// A person's decision that crosses the complaint limit locks the customer and notifies, as the
+    /// desk worker does (README: the abuse desk), naming the reports counted in the window.
+    @Test func categorizingAComplaintThatCrossesTheLimitLocksAndNotifies() throws {
+        let notice = FileManager.default.temporaryDirectory.appendingPathComponent("mw-notice-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: notice) }
+        let sandbox = try CLISandbox(settings: "limit_complaints = 1/1d\ncomplaint_min_reporters = 1\nnotify_command = cat > \(notice)\n")
+        try sandbox.file("earlier", at: 1_000, subjects: [CaseSubject(kind: .identity, value: "sasl:bob@example.net", type: .spam)])
+        try sandbox.file("t", at: 2_000, status: .triage, type: nil)
+        // The earlier report already counted, from another organisation.
+        _ = try sandbox.store().recordComplaint(identity: "sasl:bob@example.net", reporter: "other.example", reportID: 1,
+                                                at: Int64(Date().timeIntervalSince1970), window: .days(1))
+        let run = try sandbox.run("triage", "categorize", "2", "--type", "spam", "--subject", "sasl:bob@example.net")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("sasl:bob@example.net is now locked: complaints 2 > 1/1d"), "\(run.stdout)")
+        let sent = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: notice))) as? [String: Any]
+        #expect(sent?["identity"] as? String == "sasl:bob@example.net" && sent?["automatic"] as? Bool == true)
+        #expect(sent?["report_ids"] as? [Int] == [1, 2])
+    }
+
     @Test(arguments: [
         (["--subject", "Example.COM."], "example.com", "domain"),
         (["--subject", "sasl:bob@example.net"], "sasl:bob@example.net", "identity"),
