@@ -4,7 +4,7 @@ SWIFT ?= swift
 BIN := .build/debug
 # Debian packages the build and the tests need; installed only when missing.
 # From lintian on: for `make deb` and `make deb-test`.
-DEB_PACKAGES := libmilter-dev python3 libsqlite3-dev pkg-config postfix sasl2-bin libsasl2-modules swaks sqlite3 jq gcc iproute2 util-linux miltertest bc curl spamd spamassassin rspamd lintian dpkg-dev binutils adduser passwd init-system-helpers systemd sendmail-cf publicsuffix
+DEB_PACKAGES := libmilter-dev python3 libsqlite3-dev libpq-dev postgresql pkg-config postfix sasl2-bin libsasl2-modules swaks sqlite3 jq gcc iproute2 util-linux miltertest bc curl spamd spamassassin rspamd lintian dpkg-dev binutils adduser passwd init-system-helpers systemd sendmail-cf publicsuffix
 DEV_CONFIG := packaging/dev.conf
 
 .PHONY: all deps build run test unit milter e2e docs docs-check bench clean deb deb-test recipes fuzz fuzz-build fuzz-smoke
@@ -43,12 +43,15 @@ docs: build
 docs-check: build
 	bash packaging/render-docs.sh --check
 
-# The scanner clients are also tested against a real spamd and rspamd on loopback ports.
+# The scanner clients are also tested against a real spamd and rspamd on loopback ports, and the
+# store contract against SQLite and a real, private PostgreSQL cluster.
 SCANNERS_DIR := /tmp/mailwarden-scanners
+POSTGRES_DIR := /tmp/mailwarden-postgres-unit
 unit:
 	bash Tests/scanners/start-scanners.sh $(SCANNERS_DIR) && set -a && . $(SCANNERS_DIR)/scanners.env && set +a && \
+	  bash Tests/postgres/start-postgres.sh $(POSTGRES_DIR) && set -a && . $(POSTGRES_DIR)/postgres.env && set +a && \
 	  $(SWIFT) test 2>&1 | tee .build/unit-test.log; rc=$${PIPESTATUS[0]}; \
-	  bash Tests/scanners/stop-scanners.sh $(SCANNERS_DIR); exit $$rc
+	  bash Tests/scanners/stop-scanners.sh $(SCANNERS_DIR); bash Tests/postgres/stop-postgres.sh $(POSTGRES_DIR); exit $$rc
 
 e2e: build
 	MW_BIN=$(BIN) bash Tests/e2e/run.sh

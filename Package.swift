@@ -25,14 +25,16 @@ let package = Package(
         .target(name: "MailWardenCore"),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CMilter", pkgConfig: "milter", providers: [.apt(["libmilter-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // Abuse-mailbox parsing: one raw message in, one structured report out. Pure Swift, no I/O.
         .target(name: "MailWardenReports", dependencies: ["MailWardenCore"]),
         // The abuse desk's worker logic: take queued reports, have them parsed, trace, file on cases,
         // count complaints. mailwardend does not link it (nor the parser): it only queues raw bytes.
         .target(name: "MailWardenDesk", dependencies: ["MailWardenCore", "MailWardenReports"]),
-        // SQLite-backed store behind the core's store protocols.
+        // The store behind the core's store contract: its SQL, written once, over SQLite (one host)
+        // or PostgreSQL through libpq (several hosts, one database).
         .target(name: "MailWardenStore", dependencies: [
-            "MailWardenCore", "CSQLite",
+            "MailWardenCore", "CSQLite", "CLibPQ",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The milter's message path, driven by events; knows nothing of libmilter.

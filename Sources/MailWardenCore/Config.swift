@@ -47,6 +47,7 @@ public struct Config: Sendable {
     public var socketGroup: String?
     /// An inet socket on a non-loopback address was explicitly allowed.
     public var socketAllowRemote: Bool
+    /// A file (SQLite), or a `postgresql://` URI (libpq's; may carry a password: log `storeForDisplay`).
     public var storePath: String
     public var storeBusyTimeout: TimeSpan
     public var mode: EnforcementMode
@@ -245,7 +246,7 @@ public struct Config: Sendable {
         }
         socketGroup = text("socket_group")
         storePath = text("store") ?? ""
-        if storePath.isEmpty, let e = raw.values("store").last { fail(e, "store must name a file") }
+        if storePath.isEmpty, let e = raw.values("store").last { fail(e, "store must name a file or a postgresql:// URI") }
         storeBusyTimeout = duration("store_busy_timeout")
         mode = choice("mode", .enforce)
         onError = choice("on_error", .tempfail)
@@ -417,5 +418,34 @@ public struct HostPort: Sendable, Equatable {
         guard !h.isEmpty else { return nil }
         host = String(h)
         port = p
+    }
+}
+
+extension Config {
+    /// Whether `store` names a PostgreSQL database (shared by several hosts) rather than an SQLite file.
+    public var storeIsPostgreSQL: Bool {
+        storePath.hasPrefix("postgresql://") || storePath.hasPrefix("postgres://")
+    }
+
+    /// `store` as a log line or a status may show it: a URI's password left out.
+    public var storeForDisplay: String {
+        guard storeIsPostgreSQL else { return storePath }
+        var shown = storePath
+        // postgresql://user:secret@host/db → postgresql://user@host/db (the userinfo ends at the last
+        // '@' before the path).
+        if let scheme = shown.range(of: "://") {
+            let rest = shown[scheme.upperBound...]
+            let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+            if let at = rest[..<authorityEnd].lastIndex(of: "@"),
+               let colon = rest[..<at].firstIndex(of: ":") {
+                shown.replaceSubrange(colon..<at, with: "")
+            }
+        }
+        // …?password=secret&… → the parameter dropped.
+        if let query = shown.firstIndex(of: "?") {
+            let kept = shown[shown.index(after: query)...].split(separator: "&").filter { !$0.lowercased().hasPrefix("password=") }
+            shown = String(shown[..<query]) + (kept.isEmpty ? "" : "?" + kept.joined(separator: "&"))
+        }
+        return shown
     }
 }

@@ -48,7 +48,7 @@ public enum Settings {
         Setting(key: "socket_allow_remote", type: .choice(["no", "yes"]), defaults: ["no"],
                 doc: "yes lets socket listen on an address other than loopback: only where a firewall lets nobody but your MTAs reach it."),
         Setting(key: "store", type: .text, defaults: ["/var/lib/mailwarden/mailwarden.db"],
-                doc: "The SQLite store: identities, counters, locks, outbound log, audit log, token key."),
+                doc: "The store: identities, counters, locks, outbound log, audit log, reports and cases, token key. A file is an SQLite store (one host); a postgresql:// URI (libpq's, e.g. postgresql://mailwarden@db.example/mailwarden?sslmode=verify-full) is a PostgreSQL database that several hosts share."),
         Setting(key: "store_busy_timeout", type: .duration, defaults: ["2s"],
                 doc: "How long a store write waits for a lock held by another process (the CLI). Keep it well under Postfix's milter_command_timeout."),
         Setting(key: "mode", type: .choice(["enforce", "monitor"]), defaults: ["enforce"],

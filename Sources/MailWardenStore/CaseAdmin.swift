@@ -5,115 +5,7 @@
 // to do instead.
 import MailWardenCore
 
-/// Whether a case still takes reports. A resolved case stays resolved: the next report on its
-/// subject and type opens a new case.
-public enum CaseStatus: String, Sendable, CaseIterable {
-    case open, resolved
-}
-
-/// One line of a case listing.
-public struct CaseSummary: Sendable, Equatable {
-    public let id: Int64
-    public let subject: CaseSubject
-    public let status: CaseStatus
-    public let openedAt: Int64
-    public let lastReportAt: Int64
-    public let reportCount: Int
-    /// The customer the complaints were traced to, and how.
-    public let identity: Identity?
-    public let tracedBy: TraceMethod?
-}
-
-/// How a case was closed.
-public struct CaseResolution: Sendable, Equatable {
-    public let resolvedAt: Int64
-    public let resolvedBy: String
-    public let note: String?
-}
-
-/// An evidence attachment as listed; its bytes are read only for extraction.
-public struct EvidenceRecord: Sendable, Equatable {
-    public let id: Int64
-    public let reportID: Int64
-    public let filename: String
-    public let contentType: String
-    public let size: Int64
-    public let sha256: String
-}
-
-/// An evidence attachment with its bytes, for `case evidence --extract`. `filename` is as the
-/// report named it: untrusted.
-public struct EvidenceFile: Sendable, Equatable {
-    public let filename: String
-    public let bytes: [UInt8]
-    public let sha256: String
-}
-
-/// A report's indicators by kind (ip, domain, url, email), each in the order the report named them.
-public typealias IndicatorsByKind = [String: [String]]
-
-/// A report as `case show` lists it.
-public struct CaseReport: Sendable, Equatable {
-    public let id: Int64
-    public let receivedAt: Int64
-    public let format: String
-    public let type: AbuseType?
-    public let reporter: String?
-    /// `dkim:isp.example`, or `unauthenticated: why` (nil: filed before reporters were checked).
-    public let reporterAuthentication: String?
-    public let status: ReportStatus
-    public let identity: Identity?
-    public let tracedBy: TraceMethod?
-    public let messageID: String?
-    public let indicators: IndicatorsByKind
-    public let evidence: [EvidenceRecord]
-}
-
-/// Everything `case show` tells about one case.
-public struct CaseDetail: Sendable, Equatable {
-    public let summary: CaseSummary
-    /// Oldest first.
-    public let reports: [CaseReport]
-    /// nil while the case is open.
-    public let resolution: CaseResolution?
-}
-
-/// A report waiting for a person to categorize or dismiss it.
-public struct TriageReport: Sendable, Equatable {
-    public let id: Int64
-    public let receivedAt: Int64
-    public let reporter: String?
-    public let reporterAuthentication: String?
-    public let format: String
-    /// Why the machine could not file it.
-    public let reason: String?
-    /// The report's Subject: line, when the parser kept it in the report's fields (key `subject`).
-    public let subjectLine: String?
-    public let indicators: IndicatorsByKind
-}
-
-/// A case or triage action that was refused, worded for the admin who asked for it.
-public enum CaseAdminError: Error, Sendable, Equatable, CustomStringConvertible {
-    case unknownCase(Int64)
-    case alreadyResolved(caseID: Int64, at: Int64, by: String)
-    case unknownReport(Int64)
-    case notInTriage(reportID: Int64, status: String)
-
-    public var description: String {
-        switch self {
-        case .unknownCase(let id):
-            "case \(id) does not exist (see 'mailwarden cases')"
-        case .alreadyResolved(let id, let at, let by):
-            "case \(id) was already resolved at \(RFC3339.format(at)) by \(by); the next report on its subject opens a new case"
-        case .unknownReport(let id):
-            "report \(id) does not exist (see 'mailwarden triage' for the reports waiting there)"
-        case .notInTriage(let id, let status):
-            "report \(id) is \(status), not in triage: only reports listed by 'mailwarden triage' can be categorized or dismissed"
-        }
-    }
-}
-
-extension SQLiteStore {
+extension SQLStore {
     // MARK: - Cases
 
     /// Cases, newest activity first. `subject` matches a case's subject (ignoring ASCII case) or any
@@ -121,14 +13,18 @@ extension SQLiteStore {
     public func cases(status: CaseStatus? = nil, type: AbuseType? = nil, subject: String? = nil) throws -> [CaseSummary] {
         let lowercased = subject?.lowercased()
         let canonical = subject.flatMap { IPAddress($0)?.description } ?? lowercased
+        // Each parameter is bound where it is used (PostgreSQL numbers them, SQLite may not); the
+        // casts give a NULL its type, which PostgreSQL cannot infer from `IS NULL`.
+        let (statusValue, typeValue) = (SQLValue(status?.rawValue), SQLValue(type?.rawValue))
+        let (lowerValue, canonicalValue) = (SQLValue(lowercased), SQLValue(canonical))
         return try db.query("""
             SELECT \(Self.caseColumns) FROM cases c
-            WHERE (?1 IS NULL OR c.status = ?1) AND (?2 IS NULL OR c.type = ?2)
-              AND (?3 IS NULL OR c.subject COLLATE NOCASE IN (?3, ?4) OR c.id IN (
+            WHERE (CAST(? AS TEXT) IS NULL OR c.status = ?) AND (CAST(? AS TEXT) IS NULL OR c.type = ?)
+              AND (CAST(? AS TEXT) IS NULL OR LOWER(c.subject) IN (?, ?) OR c.id IN (
                     SELECT cr.case_id FROM report_indicators ri JOIN case_reports cr ON cr.report_id = ri.report_id
-                    WHERE ri.value IN (?3, ?4)))
+                    WHERE ri.value IN (?, ?)))
             ORDER BY c.last_report_at DESC, c.id DESC
-            """, [SQLValue(status?.rawValue), SQLValue(type?.rawValue), SQLValue(lowercased), SQLValue(canonical)])
+            """, [statusValue, statusValue, typeValue, typeValue, lowerValue, lowerValue, canonicalValue, lowerValue, canonicalValue])
             .map(Self.caseSummary)
     }
 
@@ -138,7 +34,7 @@ extension SQLiteStore {
             let (summary, resolution) = try Self.caseRecord(tx, id)
             let indicators = try Self.indicatorsByReport(tx.query("""
                 SELECT ri.report_id, ri.kind, ri.value FROM report_indicators ri JOIN case_reports cr ON cr.report_id = ri.report_id
-                WHERE cr.case_id = ? ORDER BY ri.rowid
+                WHERE cr.case_id = ? ORDER BY ri.\(tx.dialect.rowOrder)
                 """, [.int(id)]))
             let evidence = Dictionary(grouping: try tx.query("""
                 SELECT e.id, e.report_id, e.filename, e.content_type, e.size, e.sha256
@@ -206,12 +102,14 @@ extension SQLiteStore {
         try db.transaction(readOnly: true) { tx in
             let indicators = try Self.indicatorsByReport(tx.query("""
                 SELECT ri.report_id, ri.kind, ri.value FROM report_indicators ri JOIN reports r ON r.id = ri.report_id
-                WHERE r.status = 'triage' ORDER BY ri.rowid
+                WHERE r.status = 'triage' ORDER BY ri.\(tx.dialect.rowOrder)
                 """))
             // `fields` is JSON written by `file(_:)`; only a text `subject` counts as the subject line.
+            let subjectLine = tx.dialect == .sqlite
+                ? "CASE json_type(fields, '$.subject') WHEN 'text' THEN json_extract(fields, '$.subject') END"
+                : "CASE jsonb_typeof(fields::jsonb -> 'subject') WHEN 'string' THEN fields::jsonb ->> 'subject' END"
             return try tx.query("""
-                SELECT id, received_at, reporter, format, reason,
-                       CASE json_type(fields, '$.subject') WHEN 'text' THEN json_extract(fields, '$.subject') END, reporter_auth
+                SELECT id, received_at, reporter, format, reason, \(subjectLine), reporter_auth
                 FROM reports WHERE status = 'triage' ORDER BY received_at, id
                 """).map { row in
                 let id = row[0].int ?? 0
@@ -269,7 +167,7 @@ extension SQLiteStore {
     }
 
     /// A case and its resolution (nil while open).
-    static func caseRecord(_ tx: SQLiteConnection.Transaction, _ id: Int64) throws -> (summary: CaseSummary, resolution: CaseResolution?) {
+    static func caseRecord(_ tx: any SQLTransaction, _ id: Int64) throws -> (summary: CaseSummary, resolution: CaseResolution?) {
         guard let row = try tx.query("SELECT \(caseColumns), c.resolved_at, c.resolved_by, c.resolution_note FROM cases c WHERE c.id = ?",
                                      [.int(id)]).first else { throw CaseAdminError.unknownCase(id) }
         let resolution = row[10].int.map { CaseResolution(resolvedAt: $0, resolvedBy: row[11].text ?? "", note: row[12].text) }
@@ -277,7 +175,7 @@ extension SQLiteStore {
     }
 
     /// What a triage decision needs of its report; refuses a report that is not waiting in triage.
-    static func reportInTriage(_ tx: SQLiteConnection.Transaction, _ id: Int64) throws
+    static func reportInTriage(_ tx: any SQLTransaction, _ id: Int64) throws
         -> (receivedAt: Int64, identity: Identity?, tracedBy: TraceMethod?) {
         guard let row = try tx.query("SELECT status, received_at, identity, traced_by FROM reports WHERE id = ?", [.int(id)]).first else {
             throw CaseAdminError.unknownReport(id)
@@ -307,7 +205,7 @@ extension SQLiteStore {
     static func decoded<Value: RawRepresentable>(_ value: SQLValue, _ column: String) throws -> Value where Value.RawValue == String {
         guard let text = value.text, let decoded = Value(rawValue: text) else {
             let shown = value.text.map { "'\($0)'" } ?? "a value that is not text"
-            throw StoreError(code: 0, message: "store: \(column) holds \(shown), which this MailWarden does not know: upgrade MailWarden")
+            throw StoreError(.failed, "store: \(column) holds \(shown), which this MailWarden does not know: upgrade MailWarden")
         }
         return decoded
     }

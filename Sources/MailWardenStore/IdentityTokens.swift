@@ -7,12 +7,12 @@ import MailWardenCore
 import Synchronization
 
 public final class StoreIdentityTokenizer: IdentityTokenizer {
-    private let store: SQLiteStore
+    private let store: any IdentityTokenStore
     private let key: SymmetricKey
     /// Tokens already recorded in the store by this process: the message path writes each once.
     private let recorded = Mutex<Set<String>>([])
 
-    public init(store: SQLiteStore) throws {
+    public init(store: any IdentityTokenStore) throws {
         self.store = store
         key = SymmetricKey(data: try store.tokenKey())
     }
@@ -29,21 +29,26 @@ public final class StoreIdentityTokenizer: IdentityTokenizer {
     }
 }
 
-extension SQLiteStore {
-    /// The HMAC key, created (32 random bytes) on first use.
-    func tokenKey() throws -> [UInt8] {
-        try db.transaction { tx in
-            if let key = try tx.query("SELECT value FROM settings WHERE key = 'token_key'").first?.first?.blob, key.count >= 32 {
-                return key
-            }
+extension SQLStore {
+    /// The HMAC key, created (32 random bytes) on first use. Hosts that start together on one
+    /// database all end up with the key the first insert stored: every host must mint the same tokens.
+    public func tokenKey() throws -> [UInt8] {
+        try db.transaction(durable: true) { tx in
             var rng = SystemRandomNumberGenerator()
-            let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
-            try tx.query("INSERT OR REPLACE INTO settings(key, value) VALUES('token_key', ?)", [.blob(key)])
+            let candidate = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            // A key shorter than 32 bytes was not written by MailWarden: replace it.
+            try tx.query("""
+                INSERT INTO settings(key, value) VALUES('token_key', ?)
+                ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE length(settings.value) < 32
+                """, [.blob(candidate)])
+            guard let key = try tx.query("SELECT value FROM settings WHERE key = 'token_key'").first?.first?.blob, key.count >= 32 else {
+                throw StoreError(.failed, "store \(location): the token key could not be stored")
+            }
             return key
         }
     }
 
-    func rememberToken(_ token: String, for identity: Identity) throws {
+    public func rememberToken(_ token: String, for identity: Identity) throws {
         try db.transaction { tx in
             let id = try Self.touchIdentity(tx, identity, at: Int64(Date().timeIntervalSince1970), counts: nil)
             try tx.query("UPDATE identities SET token = ? WHERE id = ?", [.text(token), .int(id)])

@@ -4,37 +4,7 @@
 import CSQLite
 import Foundation
 
-/// A value bound to or read from SQL. All SQL here is parameterised; no value is ever spliced into text.
-public enum SQLValue: Sendable, Equatable {
-    case int(Int64)
-    case text(String)
-    case blob([UInt8])
-    case null
-
-    var int: Int64? { if case .int(let v) = self { return v }; return nil }
-    var text: String? { if case .text(let v) = self { return v }; return nil }
-    var blob: [UInt8]? { if case .blob(let v) = self { return v }; return nil }
-}
-
-extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
-    public init(stringLiteral value: String) { self = .text(value) }
-    public init(integerLiteral value: Int64) { self = .int(value) }
-    init(_ s: String?) { self = s.map { .text($0) } ?? .null }
-    init(_ i: Int64?) { self = i.map { .int($0) } ?? .null }
-}
-
-/// A store failure, worded for the admin who has to act on it.
-public struct StoreError: Error, Sendable, CustomStringConvertible {
-    public let code: Int32
-    public let message: String
-
-    public var description: String { message }
-
-    /// SQLITE_BUSY/LOCKED: another process held the store longer than the busy timeout.
-    public var isBusy: Bool { code == SQLITE_BUSY || code == SQLITE_LOCKED }
-}
-
-final class SQLiteConnection: @unchecked Sendable {
+final class SQLiteConnection: SQLDatabase, @unchecked Sendable {
     private let db: OpaquePointer
     // NSRecursiveLock rather than Mutex: results of generic transactions are not `sending`, and a
     // transaction may call store methods that open transactions of their own (they join it).
@@ -50,6 +20,8 @@ final class SQLiteConnection: @unchecked Sendable {
     private struct DurableRestart: Error {}
     private var cache: [String: OpaquePointer] = [:]
     let path: String
+    var location: String { path }
+    let dialect = SQLDialect.sqlite
 
     init(path: String, busyTimeoutMilliseconds: Int32) throws {
         var handle: OpaquePointer?
@@ -58,7 +30,7 @@ final class SQLiteConnection: @unchecked Sendable {
         guard rc == SQLITE_OK, let handle else {
             let detail = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             if let handle { sqlite3_close_v2(handle) }
-            throw StoreError(code: rc, message: "cannot open store \(path): \(detail) (check the path and that its directory is writable by this user)")
+            throw StoreError(.failed, "cannot open store \(path): \(detail) (check the path and that its directory is writable by this user)")
         }
         db = handle
         self.path = path
@@ -84,7 +56,7 @@ final class SQLiteConnection: @unchecked Sendable {
         default:
             break
         }
-        return StoreError(code: base, message: "store \(path): \(context): \(text)")
+        return StoreError(base == SQLITE_BUSY || base == SQLITE_LOCKED ? .busy : .failed, "store \(path): \(context): \(text)")
     }
 
     /// Runs SQL text with no parameters (schema, pragmas); may hold several statements.
@@ -99,7 +71,7 @@ final class SQLiteConnection: @unchecked Sendable {
 
     /// Runs one statement and returns its rows.
     @discardableResult
-    func query(_ sql: String, _ params: [SQLValue] = []) throws -> [[SQLValue]] {
+    func query(_ sql: String, _ params: [SQLValue]) throws -> [[SQLValue]] {
         try mutex.withLock { try run(sql, params) }
     }
 
@@ -109,7 +81,7 @@ final class SQLiteConnection: @unchecked Sendable {
     /// commits or rolls back everything together, durably when any part asks for it: a message's
     /// count alone is an ordinary commit; when the count sets a lock, the transaction runs again as
     /// a durable one (`body` must not swallow errors of the store calls it makes).
-    func transaction<T>(durable: Bool = false, readOnly: Bool = false, _ body: (Transaction) throws -> T) throws -> T {
+    func transaction<T>(durable: Bool, readOnly: Bool, _ body: (any SQLTransaction) throws -> T) throws -> T {
         try mutex.withLock {
             if transactionDepth > 0 {
                 if durable && !openTransactionIsDurable { throw DurableRestart() }
@@ -129,7 +101,7 @@ final class SQLiteConnection: @unchecked Sendable {
     }
 
     /// One outermost transaction (the caller holds `mutex`).
-    private func run<T>(_ body: (Transaction) throws -> T, durable: Bool, readOnly: Bool) throws -> T {
+    private func run<T>(_ body: (any SQLTransaction) throws -> T, durable: Bool, readOnly: Bool) throws -> T {
         transactionDepth = 1
         openTransactionIsDurable = durable
         defer { transactionDepth = 0 }
@@ -147,11 +119,12 @@ final class SQLiteConnection: @unchecked Sendable {
     }
 
     /// Statements inside a transaction (the mutex is already held).
-    struct Transaction {
+    struct Transaction: SQLTransaction {
         let connection: SQLiteConnection
+        var dialect: SQLDialect { .sqlite }
 
         @discardableResult
-        func query(_ sql: String, _ params: [SQLValue] = []) throws -> [[SQLValue]] {
+        func query(_ sql: String, _ params: [SQLValue]) throws -> [[SQLValue]] {
             try connection.run(sql, params)
         }
 

@@ -6,100 +6,7 @@
 import Foundation
 import MailWardenCore
 
-/// A lock with how it ended; `liftedAt` is nil while it stands.
-public struct LockHistoryEntry: Sendable, Equatable {
-    public let lock: LockRecord
-    public let liftedAt: Int64?
-    public let liftedBy: String?
-    public let liftReason: String?
-}
-
-/// What an identity listing is sorted by (highest first).
-public enum IdentityOrder: String, CaseIterable, Sendable {
-    case messages, spam, recipients
-}
-
-/// One line of an identity listing.
-public struct IdentitySummary: Sendable, Equatable {
-    public let identity: Identity
-    public let messages: Int
-    public let recipients: Int
-    public let spam: Int
-    /// nil in a listing over a period: the outbound log holds only messages, recipients and spam.
-    public let complaints: Int?
-    public let refused: Int?
-    public let autoLocks: Int?
-    /// First and last message; in a listing over a period, the first and last within it.
-    public let firstSeen: Int64
-    public let lastSeen: Int64
-    public let locked: Bool
-}
-
-/// One counter's sliding window as the policy sees it now.
-public struct WindowFigure: Sendable, Equatable {
-    public let counter: Counter
-    public let window: TimeSpan
-    /// Events with `at > now - window` (distinct reporters for complaints).
-    public let total: Int
-    /// The limit in force (config with the identity's override applied); nil when not limited.
-    public let limit: RateLimit?
-}
-
-/// Everything `mailwarden show` tells about one identity.
-public struct IdentityDetail: Sendable {
-    public let summary: IdentitySummary
-    /// One figure per counter, in `Counter.allCases` order.
-    public let windows: [WindowFigure]
-    public let override: IdentityOverride?
-    /// Newest first, lifted ones included.
-    public let locks: [LockHistoryEntry]
-    /// The identity's latest messages in the outbound log, newest first, with their scan verdicts.
-    public let recent: [OutboundMessage]
-
-    public var activeLock: LockRecord? { locks.first { $0.liftedAt == nil }?.lock }
-}
-
-/// A message put on Postfix's hold queue while its identity was locked.
-public struct HeldMessage: Sendable, Equatable {
-    public let queueID: String
-    public let heldAt: Int64
-    public let lockID: Int64?
-}
-
-/// One row of the outbound log.
-public struct OutboundMessage: Sendable, Equatable {
-    public let identity: Identity
-    public let at: Int64
-    public let messageID: String?
-    public let queueID: String?
-    public let recipients: Int
-    public let spam: Bool
-    /// The scanners' verdict, when scanned.
-    public let scan: String?
-}
-
-/// One line of the audit log.
-public struct AuditEntry: Sendable, Equatable {
-    public let at: Int64
-    public let actor: String
-    public let action: String
-    public let identity: Identity?
-    public let detail: String?
-}
-
-/// Row counts and size of the store, for `mailwarden status`.
-public struct StoreStatus: Sendable, Equatable {
-    public let schemaVersion: Int
-    public let identities: Int
-    public let activeLocks: Int
-    public let held: Int
-    public let outbound: Int
-    public let audit: Int
-    /// Pages in use times page size: the database's size, WAL content included.
-    public let databaseBytes: Int64
-}
-
-extension SQLiteStore {
+extension SQLStore {
     // MARK: - Locks
 
     /// Active locks, newest first.
@@ -108,16 +15,6 @@ extension SQLiteStore {
             SELECT \(Self.lockColumns) FROM locks l JOIN identities i ON i.id = l.identity_id
             WHERE l.lifted_at IS NULL ORDER BY l.locked_at DESC, l.id DESC
             """).map(Self.lockRecord)
-    }
-
-    /// Locks an identity by hand (no expiry when `expiresAt` is nil). An existing lock wins: it is
-    /// returned unchanged with `isNew` false.
-    public func adminLock(_ identity: Identity, by actor: String, reason: String, expiresAt: Int64?,
-                          at: Int64) throws -> (lock: LockRecord, isNew: Bool) {
-        let requested = LockRecord(identity: identity, lockedAt: at, lockedBy: actor, automatic: false,
-                                   reason: reason, expiresAt: expiresAt)
-        let inForce = try lock(requested)
-        return (inForce, inForce == requested)
     }
 
     /// Queue ids held for the identity, oldest first. A message released or deleted with postsuper
@@ -135,10 +32,10 @@ extension SQLiteStore {
 
     /// Identities with their totals; with `since`, only those that sent since then, with the figures
     /// of that period from the outbound log. `top` keeps the first N.
-    public func identities(since: Int64? = nil, orderBy order: IdentityOrder = .messages, top: Int? = nil) throws -> [IdentitySummary] {
+    public func identities(since: Int64?, orderBy order: IdentityOrder, top: Int?) throws -> [IdentitySummary] {
         // `order.rawValue` names one of the result columns below.
         let tail = "ORDER BY \(order.rawValue) DESC, name LIMIT ?"
-        let limit = SQLValue.int(Int64(top ?? -1))
+        let limit = SQLValue.int(Int64(top ?? Int(Int64.max)))
         guard let since else {
             return try db.query("SELECT \(Self.summaryColumns) FROM identities i \(tail)", [limit]).map(Self.identitySummary)
         }
@@ -150,30 +47,19 @@ extension SQLiteStore {
             """, [.int(since), limit]).map(Self.identitySummary)
     }
 
-    /// An identity's totals, its windows under the limits in force at `now`, its override and lock
-    /// history; nil when the store has never seen it.
-    /// How many of an identity's latest messages `show` lists.
-    static let recentMessages = 10
-
-    public func detail(of identity: Identity, config: Config, now: Int64) throws -> IdentityDetail? {
-        // The override decides the windows, so it is read first, as the milter does.
-        let override = try state(of: identity).override
-        let limits = config.limits(with: override)
-        let windows = limits.windows
-        return try db.transaction(readOnly: true) { tx in
+    public func identityRecord(of identity: Identity, windows: [Counter: TimeSpan], now: Int64) throws -> IdentityRecord? {
+        try db.transaction(readOnly: true) { tx in
             guard let row = try tx.query("SELECT i.id, \(Self.summaryColumns) FROM identities i WHERE i.name = ?",
                                          [.text(identity)]).first, let id = row[0].int else { return nil }
             var totals = try Self.windowTotals(tx, identityID: id, now: now, windows: windows)
-            totals[.complaints] = try Self.complaintReporters(tx, identityID: id, now: now, window: windows[.complaints]!)
-            let figures = Counter.allCases.map { counter in
-                WindowFigure(counter: counter, window: windows[counter]!, total: totals[counter] ?? 0, limit: limits[counter])
-            }
+            totals[.complaints] = try Self.complaintReporters(tx, identityID: id, now: now,
+                                                              window: windows[.complaints] ?? TimeSpan(seconds: 86400))
             let recent = try tx.query("""
                 SELECT \(Self.outboundColumns) FROM outbound o JOIN identities i ON i.id = o.identity_id
-                WHERE o.identity_id = ? ORDER BY o.at DESC, o.id DESC LIMIT \(Self.recentMessages)
+                WHERE o.identity_id = ? ORDER BY o.at DESC, o.id DESC LIMIT \(recentMessagesShown)
                 """, [.int(id)]).map(Self.outboundMessage)
-            return IdentityDetail(summary: Self.identitySummary(Array(row.dropFirst())), windows: figures,
-                                  override: override, locks: try Self.lockHistory(tx, identityID: id), recent: recent)
+            return IdentityRecord(summary: Self.identitySummary(Array(row.dropFirst())), totals: totals,
+                                  locks: try Self.lockHistory(tx, identityID: id), recent: recent)
         }
     }
 
@@ -246,7 +132,7 @@ extension SQLiteStore {
     }
 
     /// Audit rows at or after `since` (all without it), newest last.
-    public func auditEntries(since: Int64? = nil) throws -> [AuditEntry] {
+    public func auditEntries(since: Int64?) throws -> [AuditEntry] {
         try db.query("SELECT at, actor, action, identity, detail FROM audit WHERE at >= ? ORDER BY at, id",
                      [.int(since ?? .min)]).map { row in
             AuditEntry(at: row[0].int ?? 0, actor: row[1].text ?? "", action: row[2].text ?? "",
@@ -257,21 +143,29 @@ extension SQLiteStore {
     // MARK: - Maintenance
 
     public func status() throws -> StoreStatus {
-        guard let row = try db.query("""
-            SELECT (SELECT user_version FROM pragma_user_version()),
-                   (SELECT COUNT(*) FROM identities), (SELECT COUNT(*) FROM locks WHERE lifted_at IS NULL),
-                   (SELECT COUNT(*) FROM held), (SELECT COUNT(*) FROM outbound), (SELECT COUNT(*) FROM audit),
-                   (SELECT page_count FROM pragma_page_count()) * (SELECT page_size FROM pragma_page_size())
-            """).first else { throw StoreError(code: 0, message: "store \(path): the status query returned no row") }
-        func count(_ i: Int) -> Int { Int(row[i].int ?? 0) }
-        return StoreStatus(schemaVersion: count(0), identities: count(1), activeLocks: count(2), held: count(3),
-                           outbound: count(4), audit: count(5), databaseBytes: row[6].int ?? 0)
+        let size = db.dialect == .sqlite
+            ? "(SELECT page_count FROM pragma_page_count()) * (SELECT page_size FROM pragma_page_size())"
+            : "pg_database_size(current_database())"
+        return try db.transaction(readOnly: true) { tx in
+            let version = try Schema.readVersion(tx, tx.dialect)
+            guard let row = try tx.query("""
+                SELECT (SELECT COUNT(*) FROM identities), (SELECT COUNT(*) FROM locks WHERE lifted_at IS NULL),
+                       (SELECT COUNT(*) FROM held), (SELECT COUNT(*) FROM outbound), (SELECT COUNT(*) FROM audit), \(size)
+                """).first else { throw StoreError(.failed, "store \(location): the status query returned no row") }
+            func count(_ i: Int) -> Int { Int(row[i].int ?? 0) }
+            return StoreStatus(schemaVersion: version, identities: count(0), activeLocks: count(1), held: count(2),
+                               outbound: count(3), audit: count(4), databaseBytes: row[5].int ?? 0)
+        }
     }
 
-    /// Writes a consistent copy of the live store to a new file (`VACUUM INTO`), while the milter runs.
+    /// Writes a consistent copy of the live SQLite store to a new file (`VACUUM INTO`), while the
+    /// milter runs. A PostgreSQL store is copied with pg_dump, which also sees one snapshot.
     public func backup(to target: String) throws {
+        guard db.dialect == .sqlite else {
+            throw StoreError(.failed, "store \(location) is PostgreSQL: back it up with pg_dump (it copies one consistent snapshot while mailwardend runs)")
+        }
         guard !FileManager.default.fileExists(atPath: target) else {
-            throw StoreError(code: 0, message: "\(target) already exists: a backup never overwrites a file; name a new one")
+            throw StoreError(.failed, "\(target) already exists: a backup never overwrites a file; name a new one")
         }
         try db.query("VACUUM INTO ?", [.text(target)])
     }
@@ -294,12 +188,12 @@ extension SQLiteStore {
                                firstSeen: row[7].int ?? 0, lastSeen: row[8].int ?? 0, locked: row[9].int == 1)
     }
 
-    static func identityID(_ tx: SQLiteConnection.Transaction, _ identity: Identity) throws -> Int64? {
+    static func identityID(_ tx: any SQLTransaction, _ identity: Identity) throws -> Int64? {
         try tx.query("SELECT id FROM identities WHERE name = ?", [.text(identity)]).first?.first?.int
     }
 
     /// All locks of an identity, lifted ones included, newest first.
-    static func lockHistory(_ tx: SQLiteConnection.Transaction, identityID: Int64) throws -> [LockHistoryEntry] {
+    static func lockHistory(_ tx: any SQLTransaction, identityID: Int64) throws -> [LockHistoryEntry] {
         try tx.query("""
             SELECT \(lockColumns), l.lifted_at, l.lifted_by, l.lift_reason
             FROM locks l JOIN identities i ON i.id = l.identity_id
@@ -311,7 +205,7 @@ extension SQLiteStore {
     }
 
     /// The identity's override row, created (empty) if missing, with the identity itself; returns the identity id.
-    private static func upsertOverride(_ tx: SQLiteConnection.Transaction, _ identity: Identity, by actor: String, at: Int64) throws -> Int64 {
+    private static func upsertOverride(_ tx: any SQLTransaction, _ identity: Identity, by actor: String, at: Int64) throws -> Int64 {
         let id = try touchIdentity(tx, identity, at: at, counts: nil)
         try tx.query("""
             INSERT INTO overrides(identity_id, updated_at, updated_by) VALUES(?, ?, ?)
@@ -321,7 +215,7 @@ extension SQLiteStore {
     }
 
     /// An override with no limits and no exemption means nothing: drop it, so `show` reports none.
-    private static func dropEmptyOverride(_ tx: SQLiteConnection.Transaction, identityID: Int64) throws {
+    private static func dropEmptyOverride(_ tx: any SQLTransaction, identityID: Int64) throws {
         try tx.query("""
             DELETE FROM overrides WHERE identity_id = ? AND exempt = 0
                 AND COALESCE(limit_messages, limit_recipients, limit_spam, limit_complaints) IS NULL

@@ -3,44 +3,15 @@
 // process did the work, and they survive a restart.
 import MailWardenCore
 
-public struct StoreFigures: Sendable, Equatable {
-    /// Locks ever set, by the policy (automatic) or by an admin.
-    public var automaticLocks = 0
-    public var adminLocks = 0
-    /// Locks lifted when lock_cooldown ran out, or by an admin.
-    public var cooldownUnlocks = 0
-    public var adminUnlocks = 0
-    /// Identities locked now.
-    public var lockedIdentities = 0
-    /// Reports waiting in triage.
-    public var triageReports = 0
-    /// Reports stored raw, not yet parsed by the desk worker, and when the oldest of them arrived.
-    public var queuedReports = 0
-    public var oldestQueuedAt: Int64?
-    /// The desk's parser process dying or running over its budget, by kind (`died`, `timeout`).
-    public var parseFailures: [String: Int] = [:]
-    /// Reports ingested, by format, type (`none` when unclassified) and status at ingest (`duplicate` included).
-    public var reports: [ReportTally] = []
-
-    public init() {}
-}
-
-public struct ReportTally: Sendable, Equatable {
-    public let format: String
-    public let type: String
-    public let status: String
-    public let count: Int
-}
-
-extension SQLiteStore {
+extension SQLStore {
     public func figures(now: Int64) throws -> StoreFigures {
         try db.transaction(readOnly: true) { tx in
             var f = StoreFigures()
             func count(_ row: [SQLValue]?, _ i: Int) -> Int { Int(row?[i].int ?? 0) }
             let locks = try tx.query("""
-                SELECT COALESCE(SUM(automatic = 1), 0), COALESCE(SUM(automatic = 0), 0),
-                       COALESCE(SUM(lifted_by = 'cooldown'), 0), COALESCE(SUM(lifted_at IS NOT NULL AND lifted_by <> 'cooldown'), 0),
-                       COALESCE(SUM(lifted_at IS NULL AND (expires_at IS NULL OR expires_at > ?)), 0)
+                SELECT COUNT(*) FILTER (WHERE automatic = 1), COUNT(*) FILTER (WHERE automatic = 0),
+                       COUNT(*) FILTER (WHERE lifted_by = 'cooldown'), COUNT(*) FILTER (WHERE lifted_at IS NOT NULL AND lifted_by <> 'cooldown'),
+                       COUNT(*) FILTER (WHERE lifted_at IS NULL AND (expires_at IS NULL OR expires_at > ?))
                 FROM locks
                 """, [.int(now)]).first
             (f.automaticLocks, f.adminLocks) = (count(locks, 0), count(locks, 1))

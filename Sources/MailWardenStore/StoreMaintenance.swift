@@ -1,9 +1,9 @@
 // What the daemon does to the store besides counting: audit entries of its own, and pruning.
 import MailWardenCore
 
-extension SQLiteStore {
+extension SQLStore {
     /// An audit row for an event with no transaction of its own (e.g. a config reload).
-    public func appendAudit(actor: String, action: String, identity: String?, detail: String?, at: Int64 = SystemClock().now()) throws {
+    public func appendAudit(actor: String, action: String, identity: String?, detail: String?, at: Int64) throws {
         try db.transaction { tx in try Self.audit(tx, at: at, actor: actor, action: action, identity: identity, detail: detail) }
     }
 
@@ -17,12 +17,15 @@ extension SQLiteStore {
         let windowCutoff = SQLValue.int(now - windowRetention.seconds)
         let batches: [(String, SQLValue)] = [
             ("DELETE FROM outbound WHERE id IN (SELECT id FROM outbound WHERE at <= ? LIMIT \(Self.pruneBatch))", outboundCutoff),
-            ("DELETE FROM held WHERE rowid IN (SELECT rowid FROM held WHERE at <= ? LIMIT \(Self.pruneBatch))", outboundCutoff),
+            ("DELETE FROM held WHERE queue_id IN (SELECT queue_id FROM held WHERE at <= ? LIMIT \(Self.pruneBatch))", outboundCutoff),
             ("""
              DELETE FROM window_events WHERE (identity_id, counter, at) IN
                (SELECT identity_id, counter, at FROM window_events WHERE at <= ? LIMIT \(Self.pruneBatch))
              """, windowCutoff),
-            ("DELETE FROM complaint_events WHERE rowid IN (SELECT rowid FROM complaint_events WHERE at <= ? LIMIT \(Self.pruneBatch))", windowCutoff),
+            ("""
+             DELETE FROM complaint_events WHERE \(db.dialect.rowOrder) IN
+               (SELECT \(db.dialect.rowOrder) FROM complaint_events WHERE at <= ? LIMIT \(Self.pruneBatch))
+             """, windowCutoff),
         ]
         for (sql, cutoff) in batches {
             while try db.transaction({ tx in try tx.query(sql, [cutoff]); return tx.changes }) == Self.pruneBatch {}
@@ -30,7 +33,7 @@ extension SQLiteStore {
     }
 }
 
-extension SQLiteStore {
+extension SQLStore {
     /// Replaces the stored scanner health with the daemon's current figures.
     public func saveScannerHealth(_ rows: [ScannerHealth], at: Int64) throws {
         try db.transaction { tx in

@@ -43,13 +43,15 @@ struct ConfigOptions: ParsableArguments {
     /// The config and its store. The store must exist: mailwardend creates it, owned by the user it
     /// runs as; created here (often as root) the daemon could not write to it.
     /// `creating`: only for `ingest` and `desk`, which run as the service user (the pipe transport's user=, the desk unit).
-    func openStore(creating: Bool = false) throws -> (Config, SQLiteStore) {
+    func openStore(creating: Bool = false) throws -> (Config, any Store) {
         let config = try loadConfig()
-        try StoreOwner.become(forStoreAt: config.storePath)
-        guard creating || FileManager.default.fileExists(atPath: config.storePath) else {
-            throw CLIFailure("store \(config.storePath) does not exist yet: start mailwardend once to create it, or check `store` in \(path)")
+        if !config.storeIsPostgreSQL {
+            try StoreOwner.become(forStoreAt: config.storePath)
+            guard creating || FileManager.default.fileExists(atPath: config.storePath) else {
+                throw CLIFailure("store \(config.storePath) does not exist yet: start mailwardend once to create it, or check `store` in \(path)")
+            }
         }
-        return (config, try SQLiteStore(path: config.storePath, busyTimeout: config.storeBusyTimeout))
+        return (config, try SQLStore.open(config))
     }
 }
 

@@ -41,7 +41,7 @@ struct DeskCommand: ParsableCommand {
         var worker = Self.worker(config, store, notifier: notifier)
         // A one-shot run must not exit with notices still unsent.
         defer { notifier.finish() }
-        if !once { Self.log("started: store \(config.storePath), parse budget \(config.deskParseTimeout), parser memory \(config.deskParseMemory) bytes, config \(options.path)") }
+        if !once { Self.log("started: store \(config.storeForDisplay), parse budget \(config.deskParseTimeout), parser memory \(config.deskParseMemory) bytes, config \(options.path)") }
         for warning in CheckConfig.complaintWarnings(config) { Self.log("warning: \(warning)") }
         while true {
             let pass: DeskWorker.DrainPass
@@ -74,7 +74,7 @@ struct DeskCommand: ParsableCommand {
         }
     }
 
-    static func worker(_ config: Config, _ store: SQLiteStore, notifier: LockNotifier) -> DeskWorker {
+    static func worker(_ config: Config, _ store: any Store, notifier: LockNotifier) -> DeskWorker {
         DeskWorker(desk: AbuseDesk(config: config, cases: store, policy: store, clock: SystemClock(), notifier: notifier), queue: store,
                    parser: IsolatedParser(timeout: config.deskParseTimeout, memoryLimit: config.deskParseMemory))
     }

@@ -71,7 +71,7 @@ struct Ingest: ParsableCommand {
     /// batch whatever the backlog's size. Nothing is printed before its batch is committed, and an
     /// import run again queues nothing twice (the fingerprint dedupes it). A message that fails is
     /// counted and the import goes on.
-    func importBacklog(config: Config, store: SQLiteStore) throws {
+    func importBacklog(config: Config, store: any Store) throws {
         var source: MessageSource = if let mbox { try MboxReader(path: mbox) } else { try MaildirReader(path: maildir!) }
         let waiter = ParseWaiter(config: config, store: store)
         var tally: [String: Int] = [:]
@@ -156,7 +156,7 @@ struct ParseWaiter {
     /// The notices of locks these parses set: finish() before the process exits.
     let notifier: BackgroundLockNotifier
 
-    init(config: Config, store: SQLiteStore) {
+    init(config: Config, store: any Store) {
         notifier = DeskCommand.notifier(config)
         worker = DeskCommand.worker(config, store, notifier: notifier)
     }

@@ -21,7 +21,7 @@ struct Status: ParsableCommand {
         if json {
             return Output.print(.object([
                 ("config", .string(options.path)),
-                ("store", .string(store.path)),
+                ("store", .string(config.storeForDisplay)),
                 ("schema_version", .int(status.schemaVersion)),
                 ("database_bytes", .number(status.databaseBytes)),
                 ("identities", .int(status.identities)),
@@ -46,7 +46,7 @@ struct Status: ParsableCommand {
         let limitText = Counter.allCases.map { "\($0.rawValue) \(config.limits[$0]?.description ?? "none")" }.joined(separator: ", ")
         print(TextTable(rows: ([
             ["config", options.path],
-            ["store", "\(store.path) (schema \(status.schemaVersion), \(status.databaseBytes) bytes)"],
+            ["store", "\(config.storeForDisplay) (schema \(status.schemaVersion), \(status.databaseBytes) bytes)"],
             ["identities", "\(status.identities)"],
             ["active locks", "\(status.activeLocks)"],
             ["held messages", "\(status.held)"],

@@ -58,12 +58,13 @@ enum Daemon {
         }
         let logger = Logger(label: "mailwardend")
 
-        let store: SQLiteStore
-        let checkpointer: WALCheckpointer
+        let store: any Store
+        let checkpointer: WALCheckpointer?
         do {
-            try ensureDirectory(of: config.storePath)
-            store = try SQLiteStore(path: config.storePath, busyTimeout: config.storeBusyTimeout)
-            checkpointer = try store.checkpointInBackground()
+            if !config.storeIsPostgreSQL { try ensureDirectory(of: config.storePath) }
+            let opened = try SQLStore.open(config)
+            checkpointer = try opened.checkpointInBackground()
+            store = opened
         } catch {
             logger.critical("\(error)")
             exit(75)
@@ -98,9 +99,9 @@ enum Daemon {
         }
         startReloadThread(filter: filter, path: configPath, store: store, logger: logger)
         startPruneThread(filter: filter, store: store, logger: logger)
-        startCheckpointThread(checkpointer: checkpointer, logger: logger)
+        if let checkpointer { startCheckpointThread(checkpointer: checkpointer, logger: logger) }
         startHealthThread(filter: filter, store: store, logger: logger)
-        logger.info("started: socket \(config.socket), store \(config.storePath), mode \(config.mode.rawValue), \(config.identityRules.rules.count) identity rule(s), config \(configPath)")
+        logger.info("started: socket \(config.socket), store \(config.storeForDisplay), mode \(config.mode.rawValue), \(config.identityRules.rules.count) identity rule(s), config \(configPath)")
 
         let status = MilterRunner.run()
         // libmilter abandons sessions in flight without calling close; every count is already
@@ -127,7 +128,7 @@ enum Daemon {
     }
 
     /// SIGUSR1: parse the file again; a config that does not parse leaves the old one in force.
-    static func startReloadThread(filter: MailFilter, path: String, store: SQLiteStore, logger: Logger) {
+    static func startReloadThread(filter: MailFilter, path: String, store: any Store, logger: Logger) {
         let thread = Thread {
             var set = sigset_t()
             sigemptyset(&set)
@@ -142,7 +143,7 @@ enum Daemon {
                         logger.warning("reload: socket, store, log and metrics_listen changes take effect only after a restart")
                     }
                     filter.replaceConfig(new)
-                    try? store.appendAudit(actor: "mailwardend", action: "reload", identity: nil, detail: path)
+                    try? store.appendAudit(actor: "mailwardend", action: "reload", identity: nil, detail: path, at: filter.clock.now())
                     logger.info("reload: new config from \(path) in force for new connections")
                 case .failure(let e):
                     for problem in e.problems { logger.error("reload refused, the config in force stays: \(problem)") }
@@ -156,7 +157,7 @@ enum Daemon {
     /// Every 10 minutes: drops outbound-log rows past retention, window events older than any window,
     /// and abuse reports (with their evidence) past report_retention.
     /// Checkpoints the store's WAL every second, so that no message's commit has to (see
-    /// SQLiteStore.checkpointInBackground).
+    /// SQLStore.checkpointInBackground).
     static func startCheckpointThread(checkpointer: WALCheckpointer, logger: Logger) {
         let thread = Thread {
             var failing = false
@@ -176,7 +177,7 @@ enum Daemon {
         thread.start()
     }
 
-    static func startPruneThread(filter: MailFilter, store: SQLiteStore, logger: Logger) {
+    static func startPruneThread(filter: MailFilter, store: any Store, logger: Logger) {
         let thread = Thread {
             while true {
                 let config = filter.config
@@ -196,7 +197,7 @@ enum Daemon {
     }
 
     /// Writes the scanners' health to the store every 5 seconds, for `mailwarden status`.
-    static func startHealthThread(filter: MailFilter, store: SQLiteStore, logger: Logger) {
+    static func startHealthThread(filter: MailFilter, store: any Store, logger: Logger) {
         let thread = Thread {
             var lastError: String?
             while true {

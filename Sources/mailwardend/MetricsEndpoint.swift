@@ -11,7 +11,7 @@ import Prometheus
 
 final class MetricsEndpoint: Sendable {
     private let registry = PrometheusCollectorRegistry()
-    private let store: SQLiteStore
+    private let store: any Store
     private let logger: Logger
 
     /// Buckets fit for a milter: most messages take well under a millisecond, spamd tens of them.
@@ -22,7 +22,7 @@ final class MetricsEndpoint: Sendable {
         .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30),
     ]
 
-    init(store: SQLiteStore, logger: Logger) {
+    init(store: any Store, logger: Logger) {
         self.store = store
         self.logger = logger
     }

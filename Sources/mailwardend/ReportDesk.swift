@@ -6,7 +6,7 @@ import MailWardenMilter
 import MailWardenStore
 
 struct DeskIntake: ReportIntake {
-    let store: SQLiteStore
+    let store: any Store
     let clock: WallClock
 
     func enqueue(_ raw: [UInt8], sender: String?, recipients: [String], queueID: String?) throws -> String {

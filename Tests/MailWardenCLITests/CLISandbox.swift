@@ -58,7 +58,7 @@ final class CLISandbox {
         try text.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
-    func store() throws -> SQLiteStore { try SQLiteStore(path: storePath) }
+    func store() throws -> SQLStore { try SQLStore(path: storePath) }
 
     /// Runs `mailwarden ARGUMENTS… --config <this sandbox's config>`.
     func run(_ arguments: String...) throws -> CLIRun { try run(arguments: arguments) }

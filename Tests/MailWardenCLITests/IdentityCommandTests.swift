@@ -9,7 +9,7 @@ import Testing
     static let earlier = now - 7200
 
     /// alice: 3 messages (1 spam, 6 recipients), one of them two hours ago; bob: 1 message, 10 recipients.
-    static func seed(_ store: SQLiteStore) throws {
+    static func seed(_ store: SQLStore) throws {
         let windows = Config.defaults().limits.windows
         func send(_ identity: Identity, at: Int64, recipients: Int, spam: Bool = false, messageID: String? = nil, queueID: String? = nil) throws {
             _ = try store.record(MessageEvent(identity: identity, at: at, recipients: recipients, spam: spam,

@@ -9,7 +9,7 @@ import Testing
         #expect(try sandbox.run("lock", "sasl:a@example.net", "--reason", "x").status == 0)
         let status = try sandbox.run("status", "--json").jsonObject()
         #expect(status["store"] as? String == sandbox.storePath && status["config"] as? String == sandbox.configPath)
-        #expect(status["schema_version"] as? Int == Schema.migrations.count)
+        #expect(status["schema_version"] as? Int == Schema.sqlite.count)
         #expect(status["identities"] as? Int == 1 && status["active_locks"] as? Int == 1 && status["audit"] as? Int == 1)
         #expect((status["database_bytes"] as? Int ?? 0) > 0)
         #expect(status["mode"] as? String == "monitor" && status["lock_action"] as? String == "reject")
@@ -31,7 +31,7 @@ import Testing
         #expect(run.stdout.hasPrefix("backup written to \(copy)"))
         let mode = try FileManager.default.attributesOfItem(atPath: copy)[.posixPermissions] as? Int
         #expect(mode == 0o600)
-        #expect(try SQLiteStore(path: copy).activeLocks().map(\.reason) == ["kept"])
+        #expect(try SQLStore(path: copy).activeLocks().map(\.reason) == ["kept"])
 
         let again = try sandbox.run("backup", copy)
         #expect(again.status == 1 && again.stderr.contains("already exists"), "\(again.stderr)")

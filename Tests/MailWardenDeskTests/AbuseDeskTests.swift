@@ -20,14 +20,14 @@ final class RecordingNotifier: LockNotifier {
 /// A real store in a temporary directory and a desk over it.
 final class DeskHarness {
     let dir: URL
-    let store: SQLiteStore
+    let store: SQLStore
     let desk: AbuseDesk
     let notifier = RecordingNotifier()
 
     init(_ configText: String = "") throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("mw-desk-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        store = try SQLiteStore(path: dir.appendingPathComponent("store.db").path)
+        store = try SQLStore(path: dir.appendingPathComponent("store.db").path)
         desk = AbuseDesk(config: try Config.parse(text: configText, file: "desk.conf"), cases: store, policy: store, clock: StepClock(),
                          notifier: notifier)
     }

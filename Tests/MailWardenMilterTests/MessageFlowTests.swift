@@ -210,9 +210,9 @@ struct FailingStore: PolicyStore {
 /// The real store, but setting a lock fails the first time, as a disk that fills up between the
 /// count and the lock would.
 final class LockFailsOnce: PolicyStore, @unchecked Sendable {
-    let store: SQLiteStore
+    let store: SQLStore
     private var failed = false
-    init(_ store: SQLiteStore) { self.store = store }
+    init(_ store: SQLStore) { self.store = store }
 
     func state(of identity: Identity) throws -> IdentityState { try store.state(of: identity) }
     func record(_ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int] { try store.record(event, windows: windows) }
@@ -240,7 +240,7 @@ final class LockFailsOnce: PolicyStore, @unchecked Sendable {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mw-once-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let shared = try SQLiteStore(path: dir.appendingPathComponent("store.db").path)
+        let shared = try SQLStore(path: dir.appendingPathComponent("store.db").path)
         let h = try Harness("limit_messages = 1/1h", store: LockFailsOnce(shared))
         #expect(h.send(.init(auth: "alice")).0 == .accept)
         // The second message crosses 1/1h; setting the lock fails: tempfail, and its count is undone.

@@ -49,7 +49,7 @@ struct CapturingLogHandler: LogHandler {
 /// A real SQLite store in a fresh temporary directory, a manual clock and a filter over them.
 final class Harness {
     let dir: URL
-    let store: SQLiteStore
+    let store: SQLStore
     let clock = ManualClock()
     let notifier = RecordingNotifier()
     let log = LogLines()
@@ -60,7 +60,7 @@ final class Harness {
          metrics: MessageMetrics = MessageMetrics()) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("mw-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        self.store = try SQLiteStore(path: dir.appendingPathComponent("store.db").path)
+        self.store = try SQLStore(path: dir.appendingPathComponent("store.db").path)
         let config = try Config.parse(text: configText, file: "test.conf")
         let sink = log
         let logger = Logger(label: "test") { _ in CapturingLogHandler(sink: sink) }

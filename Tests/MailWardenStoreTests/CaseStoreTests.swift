@@ -15,21 +15,21 @@ import Testing
                      fields: .object([]), indicators: indicators, evidence: evidence, subjects: status == .filed ? subjects : [])
     }
 
-    static func queue(_ s: SQLiteStore, _ raw: String, at: Int64) throws -> EnqueueOutcome {
+    static func queue(_ s: SQLStore, _ raw: String, at: Int64) throws -> EnqueueOutcome {
         try s.enqueue(RawReport(receivedAt: at, envelopeSender: nil, envelopeRecipient: "abuse@example.net", queueID: nil, raw: Array(raw.utf8)))
     }
 
     /// Queues the report and files it at once, as the desk worker does.
     @discardableResult
-    func report(_ s: SQLiteStore, _ raw: String, at: Int64, status: ReportStatus = .filed, subjects: [CaseSubject] = [spamFrom10],
+    func report(_ s: SQLStore, _ raw: String, at: Int64, status: ReportStatus = .filed, subjects: [CaseSubject] = [spamFrom10],
                 identity: Identity? = nil, indicators: [(kind: String, value: String)] = [],
                 evidence: [EvidenceItem] = []) throws -> FilingOutcome {
         try s.file(Self.filing(Self.queue(s, raw, at: at).reportID, status: status, subjects: subjects, identity: identity,
                                indicators: indicators, evidence: evidence))
     }
 
-    @Test func theSameMessageTwiceIsOneQueuedReportAndFilingItTwiceFilesItOnce() throws {
-        let t = try TempStore()
+    @Test(arguments: Backend.available) func theSameMessageTwiceIsOneQueuedReportAndFilingItTwiceFilesItOnce(_ backend: Backend) throws {
+        let t = try TempStore(backend)
         let s = try t.open()
         #expect(try Self.queue(s, "Subject: a\r\n\r\nbody\r\n", at: 100) == .queued(reportID: 1))
         // The pipe's copy of the milter's: LF line ends, trace fields added by delivery.
@@ -42,8 +42,8 @@ import Testing
         #expect(try s.cases().first?.lastReportAt == 100)
     }
 
-    @Test func aBatchIsQueuedInOneCommitAndDedupedWithinItselfAndAgainstTheQueue() throws {
-        let t = try TempStore()
+    @Test(arguments: Backend.available) func aBatchIsQueuedInOneCommitAndDedupedWithinItselfAndAgainstTheQueue(_ backend: Backend) throws {
+        let t = try TempStore(backend)
         let earlier = try Self.queue(try t.open(), "Subject: old\r\n\r\nbody\r\n", at: 100)
         let batch = ["Subject: a\n\nbody\n", "Subject: old\n\nbody\n", "Subject: b\n\nbody\n", "Received: by mx\nSubject: a\n\nbody\n"]
             .map { RawReport(receivedAt: 200, envelopeSender: nil, envelopeRecipient: "abuse@example.net", queueID: nil, raw: Array($0.utf8)) }
@@ -57,8 +57,8 @@ import Testing
         #expect(try reopened.figures(now: 300).reports.contains { ($0.format, $0.status, $0.count) == ("unparsed", "duplicate", 2) })
     }
 
-    @Test func aReportWhoseParseFailsTwiceGoesToTriageWithItsRawBytesAndTheReason() throws {
-        let t = try TempStore()
+    @Test(arguments: Backend.available) func aReportWhoseParseFailsTwiceGoesToTriageWithItsRawBytesAndTheReason(_ backend: Backend) throws {
+        let t = try TempStore(backend)
         let s = try t.open()
         let id = try Self.queue(s, "Subject: bomb\r\n\r\n", at: 100).reportID
         #expect(try s.recordParseFailure(reportID: id, .died(signal: 4, status: nil), giveUpAfter: 2) == false)
@@ -73,10 +73,10 @@ import Testing
         #expect(tallies.reports.contains { $0.format == "unparsed" && $0.status == "triage" && $0.count == 1 })
     }
 
-    @Test func fileAndCountInOneTransaction() throws {
+    @Test(arguments: Backend.available) func fileAndCountInOneTransaction(_ backend: Backend) throws {
         // A failure after the filing (here: the complaint count) rolls the filing back: the report
         // stays queued, so the retry files it and counts it, once.
-        let t = try TempStore()
+        let t = try TempStore(backend)
         let s = try t.open()
         let id = try Self.queue(s, "Subject: c\r\n\r\n", at: 100).reportID
         struct CountFailed: Error {}
@@ -97,8 +97,8 @@ import Testing
         #expect(try s.cases().map(\.reportCount) == [1])
     }
 
-    @Test func filingKeepsLowercasedIndicatorsAndTheEvidenceDigest() throws {
-        let t = try TempStore()
+    @Test(arguments: Backend.available) func filingKeepsLowercasedIndicatorsAndTheEvidenceDigest(_ backend: Backend) throws {
+        let t = try TempStore(backend)
         let s = try t.open()
         try report(s, "h1", at: 100, indicators: [("url", "HTTP://A.Example/X")],
                           evidence: [EvidenceItem(filename: "a.txt", contentType: "text/plain", bytes: Array("abc".utf8))])
@@ -108,8 +108,8 @@ import Testing
         #expect(try s.evidence(ofCase: 1).map(\.bytes) == [Array("abc".utf8)])
     }
 
-    @Test func aReportOnSeveralSubjectsIsListedOnEachCaseAndATracedOneNamesItsIdentity() throws {
-        let t = try TempStore()
+    @Test(arguments: Backend.available) func aReportOnSeveralSubjectsIsListedOnEachCaseAndATracedOneNamesItsIdentity(_ backend: Backend) throws {
+        let t = try TempStore(backend)
         let s = try t.open()
         let other = CaseSubject(kind: .ip, value: "192.0.2.11", type: .spam)
         try report(s, "bulk", at: 100, subjects: [Self.spamFrom10, other])
@@ -121,8 +121,8 @@ import Testing
         #expect(try s.caseDetail(id: 2).reports.map(\.id) == [1])
     }
 
-    @Test func refusedActionsSayWhy() throws {
-        let t = try TempStore()
+    @Test(arguments: Backend.available) func refusedActionsSayWhy(_ backend: Backend) throws {
+        let t = try TempStore(backend)
         let s = try t.open()
         try report(s, "filed", at: 100)
         try report(s, "waiting", at: 100, status: .triage)
@@ -140,8 +140,8 @@ import Testing
         #expect(try s.triageQueue().map(\.id) == [2])
     }
 
-    @Test func categorizingAfterAResolutionOpensANewCase() throws {
-        let t = try TempStore()
+    @Test(arguments: Backend.available) func categorizingAfterAResolutionOpensANewCase(_ backend: Backend) throws {
+        let t = try TempStore(backend)
         let s = try t.open()
         try report(s, "filed", at: 100)
         try report(s, "waiting", at: 200, status: .triage)
@@ -155,8 +155,8 @@ import Testing
 }
 
 @Suite struct ReportRetentionTests {
-    @Test func reportsPastRetentionGoWithTheirEvidenceButCasesStay() throws {
-        let t = try TempStore()
+    @Test(arguments: Backend.available) func reportsPastRetentionGoWithTheirEvidenceButCasesStay(_ backend: Backend) throws {
+        let t = try TempStore(backend)
         let s = try t.open()
         func file(_ raw: String, at: Int64) throws {
             let id = try CaseStoreTests.queue(s, raw, at: at).reportID
@@ -180,13 +180,13 @@ import Testing
     @Test func reportsOfAVersion5StoreKeepTheirRawMessage() throws {
         let t = try TempStore()
         let old = try SQLiteConnection(path: t.path, busyTimeoutMilliseconds: 1000)
-        for migration in Schema.migrations.prefix(5) { try old.exec(migration) }
+        for migration in Schema.sqlite.prefix(5) { try old.exec(migration) }
         try old.exec("PRAGMA user_version = 5")
         try old.query("""
             INSERT INTO reports(received_at, content_hash, status, format, fields, raw) VALUES(100, 'h', 'triage', 'free-text', '{}', ?)
             """, [.blob(Array("Subject: kept\r\n\r\nbody".utf8))])
         let s = try t.open()
-        #expect(s.schemaVersion == Schema.migrations.count)
+        #expect(s.schemaVersion == Schema.sqlite.count)
         #expect(try s.reportRaw(id: 1) == Array("Subject: kept\r\n\r\nbody".utf8))
         #expect(try s.triageQueue().map(\.id) == [1])
         #expect(try s.queuedReportIDs(limit: 10).isEmpty)

@@ -6,13 +6,13 @@ import Testing
 @Suite struct StoreAdminTests {
     static let windows = Config.defaults().limits.windows
 
-    func send(_ store: SQLiteStore, _ identity: Identity, at: Int64, recipients: Int = 1, spam: Bool = false) throws {
+    func send(_ store: SQLStore, _ identity: Identity, at: Int64, recipients: Int = 1, spam: Bool = false) throws {
         _ = try store.record(MessageEvent(identity: identity, at: at, recipients: recipients, spam: spam, messageID: nil, queueID: nil),
                              windows: Self.windows)
     }
 
-    @Test func identityListingsSortLimitAndCountAPeriod() throws {
-        let t = try TempStore()
+    @Test(arguments: Backend.available) func identityListingsSortLimitAndCountAPeriod(_ backend: Backend) throws {
+        let t = try TempStore(backend)
         let s = try t.open()
         try send(s, "sasl:a", at: 100, recipients: 9)
         try send(s, "sasl:b", at: 100, spam: true)
@@ -20,16 +20,16 @@ import Testing
         try send(s, "sasl:c", at: 300)
 
         #expect(try s.identities().map(\.identity) == ["sasl:b", "sasl:a", "sasl:c"], "messages desc, then name")
-        #expect(try s.identities(orderBy: .recipients, top: 1).map(\.identity) == ["sasl:a"])
-        #expect(try s.identities(orderBy: .spam).first?.identity == "sasl:b")
-        let period = try s.identities(since: 200)
+        #expect(try s.identities(since: nil, orderBy: .recipients, top: 1).map(\.identity) == ["sasl:a"])
+        #expect(try s.identities(since: nil, orderBy: .spam, top: nil).first?.identity == "sasl:b")
+        let period = try s.identities(since: 200, orderBy: .messages, top: nil)
         #expect(period.map(\.identity) == ["sasl:b", "sasl:c"])
         #expect(period.first?.messages == 1 && period.first?.spam == 0 && period.first?.complaints == nil)
         #expect(period.first?.firstSeen == 200 && period.first?.lastSeen == 200)
     }
 
-    @Test func detailSumsEachWindowUnderTheLimitsInForce() throws {
-        let t = try TempStore()
+    @Test(arguments: Backend.available) func detailSumsEachWindowUnderTheLimitsInForce(_ backend: Backend) throws {
+        let t = try TempStore(backend)
         let s = try t.open()
         try send(s, "sasl:a", at: 1000, spam: true)
         try send(s, "sasl:a", at: 4000, recipients: 4)
@@ -48,8 +48,8 @@ import Testing
         #expect(try s.detail(of: "sasl:nobody", config: .defaults(), now: 4200) == nil)
     }
 
-    @Test func resettingLimitsKeepsAnExemptionAndAnEmptyOverrideIsDropped() throws {
-        let t = try TempStore()
+    @Test(arguments: Backend.available) func resettingLimitsKeepsAnExemptionAndAnEmptyOverrideIsDropped(_ backend: Backend) throws {
+        let t = try TempStore(backend)
         let s = try t.open()
         try s.setLimits([.messages: .disabled], of: "sasl:a", by: "root", at: 10)
         #expect(try s.setExempt(true, identity: "sasl:a", by: "root", at: 11))
@@ -64,8 +64,8 @@ import Testing
         #expect(try s.auditEntries().map(\.action) == ["limits", "exempt", "limits-reset", "unexempt"])
     }
 
-    @Test func lockHistoryKeepsLiftedLocksNewestFirst() throws {
-        let t = try TempStore()
+    @Test(arguments: Backend.available) func lockHistoryKeepsLiftedLocksNewestFirst(_ backend: Backend) throws {
+        let t = try TempStore(backend)
         let s = try t.open()
         #expect(try s.adminLock("sasl:a", by: "root", reason: "one", expiresAt: nil, at: 10).isNew)
         #expect(try s.adminLock("sasl:a", by: "root", reason: "two", expiresAt: nil, at: 11).isNew == false)
@@ -79,8 +79,8 @@ import Testing
         #expect(try s.activeLocks().map(\.reason) == ["three"])
     }
 
-    @Test func traceMatchesWithAndWithoutAngleBrackets() throws {
-        let t = try TempStore()
+    @Test(arguments: Backend.available) func traceMatchesWithAndWithoutAngleBrackets(_ backend: Backend) throws {
+        let t = try TempStore(backend)
         let s = try t.open()
         for (i, id) in ["<a@x>", "b@x"].enumerated() {
             _ = try s.record(MessageEvent(identity: "sasl:s", at: Int64(i), recipients: 1, spam: false, messageID: id, queueID: "Q\(i)"),
@@ -92,8 +92,8 @@ import Testing
         #expect(try s.trace(messageID: "<c@x>").isEmpty)
     }
 
-    @Test func auditEntriesSinceACutoffOldestFirst() throws {
-        let t = try TempStore()
+    @Test(arguments: Backend.available) func auditEntriesSinceACutoffOldestFirst(_ backend: Backend) throws {
+        let t = try TempStore(backend)
         let s = try t.open()
         try s.appendAudit(actor: "mailwardend", action: "reload", identity: nil, detail: "/etc/a", at: 5)
         try s.appendAudit(actor: "mailwardend", action: "reload", identity: nil, detail: "/etc/b", at: 7)
@@ -101,21 +101,25 @@ import Testing
         #expect(try s.auditEntries(since: 6).map(\.detail) == ["/etc/b"])
     }
 
-    @Test func statusCountsAndBackupCopies() throws {
-        let t = try TempStore()
+    @Test(arguments: Backend.available) func statusCountsAndBackupCopies(_ backend: Backend) throws {
+        let t = try TempStore(backend)
         let s = try t.open()
         try send(s, "sasl:a", at: 1)
         _ = try s.adminLock("sasl:a", by: "root", reason: "r", expiresAt: nil, at: 2)
         try s.recordLockedAttempt(identity: "sasl:a", at: 3, heldQueueID: "QH")
         let status = try s.status()
-        #expect(status == StoreStatus(schemaVersion: Schema.migrations.count, identities: 1, activeLocks: 1, held: 1,
+        #expect(status == StoreStatus(schemaVersion: Schema.migrations(backend == .sqlite ? .sqlite : .postgresql).count, identities: 1, activeLocks: 1, held: 1,
                                       outbound: 1, audit: 1, databaseBytes: status.databaseBytes))
         #expect(status.databaseBytes > 0)
         #expect(try s.heldMessages(of: "sasl:a") == [HeldMessage(queueID: "QH", heldAt: 3, lockID: 1)])
 
         let copy = t.dir.appendingPathComponent("copy.db").path
+        guard backend == .sqlite else {
+            #expect { try s.backup(to: copy) } throws: { "\($0)".contains("pg_dump") }
+            return
+        }
         try s.backup(to: copy)
-        #expect(try SQLiteStore(path: copy).status().identities == 1)
+        #expect(try SQLStore(path: copy).status().identities == 1)
         #expect(throws: StoreError.self) { try s.backup(to: copy) }
     }
 }

@@ -1,6 +1,7 @@
-// The SQLite store: the PolicyStore the milter counts into, and the queries and changes the admin CLI
-// makes. WAL lets the daemon and the CLI use it at once; counters are written with synchronous=NORMAL,
-// locks with synchronous=FULL so a lock stands even after a power cut, not only after kill -9.
+// The store over SQL: the PolicyStore the milter counts into, and the queries and changes the admin
+// CLI makes, written once for SQLite (one host, the default) and PostgreSQL (several hosts, one
+// database). Counters commit ordinarily; locks and reports durably, so a lock stands even after a
+// power cut, not only after kill -9. The few spots where the two dialects differ ask `db.dialect`.
 import MailWardenCore
 
 /// Copies the WAL into the database (a passive checkpoint: it waits for no reader or writer), on a
@@ -20,39 +21,51 @@ public final class WALCheckpointer: @unchecked Sendable {
     }
 }
 
-public final class SQLiteStore: PolicyStore, @unchecked Sendable {
-    let db: SQLiteConnection
-    public var path: String { db.path }
+public final class SQLStore: Store, @unchecked Sendable {
+    let db: any SQLDatabase
+    public var location: String { db.location }
 
-    /// Opens (creating and migrating if needed) the store at `path`.
-    public init(path: String, busyTimeout: TimeSpan = TimeSpan(seconds: 2)) throws {
+    /// Opens (creating and migrating if needed) the SQLite store at `path`. WAL lets the daemon and
+    /// the CLI use it at once.
+    public convenience init(path: String, busyTimeout: TimeSpan = TimeSpan(seconds: 2)) throws {
         let ms = Int32(clamping: max(busyTimeout.seconds, 0) * 1000)
-        db = try SQLiteConnection(path: path, busyTimeoutMilliseconds: ms == 0 ? 100 : ms)
-        try db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+        let connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: ms == 0 ? 100 : ms)
+        try connection.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+        try self.init(database: connection)
+    }
+
+    /// Opens the store in `database`, creating or migrating its schema if needed.
+    init(database: any SQLDatabase) throws {
+        db = database
         try migrate()
     }
 
     private func migrate() throws {
-        let version = Int(try db.query("PRAGMA user_version").first?.first?.int ?? 0)
-        guard version < Schema.migrations.count else {
-            if version > Schema.migrations.count {
-                throw StoreError(code: 0, message: "store \(path) has schema version \(version), newer than this MailWarden (\(Schema.migrations.count)): upgrade MailWarden")
+        let migrations = Schema.migrations(db.dialect)
+        let version = try storedSchemaVersion()
+        guard version < migrations.count else {
+            if version > migrations.count {
+                throw StoreError(.failed, "store \(location) has schema version \(version), newer than this MailWarden (\(migrations.count)): upgrade MailWarden")
             }
             return
         }
-        try db.transaction { tx in
-            // Re-read inside the write lock: another process may have migrated meanwhile.
-            let current = Int(try tx.query("PRAGMA user_version").first?.first?.int ?? 0)
-            for v in current..<Schema.migrations.count {
-                for statement in Schema.migrations[v].components(separatedBy: ";\n") where !statement.trimmingWhitespace().isEmpty {
+        try db.transaction(durable: true) { tx in
+            // Re-read under the write lock: another process (another host) may have migrated meanwhile.
+            let current = try Schema.lockAndReadVersion(tx, db.dialect)
+            for v in current..<migrations.count {
+                for statement in migrations[v].components(separatedBy: ";\n") where !statement.trimmingWhitespace().isEmpty {
                     try tx.query(statement)
                 }
-                try tx.query("PRAGMA user_version = \(v + 1)")
+                try Schema.setVersion(tx, db.dialect, v + 1)
             }
         }
     }
 
-    public var schemaVersion: Int { Int((try? db.query("PRAGMA user_version").first?.first?.int) ?? 0) }
+    private func storedSchemaVersion() throws -> Int {
+        try db.transaction(readOnly: true) { tx in try Schema.readVersion(tx, db.dialect) }
+    }
+
+    public var schemaVersion: Int { (try? storedSchemaVersion()) ?? 0 }
 
     /// Takes WAL checkpoints off this connection's commits. SQLite otherwise runs one inside the
     /// commit that fills the WAL to 1000 pages, about every 125th message, and that commit then
@@ -61,9 +74,11 @@ public final class SQLiteStore: PolicyStore, @unchecked Sendable {
     /// commit still checkpoints at 4000 pages, which only happens when the passive checkpoints fall
     /// behind a sustained load: the WAL can be restarted only once it has been copied whole, so
     /// this bounds it (16 MB), and what is left to copy then is what came since the last second.
-    public func checkpointInBackground() throws -> WALCheckpointer {
-        let checkpointer = try WALCheckpointer(path: path)
-        try db.exec("PRAGMA wal_autocheckpoint = 4000")
+    /// nil for PostgreSQL, which checkpoints by itself.
+    public func checkpointInBackground() throws -> WALCheckpointer? {
+        guard let sqlite = db as? SQLiteConnection else { return nil }
+        let checkpointer = try WALCheckpointer(path: sqlite.path)
+        try sqlite.exec("PRAGMA wal_autocheckpoint = 4000")
         return checkpointer
     }
 
@@ -106,7 +121,7 @@ public final class SQLiteStore: PolicyStore, @unchecked Sendable {
             for (counter, amount) in amounts where amount > 0 {
                 try tx.query("""
                     INSERT INTO window_events(identity_id, counter, at, amount) VALUES(?, ?, ?, ?)
-                    ON CONFLICT(identity_id, counter, at) DO UPDATE SET amount = amount + excluded.amount
+                    ON CONFLICT(identity_id, counter, at) DO UPDATE SET amount = window_events.amount + excluded.amount
                     """, [.int(id), .text(counter.rawValue), .int(event.at), .int(Int64(amount))])
             }
             try tx.query("INSERT INTO outbound(at, identity_id, message_id, queue_id, recipients, spam, scan) VALUES(?, ?, ?, ?, ?, ?, ?)",
@@ -117,7 +132,7 @@ public final class SQLiteStore: PolicyStore, @unchecked Sendable {
     }
 
     /// Window totals: an event counts while `at > now - window` (it leaves the window `window` seconds later).
-    static func windowTotals(_ tx: SQLiteConnection.Transaction, identityID: Int64, now: Int64,
+    static func windowTotals(_ tx: any SQLTransaction, identityID: Int64, now: Int64,
                              windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
         let counters: [Counter] = [.messages, .recipients, .spam]
         let row = try tx.query("""
@@ -139,14 +154,14 @@ public final class SQLiteStore: PolicyStore, @unchecked Sendable {
             try tx.query("INSERT INTO complaint_events(identity_id, reporter, report_id, at) VALUES(?, ?, ?, ?)",
                          [.int(id), .text(reporter.lowercased()), .int(reportID), .int(at)])
             let reportIDs = try tx.query(
-                "SELECT report_id FROM complaint_events WHERE identity_id = ? AND at > ? AND report_id IS NOT NULL ORDER BY at, rowid",
+                "SELECT report_id FROM complaint_events WHERE identity_id = ? AND at > ? AND report_id IS NOT NULL ORDER BY at, \(db.dialect.rowOrder)",
                 [.int(id), .int(at - window.seconds)]).compactMap { $0.first?.int }
             return ComplaintTally(reporters: try Self.complaintReporters(tx, identityID: id, now: at, window: window), reportIDs: reportIDs)
         }
     }
 
     /// The complaint window total: distinct reporters with a complaint at `at > now - window`.
-    static func complaintReporters(_ tx: SQLiteConnection.Transaction, identityID: Int64, now: Int64, window: TimeSpan) throws -> Int {
+    static func complaintReporters(_ tx: any SQLTransaction, identityID: Int64, now: Int64, window: TimeSpan) throws -> Int {
         Int(try tx.query("SELECT COUNT(DISTINCT reporter) FROM complaint_events WHERE identity_id = ? AND at > ?",
                          [.int(identityID), .int(now - window.seconds)]).first?.first?.int ?? 0)
     }
@@ -154,14 +169,19 @@ public final class SQLiteStore: PolicyStore, @unchecked Sendable {
     public func lock(_ lock: LockRecord) throws -> LockRecord {
         try db.transaction(durable: true) { tx in
             let id = try Self.touchIdentity(tx, lock.identity, at: lock.lockedAt, counts: nil)
-            if let existing = try tx.query("SELECT \(Self.lockColumns) FROM locks l JOIN identities i ON i.id = l.identity_id WHERE l.identity_id = ? AND l.lifted_at IS NULL", [.int(id)]).first {
-                return Self.lockRecord(existing)
-            }
-            try tx.query("""
+            // Another host may lock the same identity at the same moment: the unique index on active
+            // locks lets one insert win, and the other returns the winner's lock.
+            let inserted = try tx.query("""
                 INSERT INTO locks(identity_id, locked_at, locked_by, automatic, reason, expires_at, counter, count, limit_text)
                 VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(identity_id) WHERE lifted_at IS NULL DO NOTHING RETURNING id
                 """, [.int(id), .int(lock.lockedAt), .text(lock.lockedBy), .int(lock.automatic ? 1 : 0), .text(lock.reason),
                       SQLValue(lock.expiresAt), SQLValue(lock.counter?.rawValue), SQLValue(lock.count.map(Int64.init)), SQLValue(lock.limit)])
+            guard !inserted.isEmpty else {
+                let existing = try tx.query("SELECT \(Self.lockColumns) FROM locks l JOIN identities i ON i.id = l.identity_id WHERE l.identity_id = ? AND l.lifted_at IS NULL", [.int(id)])
+                guard let row = existing.first else { throw StoreError(.failed, "store: the lock of \(lock.identity) could be neither set nor read") }
+                return Self.lockRecord(row)
+            }
             if lock.automatic { try tx.query("UPDATE identities SET auto_locks = auto_locks + 1 WHERE id = ?", [.int(id)]) }
             try Self.audit(tx, at: lock.lockedAt, actor: lock.lockedBy, action: "lock", identity: lock.identity, detail: lock.reason)
             return lock
@@ -188,8 +208,9 @@ public final class SQLiteStore: PolicyStore, @unchecked Sendable {
             try tx.query("UPDATE locks SET attempts = attempts + 1 WHERE identity_id = ? AND lifted_at IS NULL", [.int(id)])
             if let q = heldQueueID {
                 try tx.query("""
-                    INSERT OR IGNORE INTO held(queue_id, identity_id, lock_id, at)
+                    INSERT INTO held(queue_id, identity_id, lock_id, at)
                     VALUES(?, ?, (SELECT id FROM locks WHERE identity_id = ? AND lifted_at IS NULL), ?)
+                    ON CONFLICT(queue_id) DO NOTHING
                     """, [.text(q), .int(id), .int(id), .int(at)])
             }
         }
@@ -198,22 +219,28 @@ public final class SQLiteStore: PolicyStore, @unchecked Sendable {
     // MARK: - Shared pieces
 
     /// Creates the identity on first sight, bumps last_seen and the given totals; returns its row id.
-    static func touchIdentity(_ tx: SQLiteConnection.Transaction, _ name: Identity, at: Int64, counts: String?) throws -> Int64 {
-        try tx.query("INSERT OR IGNORE INTO identities(name, first_seen, last_seen) VALUES(?, ?, ?)", [.text(name), .int(at), .int(at)])
+    static func touchIdentity(_ tx: any SQLTransaction, _ name: Identity, at: Int64, counts: String?) throws -> Int64 {
         // Only traffic moves last_seen (an admin's lock or override is not a sighting).
         // `counts` is built only from integers and fixed column names by the callers, never from input.
-        let row = if let counts {
-            try tx.query("UPDATE identities SET last_seen = MAX(last_seen, ?), \(counts) WHERE name = ? RETURNING id", [.int(at), .text(name)])
-        } else {
-            try tx.query("SELECT id FROM identities WHERE name = ?", [.text(name)])
+        func existing() throws -> Int64? {
+            let row = if let counts {
+                try tx.query("UPDATE identities SET last_seen = \(tx.dialect.greatest)(last_seen, ?), \(counts) WHERE name = ? RETURNING id",
+                             [.int(at), .text(name)])
+            } else {
+                try tx.query("SELECT id FROM identities WHERE name = ?", [.text(name)])
+            }
+            return row.first?.first?.int
         }
-        guard let id = row.first?.first?.int else {
-            throw StoreError(code: 0, message: "store: could not create identity \(name)")
-        }
+        // Known identities (nearly every message) take one statement. A first sighting inserts; the
+        // conflict clause lets another host's insert of the same name at the same moment win.
+        if let id = try existing() { return id }
+        try tx.query("INSERT INTO identities(name, first_seen, last_seen) VALUES(?, ?, ?) ON CONFLICT(name) DO NOTHING",
+                     [.text(name), .int(at), .int(at)])
+        guard let id = try existing() else { throw StoreError(.failed, "store: could not create identity \(name)") }
         return id
     }
 
-    static func audit(_ tx: SQLiteConnection.Transaction, at: Int64, actor: String, action: String, identity: String?, detail: String?) throws {
+    static func audit(_ tx: any SQLTransaction, at: Int64, actor: String, action: String, identity: String?, detail: String?) throws {
         try tx.query("INSERT INTO audit(at, actor, action, identity, detail) VALUES(?, ?, ?, ?, ?)",
                      [.int(at), .text(actor), .text(action), SQLValue(identity), SQLValue(detail)])
     }
@@ -226,5 +253,15 @@ public final class SQLiteStore: PolicyStore, @unchecked Sendable {
                    automatic: row[3].int == 1, reason: row[4].text ?? "", expiresAt: row[5].int,
                    counter: row[6].text.flatMap(Counter.init(rawValue:)), count: row[7].int.map { Int($0) },
                    limit: row[8].text, attempts: Int(row[9].int ?? 0))
+    }
+}
+
+extension SQLStore {
+    /// Opens the store a config names: an SQLite file, or a PostgreSQL database by URI.
+    public static func open(_ config: Config) throws -> SQLStore {
+        guard config.storeIsPostgreSQL else { return try SQLStore(path: config.storePath, busyTimeout: config.storeBusyTimeout) }
+        // store_busy_timeout bounds each statement and lock wait, as it bounds SQLite's busy wait.
+        let timeout = max(Int(config.storeBusyTimeout.seconds) * 1000, 100)
+        return try SQLStore(database: PostgreSQLDatabase(conninfo: config.storePath, statementTimeout: timeout))
     }
 }

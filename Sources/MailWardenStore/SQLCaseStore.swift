@@ -4,22 +4,28 @@
 import Foundation
 import MailWardenCore
 
-extension SQLiteStore: ReportQueue {
+extension SQLStore: ReportQueue {
     public func enqueue(_ reports: [RawReport]) throws -> [EnqueueOutcome] {
         let hashes = reports.map { ReportFingerprint.of($0.raw) }
         return try db.transaction(durable: true) { tx in
             try zip(reports, hashes).map { report, hash in
-                // Also finds a report queued earlier in this batch: the transaction sees its own rows.
-                if let id = try tx.query("SELECT id FROM reports WHERE content_hash = ?", [.text(hash)]).first?.first?.int {
+                func duplicate() throws -> EnqueueOutcome? {
+                    // Also finds a report queued earlier in this batch: the transaction sees its own rows.
+                    guard let id = try tx.query("SELECT id FROM reports WHERE content_hash = ?", [.text(hash)]).first?.first?.int else { return nil }
                     try Self.tally(tx, format: Self.unparsed, type: nil, status: "duplicate")
                     return .duplicate(reportID: id)
                 }
+                if let known = try duplicate() { return known }
+                // The conflict catches the same report queued at this moment by another host's
+                // ingest: the unique hash lets one insert win. (Looking first keeps report ids
+                // dense: PostgreSQL spends an id on an insert that conflicts.)
                 guard let id = try tx.query("""
                     INSERT INTO reports(received_at, content_hash, status, format, envelope_sender, envelope_recipient, queue_id, fields)
-                    VALUES(?, ?, 'queued', ?, ?, ?, ?, '{}') RETURNING id
+                    VALUES(?, ?, 'queued', ?, ?, ?, ?, '{}') ON CONFLICT(content_hash) DO NOTHING RETURNING id
                     """, [.int(report.receivedAt), .text(hash), .text(Self.unparsed), SQLValue(report.envelopeSender),
                           SQLValue(report.envelopeRecipient), SQLValue(report.queueID)]).first?.first?.int else {
-                    throw StoreError(code: 0, message: "store \(path): the report was not stored")
+                    guard let raced = try duplicate() else { throw StoreError(.failed, "store \(location): the report was not stored") }
+                    return raced
                 }
                 try tx.query("INSERT INTO report_raw(report_id, raw) VALUES(?, ?)", [.int(id), .blob(report.raw)])
                 return .queued(reportID: id)
@@ -42,7 +48,7 @@ extension SQLiteStore: ReportQueue {
     public func recordParseFailure(reportID: Int64, _ failure: ParseFailure, giveUpAfter: Int) throws -> Bool {
         try db.transaction(durable: true) { tx in
             try tx.query("""
-                INSERT INTO desk_tallies(event, count) VALUES(?, 1) ON CONFLICT(event) DO UPDATE SET count = count + 1
+                INSERT INTO desk_tallies(event, count) VALUES(?, 1) ON CONFLICT(event) DO UPDATE SET count = desk_tallies.count + 1
                 """, [.text("parser_\(failure.kind)")])
             guard let failed = try tx.query("""
                 UPDATE reports SET failed_parses = failed_parses + 1, reason = ? WHERE id = ? AND status = 'queued' RETURNING failed_parses
@@ -58,7 +64,7 @@ extension SQLiteStore: ReportQueue {
     static let unparsed = "unparsed"
 }
 
-extension SQLiteStore: CaseStore {
+extension SQLStore: CaseStore {
     /// An ordinary commit: the raw report is already durable, and a filing lost to a power cut
     /// leaves it queued, to be parsed and filed again (its lock, if it set one, commits durably).
     public func file(_ report: ReportFiling) throws -> FilingOutcome {
@@ -93,21 +99,21 @@ extension SQLiteStore: CaseStore {
     }
 
     /// Counts one report in report_tallies.
-    static func tally(_ tx: SQLiteConnection.Transaction, format: String, type: AbuseType?, status: String) throws {
+    static func tally(_ tx: any SQLTransaction, format: String, type: AbuseType?, status: String) throws {
         try tx.query("""
             INSERT INTO report_tallies(format, type, status, count) VALUES(?, ?, ?, 1)
-            ON CONFLICT(format, type, status) DO UPDATE SET count = count + 1
+            ON CONFLICT(format, type, status) DO UPDATE SET count = report_tallies.count + 1
             """, [.text(format), .text(type?.rawValue ?? "none"), .text(status)])
     }
 
     /// Files a stored report on the open case of `subject` (opening one if needed) and counts it
     /// there; shared by `file(_:)` and the triage decision `categorize`.
-    static func fileOnCase(_ tx: SQLiteConnection.Transaction, reportID: Int64, subject: CaseSubject, receivedAt: Int64,
+    static func fileOnCase(_ tx: any SQLTransaction, reportID: Int64, subject: CaseSubject, receivedAt: Int64,
                            identity: Identity?, tracedBy: TraceMethod?) throws -> FiledCase {
         let (caseID, opened) = try openCase(tx, subject, at: receivedAt, identity: identity, tracedBy: tracedBy)
-        try tx.query("INSERT OR IGNORE INTO case_reports(case_id, report_id) VALUES(?, ?)", [.int(caseID), .int(reportID)])
+        try tx.query("INSERT INTO case_reports(case_id, report_id) VALUES(?, ?) ON CONFLICT DO NOTHING", [.int(caseID), .int(reportID)])
         try tx.query("""
-            UPDATE cases SET report_count = report_count + 1, last_report_at = MAX(last_report_at, ?),
+            UPDATE cases SET report_count = report_count + 1, last_report_at = \(tx.dialect.greatest)(last_report_at, ?),
                              identity = COALESCE(identity, ?), traced_by = COALESCE(traced_by, ?)
             WHERE id = ?
             """, [.int(receivedAt), SQLValue(identity), SQLValue(tracedBy?.rawValue), .int(caseID)])
@@ -115,19 +121,22 @@ extension SQLiteStore: CaseStore {
     }
 
     /// The open case for a subject, opened now if there is none.
-    static func openCase(_ tx: SQLiteConnection.Transaction, _ subject: CaseSubject, at: Int64,
+    static func openCase(_ tx: any SQLTransaction, _ subject: CaseSubject, at: Int64,
                          identity: Identity?, tracedBy: TraceMethod?) throws -> (id: Int64, opened: Bool) {
         let key: [SQLValue] = [.text(subject.kind.rawValue), .text(subject.value), .text(subject.type.rawValue)]
-        if let id = try tx.query("SELECT id FROM cases WHERE subject_kind = ? AND subject = ? AND type = ? AND status = 'open'", key).first?.first?.int {
-            return (id, false)
+        func open() throws -> Int64? {
+            try tx.query("SELECT id FROM cases WHERE subject_kind = ? AND subject = ? AND type = ? AND status = 'open'", key).first?.first?.int
         }
-        guard let id = try tx.query("""
+        if let id = try open() { return (id, false) }
+        // Two hosts' desks may open the same case at once: the unique index on open cases lets one win.
+        if let id = try tx.query("""
             INSERT INTO cases(subject_kind, subject, type, opened_at, last_report_at, identity, traced_by)
-            VALUES(?, ?, ?, ?, ?, ?, ?) RETURNING id
-            """, key + [.int(at), .int(at), SQLValue(identity), SQLValue(tracedBy?.rawValue)]).first?.first?.int else {
-            throw StoreError(code: 0, message: "store: could not open a case for \(subject.value)")
+            VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(subject_kind, subject, type) WHERE status = 'open' DO NOTHING RETURNING id
+            """, key + [.int(at), .int(at), SQLValue(identity), SQLValue(tracedBy?.rawValue)]).first?.first?.int {
+            return (id, true)
         }
-        return (id, true)
+        guard let id = try open() else { throw StoreError(.failed, "store: could not open a case for \(subject.value)") }
+        return (id, false)
     }
 
     public func outboundMessage(withMessageID messageID: String) throws -> OutboundRecord? {

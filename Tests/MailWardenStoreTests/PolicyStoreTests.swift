@@ -3,22 +3,7 @@ import Testing
 import MailWardenCore
 @testable import MailWardenStore
 
-/// A fresh store file per test, removed afterwards.
-final class TempStore {
-    let dir: URL
-    var path: String { dir.appendingPathComponent("mailwarden.db").path }
-
-    init() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("mw-store-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-
-    func open() throws -> SQLiteStore { try SQLiteStore(path: path) }
-
-    deinit { try? FileManager.default.removeItem(at: dir) }
-}
-
-@Suite struct SQLiteStoreTests {
+@Suite struct SQLStoreTests {
     static let hour: [Counter: TimeSpan] = [.messages: .hours(1), .recipients: .hours(1), .spam: .hours(1)]
 
     func event(_ id: String, at: Int64, rcpts: Int = 1, spam: Bool = false, mid: String? = nil) -> MessageEvent {
@@ -31,7 +16,7 @@ final class TempStore {
     @Test func theCheckpointerCopiesTheWALTheCommitsLeftIt() throws {
         let t = try TempStore()
         let s = try t.open()
-        let checkpointer = try s.checkpointInBackground()
+        let checkpointer = try #require(try s.checkpointInBackground())
         for i in 0..<300 { _ = try s.record(event("ip:192.0.2.\(i % 250)", at: 1000 + Int64(i)), windows: Self.hour) }
         let pass = try checkpointer.checkpoint()
         #expect(pass.frames > 1000 && pass.copied == pass.frames, "\(pass)")
@@ -39,8 +24,8 @@ final class TempStore {
         #expect(try s.record(event("ip:192.0.2.7", at: 2000), windows: Self.hour)[.messages] == 3)
     }
 
-    @Test func windowTotalsCountOnlyEventsInsideEachWindow() throws {
-        let t = try TempStore()
+    @Test(arguments: Backend.available) func windowTotalsCountOnlyEventsInsideEachWindow(_ backend: Backend) throws {
+        let t = try TempStore(backend)
         let s = try t.open()
         _ = try s.record(event("a", at: 1000, rcpts: 3, spam: true), windows: Self.hour)
         _ = try s.record(event("a", at: 1000, rcpts: 2), windows: Self.hour)  // same second: one bucket
@@ -52,8 +37,8 @@ final class TempStore {
         #expect(short[.messages] == 3)
     }
 
-    @Test func aLockSurvivesReopeningAndOnlyOneIsActive() throws {
-        let t = try TempStore()
+    @Test(arguments: Backend.available) func aLockSurvivesReopeningAndOnlyOneIsActive(_ backend: Backend) throws {
+        let t = try TempStore(backend)
         do {
             let s = try t.open()
             let first = try s.lock(LockRecord(identity: "sasl:x", lockedAt: 10, lockedBy: "auto", automatic: true, reason: "spam 6 > 5/1h"))
@@ -68,8 +53,8 @@ final class TempStore {
         #expect(try reopened.state(of: "sasl:x").lock == nil)
     }
 
-    @Test func unlockClearsTheWindows() throws {
-        let t = try TempStore()
+    @Test(arguments: Backend.available) func unlockClearsTheWindows(_ backend: Backend) throws {
+        let t = try TempStore(backend)
         let s = try t.open()
         for i in 0..<5 { _ = try s.record(event("b", at: 100 + Int64(i), spam: true), windows: Self.hour) }
         _ = try s.lock(LockRecord(identity: "b", lockedAt: 110, lockedBy: "auto", automatic: true, reason: "r"))
@@ -77,8 +62,8 @@ final class TempStore {
         #expect(try s.record(event("b", at: 121), windows: Self.hour) == [.messages: 1, .recipients: 1, .spam: 0])
     }
 
-    @Test func complaintsCountDistinctReportersAndRememberTheirReports() throws {
-        let t = try TempStore()
+    @Test(arguments: Backend.available) func complaintsCountDistinctReportersAndRememberTheirReports(_ backend: Backend) throws {
+        let t = try TempStore(backend)
         let s = try t.open()
         #expect(try s.recordComplaint(identity: "c", reporter: "fbl@aol.example", reportID: 7, at: 10, window: .days(1))
             == ComplaintTally(reporters: 1, reportIDs: [7]))
@@ -90,8 +75,8 @@ final class TempStore {
             == ComplaintTally(reporters: 1, reportIDs: [9, 10]))
     }
 
-    @Test func theDaemonAndTheCLIUseTheStoreAtTheSameTime() async throws {
-        let t = try TempStore()
+    @Test(arguments: Backend.available) func theDaemonAndTheCLIUseTheStoreAtTheSameTime(_ backend: Backend) async throws {
+        let t = try TempStore(backend)
         let daemon = try t.open()
         let cli = try t.open()
         // Two connections writing concurrently: WAL plus the busy timeout serialise them without errors.
@@ -120,16 +105,17 @@ final class TempStore {
         }
     }
 
-    @Test func migrationFromAnEmptyFileCreatesTheSchemaOnce() throws {
-        let t = try TempStore()
+    @Test(arguments: Backend.available) func migrationFromAnEmptyFileCreatesTheSchemaOnce(_ backend: Backend) throws {
+        let t = try TempStore(backend)
         let a = try t.open()
         let b = try t.open()
-        #expect(a.schemaVersion == Schema.migrations.count)
-        #expect(b.schemaVersion == Schema.migrations.count)
+        let expected = Schema.migrations(backend == .sqlite ? .sqlite : .postgresql).count
+        #expect(a.schemaVersion == expected)
+        #expect(b.schemaVersion == expected)
     }
 
-    @Test func pruneDropsOldOutboundRowsAndEvents() throws {
-        let t = try TempStore()
+    @Test(arguments: Backend.available) func pruneDropsOldOutboundRowsAndEvents(_ backend: Backend) throws {
+        let t = try TempStore(backend)
         let s = try t.open()
         _ = try s.record(event("f", at: 100, mid: "<old@x>"), windows: Self.hour)
         _ = try s.record(event("f", at: 10_000, mid: "<new@x>"), windows: Self.hour)
@@ -139,15 +125,15 @@ final class TempStore {
         #expect(try s.db.query("SELECT COUNT(*) FROM window_events WHERE at = 100").first?.first?.int == 0)
     }
 
-    @Test func tokensAreStableSecretAndTraceable() throws {
-        let t = try TempStore()
+    @Test(arguments: Backend.available) func tokensAreStableSecretAndTraceable(_ backend: Backend) throws {
+        let t = try TempStore(backend)
         let first = try StoreIdentityTokenizer(store: try t.open()).token(for: "sasl:alice@example.net")
         let store = try t.open()
         let again = try StoreIdentityTokenizer(store: store).token(for: "sasl:alice@example.net")
         #expect(first == again, "the key lives in the store, so tokens survive restarts")
         #expect(first.count == 22 && first.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
         #expect(try store.identity(forToken: first) == "sasl:alice@example.net")
-        let other = try TempStore()
+        let other = try TempStore(backend)
         #expect(try StoreIdentityTokenizer(store: try other.open()).token(for: "sasl:alice@example.net") != first,
                 "a different store has a different key")
     }
