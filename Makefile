@@ -55,6 +55,7 @@ unit:
 
 e2e: build
 	MW_BIN=$(BIN) bash Tests/e2e/run.sh
+	MW_BIN=$(BIN) bash Tests/e2e/postgres.sh
 
 # The milter protocol without an MTA (negotiated flags, no-reply events, modifications): miltertest.
 milter: build

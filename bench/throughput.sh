@@ -11,7 +11,10 @@
 #   i  c, and j  b, with 10 messages per SMTP session (a submission client on one connection)
 #   f  c with one message in 20 to an abuse mailbox, queued raw by the milter and parsed by the
 #      desk worker running beside it
+#   k  g with the store in PostgreSQL instead (a private cluster, data on disk, fsync on), and
+#   l  k with 10^6 identities in it
 #   d, e  c + rspamd, c + spamd (when the scanners are installed; SCANNERS=0 leaves them out)
+# ROWS="b g k" runs only those rows (a is always run: every ratio needs it).
 # For the milters it prints CPU per message (user + system from /proc, over the timed runs) and,
 # for mailwardend, its own per-message time in the callbacks (p50/p99, from its histogram).
 # A measurement, not a test: never part of `make test`.
@@ -29,10 +32,11 @@ e2e_init "$(mktemp -d /dev/shm/mailwarden-bench.XXXXXX)" || exit 1
 # Stores on disk for g and h (not tmpfs: /var/tmp).
 DISK_DIR=$(mktemp -d /var/tmp/mailwarden-bench.XXXXXX)
 pf_start "$E2E_DIR/pf" || exit 1
-configs=(b c g h j i f)
+configs=(${ROWS:-b c g h j i f k l})
+has_row() { [[ " ${configs[*]} " == *" $1 "* ]]; }
 cc -O2 -o "$E2E_DIR/noop-milter" bench/noop-milter.c -lmilter || exit 1
 # spamd with all its children forked up front: its adaptive pre-fork adds them only slowly.
-if [ "${SCANNERS:-1}" = 1 ] && MW_SPAMD_CHILDREN=${MW_SPAMD_CHILDREN:-4} MW_SPAMD_MIN_CHILDREN=${MW_SPAMD_MIN_CHILDREN:-4} \
+if [ -z "${ROWS:-}" ] && [ "${SCANNERS:-1}" = 1 ] && MW_SPAMD_CHILDREN=${MW_SPAMD_CHILDREN:-4} MW_SPAMD_MIN_CHILDREN=${MW_SPAMD_MIN_CHILDREN:-4} \
     bash Tests/scanners/start-scanners.sh "$E2E_DIR/scanners" >/dev/null 2>&1; then
     source "$E2E_DIR/scanners/scanners.env"
     trap 'bash Tests/scanners/stop-scanners.sh "$E2E_DIR/scanners" >/dev/null 2>&1; rm -rf "$DISK_DIR"; e2e_cleanup' EXIT
@@ -40,7 +44,20 @@ if [ "${SCANNERS:-1}" = 1 ] && MW_SPAMD_CHILDREN=${MW_SPAMD_CHILDREN:-4} MW_SPAM
 fi
 stop_scanners() { [ -f "$E2E_DIR/scanners/scanners.env" ] && bash Tests/scanners/stop-scanners.sh "$E2E_DIR/scanners" >/dev/null 2>&1; }
 METRICS_PORT=$(free_port)
-store_of() { case $1 in g | h) echo "$DISK_DIR/$1.db" ;; *) echo "$E2E_DIR/var/$1.db" ;; esac; }
+# k, l: a private PostgreSQL cluster with its data on disk and fsync on (as a production database).
+if has_row k || has_row l; then
+    bash Tests/postgres/start-postgres.sh "$DISK_DIR/pg" --durable || exit 1
+    source "$DISK_DIR/pg/postgres.env"
+    trap 'bash Tests/postgres/stop-postgres.sh "$DISK_DIR/pg"; stop_scanners; rm -rf "$DISK_DIR"; e2e_cleanup' EXIT
+    for db in k l; do psql "$MW_POSTGRES" -qc "CREATE DATABASE $db" || exit 1; done
+fi
+store_of() {
+    case $1 in
+        g | h) echo "$DISK_DIR/$1.db" ;;
+        k | l) echo "postgresql://mw@127.0.0.1:$MW_PG_PORT/$1" ;;
+        *) echo "$E2E_DIR/var/$1.db" ;;
+    esac
+}
 write_config() {
     local name=$1 extra="trusted_networks = 127.0.0.1/32
 limit_recipients = none
@@ -58,12 +75,23 @@ metrics_listen = 127.0.0.1:$METRICS_PORT"
 for c in "${configs[@]}"; do case $c in b | j) ;; *) write_config "$c" ;; esac; done
 # h: the store made by mailwardend once, then 10^6 identities with their windows' rows, as a big
 # host's store holds them.
-mw_start "$E2E_DIR/h.conf" >/dev/null && mw_stop >/dev/null
-sqlite3 "$(store_of h)" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $IDENTITIES)
-    INSERT INTO identities(name, first_seen, last_seen, messages) SELECT 'ip:10.' || (i >> 16) || '.' || ((i >> 8) & 255) || '.' || (i & 255), 1, 1, 1 FROM n;
-    INSERT INTO window_events(identity_id, counter, at, amount) SELECT id, 'messages', strftime('%s', 'now') - 60, 1 FROM identities;" ||
-    { echo "cannot load $IDENTITIES identities" >&2; exit 1; }
-log "h: $(sqlite3 "$(store_of h)" 'select count(*) from identities') identities loaded"
+if has_row h; then
+    mw_start "$E2E_DIR/h.conf" >/dev/null && mw_stop >/dev/null
+    sqlite3 "$(store_of h)" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $IDENTITIES)
+        INSERT INTO identities(name, first_seen, last_seen, messages) SELECT 'ip:10.' || (i >> 16) || '.' || ((i >> 8) & 255) || '.' || (i & 255), 1, 1, 1 FROM n;
+        INSERT INTO window_events(identity_id, counter, at, amount) SELECT id, 'messages', strftime('%s', 'now') - 60, 1 FROM identities;" ||
+        { echo "cannot load $IDENTITIES identities" >&2; exit 1; }
+    log "h: $(sqlite3 "$(store_of h)" 'select count(*) from identities') identities loaded"
+fi
+# l: the same in PostgreSQL (the schema made by mailwardend's first start).
+if has_row l; then
+    mw_start "$E2E_DIR/l.conf" >/dev/null && mw_stop >/dev/null
+    psql -q "$(store_of l)" -c "INSERT INTO identities(name, first_seen, last_seen, messages)
+          SELECT 'ip:10.' || (i >> 16) || '.' || ((i >> 8) & 255) || '.' || (i & 255), 1, 1, 1 FROM generate_series(1, $IDENTITIES) i" \
+        -c "INSERT INTO window_events(identity_id, counter, at, amount) SELECT id, 'messages', extract(epoch FROM now())::bigint - 60, 1 FROM identities" \
+        -c "VACUUM ANALYZE" || { echo "cannot load $IDENTITIES identities into PostgreSQL" >&2; exit 1; }
+    log "l: $(psql -At "$(store_of l)" -c 'select count(*) from identities') identities loaded"
+fi
 
 test_sink_has() { [ "$(sink_count)" -ge "$1" ]; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -175,7 +203,8 @@ done
 declare -A label=([a]="no milter" [b]="C no-op milter" [c]="mailwardend" [d]="mailwardend + rspamd" [e]="mailwardend + spamd"
                   [f]="mailwardend, 1 in 20 to abuse@ (desk running)" [g]="mailwardend, store on disk"
                   [h]="mailwardend, store on disk, $IDENTITIES identities" [i]="mailwardend, 10 messages per session"
-                  [j]="C no-op milter, 10 messages per session")
+                  [j]="C no-op milter, 10 messages per session" [k]="mailwardend, PostgreSQL store on disk"
+                  [l]="mailwardend, PostgreSQL store on disk, $IDENTITIES identities")
 printf '| config | msg/s (median of %s) | runs | vs a | vs no-op | milter CPU per message | peak RSS | time in callbacks p50 / p99 |\n|---|---|---|---|---|---|---|---|\n' "$ROUNDS"
 median_of() { tr ' ' '\n' <<<"${results[$1]}" | grep . | median; }
 a=$(median_of a)
@@ -193,8 +222,10 @@ for c in a "${configs[@]}"; do
         "$(echo "$m / $noop" | bc -l)" "$per" "${peak[$c]:--}${peak[$c]:+ kB}" "$pct"
 done
 echo "N=$N per run, $SESSIONS parallel SMTP sessions of one message each (i, j: of 10), 4 KiB messages, queue on tmpfs,"
-echo "store on tmpfs except g and h (/var/tmp); release build. vs no-op: against b, or j for 10 messages per session."
+echo "store on tmpfs except g and h (/var/tmp) and k and l (PostgreSQL $(psql -At "${MW_POSTGRES:-}" -c 'show server_version' 2>/dev/null || echo -), data in /var/tmp, fsync on); release build."
+echo "vs no-op: against b, or j for 10 messages per session."
 echo "Milter CPU: user + system time of the milter process (/proc) over the timed runs, per message."
 echo "Time in callbacks: mailwardend's own histogram (metrics_listen on), the sum of one message's milter callbacks, over all rounds."
-stop_scanners   # e2e_finish drops the EXIT trap that would stop them
+stop_scanners   # e2e_finish drops the EXIT trap that would stop them (and the cluster)
+bash Tests/postgres/stop-postgres.sh "$DISK_DIR/pg"
 E2E_KEEP=0 e2e_finish >/dev/null

@@ -158,6 +158,10 @@ extension SQLStore {
         }
     }
 
+    public var connectionFigures: StoreConnectionFigures? {
+        (db as? PostgreSQLDatabase).map { StoreConnectionFigures(open: $0.connectionsOpen, poolWaits: $0.poolWaits, errors: $0.errors) }
+    }
+
     /// Writes a consistent copy of the live SQLite store to a new file (`VACUUM INTO`), while the
     /// milter runs. A PostgreSQL store is copied with pg_dump, which also sees one snapshot.
     public func backup(to target: String) throws {

@@ -13,7 +13,7 @@ struct MailWarden: ParsableCommand {
             Locks.self, Lock.self, Unlock.self, Held.self,
             Identities.self, Show.self, Limits.self, Exempt.self,
             Ingest.self, DeskCommand.self, Cases.self, CaseCommand.self, TriageCommand.self,
-            Trace.self, Audit.self, Status.self, Backup.self,
+            Trace.self, Audit.self, Status.self, Backup.self, Migrate.self,
             CheckConfig.self, ConfigReference.self,
         ])
 

@@ -44,6 +44,7 @@ final class MetricsEndpoint: Sendable {
 
     /// The registry's text, after bringing the store's figures up to date in it.
     func scrape(metrics: MessageMetrics) -> [UInt8] {
+        if let connections = store.connectionFigures { update(with: connections) }
         do {
             update(with: try store.figures(now: SystemClock().now()))
         } catch {
@@ -53,16 +54,24 @@ final class MetricsEndpoint: Sendable {
         return registry.emitToBuffer()
     }
 
+    /// Sets a counter to a running total kept elsewhere (the store, the connection pool).
+    private func counter(_ name: String, _ labels: [(String, String)], _ help: String, _ value: Int) {
+        let c = registry.makeCounter(descriptor: MetricNameDescriptor(metricName: name, unitName: "total", helpText: help), labels: labels)
+        c.reset()
+        c.increment(by: Int64(value))
+    }
+
+    private func gauge(_ name: String, _ help: String, _ value: Int) {
+        registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help)).set(Double(value))
+    }
+
+    private func update(with c: StoreConnectionFigures) {
+        gauge("mailwarden_store_connections", "Connections to the PostgreSQL store open now.", c.open)
+        counter("mailwarden_store_pool_waits", [], "Times a thread waited for a free connection to the PostgreSQL store.", c.poolWaits)
+        counter("mailwarden_store_database_errors", [], "Failed statements and connection attempts on the PostgreSQL store.", c.errors)
+    }
+
     private func update(with f: StoreFigures) {
-        func counter(_ name: String, _ labels: [(String, String)], _ help: String, _ value: Int) {
-            // The store holds the running total: set the counter to it.
-            let c = registry.makeCounter(descriptor: MetricNameDescriptor(metricName: name, unitName: "total", helpText: help), labels: labels)
-            c.reset()
-            c.increment(by: Int64(value))
-        }
-        func gauge(_ name: String, _ help: String, _ value: Int) {
-            registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help)).set(Double(value))
-        }
         let locks = "Identities locked, automatically by the limits or by an admin."
         counter("mailwarden_locks", [("by", "auto")], locks, f.automaticLocks)
         counter("mailwarden_locks", [("by", "admin")], locks, f.adminLocks)

@@ -125,6 +125,24 @@ public protocol MaintenanceStore: Sendable {
     /// Writes a consistent copy of the live store to `target`, while the milter runs (where the
     /// database can; PostgreSQL's copies are pg_dump's job).
     func backup(to target: String) throws
+    /// This process's connections to a database server (PostgreSQL); nil for a file (SQLite).
+    var connectionFigures: StoreConnectionFigures? { get }
+}
+
+/// How this process's connections to the database fare, for the metrics.
+public struct StoreConnectionFigures: Sendable, Equatable {
+    /// Connections open now (at most the pool's size).
+    public let open: Int
+    /// Times a thread waited for a free connection.
+    public let poolWaits: Int
+    /// Failed statements and connection attempts, an exhausted pool included.
+    public let errors: Int
+
+    public init(open: Int, poolWaits: Int, errors: Int) {
+        self.open = open
+        self.poolWaits = poolWaits
+        self.errors = errors
+    }
 }
 
 /// The key X-MailWarden-ID tokens are minted under, and the tokens minted.
