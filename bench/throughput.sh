@@ -46,6 +46,7 @@ stop_scanners() { [ -f "$E2E_DIR/scanners/scanners.env" ] && bash Tests/scanners
 METRICS_PORT=$(free_port)
 # k, l: a private PostgreSQL cluster with its data on disk and fsync on (as a production database).
 if has_row k || has_row l; then
+    chmod 755 "$DISK_DIR"   # the cluster runs as user postgres, which must reach its data directory
     bash Tests/postgres/start-postgres.sh "$DISK_DIR/pg" --durable || exit 1
     source "$DISK_DIR/pg/postgres.env"
     trap 'bash Tests/postgres/stop-postgres.sh "$DISK_DIR/pg"; stop_scanners; rm -rf "$DISK_DIR"; e2e_cleanup' EXIT
