@@ -72,19 +72,24 @@ public struct IdentityAccounting: Sendable {
 
     /// Counts a complaint (report `reportID`) traced to an identity; it locks only once enough distinct
     /// reporters complained. Also returns the reports behind the window's complaints, for the notice.
-    public func accountComplaint(identity: Identity, reporter: String, reportID: Int64) throws
-        -> (outcome: AccountingOutcome, reportIDs: [Int64]) {
+    public func accountComplaint(identity: Identity, reporter: String, reportID: Int64) throws -> CountedComplaint {
         let state = try store.state(of: identity)
-        if let lock = try activeLock(of: identity, state: state) { return (.locked(lock, crossing: nil), []) }
+        if let lock = try activeLock(of: identity, state: state) { return CountedComplaint(outcome: .locked(lock, crossing: nil), reportIDs: []) }
         let limits = config.limits(with: state.override)
         let window = limits.complaints?.window ?? limits.windows[.complaints]!
         let tally = try store.recordComplaint(identity: identity, reporter: reporter, reportID: reportID, at: clock.now(), window: window)
         // Any recipient of a customer's mail can complain: below complaint_min_reporters distinct
         // reporters, complaints are kept but do not count toward a lock.
         let totals: [Counter: Int] = [.complaints: tally.reporters >= config.complaintMinReporters ? tally.reporters : 0]
-        if config.isExempt(identity, override: state.override) { return (.exempt(totals: totals), tally.reportIDs) }
-        guard let crossing = LockPolicy(limits: limits).crossing(totals: totals) else { return (.pass(totals: totals), tally.reportIDs) }
-        return (try lockOrWarn(identity, crossing: crossing, totals: totals, heldQueueID: nil), tally.reportIDs)
+        let outcome: AccountingOutcome
+        if config.isExempt(identity, override: state.override) {
+            outcome = .exempt(totals: totals)
+        } else if let crossing = LockPolicy(limits: limits).crossing(totals: totals) {
+            outcome = try lockOrWarn(identity, crossing: crossing, totals: totals, heldQueueID: nil)
+        } else {
+            outcome = .pass(totals: totals)
+        }
+        return CountedComplaint(outcome: outcome, reportIDs: tally.reportIDs)
     }
 
     private func lockOrWarn(_ identity: Identity, crossing: LimitCrossing, totals: [Counter: Int],
@@ -106,4 +111,18 @@ public struct IdentityAccounting: Sendable {
 public struct SystemClock: WallClock {
     public init() {}
     public func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
+}
+
+/// A counted complaint: what it did to the identity, and the reports behind the window's complaints.
+public struct CountedComplaint: Sendable {
+    public let outcome: AccountingOutcome
+    public let reportIDs: [Int64]
+
+    /// Tells `notifier` of the lock this complaint set, naming those reports; a lock that stood
+    /// already is not news. Call it once the complaint is committed.
+    public func notify(_ notifier: LockNotifier?) {
+        if case .locked(let lock, crossing: .some) = outcome {
+            notifier?.identityLocked(lock, cause: .complaints(reportIDs: reportIDs))
+        }
+    }
 }

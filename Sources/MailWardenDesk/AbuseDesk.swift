@@ -136,7 +136,7 @@ public struct AbuseDesk: Sendable {
             reporter: report.reporter, reporterAuthentication: authentication.stored, reason: reason, identity: trace?.identity,
             tracedBy: trace?.method,
             fields: Self.fields(of: report), indicators: Self.indicators(of: report), evidence: report.evidence, subjects: subjects)
-        let (outcome, counted) = try cases.atomically { () throws -> (FilingOutcome, (outcome: AccountingOutcome, reportIDs: [Int64])?) in
+        let (outcome, counted) = try cases.atomically { () throws -> (FilingOutcome, CountedComplaint?) in
             let outcome = try cases.file(filing)
             guard outcome != .notQueued, status == .filed, let trace, notCounted == nil,
                   case .authenticated(let organization, _) = authentication else { return (outcome, nil) }
@@ -144,9 +144,7 @@ public struct AbuseDesk: Sendable {
             return (outcome, try accounting.accountComplaint(identity: trace.identity, reporter: organization, reportID: queued.id))
         }
         let complaint = counted?.outcome
-        if case .locked(let lock, crossing: .some)? = complaint, let counted {
-            notifier?.identityLocked(lock, cause: .complaints(reportIDs: counted.reportIDs))
-        }
+        counted?.notify(notifier)
         let filed: [FiledCase]
         switch outcome {
         case .notQueued:

@@ -131,7 +131,9 @@ final class PostgreSQLDatabase: SQLDatabase, @unchecked Sendable {
     @discardableResult
     func query(_ sql: String, _ params: [SQLValue]) throws -> [[SQLValue]] {
         if let transaction = heldTransaction() { return try transaction.query(sql, params) }
-        return try withConnection { try run(sql, params, on: $0).rows }
+        let connection = try checkOut()
+        defer { checkIn(connection) }
+        return try run(sql, params, on: connection).rows
     }
 
     /// A joining transaction takes the outer one as it is: read-only inside a writing one changes
@@ -270,25 +272,26 @@ final class PostgreSQLDatabase: SQLDatabase, @unchecked Sendable {
         var types: [Oid] = []
         var lengths: [Int32] = []
         var formats: [Int32] = []
+        /// A value in text format, NUL-terminated.
+        func appendText(_ bytes: some Sequence<UInt8>, type: Oid) {
+            offsets.append(buffer.count)
+            buffer.append(contentsOf: bytes)
+            buffer.append(0)
+            types.append(type)
+            lengths.append(0)
+            formats.append(0)
+        }
         for param in params {
             switch param {
             case .int(let value):
-                offsets.append(buffer.count)
-                buffer.append(contentsOf: String(value).utf8)
-                buffer.append(0)
-                types.append(20)  // int8
-                lengths.append(0)
-                formats.append(0)
+                appendText(String(value).utf8, type: 20)  // int8
             case .text(let value):
-                offsets.append(buffer.count)
                 // PostgreSQL text cannot hold U+0000: it is stored as U+FFFD (the replacement character).
-                for byte in value.utf8 {
-                    if byte == 0 { buffer.append(contentsOf: [0xEF, 0xBF, 0xBD]) } else { buffer.append(byte) }
+                if value.utf8.contains(0) {
+                    appendText(value.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}").utf8, type: 25)  // text
+                } else {
+                    appendText(value.utf8, type: 25)
                 }
-                buffer.append(0)
-                types.append(25)  // text
-                lengths.append(0)
-                formats.append(0)
             case .blob(let value):
                 offsets.append(buffer.count)
                 buffer.append(contentsOf: value)

@@ -348,10 +348,10 @@ struct TriageCategorize: ParsableCommand {
         let accounting = IdentityAccounting(config: config, store: store, clock: SystemClock())
         let counted = try accounting.accountComplaint(identity: s.value, reporter: try store.reporter(ofReport: target.id) ?? "unknown",
                                                       reportID: target.id)
-        if case .locked(let lock, let crossing?) = counted.outcome {
+        if case .locked(_, let crossing?) = counted.outcome {
             print("\(s.value) is now locked: \(crossing)")
             let notifier = DeskCommand.notifier(config)
-            notifier.identityLocked(lock, cause: .complaints(reportIDs: counted.reportIDs))
+            counted.notify(notifier)
             notifier.finish()
         }
     }

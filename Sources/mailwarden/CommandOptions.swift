@@ -44,6 +44,11 @@ struct ConfigOptions: ParsableArguments {
     /// runs as; created here (often as root) the daemon could not write to it.
     /// `creating`: only for `ingest` and `desk`, which run as the service user (the pipe transport's user=, the desk unit).
     func openStore(creating: Bool = false) throws -> (Config, any Store) {
+        try openSQLStore(creating: creating)
+    }
+
+    /// `openStore`, for the one command that needs the SQL store itself (`migrate` copies it).
+    func openSQLStore(creating: Bool = false) throws -> (Config, SQLStore) {
         let config = try loadConfig()
         if !config.storeIsPostgreSQL {
             try StoreOwner.become(forStoreAt: config.storePath)

@@ -20,14 +20,12 @@ struct Migrate: ParsableCommand {
     var target: String
 
     func run() throws {
-        let config = try options.loadConfig()
+        let (config, source) = try options.openSQLStore()
         var targetConfig = config
         targetConfig.storePath = target
         guard targetConfig.storePath != config.storePath else {
             throw CLIFailure("--to names the store the config already uses: name the new one")
         }
-        if !config.storeIsPostgreSQL { try StoreOwner.become(forStoreAt: config.storePath) }
-        let source = try SQLStore.open(config)
         let sink = try SQLStore.open(targetConfig)
         let started = Date()
         let copied = try source.copy(to: sink) { table, rows in Output.printError("\(table): \(rows) rows so far") }

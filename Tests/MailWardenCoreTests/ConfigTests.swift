@@ -14,6 +14,21 @@ import Testing
         #expect(c.outboundLogRetention == .days(30))
     }
 
+    /// Logs, `status` and the daemon's start line show the store as `storeForDisplay`: never a password.
+    @Test(arguments: [
+        ("/var/lib/mailwarden/mailwarden.db", "/var/lib/mailwarden/mailwarden.db", false),
+        ("postgresql://mailwarden:s3cr%40t@db1.example.net/mailwarden?sslmode=verify-full",
+         "postgresql://mailwarden@db1.example.net/mailwarden?sslmode=verify-full", true),
+        ("postgres://mw@db1.example.net,db2.example.net/mw?password=s3cret&target_session_attrs=read-write",
+         "postgres://mw@db1.example.net,db2.example.net/mw?target_session_attrs=read-write", true),
+        ("postgresql://mw:pw@db.example.net?password=pw", "postgresql://mw@db.example.net", true),
+    ])
+    func aPostgreSQLStoreIsShownWithoutItsPassword(store: String, shown: String, isPostgreSQL: Bool) throws {
+        let c = try Config.parse(text: "store = \(store)", file: "t.conf")
+        #expect(c.storeIsPostgreSQL == isPostgreSQL)
+        #expect(c.storeForDisplay == shown)
+    }
+
     @Test func aMilterSocketIsLoopbackOrUnixUnlessRemoteIsAllowedOutright() throws {
         for socket in ["inet:8890@127.0.0.1", "inet:8890@127.0.0.2", "inet:8890@localhost", "inet6:8890@::1",
                        "unix:/var/spool/postfix/mailwarden/mailwarden.sock"] {

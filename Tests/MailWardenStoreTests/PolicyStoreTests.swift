@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import MailWardenCore
 @testable import MailWardenStore
@@ -123,6 +124,32 @@ import MailWardenCore
         let ids = try s.db.query("SELECT message_id FROM outbound ORDER BY at").map { $0[0].text }
         #expect(ids == ["<new@x>"])
         #expect(try s.db.query("SELECT COUNT(*) FROM window_events WHERE at = 100").first?.first?.int == 0)
+    }
+
+    /// Hosts that meet in one store at the same moment: four processes' stores open a new store at
+    /// once (one migrates it), lock one identity at once (one lock stands, every caller gets it) and
+    /// read the token key at once (one key, the same tokens everywhere).
+    @Test(arguments: Backend.available) func hostsMeetingAtOnceMakeOneSchemaOneLockAndOneKey(_ backend: Backend) throws {
+        let t = try TempStore(backend)
+        let hosts = 4
+        let results = Mutex<[Result<(lock: LockRecord, key: [UInt8]), Error>]>([])
+        DispatchQueue.concurrentPerform(iterations: hosts) { host in
+            let result = Result { () throws -> (lock: LockRecord, key: [UInt8]) in
+                let s = try t.open()
+                let lock = try s.lock(LockRecord(identity: "sasl:hot", lockedAt: 100 + Int64(host), lockedBy: "auto",
+                                                 automatic: true, reason: "host \(host)"))
+                return (lock, try s.tokenKey())
+            }
+            results.withLock { $0.append(result) }
+        }
+        let answers = try results.withLock { $0 }.map { try $0.get() }
+        #expect(answers.count == hosts)
+        #expect(Set(answers.map(\.lock.reason)).count == 1, "every caller gets the one lock in force")
+        #expect(Set(answers.map(\.key)).count == 1, "one token key for every host")
+        let s = try t.open()
+        #expect(try s.activeLocks().map(\.identity) == ["sasl:hot"])
+        #expect(try s.auditEntries().filter { $0.action == "lock" }.count == 1)
+        #expect(s.schemaVersion == Schema.migrations(backend == .sqlite ? .sqlite : .postgresql).count)
     }
 
     @Test(arguments: Backend.available) func tokensAreStableSecretAndTraceable(_ backend: Backend) throws {

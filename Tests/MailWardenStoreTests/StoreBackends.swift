@@ -14,7 +14,7 @@ enum Backend: String, Sendable, CustomTestStringConvertible {
 
 /// A fresh, empty store per test: a file in a temporary directory, or a new PostgreSQL database;
 /// removed afterwards.
-final class TempStore {
+final class TempStore: Sendable {
     let backend: Backend
     let dir: URL
     /// The SQLite file.
@@ -42,13 +42,12 @@ final class TempStore {
         return try SQLStore(database: PostgreSQLDatabase(conninfo: conninfo))
     }
 
-    /// postgresql://mw@127.0.0.1:5432/postgres → …/NAME
+    /// postgresql://mw@127.0.0.1:5432/postgres?… → postgresql://mw@127.0.0.1:5432/NAME?…
     static func replacingDatabase(of uri: String, with name: String) -> String {
-        guard let slash = uri.range(of: "/", options: .backwards), slash.lowerBound > uri.index(uri.startIndex, offsetBy: 13) else {
-            return uri + "/" + name
-        }
-        let query = uri[slash.upperBound...].firstIndex(of: "?").map { String(uri[$0...]) } ?? ""
-        return String(uri[..<slash.upperBound]) + name + query
+        let authority = uri.range(of: "://").map(\.upperBound) ?? uri.startIndex
+        let query = uri.firstIndex(of: "?") ?? uri.endIndex
+        let path = uri[authority..<query].firstIndex(of: "/") ?? query
+        return uri[..<path] + "/" + name + uri[query...]
     }
 
     deinit {

@@ -87,8 +87,7 @@ import Testing
         try Self.populate(original)
         let target = try TempStore(backend)
         let copy = try target.open()
-        var progress: [String] = []
-        let copied = try original.copy(to: copy) { table, _ in progress.append(table) }
+        let copied = try original.copy(to: copy) { _, _ in }
         #expect(copied.first { $0.table == "outbound" }?.rows == 30)
         #expect(copied.first { $0.table == "evidence" }?.rows == 1)
 
