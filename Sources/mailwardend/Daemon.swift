@@ -154,8 +154,6 @@ enum Daemon {
         thread.start()
     }
 
-    /// Every 10 minutes: drops outbound-log rows past retention, window events older than any window,
-    /// and abuse reports (with their evidence) past report_retention.
     /// Checkpoints the store's WAL every second, so that no message's commit has to (see
     /// SQLStore.checkpointInBackground).
     static func startCheckpointThread(checkpointer: WALCheckpointer, logger: Logger) {
@@ -177,6 +175,8 @@ enum Daemon {
         thread.start()
     }
 
+    /// Every 10 minutes: drops outbound-log rows past retention, window events older than any window,
+    /// and abuse reports (with their evidence) past report_retention.
     static func startPruneThread(filter: MailFilter, store: any Store, logger: Logger) {
         let thread = Thread {
             while true {

@@ -11,7 +11,8 @@
 #                         smtp-sink on 127.0.0.1:$SINK_PORT dumping one file per
 #                         message in DIR/sink/. Everything relays to the sink.
 #   pf_stop               stop Postfix and the sink (bounded).
-#   sink_count / sink_wait N TIMEOUT / sink_grep PATTERN / sink_files_with PATTERN
+#   sink_count / sink_wait N TIMEOUT / sink_wait_for PATTERN TIMEOUT [QID]
+#   sink_grep PATTERN / sink_files_with PATTERN
 #   hold_queue_ids / queue_ids [QUEUE]
 #   send_auth USER [swaks args]   SASL PLAIN as USER@$REALM; exit code = swaks'
 #   send_anon [swaks args]        no AUTH, from 127.0.0.2 (a stranger), to @example.net
@@ -179,6 +180,10 @@ _fail() {
 
 # not CMD...: invert CMD's status (for check).
 not() { ! "$@"; }
+
+# lacks_line REGEX FILE: FILE exists and no line matches REGEX (case-insensitive);
+# a missing file is a failure, not a pass.
+lacks_line() { [ -f "$2" ] && ! grep -qiE -- "$1" "$2"; }
 
 # skip NAME REASON: counted neither as pass nor as fail, but printed.
 skip() { printf 'skip - %s: %s\n' "$1" "$2"; }
@@ -519,6 +524,21 @@ sink_wait() {
             [ "$(pf_log_count ' status=sent ')" -ge "$(sink_count)" ]
     }
     wait_until "$timeout" _sink_ready
+}
+
+# sink_wait_for PATTERN TIMEOUT_S [QUEUE_ID]: wait until a sink file matches PATTERN
+# and Postfix logged every delivery (so the file is complete). Counting alone is
+# fooled by a late message from an earlier scenario. On a timeout it prints what
+# Postfix logged for QUEUE_ID, so a slow or lost delivery says where it stopped.
+sink_wait_for() {
+    local pattern=$1 timeout=$2 qid=${3:-}
+    _sink_has_complete() {
+        sink_has "$pattern" && [ "$(pf_log_count ' status=sent ')" -ge "$(sink_count)" ]
+    }
+    wait_until "$timeout" _sink_has_complete && return 0
+    echo "# sink_wait_for: nothing matching '$pattern' after ${timeout} s" >&2
+    [ -n "$qid" ] && grep -F -- " $qid:" "$PF_DIR/postfix.log" | tail -5 | sed 's/^/#   /' >&2
+    return 1
 }
 
 # sink_settle [TIMEOUT_S]: wait until Postfix has nothing in active/incoming

@@ -473,9 +473,9 @@ if mw_start "$CONF_N"; then
     tag=$(new_tag)
     send_app --header "Subject: $tag" --header "X-Auth-User: Shop9"
     expect_eq "(12) app mail with X-Auth-User accepted" 250 "$(swaks_data_code)"
-    sink_wait $((SINK_BASE + 1)) 15
+    check "(12) it reached the sink" sink_wait_for "Subject: $tag" 30 "$(swaks_queue_id)"
     f=$(sink_grep "Subject: $tag" | head -1)
-    check "(12) the delivered copy has no X-Auth-User header (the login is not exposed)" not grep -qi '^X-Auth-User:' "$f"
+    check "(12) the delivered copy has no X-Auth-User header (the login is not exposed)" lacks_line '^X-Auth-User:' "$f"
     token=$(grep -i '^X-MailWarden-ID:' "$f" | head -1 | awk '{ print $2 }' | tr -d '\r')
     expect_match "(12) it carries X-MailWarden-ID: <22+ base64url chars>" '^[A-Za-z0-9_-]{22,}$' "$token"
     expect_eq "(12) the store maps the token back to user:shop9" user:shop9 \
@@ -488,8 +488,7 @@ if mw_start "$CONF_N"; then
     wait_until 15 test -s "$NOTICE_JSON"
     expect_eq "(12) notify_command got the lock as JSON on stdin" user:shop9 "$(jq -r .identity "$NOTICE_JSON" 2>/dev/null)"
     expect_eq "(12) ... with automatic = true" true "$(jq -r .automatic "$NOTICE_JSON" 2>/dev/null)"
-    sink_wait $((SINK_BASE + 4)) 20
-    check "(12) a lock notice was mailed through notify_smtp to ops@example.net" sink_has "^Subject: MailWarden locked user:shop9"
+    check "(12) a lock notice was mailed through notify_smtp to ops@example.net" sink_wait_for "^Subject: MailWarden locked user:shop9" 30
 
     sed -i 's/^mode = .*//' "$CONF_N" && echo "mode = monitor" >>"$CONF_N"
     kill -USR1 "$MW_PID"
@@ -539,9 +538,8 @@ expect_eq "(12b) two authenticated complaints lock user:shop9 (the forged one do
 expect_eq "(12b) notify_command got the complaint lock, with the two counted reports" "user:shop9 $first,$second" \
     "$(jq -r '"\(.identity) \(.report_ids | map(tostring) | join(","))"' "$NOTICE_C_JSON" 2>/dev/null)"
 check "(12b) the forged report ($forged) is not among them" not grep -q "\b$forged\b" <(jq -c .report_ids "$NOTICE_C_JSON")
-sink_wait $((SINK_BASE + 1)) 20
 check "(12b) the notice was mailed to ops@example.net, naming the reports" \
-    sink_has "^Complaints that crossed the limit: reports $first, $second"
+    sink_wait_for "^Complaints that crossed the limit: reports $first, $second" 30
 
 # ------------------------------------------------------------ S: real spamd and rspamd
 echo "## (13) spam verdicts from a real spamd and a real rspamd"
