@@ -23,57 +23,61 @@ public struct IdentityAccounting: Sendable {
     public let config: Config
     public let store: PolicyStore
     public let clock: WallClock
+    /// The milter's cache of the locks and overrides; nil reads them from the store (desk, CLI).
+    public let cache: PolicyCache?
 
-    public init(config: Config, store: PolicyStore, clock: WallClock) {
+    public init(config: Config, store: PolicyStore, clock: WallClock, cache: PolicyCache? = nil) {
         self.config = config
         self.store = store
         self.clock = clock
+        self.cache = cache
     }
+
+    private var states: any IdentityStateSource { cache ?? store }
 
     /// The lock in force for an identity, lifting it first when its cooldown has run out.
     public func activeLock(of identity: Identity, state: IdentityState? = nil) throws -> LockRecord? {
-        let state = try state ?? store.state(of: identity)
+        let state = try state ?? states.state(of: identity)
         guard let lock = state.lock else { return nil }
         let now = clock.now()
         if lock.hasExpired(at: now) {
             _ = try store.unlock(identity: identity, by: "cooldown", reason: "lock_cooldown ended", at: now)
+            cache?.noteUnlock(of: identity)
             return nil
         }
         return lock
     }
 
-    /// Handles one message of a named identity: refuse if locked, else count it and lock on a crossing.
-    /// `scan` (the spam scanners) runs only for an identity that is not locked, so locked mail is
-    /// never scanned; it returns the verdict and the text the outbound log keeps.
-    public func account(_ event: MessageEvent, heldQueueID: String? = nil,
-                        scan: () throws -> (spam: Bool, summary: String?) = { (false, nil) }) throws -> AccountingOutcome {
-        let state = try store.state(of: event.identity)
-        if let lock = try activeLock(of: event.identity, state: state) {
-            if config.mode == .monitor {
-                return .wouldLock(reason: "locked: \(lock.reason)", totals: [:])
-            }
-            try store.recordLockedAttempt(identity: event.identity, at: event.at, heldQueueID: heldQueueID)
-            return .locked(lock, crossing: nil)
-        }
-        var event = event
-        let verdict = try scan()
-        event.spam = event.spam || verdict.spam
-        event.scan = verdict.summary
+    /// A message's first step: the lock that refuses it (`.locked`; `.wouldLock` in monitor mode,
+    /// where the mail goes on uncounted), or nil when it is to be scanned and counted. Locked mail is
+    /// never scanned. The caller records the refused attempt.
+    public func check(_ identity: Identity) throws -> AccountingOutcome? {
+        guard let lock = try activeLock(of: identity) else { return nil }
+        if config.mode == .monitor { return .wouldLock(reason: "locked: \(lock.reason)", totals: [:]) }
+        return .locked(lock, crossing: nil)
+    }
+
+    /// A message's last step, once check() let it through and the scanners (if any) gave their
+    /// verdict in `event.spam`/`event.scan`: counts it, and locks the identity on a crossing.
+    public func count(_ event: MessageEvent, heldQueueID: String? = nil) throws -> AccountingOutcome {
+        let state = try states.state(of: event.identity)
         let limits = config.limits(with: state.override)
         // The count and the lock it may set commit together: a failure between them (answered
         // per on_error) leaves no count behind, so the client's retry is counted once.
-        return try store.atomically {
+        let outcome = try store.atomically {
             let totals = try store.record(event, windows: limits.windows)
-            if config.isExempt(event.identity, override: state.override) { return .exempt(totals: totals) }
+            if config.isExempt(event.identity, override: state.override) { return AccountingOutcome.exempt(totals: totals) }
             guard let crossing = LockPolicy(limits: limits).crossing(totals: totals) else { return .pass(totals: totals) }
             return try lockOrWarn(event.identity, crossing: crossing, totals: totals, heldQueueID: heldQueueID)
         }
+        if case .locked(let lock, crossing: .some) = outcome { cache?.noteLock(lock) }
+        return outcome
     }
 
     /// Counts a complaint (report `reportID`) traced to an identity; it locks only once enough distinct
     /// reporters complained. Also returns the reports behind the window's complaints, for the notice.
     public func accountComplaint(identity: Identity, reporter: String, reportID: Int64) throws -> CountedComplaint {
-        let state = try store.state(of: identity)
+        let state = try states.state(of: identity)
         if let lock = try activeLock(of: identity, state: state) { return CountedComplaint(outcome: .locked(lock, crossing: nil), reportIDs: []) }
         let limits = config.limits(with: state.override)
         let window = limits.complaints?.window ?? limits.windows[.complaints]!

@@ -90,8 +90,35 @@ public protocol TransactionalStore: Sendable {
     func atomically<T>(_ body: () throws -> T) throws -> T
 }
 
-public protocol PolicyStore: TransactionalStore {
+/// Where the policy reads an identity's lock and override: the store itself (the desk, the CLI), or
+/// the milter's PolicyCache of the store.
+public protocol IdentityStateSource: Sendable {
     func state(of identity: Identity) throws -> IdentityState
+}
+
+/// Every lock in force and every override, as of one policy version.
+public struct PolicySnapshot: Sendable {
+    public var version: Int64
+    public var locks: [Identity: LockRecord]
+    public var overrides: [Identity: IdentityOverride]
+
+    public init(version: Int64, locks: [Identity: LockRecord], overrides: [Identity: IdentityOverride]) {
+        self.version = version
+        self.locks = locks
+        self.overrides = overrides
+    }
+
+    public func state(of identity: Identity) -> IdentityState {
+        IdentityState(lock: locks[identity], override: overrides[identity])
+    }
+}
+
+public protocol PolicyStore: TransactionalStore, IdentityStateSource {
+    /// A number that moves whenever any host or command sets, lifts or changes a lock or an override.
+    func policyVersion() throws -> Int64
+    /// The locks in force and the overrides. Its version is read first, so a change made during the
+    /// read shows up as a version newer than the snapshot's and is read again, never missed.
+    func policySnapshot() throws -> PolicySnapshot
     /// Counts the message (windows, totals, outbound log) and returns the totals within each window, this message included.
     func record(_ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int]
     /// Counts one complaint from `reporter` (filed as report `reportID`) and returns the window's complaints.

@@ -7,6 +7,8 @@ import Synchronization
 
 public final class MailFilter: Sendable {
     public let store: PolicyStore
+    /// The locks and overrides in force, read from memory on the message path.
+    public let policyCache: PolicyCache
     public let tokenizer: IdentityTokenizer?
     public let notifier: LockNotifier?
     public let intake: ReportIntake?
@@ -17,11 +19,14 @@ public final class MailFilter: Sendable {
     private let current: Mutex<SessionPlan>
     private let makeScanners: @Sendable (ScannerConfig) -> [any SpamScanner]
 
-    public init(config: Config, store: PolicyStore, tokenizer: IdentityTokenizer?, notifier: LockNotifier?,
+    /// Without `policyCache`, one that reads the store's policy version at every lookup (a store on this host).
+    public init(config: Config, store: PolicyStore, policyCache: PolicyCache? = nil, tokenizer: IdentityTokenizer?, notifier: LockNotifier?,
                 intake: ReportIntake? = nil, makeScanners: @escaping @Sendable (ScannerConfig) -> [any SpamScanner] = { _ in [] },
                 clock: WallClock, logger: Logger, metrics: MessageMetrics = MessageMetrics()) {
         let scanners = makeScanners(config.scanning)
-        current = Mutex(SessionPlan(config: config, scanners: scanners, clock: clock, store: store))
+        let policyCache = policyCache ?? PolicyCache(store: store, freshness: .checkedAtEveryLookup)
+        current = Mutex(SessionPlan(config: config, scanners: scanners, clock: clock, store: store, cache: policyCache))
+        self.policyCache = policyCache
         scannerHealth = ScannerHealthBoard(labels: scanners.map(\.label), metrics: metrics)
         self.makeScanners = makeScanners
         self.store = store
@@ -37,7 +42,7 @@ public final class MailFilter: Sendable {
 
     /// Puts a new snapshot in force for connections that start from now on.
     public func replaceConfig(_ config: Config) {
-        let plan = SessionPlan(config: config, scanners: makeScanners(config.scanning), clock: clock, store: store)
+        let plan = SessionPlan(config: config, scanners: makeScanners(config.scanning), clock: clock, store: store, cache: policyCache)
         current.withLock { $0 = plan }
     }
 

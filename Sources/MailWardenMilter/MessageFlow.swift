@@ -15,9 +15,10 @@
 //   end of message a report is queued raw, unread, before we answer (store failure: on_error), its
 //                  abuse-mailbox recipients removed, and the message discarded if none is left (the
 //                  desk worker parses it later, in a process of its own);
-//                  then: name the identity (first matching rule), read the upstream spam verdict and,
-//                  unless the identity is locked, ask the scanners (scanner_failure on failure), then
-//                  IdentityAccounting counts it and locks on a crossed limit; the verdict follows:
+//                  then: name the identity (first matching rule) and read the upstream spam verdict;
+//                  check its lock (in the PolicyCache: memory), and unless it is locked ask the
+//                  scanners (scanner_failure on failure) and count it (one store transaction), which
+//                  locks it on a crossed limit; the verdict follows:
 //                  accept, or the lock action (reject / hold / tempfail; always hold for local
 //                  submissions). Store failures answer per `on_error`. One log line per message.
 //
@@ -45,10 +46,10 @@ struct SessionPlan: Sendable {
     let wantedMacros: [String]
     let events: EventPlan
 
-    init(config: Config, scanners: [any SpamScanner], clock: WallClock, store: PolicyStore) {
+    init(config: Config, scanners: [any SpamScanner], clock: WallClock, store: PolicyStore, cache: PolicyCache) {
         self.config = config
         self.scanners = scanners
-        accounting = IdentityAccounting(config: config, store: store, clock: clock)
+        accounting = IdentityAccounting(config: config, store: store, clock: clock, cache: cache)
         examinedHeaders = config.examinedHeaders
         var macros = ["{auth_authen}", "{daemon_name}", "i"]
         for rule in config.identityRules.rules {
@@ -155,7 +156,7 @@ public final class MessageSession: MilterSession {
             let activeLock = try accounting.activeLock(of: match.identity)
             filter.metrics.lockCheck(locked: activeLock != nil)
             guard let lock = activeLock else { return .proceed }
-            try filter.store.recordLockedAttempt(identity: match.identity, at: filter.clock.now(), heldQueueID: nil)
+            recordLockedAttempt(match.identity, heldQueueID: nil, queueID: message.macros["i"])
             message.refusedEarly = true
             let verdict = lockVerdict(identity: match.identity)
             log(queueID: message.macros["i"], "identity=\(match.identity) rule=\(match.ruleIndex) stage=mail action=\(Self.name(verdict)) reason=\"locked: \(lock.reason)\"")
@@ -325,7 +326,7 @@ public final class MessageSession: MilterSession {
         }
         let headerSpam = isSpam(queueID: queueID)
         let lockAction = message.scope == .local ? LockAction.hold : config.lockAction
-        let event = MessageEvent(identity: match.identity, at: filter.clock.now(), recipients: message.recipients, spam: headerSpam,
+        var event = MessageEvent(identity: match.identity, at: filter.clock.now(), recipients: message.recipients, spam: headerSpam,
                                  messageID: message.headers["message-id"]?.first?.trimmingWhitespace(), queueID: queueID)
         var scan = ScanSummary()
         var summary: String {
@@ -333,13 +334,22 @@ public final class MessageSession: MilterSession {
                 + " spam=\(headerSpam || scan.isSpam ? "yes" : "no")\(scan.logText.isEmpty ? "" : " " + scan.logText)"
         }
         do {
+            let heldQueueID = lockAction == .hold ? queueID : nil
+            // check → scan → count. Locked mail is never scanned, and a lock the cache knows is
+            // enforced even while the store cannot be reached.
+            let refusal = try accounting.check(match.identity)
             // The token is minted (a store write) before the count: once counted, nothing may fail.
-            let identityChanges = try identityHeaderChanges(match)
-            let outcome = try accounting.account(event, heldQueueID: lockAction == .hold ? queueID : nil) {
-                // Only for an identity that is not locked: locked mail is never scanned.
-                guard message.scanning else { return (false, nil) }
-                scan = try self.scan(queueID: queueID, identity: match.identity)
-                return (scan.isSpam, scan.storedText)
+            // Refused mail keeps its changes only when held (it may be released).
+            let identityChanges = refusal == nil || lockAction == .hold ? try identityHeaderChanges(match) : []
+            let outcome: AccountingOutcome
+            if let refusal {
+                outcome = refusal
+                if case .locked = refusal { recordLockedAttempt(match.identity, heldQueueID: heldQueueID, queueID: queueID) }
+            } else {
+                if message.scanning { scan = try self.scan(queueID: queueID, identity: match.identity) }
+                event.spam = headerSpam || scan.isSpam
+                event.scan = scan.storedText
+                outcome = try accounting.count(event, heldQueueID: heldQueueID)
             }
             let wasLocked = if case .locked(_, crossing: nil) = outcome { true } else { false }
             filter.metrics.lockCheck(locked: wasLocked)
@@ -472,6 +482,17 @@ public final class MessageSession: MilterSession {
             changes.append(.addHeader(name: "X-MailWarden-ID", value: try tokenizer.token(for: match.identity)))
         }
         return changes
+    }
+
+    /// A message of a locked identity counts as an attempt on its lock. The refusal stands even when
+    /// that count cannot be stored (the database away): it is logged, not answered per on_error.
+    private func recordLockedAttempt(_ identity: Identity, heldQueueID: String?, queueID: String?) {
+        do {
+            try filter.store.recordLockedAttempt(identity: identity, at: filter.clock.now(), heldQueueID: heldQueueID)
+        } catch {
+            filter.metrics.storeError()
+            log(queueID: queueID, "identity=\(identity) locked; its attempt was not counted: \(error)", level: .warning)
+        }
     }
 
     private func lockVerdict(identity: Identity, action: LockAction? = nil) -> Verdict {

@@ -77,6 +77,7 @@ final class PostgreSQLDatabase: SQLDatabase, @unchecked Sendable {
     private let sessionSetup: String
     private let poolSize: Int
     private let poolWait: TimeInterval
+    private let connectTimeout: Int
 
     /// Guards the pool and the counters; signalled whenever a connection is returned or dropped.
     private let pool = NSCondition()
@@ -99,6 +100,7 @@ final class PostgreSQLDatabase: SQLDatabase, @unchecked Sendable {
         connectionSettings = try PostgreSQLConnectionSettings(conninfo: conninfo, connectTimeout: connectTimeout)
         self.poolSize = max(1, poolSize)
         self.poolWait = poolWait
+        self.connectTimeout = connectTimeout
         // A transaction left open by a stuck thread would hold its row locks; the server ends it.
         // Hex bytea is what the decoder below reads, whatever the server's default.
         sessionSetup = """
@@ -112,6 +114,15 @@ final class PostgreSQLDatabase: SQLDatabase, @unchecked Sendable {
         try setUp(first)
         idle = [first]
         open = 1
+    }
+
+    /// A listener on `channel` with this pool's connection settings, on a connection of its own; started.
+    func listen(channel: String, onNotify: @escaping @Sendable (_ payload: String) -> Void,
+                onReconnect: @escaping @Sendable () -> Void) -> PostgreSQLListener {
+        let listener = PostgreSQLListener(connectionSettings: connectionSettings, channel: channel, connectTimeout: connectTimeout,
+                                          onNotify: onNotify, onReconnect: onReconnect)
+        listener.start()
+        return listener
     }
 
     /// Times a thread had to wait for a free connection.

@@ -100,19 +100,40 @@ public final class SQLStore: Store, @unchecked Sendable {
         guard let row = rows.first else { return IdentityState(lock: nil, override: nil) }
         let lock = row[1] == .null ? nil : Self.lockRecord(row)
         let o = Array(row[Self.lockColumnCount...])
-        var override: IdentityOverride?
-        if o[4] != .null {
-            var limits: [Counter: LimitOverride] = [:]
-            for (i, counter) in [Counter.messages, .recipients, .spam, .complaints].enumerated() {
-                if let t = o[i].text, let l = LimitOverride(t) { limits[counter] = l }
-            }
-            override = IdentityOverride(limits: limits, exempt: o[4].int == 1)
+        return IdentityState(lock: lock, override: o[4] == .null ? nil : Self.identityOverride(o))
+    }
+
+    /// An overrides row from limit_messages, limit_recipients, limit_spam, limit_complaints, exempt.
+    static func identityOverride(_ o: [SQLValue]) -> IdentityOverride {
+        var limits: [Counter: LimitOverride] = [:]
+        for (i, counter) in [Counter.messages, .recipients, .spam, .complaints].enumerated() {
+            if let t = o[i].text, let l = LimitOverride(t) { limits[counter] = l }
         }
-        return IdentityState(lock: lock, override: override)
+        return IdentityOverride(limits: limits, exempt: o[4].int == 1)
+    }
+
+    public func policyVersion() throws -> Int64 {
+        try db.query("SELECT version FROM policy_version").first?.first?.int ?? 0
+    }
+
+    public func policySnapshot() throws -> PolicySnapshot {
+        try db.transaction(readOnly: true) { tx in
+            // The version first: see PolicyStore.policySnapshot.
+            let version = try tx.query("SELECT version FROM policy_version").first?.first?.int ?? 0
+            let locks = try tx.query("SELECT \(Self.lockColumns) FROM locks l JOIN identities i ON i.id = l.identity_id WHERE l.lifted_at IS NULL")
+                .map(Self.lockRecord)
+            let overrides = try tx.query("""
+                SELECT i.name, o.limit_messages, o.limit_recipients, o.limit_spam, o.limit_complaints, o.exempt
+                FROM overrides o JOIN identities i ON i.id = o.identity_id
+                """).map { row in (row[0].text ?? "", Self.identityOverride(Array(row[1...]))) }
+            return PolicySnapshot(version: version, locks: Dictionary(locks.map { ($0.identity, $0) }, uniquingKeysWith: { a, _ in a }),
+                                  overrides: Dictionary(overrides, uniquingKeysWith: { a, _ in a }))
+        }
     }
 
     public func record(_ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
         try db.transaction { tx in
+            if tx.dialect == .postgresql, let totals = try Self.recordKnownIdentity(tx, event, windows: windows) { return totals }
             let id = try Self.touchIdentity(tx, event.identity, at: event.at, counts: """
                 messages = messages + 1, recipients = recipients + \(max(event.recipients, 0)), spam = spam + \(event.spam ? 1 : 0)
                 """)
@@ -129,6 +150,50 @@ public final class SQLStore: Store, @unchecked Sendable {
                           .int(Int64(event.recipients)), .int(event.spam ? 1 : 0), SQLValue(event.scan)])
             return try Self.windowTotals(tx, identityID: id, now: event.at, windows: windows)
         }
+    }
+
+    /// PostgreSQL, an identity seen before (nearly every message): the count in one statement. The
+    /// identity's row stays locked from this statement to COMMIT, one round trip, instead of across
+    /// five: every host's messages of a hot identity queue on that row. nil for a new identity.
+    static func recordKnownIdentity(_ tx: any SQLTransaction, _ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int]? {
+        let counters: [Counter] = [.messages, .recipients, .spam]
+        let recipients = Int64(max(event.recipients, 0))
+        let spam: Int64 = event.spam ? 1 : 0
+        // The statement's snapshot does not see its own upsert of this second's bucket: each total is
+        // the earlier seconds from the table plus this second's bucket, as the upsert left it (other
+        // hosts' commits included) or, for a counter this message did not add to, as the table has it.
+        let totals = counters.map { _ in """
+            (SELECT COALESCE(SUM(w.amount), 0) FROM window_events w
+             WHERE w.identity_id = ident.id AND w.counter = ? AND w.at > ? AND w.at <> ?)
+            + COALESCE((SELECT amount FROM bucket WHERE bucket.counter = ?),
+                       (SELECT amount FROM window_events w WHERE w.identity_id = ident.id AND w.counter = ? AND w.at = ?), 0)
+            """ }.joined(separator: ",\n")
+        let row = try tx.query("""
+            WITH ident AS (
+                UPDATE identities SET last_seen = GREATEST(last_seen, ?), messages = messages + 1,
+                    recipients = recipients + ?, spam = spam + ?
+                WHERE name = ? RETURNING id
+            ), bucket AS (
+                INSERT INTO window_events(identity_id, counter, at, amount)
+                SELECT ident.id, a.counter, ?, a.amount
+                FROM ident, (VALUES ('messages', 1::bigint), ('recipients', ?::bigint), ('spam', ?::bigint)) AS a(counter, amount)
+                WHERE a.amount > 0
+                ON CONFLICT(identity_id, counter, at) DO UPDATE SET amount = window_events.amount + excluded.amount
+                RETURNING counter, amount
+            ), logged AS (
+                INSERT INTO outbound(at, identity_id, message_id, queue_id, recipients, spam, scan)
+                SELECT ?, id, ?, ?, ?, ?, ? FROM ident
+            )
+            SELECT \(totals) FROM ident
+            """, [.int(event.at), .int(recipients), .int(spam), .text(event.identity),
+                  .int(event.at), .int(recipients), .int(spam),
+                  .int(event.at), SQLValue(event.messageID), SQLValue(event.queueID), .int(Int64(event.recipients)), .int(spam), SQLValue(event.scan)]
+                + counters.flatMap { c -> [SQLValue] in
+                    [.text(c.rawValue), .int(event.at - (windows[c]?.seconds ?? 3600)), .int(event.at), .text(c.rawValue),
+                     .text(c.rawValue), .int(event.at)]
+                }).first
+        guard let row else { return nil }
+        return Dictionary(uniqueKeysWithValues: zip(counters, row.map { Int($0.int ?? 0) }))
     }
 
     /// Window totals: an event counts while `at > now - window` (it leaves the window `window` seconds later).
@@ -256,7 +321,26 @@ public final class SQLStore: Store, @unchecked Sendable {
     }
 }
 
+/// Announcements of policy changes that keep arriving until stop().
+public final class PolicyChangeWatch: Sendable {
+    private let listener: PostgreSQLListener
+    init(_ listener: PostgreSQLListener) { self.listener = listener }
+    public func stop() { listener.stop() }
+}
+
 extension SQLStore {
+    /// Whether other hosts share this store (PostgreSQL): their changes are then announced
+    /// (watchPolicyChanges) rather than found by reading the version at every lookup.
+    public var isShared: Bool { db.dialect == .postgresql }
+
+    /// A shared store's announcements: `onChange` runs, on a thread of the watch's own, when any host
+    /// commits a change of a lock or an override (the triggers' NOTIFY on mailwarden_policy), and once
+    /// a lost connection is back, since what was announced meanwhile is gone. nil for SQLite.
+    public func watchPolicyChanges(_ onChange: @escaping @Sendable () -> Void) -> PolicyChangeWatch? {
+        guard let database = db as? PostgreSQLDatabase else { return nil }
+        return PolicyChangeWatch(database.listen(channel: "mailwarden_policy", onNotify: { _ in onChange() }, onReconnect: onChange))
+    }
+
     /// Opens the store a config names: an SQLite file, or a PostgreSQL database by URI.
     public static func open(_ config: Config) throws -> SQLStore {
         guard config.storeIsPostgreSQL else { return try SQLStore(path: config.storePath, busyTimeout: config.storeBusyTimeout) }

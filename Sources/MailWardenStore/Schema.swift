@@ -252,6 +252,19 @@ enum Schema {
         """
         ALTER TABLE complaint_events ADD COLUMN report_id INTEGER;
         """,
+        // 8: the policy version: moved by every change to a lock or an override, whoever makes it
+        // (daemon, CLI, desk), so the daemon's PolicyCache knows when to read them again. A lock's
+        // attempts counter is not a change of policy and moves nothing. A trigger body stays on one line.
+        """
+        CREATE TABLE policy_version(id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+        INSERT INTO policy_version(id, version) VALUES(1, 0);
+        CREATE TRIGGER locks_inserted AFTER INSERT ON locks BEGIN UPDATE policy_version SET version = version + 1; END;
+        CREATE TRIGGER locks_changed AFTER UPDATE OF lifted_at, expires_at ON locks BEGIN UPDATE policy_version SET version = version + 1; END;
+        CREATE TRIGGER locks_deleted AFTER DELETE ON locks BEGIN UPDATE policy_version SET version = version + 1; END;
+        CREATE TRIGGER overrides_inserted AFTER INSERT ON overrides BEGIN UPDATE policy_version SET version = version + 1; END;
+        CREATE TRIGGER overrides_changed AFTER UPDATE ON overrides BEGIN UPDATE policy_version SET version = version + 1; END;
+        CREATE TRIGGER overrides_deleted AFTER DELETE ON overrides BEGIN UPDATE policy_version SET version = version + 1; END;
+        """,
     ]
 
     // Integers are BIGINT (the store binds 64-bit integers); names sort bytewise (COLLATE "C"), as
@@ -441,6 +454,18 @@ enum Schema {
             event TEXT PRIMARY KEY,
             count BIGINT NOT NULL
         );
+        """,
+        // 2: as SQLite's 8, the policy version, and a notification on channel mailwarden_policy at
+        // the commit of every change, so the other hosts' caches read it within milliseconds.
+        // The function body stays on one line (statements are split at a semicolon ending a line).
+        """
+        CREATE TABLE policy_version(id INTEGER PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL);
+        INSERT INTO policy_version(id, version) VALUES(1, 0);
+        CREATE FUNCTION mailwarden_policy_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE policy_version SET version = version + 1; PERFORM pg_notify('mailwarden_policy', ''); RETURN NULL; END $$;
+        CREATE TRIGGER locks_changed AFTER INSERT OR DELETE OR UPDATE OF lifted_at, expires_at ON locks
+            FOR EACH STATEMENT EXECUTE FUNCTION mailwarden_policy_changed();
+        CREATE TRIGGER overrides_changed AFTER INSERT OR DELETE OR UPDATE ON overrides
+            FOR EACH STATEMENT EXECUTE FUNCTION mailwarden_policy_changed();
         """,
     ]
 }

@@ -60,11 +60,13 @@ enum Daemon {
 
         let store: any Store
         let checkpointer: WALCheckpointer?
+        let policyCache: PolicyCache
         do {
             if !config.storeIsPostgreSQL { try ensureDirectory(of: config.storePath) }
             let opened = try SQLStore.open(config)
             checkpointer = try opened.checkpointInBackground()
             store = opened
+            policyCache = startPolicyCache(opened, logger: logger)
         } catch {
             logger.critical("\(error)")
             exit(75)
@@ -79,7 +81,7 @@ enum Daemon {
         // The endpoint's registry must back swift-metrics before the filter makes its metrics.
         let endpoint = config.metricsListen.map { _ in MetricsEndpoint(store: store, logger: logger) }
         endpoint?.bootstrap()
-        let filter = MailFilter(config: config, store: store, tokenizer: tokenizer,
+        let filter = MailFilter(config: config, store: store, policyCache: policyCache, tokenizer: tokenizer,
                                 notifier: BackgroundLockNotifier(config: config, warn: { logger.warning("\($0)") }),
                                 intake: DeskIntake(store: store, clock: SystemClock()),
                                 makeScanners: { makeScanners($0) }, clock: SystemClock(), logger: logger)
@@ -91,7 +93,7 @@ enum Daemon {
         }
         if let endpoint, let address = config.metricsListen {
             do {
-                try endpoint.start(address, metrics: filter.metrics)
+                try endpoint.start(address, filter: filter)
             } catch {
                 logger.critical("metrics_listen \(address.host):\(address.port): \(error)")
                 exit(71)
@@ -152,6 +154,24 @@ enum Daemon {
         }
         thread.name = "reload"
         thread.start()
+    }
+
+    /// The locks and overrides the milter enforces, from memory. A store on this host is asked for its
+    /// policy version at each lookup; a shared one announces changes (LISTEN/NOTIFY), and the version is
+    /// also read every second, since an announcement made while this host was cut off is lost.
+    static func startPolicyCache(_ store: SQLStore, logger: Logger) -> PolicyCache {
+        guard store.isShared else { return PolicyCache(store: store, freshness: .checkedAtEveryLookup) }
+        let cache = PolicyCache(store: store, freshness: .refreshedFromOutside)
+        cache.refreshInBackground(every: 1) { error in
+            if let error {
+                logger.error("the locks in force cannot be read from the store; enforcing the \(cache.lockCount) known: \(error)")
+            } else {
+                logger.info("the locks in force are read from the store again")
+            }
+        }
+        // Kept for the daemon's life: announcements stop only with the process.
+        _ = store.watchPolicyChanges { cache.wake() }
+        return cache
     }
 
     /// Checkpoints the store's WAL every second, so that no message's commit has to (see

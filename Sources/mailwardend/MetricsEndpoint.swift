@@ -35,20 +35,23 @@ final class MetricsEndpoint: Sendable {
     }
 
     /// Listens on `address` (the socket is bound when this returns) and answers scrapes on a thread of its own.
-    func start(_ address: HostPort, metrics: MessageMetrics) throws(ListenerFailure) {
+    func start(_ address: HostPort, filter: MailFilter) throws(ListenerFailure) {
         let listener = try ScrapeListener(address)
-        let thread = Thread { listener.serve { path in path == "/metrics" ? self.scrape(metrics: metrics) : nil } }
+        let thread = Thread { listener.serve { path in path == "/metrics" ? self.scrape(filter: filter) : nil } }
         thread.name = "metrics"
         thread.start()
     }
 
     /// The registry's text, after bringing the store's figures up to date in it.
-    func scrape(metrics: MessageMetrics) -> [UInt8] {
+    func scrape(filter: MailFilter) -> [UInt8] {
         if let connections = store.connectionFigures { update(with: connections) }
+        gauge("mailwarden_lock_cache_age_seconds",
+              "Seconds since the store last confirmed the locks and overrides the milter enforces (grows while the store is away).",
+              filter.policyCache.ageSeconds)
         do {
             update(with: try store.figures(now: SystemClock().now()))
         } catch {
-            metrics.storeError()
+            filter.metrics.storeError()
             logger.warning("metrics: reading the store failed: \(error)")
         }
         return registry.emitToBuffer()
@@ -62,7 +65,11 @@ final class MetricsEndpoint: Sendable {
     }
 
     private func gauge(_ name: String, _ help: String, _ value: Int) {
-        registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help)).set(Double(value))
+        gauge(name, help, Double(value))
+    }
+
+    private func gauge(_ name: String, _ help: String, _ value: Double) {
+        registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help)).set(value)
     }
 
     private func update(with c: StoreConnectionFigures) {

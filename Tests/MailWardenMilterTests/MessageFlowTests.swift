@@ -199,6 +199,8 @@ import MailWardenStore
 struct FailingStore: PolicyStore {
     struct Failure: Error, CustomStringConvertible { var description: String { "disk I/O error" } }
     func state(of identity: Identity) throws -> IdentityState { throw Failure() }
+    func policyVersion() throws -> Int64 { throw Failure() }
+    func policySnapshot() throws -> PolicySnapshot { throw Failure() }
     func record(_ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int] { throw Failure() }
     func recordComplaint(identity: Identity, reporter: String, reportID: Int64, at: Int64, window: TimeSpan) throws -> ComplaintTally { throw Failure() }
     func lock(_ lock: LockRecord) throws -> LockRecord { throw Failure() }
@@ -207,41 +209,17 @@ struct FailingStore: PolicyStore {
     func atomically<T>(_ body: () throws -> T) throws -> T { throw Failure() }
 }
 
-/// The real store, but setting a lock fails the first time, as a disk that fills up between the
-/// count and the lock would.
-final class LockFailsOnce: PolicyStore, @unchecked Sendable {
-    let store: SQLStore
-    private var failed = false
-    init(_ store: SQLStore) { self.store = store }
-
-    func state(of identity: Identity) throws -> IdentityState { try store.state(of: identity) }
-    func record(_ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int] { try store.record(event, windows: windows) }
-    func recordComplaint(identity: Identity, reporter: String, reportID: Int64, at: Int64, window: TimeSpan) throws -> ComplaintTally {
-        try store.recordComplaint(identity: identity, reporter: reporter, reportID: reportID, at: at, window: window)
-    }
-    func lock(_ lock: LockRecord) throws -> LockRecord {
-        if !failed {
-            failed = true
-            throw FailingStore.Failure()
-        }
-        return try store.lock(lock)
-    }
-    func unlock(identity: Identity, by actor: String, reason: String?, at: Int64) throws -> Bool {
-        try store.unlock(identity: identity, by: actor, reason: reason, at: at)
-    }
-    func recordLockedAttempt(identity: Identity, at: Int64, heldQueueID: String?) throws {
-        try store.recordLockedAttempt(identity: identity, at: at, heldQueueID: heldQueueID)
-    }
-    func atomically<T>(_ body: () throws -> T) throws -> T { try store.atomically(body) }
-}
-
 @Suite struct CountOnceTests {
     @Test func aStoreFailureAfterTheCountLeavesNoCountAndTheRetryIsCountedOnce() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mw-once-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let shared = try SQLStore(path: dir.appendingPathComponent("store.db").path)
-        let h = try Harness("limit_messages = 1/1h", store: LockFailsOnce(shared))
+        // Setting a lock fails the first time, as a disk that fills up between the count and the lock would.
+        let lockFailed = Flag()
+        let h = try Harness("limit_messages = 1/1h", store: FaultyStore(shared) { call in
+            if call == "lock", !lockFailed.set() { throw FailingStore.Failure() }
+        })
         #expect(h.send(.init(auth: "alice")).0 == .accept)
         // The second message crosses 1/1h; setting the lock fails: tempfail, and its count is undone.
         guard case .tempfail = h.send(.init(auth: "alice")).0 else { Issue.record("a failed lock must tempfail"); return }

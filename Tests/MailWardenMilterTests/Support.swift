@@ -104,3 +104,46 @@ final class Harness {
 
     static let spam: [(String, String)] = [("Subject", "buy"), ("X-Spam-Flag", "YES")]
 }
+
+/// A flag several threads may read and set.
+final class Flag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    /// Sets it; returns whether it was set already.
+    @discardableResult func set() -> Bool { value.withLock { was in defer { was = true }; return was } }
+    func clear() { value.withLock { $0 = false } }
+}
+
+/// The real store behind a hook that may fail any call, by name, before it reaches the store: a
+/// disk that fills up, a database that goes away.
+final class FaultyStore: PolicyStore {
+    let store: SQLStore
+    let fault: @Sendable (_ call: String) throws -> Void
+
+    init(_ store: SQLStore, fault: @escaping @Sendable (_ call: String) throws -> Void) {
+        self.store = store
+        self.fault = fault
+    }
+
+    func state(of identity: Identity) throws -> IdentityState { try fault("state"); return try store.state(of: identity) }
+    func policyVersion() throws -> Int64 { try fault("policyVersion"); return try store.policyVersion() }
+    func policySnapshot() throws -> PolicySnapshot { try fault("policySnapshot"); return try store.policySnapshot() }
+    func record(_ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
+        try fault("record")
+        return try store.record(event, windows: windows)
+    }
+    func recordComplaint(identity: Identity, reporter: String, reportID: Int64, at: Int64, window: TimeSpan) throws -> ComplaintTally {
+        try fault("recordComplaint")
+        return try store.recordComplaint(identity: identity, reporter: reporter, reportID: reportID, at: at, window: window)
+    }
+    func lock(_ lock: LockRecord) throws -> LockRecord { try fault("lock"); return try store.lock(lock) }
+    func unlock(identity: Identity, by actor: String, reason: String?, at: Int64) throws -> Bool {
+        try fault("unlock")
+        return try store.unlock(identity: identity, by: actor, reason: reason, at: at)
+    }
+    func recordLockedAttempt(identity: Identity, at: Int64, heldQueueID: String?) throws {
+        try fault("recordLockedAttempt")
+        try store.recordLockedAttempt(identity: identity, at: at, heldQueueID: heldQueueID)
+    }
+    func atomically<T>(_ body: () throws -> T) throws -> T { try fault("atomically"); return try store.atomically(body) }
+}

@@ -29,7 +29,8 @@ import MailWardenCore
         let t = try TempStore(backend)
         let s = try t.open()
         _ = try s.record(event("a", at: 1000, rcpts: 3, spam: true), windows: Self.hour)
-        _ = try s.record(event("a", at: 1000, rcpts: 2), windows: Self.hour)  // same second: one bucket
+        // The same second: one bucket, counted once in the totals.
+        #expect(try s.record(event("a", at: 1000, rcpts: 2), windows: Self.hour) == [.messages: 2, .recipients: 5, .spam: 1])
         let totals = try s.record(event("a", at: 4599, rcpts: 1), windows: Self.hour)
         #expect(totals == [.messages: 3, .recipients: 6, .spam: 1])
         let later = try s.record(event("a", at: 4600), windows: Self.hour)
@@ -52,6 +53,75 @@ import MailWardenCore
         #expect(try reopened.unlock(identity: "sasl:x", by: "root", reason: "fixed", at: 30))
         #expect(try reopened.unlock(identity: "sasl:x", by: "root", reason: "twice", at: 31) == false)
         #expect(try reopened.state(of: "sasl:x").lock == nil)
+    }
+
+    /// What the daemon's PolicyCache relies on: every change of a lock or an override, made through
+    /// any handle on the store (another host, the CLI), moves the version; a refused attempt does not;
+    /// the snapshot holds exactly the locks in force and the overrides.
+    @Test(arguments: Backend.available) func thePolicyVersionMovesWithEveryLockAndOverrideChange(_ backend: Backend) throws {
+        let t = try TempStore(backend)
+        let daemon = try t.open()
+        let otherHost = try t.open()
+        var seen = try daemon.policyVersion()
+        func moved(_ what: String) throws {
+            let now = try daemon.policyVersion()
+            #expect(now != seen, "\(what) must move the policy version")
+            seen = now
+        }
+        _ = try otherHost.lock(LockRecord(identity: "sasl:a", lockedAt: 10, lockedBy: "auto", automatic: true, reason: "spam 6 > 5/1h"))
+        try moved("a lock")
+        try otherHost.recordLockedAttempt(identity: "sasl:a", at: 11, heldQueueID: "Q1")
+        #expect(try daemon.policyVersion() == seen, "a refused attempt is not a change of policy")
+        _ = try otherHost.adminLock("sasl:b", by: "root", reason: "by hand", expiresAt: 99, at: 12)
+        try moved("a lock by hand")
+        try otherHost.setLimits([.messages: .disabled], of: "sasl:c", by: "root", at: 13)
+        try moved("an override")
+        _ = try otherHost.setExempt(true, identity: "sasl:d", by: "root", at: 14)
+        try moved("an exemption")
+        let snapshot = try daemon.policySnapshot()
+        #expect(snapshot.version == seen)
+        #expect(Set(snapshot.locks.keys) == ["sasl:a", "sasl:b"])
+        #expect(snapshot.locks["sasl:b"]?.expiresAt == 99 && snapshot.locks["sasl:b"]?.automatic == false)
+        #expect(snapshot.overrides["sasl:c"]?.limits == [.messages: .disabled])
+        #expect(snapshot.overrides["sasl:d"]?.exempt == true)
+        #expect(try otherHost.unlock(identity: "sasl:a", by: "root", reason: nil, at: 15))
+        try moved("an unlock")
+        #expect(try otherHost.resetLimits(of: "sasl:c", by: "root", at: 16))
+        try moved("a reset of limits")
+        let after = try daemon.policySnapshot()
+        #expect(Set(after.locks.keys) == ["sasl:b"] && after.overrides["sasl:c"] == nil)
+    }
+
+    /// A shared store announces each policy change to the other hosts (LISTEN/NOTIFY) within well
+    /// under a second; a store on one host has no one to announce to.
+    @Test(arguments: Backend.available) func anotherHostsChangesAreAnnounced(_ backend: Backend) throws {
+        let t = try TempStore(backend)
+        let daemon = try t.open()
+        let otherHost = try t.open()
+        let announcements = Mutex(0)
+        let watch = daemon.watchPolicyChanges { announcements.withLock { $0 += 1 } }
+        guard backend == .postgresql else {
+            #expect(watch == nil && !daemon.isShared)
+            return
+        }
+        defer { watch?.stop() }
+        func announced(within seconds: Double, after count: Int) -> Bool {
+            let deadline = Date(timeIntervalSinceNow: seconds)
+            while Date() < deadline {
+                if announcements.withLock({ $0 }) > count { return true }
+                Thread.sleep(forTimeInterval: 0.005)
+            }
+            return false
+        }
+        let before = announcements.withLock { $0 }
+        _ = try otherHost.adminLock("sasl:x", by: "root", reason: "by hand", expiresAt: nil, at: 10)
+        #expect(announced(within: 1, after: before), "a lock on another host is announced within a second")
+        let afterLock = announcements.withLock { $0 }
+        try otherHost.recordLockedAttempt(identity: "sasl:x", at: 11, heldQueueID: nil)
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(announcements.withLock { $0 } == afterLock, "a refused attempt is not announced")
+        try otherHost.setLimits([.spam: .disabled], of: "sasl:y", by: "root", at: 12)
+        #expect(announced(within: 1, after: afterLock), "an override is announced")
     }
 
     @Test(arguments: Backend.available) func unlockClearsTheWindows(_ backend: Backend) throws {

@@ -154,15 +154,19 @@ on A alice "$(new_tag)"
 expect_eq "(3) alice's message through host A accepted after the unlock on B" 250 "$CODE"
 check "(3) bob stays locked" locked A "$BOB"
 
-echo "## (4) the database stops mid-run: both hosts tempfail; started again, mail flows, no restart"
+echo "## (4) the database stops mid-run: both hosts tempfail, known locks still refuse; started again, mail flows, no restart"
 messages_before=$(host_use A; mw_json show "$CAROL" --json | jq -r '.messages // 0')
 pg_ctl_run -m immediate stop
 for h in A B; do
     on "$h" carol "$(new_tag)"
     expect_eq "(4) carol's message through host $h tempfailed (451) while the database is down" 451 "$CODE"
     on "$h" bob "$(new_tag)"
-    check "(4) locked bob through host $h is not accepted while the database is down" test "$CODE" != 250
+    expect_eq "(4) locked bob through host $h still gets the lock's 550 while the database is down (lock cache)" 550 "$CODE"
 done
+cache_age() { curl -fsS --max-time 10 "http://127.0.0.1:${HOST[A.METRICS]}/metrics" | awk '$1 == "mailwarden_lock_cache_age_seconds" { print $2 }'; }
+age_at_least() { awk -v a="$(cache_age)" -v m="$1" 'BEGIN { exit !(a != "" && a + 0 >= m) }'; }
+age_below() { awk -v a="$(cache_age)" -v m="$1" 'BEGIN { exit !(a != "" && a + 0 < m) }'; }
+check "(4) host A's lock-cache age grows past 2 s while the database is down" wait_until 10 age_at_least 2
 pg_ctl_run -l "$PG_DIR/postgres.log" -w -t 30 start -o "$MW_PG_OPTIONS"
 # Each host's next message opens a fresh connection: no retry loop needed beyond the first try.
 for h in A B; do
@@ -178,6 +182,7 @@ for h in A B; do
     host_use "$h"
     check "(4) host $h's mailwardend is still the one started (pid $MW_PID)" pid_alive "$MW_PID"
 done
+check "(4) host A's lock cache is confirmed again (age below 2 s)" wait_until 10 age_below 2
 expect_eq "(4) neither daemon restarted" "$PID_A $PID_B" "${HOST[A.MW_PID]} ${HOST[B.MW_PID]}"
 metrics_a=$(curl -fsS --max-time 10 "http://127.0.0.1:${HOST[A.METRICS]}/metrics")
 check "(4) host A's metrics count the database errors of the outage" \

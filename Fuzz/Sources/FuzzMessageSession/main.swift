@@ -13,11 +13,19 @@ final class MemoryStore: PolicyStore {
         var locks: [Identity: LockRecord] = [:]
         var events: [Identity: [MessageEvent]] = [:]
         var complaints: [Identity: [(reporter: String, reportID: Int64, at: Int64)]] = [:]
+        /// Moves with every lock and unlock, as the store's triggers move it.
+        var version: Int64 = 0
     }
     private let state = Mutex(State())
 
     func state(of identity: Identity) throws -> IdentityState {
         IdentityState(lock: state.withLock { $0.locks[identity] }, override: nil)
+    }
+
+    func policyVersion() throws -> Int64 { state.withLock { $0.version } }
+
+    func policySnapshot() throws -> PolicySnapshot {
+        state.withLock { PolicySnapshot(version: $0.version, locks: $0.locks, overrides: [:]) }
     }
 
     func record(_ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
@@ -45,6 +53,7 @@ final class MemoryStore: PolicyStore {
         state.withLock { s in
             if let existing = s.locks[lock.identity], !existing.hasExpired(at: lock.lockedAt) { return existing }
             s.locks[lock.identity] = lock
+            s.version += 1
             return lock
         }
     }
@@ -52,6 +61,7 @@ final class MemoryStore: PolicyStore {
     func unlock(identity: Identity, by actor: String, reason: String?, at: Int64) throws -> Bool {
         state.withLock { s in
             s.events[identity] = nil
+            s.version += 1
             return s.locks.removeValue(forKey: identity) != nil
         }
     }

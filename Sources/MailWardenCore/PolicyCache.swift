@@ -1,0 +1,111 @@
+// The milter's copy of the locks and overrides in force, so that checking a message reads memory and
+// not the store: with a shared PostgreSQL store that saves a network round trip per message, and
+// the locks it knows stay enforced while the database is away.
+// It keeps current in one of two ways. A store on this host (SQLite) is asked for its policy version
+// at every lookup (a one-row read) and re-read when it moved, so `mailwarden lock` takes effect at
+// the next message. A shared store is re-read when a change is announced (LISTEN/NOTIFY) and its
+// version is checked every second besides: a notification lost while disconnected is never repeated.
+import Foundation
+import Synchronization
+
+public final class PolicyCache: IdentityStateSource, @unchecked Sendable {
+    public enum Freshness: Sendable {
+        /// The version is read at every lookup (a store on this host).
+        case checkedAtEveryLookup
+        /// Someone calls refresh() when told of a change and every second (a shared store).
+        case refreshedFromOutside
+    }
+
+    private struct Held {
+        var snapshot: PolicySnapshot
+        /// When the store last confirmed (or replaced) the snapshot: the cache's age counts from here.
+        var confirmedAt: ContinuousClock.Instant
+    }
+
+    private let store: PolicyStore
+    public let freshness: Freshness
+    private let held: Mutex<Held>
+    /// Signalled by wake(): a change was announced.
+    private let announced = NSCondition()
+    private var pendingAnnouncement = false
+
+    /// Reads the first snapshot when the store answers; until then the cache knows no lock and the
+    /// counts, which need the store too, are answered per on_error.
+    public init(store: PolicyStore, freshness: Freshness) {
+        self.store = store
+        self.freshness = freshness
+        held = Mutex(Held(snapshot: PolicySnapshot(version: .min, locks: [:], overrides: [:]), confirmedAt: .now))
+        try? refresh()
+    }
+
+    /// Never throws for a store that cannot be read: the locks known so far stay in force (the count
+    /// that follows fails, and the message is answered per on_error).
+    public func state(of identity: Identity) -> IdentityState {
+        if freshness == .checkedAtEveryLookup { try? refresh() }
+        return held.withLock { $0.snapshot.state(of: identity) }
+    }
+
+    /// Re-reads the snapshot when the store's version moved.
+    public func refresh() throws {
+        let version = try store.policyVersion()
+        guard version != held.withLock({ $0.snapshot.version }) else {
+            held.withLock { $0.confirmedAt = .now }
+            return
+        }
+        // Installed whatever its version: two refreshes racing may put the older one last, and the
+        // next refresh, finding the version moved, corrects it. A restored backup may go back in version.
+        let fresh = try store.policySnapshot()
+        held.withLock { $0 = Held(snapshot: fresh, confirmedAt: .now) }
+    }
+
+    /// For a shared store: refreshes on a thread of its own every `interval`, and at once after
+    /// wake(). `report` hears of the first failure of a run (the locks known stay in force meanwhile)
+    /// and, with nil, of the first success after it.
+    public func refreshInBackground(every interval: TimeInterval, report: @escaping @Sendable (Error?) -> Void) {
+        let thread = Thread { [self] in
+            var failing = false
+            while true {
+                announced.withLock {
+                    if !pendingAnnouncement { _ = announced.wait(until: Date(timeIntervalSinceNow: interval)) }
+                    pendingAnnouncement = false
+                }
+                do {
+                    try refresh()
+                    if failing { report(nil) }
+                    failing = false
+                } catch {
+                    if !failing { report(error) }
+                    failing = true
+                }
+            }
+        }
+        thread.name = "policy-cache"
+        thread.start()
+    }
+
+    /// Another host or a command changed a lock or an override (LISTEN/NOTIFY), or the announcements
+    /// were interrupted: the background refresh runs now.
+    public func wake() {
+        announced.withLock {
+            pendingAnnouncement = true
+            announced.signal()
+        }
+    }
+
+    /// A lock this process just committed, in force here before any refresh brings it.
+    public func noteLock(_ lock: LockRecord) {
+        held.withLock { $0.snapshot.locks[lock.identity] = lock }
+    }
+
+    public func noteUnlock(of identity: Identity) {
+        _ = held.withLock { $0.snapshot.locks.removeValue(forKey: identity) }
+    }
+
+    /// Seconds since the store last confirmed what the cache holds.
+    public var ageSeconds: Double {
+        let age = ContinuousClock.now - held.withLock { $0.confirmedAt }
+        return Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18
+    }
+
+    public var lockCount: Int { held.withLock { $0.snapshot.locks.count } }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+import MailWardenCore
+import MailWardenMilter
+import MailWardenStore
+
+/// The milter reads locks and overrides from its PolicyCache. What a user sees: a lock made anywhere
+/// refuses the next message; a lock the milter knows is enforced while the store cannot be reached.
+@Suite struct PolicyCacheTests {
+    /// Two handles on one store file: the daemon's, and the CLI's (or another host's).
+    final class TwoHandles {
+        let dir: URL
+        let daemon: SQLStore
+        let other: SQLStore
+
+        init() throws {
+            dir = FileManager.default.temporaryDirectory.appendingPathComponent("mw-cache-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            daemon = try SQLStore(path: dir.appendingPathComponent("store.db").path)
+            other = try SQLStore(path: dir.appendingPathComponent("store.db").path)
+        }
+
+        deinit { try? FileManager.default.removeItem(at: dir) }
+    }
+
+    @Test func aStoreOnThisHostIsCheckedAtEveryLookup() throws {
+        let t = try TwoHandles()
+        let cache = PolicyCache(store: t.daemon, freshness: .checkedAtEveryLookup)
+        #expect(cache.state(of: "sasl:x").lock == nil)
+        _ = try t.other.adminLock("sasl:x", by: "root", reason: "by hand", expiresAt: nil, at: 10)
+        #expect(cache.state(of: "sasl:x").lock?.lockedBy == "root", "mailwarden lock takes effect at the next message")
+        try t.other.setLimits([.messages: .disabled], of: "sasl:y", by: "root", at: 11)
+        #expect(cache.state(of: "sasl:y").override?.limits == [.messages: .disabled])
+        #expect(try t.other.unlock(identity: "sasl:x", by: "root", reason: nil, at: 12))
+        #expect(cache.state(of: "sasl:x").lock == nil)
+    }
+
+    @Test func aSharedStoreIsReadAgainWhenARefreshFindsItsVersionMoved() throws {
+        let t = try TwoHandles()
+        let cache = PolicyCache(store: t.daemon, freshness: .refreshedFromOutside)
+        _ = try t.other.adminLock("sasl:x", by: "root", reason: "by hand", expiresAt: nil, at: 10)
+        #expect(cache.state(of: "sasl:x").lock == nil, "a shared store's cache does not read the store per lookup")
+        try cache.refresh()
+        #expect(cache.state(of: "sasl:x").lock?.reason == "by hand")
+        #expect(cache.ageSeconds < 5)
+    }
+
+    @Test func theBackgroundRefreshBringsAnotherHostsLockWithinASecondAndAtOnceWhenWoken() throws {
+        let t = try TwoHandles()
+        let cache = PolicyCache(store: t.daemon, freshness: .refreshedFromOutside)
+        cache.refreshInBackground(every: 0.2) { _ in }
+        func seen(_ identity: Identity, within seconds: Double) -> Bool {
+            let deadline = Date(timeIntervalSinceNow: seconds)
+            while Date() < deadline {
+                if cache.state(of: identity).lock != nil { return true }
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            return false
+        }
+        _ = try t.other.adminLock("sasl:polled", by: "root", reason: "r", expiresAt: nil, at: 10)
+        #expect(seen("sasl:polled", within: 5), "the periodic re-read finds it without any announcement")
+        _ = try t.other.adminLock("sasl:announced", by: "root", reason: "r", expiresAt: nil, at: 11)
+        cache.wake()
+        #expect(seen("sasl:announced", within: 5))
+    }
+
+    /// The store goes away: a locked identity still gets the lock's answer (550, not on_error's 451)
+    /// and its refused attempt is logged as not counted; others are answered per on_error; once the
+    /// store is back mail flows and is counted, with no restart.
+    @Test func aLockTheMilterKnowsIsEnforcedWhileTheStoreIsAway() throws {
+        let t = try TwoHandles()
+        let down = Flag()
+        let h = try Harness("", store: FaultyStore(t.daemon) { _ in if down.isSet { throw FailingStore.Failure() } })
+        _ = try t.other.adminLock("sasl:mallory", by: "root", reason: "hijacked", expiresAt: nil, at: 10)
+        guard case .reject = h.send(.init(auth: "mallory")).0 else { Issue.record("a locked identity is refused"); return }
+        down.set()
+        for queueID in ["Q1", "Q2"] {
+            guard case .reject(let reply) = h.send(.init(auth: "mallory", queueID: queueID)).0 else {
+                Issue.record("the known lock must still refuse while the store is away"); return
+            }
+            #expect(reply.code == "550")
+        }
+        guard case .tempfail(let reply) = h.send(.init(auth: "ivy")).0 else { Issue.record("an unlocked identity: on_error"); return }
+        #expect(reply.code == "451")
+        #expect(h.log.all.contains { $0.contains("identity=sasl:mallory locked; its attempt was not counted: disk I/O error") })
+        down.clear()
+        #expect(h.send(.init(auth: "ivy")).0 == .accept)
+        #expect(try t.other.identities().first { $0.identity == "sasl:ivy" }?.messages == 1, "counted once the store is back")
+    }
+}
