@@ -207,7 +207,9 @@ declare -A label=([a]="no milter" [b]="C no-op milter" [c]="mailwardend" [d]="ma
                   [j]="C no-op milter, 10 messages per session" [k]="mailwardend, PostgreSQL store on disk"
                   [l]="mailwardend, PostgreSQL store on disk, $IDENTITIES identities")
 printf '| config | msg/s (median of %s) | runs | vs a | vs no-op | milter CPU per message | peak RSS | time in callbacks p50 / p99 |\n|---|---|---|---|---|---|---|---|\n' "$ROUNDS"
-median_of() { tr ' ' '\n' <<<"${results[$1]}" | grep . | median; }
+median_of() { tr ' ' '\n' <<<"${results[$1]:-}" | grep . | median; }
+# ratio X Y: X / Y to two decimals, or - when either was not run.
+ratio() { if [ -n "$1" ] && [ -n "$2" ]; then printf '%.2f' "$(echo "$1 / $2" | bc -l)"; else echo -; fi; }
 a=$(median_of a)
 ticks=$(getconf CLK_TCK)
 for c in a "${configs[@]}"; do
@@ -219,9 +221,10 @@ for c in a "${configs[@]}"; do
     [ -s "$E2E_DIR/hist-$c.txt" ] && pct="$(quantile 0.5 "$E2E_DIR/hist-$c.txt") / $(quantile 0.99 "$E2E_DIR/hist-$c.txt") µs"
     per=-
     [ -n "${msgs[$c]:-}" ] && per=$(echo "${cpu[$c]} * 1000000 / $ticks / ${msgs[$c]}" | bc -l | xargs printf '%.0f µs')
-    printf '| %s: %s | %.0f | %s| %.2f | %.2f | %s | %s | %s |\n' "$c" "${label[$c]}" "$m" "$runs" "$(echo "$m / $a" | bc -l)" \
-        "$(echo "$m / $noop" | bc -l)" "$per" "${peak[$c]:--}${peak[$c]:+ kB}" "$pct"
+    printf '| %s: %s | %.0f | %s| %s | %s | %s | %s | %s |\n' "$c" "${label[$c]}" "$m" "$runs" "$(ratio "$m" "$a")" \
+        "$(ratio "$m" "$noop")" "$per" "${peak[$c]:--}${peak[$c]:+ kB}" "$pct"
 done
+has_row g && has_row k && echo "PostgreSQL against SQLite, both on disk: k / g = $(ratio "$(median_of k)" "$(median_of g)")"
 echo "N=$N per run, $SESSIONS parallel SMTP sessions of one message each (i, j: of 10), 4 KiB messages, queue on tmpfs,"
 echo "store on tmpfs except g and h (/var/tmp) and k and l (PostgreSQL $(psql -At "${MW_POSTGRES:-}" -c 'show server_version' 2>/dev/null || echo -), data in /var/tmp, fsync on); release build."
 echo "vs no-op: against b, or j for 10 messages per session."

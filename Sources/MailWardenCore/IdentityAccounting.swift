@@ -48,19 +48,29 @@ public struct IdentityAccounting: Sendable {
         return lock
     }
 
-    /// A message's first step: the lock that refuses it (`.locked`; `.wouldLock` in monitor mode,
-    /// where the mail goes on uncounted), or nil when it is to be scanned and counted. Locked mail is
-    /// never scanned. The caller records the refused attempt.
-    public func check(_ identity: Identity) throws -> AccountingOutcome? {
-        guard let lock = try activeLock(of: identity) else { return nil }
-        if config.mode == .monitor { return .wouldLock(reason: "locked: \(lock.reason)", totals: [:]) }
-        return .locked(lock, crossing: nil)
+    /// What a message's first step found: the identity's state and, when it is locked, the outcome.
+    public struct Check: Sendable {
+        public let state: IdentityState
+        /// `.locked`, or `.wouldLock` in monitor mode (the mail goes on uncounted); nil: scan and count it.
+        public let refusal: AccountingOutcome?
+    }
+
+    /// A message's first step. Locked mail is never scanned; the caller records the refused attempt.
+    public func check(_ identity: Identity) throws -> Check {
+        let state = try states.state(of: identity)
+        guard let lock = try activeLock(of: identity, state: state) else {
+            // An expired lock was just lifted: the state read before no longer holds it.
+            return Check(state: IdentityState(lock: nil, override: state.override), refusal: nil)
+        }
+        let refusal: AccountingOutcome = config.mode == .monitor ? .wouldLock(reason: "locked: \(lock.reason)", totals: [:])
+                                                                 : .locked(lock, crossing: nil)
+        return Check(state: state, refusal: refusal)
     }
 
     /// A message's last step, once check() let it through and the scanners (if any) gave their
     /// verdict in `event.spam`/`event.scan`: counts it, and locks the identity on a crossing.
-    public func count(_ event: MessageEvent, heldQueueID: String? = nil) throws -> AccountingOutcome {
-        let state = try states.state(of: event.identity)
+    /// `state` is what check() read, so the message costs one lookup.
+    public func count(_ event: MessageEvent, state: IdentityState, heldQueueID: String? = nil) throws -> AccountingOutcome {
         let limits = config.limits(with: state.override)
         // The count and the lock it may set commit together: a failure between them (answered
         // per on_error) leaves no count behind, so the client's retry is counted once.

@@ -54,7 +54,7 @@ public enum Settings {
         Setting(key: "mode", type: .choice(["enforce", "monitor"]), defaults: ["enforce"],
                 doc: "monitor logs \"would lock\" and refuses nothing: use it to roll out limits safely."),
         Setting(key: "on_error", type: .choice(["tempfail", "accept"]), defaults: ["tempfail"],
-                doc: "The milter's answer when MailWarden itself fails (store error, internal error). tempfail keeps the mail with the client."),
+                doc: "The milter's answer when MailWarden itself fails (store error, internal error). tempfail keeps the mail with the client; accept lets it through and counts it once the store answers again. A locked identity is refused either way."),
         Setting(key: "identity_rule", type: .lines, defaults: ["sasl macro {auth_authen} lowercase"],
                 doc: "How the sender is named; ordered, first match wins. Forms: PREFIX macro {NAME} | PREFIX header NAME /regex with (?<id>...)/ | PREFIX envelope_from /regex/ | PREFIX client_address; add `lowercase` to fold the value. The identity is PREFIX:value."),
         Setting(key: "identity_header", type: .choice(["keep", "remove", "token"]), defaults: ["keep"],

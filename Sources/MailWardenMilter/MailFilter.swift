@@ -9,6 +9,8 @@ public final class MailFilter: Sendable {
     public let store: PolicyStore
     /// The locks and overrides in force, read from memory on the message path.
     public let policyCache: PolicyCache
+    /// Messages accepted uncounted while the store failed, counted by catchUpCounts().
+    public let countBacklog = CountBacklog()
     public let tokenizer: IdentityTokenizer?
     public let notifier: LockNotifier?
     public let intake: ReportIntake?
@@ -44,6 +46,20 @@ public final class MailFilter: Sendable {
     public func replaceConfig(_ config: Config) {
         let plan = SessionPlan(config: config, scanners: makeScanners(config.scanning), clock: clock, store: store, cache: policyCache)
         current.withLock { $0 = plan }
+    }
+
+    /// Counts what was accepted uncounted while the store failed, in order, each in its own second; a
+    /// limit crossed on the way locks the identity (and notifies) as the message itself would have.
+    /// Stops at the first failure: the rest waits for the next call. Returns how many were counted.
+    public func catchUpCounts() throws -> Int {
+        let accounting = current.withLock { $0.accounting }
+        return try countBacklog.drain { event in
+            let outcome = try accounting.count(event, state: policyCache.state(of: event.identity))
+            if case .locked(let lock, crossing: .some(let crossing)) = outcome {
+                logger.warning("\(event.queueID ?? "NOQUEUE"): identity=\(event.identity) locked on catching up with a count missed while the store failed: \(crossing)")
+                notifier?.identityLocked(lock, cause: .message(queueID: event.queueID))
+            }
+        }
     }
 
     /// A new session for one SMTP connection.

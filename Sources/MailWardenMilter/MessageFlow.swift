@@ -18,7 +18,8 @@
 //                  then: name the identity (first matching rule) and read the upstream spam verdict;
 //                  check its lock (in the PolicyCache: memory), and unless it is locked ask the
 //                  scanners (scanner_failure on failure) and count it (one store transaction), which
-//                  locks it on a crossed limit; the verdict follows:
+//                  locks it on a crossed limit (if the store fails and on_error = accept, the count
+//                  waits in the CountBacklog for the store to answer again); the verdict follows:
 //                  accept, or the lock action (reject / hold / tempfail; always hold for local
 //                  submissions). Store failures answer per `on_error`. One log line per message.
 //
@@ -337,19 +338,19 @@ public final class MessageSession: MilterSession {
             let heldQueueID = lockAction == .hold ? queueID : nil
             // check → scan → count. Locked mail is never scanned, and a lock the cache knows is
             // enforced even while the store cannot be reached.
-            let refusal = try accounting.check(match.identity)
+            let checked = try accounting.check(match.identity)
             // The token is minted (a store write) before the count: once counted, nothing may fail.
             // Refused mail keeps its changes only when held (it may be released).
-            let identityChanges = refusal == nil || lockAction == .hold ? try identityHeaderChanges(match) : []
+            let identityChanges = checked.refusal == nil || lockAction == .hold ? try identityHeaderChanges(match) : []
             let outcome: AccountingOutcome
-            if let refusal {
+            if let refusal = checked.refusal {
                 outcome = refusal
                 if case .locked = refusal { recordLockedAttempt(match.identity, heldQueueID: heldQueueID, queueID: queueID) }
             } else {
                 if message.scanning { scan = try self.scan(queueID: queueID, identity: match.identity) }
                 event.spam = headerSpam || scan.isSpam
                 event.scan = scan.storedText
-                outcome = try accounting.count(event, heldQueueID: heldQueueID)
+                outcome = try accounting.count(event, state: checked.state, heldQueueID: heldQueueID)
             }
             let wasLocked = if case .locked(_, crossing: nil) = outcome { true } else { false }
             filter.metrics.lockCheck(locked: wasLocked)
@@ -376,7 +377,10 @@ public final class MessageSession: MilterSession {
         } catch let error as ScannersUnavailable {
             return (scannerTempfail(error, queueID: queueID, summary: summary), [])
         } catch {
-            return (failure(error, queueID: queueID), [])
+            let verdict = failure(error, queueID: queueID)
+            // Accepted uncounted (on_error = accept): counted once the store answers again.
+            if verdict == .accept { filter.countBacklog.add(event) }
+            return (verdict, [])
         }
     }
 

@@ -317,15 +317,34 @@ final class PostgreSQLDatabase: SQLDatabase, @unchecked Sendable {
             }
         }
         buffer.append(0)  // keeps an empty blob at the end pointing inside the buffer (a NULL pointer means SQL NULL)
+        let prepared = try prepare(statement.text, types: types, on: connection)
         let result = buffer.withUnsafeBufferPointer { bytes in
             bytes.withMemoryRebound(to: CChar.self) { chars in
                 let values = offsets.map { offset in offset.map { UnsafePointer(chars.baseAddress! + $0) } }
+                if let prepared {
+                    return PQexecPrepared(connection.handle, prepared, Int32(params.count), values, lengths, formats, 0)
+                }
                 return PQexecParams(connection.handle, statement.text, Int32(params.count), types, values, lengths, formats, 0)
             }
         }
         defer { PQclear(result) }
         try check(result, on: connection, doing: "running `\(sql.prefix(60))…`")
         return (rows(of: result!), changes(of: result!))
+    }
+
+    /// The name `text` is prepared under on `connection`, preparing it on first use: parsed and
+    /// planned once per session, not per message. The parameter types are fixed then (the store binds
+    /// each placeholder one way). nil past the cap: texts built per call (lists of placeholders) go
+    /// unprepared beyond it, so a session never holds an unbounded number of them.
+    private func prepare(_ text: String, types: [Oid], on connection: PostgreSQLConnection) throws -> String? {
+        if let name = connection.prepared[text] { return name }
+        guard connection.prepared.count < PostgreSQLConnection.preparedCap else { return nil }
+        let name = "mw\(connection.prepared.count)"
+        let result = PQprepare(connection.handle, name, text, Int32(types.count), types)
+        defer { PQclear(result) }
+        try check(result, on: connection, doing: "preparing `\(text.prefix(60))…`")
+        connection.prepared[text] = name
+        return name
     }
 
     private func changes(of result: OpaquePointer) -> Int? {
@@ -427,6 +446,9 @@ final class PostgreSQLDatabase: SQLDatabase, @unchecked Sendable {
 /// One libpq connection, used by one thread at a time (the pool hands it out); closed when released.
 private final class PostgreSQLConnection {
     let handle: OpaquePointer
+    /// Statements prepared on this session (PostgreSQLDatabase.prepare), by text.
+    var prepared: [String: String] = [:]
+    static let preparedCap = 200
 
     init(handle: OpaquePointer) { self.handle = handle }
 

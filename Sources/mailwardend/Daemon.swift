@@ -103,6 +103,7 @@ enum Daemon {
         startPruneThread(filter: filter, store: store, logger: logger)
         if let checkpointer { startCheckpointThread(checkpointer: checkpointer, logger: logger) }
         startHealthThread(filter: filter, store: store, logger: logger)
+        startCatchUpThread(filter: filter, logger: logger)
         logger.info("started: socket \(config.socket), store \(config.storeForDisplay), mode \(config.mode.rawValue), \(config.identityRules.rules.count) identity rule(s), config \(configPath)")
 
         let status = MilterRunner.run()
@@ -213,6 +214,22 @@ enum Daemon {
             }
         }
         thread.name = "prune"
+        thread.start()
+    }
+
+    /// Every second: counts the messages accepted uncounted while the store failed (on_error = accept).
+    static func startCatchUpThread(filter: MailFilter, logger: Logger) {
+        let thread = Thread {
+            while true {
+                sleep(1)
+                guard filter.countBacklog.count > 0 else { continue }
+                // A failure means the store is still away: the rest waits for the next second.
+                if let counted = try? filter.catchUpCounts() {
+                    logger.info("counted \(counted) message(s) accepted uncounted while the store failed")
+                }
+            }
+        }
+        thread.name = "catch-up"
         thread.start()
     }
 

@@ -48,6 +48,12 @@ final class MetricsEndpoint: Sendable {
         gauge("mailwarden_lock_cache_age_seconds",
               "Seconds since the store last confirmed the locks and overrides the milter enforces (grows while the store is away).",
               filter.policyCache.ageSeconds)
+        gauge("mailwarden_uncounted_messages", "Messages accepted uncounted while the store failed (on_error = accept), waiting to be counted.",
+              filter.countBacklog.count)
+        counter("mailwarden_uncounted_messages_dropped", [], "Messages accepted while the store failed that were never counted: more than the backlog holds.",
+                filter.countBacklog.dropped)
+        gauge("mailwarden_lock_cache_locks", "Locks the milter enforces from its copy (compare mailwarden_identities_locked, read from the store).",
+              filter.policyCache.lockCount)
         do {
             update(with: try store.figures(now: SystemClock().now()))
         } catch {

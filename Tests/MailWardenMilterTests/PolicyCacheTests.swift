@@ -87,4 +87,36 @@ import MailWardenStore
         #expect(h.send(.init(auth: "ivy")).0 == .accept)
         #expect(try t.other.identities().first { $0.identity == "sasl:ivy" }?.messages == 1, "counted once the store is back")
     }
+
+    /// on_error = accept: what is accepted while the store is away is counted once it is back, each
+    /// message once, and a limit crossed on the way locks the identity then (with its notice).
+    @Test func messagesAcceptedWhileTheStoreIsAwayAreCountedOnceItIsBack() throws {
+        let t = try TwoHandles()
+        let down = Flag()
+        let h = try Harness("on_error = accept\nlimit_messages = 2/1h",
+                            store: FaultyStore(t.daemon) { _ in if down.isSet { throw FailingStore.Failure() } })
+        down.set()
+        for queueID in ["Q1", "Q2", "Q3"] { #expect(h.send(.init(auth: "ivy", queueID: queueID)).0 == .accept) }
+        #expect(h.filter.countBacklog.count == 3)
+        #expect(throws: FailingStore.Failure.self) { try h.filter.catchUpCounts() }
+        #expect(h.filter.countBacklog.count == 3, "nothing is lost while the store is still away")
+        down.clear()
+        #expect(try h.filter.catchUpCounts() == 3)
+        #expect(h.filter.countBacklog.count == 0)
+        #expect(try t.other.identities().first { $0.identity == "sasl:ivy" }?.messages == 3)
+        #expect(try t.other.state(of: "sasl:ivy").lock?.automatic == true, "the third crossed 2/1h")
+        #expect(h.notifier.notices.withLock { $0 } == ["sasl:ivy Q3"])
+        guard case .reject = h.send(.init(auth: "ivy", queueID: "Q4")).0 else { Issue.record("locked after catching up"); return }
+        #expect(try h.filter.catchUpCounts() == 0 && (try t.other.identities().first { $0.identity == "sasl:ivy" }?.messages) == 3,
+                "each message counted once")
+    }
+
+    @Test func theBacklogKeepsItsNewestWhenFull() throws {
+        let backlog = CountBacklog(capacity: 2)
+        for i in 1...3 { backlog.add(MessageEvent(identity: "sasl:a", at: Int64(i), recipients: 1, spam: false, messageID: nil, queueID: "Q\(i)")) }
+        #expect(backlog.count == 2 && backlog.dropped == 1)
+        var counted: [String] = []
+        #expect(try backlog.drain { counted.append($0.queueID ?? "") } == 2)
+        #expect(counted == ["Q2", "Q3"] && backlog.count == 0)
+    }
 }
