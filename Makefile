@@ -91,13 +91,14 @@ fuzz-smoke: fuzz-build
 	@rc=0; for t in $(FUZZ_TARGETS); do bash Fuzz/run.sh $$t 30 || rc=1; done; exit $$rc
 
 # A benchmark, not a test (never in CI): throughput through a private Postfix, ingest rate, lock
-# propagation between two hosts on PostgreSQL, memory.
+# propagation between two hosts on PostgreSQL, two hosts' aggregate throughput on it, memory.
 bench: deps
 	$(SWIFT) build -c release
 	{ echo "# make bench, $$(date -u +%Y-%m-%dT%H:%M:%SZ)"; echo; \
 	  MW_BIN=.build/release bash bench/throughput.sh; echo; \
 	  MW_BIN=.build/release bash bench/ingest.sh; echo; \
 	  MW_BIN=.build/release bash bench/propagation.sh; echo; \
+	  MW_BIN=.build/release bash bench/two-hosts.sh; echo; \
 	  MW_BIN=.build/release bash bench/memory.sh; } 2>&1 | grep -v '^# round\|^# work dir' | tee bench/results.md
 
 clean:

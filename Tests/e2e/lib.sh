@@ -65,15 +65,21 @@ port_in_use() {
     [ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]
 }
 
-# free_port: print a free TCP port in 20000-59999 not yet handed out by us.
-E2E_PORTS_TAKEN=" "
+# free_port: print a free TCP port in 20000-59999. A port handed out stays reserved for two
+# minutes in a file every test process shares, so two picks made before either port is bound
+# differ: picks in subshells ($(free_port) cannot update a variable of ours) and in child scripts
+# (the scanners, the cluster) alike.
+E2E_PORTS_FILE=${E2E_PORTS_FILE:-${TMPDIR:-/tmp}/mailwarden-test-ports-$(id -u)}
 free_port() {
-    local i p
+    local i p now=$EPOCHSECONDS kept="$E2E_PORTS_FILE.$BASHPID"
+    if [ -f "$E2E_PORTS_FILE" ]; then
+        awk -v now="$now" 'now - $2 < 120' "$E2E_PORTS_FILE" >"$kept" && mv "$kept" "$E2E_PORTS_FILE"
+    fi
     for ((i = 0; i < 200; i++)); do
         p=$((20000 + RANDOM % 40000))
-        case $E2E_PORTS_TAKEN in *" $p "*) continue ;; esac
+        grep -q "^$p " "$E2E_PORTS_FILE" 2>/dev/null && continue
         if ! port_in_use "$p"; then
-            E2E_PORTS_TAKEN="$E2E_PORTS_TAKEN$p "
+            echo "$p $now" >>"$E2E_PORTS_FILE"
             echo "$p"
             return 0
         fi
@@ -209,7 +215,6 @@ e2e_init() {
     PF_PLAIN_PORT=${PF_PLAIN_PORT:-$(free_port)} || return 1
     SINK_PORT=${SINK_PORT:-$(free_port)} || return 1
     MILTER_PORT=${MILTER_PORT:-$(free_port)} || return 1
-    E2E_PORTS_TAKEN="$E2E_PORTS_TAKEN$PF_PORT $PF_PLAIN_PORT $SINK_PORT $MILTER_PORT "
     trap 'e2e_cleanup' EXIT
     trap 'log "interrupted"; E2E_FAIL=$((E2E_FAIL + 1)); exit 130' INT TERM
     log "work dir $E2E_DIR; smtpd 127.0.0.1:$PF_PORT (plain :$PF_PLAIN_PORT)," \
@@ -506,6 +511,30 @@ maildrop_count() { find "$PF_DIR/spool/maildrop" -type f 2>/dev/null | wc -l; }
 # pf_flush: ask the queue manager to retry deferred mail now.
 pf_flush() { postqueue -c "$PF_DIR/etc" -f >/dev/null 2>&1; }
 
+# ---------------------------------------------------------------- several hosts in one shell
+# The functions here drive one Postfix and one mailwardend through globals; with several hosts
+# (Tests/e2e/postgres.sh, bench/two-hosts.sh) each keeps its own set: host_save NAME after starting
+# it, host_use NAME before talking to it, host_new_ports before starting the next.
+HOST_VARS=(PF_DIR PF_PORT PF_PLAIN_PORT SINK_PORT SINK_PID MILTER_PORT MW_CONF MW_PID MW_LOG)
+declare -A HOST
+host_save() { local v; for v in "${HOST_VARS[@]}"; do HOST[$1.$v]=${!v:-}; done; }
+host_use() { local v; for v in "${HOST_VARS[@]}"; do printf -v "$v" '%s' "${HOST[$1.$v]:-}"; done; }
+host_new_ports() {
+    PF_DIR= MW_PID= SINK_PID=
+    PF_PORT=$(free_port) && PF_PLAIN_PORT=$(free_port) && SINK_PORT=$(free_port) && MILTER_PORT=$(free_port)
+}
+# hosts_stop NAME...: stop each saved host's mailwardend and Postfix (bounded).
+hosts_stop() {
+    local h
+    for h in "$@"; do
+        [ -n "${HOST[$h.PF_DIR]:-}" ] || continue
+        host_use "$h"
+        mw_stop_quiet
+        pf_stop
+        host_save "$h"
+    done
+}
+
 # ---------------------------------------------------------------- sink
 
 # sink_count: dump files in the sink (one per message; see sink_wait for
@@ -564,12 +593,10 @@ sink_files_with() { sink_grep "$1" | wc -l; }
 
 # ---------------------------------------------------------------- clients
 
-# new_tag: a unique token to put in a Subject so a test can find its message.
-E2E_TAG_SEQ=0
-new_tag() {
-    E2E_TAG_SEQ=$((E2E_TAG_SEQ + 1))
-    echo "e2e-$$-$E2E_TAG_SEQ-$RANDOM"
-}
+# new_tag: a unique token to put in a Subject so a test can find its message. Called as
+# $(new_tag), in a subshell, so nothing it counts survives the call: the subshell's pid and the
+# microsecond make it unique (a sequence number and $RANDOM gave two tags alike in a run).
+new_tag() { echo "e2e-$$-$BASHPID-${EPOCHREALTIME/./}"; }
 
 _swaks() {
     SWAKS_SEQ=$((SWAKS_SEQ + 1))

@@ -17,25 +17,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 e2e_init || { echo "0 passed, 1 failed"; exit 1; }
 PG_DIR=$E2E_DIR/pg
 
-# ---------------------------------------------------------------- two hosts in one shell
-# lib.sh drives one Postfix and one mailwardend through globals; each host keeps its own set.
-HOST_VARS=(PF_DIR PF_PORT PF_PLAIN_PORT SINK_PORT SINK_PID MILTER_PORT MW_CONF MW_PID MW_LOG)
-declare -A HOST
-host_save() { local v; for v in "${HOST_VARS[@]}"; do HOST[$1.$v]=${!v:-}; done; }
-host_use() { local v; for v in "${HOST_VARS[@]}"; do printf -v "$v" '%s' "${HOST[$1.$v]:-}"; done; }
-
-two_hosts_stop() {
-    local h
-    for h in A B; do
-        [ -n "${HOST[$h.PF_DIR]:-}" ] || continue
-        host_use "$h"
-        mw_stop_quiet
-        pf_stop
-        host_save "$h"
-    done
-    bash "$here/../postgres/stop-postgres.sh" "$PG_DIR"
-}
-trap 'two_hosts_stop; e2e_cleanup' EXIT
+trap 'hosts_stop A B; bash "$here/../postgres/stop-postgres.sh" "$PG_DIR"; e2e_cleanup' EXIT
 
 # pg_ctl as the cluster's owner (root runs it as postgres, as start-postgres.sh does).
 pg_ctl_run() { runuser -u postgres -- "$MW_PG_BIN/pg_ctl" -D "$MW_PG_DATA" "$@" >/dev/null 2>&1; }
@@ -88,9 +70,7 @@ start_host() {
     host_save "$h"
 }
 start_host A
-PF_DIR= MW_PID= SINK_PID=
-PF_PORT=$(free_port) PF_PLAIN_PORT=$(free_port) SINK_PORT=$(free_port) MILTER_PORT=$(free_port)
-E2E_PORTS_TAKEN="$E2E_PORTS_TAKEN$PF_PORT $PF_PLAIN_PORT $SINK_PORT $MILTER_PORT "
+host_new_ports || e2e_finish
 start_host B
 PID_A=${HOST[A.MW_PID]} PID_B=${HOST[B.MW_PID]}
 
