@@ -6,8 +6,21 @@ import Synchronization
 public final class CountBacklog: Sendable {
     private struct Pending {
         var events: [(sequence: Int, event: MessageEvent)] = []
+        /// The oldest waiting event's index. The front leaves by moving it (a full backlog drops one
+        /// per message, on the milter's path): the array is compacted only once half of it is gone.
+        var head = 0
         var nextSequence = 0
         var dropped = 0
+
+        var waiting: ArraySlice<(sequence: Int, event: MessageEvent)> { events[head...] }
+
+        mutating func dropFront(through sequence: Int) {
+            while head < events.count, events[head].sequence <= sequence { head += 1 }
+            if head > 0, head * 2 >= events.count {
+                events.removeFirst(head)
+                head = 0
+            }
+        }
     }
 
     public let capacity: Int
@@ -19,8 +32,8 @@ public final class CountBacklog: Sendable {
 
     public func add(_ event: MessageEvent) {
         pending.withLock { p in
-            if p.events.count >= capacity {
-                p.events.removeFirst()
+            if let oldest = p.waiting.first, p.waiting.count >= capacity {
+                p.dropFront(through: oldest.sequence)
                 p.dropped += 1
             }
             p.events.append((p.nextSequence, event))
@@ -28,19 +41,19 @@ public final class CountBacklog: Sendable {
         }
     }
 
-    public var count: Int { pending.withLock { $0.events.count } }
+    public var count: Int { pending.withLock { $0.waiting.count } }
     public var dropped: Int { pending.withLock { $0.dropped } }
 
     /// Counts the waiting events in order with `count`, outside the lock (it writes to the store);
     /// stops at the first failure and keeps that event and the rest. Returns how many were counted.
     /// One caller at a time (the daemon's catch-up thread).
     public func drain(_ count: (MessageEvent) throws -> Void) throws -> Int {
-        let batch = pending.withLock { $0.events }
+        let batch = pending.withLock { Array($0.waiting) }
         var done = 0
         defer {
             if let last = batch.prefix(done).last?.sequence {
                 // By sequence, not by position: add() may have dropped some from the front meanwhile.
-                pending.withLock { $0.events.removeAll { $0.sequence <= last } }
+                pending.withLock { $0.dropFront(through: last) }
             }
         }
         for item in batch {

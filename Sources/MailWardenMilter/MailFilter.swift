@@ -50,11 +50,15 @@ public final class MailFilter: Sendable {
 
     /// Counts what was accepted uncounted while the store failed, in order, each in its own second; a
     /// limit crossed on the way locks the identity (and notifies) as the message itself would have.
-    /// Stops at the first failure: the rest waits for the next call. Returns how many were counted.
+    /// An identity locked meanwhile is not counted further: its lock already stands, and a message
+    /// to a locked identity is an attempt, not a count. Stops at the first failure: the rest waits for
+    /// the next call. Returns how many were taken from the backlog.
     public func catchUpCounts() throws -> Int {
         let accounting = current.withLock { $0.accounting }
         return try countBacklog.drain { event in
-            let outcome = try accounting.count(event, state: policyCache.state(of: event.identity))
+            let checked = try accounting.check(event.identity)
+            guard checked.refusal == nil else { return }
+            let outcome = try accounting.count(event, state: checked.state)
             if case .locked(let lock, crossing: .some(let crossing)) = outcome {
                 logger.warning("\(event.queueID ?? "NOQUEUE"): identity=\(event.identity) locked on catching up with a count missed while the store failed: \(crossing)")
                 notifier?.identityLocked(lock, cause: .message(queueID: event.queueID))

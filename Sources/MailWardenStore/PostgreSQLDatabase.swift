@@ -117,10 +117,9 @@ final class PostgreSQLDatabase: SQLDatabase, @unchecked Sendable {
     }
 
     /// A listener on `channel` with this pool's connection settings, on a connection of its own; started.
-    func listen(channel: String, onNotify: @escaping @Sendable (_ payload: String) -> Void,
-                onReconnect: @escaping @Sendable () -> Void) -> PostgreSQLListener {
+    func listen(channel: String, onChange: @escaping @Sendable () -> Void) -> PostgreSQLListener {
         let listener = PostgreSQLListener(connectionSettings: connectionSettings, channel: channel, connectTimeout: connectTimeout,
-                                          onNotify: onNotify, onReconnect: onReconnect)
+                                          onChange: onChange)
         listener.start()
         return listener
     }

@@ -1,14 +1,13 @@
 // LISTEN on one channel, on a thread and connection of its own, so that other processes' changes
 // (NOTIFY) reach this one promptly. NOTIFY has no replay: after a lost connection the listener
-// reconnects, listens again, and calls onReconnect so the caller re-reads what it may have missed.
+// reconnects, listens again, and calls onChange too, so the caller re-reads what it may have missed.
 import CLibPQ
 import Foundation
 
 final class PostgreSQLListener: @unchecked Sendable {
     private let connectionSettings: PostgreSQLConnectionSettings
     private let channel: String
-    private let onNotify: @Sendable (_ payload: String) -> Void
-    private let onReconnect: @Sendable () -> Void
+    private let onChange: @Sendable () -> Void
     private let connectTimeout: Int
 
     /// How long a poll() waits for a notification: the most stop() waits for the thread to notice.
@@ -22,19 +21,19 @@ final class PostgreSQLListener: @unchecked Sendable {
     private var running = false
     private var firstAttemptDone = false
 
-    /// An unreachable server is retried. Both callbacks run on the listener's thread, one at a time.
+    /// An unreachable server is retried. `onChange` runs on the listener's thread, once per
+    /// notification (payloads are not read) and once per reconnect.
     init(connectionSettings: PostgreSQLConnectionSettings, channel: String, connectTimeout: Int,
-         onNotify: @escaping @Sendable (_ payload: String) -> Void, onReconnect: @escaping @Sendable () -> Void) {
+         onChange: @escaping @Sendable () -> Void) {
         self.connectionSettings = connectionSettings
         self.channel = channel
         self.connectTimeout = connectTimeout
-        self.onNotify = onNotify
-        self.onReconnect = onReconnect
+        self.onChange = onChange
     }
 
     /// Returns once the thread listens, when the server can be reached, so that a caller reading
     /// the state after start() misses nothing; otherwise the thread keeps trying and calls
-    /// onReconnect once it listens. Called once.
+    /// onChange once it listens. Called once.
     func start() {
         state.withLock { running = true }
         let thread = Thread { [self] in run() }
@@ -76,7 +75,7 @@ final class PostgreSQLListener: @unchecked Sendable {
             }
             if missed {
                 missed = false
-                onReconnect()
+                onChange()
             }
             if !deliverNotifications(on: connection) {
                 PQfinish(connection)
@@ -97,9 +96,8 @@ final class PostgreSQLListener: @unchecked Sendable {
         let ready = poll(&socket, 1, Self.pollMilliseconds)
         if ready > 0 && PQconsumeInput(connection) == 0 { return false }
         while let notification = PQnotifies(connection) {
-            let payload = String(cString: notification.pointee.extra)
             PQfreemem(notification)
-            onNotify(payload)
+            onChange()
         }
         return PQstatus(connection) == CONNECTION_OK
     }

@@ -156,19 +156,34 @@ public final class SQLStore: Store, @unchecked Sendable {
     /// identity's row stays locked from this statement to COMMIT, one round trip, instead of across
     /// five: every host's messages of a hot identity queue on that row. nil for a new identity.
     static func recordKnownIdentity(_ tx: any SQLTransaction, _ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int]? {
-        let counters: [Counter] = [.messages, .recipients, .spam]
         let recipients = Int64(max(event.recipients, 0))
         let spam: Int64 = event.spam ? 1 : 0
-        // The statement's snapshot does not see its own upsert of this second's bucket: each total is
-        // the earlier seconds from the table plus this second's bucket, as the upsert left it (other
-        // hosts' commits included) or, for a counter this message did not add to, as the table has it.
-        let totals = counters.map { _ in """
+        let row = try tx.query(knownIdentityCount, [.int(event.at), .int(recipients), .int(spam), .text(event.identity),
+                  .int(event.at), .int(recipients), .int(spam),
+                  .int(event.at), SQLValue(event.messageID), SQLValue(event.queueID), .int(Int64(event.recipients)), .int(spam), SQLValue(event.scan)]
+                + windowCounters.flatMap { c -> [SQLValue] in
+                    [.text(c.rawValue), .int(event.at - (windows[c]?.seconds ?? 3600)), .int(event.at), .text(c.rawValue),
+                     .text(c.rawValue), .int(event.at)]
+                }).first
+        guard let row else { return nil }
+        return Dictionary(uniqueKeysWithValues: zip(windowCounters, row.map { Int($0.int ?? 0) }))
+    }
+
+    /// The counters recordKnownIdentity sums, in the order of its result's columns.
+    private static let windowCounters: [Counter] = [.messages, .recipients, .spam]
+
+    /// recordKnownIdentity's statement, built once. The statement's snapshot does not see its own
+    /// upsert of this second's bucket: each total is the earlier seconds from the table plus this
+    /// second's bucket, as the upsert left it (other hosts' commits included) or, for a counter this
+    /// message did not add to, as the table has it.
+    private static let knownIdentityCount: String = {
+        let totals = windowCounters.map { _ in """
             (SELECT COALESCE(SUM(w.amount), 0) FROM window_events w
              WHERE w.identity_id = ident.id AND w.counter = ? AND w.at > ? AND w.at <> ?)
             + COALESCE((SELECT amount FROM bucket WHERE bucket.counter = ?),
                        (SELECT amount FROM window_events w WHERE w.identity_id = ident.id AND w.counter = ? AND w.at = ?), 0)
             """ }.joined(separator: ",\n")
-        let row = try tx.query("""
+        return """
             WITH ident AS (
                 UPDATE identities SET last_seen = GREATEST(last_seen, ?), messages = messages + 1,
                     recipients = recipients + ?, spam = spam + ?
@@ -185,16 +200,8 @@ public final class SQLStore: Store, @unchecked Sendable {
                 SELECT ?, id, ?, ?, ?, ?, ? FROM ident
             )
             SELECT \(totals) FROM ident
-            """, [.int(event.at), .int(recipients), .int(spam), .text(event.identity),
-                  .int(event.at), .int(recipients), .int(spam),
-                  .int(event.at), SQLValue(event.messageID), SQLValue(event.queueID), .int(Int64(event.recipients)), .int(spam), SQLValue(event.scan)]
-                + counters.flatMap { c -> [SQLValue] in
-                    [.text(c.rawValue), .int(event.at - (windows[c]?.seconds ?? 3600)), .int(event.at), .text(c.rawValue),
-                     .text(c.rawValue), .int(event.at)]
-                }).first
-        guard let row else { return nil }
-        return Dictionary(uniqueKeysWithValues: zip(counters, row.map { Int($0.int ?? 0) }))
-    }
+            """
+    }()
 
     /// Window totals: an event counts while `at > now - window` (it leaves the window `window` seconds later).
     static func windowTotals(_ tx: any SQLTransaction, identityID: Int64, now: Int64,
@@ -338,7 +345,7 @@ extension SQLStore {
     /// a lost connection is back, since what was announced meanwhile is gone. nil for SQLite.
     public func watchPolicyChanges(_ onChange: @escaping @Sendable () -> Void) -> PolicyChangeWatch? {
         guard let database = db as? PostgreSQLDatabase else { return nil }
-        return PolicyChangeWatch(database.listen(channel: "mailwarden_policy", onNotify: { _ in onChange() }, onReconnect: onChange))
+        return PolicyChangeWatch(database.listen(channel: "mailwarden_policy", onChange: onChange))
     }
 
     /// Opens the store a config names: an SQLite file, or a PostgreSQL database by URI.

@@ -45,11 +45,15 @@ import MailWardenStore
         #expect(cache.ageSeconds < 5)
     }
 
-    @Test func theBackgroundRefreshBringsAnotherHostsLockWithinASecondAndAtOnceWhenWoken() throws {
+    /// Two caches over one store: one re-read every 0.2 s and never woken, one re-read only hourly,
+    /// so only wake() can bring it the lock in time.
+    @Test func theBackgroundRefreshBringsAnotherHostsLockByItselfAndAtOnceWhenWoken() throws {
         let t = try TwoHandles()
-        let cache = PolicyCache(store: t.daemon, freshness: .refreshedFromOutside)
-        cache.refreshInBackground(every: 0.2) { _ in }
-        func seen(_ identity: Identity, within seconds: Double) -> Bool {
+        let polled = PolicyCache(store: t.daemon, freshness: .refreshedFromOutside)
+        polled.refreshInBackground(every: 0.2) { _ in }
+        let woken = PolicyCache(store: t.daemon, freshness: .refreshedFromOutside)
+        woken.refreshInBackground(every: 3600) { _ in }
+        func seen(_ identity: Identity, by cache: PolicyCache, within seconds: Double) -> Bool {
             let deadline = Date(timeIntervalSinceNow: seconds)
             while Date() < deadline {
                 if cache.state(of: identity).lock != nil { return true }
@@ -57,11 +61,11 @@ import MailWardenStore
             }
             return false
         }
-        _ = try t.other.adminLock("sasl:polled", by: "root", reason: "r", expiresAt: nil, at: 10)
-        #expect(seen("sasl:polled", within: 5), "the periodic re-read finds it without any announcement")
-        _ = try t.other.adminLock("sasl:announced", by: "root", reason: "r", expiresAt: nil, at: 11)
-        cache.wake()
-        #expect(seen("sasl:announced", within: 5))
+        _ = try t.other.adminLock("sasl:x", by: "root", reason: "r", expiresAt: nil, at: 10)
+        #expect(seen("sasl:x", by: polled, within: 5), "the periodic re-read finds it without any announcement")
+        #expect(!seen("sasl:x", by: woken, within: 0.3), "an hourly re-read has not found it yet")
+        woken.wake()
+        #expect(seen("sasl:x", by: woken, within: 5))
     }
 
     /// The store goes away: a locked identity still gets the lock's answer (550, not on_error's 451)
@@ -89,24 +93,25 @@ import MailWardenStore
     }
 
     /// on_error = accept: what is accepted while the store is away is counted once it is back, each
-    /// message once, and a limit crossed on the way locks the identity then (with its notice).
+    /// message once, and a limit crossed on the way locks the identity then (with its notice); what
+    /// the backlog holds past that lock is not counted (nor notified) again.
     @Test func messagesAcceptedWhileTheStoreIsAwayAreCountedOnceItIsBack() throws {
         let t = try TwoHandles()
         let down = Flag()
         let h = try Harness("on_error = accept\nlimit_messages = 2/1h",
                             store: FaultyStore(t.daemon) { _ in if down.isSet { throw FailingStore.Failure() } })
         down.set()
-        for queueID in ["Q1", "Q2", "Q3"] { #expect(h.send(.init(auth: "ivy", queueID: queueID)).0 == .accept) }
-        #expect(h.filter.countBacklog.count == 3)
+        for queueID in ["Q1", "Q2", "Q3", "Q4"] { #expect(h.send(.init(auth: "ivy", queueID: queueID)).0 == .accept) }
+        #expect(h.filter.countBacklog.count == 4)
         #expect(throws: FailingStore.Failure.self) { try h.filter.catchUpCounts() }
-        #expect(h.filter.countBacklog.count == 3, "nothing is lost while the store is still away")
+        #expect(h.filter.countBacklog.count == 4, "nothing is lost while the store is still away")
         down.clear()
-        #expect(try h.filter.catchUpCounts() == 3)
+        #expect(try h.filter.catchUpCounts() == 4)
         #expect(h.filter.countBacklog.count == 0)
         #expect(try t.other.identities().first { $0.identity == "sasl:ivy" }?.messages == 3)
         #expect(try t.other.state(of: "sasl:ivy").lock?.automatic == true, "the third crossed 2/1h")
         #expect(h.notifier.notices.withLock { $0 } == ["sasl:ivy Q3"])
-        guard case .reject = h.send(.init(auth: "ivy", queueID: "Q4")).0 else { Issue.record("locked after catching up"); return }
+        guard case .reject = h.send(.init(auth: "ivy", queueID: "Q5")).0 else { Issue.record("locked after catching up"); return }
         #expect(try h.filter.catchUpCounts() == 0 && (try t.other.identities().first { $0.identity == "sasl:ivy" }?.messages) == 3,
                 "each message counted once")
     }
@@ -115,8 +120,10 @@ import MailWardenStore
         let backlog = CountBacklog(capacity: 2)
         for i in 1...3 { backlog.add(MessageEvent(identity: "sasl:a", at: Int64(i), recipients: 1, spam: false, messageID: nil, queueID: "Q\(i)")) }
         #expect(backlog.count == 2 && backlog.dropped == 1)
+        for i in 4...2000 { backlog.add(MessageEvent(identity: "sasl:a", at: Int64(i), recipients: 1, spam: false, messageID: nil, queueID: "Q\(i)")) }
+        #expect(backlog.count == 2 && backlog.dropped == 1998)
         var counted: [String] = []
         #expect(try backlog.drain { counted.append($0.queueID ?? "") } == 2)
-        #expect(counted == ["Q2", "Q3"] && backlog.count == 0)
+        #expect(counted == ["Q1999", "Q2000"] && backlog.count == 0)
     }
 }

@@ -126,6 +126,9 @@ elapsed_ms=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
 check "(2) bob's next message through host B is refused" test "$CODE" != 250
 check "(2) host B refused it within 1 s of the lock command (took $elapsed_ms ms, message included)" test "$elapsed_ms" -lt 1000
 expect_eq "(2) host B's mailwardend was not restarted" "$PID_B" "${HOST[B.MW_PID]}"
+expect_eq "(2) host B's lock cache holds every lock in force (as many as mailwarden locks lists)" \
+    "$(mw_json locks --json | jq length)" \
+    "$(curl -fsS --max-time 10 "http://127.0.0.1:${HOST[B.METRICS]}/metrics" | awk '$1 == "mailwarden_lock_cache_locks" { print $2 + 0 }')"
 
 echo "## (3) mailwarden unlock through host B lets alice through on host A"
 host_use B
