@@ -6,17 +6,20 @@
 #      floor of a milter that negotiates nothing)
 #   c  mailwardend with every feature but the scanners: identity rule, token header, abuse
 #      mailboxes, store writes, lock checks, outbound log, metrics; store on tmpfs
-#   g  c with the store on disk (production)
+#   g  c with the store on disk (production), 10^3 identities in it before the run
 #   h  g with 10^6 identities in the store before the run
 #   i  c, and j  b, with 10 messages per SMTP session (a submission client on one connection)
 #   f  c with one message in 20 to an abuse mailbox, queued raw by the milter and parsed by the
 #      desk worker running beside it
 #   k  g with the store in PostgreSQL instead (a private cluster, data on disk, fsync on), and
 #   l  k with 10^6 identities in it
+#   (g, h, k, l: one identity in 100 of those loaded is locked, so the milter's lock cache holds
+#   10 or 10,000 locks)
 #   d, e  c + rspamd, c + spamd (when the scanners are installed; SCANNERS=0 leaves them out)
 # ROWS="b g k" runs only those rows (a is always run: every ratio needs it).
 # For the milters it prints CPU per message (user + system from /proc, over the timed runs) and,
-# for mailwardend, its own per-message time in the callbacks (p50/p99, from its histogram).
+# for mailwardend, its own per-message time in the callbacks and the time of its lock checks
+# (p50/p99, from its histograms).
 # A measurement, not a test: never part of `make test`.
 #   N=1000 SESSIONS=10 ROUNDS=3 SCANNERS=1 IDENTITIES=1000000 MW_BIN=.build/release bash bench/throughput.sh
 set -uo pipefail
@@ -74,25 +77,26 @@ metrics_listen = 127.0.0.1:$METRICS_PORT"
         CFG_LIMIT_SPAM=100000000/1h CFG_EXTRA=$extra mw_write_config "$E2E_DIR/$name.conf"
 }
 for c in "${configs[@]}"; do case $c in b | j) ;; *) write_config "$c" ;; esac; done
-# h: the store made by mailwardend once, then 10^6 identities with their windows' rows, as a big
-# host's store holds them.
-if has_row h; then
-    mw_start "$E2E_DIR/h.conf" >/dev/null && mw_stop >/dev/null
-    sqlite3 "$(store_of h)" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $IDENTITIES)
-        INSERT INTO identities(name, first_seen, last_seen, messages) SELECT 'ip:10.' || (i >> 16) || '.' || ((i >> 8) & 255) || '.' || (i & 255), 1, 1, 1 FROM n;
-        INSERT INTO window_events(identity_id, counter, at, amount) SELECT id, 'messages', strftime('%s', 'now') - 60, 1 FROM identities;" ||
-        { echo "cannot load $IDENTITIES identities" >&2; exit 1; }
-    log "h: $(sqlite3 "$(store_of h)" 'select count(*) from identities') identities loaded"
-fi
-# l: the same in PostgreSQL (the schema made by mailwardend's first start).
-if has_row l; then
-    mw_start "$E2E_DIR/l.conf" >/dev/null && mw_stop >/dev/null
-    psql -q "$(store_of l)" -c "INSERT INTO identities(name, first_seen, last_seen, messages)
-          SELECT 'ip:10.' || (i >> 16) || '.' || ((i >> 8) & 255) || '.' || (i & 255), 1, 1, 1 FROM generate_series(1, $IDENTITIES) i" \
-        -c "INSERT INTO window_events(identity_id, counter, at, amount) SELECT id, 'messages', extract(epoch FROM now())::bigint - 60, 1 FROM identities" \
-        -c "VACUUM ANALYZE" || { echo "cannot load $IDENTITIES identities into PostgreSQL" >&2; exit 1; }
-    log "l: $(psql -At "$(store_of l)" -c 'select count(*) from identities') identities loaded"
-fi
+# load_identities ROW COUNT: the store made by mailwardend once, then COUNT identities with their
+# windows' rows, as a big host's store holds them, one in 100 of them locked.
+load_identities() {
+    local row=$1 count=$2 name="'ip:10.' || (i >> 16) || '.' || ((i >> 8) & 255) || '.' || (i & 255)"
+    mw_start "$E2E_DIR/$row.conf" >/dev/null && mw_stop >/dev/null
+    case $row in
+        g | h) sqlite3 "$(store_of "$row")" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $count)
+                   INSERT INTO identities(name, first_seen, last_seen, messages) SELECT $name, 1, 1, 1 FROM n;
+                   INSERT INTO window_events(identity_id, counter, at, amount) SELECT id, 'messages', strftime('%s', 'now') - 60, 1 FROM identities;
+                   INSERT INTO locks(identity_id, locked_at, locked_by, automatic, reason) SELECT id, 1, 'bench', 0, 'bench' FROM identities WHERE id % 100 = 0;" ;;
+        k | l) psql -q "$(store_of "$row")" -c "INSERT INTO identities(name, first_seen, last_seen, messages) SELECT $name, 1, 1, 1 FROM generate_series(1, $count) i" \
+                   -c "INSERT INTO window_events(identity_id, counter, at, amount) SELECT id, 'messages', extract(epoch FROM now())::bigint - 60, 1 FROM identities" \
+                   -c "INSERT INTO locks(identity_id, locked_at, locked_by, automatic, reason) SELECT id, 1, 'bench', 0, 'bench' FROM identities WHERE id % 100 = 0" \
+                   -c "VACUUM ANALYZE" ;;
+    esac || { echo "cannot load $count identities into $row's store" >&2; exit 1; }
+    log "$row: $count identities loaded"
+}
+SMALL_IDENTITIES=1000
+for c in g k; do has_row "$c" && load_identities "$c" "$SMALL_IDENTITIES"; done
+for c in h l; do has_row "$c" && load_identities "$c" "$IDENTITIES"; done
 
 test_sink_has() { [ "$(sink_count)" -ge "$1" ]; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -170,7 +174,9 @@ run_config() {
     cpu[$1]=$(( ${cpu[$1]:-0} + $(cpu_ticks "$MW_PID") - t0 )); msgs[$1]=$(( ${msgs[$1]:-0} + N ))
     echo "$v"
     peak[$1]=$(awk '/VmHWM/ { print $2 }' "/proc/$MW_PID/status")
-    curl -fsS --max-time 10 "http://127.0.0.1:$METRICS_PORT/metrics" | grep '^mailwarden_milter_message_seconds_bucket' >>"$E2E_DIR/hist-$1.txt"
+    curl -fsS --max-time 10 "http://127.0.0.1:$METRICS_PORT/metrics" >"$E2E_DIR/scrape.txt"
+    grep '^mailwarden_milter_message_seconds_bucket' "$E2E_DIR/scrape.txt" >>"$E2E_DIR/hist-$1.txt"
+    grep '^mailwarden_lock_check_seconds_bucket' "$E2E_DIR/scrape.txt" >>"$E2E_DIR/hist-lock-$1.txt"
     mw_stop >/dev/null
 }
 
@@ -178,18 +184,18 @@ declare -A results peak cpu msgs
 N_SAVED=$N; N=200
 for c in a "${configs[@]}"; do run_config "$c" >/dev/null; done   # warm-up (rspamd/spamd caches too)
 N=$N_SAVED
-rm -f "$E2E_DIR"/hist-*.txt
+rm -f "$E2E_DIR"/hist-*.txt "$E2E_DIR"/hist-lock-*.txt
 cpu=() msgs=()
-# quantile Q FILE: the Q-quantile in microseconds of the daemon's per-message time histogram, summed
+# quantile Q FILE [FORMAT]: the Q-quantile in microseconds of one of the daemon's histograms, summed
 # over the rounds, interpolated within its bucket as Prometheus's histogram_quantile does.
 quantile() {
-    awk -v q="$1" '{ match($0, /le="[^"]+"/); le = substr($0, RSTART + 4, RLENGTH - 5); n[le == "+Inf" ? 1e99 : le + 0] += $NF }
+    awk -v q="$1" -v f="${3:-%.0f}" '{ match($0, /le="[^"]+"/); le = substr($0, RSTART + 4, RLENGTH - 5); n[le == "+Inf" ? 1e99 : le + 0] += $NF }
         END { k = 0; for (le in n) bound[++k] = le + 0
               for (i = 2; i <= k; i++) for (j = i; j > 1 && bound[j - 1] > bound[j]; j--) { t = bound[j]; bound[j] = bound[j - 1]; bound[j - 1] = t }
               total = n[1e99]; rank = q * total; lo = 0; below = 0
               for (i = 1; i <= k; i++) { c = n[bound[i]]
-                  if (c >= rank) { if (bound[i] == 1e99) { printf ">%.0f", lo * 1e6; exit }
-                                   printf "%.0f", (lo + (bound[i] - lo) * (c > below ? (rank - below) / (c - below) : 1)) * 1e6; exit }
+                  if (c >= rank) { if (bound[i] == 1e99) { printf ">" f, lo * 1e6; exit }
+                                   printf f, (lo + (bound[i] - lo) * (c > below ? (rank - below) / (c - below) : 1)) * 1e6; exit }
                   lo = bound[i]; below = c } }' "$2"
 }
 for r in $(seq "$ROUNDS"); do
@@ -202,11 +208,11 @@ for r in $(seq "$ROUNDS"); do
     done
 done
 declare -A label=([a]="no milter" [b]="C no-op milter" [c]="mailwardend" [d]="mailwardend + rspamd" [e]="mailwardend + spamd"
-                  [f]="mailwardend, 1 in 20 to abuse@ (desk running)" [g]="mailwardend, store on disk"
+                  [f]="mailwardend, 1 in 20 to abuse@ (desk running)" [g]="mailwardend, store on disk, $SMALL_IDENTITIES identities"
                   [h]="mailwardend, store on disk, $IDENTITIES identities" [i]="mailwardend, 10 messages per session"
-                  [j]="C no-op milter, 10 messages per session" [k]="mailwardend, PostgreSQL store on disk"
+                  [j]="C no-op milter, 10 messages per session" [k]="mailwardend, PostgreSQL store on disk, $SMALL_IDENTITIES identities"
                   [l]="mailwardend, PostgreSQL store on disk, $IDENTITIES identities")
-printf '| config | msg/s (median of %s) | runs | vs a | vs no-op | milter CPU per message | peak RSS | time in callbacks p50 / p99 |\n|---|---|---|---|---|---|---|---|\n' "$ROUNDS"
+printf '| config | msg/s (median of %s) | runs | vs a | vs no-op | milter CPU per message | peak RSS | time in callbacks p50 / p99 | lock check p50 / p99 |\n|---|---|---|---|---|---|---|---|---|\n' "$ROUNDS"
 median_of() { tr ' ' '\n' <<<"${results[$1]:-}" | grep . | median; }
 # ratio X Y: X / Y to two decimals, or - when either was not run.
 ratio() { if [ -n "$1" ] && [ -n "$2" ]; then printf '%.2f' "$(echo "$1 / $2" | bc -l)"; else echo -; fi; }
@@ -219,10 +225,12 @@ for c in a "${configs[@]}"; do
     runs=$(for v in ${results[$c]}; do printf '%.0f ' "$v"; done)
     pct=-
     [ -s "$E2E_DIR/hist-$c.txt" ] && pct="$(quantile 0.5 "$E2E_DIR/hist-$c.txt") / $(quantile 0.99 "$E2E_DIR/hist-$c.txt") µs"
+    lock=-
+    [ -s "$E2E_DIR/hist-lock-$c.txt" ] && lock="$(quantile 0.5 "$E2E_DIR/hist-lock-$c.txt" %.1f) / $(quantile 0.99 "$E2E_DIR/hist-lock-$c.txt" %.1f) µs"
     per=-
     [ -n "${msgs[$c]:-}" ] && per=$(echo "${cpu[$c]} * 1000000 / $ticks / ${msgs[$c]}" | bc -l | xargs printf '%.0f µs')
-    printf '| %s: %s | %.0f | %s| %s | %s | %s | %s | %s |\n' "$c" "${label[$c]}" "$m" "$runs" "$(ratio "$m" "$a")" \
-        "$(ratio "$m" "$noop")" "$per" "${peak[$c]:--}${peak[$c]:+ kB}" "$pct"
+    printf '| %s: %s | %.0f | %s| %s | %s | %s | %s | %s | %s |\n' "$c" "${label[$c]}" "$m" "$runs" "$(ratio "$m" "$a")" \
+        "$(ratio "$m" "$noop")" "$per" "${peak[$c]:--}${peak[$c]:+ kB}" "$pct" "$lock"
 done
 has_row g && has_row k && echo "PostgreSQL against SQLite, both on disk: k / g = $(ratio "$(median_of k)" "$(median_of g)")"
 echo "N=$N per run, $SESSIONS parallel SMTP sessions of one message each (i, j: of 10), 4 KiB messages, queue on tmpfs,"
@@ -230,6 +238,7 @@ echo "store on tmpfs except g and h (/var/tmp) and k and l (PostgreSQL $(psql -A
 echo "vs no-op: against b, or j for 10 messages per session."
 echo "Milter CPU: user + system time of the milter process (/proc) over the timed runs, per message."
 echo "Time in callbacks: mailwardend's own histogram (metrics_listen on), the sum of one message's milter callbacks, over all rounds."
+echo "Lock check: mailwardend's mailwarden_lock_check_seconds (at MAIL FROM and at end of message), over all rounds."
 stop_scanners   # e2e_finish drops the EXIT trap that would stop them (and the cluster)
 bash Tests/postgres/stop-postgres.sh "$DISK_DIR/pg"
 E2E_KEEP=0 e2e_finish >/dev/null

@@ -154,7 +154,7 @@ public final class MessageSession: MilterSession {
         // Refusing at MAIL FROM saves the transfer; hold needs end-of-message, and local mail is always held.
         guard config.mode == .enforce, message.scope != .local, config.lockAction != .hold else { return .proceed }
         do {
-            let activeLock = try accounting.activeLock(of: match.identity)
+            let activeLock = try filter.metrics.timeLockCheck { try accounting.activeLock(of: match.identity) }
             filter.metrics.lockCheck(locked: activeLock != nil)
             guard let lock = activeLock else { return .proceed }
             recordLockedAttempt(match.identity, heldQueueID: nil, queueID: message.macros["i"])
@@ -338,7 +338,7 @@ public final class MessageSession: MilterSession {
             let heldQueueID = lockAction == .hold ? queueID : nil
             // check → scan → count. Locked mail is never scanned, and a lock the cache knows is
             // enforced even while the store cannot be reached.
-            let checked = try accounting.check(match.identity)
+            let checked = try filter.metrics.timeLockCheck { try accounting.check(match.identity) }
             // The token is minted (a store write) before the count: once counted, nothing may fail.
             // Refused mail keeps its changes only when held (it may be released).
             let identityChanges = checked.refusal == nil || lockAction == .hold ? try identityHeaderChanges(match) : []

@@ -11,6 +11,7 @@ public final class MessageMetrics: Sendable {
         public static let messages = "mailwarden_messages_total"
         public static let messageTime = "mailwarden_milter_message_seconds"
         public static let lockChecks = "mailwarden_lock_checks_total"
+        public static let lockCheckTime = "mailwarden_lock_check_seconds"
         public static let storeErrors = "mailwarden_store_errors_total"
         public static let scanTime = "mailwarden_scanner_seconds"
         public static let scanFailures = "mailwarden_scanner_failures_total"
@@ -25,6 +26,7 @@ public final class MessageMetrics: Sendable {
     private let messageTime: CoreMetrics.Timer
     private let lockChecksLocked: CoreMetrics.Counter
     private let lockChecksClear: CoreMetrics.Counter
+    private let lockCheckTime: CoreMetrics.Timer
     private let storeErrors: CoreMetrics.Counter
     /// Per setting whose patterns ran out of time: identity_rule, spam_header.
     private let regexTimeouts: [String: CoreMetrics.Counter]
@@ -39,6 +41,7 @@ public final class MessageMetrics: Sendable {
         messageTime = CoreMetrics.Timer(label: Name.messageTime, dimensions: [], factory: factory)
         lockChecksLocked = CoreMetrics.Counter(label: Name.lockChecks, dimensions: [("result", "locked")], factory: factory)
         lockChecksClear = CoreMetrics.Counter(label: Name.lockChecks, dimensions: [("result", "clear")], factory: factory)
+        lockCheckTime = CoreMetrics.Timer(label: Name.lockCheckTime, dimensions: [], factory: factory)
         storeErrors = CoreMetrics.Counter(label: Name.storeErrors, dimensions: [], factory: factory)
         regexTimeouts = Dictionary(uniqueKeysWithValues: ["identity_rule", "spam_header"].map {
             ($0, CoreMetrics.Counter(label: Name.regexTimeouts, dimensions: [("setting", $0)], factory: factory))
@@ -53,6 +56,16 @@ public final class MessageMetrics: Sendable {
 
     func lockCheck(locked: Bool) {
         (locked ? lockChecksLocked : lockChecksClear).increment()
+    }
+
+    /// Runs one lock check (at MAIL FROM or end-of-message) and records its time.
+    func timeLockCheck<T>(_ check: () throws -> T) rethrows -> T {
+        let start = ContinuousClock.now
+        defer {
+            let (seconds, attoseconds) = start.duration(to: .now).components
+            lockCheckTime.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        }
+        return try check()
     }
 
     public func storeError() {

@@ -22,6 +22,13 @@ final class MetricsEndpoint: Sendable {
         .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30),
     ]
 
+    /// A lock check is a lookup in memory (a one-row read with SQLite): microseconds, unless it waits.
+    static let lockCheckBuckets: [Duration] = [
+        .microseconds(1), .microseconds(2), .microseconds(5), .microseconds(10), .microseconds(25),
+        .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500),
+        .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(100), .seconds(1),
+    ]
+
     init(store: any Store, logger: Logger) {
         self.store = store
         self.logger = logger
@@ -31,6 +38,7 @@ final class MetricsEndpoint: Sendable {
     func bootstrap() {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = Self.buckets
+        factory.durationHistogramBuckets = [MessageMetrics.Name.lockCheckTime: Self.lockCheckBuckets]
         MetricsSystem.bootstrap(factory)
     }
 

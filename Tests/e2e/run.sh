@@ -751,6 +751,9 @@ if mw_start "$CONF_X" && desk_start "$CONF_X"; then
         "$(metric 'mailwarden_messages_total{action="accept"}') $(metric 'mailwarden_messages_total{action="reject"}') $(metric 'mailwarden_messages_total{action="discard"}') $(metric 'mailwarden_messages_total{action="tempfail"}')"
     expect_eq "(17) the per-message time histogram counted all 5" 5 "$(metric mailwarden_milter_message_seconds_count)"
     expect_eq "(17) one lock check found carol locked" 1 "$(metric 'mailwarden_lock_checks_total{result="locked"}')"
+    expect_eq "(17) every lock check was timed, in buckets from 1 µs" \
+        "$(( $(metric 'mailwarden_lock_checks_total{result="locked"}') + $(metric 'mailwarden_lock_checks_total{result="clear"}') )) yes" \
+        "$(metric mailwarden_lock_check_seconds_count) $(grep -q '^mailwarden_lock_check_seconds_bucket{le="0.000001"}' <<<"$SCRAPE" && echo yes)"
     expect_eq "(17) locks: 1 automatic (carol), 1 by an admin (mallory, then unlocked); 1 locked now" "1 1 1 1.0" \
         "$(metric 'mailwarden_locks_total{by="auto"}') $(metric 'mailwarden_locks_total{by="admin"}') $(metric 'mailwarden_unlocks_total{by="admin"}') $(metric mailwarden_identities_locked)"
     expect_eq "(17) the ARF report is counted by format, type and status" 1 \
