@@ -23,6 +23,21 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Not an address an offender sends from on the Internet: private (RFC 1918, ULA), shared (CGN),
+    /// loopback, link-local, multicast, reserved, benchmarking; the IPv6 transition relays (6to4,
+    /// Teredo) and Microsoft's internal relays (2603:1000::/24) that big providers' own hops show in
+    /// Received fields. No case is filed on one. The documentation ranges (RFC 5737, RFC 3849) count
+    /// as public: examples and tests use them.
+    public var isInternal: Bool {
+        Self.internalNetworks.contains { $0.contains(self) }
+    }
+
+    private static let internalNetworks: [IPNetwork] = [
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
+        "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/3",
+        "::/127", "100::/64", "2001::/32", "2002::/16", "2603:1000::/24", "fc00::/7", "fe80::/10", "ff00::/8",
+    ].compactMap(IPNetwork.init)
+
     /// 127.0.0.0/8 or ::1: only this machine can reach it.
     public var isLoopback: Bool {
         bytes.count == 4 ? bytes[0] == 127 : bytes == [UInt8](repeating: 0, count: 15) + [1]

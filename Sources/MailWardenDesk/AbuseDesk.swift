@@ -121,7 +121,10 @@ public struct AbuseDesk: Sendable {
             subjects = Self.subjects(of: report, identity: trace?.identity)
             if subjects.isEmpty {
                 status = .triage
-                reason = reason ?? (report.type == nil ? "abuse type not recognised" : "no IP, domain or customer to file it on")
+                let nonPublic = Self.nonPublicAddresses(of: report)
+                reason = reason ?? (report.type == nil ? "abuse type not recognised"
+                    : !nonPublic.isEmpty ? "only non-public addresses (\(nonPublic.prefix(3).joined(separator: ", "))): no case is filed on them"
+                    : "no IP, domain or customer to file it on")
             } else {
                 status = .filed
                 reason = nil
@@ -208,22 +211,33 @@ public struct AbuseDesk: Sendable {
         return nil
     }
 
+    /// What a report is filed on. Never a non-public address (`IPAddress.isInternal`): a private
+    /// network's host is nobody's to act on, and a provider's internal relay is only a messenger.
     static func subjects(of report: AbuseReport, identity: Identity?) -> [CaseSubject] {
         guard let type = report.type else { return [] }
         if let identity { return [CaseSubject(kind: .identity, value: identity, type: type)] }
         if !report.bulkEntries.isEmpty {
             var seen = Set<String>()
             return report.bulkEntries.compactMap { row in
-                seen.insert(row.ip).inserted ? CaseSubject(kind: .ip, value: row.ip, type: row.type ?? type) : nil
+                isPublic(row.ip) && seen.insert(row.ip).inserted ? CaseSubject(kind: .ip, value: row.ip, type: row.type ?? type) : nil
             }
         }
-        if let ip = report.sourceIPs.first { return [CaseSubject(kind: .ip, value: ip, type: type)] }
+        if let ip = report.sourceIPs.first(where: isPublic) { return [CaseSubject(kind: .ip, value: ip, type: type)] }
         if let domain = report.domains.first { return [CaseSubject(kind: .domain, value: domain, type: type)] }
         return []
     }
 }
 
 extension AbuseDesk {
+    static func isPublic(_ ip: String) -> Bool {
+        IPAddress(ip).map { !$0.isInternal } ?? false
+    }
+
+    /// The non-public addresses a report names as sources, for the reason it waits in triage.
+    static func nonPublicAddresses(of report: AbuseReport) -> [String] {
+        (report.sourceIPs + report.bulkEntries.map(\.ip)).filter { !isPublic($0) }
+    }
+
     /// Every indicator the report names, searchable with `cases --subject`.
     static func indicators(of report: AbuseReport) -> [(kind: String, value: String)] {
         report.sourceIPs.map { ("ip", $0) } + report.domains.map { ("domain", $0) }

@@ -199,6 +199,16 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         #expect(second.cases.first?.id == r.cases.first?.id && second.cases.first?.opened == false, "joins the open case")
     }
 
+    @Test func noCaseIsFiledOnANonPublicAddress() throws {
+        let h = try DeskHarness()
+        for ip in ["10.1.2.3", "192.168.7.7", "fd12::1", "2603:10a6:208:1::5"] {
+            let r = try h.ingest(feedbackReport(original: "Subject: hi \(ip)\n\nbody", reporter: "fbl@isp.example", sourceIP: ip))
+            #expect(r.status == .triage && r.cases.isEmpty)
+            #expect(r.reason == "only non-public addresses (\(ip)): no case is filed on them")
+        }
+        #expect(try h.store.cases().isEmpty)
+    }
+
     @Test func complaintsFromEnoughDistinctReportersLockTheCustomer() throws {
         let h = try DeskHarness.complaints()
         let original = try h.shop7Original()

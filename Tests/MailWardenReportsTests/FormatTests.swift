@@ -566,3 +566,77 @@ import Testing
         #expect(report.fields.value("Port") == "6881")
     }
 }
+
+/// The offender in a forwarded original's Received chain: past local hand-offs, the reporter's own
+/// relays, private networks and providers' internal hops.
+@Suite struct ReceivedChainTests {
+    /// A complaint that names no source, forwarding an original with these Received fields.
+    static func forwarded(_ received: String) -> AbuseReport {
+        TestMail.parse("""
+            From: someone@isp.example
+            Subject: Fw: spam
+            Content-Type: multipart/mixed; boundary="s"
+
+            --s
+            Content-Type: text/plain
+
+            I got this spam, please stop it.
+            --s
+            Content-Type: message/rfc822
+
+            \(received)
+            From: x@sender.example
+            Subject: Cheap pills
+
+            buy
+            --s--
+            """)
+    }
+
+    @Test func theReportersOwnHopsAreWalkedPast() {
+        let report = Self.forwarded("""
+            Received: by mailstore.isp.example (Postfix, from userid 1000)
+            Received: from filter.isp.example (filter.isp.example [10.0.0.7]) by mailstore.isp.example
+            Received: from mx1.isp.example (mx1.isp.example [203.0.113.5]) by filter.isp.example
+            Received: from mx1.isp.example (unknown [198.51.100.7]) by mx1.isp.example
+            Received: from laptop (laptop.lan [192.168.1.20]) by unknown
+            """)
+        // A HELO that claims the reporter's name is the client's to choose: rDNS `unknown` is not ours.
+        #expect(report.sourceIPs == ["198.51.100.7"])
+    }
+
+    @Test func aProvidersInternalRelaysAreWalkedPast() {
+        let gmail = Self.forwarded("""
+            Received: by 2002:a05:6a10:8e0a:b0:5c1:2d3e:4f50 with SMTP id h10csp123456pxb;
+            Received: from mail.sender.example (mail.sender.example. [198.51.100.61]) by mx.google.com with ESMTPS id x1si1
+            """)
+        #expect(gmail.sourceIPs == ["198.51.100.61"])
+        let outlook = Self.forwarded("""
+            Received: from AM0PR02MB1234.eurprd02.prod.outlook.com (2603:10a6:208:1::5) by AM9PR02MB5678.eurprd02.prod.outlook.com with HTTPS
+            Received: from DB5PR03MB9999.eurprd03.prod.outlook.com (2603:10a6:10:2::1) by AM0PR02MB1234.eurprd02.prod.outlook.com
+            Received: from spam.example (198.51.100.9) by DB5EUR03FT012.mail.protection.outlook.com (10.152.20.150) with Microsoft SMTP Server
+            """)
+        #expect(outlook.sourceIPs == ["198.51.100.9"])
+        let exim = Self.forwarded("Received: from host.sender.example ([2001:db8::25] helo=pills) by mx.isp.example with esmtp")
+        #expect(exim.sourceIPs == ["2001:db8::25"])
+    }
+
+    @Test func aChainOfPrivateHopsNamesNoSource() {
+        let report = Self.forwarded("""
+            Received: from app1 (app1.internal [10.1.2.3]) by relay.corp.example
+            Received: from [172.16.0.9] (helo=x) by app1
+            Received: from 6to4 (2002:c000:201::1) by relay.corp.example
+            """)
+        #expect(report.sourceIPs.isEmpty)
+    }
+
+    @Test func nonPublicAddresses() {
+        let nonPublic = ["10.0.0.1", "172.31.255.255", "192.168.0.1", "100.64.0.1", "127.0.0.1", "169.254.1.1", "0.1.2.3", "224.0.0.5",
+                        "255.255.255.255", "198.18.0.1", "::1", "fe80::1", "fd00::1", "2002:c000:201::1", "2001:0:53aa:64c::1",
+                        "2603:10a6:208:1::5", "::ffff:10.0.0.1"]
+        let publicOnes = ["198.51.100.7", "203.0.113.5", "192.0.2.1", "8.8.8.8", "172.32.0.1", "2001:db8::1", "2a01:111:f400::1",
+                          "2603:1100::1", "100.128.0.1"]
+        #expect(nonPublic.filter { IPAddress($0)?.isInternal != true } == [])
+        #expect(publicOnes.filter { IPAddress($0)?.isInternal != false } == [])
+    }
+}

@@ -65,10 +65,12 @@ port_in_use() {
     [ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]
 }
 
-# free_port: print a free TCP port in 20000-59999. A port handed out stays reserved for two
-# minutes in a file every test process shares, so two picks made before either port is bound
-# differ: picks in subshells ($(free_port) cannot update a variable of ours) and in child scripts
-# (the scanners, the cluster) alike.
+# free_port: print a free TCP port in 10000-31999, below Linux's ephemeral range (32768-60999):
+# a port in that range can become the local port of any outgoing connection (an SMTP client,
+# psql, curl) between our check and the bind ("Address already in use"). A port handed out stays
+# reserved for two minutes in a file every test process shares, so two picks made before either
+# port is bound differ: picks in subshells ($(free_port) cannot update a variable of ours) and in
+# child scripts (the scanners, the cluster) alike.
 E2E_PORTS_FILE=${E2E_PORTS_FILE:-${TMPDIR:-/tmp}/mailwarden-test-ports-$(id -u)}
 free_port() {
     local i p now=$EPOCHSECONDS kept="$E2E_PORTS_FILE.$BASHPID"
@@ -76,7 +78,7 @@ free_port() {
         awk -v now="$now" 'now - $2 < 120' "$E2E_PORTS_FILE" >"$kept" && mv "$kept" "$E2E_PORTS_FILE"
     fi
     for ((i = 0; i < 200; i++)); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((10000 + RANDOM % 22000))
         grep -q "^$p " "$E2E_PORTS_FILE" 2>/dev/null && continue
         if ! port_in_use "$p"; then
             echo "$p $now" >>"$E2E_PORTS_FILE"

@@ -25,9 +25,9 @@ enum FeedbackReport {
         }
         if let sender = fields.value("Original-Mail-From").flatMap(ReportMessage.address) { draft.emails.add(sender) }
         if draft.ips.isEmpty {
-            // Source-IP is optional: the human-readable part names it, else the original's first hop.
+            // Source-IP is optional: the human-readable part names it, else the original's Received chain.
             for text in message.texts { draft.ips.add(contentsOf: IndicatorScanner.ips(in: text)) }
-            if draft.ips.isEmpty, let hop = message.attachedMessages.first?.parts.first.flatMap({ ReportMessage.firstHopIP($0.headers) }) {
+            if draft.ips.isEmpty, let hop = message.attachedMessages.first?.parts.first.flatMap({ ReportMessage.offendingHop($0.headers) }) {
                 draft.ips.add(hop)
             }
         }

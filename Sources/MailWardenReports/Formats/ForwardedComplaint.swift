@@ -29,7 +29,7 @@ enum ForwardedComplaint {
         draft.addFreeText(IndicatorScanner.scan(words))
         // A complaint that names no source at all is about the host that sent the original; one
         // that names a site (SpamCop's "spamvertised" reports) is about that site.
-        if draft.ips.isEmpty && draft.domains.isEmpty, let hop = ReportMessage.firstHopIP(original.headers) { draft.ips.add(hop) }
+        if draft.ips.isEmpty && draft.domains.isEmpty, let hop = ReportMessage.offendingHop(original.headers) { draft.ips.add(hop) }
         draft.type = AbuseType(keywordsIn: words, subject: message.subject) ?? .spam
         draft.receivedAt = ReportDate.first(in: words) ?? original.headers.value("Date").flatMap(ReportDate.parse)
         return true

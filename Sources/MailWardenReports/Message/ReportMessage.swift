@@ -162,13 +162,3 @@ struct ReportMessage {
         return text
     }
 }
-
-extension ReportMessage {
-    /// The client address in the topmost Received field of an original: the host that handed the
-    /// message to the complainant's server.
-    static func firstHopIP(_ headers: [HeaderField]) -> IPAddress? {
-        guard let received = headers.value("Received") else { return nil }
-        let fromClause = received.components(separatedBy: " by ").first ?? received
-        return IndicatorScanner.ips(in: fromClause).items.first
-    }
-}
