@@ -640,3 +640,48 @@ import Testing
         #expect(publicOnes.filter { IPAddress($0)?.isInternal != false } == [])
     }
 }
+
+/// CERT notices that name only their own site in the text and list the addresses in an attached file.
+@Suite struct AttachedListTests {
+    static func notice(_ attachment: String, type: String = "application/octet-stream", name: String = "hosts.txt") -> AbuseReport {
+        TestMail.parse("""
+            From: reports@cert.example
+            To: abuse@isp.example
+            Subject: Infected hosts in your network
+            Content-Type: multipart/mixed; boundary="s"
+
+            --s
+            Content-Type: text/plain
+
+            Dear abuse team,
+            the hosts in the attached file are infected with the Mirai botnet malware.
+            More about this notice: https://www.cert.example/notices/mirai
+            --s
+            Content-Type: \(type); name="\(name)"
+            Content-Disposition: attachment; filename="\(name)"
+            Content-Transfer-Encoding: base64
+
+            \(Data(attachment.utf8).base64EncodedString(options: .lineLength76Characters))
+            --s--
+            """)
+    }
+
+    @Test func theAddressesOfAnAttachedListAreTheSubjectsNotTheCERTsSite() {
+        let report = Self.notice("198.51.100.1 2026-12-01T10:00:00Z mirai\n198.51.100.2 2026-12-01T10:05:00Z mirai\n198.51.100.1 again\n")
+        #expect(report.format == .freeText)
+        #expect(report.bulkEntries.map(\.ip) == ["198.51.100.1", "198.51.100.2"])
+        #expect(report.type == .malware)
+        #expect(report.status == .filed)
+    }
+
+    @Test func oneAttachedAddressIsTheSource() {
+        let report = Self.notice("src=203.0.113.44 port=23\n", type: "text/plain", name: "details.log")
+        #expect(report.sourceIPs == ["203.0.113.44"])
+        #expect(report.bulkEntries.isEmpty)
+    }
+
+    @Test func anImageAttachmentIsNotRead() {
+        let report = Self.notice("198.51.100.1\n198.51.100.2\n", type: "image/png", name: "logo.png")
+        #expect(report.sourceIPs.isEmpty && report.bulkEntries.isEmpty)
+    }
+}

@@ -14,10 +14,29 @@ enum FreeTextComplaint {
         if !listed {
             draft.ips = LabelledLines.offendingIPs(in: message.subject + "\n" + body)
             draft.addFreeText(IndicatorScanner.scan(message.subject + "\n" + body))
+            // A CERT's notice often names only its own site in its text and lists the addresses in
+            // an attached file: those are the subjects, not the site.
+            if draft.ips.isEmpty { addAttachedList(message.textFiles, to: &draft) }
         }
         draft.type = reportType
         draft.settleEntryTypes(fallback: reportType)
         if draft.receivedAt == nil { draft.receivedAt = ReportDate.first(in: body) }
+    }
+
+    /// The first address of each line of attached text files: one is the report's source, more are
+    /// entries of a list.
+    private static func addAttachedList(_ files: [String], to draft: inout ReportDraft) {
+        var found = UniqueList<IPAddress>()
+        for file in files {
+            for line in file.split(whereSeparator: \.isNewline) {
+                if let ip = IndicatorScanner.ips(in: String(line)).items.first { found.add(ip) }
+            }
+        }
+        if found.items.count == 1 {
+            draft.ips.add(contentsOf: found.items)
+        } else {
+            for ip in found.items { draft.addEntry(ip: ip, type: nil) }
+        }
     }
 
     /// Lines that hold one address and nothing else, each typed by the heading above its group

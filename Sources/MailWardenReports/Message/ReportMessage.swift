@@ -51,6 +51,22 @@ struct ReportMessage {
 
     var reportType: String? { root.contentType["report-type"]?.lowercased() }
 
+    /// Attached files a person would open as text (`.txt`, `.log`, `.csv`, text/plain or text/csv,
+    /// whatever type a `.txt` is declared as: CERTs send lists as application/octet-stream), decoded,
+    /// at most `ReportLimits.maxScannedTextBytes` of them together.
+    var textFiles: [String] {
+        var left = ReportLimits.maxScannedTextBytes
+        var files: [String] = []
+        for part in attachments where left > 0 {
+            let name = part.filename?.lowercased() ?? ""
+            guard ["text/plain", "text/csv"].contains(part.mediaType) || [".txt", ".log", ".csv"].contains(where: name.hasSuffix) else { continue }
+            let text = String(decoding: part.text.utf8.prefix(left), as: UTF8.self)
+            left -= text.utf8.count
+            files.append(text)
+        }
+        return files
+    }
+
     private mutating func walk(_ part: MIMEPart) {
         switch part.mediaType {
         case "multipart/alternative":
