@@ -685,3 +685,25 @@ import Testing
         #expect(report.sourceIPs.isEmpty && report.bulkEntries.isEmpty)
     }
 }
+
+@Suite struct TypeVoteTests {
+    @Test func aPastedNewslettersCopyrightFooterDoesNotOutvoteSpam() {
+        let text = """
+            I keep getting this spam although I never signed up. Please stop it.
+
+            Big sale! Everything must go.
+            Copyright © 2026 Shop Example. All rights reserved.
+            Copyright (c) 2026 Shop Example Ltd, copyright notices, copyright, copyright
+            """
+        #expect(AbuseType(keywordsIn: text) == .spam)
+        #expect(AbuseType(keywordsIn: "We received a DMCA copyright infringement notice for your customer.") == .copyright)
+    }
+
+    @Test func shadowserverReportFamilies() {
+        #expect(AbuseType(keywordsIn: "", subject: "[Shadowserver] Accessible RDP Report: AS64500 2026-12-01") == .networkAbuse)
+        #expect(AbuseType(keywordsIn: "", subject: "Shadowserver Block Listed Report for 2026-12-01") == .spam)
+        #expect(AbuseType(named: "accessible_smb") == .networkAbuse)
+        // A clear-text POP3 notice mentions credentials, but is about an accessible service.
+        #expect(AbuseType(keywordsIn: "", subject: "Accessible POP3 service sends credentials in clear text") == .networkAbuse)
+    }
+}

@@ -71,6 +71,9 @@ extension AbuseType {
         ("login attempt", .networkAbuse, 2), ("failed login", .networkAbuse, 2), ("hacking", .networkAbuse, 2),
         ("intrusion", .networkAbuse, 2), ("einbruch", .networkAbuse, 2), ("exploit", .networkAbuse, 1),
         ("vulnerable", .networkAbuse, 2), ("verwundbar", .networkAbuse, 2), ("anfällig", .networkAbuse, 1),
+        // Shadowserver's report families: "Accessible RDP", "Open DNS Resolvers", "Block Listed".
+        ("accessible", .networkAbuse, 2), ("exposed", .networkAbuse, 1), ("block listed", .spam, 2),
+        ("blocklisted", .spam, 2), ("blacklisted", .spam, 2),
         ("copyright", .copyright, 3), ("infringement", .copyright, 3), ("infringing", .copyright, 3), ("dmca", .copyright, 3),
         ("urheberrecht", .copyright, 3), ("piracy", .copyright, 2), ("raubkopie", .copyright, 3),
         ("compromised account", .accountMisuse, 3), ("account compromise", .accountMisuse, 3),
@@ -94,10 +97,11 @@ extension AbuseType {
 
     /// The type the words of `text` point at most strongly (each keyword counted where a word
     /// starts, so plurals and German compounds match, at most five times), or nil when none does.
+    /// Boilerplate lines (a pasted message's copyright footer) do not vote.
     init?(keywordsIn text: String, subject: String = "") {
         var score: [AbuseType: Int] = [:]
         for (factor, part) in [(2, subject), (1, text)] where !part.isEmpty {
-            let hits = Self.keywordHits(in: Array(part.prefix(ReportLimits.maxScannedTextBytes).lowercased().utf8))
+            let hits = Self.keywordHits(in: Self.withoutBoilerplate(part.prefix(ReportLimits.maxScannedTextBytes).lowercased()))
             for (index, count) in hits.enumerated() where count > 0 {
                 let (_, type, weight) = Self.keywords[index]
                 score[type, default: 0] += factor * weight * min(count, 5)
@@ -106,6 +110,21 @@ extension AbuseType {
         guard let best = score.values.max(), best > 0,
               let type = Self.tieOrder.first(where: { score[$0] == best }) else { return nil }
         self = type
+    }
+
+    /// Marks of a footer line: `© 2025 Shop`, `Copyright (c)`, `All rights reserved`.
+    private static let boilerplateMarks = ["©", "copyright (c)", "all rights reserved", "alle rechte vorbehalten", "tous droits réservés"]
+
+    /// Lower-cased `text` as UTF-8, less its boilerplate lines.
+    private static func withoutBoilerplate(_ text: String) -> [UInt8] {
+        guard boilerplateMarks.contains(where: { text.includes($0) }) else { return Array(text.utf8) }
+        var kept: [UInt8] = []
+        kept.reserveCapacity(text.utf8.count)
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) where !boilerplateMarks.contains(where: { line.includes($0) }) {
+            kept += line.utf8
+            kept.append(UInt8(ascii: "\n"))
+        }
+        return kept
     }
 
     /// How often each keyword starts a word of `text` (lower-cased UTF-8; bytes of non-ASCII
