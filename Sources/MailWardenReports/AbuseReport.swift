@@ -28,6 +28,8 @@ public enum ReportFormat: String, Sendable {
     case deliveryStatus = "dsn"
     /// An out-of-office or other automatic reply.
     case autoReply = "auto-reply"
+    /// A DMARC aggregate report (RFC 7489 `rua`): statistics, not a complaint.
+    case dmarcAggregate = "dmarc-aggregate"
 }
 
 /// The message a report is about, as far as the report carries it.

@@ -4,9 +4,9 @@
 //   1. MIME: the bytes become a tree of parts (MIMEPart), every input bounded (ReportLimits).
 //   2. Sorting: the report's own text, its files, its feedback-report parts and the originals it
 //      carries are told apart (ReportMessage).
-//   3. Report content decides: the structured readers are asked in turn (XARF JSON, ARF and
-//      auth-failure, X-ARF text, DMARC failure text, ACNS, bulk CSV, URL lists); the first that
-//      recognises its format fills the draft. Only a message none of them recognises can be a
+//   3. Report content decides: a DMARC aggregate report (statistics) is ignored as such; else the
+//      structured readers are asked in turn (XARF JSON, ARF and auth-failure, X-ARF text, DMARC
+//      failure text, ACNS, bulk CSV, URL lists); the first that recognises its format fills the draft. Only a message none of them recognises can be a
 //      bounce or an auto-reply (ignored); else it is a forwarded complaint or free text.
 //   4. Status: filed when the type and a subject (IP, domain, or bulk entries) are known, else
 //      triage with the reason.
@@ -25,8 +25,10 @@ public enum ReportParser {
             XARFJSONReport.read, FeedbackReport.read, XARFTextReport.read, DMARCTextReport.read,
             ACNSNotice.read, BulkCSVReport.read, URLListReport.read,
         ]
-        let recognised = structuredReaders.contains { $0(message, &draft, budget) }
-        if !recognised {
+        if DMARCAggregateReport.recognises(message) {
+            draft.format = .dmarcAggregate
+            draft.ignoredBecause = "DMARC aggregate report: statistics for the domain's owner, not a complaint"
+        } else if !structuredReaders.contains(where: { $0(message, &draft, budget) }) {
             if let negative = AutomaticReply.classify(message) {
                 draft.format = negative.format
                 draft.ignoredBecause = negative.reason

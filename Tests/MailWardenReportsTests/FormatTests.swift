@@ -707,3 +707,49 @@ import Testing
         #expect(AbuseType(keywordsIn: "", subject: "Accessible POP3 service sends credentials in clear text") == .networkAbuse)
     }
 }
+
+@Suite struct DMARCAggregateTests {
+    static let xml = """
+        <?xml version="1.0" encoding="UTF-8" ?>
+        <feedback xmlns="http://dmarc.org/dmarc-xml/0.1">
+          <report_metadata><org_name>receiver.example</org_name><email>noreply-dmarc@receiver.example</email>
+            <report_id>42</report_id><date_range><begin>1764547200</begin><end>1764633600</end></date_range></report_metadata>
+          <policy_published><domain>isp.example</domain><p>reject</p><pct>100</pct></policy_published>
+          <record><row><source_ip>198.51.100.3</source_ip><count>7</count>
+            <policy_evaluated><disposition>reject</disposition><dkim>fail</dkim><spf>fail</spf></policy_evaluated></row>
+            <identifiers><header_from>isp.example</header_from></identifiers></record>
+        </feedback>
+        """
+
+    static func report(subject: String, type: String, name: String) -> AbuseReport {
+        TestMail.parse("""
+            From: noreply-dmarc@receiver.example
+            To: abuse@isp.example
+            Subject: \(subject)
+            Content-Type: multipart/mixed; boundary="s"
+
+            --s
+            Content-Type: text/plain
+
+            This is an aggregate report from receiver.example.
+            --s
+            Content-Type: \(type); name="\(name)"
+            Content-Disposition: attachment; filename="\(name)"
+
+            \(xml)
+            --s--
+            """)
+    }
+
+    @Test func anAggregateReportIsIgnoredNeverFiled() {
+        for report in [
+            Self.report(subject: "Report domain: isp.example Submitter: receiver.example Report-ID: <42>", type: "application/octet-stream",
+                        name: "data.bin"),
+            Self.report(subject: "DMARC report", type: "application/zip", name: "receiver.example!isp.example!1764547200!1764633600.zip"),
+            Self.report(subject: "DMARC report", type: "text/xml", name: "report.xml"),
+        ] {
+            #expect(report.format == .dmarcAggregate)
+            #expect(report.status == .ignored && report.sourceIPs.isEmpty && report.domains.isEmpty)
+        }
+    }
+}
