@@ -452,6 +452,19 @@ import Testing
         #expect(report.reason?.hasPrefix("automatic reply") == true)
     }
 
+    @Test func aCERTReportMarkedAutoRepliedIsReadAsAComplaint() {
+        let report = TestMail.parse("""
+            From: tickets@cert.example
+            Auto-Submitted: auto-replied
+            Subject: [CERT-EX #4711] Brute force attacks from 198.51.100.12
+
+            Dear colleagues, our sensors saw SSH brute force attacks from 198.51.100.12 in your network.
+            """)
+        #expect(report.status == .filed && report.type == .networkAbuse && report.sourceIPs == ["198.51.100.12"])
+        let unread = TestMail.parse("From: tickets@cert.example\nAuto-Submitted: auto-replied\nSubject: [CERT-EX #4712]\n\nPlease see the portal.")
+        #expect(unread.status == .triage, "a marked message that is no reply is never silently ignored")
+    }
+
     @Test func aDMARCFailureReportSentAutoRepliedIsFiled() {
         let report = TestMail.parse("""
             From: dmarc@receiver.example

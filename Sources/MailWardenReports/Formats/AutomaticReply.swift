@@ -1,7 +1,9 @@
 // Messages that make no case: delivery status notifications (bounces) and automatic replies
 // (RFC 3834 and its unofficial relatives). Asked only after every structured reader has said no,
 // because report content decides: a DMARC failure report sent `Auto-Submitted: auto-replied` is a
-// report, and ARF reports carry `Auto-Submitted: auto-generated`.
+// report, and ARF reports carry `Auto-Submitted: auto-generated`. A header mark alone (CERT ticket
+// systems mark their reports auto-replied) makes an automatic reply only of a reply; any other
+// message so marked is read as a complaint, filed or left in triage, never silently ignored.
 import MailWardenCore
 
 enum AutomaticReply {
@@ -43,6 +45,10 @@ enum AutomaticReply {
             || (fromMailSystem && bounceWords) {
             return (.deliveryStatus, "delivery status notification (bounce)")
         }
+        if subjectPrefixes.contains(where: { subject.hasPrefix($0) }) {
+            return (.autoReply, "automatic reply (subject \"\(message.subject)\")")
+        }
+        guard isReply(message) else { return nil }
         if let submitted = headers.value("Auto-Submitted")?.lowercased(), submitted.hasPrefix("auto-replied") {
             return (.autoReply, "automatic reply (Auto-Submitted: auto-replied)")
         }
@@ -52,9 +58,16 @@ enum AutomaticReply {
         if headers.value("Precedence")?.lowercased() == "auto_reply" {
             return (.autoReply, "automatic reply (Precedence: auto_reply)")
         }
-        if subjectPrefixes.contains(where: { subject.hasPrefix($0) }) {
-            return (.autoReply, "automatic reply (subject \"\(message.subject)\")")
-        }
         return nil
+    }
+
+    /// Subject openings of replies, lower-cased (English, German, Dutch, Nordic, Italian, French).
+    private static let replyPrefixes = ["re:", "aw:", "antw:", "sv:", "vs:", "r:", "ref:", "réf:"]
+
+    /// A reply to some message: it names it (RFC 5322 In-Reply-To, References) or says so in its subject.
+    private static func isReply(_ message: ReportMessage) -> Bool {
+        let subject = message.subject.lowercased().trimmingWhitespace()
+        return message.headers.value("In-Reply-To") != nil || message.headers.value("References") != nil
+            || replyPrefixes.contains(where: { subject.hasPrefix($0) })
     }
 }
