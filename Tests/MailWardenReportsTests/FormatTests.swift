@@ -766,3 +766,21 @@ import Testing
         }
     }
 }
+
+@Suite struct LineEndingTests {
+    /// Every corpus report reads the same with bare CR line endings as with LF.
+    @Test func bareCRLineEndingsReadLikeLF() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/reports")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".eml") }.sorted()
+        #expect(files.count > 20)
+        for file in files {
+            let raw = try [UInt8](Data(contentsOf: directory.appendingPathComponent(file)))
+            var lf: [UInt8] = []
+            for (i, b) in raw.enumerated() where !(b == 0x0D && i + 1 < raw.count && raw[i + 1] == 0x0A) { lf.append(b) }
+            let asLF = ReportParser.parse(lf)
+            let asCR = ReportParser.parse(lf.map { $0 == 0x0A ? 0x0D : $0 })
+            #expect("\(asCR.format) \(asCR.status) \(asCR.type.map(\.rawValue) ?? "-") \(asCR.sourceIPs)"
+                    == "\(asLF.format) \(asLF.status) \(asLF.type.map(\.rawValue) ?? "-") \(asLF.sourceIPs)", "\(file)")
+        }
+    }
+}

@@ -1,5 +1,6 @@
 // Line splitting over raw message bytes. Mail arrives with CRLF (SMTP, milter), LF (pipe, mbox,
-// Maildir) or a mix of both, so a line ends at LF and a CR right before it is not content.
+// Maildir), a mix of both, or bare CR (old Mac mailers, some appliances' bounces), so a line ends
+// at CRLF, LF or a CR that no LF follows.
 
 /// One line: its content without the line ending, and where the next line starts.
 struct ByteLine {
@@ -22,15 +23,15 @@ struct ByteLines: Sequence, IteratorProtocol {
         let start = position
         // A plain loop over the buffer: attachments make for millions of bytes, and this is the
         // one place every byte of a message passes.
-        let lineEnd = bytes.withUnsafeBufferPointer { buffer in
+        let (lineEnd, endingLength) = bytes.withUnsafeBufferPointer { buffer -> (Int, Int) in
             var i = start - bytes.startIndex
-            while i < buffer.count && buffer[i] != ASCII.lf { i += 1 }
-            return bytes.startIndex + i
+            while i < buffer.count && buffer[i] != ASCII.lf && buffer[i] != ASCII.cr { i += 1 }
+            guard i < buffer.count else { return (bytes.startIndex + i, 0) }
+            let crlf = buffer[i] == ASCII.cr && i + 1 < buffer.count && buffer[i + 1] == ASCII.lf
+            return (bytes.startIndex + i, crlf ? 2 : 1)
         }
-        position = lineEnd < bytes.endIndex ? lineEnd + 1 : bytes.endIndex
-        var contentEnd = lineEnd
-        if contentEnd > start && bytes[contentEnd - 1] == ASCII.cr { contentEnd -= 1 }
-        return ByteLine(content: start..<contentEnd, next: position)
+        position = lineEnd + endingLength
+        return ByteLine(content: start..<lineEnd, next: position)
     }
 }
 
