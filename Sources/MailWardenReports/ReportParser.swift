@@ -6,8 +6,9 @@
 //      carries are told apart (ReportMessage).
 //   3. Report content decides: a DMARC aggregate report (statistics) is ignored as such; else the
 //      structured readers are asked in turn (XARF JSON, ARF and auth-failure, X-ARF text, DMARC
-//      failure text, ACNS, bulk CSV, URL lists); the first that recognises its format fills the draft. Only a message none of them recognises can be a
-//      bounce or an auto-reply (ignored); else it is a forwarded complaint or free text.
+//      failure text, ACNS, bulk CSV, URL lists); the first that recognises its format fills the
+//      draft. Only a message none of them recognises can be a bounce or an auto-reply (ignored);
+//      else it is a forwarded complaint or free text.
 //   4. Status: filed when the type and a subject (IP, domain, or bulk entries) are known, else
 //      triage with the reason.
 // It never throws and never traps on any input: garbage comes out as triage with a reason.

@@ -5,7 +5,8 @@
 # here (initdb into the work directory, a loopback port). Checks that counts add up across hosts, a
 # lock made through one host refuses mail on the other without a restart, an unlock anywhere lets
 # it through everywhere, and that the database stopped mid-run makes both hosts tempfail (per
-# on_error) and, started again, lets mail flow with neither daemon restarted. Starts from one
+# on_error) and, started again, lets mail flow with neither daemon restarted; with on_error = accept
+# a host accepts during the outage and counts the message once the database is back. Starts from one
 # host's SQLite store moved into the database with `mailwarden migrate`. Ends with the count:
 # messages lost and duplicated.
 #
@@ -172,6 +173,29 @@ check "(4) host A's metrics count the database errors of the outage" \
     awk '$1 == "mailwarden_store_database_errors_total" && $2 >= 2 { found = 1 } END { exit !found }' <<<"$metrics_a"
 check "(4) host A's metrics show its open connections" \
     awk '$1 == "mailwarden_store_connections" && $2 >= 1 { found = 1 } END { exit !found }' <<<"$metrics_a"
+check "(4) host A's metrics export its pool waits" awk '$1 == "mailwarden_store_pool_waits_total" { found = 1 } END { exit !found }' <<<"$metrics_a"
+
+echo "## (4b) on_error = accept: host B accepts while the database is down, and counts it once the database is back"
+host_use B
+echo "on_error = accept" >>"$E2E_DIR/B/mailwarden.conf"
+kill -USR1 "$MW_PID"
+check "(4b) host B reloads with on_error = accept" wait_until 10 grep -q "reload: new config" "$E2E_DIR/B/mailwardend.log"
+messages_before=$(mw_json show "$CAROL" --json | jq -r '.messages')
+metric_b() { curl -fsS --max-time 10 "http://127.0.0.1:${HOST[B.METRICS]}/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
+pg_ctl_run -m immediate stop
+on B carol "$(new_tag)"
+expect_eq "(4b) carol's message through host B accepted (250) while the database is down" 250 "$CODE"
+on B bob "$(new_tag)"
+expect_eq "(4b) locked bob through host B still gets the lock's 550" 550 "$CODE"
+expect_eq "(4b) host B holds carol's message uncounted" 1.0 "$(metric_b mailwarden_uncounted_messages)"
+pg_ctl_run -l "$PG_DIR/postgres.log" -w -t 30 start -o "$MW_PG_OPTIONS"
+uncounted_none() { [ "$(metric_b mailwarden_uncounted_messages)" = 0.0 ]; }
+check "(4b) host B counts it once the database is back (nothing left uncounted)" wait_until 15 uncounted_none
+host_use B
+expect_eq "(4b) carol's count holds the message accepted during the outage" $((messages_before + 1)) \
+    "$(mw_json show "$CAROL" --json | jq -r '.messages')"
+expect_eq "(4b) none dropped" 0 "$(metric_b mailwarden_uncounted_messages_dropped_total)"
+check "(4b) host B's mailwardend is still the one started" pid_alive "$PID_B"
 
 echo "## (5) the count: every accepted message delivered once, nothing else"
 sink_lines() { local h; for h in A B; do host_use "$h"; grep -h '^Subject: ' "$PF_DIR"/sink/msg.* 2>/dev/null; done; }

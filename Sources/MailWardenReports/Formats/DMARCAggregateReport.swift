@@ -12,7 +12,8 @@ enum DMARCAggregateReport {
             let name = part.filename?.lowercased() ?? ""
             if name.split(separator: "!").count >= 4, [".xml", ".xml.gz", ".gz", ".zip"].contains(where: name.hasSuffix) { return true }
             guard part.mediaType.hasSuffix("/xml") else { return false }
-            let head = part.text.prefix(4_096)
+            // Its opening only: the whole document need not be decoded to be told apart.
+            let head = String(decoding: part.body.prefix(4_096), as: UTF8.self)
             return head.includes("<feedback") && head.includes("<policy_published")
         }
     }
