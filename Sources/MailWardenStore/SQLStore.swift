@@ -23,6 +23,10 @@ public final class WALCheckpointer: @unchecked Sendable {
 
 public final class SQLStore: Store, @unchecked Sendable {
     let db: any SQLDatabase
+    /// Where the policy version and snapshot are read. For SQLite a connection of its own: in WAL a
+    /// reader never waits for a writer, so a message's lock check does not queue behind other
+    /// messages' counts on the store's connection.
+    private let policyReads: any SQLDatabase
     public var location: String { db.location }
 
     /// Opens (creating and migrating if needed) the SQLite store at `path`. WAL lets the daemon and
@@ -31,12 +35,15 @@ public final class SQLStore: Store, @unchecked Sendable {
         let ms = Int32(clamping: max(busyTimeout.seconds, 0) * 1000)
         let connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: ms == 0 ? 100 : ms)
         try connection.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-        try self.init(database: connection)
+        let reader = try SQLiteConnection(path: path, busyTimeoutMilliseconds: ms == 0 ? 100 : ms)
+        try reader.exec("PRAGMA query_only = ON")
+        try self.init(database: connection, policyReads: reader)
     }
 
     /// Opens the store in `database`, creating or migrating its schema if needed.
-    init(database: any SQLDatabase) throws {
+    init(database: any SQLDatabase, policyReads: (any SQLDatabase)? = nil) throws {
         db = database
+        self.policyReads = policyReads ?? database
         try migrate()
     }
 
@@ -113,11 +120,11 @@ public final class SQLStore: Store, @unchecked Sendable {
     }
 
     public func policyVersion() throws -> Int64 {
-        try db.query("SELECT version FROM policy_version").first?.first?.int ?? 0
+        try policyReads.query("SELECT version FROM policy_version").first?.first?.int ?? 0
     }
 
     public func policySnapshot() throws -> PolicySnapshot {
-        try db.transaction(readOnly: true) { tx in
+        try policyReads.transaction(readOnly: true) { tx in
             // The version first: see PolicyStore.policySnapshot.
             let version = try tx.query("SELECT version FROM policy_version").first?.first?.int ?? 0
             let locks = try tx.query("SELECT \(Self.lockColumns) FROM locks l JOIN identities i ON i.id = l.identity_id WHERE l.lifted_at IS NULL")

@@ -60,13 +60,13 @@ enum Daemon {
 
         let store: any Store
         let checkpointer: WALCheckpointer?
-        let sharedPolicyCache: PolicyCache?
+        let policyCache: PolicyCache
         do {
             if !config.storeIsPostgreSQL { try ensureDirectory(of: config.storePath) }
             let opened = try SQLStore.open(config)
             checkpointer = try opened.checkpointInBackground()
             store = opened
-            sharedPolicyCache = startSharedPolicyCache(opened, logger: logger)
+            policyCache = startPolicyCache(opened, logger: logger)
         } catch {
             logger.critical("\(error)")
             exit(75)
@@ -81,7 +81,7 @@ enum Daemon {
         // The endpoint's registry must back swift-metrics before the filter makes its metrics.
         let endpoint = config.metricsListen.map { _ in MetricsEndpoint(store: store, logger: logger) }
         endpoint?.bootstrap()
-        let filter = MailFilter(config: config, store: store, policyCache: sharedPolicyCache, tokenizer: tokenizer,
+        let filter = MailFilter(config: config, store: store, policyCache: policyCache, tokenizer: tokenizer,
                                 notifier: BackgroundLockNotifier(config: config, warn: { logger.warning("\($0)") }),
                                 intake: DeskIntake(store: store, clock: SystemClock()),
                                 makeScanners: { makeScanners($0) }, clock: SystemClock(), logger: logger)
@@ -157,12 +157,12 @@ enum Daemon {
         thread.start()
     }
 
-    /// For a shared store, the cache of the locks and overrides the milter enforces: it is re-read when
-    /// a change is announced (LISTEN/NOTIFY) and every second, since an announcement made while this
-    /// host was cut off is lost. nil for a store on this host: MailFilter's own cache reads its policy
-    /// version at each lookup.
-    static func startSharedPolicyCache(_ store: SQLStore, logger: Logger) -> PolicyCache? {
-        guard store.isShared else { return nil }
+    /// The cache of the locks and overrides the milter enforces. For a store on this host, its policy
+    /// version is read at a lookup at most every 20 ms. A shared store's is re-read when a change is
+    /// announced (LISTEN/NOTIFY) and every second, since an announcement made while this host was cut
+    /// off is lost.
+    static func startPolicyCache(_ store: SQLStore, logger: Logger) -> PolicyCache {
+        guard store.isShared else { return PolicyCache(store: store, freshness: .checkedAtLookup(atMostEvery: .milliseconds(20))) }
         let cache = PolicyCache(store: store, freshness: .refreshedFromOutside)
         cache.refreshInBackground(every: 1) { error in
             if let error {

@@ -35,6 +35,42 @@ import MailWardenStore
         #expect(cache.state(of: "sasl:x").lock == nil)
     }
 
+    /// The daemon asks a store on this host for its version at most every 20 ms: a busy milter does
+    /// not read it twice per message, and a lock made meanwhile applies once the interval has passed.
+    @Test func aStoreOnThisHostIsCheckedAtMostOncePerInterval() throws {
+        let t = try TwoHandles()
+        let hourly = PolicyCache(store: t.daemon, freshness: .checkedAtLookup(atMostEvery: .seconds(3600)))
+        let often = PolicyCache(store: t.daemon, freshness: .checkedAtLookup(atMostEvery: .milliseconds(50)))
+        #expect(hourly.state(of: "sasl:x").lock == nil)
+        #expect(often.state(of: "sasl:x").lock == nil)
+        _ = try t.other.adminLock("sasl:x", by: "root", reason: "by hand", expiresAt: nil, at: 10)
+        #expect(hourly.state(of: "sasl:x").lock == nil, "confirmed less than an interval ago: not asked again")
+        Thread.sleep(forTimeInterval: 0.1)
+        #expect(often.state(of: "sasl:x").lock?.lockedBy == "root", "asked again once the interval has passed")
+        #expect(hourly.state(of: "sasl:x").lock == nil)
+    }
+
+    /// A message's lock check reads the policy version on a connection of its own: it never waits
+    /// for another message's count, which holds the store's write connection until it commits.
+    @Test func aLockCheckDoesNotWaitForACountInProgress() throws {
+        let t = try TwoHandles()
+        let cache = PolicyCache(store: t.daemon, freshness: .checkedAtEveryLookup)
+        let counting = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), checked = DispatchSemaphore(value: 0)
+        _ = try t.other.adminLock("sasl:x", by: "root", reason: "by hand", expiresAt: nil, at: 10)
+        let daemon = t.daemon
+        Thread {
+            _ = try? daemon.atomically {
+                _ = try daemon.record(MessageEvent(identity: "sasl:busy", at: 10, recipients: 1, spam: false, messageID: nil, queueID: nil), windows: [:])
+                counting.signal()
+                _ = release.wait(timeout: .now() + 30)
+            }
+        }.start()
+        #expect(counting.wait(timeout: .now() + 10) == .success)
+        Thread { if cache.state(of: "sasl:x").lock != nil { checked.signal() } }.start()
+        #expect(checked.wait(timeout: .now() + 10) == .success, "the check ends, and sees the lock, while the count is still open")
+        release.signal()
+    }
+
     @Test func aSharedStoreIsReadAgainWhenARefreshFindsItsVersionMoved() throws {
         let t = try TwoHandles()
         let cache = PolicyCache(store: t.daemon, freshness: .refreshedFromOutside)
