@@ -25,12 +25,15 @@ public struct IdentityAccounting: Sendable {
     public let clock: WallClock
     /// The milter's cache of the locks and overrides; nil reads them from the store (desk, CLI).
     public let cache: PolicyCache?
+    /// Messages counted at the same moment share one transaction and one commit.
+    private let counting: GroupCommit<AccountingOutcome>
 
     public init(config: Config, store: PolicyStore, clock: WallClock, cache: PolicyCache? = nil) {
         self.config = config
         self.store = store
         self.clock = clock
         self.cache = cache
+        counting = GroupCommit(store: store)
     }
 
     private var states: any IdentityStateSource { cache ?? store }
@@ -73,8 +76,9 @@ public struct IdentityAccounting: Sendable {
     public func count(_ event: MessageEvent, state: IdentityState, heldQueueID: String? = nil) throws -> AccountingOutcome {
         let limits = config.limits(with: state.override)
         // The count and the lock it may set commit together: a failure between them (answered
-        // per on_error) leaves no count behind, so the client's retry is counted once.
-        let outcome = try store.atomically {
+        // per on_error) leaves no count behind, so the client's retry is counted once. The lock is
+        // noted in the cache only once it is committed.
+        let outcome = try counting.run(key: event.identity) {
             let totals = try store.record(event, windows: limits.windows)
             if config.isExempt(event.identity, override: state.override) { return AccountingOutcome.exempt(totals: totals) }
             guard let crossing = LockPolicy(limits: limits).crossing(totals: totals) else { return .pass(totals: totals) }

@@ -3,6 +3,7 @@ import Testing
 import MailWardenCore
 import MailWardenMilter
 import MailWardenStore
+import Synchronization
 
 @Suite struct MessageFlowTests {
     static let base = """
@@ -248,5 +249,35 @@ struct FailingStore: PolicyStore {
         #expect(crossing?.counter == .complaints && lock.automatic)
         #expect(counted.reportIDs == [1, 2, 3, 4])
         #expect(h.send(.init(auth: "shop")).0 != .accept, "the locked customer's next message is refused")
+    }
+}
+
+@Suite struct ConcurrentCountTests {
+    /// Messages of one identity ending at the same moment, whose counts share transactions (group
+    /// commit): every one is counted, the limit locks the identity once, and exactly the messages
+    /// past the limit get the lock.
+    @Test func messagesEndingTogetherAreEachCountedAndLockTheIdentityOnce() throws {
+        let h = try Harness("limit_messages = 10/1h")
+        let accounting = IdentityAccounting(config: h.filter.config, store: h.store, clock: h.clock)
+        let state = try accounting.check("sasl:burst").state
+        let outcomes = Mutex<[AccountingOutcome]>([])
+        let start = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+        let clock = h.clock
+        for i in 0..<24 {
+            Thread {
+                start.wait()
+                let event = MessageEvent(identity: "sasl:burst", at: clock.now(), recipients: 1, spam: false, messageID: nil, queueID: "Q\(i)")
+                if let outcome = try? accounting.count(event, state: state) { outcomes.withLock { $0.append(outcome) } }
+                done.signal()
+            }.start()
+        }
+        for _ in 0..<24 { start.signal() }
+        for _ in 0..<24 { _ = done.wait(timeout: .now() + 60) }
+        let all = outcomes.withLock { $0 }
+        #expect(all.count == 24, "every count succeeded")
+        #expect(all.filter { if case .pass = $0 { true } else { false } }.count == 10)
+        #expect(all.filter { if case .locked = $0 { true } else { false } }.count == 14)
+        #expect(try h.store.identities().first { $0.identity == "sasl:burst" }?.messages == 24, "each message counted once")
+        #expect(try h.store.policySnapshot().locks.count == 1)
     }
 }
