@@ -11,6 +11,23 @@ public enum ReportStatus: String, Sendable, Codable, CaseIterable {
     case ignored
     /// A person decided it needs no case.
     case dismissed
+    /// A reply or follow-up in the thread of a case (it answers one of the case's reports, or
+    /// carries the same reporter's ticket id): kept on that case; it opens none and counts toward
+    /// no lock.
+    case correspondence
+}
+
+/// What ties a report to earlier ones: the Message-IDs it answers and the reporter's ticket id.
+public struct ReportThread: Sendable, Equatable {
+    /// In-Reply-To, then References (newest first), without angle brackets.
+    public let references: [String]
+    /// `organisational-domain id`: a ticket id is the reporter's, so it is scoped to its domain.
+    public let ticket: String?
+
+    public init(references: [String], ticket: String?) {
+        self.references = references
+        self.ticket = ticket
+    }
 }
 
 public enum AbuseType: String, Sendable, Codable, CaseIterable {
@@ -178,10 +195,15 @@ public struct ReportFiling: Sendable {
     public var evidence: [EvidenceItem]
     /// The cases it files on (one, or one per distinct IP for bulk CSV); empty unless status is filed.
     public var subjects: [CaseSubject]
+    /// The reporter's ticket id (ReportThread.ticket), kept so that follow-ups on it find the case.
+    public var ticket: String?
+    /// The cases it is correspondence on; empty unless status is correspondence.
+    public var threadCases: [Int64]
 
     public init(reportID: Int64, messageID: String?, status: ReportStatus, format: String, type: AbuseType?, reporter: String?,
                 reporterAuthentication: String, reason: String?, identity: Identity?, tracedBy: TraceMethod?, fields: JSONValue,
-                indicators: [(kind: String, value: String)], evidence: [EvidenceItem], subjects: [CaseSubject]) {
+                indicators: [(kind: String, value: String)], evidence: [EvidenceItem], subjects: [CaseSubject],
+                ticket: String? = nil, threadCases: [Int64] = []) {
         self.reportID = reportID
         self.messageID = messageID
         self.status = status
@@ -196,6 +218,8 @@ public struct ReportFiling: Sendable {
         self.indicators = indicators
         self.evidence = evidence
         self.subjects = subjects
+        self.ticket = ticket
+        self.threadCases = threadCases
     }
 }
 
@@ -223,6 +247,9 @@ public protocol CaseStore: TransactionalStore {
     /// Records what the desk made of a queued report and files it on its subjects' open cases
     /// (opening them as needed). Idempotent: a report no longer queued is left as it is.
     func file(_ report: ReportFiling) throws -> FilingOutcome
+    /// The cases of the earlier reports `thread` ties to: those whose Message-ID it answers, and those
+    /// that carried its ticket. Oldest case first.
+    func cases(inThreadOf thread: ReportThread) throws -> [FiledCase]
     /// The latest message with this Message-ID in the outbound log: who sent it, with what queue id, when.
     func outboundMessage(withMessageID messageID: String) throws -> OutboundRecord?
     /// The identity an X-MailWarden-ID token was minted for.

@@ -16,7 +16,7 @@ import MailWardenReports
 
 /// What one ingested message became; also its one-line JSON (`mailwarden ingest --json`).
 public struct IngestResult: Sendable {
-    public enum Status: String, Sendable { case filed, triage, ignored, duplicate }
+    public enum Status: String, Sendable { case filed, triage, ignored, duplicate, correspondence }
 
     /// A report the parser gave up on (died or ran over its budget): in triage with its raw bytes.
     public static func unparsed(reportID: Int64, reason: String) -> IngestResult {
@@ -115,6 +115,16 @@ public struct AbuseDesk: Sendable {
         var status = report.status
         var reason = report.reason
         var subjects: [CaseSubject] = []
+        let thread = ReportThread(references: report.references, ticket: ticket(of: report))
+        // A reply to one of a case's reports, or a follow-up on the reporter's ticket, joins that
+        // case as correspondence: it opens none (a provider answering, a ticket system's update).
+        // Bounces and automatic replies stay ignored.
+        let threadCases = status == .ignored ? [] : try cases.cases(inThreadOf: thread)
+        if !threadCases.isEmpty {
+            status = .correspondence
+            reason = "in the thread of case \(threadCases.map { "\($0.id)" }.joined(separator: ", "))"
+                + (thread.ticket.map { " (ticket \($0.split(separator: " ").last ?? ""))" } ?? "")
+        }
         // A typed report the parser could not file (no IP or domain) still files when we traced its
         // original to one of our customers: the customer is the subject.
         if status == .filed || (status == .triage && report.type != nil && trace != nil) {
@@ -138,7 +148,8 @@ public struct AbuseDesk: Sendable {
             reportID: queued.id, messageID: report.messageID, status: status, format: report.format.rawValue, type: report.type,
             reporter: report.reporter, reporterAuthentication: authentication.stored, reason: reason, identity: trace?.identity,
             tracedBy: trace?.method,
-            fields: Self.fields(of: report), indicators: Self.indicators(of: report), evidence: report.evidence, subjects: subjects)
+            fields: Self.fields(of: report), indicators: Self.indicators(of: report), evidence: report.evidence, subjects: subjects,
+            ticket: thread.ticket, threadCases: threadCases.map(\.id))
         let (outcome, counted) = try cases.atomically { () throws -> (FilingOutcome, CountedComplaint?) in
             let outcome = try cases.file(filing)
             guard outcome != .notQueued, status == .filed, let trace, notCounted == nil,
@@ -152,13 +163,20 @@ public struct AbuseDesk: Sendable {
         switch outcome {
         case .notQueued:
             return .parsedElsewhere(reportID: queued.id)
-        case .filed(let cases): filed = cases
+        case .filed(let cases): filed = status == .correspondence ? threadCases : cases
         }
         return IngestResult(status: IngestResult.Status(rawValue: status.rawValue) ?? .triage, reportID: queued.id,
                             format: report.format.rawValue, type: report.type, ips: report.sourceIPs, domains: report.domains,
                             urls: report.urls, identity: trace?.identity, tracedBy: trace?.method, cases: filed, reason: reason,
                             complaint: complaint, notCountedBecause: status == .filed ? notCounted : nil,
                             reporterAuthentication: authentication.stored)
+    }
+
+    /// The report's ticket id scoped to its reporter's organisational domain: another reporter's
+    /// ticket of the same number is another ticket.
+    func ticket(of report: AbuseReport) -> String? {
+        guard let id = report.ticket, let domain = report.fromDomain?.lowercased() else { return nil }
+        return "\(publicSuffixes.organizationalDomain(of: domain) ?? domain) \(id)"
     }
 
     /// Why a complaint traced to `trace` cannot count toward a lock, or nil when it counts: the trace

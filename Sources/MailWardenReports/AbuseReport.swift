@@ -88,6 +88,8 @@ public struct AbuseReport: Sendable, Equatable {
     public let messageID: String?
     /// The report's Subject, decoded.
     public let subject: String?
+    /// The Message-IDs it answers: In-Reply-To, then References (newest first), without angle brackets.
+    public let references: [String]
     /// The fields the format defines (feedback-report fields, X-ARF keys, XARF JSON members).
     public let fields: [HeaderField]
     /// For bulk reports: one entry per distinct IP; a case per entry. Empty otherwise.
@@ -104,6 +106,9 @@ public struct AbuseReport: Sendable, Equatable {
 
     /// A report's header has one A-R field per authenticating hop; more is a stranger padding it.
     static let maxAuthenticationResults = 32
+
+    /// The ticket id its subject carries (`[Ticket#2024…]`, `[rt.example.org #12345]`), lowercased.
+    public var ticket: String? { ReportThreading.ticket(inSubject: subject) }
 
     /// A header of the reported original message, for tracing it to a customer.
     public func originalHeader(_ name: String) -> String? { original?.header(name) }

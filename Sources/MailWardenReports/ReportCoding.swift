@@ -246,6 +246,7 @@ extension AbuseReport: FrameCodable {
         frame.write(receivedAt)
         frame.write(messageID)
         frame.write(subject)
+        frame.write(references)
         frame.write(fields)
         frame.write(bulkEntries)
         frame.write(original)
@@ -259,7 +260,7 @@ extension AbuseReport: FrameCodable {
         self.init(status: try frame.read(), format: try frame.read(), type: try frame.read(), reason: try frame.read(),
                   reporter: try frame.read(), sourceIPs: try frame.read(), domains: try frame.read(), urls: try frame.read(),
                   emails: try frame.read(), receivedAt: try frame.read(), messageID: try frame.read(), subject: try frame.read(),
-                  fields: try frame.read(), bulkEntries: try frame.read(), original: try frame.read(), evidence: try frame.read(),
+                  references: try frame.read(), fields: try frame.read(), bulkEntries: try frame.read(), original: try frame.read(), evidence: try frame.read(),
                   isTruncated: try frame.read(), fromDomain: try frame.read(), authenticationResults: try frame.read())
     }
 }

@@ -152,7 +152,7 @@ struct ReportDraft {
             receivedAt: receivedAt ?? message.headers.value("Date").flatMap(ReportDate.parse),
             messageID: messageID.flatMap { $0.isEmpty ? nil : String($0) },
             subject: message.subject.isEmpty ? nil : message.subject,
-            fields: fields, bulkEntries: entries, original: original,
+            references: ReportThreading.references(message.headers), fields: fields, bulkEntries: entries, original: original,
             evidence: Evidence.collect(message), isTruncated: isTruncated,
             fromDomain: message.from.flatMap { $0.split(separator: "@").last.map(String.init) },
             authenticationResults: message.headers.lazy.filter { $0.name.lowercased() == "authentication-results" }

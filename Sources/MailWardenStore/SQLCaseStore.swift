@@ -71,12 +71,12 @@ extension SQLStore: CaseStore {
         try db.transaction { tx in
             guard let receivedAt = try tx.query("""
                 UPDATE reports SET message_id = ?, status = ?, format = ?, type = ?, reporter = ?, reporter_auth = ?, reason = ?,
-                                   identity = ?, traced_by = ?, fields = ?
+                                   identity = ?, traced_by = ?, fields = ?, ticket = ?
                 WHERE id = ? AND status = 'queued' RETURNING received_at
                 """, [SQLValue(report.messageID), .text(report.status.rawValue), .text(report.format), SQLValue(report.type?.rawValue),
                       SQLValue(report.reporter), .text(report.reporterAuthentication), SQLValue(report.reason),
                       SQLValue(report.identity), SQLValue(report.tracedBy?.rawValue),
-                      .text(report.fields.rendered(indent: nil)), .int(report.reportID)]).first?.first?.int else {
+                      .text(report.fields.rendered(indent: nil)), SQLValue(report.ticket), .int(report.reportID)]).first?.first?.int else {
                 return .notQueued
             }
             try Self.tally(tx, format: report.format, type: report.type, status: report.status.rawValue)
@@ -89,6 +89,10 @@ extension SQLStore: CaseStore {
                 let digest = sha256Hex(e.bytes)
                 try tx.query("INSERT INTO evidence(report_id, filename, content_type, size, sha256, bytes) VALUES(?, ?, ?, ?, ?, ?)",
                              [.int(reportID), .text(e.filename), .text(e.contentType), .int(Int64(e.bytes.count)), .text(digest), .blob(e.bytes)])
+            }
+            // Correspondence is kept on its cases (`case show` lists it) but counts as none of their reports.
+            for caseID in report.threadCases {
+                try tx.query("INSERT INTO case_reports(case_id, report_id) VALUES(?, ?) ON CONFLICT DO NOTHING", [.int(caseID), .int(reportID)])
             }
             let filed = try report.subjects.map { subject in
                 try Self.fileOnCase(tx, reportID: reportID, subject: subject, receivedAt: receivedAt,
@@ -137,6 +141,25 @@ extension SQLStore: CaseStore {
         }
         guard let id = try open() else { throw StoreError(.failed, "store: could not open a case for \(subject.value)") }
         return (id, false)
+    }
+
+    public func cases(inThreadOf thread: ReportThread) throws -> [FiledCase] {
+        let references = Array(thread.references.prefix(20))
+        guard !references.isEmpty || thread.ticket != nil else { return [] }
+        // Placeholders only: one `?` per reference (at most 20), the ids bound as parameters.
+        var matches: [String] = []
+        if !references.isEmpty { matches.append("r.message_id IN (\(references.map { _ in "?" }.joined(separator: ", ")))") }
+        if thread.ticket != nil { matches.append("r.ticket = ?") }
+        let rows = try db.query("""
+            SELECT DISTINCT c.id, c.subject_kind, c.subject, c.type
+            FROM reports r JOIN case_reports cr ON cr.report_id = r.id JOIN cases c ON c.id = cr.case_id
+            WHERE \(matches.joined(separator: " OR ")) ORDER BY c.id
+            """, references.map { .text($0) } + (thread.ticket.map { [.text($0)] } ?? []))
+        return rows.compactMap { row in
+            guard let id = row[0].int, let kind = row[1].text.flatMap(SubjectKind.init(rawValue:)), let value = row[2].text,
+                  let type = row[3].text.flatMap(AbuseType.init(rawValue:)) else { return nil }
+            return FiledCase(id: id, subject: CaseSubject(kind: kind, value: value, type: type), opened: false)
+        }
     }
 
     public func outboundMessage(withMessageID messageID: String) throws -> OutboundRecord? {

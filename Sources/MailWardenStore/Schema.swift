@@ -265,6 +265,13 @@ enum Schema {
         CREATE TRIGGER overrides_changed AFTER UPDATE ON overrides BEGIN UPDATE policy_version SET version = version + 1; END;
         CREATE TRIGGER overrides_deleted AFTER DELETE ON overrides BEGIN UPDATE policy_version SET version = version + 1; END;
         """,
+        // 9: threading. A reply names the reports it answers by Message-ID; a follow-up carries the
+        // reporter's ticket id (`organisational-domain id`). Both are looked up at every filing.
+        """
+        ALTER TABLE reports ADD COLUMN ticket TEXT;
+        CREATE INDEX reports_message_id ON reports(message_id);
+        CREATE INDEX reports_ticket ON reports(ticket);
+        """,
     ]
 
     // Integers are BIGINT (the store binds 64-bit integers); names sort bytewise (COLLATE "C"), as
@@ -466,6 +473,12 @@ enum Schema {
             FOR EACH STATEMENT EXECUTE FUNCTION mailwarden_policy_changed();
         CREATE TRIGGER overrides_changed AFTER INSERT OR DELETE OR UPDATE ON overrides
             FOR EACH STATEMENT EXECUTE FUNCTION mailwarden_policy_changed();
+        """,
+        // 3: as SQLite's 9, threading.
+        """
+        ALTER TABLE reports ADD COLUMN ticket TEXT;
+        CREATE INDEX reports_message_id ON reports(message_id);
+        CREATE INDEX reports_ticket ON reports(ticket);
         """,
     ]
 }

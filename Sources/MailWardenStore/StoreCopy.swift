@@ -31,7 +31,7 @@ extension SQLStore {
         CopiedTable(name: "settings", columns: ["key", "value"], order: "key"),
         CopiedTable(name: "reports", columns: ["id", "received_at", "message_id", "content_hash", "status", "format", "type", "reporter",
                                                "envelope_sender", "envelope_recipient", "reason", "identity", "traced_by", "fields",
-                                               "decided_at", "decided_by", "note", "queue_id", "reporter_auth", "failed_parses"], order: "id"),
+                                               "decided_at", "decided_by", "note", "queue_id", "reporter_auth", "failed_parses", "ticket"], order: "id"),
         CopiedTable(name: "report_raw", columns: ["report_id", "raw"], order: "report_id"),
         CopiedTable(name: "report_indicators", columns: ["id", "report_id", "kind", "value"], order: "id", rowidAsID: true),
         CopiedTable(name: "cases", columns: ["id", "subject", "subject_kind", "type", "status", "opened_at", "last_report_at",

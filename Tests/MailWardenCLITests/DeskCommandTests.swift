@@ -56,9 +56,9 @@ import Testing
         try #require(outcomes.count == 4, "\(outcomes)")
         #expect(outcomes[0] == "filed 1" && outcomes[2] == "duplicate 1" && outcomes[3] == "filed 3")
         #expect(outcomes[1].hasPrefix("triage 2 parser died"), "given up on at its second failure")
-        #expect(first.stderr.hasSuffix("4 messages: filed 2, triage 1, ignored 0, duplicate 1, failed 0\n"))
+        #expect(first.stderr.hasSuffix("4 messages: filed 2, triage 1, ignored 0, correspondence 0, duplicate 1, failed 0\n"))
         // Run again, the import queues nothing twice.
         let again = try sandbox.run("ingest", "--mbox", mbox.path)
-        #expect(again.stderr.hasSuffix("4 messages: filed 0, triage 0, ignored 0, duplicate 4, failed 0\n"))
+        #expect(again.stderr.hasSuffix("4 messages: filed 0, triage 0, ignored 0, correspondence 0, duplicate 4, failed 0\n"))
     }
 }

@@ -130,7 +130,7 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         switch first.status {
         case .filed: #expect(!first.cases.isEmpty, "a filed report is on a case")
         case .triage, .ignored: #expect(first.cases.isEmpty)
-        case .duplicate: Issue.record("a fresh store has no duplicate")
+        case .duplicate, .correspondence: Issue.record("a fresh store has no duplicate and no thread: \(first.status)")
         }
         let again = try h.ingest(raw, sender: nil)
         #expect(again.status == .duplicate && again.reportID == first.reportID)
@@ -197,6 +197,51 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         #expect(r.cases.map(\.subject) == [CaseSubject(kind: .ip, value: "198.51.100.9", type: .spam)])
         let second = try h.ingest(feedbackReport(original: "Subject: other\n\nbody", reporter: "x@isp.example", sourceIP: "198.51.100.9"))
         #expect(second.cases.first?.id == r.cases.first?.id && second.cases.first?.opened == false, "joins the open case")
+    }
+
+    /// A CERT's report, then the CERT's answer to our reply (In-Reply-To) and its ticket system's
+    /// update (the ticket id in the subject): both join the first report's case as correspondence;
+    /// another reporter's ticket of the same number is another ticket.
+    @Test func repliesAndTicketFollowUpsJoinTheirCase() throws {
+        let h = try DeskHarness()
+        func mail(_ headers: String, _ body: String) -> String {
+            "From: CERT <cert@abuse.cert.example>\nTo: abuse@example.com\n\(headers)\n\n\(body)\n"
+        }
+        let first = try h.ingest(mail("Subject: [Ticket#2026120510000042] Spam from 198.51.100.77\nMessage-ID: <t42@cert.example>",
+                                      "We received spam from 198.51.100.77, a host in your network. Please stop this spam."))
+        #expect(first.status == .filed)
+        let caseID = try #require(first.cases.first?.id)
+
+        let reply = try h.ingest(mail("Subject: Re: your answer\nMessage-ID: <r1@cert.example>\nIn-Reply-To: <ours@example.com>\nReferences: <t42@cert.example> <ours@example.com>",
+                                      "Thank you. The spam from 203.0.113.50 went on until yesterday."))
+        #expect(reply.status == .correspondence && reply.cases.map(\.id) == [caseID], "\(reply.logSummary)")
+        #expect(reply.reason == "in the thread of case \(caseID)")
+
+        let update = try h.ingest(mail("Subject: [Ticket#2026120510000042] closed\nMessage-ID: <u1@cert.example>",
+                                       "This ticket about 198.51.100.77 is now closed."))
+        #expect(update.status == .correspondence && update.cases.map(\.id) == [caseID], "\(update.logSummary)")
+        #expect(update.reason == "in the thread of case \(caseID) (ticket 2026120510000042)")
+
+        let other = try h.ingest("From: Other <abuse@other.example>\nTo: abuse@example.com\nSubject: [Ticket#2026120510000042] Spam from 198.51.100.78\nMessage-ID: <o1@other.example>\n\nSpam from 198.51.100.78, please stop this spam.\n")
+        #expect(other.status == .filed && other.cases.first?.id != caseID, "another reporter's ticket is another ticket")
+
+        let detail = try h.store.caseDetail(id: caseID)
+        #expect(detail.reports.map(\.status) == [.filed, .correspondence, .correspondence], "case show lists the correspondence")
+        #expect(detail.summary.reportCount == 1, "correspondence is no report of abuse")
+        #expect(try h.store.cases().count == 2, "no case opened on the correspondence's addresses")
+    }
+
+    @Test func ticketIDsAreReadAsTicketSystemsWriteThem() {
+        let tickets: [(String, String?)] = [
+            ("[Ticket#2026120510000042] Spam", "2026120510000042"), ("Re: [rt.cert.example #12345] abuse", "12345"),
+            ("[CERT-Bund#2026120512345678] Phishing", "2026120512345678"), ("Case 01234567: your network", "01234567"),
+            ("INC0012345 resolved", "0012345"), ("[SR-1234567] update", "1234567"),
+            ("Order #12345 shipped", nil), ("Spam from 192.0.2.5", nil), ("incoming spam 2026", nil), ("[#12] short", nil),
+        ]
+        for (subject, expected) in tickets {
+            let report = ReportParser.parse(Array("From: a@b.example\nSubject: \(subject)\n\nbody\n".utf8))
+            #expect(report.ticket == expected, "\(subject)")
+        }
     }
 
     @Test func noCaseIsFiledOnANonPublicAddress() throws {

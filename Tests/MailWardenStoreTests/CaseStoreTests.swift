@@ -42,6 +42,27 @@ import Testing
         #expect(try s.cases().first?.lastReportAt == 100)
     }
 
+    /// Threading: a filed report is found by its Message-ID and by its ticket; correspondence is kept
+    /// on the case it joins without counting as one of its reports.
+    @Test(arguments: Backend.available) func aThreadFindsTheCaseOfTheReportItAnswersOrWhoseTicketItCarries(_ backend: Backend) throws {
+        let t = try TempStore(backend)
+        let s = try t.open()
+        var first = Self.filing(try Self.queue(s, "Subject: a\r\n\r\nbody\r\n", at: 100).reportID)
+        first.messageID = "t42@cert.example"
+        first.ticket = "cert.example 2026120510000042"
+        guard case .filed(let cases) = try s.file(first), let filed = cases.first else { Issue.record("not filed"); return }
+        let found = [FiledCase(id: filed.id, subject: Self.spamFrom10, opened: false)]
+        #expect(try s.cases(inThreadOf: ReportThread(references: ["other@x", "t42@cert.example"], ticket: nil)) == found)
+        #expect(try s.cases(inThreadOf: ReportThread(references: [], ticket: "cert.example 2026120510000042")) == found)
+        #expect(try s.cases(inThreadOf: ReportThread(references: ["other@x"], ticket: "other.example 2026120510000042")).isEmpty)
+        #expect(try s.cases(inThreadOf: ReportThread(references: [], ticket: nil)).isEmpty)
+        var reply = Self.filing(try Self.queue(s, "Subject: Re: a\r\n\r\nthanks\r\n", at: 200).reportID, status: .correspondence)
+        reply.threadCases = [filed.id]
+        _ = try s.file(reply)
+        #expect(try s.caseDetail(id: filed.id).reports.map(\.status) == [.filed, .correspondence])
+        #expect(try s.cases().map(\.reportCount) == [1])
+    }
+
     @Test(arguments: Backend.available) func aBatchIsQueuedInOneCommitAndDedupedWithinItselfAndAgainstTheQueue(_ backend: Backend) throws {
         let t = try TempStore(backend)
         let earlier = try Self.queue(try t.open(), "Subject: old\r\n\r\nbody\r\n", at: 100)
