@@ -30,6 +30,8 @@ public enum ReportFormat: String, Sendable {
     case autoReply = "auto-reply"
     /// A DMARC aggregate report (RFC 7489 `rua`): statistics, not a complaint.
     case dmarcAggregate = "dmarc-aggregate"
+    /// An Amazon SES notification (SNS JSON): a complaint, or a bounce or delivery event.
+    case sesNotification = "ses"
 }
 
 /// The message a report is about, as far as the report carries it.

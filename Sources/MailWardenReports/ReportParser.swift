@@ -23,7 +23,7 @@ public enum ReportParser {
         var draft = ReportDraft(message)
 
         let structuredReaders: [(ReportMessage, inout ReportDraft, DecodeBudget) -> Bool] = [
-            XARFJSONReport.read, FeedbackReport.read, XARFTextReport.read, DMARCTextReport.read,
+            XARFJSONReport.read, SESNotification.read, FeedbackReport.read, XARFTextReport.read, DMARCTextReport.read,
             ACNSNotice.read, BulkCSVReport.read, URLListReport.read,
         ]
         if DMARCAggregateReport.recognises(message) {

@@ -1,0 +1,66 @@
+// Amazon SES notifications: the JSON document SES sends through SNS (mailed as the body of an
+// "AWS Notification Message", either bare or inside SNS's envelope, whose `Message` member holds it as
+// a string) or writes as an event. Bounces, deliveries and the other events are delivery status,
+// ignored like any bounce; a complaint is a recipient's spam complaint about a message SES relayed,
+// filed on the address that handed that message to SES (`mail.sourceIp`), unless the recipient said
+// "not spam".
+import Foundation
+import MailWardenCore
+
+enum SESNotification {
+    /// SES's notification types and event types that are about delivery, not abuse.
+    private static let deliveryEvents: Set<String> = [
+        "bounce", "delivery", "send", "reject", "deliverydelay", "open", "click", "rendering failure", "subscription",
+    ]
+
+    static func read(_ message: ReportMessage, _ draft: inout ReportDraft, _ budget: DecodeBudget) -> Bool {
+        guard let notification = message.texts.lazy.prefix(2).compactMap(document).first,
+              let kind = (notification["notificationType"] ?? notification["eventType"]) as? String else { return false }
+        draft.format = .sesNotification
+        let mail = notification["mail"] as? [String: Any] ?? [:]
+        var fields = [HeaderField(name: "notificationType", value: kind)]
+        for key in ["source", "sourceIp", "messageId", "timestamp"] {
+            if let value = mail[key] as? String { fields.append(HeaderField(name: "mail.\(key)", value: value)) }
+        }
+        let lowerKind = kind.lowercased()
+        if deliveryEvents.contains(lowerKind) {
+            draft.fields = fields
+            draft.ignoredBecause = "Amazon SES \(lowerKind) notification: delivery status, not a complaint"
+            return true
+        }
+        guard lowerKind == "complaint" else {
+            draft.fields = fields
+            draft.ignoredBecause = "Amazon SES \(lowerKind) notification: not a complaint"
+            return true
+        }
+        let complaint = notification["complaint"] as? [String: Any] ?? [:]
+        let feedbackType = (complaint["complaintFeedbackType"] as? String)?.lowercased()
+        if let feedbackType { fields.append(HeaderField(name: "complaint.complaintFeedbackType", value: feedbackType)) }
+        draft.fields = fields
+        if feedbackType == "not-spam" {
+            draft.ignoredBecause = "Amazon SES complaint of type not-spam: the recipient said it is not spam"
+            return true
+        }
+        draft.type = switch feedbackType {
+        case "fraud": .phishing
+        case "virus": .malware
+        default: .spam
+        }
+        if let ip = mail["sourceIp"] as? String { draft.addIP(ip) }
+        draft.reporter = message.from
+        draft.receivedAt = [complaint["timestamp"], mail["timestamp"]].lazy.compactMap { ($0 as? String).flatMap(ReportDate.parse) }.first
+        return true
+    }
+
+    /// The SES notification in a text: the document itself, or SNS's envelope around it.
+    private static func document(_ text: String) -> [String: Any]? {
+        let trimmed = text.trimmingWhitespace()
+        guard trimmed.hasPrefix("{"), trimmed.utf8.count <= ReportLimits.maxDocumentBytes,
+              let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any] else { return nil }
+        if object["notificationType"] != nil || (object["eventType"] != nil && object["mail"] != nil) { return object }
+        guard object["Type"] as? String == "Notification", let inner = object["Message"] as? String,
+              let wrapped = try? JSONSerialization.jsonObject(with: Data(inner.utf8)) as? [String: Any],
+              wrapped["notificationType"] != nil || wrapped["eventType"] != nil else { return nil }
+        return wrapped
+    }
+}
