@@ -784,3 +784,40 @@ import Testing
         }
     }
 }
+
+/// A complaint that names the attacker in its prose and then lists the servers it attacked is
+/// about the attacker: the victims are neither cases nor the source.
+@Suite struct VictimListTests {
+    static func complaint(_ body: String) -> AbuseReport {
+        TestMail.parse("""
+            From: noc@hosting.example
+            To: abuse@isp.example
+            Subject: SSH brute force from your network
+
+            \(body)
+            """)
+    }
+
+    @Test func theOffenderNamedInProseIsTheSourceNotTheListedVictims() {
+        let report = Self.complaint("""
+            Hello, your host 198.51.100.23 ran an SSH brute force attack.
+            The following servers of ours were attacked:
+            203.0.113.10
+            203.0.113.11
+            203.0.113.12
+            Please stop it.
+            """)
+        #expect(report.sourceIPs == ["198.51.100.23"])
+        #expect(report.bulkEntries.isEmpty)
+        #expect(report.status == .filed)
+    }
+
+    @Test func aListUnderAnOffendersHeadingStaysTheSubject() {
+        let report = Self.complaint("""
+            IPs engaged in SSH brute force attacks from your network:
+            198.51.100.30
+            198.51.100.31
+            """)
+        #expect(report.bulkEntries.map(\.ip) == ["198.51.100.30", "198.51.100.31"])
+    }
+}

@@ -9,10 +9,11 @@ enum FreeTextComplaint {
         draft.format = .freeText
         let body = message.texts.joined(separator: "\n")
         let reportType = AbuseType(keywordsIn: body, subject: message.subject)
+        var victims = Set<IPAddress>()
         let listed = TableRows.add(TextTable.pipeRows(body), fallback: reportType, to: &draft, budget: budget)
-            || addAddressList(body, to: &draft)
+            || addAddressList(body, to: &draft, victims: &victims)
         if !listed {
-            draft.ips = LabelledLines.offendingIPs(in: message.subject + "\n" + body)
+            draft.ips = UniqueList(LabelledLines.offendingIPs(in: message.subject + "\n" + body).items.filter { !victims.contains($0) })
             draft.addFreeText(IndicatorScanner.scan(message.subject + "\n" + body))
             // A CERT's notice often names only its own site in its text and lists the addresses in
             // an attached file: those are the subjects, not the site.
@@ -40,21 +41,29 @@ enum FreeTextComplaint {
     }
 
     /// Lines that hold one address and nothing else, each typed by the heading above its group
-    /// (`IPs Engaged In Harvesting On Your Network:`). Two or more make a list.
-    private static func addAddressList(_ text: String, to draft: inout ReportDraft) -> Bool {
+    /// (`IPs Engaged In Harvesting On Your Network:`). Two or more make a list. Addresses under a
+    /// heading that names targets (`The following servers of ours were attacked:`) are victims: no
+    /// entry, and never the source (the prose names that), so they go to `victims`.
+    private static func addAddressList(_ text: String, to draft: inout ReportDraft, victims: inout Set<IPAddress>) -> Bool {
         var listed: [(IPAddress, AbuseType?)] = []
         var heading = ""
         // A heading's words are read once, when the first address under it shows, not once per address.
         var headingType: AbuseType?
+        var headingNamesTargets = false
         var headingIsRead = true
         for line in text.split(whereSeparator: \.isNewline) {
             let trimmed = line.trimmingWhitespace()
             if let ip = IPAddress(trimmed) {
                 if !headingIsRead {
                     headingType = AbuseType(keywordsIn: heading)
+                    headingNamesTargets = LabelledLines.namesTarget(heading.lowercased())
                     headingIsRead = true
                 }
-                if !ip.isNeverReported { listed.append((ip, headingType)) }
+                if headingNamesTargets {
+                    victims.insert(ip)
+                } else if !ip.isNeverReported {
+                    listed.append((ip, headingType))
+                }
             } else if !trimmed.isEmpty {
                 heading = trimmed
                 headingIsRead = false

@@ -36,7 +36,8 @@ enum LabelledLines {
         label == "ip" || label == "ip address" || label == "ip-address" || sourceLabelWords.contains { label.includes($0) }
     }
 
-    private static func isTargetLabel(_ label: String) -> Bool {
+    /// Whether a label or a heading (lower-cased) names targets or victims.
+    static func namesTarget(_ label: String) -> Bool {
         targetLabelWords.contains { label.includes($0) }
     }
 
@@ -45,12 +46,12 @@ enum LabelledLines {
     static func offendingIPs(in text: String) -> UniqueList<IPAddress> {
         let lines = parse(text)
         var labelled = UniqueList<IPAddress>()
-        for line in lines where isSourceLabel(line.label) && !isTargetLabel(line.label) {
+        for line in lines where isSourceLabel(line.label) && !namesTarget(line.label) {
             labelled.add(contentsOf: IndicatorScanner.ips(in: line.value))
         }
         if !labelled.isEmpty { return labelled }
         var targets = UniqueList<IPAddress>()
-        for line in lines where isTargetLabel(line.label) {
+        for line in lines where namesTarget(line.label) {
             targets.add(contentsOf: IndicatorScanner.ips(in: line.value))
         }
         return UniqueList(IndicatorScanner.ips(in: text).filter { !targets.contains($0) })
