@@ -184,3 +184,21 @@ enum RFC3339Day {
         return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(t)))
     }
 }
+
+/// Real bounces of the major MTAs and appliances (Fixtures/bounces, from Sisimai's corpus): every
+/// one is ignored, none becomes a case or a complaint, whatever it carries of the original.
+@Suite struct BounceFixtureTests {
+    static let directory: URL = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/bounces")
+    static let files: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
+        .filter { $0.hasSuffix(".eml") }.sorted()
+
+    @Test func thereAreSamples() {
+        #expect(Self.files.count >= 20)
+    }
+
+    @Test(arguments: files) func everyBounceIsIgnored(file: String) throws {
+        let report = ReportParser.parse(Array(try Data(contentsOf: Self.directory.appendingPathComponent(file))))
+        #expect(report.status == .ignored, "\(file): \(report.status) \(report.format) \(report.reason ?? "")")
+        #expect([.deliveryStatus, .autoReply, .sesNotification].contains(report.format), "\(file): \(report.format)")
+    }
+}

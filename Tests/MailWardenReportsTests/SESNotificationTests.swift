@@ -26,7 +26,9 @@ import Testing
 
     @Test func aBounceOrADeliveryIsIgnored() {
         let bounce = #"{"notificationType":"Bounce","bounce":{"bounceType":"Permanent","bounceSubType":"General","bouncedRecipients":[{"emailAddress":"gone@isp.example","status":"5.1.1"}],"timestamp":"2026-12-05T08:00:01.000Z"},"# + Self.mailPart + "}"
-        for body in [Self.enveloped(bounce), bounce] {
+        // SNS mails the document with an unsubscribe footer below it.
+        let footer = "\n\n--\nIf you wish to stop receiving notifications from this topic, please click or visit the link below to unsubscribe:\nhttps://sns.us-west-2.amazonaws.com/unsubscribe.html?SubscriptionArn=arn:aws:sns:us-west-2:123456789012:ses"
+        for body in [Self.enveloped(bounce), bounce, bounce + footer] {
             let report = ReportParser.parse(Self.mail(body))
             #expect(report.status == .ignored && report.format == .sesNotification)
             #expect(report.reason == "Amazon SES bounce notification: delivery status, not a complaint")

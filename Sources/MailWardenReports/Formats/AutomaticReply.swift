@@ -19,7 +19,8 @@ enum AutomaticReply {
         "undelivered mail", "undeliverable:", "undeliverable message", "delivery status notification", "mail delivery failed",
         "failure notice", "returned mail:", "delivery failure", "mail delivery failure", "delivery has failed",
         "unzustellbar:", "nicht zustellbar", "non remis", "non recapitabile", "no se puede entregar", "onbestelbaar",
-        "warning: could not send",
+        "warning: could not send", "mail system error", "undeliverable mail", "message delivery has failed", "mail failure",
+        "[postmaster] email delivery failure", "postfix smtp server: errors from", "delivery notification:",
     ]
 
     /// Sentences the major MTAs open a bounce's text with (Postfix, Exim, qmail, Exchange), lower-cased.
@@ -27,6 +28,9 @@ enum AutomaticReply {
         "this is the mail system at host", "this message was created automatically by mail delivery software",
         "hi. this is the qmail-send program", "delivery has failed to these recipients or groups",
         "i'm afraid i wasn't able to deliver your message", "your message could not be delivered",
+        "unable to deliver message to", "each of the following recipients was rejected", "original message follows",
+        "this is an automatically generated delivery status notification", "the following addresses had permanent fatal errors",
+        "your message did not reach some or all of the intended recipients", "delivery to the following recipient failed",
     ]
 
     static func classify(_ message: ReportMessage) -> (format: ReportFormat, reason: String)? {
@@ -34,8 +38,13 @@ enum AutomaticReply {
         let subject = message.subject.lowercased().trimmingWhitespace()
         // Mail systems send bounces from these, or with a null return path (RFC 5321 section 4.5.5);
         // postmaster@ also sends real complaints, so a sender alone decides nothing.
+        // The From field as written, too: `MAILER-DAEMON <>` and `Mail Delivery System <…>` name no
+        // usable address, or not the usual one.
+        let fromField = headers.value("From")?.prefix(256).lowercased() ?? ""
+        let returnPath = headers.value("Return-Path")?.prefix(256).lowercased().trimmingWhitespace() ?? ""
         let fromMailSystem = message.from.map { $0.hasPrefix("mailer-daemon@") || $0.hasPrefix("postmaster@") } ?? false
-            || headers.value("Return-Path")?.trimmingWhitespace() == "<>"
+            || ["mailer-daemon", "mail delivery", "mail.delivery", "postmaster", "<>"].contains { fromField.contains($0) }
+            || returnPath == "<>" || returnPath.contains("mailer-daemon") || returnPath.contains("double-bounce")
         let bounceWords = bounceSubjectPrefixes.contains(where: { subject.hasPrefix($0) })
             || message.texts.prefix(1).contains { text in
                 let opening = text.prefix(2000).lowercased()

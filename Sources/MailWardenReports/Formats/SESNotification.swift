@@ -54,9 +54,15 @@ enum SESNotification {
 
     /// The SES notification in a text: the document itself, or SNS's envelope around it.
     private static func document(_ text: String) -> [String: Any]? {
-        let trimmed = text.trimmingWhitespace()
-        guard trimmed.hasPrefix("{"), trimmed.utf8.count <= ReportLimits.maxDocumentBytes,
-              let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any] else { return nil }
+        // SNS adds an unsubscribe footer below the document.
+        let text = text.trimmingWhitespace()
+        guard text.hasPrefix("{"), let end = text.lastIndex(of: "}") else { return nil }
+        let json = text[...end]
+        guard json.utf8.count <= ReportLimits.maxDocumentBytes else { return nil }
+        // A long line may arrive folded (a line break and a space inserted): unfolded, it parses.
+        let unfolded = { json.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n ", with: "") }
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+                ?? (try? JSONSerialization.jsonObject(with: Data(unfolded().utf8)) as? [String: Any]) else { return nil }
         if object["notificationType"] != nil || (object["eventType"] != nil && object["mail"] != nil) { return object }
         guard object["Type"] as? String == "Notification", let inner = object["Message"] as? String,
               let wrapped = try? JSONSerialization.jsonObject(with: Data(inner.utf8)) as? [String: Any],
