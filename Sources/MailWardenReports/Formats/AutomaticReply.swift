@@ -9,18 +9,21 @@ import MailWardenCore
 enum AutomaticReply {
     /// Subject openings of out-of-office and other automatic replies, lower-cased.
     private static let subjectPrefixes = [
-        "automatic reply:", "auto:", "autoreply", "auto reply", "auto-reply", "automatische antwort",
+        "automatic reply:", "auto:", "autoreply", "autorespon", "auto reply", "auto-reply", "automatische antwort",
         "out of office", "out of the office", "away until", "abwesenheitsnotiz", "afwezig",
         "réponse automatique", "respuesta automática", "risposta automatica",
     ]
 
-    /// Subject openings of bounces that are not RFC 3464 reports (qmail, Exim, Exchange), lower-cased.
+    /// Subject openings of bounces that are not RFC 3464 reports (qmail, Exim, Exchange, Zoho, and
+    /// Japanese carriers and appliances), lower-cased.
     private static let bounceSubjectPrefixes = [
         "undelivered mail", "undeliverable:", "undeliverable message", "delivery status notification", "mail delivery failed",
         "failure notice", "returned mail:", "delivery failure", "mail delivery failure", "delivery has failed",
         "unzustellbar:", "nicht zustellbar", "non remis", "non recapitabile", "no se puede entregar", "onbestelbaar",
         "warning: could not send", "mail system error", "undeliverable mail", "message delivery has failed", "mail failure",
         "[postmaster] email delivery failure", "postfix smtp server: errors from", "delivery notification:",
+        "there was an error sending your mail", "mail failed, returning to sender", "mail delivery status notification",
+        "メールエラー", "メッセージを配信できません", "配信エラー", "配信できません",
     ]
 
     /// Sentences the major MTAs open a bounce's text with (Postfix, Exim, qmail, Exchange), lower-cased.
