@@ -51,30 +51,32 @@ import MailWardenCore
         return results.withLock { r in (0..<n).map { r[$0] ?? .failure(Refused()) } }
     }
 
-    @Test func concurrentCountsShareTransactionsAndEachGetsItsOwnValue() throws {
+    /// `n` counts through one GroupCommit at once: count i writes i and returns `value(i)`.
+    static func counts(_ n: Int, key: @escaping @Sendable (Int) -> String,
+                       value: @escaping @Sendable (Int) throws -> Int) -> (SlowStore, [Result<Int, any Error>]) {
         let store = SlowStore()
         let commits = GroupCommit<Int>(store: store)
-        let results = Self.concurrently(16) { i in
-            try commits.run(key: "id\(i % 3)") {
+        let results = concurrently(n) { i in
+            try commits.run(key: key(i)) {
                 store.write(i)
-                return i * 10
+                return try value(i)
             }
         }
+        return (store, results)
+    }
+
+    @Test func concurrentCountsShareTransactionsAndEachGetsItsOwnValue() throws {
+        let (store, results) = Self.counts(16, key: { "id\($0 % 3)" }, value: { $0 * 10 })
         #expect(results.map { try? $0.get() } == (0..<16).map { $0 * 10 })
         #expect(store.committed.sorted() == Array(0..<16), "each count committed exactly once")
         #expect(store.transactions < 16, "counts that waited for the store shared a transaction (\(store.transactions) for 16)")
     }
 
     @Test func aCountThatFailsFailsAloneAndTheOthersAreCountedOnce() throws {
-        let store = SlowStore()
-        let commits = GroupCommit<Int>(store: store)
-        let results = Self.concurrently(12) { i in
-            try commits.run(key: "id\(i)") {
-                store.write(i)
-                if i == 7 { throw Refused() }
-                return i
-            }
-        }
+        let (store, results) = Self.counts(12, key: { "id\($0)" }, value: { i in
+            if i == 7 { throw Refused() }
+            return i
+        })
         for (i, result) in results.enumerated() {
             if i == 7 {
                 #expect(throws: Refused.self) { try result.get() }
