@@ -11,7 +11,7 @@ import Foundation
 import Synchronization
 
 public final class PolicyCache: IdentityStateSource, @unchecked Sendable {
-    public enum Freshness: Sendable, Equatable {
+    public enum Freshness: Sendable {
         /// The version is read at a lookup when the store last confirmed the snapshot at least
         /// `interval` ago (a store on this host).
         case checkedAtLookup(atMostEvery: Duration)

@@ -16,7 +16,7 @@ import MailWardenReports
 
 /// What one ingested message became; also its one-line JSON (`mailwarden ingest --json`).
 public struct IngestResult: Sendable {
-    public enum Status: String, Sendable { case filed, triage, ignored, duplicate, correspondence }
+    public enum Status: String, Sendable, CaseIterable { case filed, triage, ignored, correspondence, duplicate }
 
     /// A report the parser gave up on (died or ran over its budget): in triage with its raw bytes.
     public static func unparsed(reportID: Int64, reason: String) -> IngestResult {
@@ -123,7 +123,7 @@ public struct AbuseDesk: Sendable {
         if !threadCases.isEmpty {
             status = .correspondence
             reason = "in the thread of case \(threadCases.map { "\($0.id)" }.joined(separator: ", "))"
-                + (thread.ticket.map { " (ticket \($0.split(separator: " ").last ?? ""))" } ?? "")
+                + (report.ticket.map { " (ticket \($0))" } ?? "")
         }
         // A typed report the parser could not file (no IP or domain) still files when we traced its
         // original to one of our customers: the customer is the subject.

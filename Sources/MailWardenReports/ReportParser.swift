@@ -5,9 +5,9 @@
 //   2. Sorting: the report's own text, its files, its feedback-report parts and the originals it
 //      carries are told apart (ReportMessage).
 //   3. Report content decides: a DMARC aggregate report (statistics) is ignored as such; else the
-//      structured readers are asked in turn (XARF JSON, ARF and auth-failure, X-ARF text, DMARC
-//      failure text, ACNS, bulk CSV, URL lists); the first that recognises its format fills the
-//      draft. Only a message none of them recognises can be a bounce or an auto-reply (ignored);
+//      structured readers are asked in turn (XARF JSON, Amazon SES notifications, ARF and
+//      auth-failure, X-ARF text, DMARC failure text, ACNS, bulk CSV, URL lists); the first that
+//      recognises its format fills the draft. Only a message none of them recognises can be a bounce or an auto-reply (ignored);
 //      else it is a forwarded complaint or free text.
 //   4. Status: filed when the type and a subject (IP, domain, or bulk entries) are known, else
 //      triage with the reason.

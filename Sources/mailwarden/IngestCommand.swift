@@ -101,7 +101,7 @@ struct Ingest: ParsableCommand {
         }
         waiter.notifier.finish()
         if progress { FileHandle.standardError.write(Data("\n".utf8)) }
-        let summary = ["filed", "triage", "ignored", "correspondence", "duplicate", "failed"].map { "\($0) \(tally[$0] ?? 0)" }.joined(separator: ", ")
+        let summary = (IngestResult.Status.allCases.map(\.rawValue) + ["failed"]).map { "\($0) \(tally[$0] ?? 0)" }.joined(separator: ", ")
         FileHandle.standardError.write(Data("\(count) messages: \(summary)\n".utf8))
         if tally["failed", default: 0] > 0 { throw ExitCode(75) }
     }

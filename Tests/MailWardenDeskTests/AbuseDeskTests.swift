@@ -231,6 +231,22 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         #expect(try h.store.cases().count == 2, "no case opened on the correspondence's addresses")
     }
 
+    /// Correspondence counts toward no lock: a second organisation's complaint that answers the first
+    /// one's report joins its case and is not counted; the same complaint outside the thread locks.
+    @Test func correspondenceCountsTowardNoLock() throws {
+        let h = try DeskHarness.complaints()
+        let original = try h.shop7Original()
+        let first = feedbackReport(original: original, reporter: "fbl@one.example", authenticationResults: dkimPass("fbl@one.example"))
+        let firstID = try #require(first.split(separator: "\n").first { $0.hasPrefix("Message-ID: <") }?.dropFirst("Message-ID: <".count).dropLast())
+        #expect(try h.ingest(first).complaint != nil)
+        let second = feedbackReport(original: original, reporter: "abuse@two.example", authenticationResults: dkimPass("abuse@two.example"))
+        let reply = try h.ingest(second.replacingOccurrences(of: "Subject: FW: complaint", with: "In-Reply-To: <\(firstID)>\nSubject: Re: complaint"))
+        #expect(reply.status == .correspondence && reply.complaint == nil)
+        #expect(try h.store.state(of: "user:shop7").lock == nil, "a second reporter, but in the first one's thread")
+        let unthreaded = try h.ingest(second)
+        guard case .locked? = unthreaded.complaint else { Issue.record("\(String(describing: unthreaded.complaint))"); return }
+    }
+
     @Test func ticketIDsAreReadAsTicketSystemsWriteThem() {
         let tickets: [(String, String?)] = [
             ("[Ticket#2026120510000042] Spam", "2026120510000042"), ("Re: [rt.cert.example #12345] abuse", "12345"),

@@ -40,13 +40,11 @@ enum AutomaticReply {
         let headers = message.headers
         let subject = message.subject.lowercased().trimmingWhitespace()
         // Mail systems send bounces from these, or with a null return path (RFC 5321 section 4.5.5);
-        // postmaster@ also sends real complaints, so a sender alone decides nothing.
-        // The From field as written, too: `MAILER-DAEMON <>` and `Mail Delivery System <…>` name no
-        // usable address, or not the usual one.
+        // postmaster@ also sends real complaints, so a sender alone decides nothing. The From field
+        // is read as written: `MAILER-DAEMON <>` and `Mail Delivery System <…>` name no usable address.
         let fromField = headers.value("From")?.prefix(256).lowercased() ?? ""
         let returnPath = headers.value("Return-Path")?.prefix(256).lowercased().trimmingWhitespace() ?? ""
-        let fromMailSystem = message.from.map { $0.hasPrefix("mailer-daemon@") || $0.hasPrefix("postmaster@") } ?? false
-            || ["mailer-daemon", "mail delivery", "mail.delivery", "postmaster", "<>"].contains { fromField.contains($0) }
+        let fromMailSystem = ["mailer-daemon", "mail delivery", "mail.delivery", "postmaster", "<>"].contains { fromField.contains($0) }
             || returnPath == "<>" || returnPath.contains("mailer-daemon") || returnPath.contains("double-bounce")
         let bounceWords = bounceSubjectPrefixes.contains(where: { subject.hasPrefix($0) })
             || message.texts.prefix(1).contains { text in
@@ -60,7 +58,7 @@ enum AutomaticReply {
         if subjectPrefixes.contains(where: { subject.hasPrefix($0) }) {
             return (.autoReply, "automatic reply (subject \"\(message.subject)\")")
         }
-        guard isReply(message) else { return nil }
+        guard isReply(message, subject: subject) else { return nil }
         if let submitted = headers.value("Auto-Submitted")?.lowercased(), submitted.hasPrefix("auto-replied") {
             return (.autoReply, "automatic reply (Auto-Submitted: auto-replied)")
         }
@@ -77,9 +75,9 @@ enum AutomaticReply {
     private static let replyPrefixes = ["re:", "aw:", "antw:", "sv:", "vs:", "r:", "ref:", "réf:"]
 
     /// A reply to some message: it names it (RFC 5322 In-Reply-To, References) or says so in its subject.
-    private static func isReply(_ message: ReportMessage) -> Bool {
-        let subject = message.subject.lowercased().trimmingWhitespace()
-        return message.headers.value("In-Reply-To") != nil || message.headers.value("References") != nil
+    /// `subject`: lower-cased and trimmed.
+    private static func isReply(_ message: ReportMessage, subject: String) -> Bool {
+        message.headers.value("In-Reply-To") != nil || message.headers.value("References") != nil
             || replyPrefixes.contains(where: { subject.hasPrefix($0) })
     }
 }

@@ -18,25 +18,22 @@ enum SESNotification {
               let kind = (notification["notificationType"] ?? notification["eventType"]) as? String else { return false }
         draft.format = .sesNotification
         let mail = notification["mail"] as? [String: Any] ?? [:]
-        var fields = [HeaderField(name: "notificationType", value: kind)]
-        for key in ["source", "sourceIp", "messageId", "timestamp"] {
-            if let value = mail[key] as? String { fields.append(HeaderField(name: "mail.\(key)", value: value)) }
-        }
+        let complaint = notification["complaint"] as? [String: Any] ?? [:]
+        let feedbackType = (complaint["complaintFeedbackType"] as? String)?.lowercased()
+        draft.fields = [HeaderField(name: "notificationType", value: kind)]
+            + ["source", "sourceIp", "messageId", "timestamp"].compactMap { key in
+                (mail[key] as? String).map { HeaderField(name: "mail.\(key)", value: $0) }
+            }
+            + (feedbackType.map { [HeaderField(name: "complaint.complaintFeedbackType", value: $0)] } ?? [])
         let lowerKind = kind.lowercased()
         if deliveryEvents.contains(lowerKind) {
-            draft.fields = fields
             draft.ignoredBecause = "Amazon SES \(lowerKind) notification: delivery status, not a complaint"
             return true
         }
         guard lowerKind == "complaint" else {
-            draft.fields = fields
             draft.ignoredBecause = "Amazon SES \(lowerKind) notification: not a complaint"
             return true
         }
-        let complaint = notification["complaint"] as? [String: Any] ?? [:]
-        let feedbackType = (complaint["complaintFeedbackType"] as? String)?.lowercased()
-        if let feedbackType { fields.append(HeaderField(name: "complaint.complaintFeedbackType", value: feedbackType)) }
-        draft.fields = fields
         if feedbackType == "not-spam" {
             draft.ignoredBecause = "Amazon SES complaint of type not-spam: the recipient said it is not spam"
             return true
@@ -63,10 +60,15 @@ enum SESNotification {
         let unfolded = { json.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n ", with: "") }
         guard let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
                 ?? (try? JSONSerialization.jsonObject(with: Data(unfolded().utf8)) as? [String: Any]) else { return nil }
-        if object["notificationType"] != nil || (object["eventType"] != nil && object["mail"] != nil) { return object }
+        if isNotification(object) { return object }
         guard object["Type"] as? String == "Notification", let inner = object["Message"] as? String,
               let wrapped = try? JSONSerialization.jsonObject(with: Data(inner.utf8)) as? [String: Any],
-              wrapped["notificationType"] != nil || wrapped["eventType"] != nil else { return nil }
+              isNotification(wrapped) else { return nil }
         return wrapped
+    }
+
+    /// SES's notification (`notificationType`) or event (`eventType`, about a `mail`).
+    private static func isNotification(_ object: [String: Any]) -> Bool {
+        object["notificationType"] != nil || (object["eventType"] != nil && object["mail"] != nil)
     }
 }
