@@ -21,6 +21,8 @@ struct ReportDraft {
     var isTruncated = false
     /// Set for bounces and auto-replies.
     var ignoredBecause: String?
+    /// Set when the message is for a person, whatever the readers found.
+    var triageBecause: String?
     /// Registrable domains whose links and addresses are the reporter's or ours, never reported.
     let ownDomains: Set<String>
 
@@ -137,6 +139,8 @@ struct ReportDraft {
         let hasSubject = !(ips.isEmpty && domains.isEmpty && entryDrafts.isEmpty)
         if let ignored = ignoredBecause {
             (status, reason) = (.ignored, ignored)
+        } else if let forPerson = triageBecause {
+            (status, reason) = (.triage, forPerson)
         } else if type == nil {
             (status, reason) = (.triage, hasSubject ? "the type of abuse could not be determined"
                                                     : "neither the type of abuse nor an IP address or domain could be determined")

@@ -33,8 +33,13 @@ public enum ReportParser {
             if let negative = AutomaticReply.classify(message) {
                 draft.format = negative.format
                 draft.ignoredBecause = negative.reason
-            } else if !ForwardedComplaint.read(message, &draft, budget) {
-                FreeTextComplaint.read(message, &draft, budget)
+            } else {
+                if AutomaticReply.isForwardedBounce(message) {
+                    draft.triageBecause = "a bounce forwarded by a person: backscatter or a question, for a person to judge"
+                }
+                if !ForwardedComplaint.read(message, &draft, budget) {
+                    FreeTextComplaint.read(message, &draft, budget)
+                }
             }
         }
         if draft.original == nil, let attached = message.attachedMessages.first, let inner = attached.parts.first {

@@ -185,20 +185,36 @@ enum RFC3339Day {
     }
 }
 
-/// Real bounces of the major MTAs and appliances (Fixtures/bounces, from Sisimai's corpus): every
-/// one is ignored, none becomes a case or a complaint, whatever it carries of the original.
+/// Real bounces, automatic replies and read receipts of the major MTAs, appliances and bounce
+/// parsers' test sets (Fixtures/bounces/<source>): every one is ignored, none becomes a case or a
+/// complaint, whatever it carries of the original. Bounces a person forwarded go to triage.
 @Suite struct BounceFixtureTests {
     static let directory: URL = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/bounces")
-    static let files: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
+    static let forwardedDirectory = "forwarded-by-a-person"
+    /// Paths below `directory`, of every `.eml` at any depth.
+    static let files: [String] = (FileManager.default.subpaths(atPath: directory.path) ?? [])
         .filter { $0.hasSuffix(".eml") }.sorted()
+    static let machineWritten = files.filter { !$0.contains(forwardedDirectory) }
 
     @Test func thereAreSamples() {
-        #expect(Self.files.count >= 20)
+        #expect(Self.machineWritten.count >= 50)
+        #expect(Self.files.count > Self.machineWritten.count)
     }
 
-    @Test(arguments: files) func everyBounceIsIgnored(file: String) throws {
-        let report = ReportParser.parse(Array(try Data(contentsOf: Self.directory.appendingPathComponent(file))))
+    @Test(arguments: machineWritten) func everyBounceIsIgnored(file: String) throws {
+        let report = try Self.parse(file)
         #expect(report.status == .ignored, "\(file): \(report.status) \(report.format) \(report.reason ?? "")")
         #expect([.deliveryStatus, .autoReply, .sesNotification].contains(report.format), "\(file): \(report.format)")
+    }
+
+    /// `Fwd: Returned mail` from a customer: maybe backscatter from us, maybe a question. A person
+    /// reads it; it files no case on the addresses the bounce quotes.
+    @Test(arguments: files.filter { $0.contains(forwardedDirectory) }) func aForwardedBounceWaitsForAPerson(file: String) throws {
+        let report = try Self.parse(file)
+        #expect(report.status == .triage && report.reason?.contains("forwarded") == true, "\(file): \(report.status) \(report.reason ?? "")")
+    }
+
+    static func parse(_ file: String) throws -> AbuseReport {
+        ReportParser.parse(Array(try Data(contentsOf: directory.appendingPathComponent(file))))
     }
 }

@@ -527,6 +527,41 @@ import Testing
         #expect(report.status == .filed && report.type == .spam && report.sourceIPs == ["198.51.100.25"], "\(report.reason ?? "")")
     }
 
+    /// Reports of dictionary attacks quote the MTA's log (`User unknown`), and automatic reporters
+    /// mark their mail `Auto-Submitted`; a complaint that quotes a bounce's words is still a report.
+    @Test(arguments: [
+        "From: postmaster@isp.example\nAuto-Submitted: auto-generated\nSubject: Dictionary attack from 198.51.100.25\n\n"
+            + "Your host 198.51.100.25 ran a dictionary attack on our mail server:\n"
+            + "NOQUEUE: reject: RCPT from unknown[198.51.100.25]: 550 5.1.1 <a@isp.example>: Recipient address rejected: User unknown\n",
+        "From: abuse@isp.example\nPrecedence: bulk\nSubject: Spam from your network\n\n"
+            + "Spam from 198.51.100.25 reached our users; the copies sent to unknown users could not be delivered.\n",
+    ])
+    func aComplaintQuotingABouncesWordsIsAReport(_ text: String) {
+        let report = TestMail.parse(text)
+        #expect(report.status == .filed && report.sourceIPs == ["198.51.100.25"], "\(report.status) \(report.reason ?? "")")
+    }
+
+    /// A read receipt (RFC 8098) is an automatic notice, not a complaint, whatever it quotes.
+    @Test func aReadReceiptIsIgnored() {
+        let report = TestMail.parse("""
+            From: Bob <bob@isp.example>
+            Subject: Read: cheap pills from 198.51.100.25
+            Content-Type: multipart/report; report-type=disposition-notification; boundary="r"
+
+            --r
+            Content-Type: text/plain
+
+            Your message was displayed on the recipient's computer.
+            --r
+            Content-Type: message/disposition-notification
+
+            Final-Recipient: rfc822; bob@isp.example
+            Disposition: manual-action/MDN-sent-manually; displayed
+            --r--
+            """)
+        #expect(report.status == .ignored && report.format == .autoReply, "\(report.status) \(report.reason ?? "")")
+    }
+
     @Test func bouncesAreIgnoredEvenWithoutTheReportType() {
         let report = TestMail.parse("""
             From: MAILER-DAEMON@mx.example

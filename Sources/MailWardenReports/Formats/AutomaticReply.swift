@@ -7,11 +7,13 @@
 import MailWardenCore
 
 enum AutomaticReply {
-    /// Subject openings of out-of-office and other automatic replies, lower-cased.
+    /// Subject openings of out-of-office and other automatic replies, lower-cased, read after any
+    /// opening `[` (`[Automatyczna odpowiedź] …`).
     private static let subjectPrefixes = [
-        "automatic reply:", "auto:", "autoreply", "autorespon", "auto reply", "auto-reply", "automatische antwort",
-        "out of office", "out of the office", "away until", "abwesenheitsnotiz", "afwezig",
-        "réponse automatique", "respuesta automática", "risposta automatica",
+        "automatic reply:", "auto:", "autoreply", "autorespon", "auto reply", "auto-reply", "auto response", "automatische antwort",
+        "out of office", "out of the office", "away until", "abwesenheitsnotiz", "afwezig", "automatisch antwoord",
+        "réponse automatique", "respuesta automática", "risposta automatica", "resposta automática", "automatyczna odpowied",
+        "automaattinen vastaus", "autosvar", "automatiska atbilde", "ārpus biroja", "arpus biroja",
     ]
 
     /// Subject openings of bounces that are not RFC 3464 reports (qmail, Exim, Exchange, Zoho, and
@@ -26,41 +28,89 @@ enum AutomaticReply {
         "メールエラー", "メッセージを配信できません", "配信エラー", "配信できません",
     ]
 
-    /// Sentences the major MTAs open a bounce's text with (Postfix, Exim, qmail, Exchange), lower-cased.
-    private static let bounceTextMarkers = [
-        "this is the mail system at host", "this message was created automatically by mail delivery software",
-        "hi. this is the qmail-send program", "delivery has failed to these recipients or groups",
-        "i'm afraid i wasn't able to deliver your message", "your message could not be delivered",
+    /// Words anywhere in a subject that name a bounce, lower-cased (`Warning--Could not send mail
+    /// for past 8.5 hours`, `FAILED MAIL to …`, `Permanent Delivery Failure`).
+    private static let bounceSubjectWords = [
+        "could not send", "undeliver", "not delivered", "could not be delivered", "not yet been delivered", "delivery fail",
+        "delivery status", "delivery problem", "delivery delay", "delayed mail", "non-delivery", "nondelivery", "returned mail",
+        "failure notice", "mail delivery", "failed mail", "mail failure", "mail error", "user unknown", "non remis",
+        "не доставлено",
+    ]
+
+    /// What MTAs and gateways write in a bounce's opening text, lower-cased: their sentences
+    /// (Postfix, Exim, qmail, Exchange, Sendmail, MDaemon, InterScan) in several languages.
+    private static let bounceSentences = [
+        "this is the mail system at host", "by mail delivery software", "hi. this is the qmail-send program",
+        "delivery has failed to these recipients or groups", "i'm afraid i wasn't able to deliver your message",
         "unable to deliver message to", "each of the following recipients was rejected", "original message follows",
         "this is an automatically generated delivery status notification", "the following addresses had permanent fatal errors",
         "your message did not reach some or all of the intended recipients", "delivery to the following recipient failed",
+        "did not reach the following recipient", "the following addresses had delivery errors", "the original message was received at",
+        "could not be delivered", "cannot be delivered", "can't be delivered", "couldn't be delivered", "could not deliver",
+        "not yet been delivered", "has not been delivered", "was not delivered", "fatal delivery errors", "delivery attempts will continue",
+        "will continue to attempt delivery", "has been returned", "returned mail follows", "konnte nicht zugestellt",
+        "nicht zugestellt werden", "n'a pas pu etre", "n'a pas pu être", "no se pudo entregar", "non è stato possibile recapitare",
+        "не может быть доставлено",
     ]
+
+    /// SMTP failures a bounce reports. Reports of dictionary attacks quote them too, in log lines,
+    /// so they tell a bounce only from MAILER-DAEMON or under a bounce's subject.
+    private static let deliveryFailures = [
+        "requested action not taken", "message was not accepted", "mailbox unavailable", "mailbox quota", "over quota",
+        "mailbox is full", "no such user", "user unknown", "unknown user", "user not found", "recipient address rejected",
+        "failed recipient",
+    ]
+
+    /// From fields of the mail system itself, lower-cased: `MAILER-DAEMON <>`, `Mail Delivery
+    /// System <…>`, `"Mail Deliver System"`, MDaemon, Verizon's `post_master@`.
+    private static let mailDaemonSenders = ["mailer-daemon", "mail deliver", "mail.delivery", "post_master", "<>", "mdaemon@"]
+
+    /// Senders that send bounces but also other mail: postmaster@ sends real complaints.
+    private static let mailSystemSenders = mailDaemonSenders + ["postmaster", "no-reply@", "noreply@"]
+
+    /// What out-of-office and acknowledging replies write, lower-cased.
+    private static let absenceMarkers = [
+        "out of office", "out of the office", "away from the office", "on vacation", "on holiday", "on annual leave",
+        "will be back", "i am away", "i'm away", "limited access to e-mail", "limited access to email",
+        "abwesend", "nicht im büro", "außer haus", "absent du bureau", "en vacances", "en congé", "fuera de la oficina",
+        "de vacaciones", "met vakantie", "fuori ufficio", "in ferie", "atvaļinājumā",
+    ]
+
+    /// What automatic acknowledgements write; trusted only with an automatic sender's header mark.
+    private static let acknowledgementMarkers = [
+        "thank you for your e-mail", "thank you for you e-mail", "thank you for your email", "thank you for your message",
+        "reply as soon as possible", "respond as soon as possible", "get back to you as soon as",
+    ]
+
+    /// What challenge-response filters write when they ask the sender to prove itself (Bluebottle, Boxbe).
+    private static let challengeMarkers = ["to ensure delivery of your", "allowed list", "approved senders", "verify that you are"]
 
     static func classify(_ message: ReportMessage) -> (format: ReportFormat, reason: String)? {
         let headers = message.headers
         let subject = message.subject.lowercased().trimmingWhitespace()
-        // Mail systems send bounces from these, or with a null return path (RFC 5321 section 4.5.5);
-        // postmaster@ also sends real complaints, so a sender alone decides nothing. The From field
-        // is read as written: `MAILER-DAEMON <>` and `Mail Delivery System <…>` name no usable address.
-        let fromField = headers.value("From")?.prefix(256).lowercased() ?? ""
-        let returnPath = headers.value("Return-Path")?.prefix(256).lowercased().trimmingWhitespace() ?? ""
-        let fromMailSystem = ["mailer-daemon", "mail delivery", "mail.delivery", "postmaster", "<>"].contains { fromField.contains($0) }
-            || returnPath == "<>" || returnPath.contains("mailer-daemon") || returnPath.contains("double-bounce")
-        let bounceWords = bounceSubjectPrefixes.contains(where: { subject.hasPrefix($0) })
-            || message.texts.prefix(1).contains { text in
-                let opening = text.prefix(2000).lowercased()
-                return bounceTextMarkers.contains { opening.contains($0) }
-            }
+        // A bounce is told by two signs of these, at least one in words: postmaster@ also sends
+        // real complaints, and a complaint may quote a bounce, so no one sign decides.
+        let fromDaemon = isFrom(mailDaemonSenders, headers)
+        let fromMailSystem = isFrom(mailSystemSenders, headers)
+        let subjectSaysBounce = saysBounce(subject: subject) || bounceSubjectWords.contains(where: { subject.contains($0) })
+        let textSaysBounce = opens(message, with: bounceSentences)
+            || (fromDaemon || subjectSaysBounce) && opens(message, with: deliveryFailures)
+        let isForward = forwardPrefixes.contains(where: { subject.hasPrefix($0) })
+        let signs = [fromMailSystem, subjectSaysBounce, textSaysBounce].filter { $0 }.count
         if message.reportType == "delivery-status" || message.hasDeliveryStatus || headers.value("X-Failed-Recipients") != nil
-            || (fromMailSystem && bounceWords) {
+            || (!isForward && (subjectSaysBounce || textSaysBounce) && signs >= 2)
+            || (!isForward && isFromMailerDaemon(headers) && !message.attachedMessages.isEmpty) {
             return (.deliveryStatus, "delivery status notification (bounce)")
         }
-        if subjectPrefixes.contains(where: { subject.hasPrefix($0) }) {
-            return (.autoReply, "automatic reply (subject \"\(message.subject)\")")
+        if message.reportType == "disposition-notification" || message.hasDispositionNotification {
+            return (.autoReply, "read receipt (message disposition notification)")
         }
-        guard isReply(message, subject: subject) else { return nil }
-        if let submitted = headers.value("Auto-Submitted")?.lowercased(), submitted.hasPrefix("auto-replied") {
-            return (.autoReply, "automatic reply (Auto-Submitted: auto-replied)")
+        if isListManagerNotice(message) {
+            return (.autoReply, "mailing-list software notice (from \(message.from ?? "the list"))")
+        }
+        let unbracketed = subject.hasPrefix("[") ? String(subject.dropFirst()) : subject
+        if subjectPrefixes.contains(where: { unbracketed.hasPrefix($0) }) {
+            return (.autoReply, "automatic reply (subject \"\(message.subject)\")")
         }
         if headers.value("X-Autoreply") != nil || headers.value("X-Autorespond") != nil {
             return (.autoReply, "automatic reply (X-Autoreply)")
@@ -68,7 +118,70 @@ enum AutomaticReply {
         if headers.value("Precedence")?.lowercased() == "auto_reply" {
             return (.autoReply, "automatic reply (Precedence: auto_reply)")
         }
+        let replying = isReply(message, subject: subject)
+        let automatic = isMarkedAutomatic(headers) || headers.value("Return-Path")?.trimmingWhitespace() == "<>"
+        if (automatic || replying) && opens(message, with: absenceMarkers + challengeMarkers)
+            || automatic && opens(message, with: acknowledgementMarkers) {
+            return (.autoReply, "automatic reply (out of office or acknowledgement)")
+        }
+        guard replying else { return nil }
+        if let submitted = headers.value("Auto-Submitted")?.lowercased(), submitted.hasPrefix("auto-replied") {
+            return (.autoReply, "automatic reply (Auto-Submitted: auto-replied)")
+        }
         return nil
+    }
+
+    /// Mail systems send bounces from `senders`, or with a null return path (RFC 5321 section 4.5.5).
+    /// The From field is read as written: `MAILER-DAEMON <>` names no usable address.
+    private static func isFrom(_ senders: [String], _ headers: [HeaderField]) -> Bool {
+        let fromField = headers.value("From")?.prefix(256).lowercased() ?? ""
+        let returnPath = headers.value("Return-Path")?.prefix(256).lowercased().trimmingWhitespace() ?? ""
+        return senders.contains { fromField.contains($0) }
+            || returnPath == "<>" || returnPath.contains("mailer-daemon") || returnPath.contains("double-bounce")
+    }
+
+    /// MAILER-DAEMON itself, which sends nothing but bounces.
+    private static func isFromMailerDaemon(_ headers: [HeaderField]) -> Bool {
+        ["From", "Return-Path"].contains { headers.value($0)?.prefix(256).lowercased().contains("mailer-daemon") ?? false }
+    }
+
+    /// Header marks of automatic mail: RFC 3834 Auto-Submitted, the older Precedence bulk/junk.
+    private static func isMarkedAutomatic(_ headers: [HeaderField]) -> Bool {
+        let precedence = headers.value("Precedence")?.lowercased().trimmingWhitespace() ?? ""
+        let submitted = headers.value("Auto-Submitted")?.lowercased().trimmingWhitespace() ?? ""
+        return ["bulk", "junk", "list", "auto_reply"].contains(precedence) || submitted.hasPrefix("auto-")
+    }
+
+    private static func saysBounce(subject: String) -> Bool {
+        bounceSubjectPrefixes.contains(where: { subject.hasPrefix($0) })
+    }
+
+    /// Whether the first text's opening says one of `markers`.
+    private static func opens(_ message: ReportMessage, with markers: [String]) -> Bool {
+        message.texts.prefix(1).contains { text in
+            let opening = text.prefix(2000).lowercased()
+            return markers.contains { opening.contains($0) }
+        }
+    }
+
+    /// A list manager's own notice (fml's "you are not a member", Mailman's "awaits moderator
+    /// approval"): list headers, sent from the list's administrative address.
+    private static func isListManagerNotice(_ message: ReportMessage) -> Bool {
+        let headers = message.headers
+        guard ["X-MLServer", "X-ML-Name", "Mailing-List", "List-Id"].contains(where: { headers.value($0) != nil }),
+              let local = message.from?.split(separator: "@").first?.lowercased() else { return false }
+        return ["-admin", "-owner", "-request", "-bounces"].contains(where: { local.hasSuffix($0) }) || local.hasPrefix("owner-")
+    }
+
+    /// Subject openings of forwards, lower-cased (English, German, French, Italian).
+    private static let forwardPrefixes = ["fwd:", "fw:", "wg:", "tr:", "i:"]
+
+    /// Whether a person forwarded a bounce (`Fwd: Returned mail: …` quoting the MTA's text). It may
+    /// be a complaint of backscatter from our servers, or a customer's question; not ours to file.
+    static func isForwardedBounce(_ message: ReportMessage) -> Bool {
+        let subject = message.subject.lowercased().trimmingWhitespace()
+        guard let forward = forwardPrefixes.first(where: { subject.hasPrefix($0) }) else { return false }
+        return saysBounce(subject: String(subject.dropFirst(forward.count)).trimmingWhitespace()) && opens(message, with: bounceSentences)
     }
 
     /// Subject openings of replies, lower-cased (English, German, Dutch, Nordic, Italian, French).

@@ -112,8 +112,10 @@ extension AbuseType {
         self = type
     }
 
-    /// Marks of a footer line: `© 2025 Shop`, `Copyright (c)`, `All rights reserved`.
-    private static let boilerplateMarks = ["©", "copyright (c)", "all rights reserved", "alle rechte vorbehalten", "tous droits réservés"]
+    /// Marks of a footer line (`© 2025 Shop`, `Copyright (c)`, `All rights reserved`) and of a
+    /// virus scanner's stamp in a pasted header (`X-Virus-Scanned: ClamAV`), which says nothing of the abuse.
+    private static let boilerplateMarks = ["©", "copyright (c)", "all rights reserved", "alle rechte vorbehalten", "tous droits réservés",
+                                           "x-virus-scanned:", "x-virus-status:", "x-virus-checked:", "x-antivirus"]
 
     /// Lower-cased `text` as UTF-8, less its boilerplate lines.
     private static func withoutBoilerplate(_ text: String) -> [UInt8] {

@@ -1,6 +1,6 @@
 // The MIME tree of one message (RFC 2045/2046): multiparts nested to `ReportLimits.maxMIMEDepth`,
 // transfer encodings decoded, `message/rfc822` and `text/rfc822-headers` parsed as messages of
-// their own. Never fails: a multipart whose boundary never shows is read as one text part, a
+// their own. Never fails: a multipart whose boundary never shows (or is never declared) is read as one text part, a
 // multipart with no closing boundary ends at the end of the input (and is marked truncated), and
 // whatever lies past a cap is dropped and marked truncated.
 import MailWardenCore
@@ -170,7 +170,7 @@ struct MIMEPart {
             return result
         }
 
-        if mediaType.hasPrefix("multipart/"), canDescend, let boundary = contentType["boundary"], !boundary.isEmpty {
+        if mediaType.hasPrefix("multipart/"), canDescend {
             // A transfer encoding on a multipart is not allowed, but some generators add one.
             var body = (bytes: raw, truncated: false)
             var isDecoded = false
@@ -179,8 +179,10 @@ struct MIMEPart {
                 body = (d.bytes[...], d.truncated)
                 isDecoded = true
             }
-            var split = splitMultipart(body.bytes, boundary: Array("--\(boundary)".utf8))
-            // Some generators write another boundary than the one they declare.
+            let declared = contentType["boundary"].flatMap { $0.isEmpty ? nil : Array("--\($0)".utf8) }
+            var split = declared.map { splitMultipart(body.bytes, boundary: $0) } ?? (sections: [], closed: false)
+            // Some generators write another boundary than the one they declare, or declare none
+            // (a `boundary=` line left unfolded).
             if split.sections.isEmpty, let written = repeatedBoundaryLine(in: body.bytes) {
                 split = splitMultipart(body.bytes, boundary: written)
             }

@@ -22,6 +22,8 @@ struct ReportMessage {
     /// Attached `message/rfc822` and `text/rfc822-headers` parts.
     private(set) var attachedMessages: [MIMEPart] = []
     private(set) var hasDeliveryStatus = false
+    /// A read receipt's machine part (RFC 8098).
+    private(set) var hasDispositionNotification = false
     /// Registrable domains of the reporter (From, Sender, Reply-To, Return-Path): its own links.
     let reporterDomains: Set<String>
     /// Registrable domains of the recipients (To, Cc): ours.
@@ -85,6 +87,8 @@ struct ReportMessage {
             feedbackReports.append(part)
         case "message/delivery-status", "message/global-delivery-status":
             hasDeliveryStatus = true
+        case "message/disposition-notification", "message/global-disposition-notification":
+            hasDispositionNotification = true
         case "application/pgp-signature", "application/pkcs7-signature", "application/x-pkcs7-signature":
             break
         case "text/plain", "text/html", "text/enriched":
