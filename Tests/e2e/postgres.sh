@@ -213,6 +213,6 @@ expect_eq "(5) messages lost" 0 "$lost"
 expect_eq "(5) messages duplicated" 0 "$duplicated"
 expect_eq "(5) refused messages delivered" 0 "$extra"
 
-two_hosts_stop
+hosts_stop A B
 HOST=()
 e2e_finish
