@@ -541,6 +541,36 @@ import Testing
         #expect(report.status == .filed && report.sourceIPs == ["198.51.100.25"], "\(report.status) \(report.reason ?? "")")
     }
 
+    /// CERTs mark their reports automatic and ask for an answer; that is no acknowledgement.
+    @Test func anAutomaticReportAskingForAnAnswerIsAReport() {
+        let report = TestMail.parse("""
+            From: reports@cert.example
+            Auto-Submitted: auto-generated
+            Precedence: bulk
+            Subject: [CERT-EX#20261205] Brute force attacks from your network
+
+            Dear network owner, the host 198.51.100.25 in your network ran SSH brute force attacks.
+            Please investigate and respond as soon as possible. This mailbox is not monitored.
+            """)
+        #expect(report.status == .filed && report.type == .networkAbuse && report.sourceIPs == ["198.51.100.25"], "\(report.status) \(report.reason ?? "")")
+    }
+
+    /// A ticket system's receipt for a complaint we sent, marked as RT and Zammad mark theirs:
+    /// ignored, whatever of our complaint it quotes.
+    @Test func aTicketSystemsReceiptIsIgnored() {
+        let report = TestMail.parse("""
+            From: support@hoster.example
+            Auto-Submitted: auto-generated
+            Precedence: bulk
+            In-Reply-To: <complaint-1@isp.example>
+            Subject: [Ticket#2026120510000042] Spam from 198.51.100.25
+
+            We have received your message and a ticket has been created. Your message:
+            > Spam from 198.51.100.25 reached our users.
+            """)
+        #expect(report.status == .ignored && report.format == .autoReply, "\(report.status) \(report.reason ?? "")")
+    }
+
     /// A read receipt (RFC 8098) is an automatic notice, not a complaint, whatever it quotes.
     @Test func aReadReceiptIsIgnored() {
         let report = TestMail.parse("""

@@ -76,10 +76,18 @@ enum AutomaticReply {
         "de vacaciones", "met vakantie", "fuori ufficio", "in ferie", "atvaļinājumā",
     ]
 
-    /// What automatic acknowledgements write; trusted only with an automatic sender's header mark.
+    /// What automatic acknowledgements write, in the subject or the text; trusted only with an
+    /// automatic sender's header mark. Never what a report asks of us ("respond as soon as possible").
     private static let acknowledgementMarkers = [
-        "thank you for your e-mail", "thank you for you e-mail", "thank you for your email", "thank you for your message",
-        "reply as soon as possible", "respond as soon as possible", "get back to you as soon as",
+        "thank you for your e-mail", "thank you for your email", "thank you for your message", "thank you for contacting",
+        "i will reply", "i will respond", "i will get back to you", "will endeavour to reply", "we will get back to you",
+    ]
+
+    /// What a ticket system or an unmonitored mailbox answers to mail it received; trusted only on
+    /// an automatic reply (a report's footer may say its mailbox is not monitored).
+    private static let receiptMarkers = [
+        "not monitored", "we have received your", "has been received", "your ticket", "ticket number", "a ticket has been",
+        "we received your", "has been logged",
     ]
 
     /// What challenge-response filters write when they ask the sender to prove itself (Bluebottle, Boxbe).
@@ -121,7 +129,8 @@ enum AutomaticReply {
         let replying = isReply(message, subject: subject)
         let automatic = isMarkedAutomatic(headers) || headers.value("Return-Path")?.trimmingWhitespace() == "<>"
         if (automatic || replying) && opens(message, with: absenceMarkers + challengeMarkers)
-            || automatic && opens(message, with: acknowledgementMarkers) {
+            || automatic && (opens(message, with: acknowledgementMarkers) || acknowledgementMarkers.contains(where: { subject.contains($0) }))
+            || automatic && replying && opens(message, with: receiptMarkers) {
             return (.autoReply, "automatic reply (out of office or acknowledgement)")
         }
         guard replying else { return nil }
