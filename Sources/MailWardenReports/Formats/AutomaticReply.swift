@@ -100,9 +100,9 @@ enum AutomaticReply {
         // real complaints, and a complaint may quote a bounce, so no one sign decides.
         let fromDaemon = isFrom(mailDaemonSenders, headers)
         let fromMailSystem = isFrom(mailSystemSenders, headers)
-        let subjectSaysBounce = saysBounce(subject: subject) || bounceSubjectWords.contains(where: { subject.contains($0) })
-        let textSaysBounce = opens(message, with: bounceSentences)
-            || (fromDaemon || subjectSaysBounce) && opens(message, with: deliveryFailures)
+        let subjectSaysBounce = saysBounce(subject: subject) || bounceSubjectWords.contains(where: { subject.includes($0) })
+        let opening = Opening(message)
+        let textSaysBounce = opening.says(bounceSentences) || (fromDaemon || subjectSaysBounce) && opening.says(deliveryFailures)
         let isForward = forwardPrefixes.contains(where: { subject.hasPrefix($0) })
         let signs = [fromMailSystem, subjectSaysBounce, textSaysBounce].filter { $0 }.count
         if message.reportType == "delivery-status" || message.hasDeliveryStatus || headers.value("X-Failed-Recipients") != nil
@@ -128,9 +128,9 @@ enum AutomaticReply {
         }
         let replying = isReply(message, subject: subject)
         let automatic = isMarkedAutomatic(headers) || headers.value("Return-Path")?.trimmingWhitespace() == "<>"
-        if (automatic || replying) && opens(message, with: absenceMarkers + challengeMarkers)
-            || automatic && (opens(message, with: acknowledgementMarkers) || acknowledgementMarkers.contains(where: { subject.contains($0) }))
-            || automatic && replying && opens(message, with: receiptMarkers) {
+        if (automatic || replying) && (opening.says(absenceMarkers) || opening.says(challengeMarkers))
+            || automatic && (opening.says(acknowledgementMarkers) || acknowledgementMarkers.contains(where: { subject.includes($0) }))
+            || automatic && replying && opening.says(receiptMarkers) {
             return (.autoReply, "automatic reply (out of office or acknowledgement)")
         }
         guard replying else { return nil }
@@ -145,13 +145,13 @@ enum AutomaticReply {
     private static func isFrom(_ senders: [String], _ headers: [HeaderField]) -> Bool {
         let fromField = headers.value("From")?.prefix(256).lowercased() ?? ""
         let returnPath = headers.value("Return-Path")?.prefix(256).lowercased().trimmingWhitespace() ?? ""
-        return senders.contains { fromField.contains($0) }
-            || returnPath == "<>" || returnPath.contains("mailer-daemon") || returnPath.contains("double-bounce")
+        return senders.contains { fromField.includes($0) }
+            || returnPath == "<>" || returnPath.includes("mailer-daemon") || returnPath.includes("double-bounce")
     }
 
     /// MAILER-DAEMON itself, which sends nothing but bounces.
     private static func isFromMailerDaemon(_ headers: [HeaderField]) -> Bool {
-        ["From", "Return-Path"].contains { headers.value($0)?.prefix(256).lowercased().contains("mailer-daemon") ?? false }
+        ["From", "Return-Path"].contains { headers.value($0)?.prefix(256).lowercased().includes("mailer-daemon") ?? false }
     }
 
     /// Header marks of automatic mail: RFC 3834 Auto-Submitted, the older Precedence bulk/junk.
@@ -165,11 +165,16 @@ enum AutomaticReply {
         bounceSubjectPrefixes.contains(where: { subject.hasPrefix($0) })
     }
 
-    /// Whether the first text's opening says one of `markers`.
-    private static func opens(_ message: ReportMessage, with markers: [String]) -> Bool {
-        message.texts.prefix(1).contains { text in
-            let opening = text.prefix(2000).lowercased()
-            return markers.contains { opening.contains($0) }
+    /// The first text's opening, lower-cased once for every vocabulary asked of it.
+    private struct Opening {
+        let text: String
+
+        init(_ message: ReportMessage) {
+            text = message.texts.first.map { $0.prefix(2000).lowercased() } ?? ""
+        }
+
+        func says(_ markers: [String]) -> Bool {
+            markers.contains { text.includes($0) }
         }
     }
 
@@ -190,7 +195,7 @@ enum AutomaticReply {
     static func isForwardedBounce(_ message: ReportMessage) -> Bool {
         let subject = message.subject.lowercased().trimmingWhitespace()
         guard let forward = forwardPrefixes.first(where: { subject.hasPrefix($0) }) else { return false }
-        return saysBounce(subject: String(subject.dropFirst(forward.count)).trimmingWhitespace()) && opens(message, with: bounceSentences)
+        return saysBounce(subject: String(subject.dropFirst(forward.count)).trimmingWhitespace()) && Opening(message).says(bounceSentences)
     }
 
     /// Subject openings of replies, lower-cased (English, German, Dutch, Nordic, Italian, French).
