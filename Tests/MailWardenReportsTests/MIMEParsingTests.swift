@@ -143,6 +143,15 @@ import Testing
         // Links in the body of the attached spam are evidence, not reported URLs.
         #expect(report.urls.isEmpty)
     }
+
+    /// A multipart labelled base64 (not allowed): CERT-LEXSI's notices say so and are not encoded,
+    /// other generators do encode the body. Either way the parts are read.
+    @Test(arguments: [false, true]) func aMultipartLabelledBase64IsReadWhetherOrNotItIsEncoded(encoded: Bool) {
+        let body = "--b\nContent-Type: text/html\n\n<br />Site de phishing.<br />Adresse IP : 198.51.100.20<br />\n--b--\n"
+        let report = TestMail.parse("From: cert@cert.example\nSubject: phishing\nContent-Type: multipart/mixed; boundary=\"b\"\n"
+            + "Content-Transfer-Encoding: base64\n\n" + (encoded ? TestMail.base64(Array(body.utf8)) : body))
+        #expect(report.status == .filed && report.type == .phishing && report.sourceIPs == ["198.51.100.20"], "\(report.status) \(report.reason ?? "")")
+    }
 }
 
 @Suite struct MIMETreeTests {

@@ -171,20 +171,25 @@ struct MIMEPart {
         }
 
         if mediaType.hasPrefix("multipart/"), canDescend {
-            // A transfer encoding on a multipart is not allowed, but some generators add one.
+            let declared = contentType["boundary"].flatMap { $0.isEmpty ? nil : Array("--\($0)".utf8) }
+            func sections(_ bytes: ArraySlice<UInt8>) -> (sections: [ArraySlice<UInt8>], closed: Bool) {
+                let split = declared.map { splitMultipart(bytes, boundary: $0) } ?? (sections: [], closed: false)
+                // Some generators write another boundary than the one they declare, or declare none
+                // (a `boundary=` line left unfolded).
+                guard split.sections.isEmpty, let written = repeatedBoundaryLine(in: bytes) else { return split }
+                return splitMultipart(bytes, boundary: written)
+            }
             var body = (bytes: raw, truncated: false)
             var isDecoded = false
-            if case .identity = encoding {} else {
+            var split = sections(raw)
+            // A transfer encoding on a multipart is not allowed, but some generators add one: some
+            // encode the body, others only say so (a boundary line is never base64, so the raw
+            // body splitting on it means it was not encoded).
+            if split.sections.isEmpty, encoding != .identity {
                 let d = decoded()
                 body = (d.bytes[...], d.truncated)
                 isDecoded = true
-            }
-            let declared = contentType["boundary"].flatMap { $0.isEmpty ? nil : Array("--\($0)".utf8) }
-            var split = declared.map { splitMultipart(body.bytes, boundary: $0) } ?? (sections: [], closed: false)
-            // Some generators write another boundary than the one they declare, or declare none
-            // (a `boundary=` line left unfolded).
-            if split.sections.isEmpty, let written = repeatedBoundaryLine(in: body.bytes) {
-                split = splitMultipart(body.bytes, boundary: written)
+                split = sections(body.bytes)
             }
             guard split.sections.isEmpty else {
                 let childType = mediaType == "multipart/digest" ? "message/rfc822" : "text/plain"
