@@ -241,6 +241,11 @@ public struct AbuseDesk: Sendable {
             }
         }
         if let ip = report.sourceIPs.first(where: isPublic) { return [CaseSubject(kind: .ip, value: ip, type: type)] }
+        // A written report of spam or an attack that names only non-public addresses is about
+        // them: the links of its text (a footer's, the reporter's company's) are no fallback.
+        if !report.sourceIPs.isEmpty, type == .spam || type == .networkAbuse, report.format == .freeText || report.format == .forwardedSpam {
+            return []
+        }
         if let domain = report.domains.first { return [CaseSubject(kind: .domain, value: domain, type: type)] }
         return []
     }

@@ -270,6 +270,22 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         #expect(try h.store.cases().isEmpty)
     }
 
+    /// Project Honey Pot's notices list the harvesters' addresses and end with its company's link:
+    /// with only private addresses listed (an anonymised sample), the link is no case.
+    @Test func aWrittenReportOfPrivateAddressesIsNotFiledOnTheLinksOfItsFooter() throws {
+        let h = try DeskHarness()
+        let r = try h.ingest("""
+            From: monitor@honeypot.example
+            Subject: Harvesting and spam from your network
+
+            IPs engaged in harvesting on your network: 192.168.1.19 (last seen 2026-12-01), 192.168.1.21 (2026-12-02)
+
+            Project Honey Pot, c/o Unspam Example, Inc. (http://www.unspam.example/)
+            """)
+        #expect(r.status == .triage && r.cases.isEmpty, "\(r.status) \(r.cases)")
+        #expect(r.reason?.hasPrefix("only non-public addresses (192.168.1.19") == true, "\(r.reason ?? "")")
+    }
+
     @Test func complaintsFromEnoughDistinctReportersLockTheCustomer() throws {
         let h = try DeskHarness.complaints()
         let original = try h.shop7Original()

@@ -765,6 +765,24 @@ import Testing
 }
 
 @Suite struct TypeVoteTests {
+    /// A blocklist's notice says "spam" throughout its boilerplate; the field it fills says what it listed.
+    @Test func theTypeAReportStatesOutweighsTheVoteOfItsWords() {
+        let report = TestMail.parse("""
+            From: notification@blocklist.example
+            Subject: Notify: IP 198.51.100.30 added to the Block List
+
+            This is an automated message from the anti-spam block list to advise you that the IP below
+            has been listed. Spam, spammers, spam operations: see our anti-spam policy.
+
+            IP/cidr: 198.51.100.30
+            Problem: MasterCard phishing site @198.51.100.30
+
+            Tell us how the spam problem was terminated to have the spam listing removed.
+            """)
+        #expect(report.status == .filed && report.type == .phishing && report.sourceIPs == ["198.51.100.30"], "\(String(describing: report.type))")
+        #expect(AbuseType(keywordsIn: "W32.Opaserv Worm? from your network") == .malware)
+    }
+
     @Test func aPastedNewslettersCopyrightFooterDoesNotOutvoteSpam() {
         let text = """
             I keep getting this spam although I never signed up. Please stop it.

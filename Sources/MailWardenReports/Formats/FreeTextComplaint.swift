@@ -8,7 +8,7 @@ enum FreeTextComplaint {
     static func read(_ message: ReportMessage, _ draft: inout ReportDraft, _ budget: DecodeBudget) {
         draft.format = .freeText
         let body = message.texts.joined(separator: "\n")
-        let reportType = AbuseType(keywordsIn: body, subject: message.subject)
+        let reportType = LabelledLines.statedType(in: body) ?? AbuseType(keywordsIn: body, subject: message.subject)
         var victims = Set<IPAddress>()
         let listed = TableRows.add(TextTable.pipeRows(body), fallback: reportType, to: &draft, budget: budget)
             || addAddressList(body, to: &draft, victims: &victims)

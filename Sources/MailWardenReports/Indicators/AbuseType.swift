@@ -57,7 +57,7 @@ extension AbuseType {
         ("phishing", .phishing, 3), ("phish", .phishing, 3), ("fraud", .phishing, 2), ("betrug", .phishing, 2),
         ("fraudulent", .phishing, 2), ("frauduleu", .phishing, 2), ("credential", .phishing, 1), ("spoof", .phishing, 1),
         ("impersonat", .phishing, 1), ("gefälscht", .phishing, 1), ("dmarc", .phishing, 1),
-        ("malware", .malware, 3), ("virus", .malware, 2), ("viren", .malware, 2), ("trojan", .malware, 2),
+        ("malware", .malware, 3), ("virus", .malware, 2), ("viren", .malware, 2), ("trojan", .malware, 2), ("worm", .malware, 2),
         ("botnet", .malware, 3), ("drone", .malware, 2), ("infected", .malware, 2), ("infection", .malware, 2),
         ("infiziert", .malware, 2), ("ransomware", .malware, 3), ("schadsoftware", .malware, 3), ("schadcode", .malware, 3),
         ("command and control", .malware, 2), ("c&c", .malware, 2), ("safe browsing", .malware, 2),

@@ -36,6 +36,21 @@ enum LabelledLines {
         label == "ip" || label == "ip address" || label == "ip-address" || sourceLabelWords.contains { label.includes($0) }
     }
 
+    /// Labels under which a report states its kind of abuse (`Problem: MasterCard phishing site`).
+    private static let typeLabels: Set<String> = [
+        "problem", "reason", "category", "classification", "type", "abuse type", "incident type", "report type", "issue",
+        "threat", "kategorie", "art des vorfalls", "problème", "catégorie",
+    ]
+
+    /// The type a report states in a labelled field, which outweighs the vote of its words
+    /// (Spamhaus's notice of a phishing site says "spam" a dozen times in its boilerplate).
+    static func statedType(in text: String) -> AbuseType? {
+        for line in parse(text) where typeLabels.contains(line.label) {
+            if let type = AbuseType(keywordsIn: line.value) { return type }
+        }
+        return nil
+    }
+
     /// Whether a label or a heading (lower-cased) names targets or victims.
     static func namesTarget(_ label: String) -> Bool {
         targetLabelWords.contains { label.includes($0) }
