@@ -46,6 +46,8 @@ enum TableRows {
                                     "source_address", "host_ip", "infringer_ip", "offending_ip", "attacker_ip"]
     private static let urlColumns: Set<String> = ["url", "uri", "src_url", "source_url", "http_url"]
     private static let domainColumns: Set<String> = ["domain", "src_domain", "source_domain", "reported_domain"]
+    /// The site a `url` column's path is on (Shadowserver's compromised_website: `url` = `wp-includes/x.php`).
+    private static let hostColumns = ["http_host", "host", "vhost"]
     private static let timeColumns = ["timestamp", "time", "date", "datetime", "first_seen", "event_time", "last_seen"]
     private static let typeColumns = ["type", "report_type", "category", "classification", "infection", "malware",
                                       "virusname", "threat", "tag", "abuse_type", "event_type"]
@@ -60,6 +62,7 @@ enum TableRows {
         let timeIndices = timeColumns.compactMap { header.firstIndex(of: $0) }
         let urlIndices = header.indices.filter { urlColumns.contains(header[$0]) }
         let domainIndices = header.indices.filter { domainColumns.contains(header[$0]) }
+        let hostIndices = hostColumns.compactMap { header.firstIndex(of: $0) }
         func cells(_ row: [String], _ indices: [Int]) -> [String] {
             indices.filter { $0 < row.count && !row[$0].isEmpty }.map { row[$0] }
         }
@@ -81,7 +84,9 @@ enum TableRows {
             let types = cells(row, typeIndices)
             let type = types.lazy.compactMap(type(named:)).first ?? fallback
             var urls: [String] = []
-            for url in cells(row, urlIndices) where url.contains("://") {
+            let host = cells(row, hostIndices).first
+            for cell in cells(row, urlIndices) {
+                guard let url = cell.contains("://") ? cell : host.map({ "http://\($0)/" + cell.drop(while: { $0 == "/" }) }) else { continue }
                 draft.addURL(url)
                 urls.append(url)
             }
