@@ -241,25 +241,18 @@ import Testing
     /// Shadowserver's compromised_website rows give the page's path in `url` and its site in
     /// `http_host`: the entry's URL is the page's, not a bare path.
     @Test func aURLColumnsPathIsOnTheRowsHost() {
-        let report = TestMail.parse("""
-            From: reports@feeds.example
-            Subject: Compromised websites on your network
-            Content-Type: multipart/mixed; boundary="c"
-
-            --c
-            Content-Type: text/csv; name="compromised_website.csv"
-
+        let report = Self.parse(csv: """
             "timestamp","ip","port","tag","url","http_host","category"
             "2014-06-16 00:16:33","198.51.100.68",80,"hacked-webserver","wp-includes/x.php","shop.example","malware"
             "2014-06-16 00:16:34","198.51.100.69",80,"hacked-webserver","/index.php","blog.example","malware"
-            --c--
             """)
         #expect(report.status == .filed && report.format == .csv)
         #expect(report.bulkEntries.map(\.urls) == [["http://shop.example/wp-includes/x.php"], ["http://blog.example/index.php"]])
     }
 
-    @Test func csvAttachmentGivesOneEntryPerDistinctIP() {
-        let report = TestMail.parse("""
+    /// A feed's report: a line of text and the CSV attached.
+    static func parse(csv: String) -> AbuseReport {
+        TestMail.parse("""
             From: reports@feeds.example
             Subject: Daily report for your network
             Content-Type: multipart/mixed; boundary="c"
@@ -271,9 +264,13 @@ import Testing
             --c
             Content-Type: text/csv; name="events.csv"
 
-            \(Self.csv)
+            \(csv)
             --c--
             """)
+    }
+
+    @Test func csvAttachmentGivesOneEntryPerDistinctIP() {
+        let report = Self.parse(csv: Self.csv)
         #expect(report.format == .csv)
         #expect(report.status == .filed)
         #expect(report.bulkEntries.map(\.ip) == ["192.0.2.10", "192.0.2.11", "198.51.100.200"])
