@@ -588,6 +588,18 @@ import Testing
         #expect(report.status == .ignored && report.format == .autoReply, "\(report.status) \(report.reason ?? "")")
     }
 
+    /// A reporter's own reply may say it will be back, or quote an out-of-office line further
+    /// down: it is a report (or correspondence on its case), never an automatic reply.
+    @Test(arguments: [
+        "Thanks for your answer. The host 198.51.100.9 is still spamming; I will be back with more logs tomorrow.",
+        "The host 198.51.100.9 is still spamming us, see the logs below, which our admin sent before he went\n"
+            + String(repeating: "log line: rejected spam from 198.51.100.9\n", count: 10) + "> Our admin is on vacation until Monday.",
+    ])
+    func aPersonsReplyIsNoAutomaticReply(_ text: String) {
+        let report = TestMail.parse("From: admin@isp.example\nIn-Reply-To: <case-7@desk.example>\nSubject: Re: spam from your network\n\n" + text)
+        #expect(report.status == .filed && report.sourceIPs == ["198.51.100.9"], "\(report.status) \(report.reason ?? "")")
+    }
+
     /// A read receipt (RFC 8098) is an automatic notice, not a complaint, whatever it quotes.
     @Test func aReadReceiptIsIgnored() {
         let report = TestMail.parse("""

@@ -71,10 +71,13 @@ enum AutomaticReply {
     /// What out-of-office and acknowledging replies write, lower-cased.
     private static let absenceMarkers = [
         "out of office", "out of the office", "away from the office", "on vacation", "on holiday", "on annual leave",
-        "will be back", "i am away", "i'm away", "limited access to e-mail", "limited access to email",
         "abwesend", "nicht im büro", "außer haus", "absent du bureau", "en vacances", "en congé", "fuera de la oficina",
         "de vacaciones", "met vakantie", "fuori ufficio", "in ferie", "atvaļinājumā",
     ]
+
+    /// What out-of-office replies add; a person's reply says it too ("I will be back with the
+    /// logs"), so it counts only on mail marked automatic.
+    private static let looseAbsenceMarkers = ["will be back", "i am away", "i'm away", "limited access to e-mail", "limited access to email"]
 
     /// What automatic acknowledgements write, in the subject or the text; trusted only with an
     /// automatic sender's header mark. Never what a report asks of us ("respond as soon as possible").
@@ -128,7 +131,9 @@ enum AutomaticReply {
         }
         let replying = isReply(message, subject: subject)
         let automatic = isMarkedAutomatic(headers) || headers.value("Return-Path")?.trimmingWhitespace() == "<>"
-        if (automatic || replying) && (opening.says(absenceMarkers) || opening.says(challengeMarkers))
+        // A person's reply says it is away in its first sentences, not somewhere in a quote.
+        if replying && (opening.says(absenceMarkers, within: 300) || opening.says(challengeMarkers))
+            || automatic && (opening.says(absenceMarkers) || opening.says(looseAbsenceMarkers) || opening.says(challengeMarkers))
             || automatic && (opening.says(acknowledgementMarkers) || acknowledgementMarkers.contains(where: { subject.includes($0) }))
             || automatic && replying && opening.says(receiptMarkers) {
             return (.autoReply, "automatic reply (out of office or acknowledgement)")
@@ -173,8 +178,10 @@ enum AutomaticReply {
             text = message.texts.first.map { $0.prefix(2000).lowercased() } ?? ""
         }
 
-        func says(_ markers: [String]) -> Bool {
-            markers.contains { text.includes($0) }
+        /// Whether one of `markers` shows in the opening, or in its first `within` characters.
+        func says(_ markers: [String], within: Int = .max) -> Bool {
+            let searched = within < text.count ? text.prefix(within) : Substring(text)
+            return markers.contains { searched.includes($0) }
         }
     }
 
