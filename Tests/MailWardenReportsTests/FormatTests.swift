@@ -347,6 +347,32 @@ import Testing
 }
 
 @Suite struct ComplaintTests {
+    /// Microsoft's old junk-mail reports are the reported message itself, Hotmail's hops on top:
+    /// the source is the hop that handed the spam to Hotmail, and the original is our customer's
+    /// message (its token traces it), however much its newsletter text talks of scans.
+    @Test func anInlineJunkMailReportIsTheReportedMessage() {
+        let report = TestMail.parse("""
+            Return-Path: staff@hotmail.com
+            Received: from bay0-omc2-s1.bay0.hotmail.com (bay0-omc2-s1.bay0.hotmail.com [65.54.190.76]) by mx.isp.example
+            Received: from BAY0-JMR-DB02 ([65.54.190.125]) by bay0-omc2-s1.bay0.hotmail.com
+            X-HmXmrOriginalRecipient: someone@hotmail.com
+            X-Reporter-IP: 192.0.2.155
+            Received: from promo.customer.example ([198.51.100.206]) by bay0-mc3-f8.Bay0.hotmail.com
+            Received: from mass.customer.example (unknown [10.1.209.5]) by promo.customer.example
+            Date: Fri, 19 Feb 2010 22:58:37 -0500
+            From: contact@promo.customer.example
+            Subject: Your finance report at an easier rate
+            Message-ID: <n49@promo.customer.example>
+            X-MailWarden-ID: mw-jmrp49
+
+            Scanned by ScanAlert: http://www.scanalert.example/ - vulnerability scan passed, scan, scan.
+            """)
+        #expect(report.status == .filed && report.format == .forwardedSpam && report.type == .spam, "\(report.status) \(report.format)")
+        #expect(report.sourceIPs == ["198.51.100.206"] && report.domains.isEmpty)
+        #expect(report.reporter == "staff@hotmail.com")
+        #expect(report.originalHeader("X-MailWarden-ID") == "mw-jmrp49")
+    }
+
     @Test func inlineForwardedSpamWithOurTokenHeader() {
         let report = TestMail.parse("""
             From: Jane <jane@mailbox.example>

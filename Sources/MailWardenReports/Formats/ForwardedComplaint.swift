@@ -15,6 +15,10 @@ enum ForwardedComplaint {
                 draft.original = OriginalMessage(headers: inline.original.headers, bytes: inline.originalBytes, isHeadersOnly: false)
             }
         }
+        if original == nil, let mark = message.headers.firstIndex(where: { $0.name.equalsIgnoringCase("X-HmXmrOriginalRecipient") }) {
+            readJunkMailReport(message, reported: Array(message.headers[mark...]), &draft)
+            return true
+        }
         guard let original else { return false }
 
         draft.format = .forwardedSpam
@@ -33,6 +37,21 @@ enum ForwardedComplaint {
         draft.type = AbuseType(keywordsIn: words, subject: message.subject) ?? .spam
         draft.receivedAt = ReportDate.first(in: words) ?? original.headers.value("Date").flatMap(ReportDate.parse)
         return true
+    }
+
+    /// Microsoft's junk-mail reports of old (JMRP) forward the reported message itself: its own
+    /// header fields from `X-HmXmrOriginalRecipient` down, the hops of Hotmail's reporting system
+    /// above. Its text is the spam's, so it says nothing of type or source: the hop that handed the
+    /// spam to Hotmail is the source.
+    private static func readJunkMailReport(_ message: ReportMessage, reported: [HeaderField], _ draft: inout ReportDraft) {
+        draft.format = .forwardedSpam
+        draft.type = .spam
+        if let returnPath = message.headers.value("Return-Path")?.trimming(["<", ">", " ", "\t"]), returnPath.contains("@") {
+            draft.reporter = String(returnPath)
+        }
+        if let hop = ReportMessage.offendingHop(reported) { draft.ips.add(hop) }
+        draft.original = OriginalMessage(headers: reported, bytes: [], isHeadersOnly: true)
+        draft.receivedAt = reported.value("Date").flatMap(ReportDate.parse)
     }
 }
 
