@@ -384,6 +384,25 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         #expect(r.status == .filed, "\(r.reason ?? "")")
         #expect(r.cases.map(\.subject) == [CaseSubject(kind: .identity, value: "user:shop9", type: .spam)])
     }
+
+    /// Microsoft's old junk-mail report is our customer's message itself, below Hotmail's hops:
+    /// the customer's own header fields trace it, not Hotmail's.
+    @Test func anInlineJunkMailReportIsTracedToTheCustomerWhoseMessageItIs() throws {
+        let h = try DeskHarness("identity_rule = user header X-Auth-User /^\\s*(?<id>\\S+)/ lowercase")
+        let r = try h.ingest("""
+            Return-Path: staff@hotmail.com
+            Received: from BAY0-JMR-DB02 ([65.54.190.125]) by bay0-omc2-s1.bay0.hotmail.com
+            X-HmXmrOriginalRecipient: someone@hotmail.com
+            Received: from mail.example.com ([198.51.100.206]) by bay0-mc3-f8.Bay0.hotmail.com
+            X-Auth-User: shop9
+            From: offers@shop9.example
+            Subject: cheap pills
+
+            buy now
+            """)
+        #expect(r.status == .filed, "\(r.reason ?? "")")
+        #expect(r.cases.map(\.subject) == [CaseSubject(kind: .identity, value: "user:shop9", type: .spam)])
+    }
 }
 
 /// The store's figures behind the metrics endpoint: what was ingested and locked, by any process.
