@@ -385,6 +385,20 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         #expect(r.cases.map(\.subject) == [CaseSubject(kind: .identity, value: "user:shop9", type: .spam)])
     }
 
+    /// An Amazon SES complaint names no address when our customer's mail reached SES through its
+    /// API; the header fields SES kept trace it to the customer, who is then the case.
+    @Test func anSESComplaintIsTracedByTheHeaderFieldsSESKept() throws {
+        let h = try DeskHarness("identity_rule = user header X-Auth-User /^\\s*(?<id>\\S+)/ lowercase")
+        let r = try h.ingest("""
+            From: AWS Notifications <no-reply@sns.amazonaws.com>
+            Subject: AWS Notification Message
+
+            {"notificationType":"Complaint","complaint":{"complaintFeedbackType":"abuse"},"mail":{"source":"offers@shop9.example","headers":[{"name":"X-Auth-User","value":"shop9"},{"name":"Subject","value":"cheap pills"}]}}
+            """)
+        #expect(r.status == .filed, "\(r.reason ?? "")")
+        #expect(r.cases.map(\.subject) == [CaseSubject(kind: .identity, value: "user:shop9", type: .spam)])
+    }
+
     /// Microsoft's old junk-mail report is our customer's message itself, below Hotmail's hops:
     /// the customer's own header fields trace it, not Hotmail's.
     @Test func anInlineJunkMailReportIsTracedToTheCustomerWhoseMessageItIs() throws {

@@ -50,6 +50,17 @@ import Testing
         #expect(notSpam.status == .ignored && notSpam.reason == "Amazon SES complaint of type not-spam: the recipient said it is not spam")
     }
 
+    /// The complained-of message's header fields, when SES kept them, are the original (what traces
+    /// it to a customer); else its Message-ID from `commonHeaders` is.
+    @Test func aComplaintCarriesTheHeaderFieldsSESKept() {
+        let complaint = #"{"notificationType":"Complaint","complaint":{"complaintFeedbackType":"abuse"},"mail":{"source":"news@shop.example","#
+        let kept = ReportParser.parse(Self.mail(complaint + #""headers":[{"name":"X-MailWarden-ID","value":"mw-ses1"},{"name":"Message-ID","value":"<n1@shop.example>"}],"commonHeaders":{"messageId":"<n1@shop.example>"}}}"#))
+        #expect(kept.originalHeader("X-MailWarden-ID") == "mw-ses1" && kept.originalHeader("Message-ID") == "<n1@shop.example>")
+        let common = ReportParser.parse(Self.mail(complaint + #""commonHeaders":{"messageId":"<n2@shop.example>"}}}"#))
+        #expect(common.originalHeader("Message-ID") == "<n2@shop.example>")
+        #expect(common.status == .triage, "no source address and no customer traced: a person reads it")
+    }
+
     @Test func jsonThatIsNoSESNotificationIsLeftToTheOtherReaders() {
         let report = ReportParser.parse(Self.mail(#"{"hello":"world","ip":"198.51.100.9"}"#))
         #expect(report.format != .sesNotification)

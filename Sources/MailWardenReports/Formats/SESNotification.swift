@@ -3,7 +3,7 @@
 // a string) or writes as an event. Bounces, deliveries and the other events are delivery status,
 // ignored like any bounce; a complaint is a recipient's spam complaint about a message SES relayed,
 // filed on the address that handed that message to SES (`mail.sourceIp`), unless the recipient said
-// "not spam".
+// "not spam"; the message's header fields SES kept are its original, which traces it to our customer.
 import Foundation
 import MailWardenCore
 
@@ -44,9 +44,25 @@ enum SESNotification {
         default: .spam
         }
         if let ip = mail["sourceIp"] as? String { draft.addIP(ip) }
+        if let headers = originalHeaders(mail) { draft.original = OriginalMessage(headers: headers, bytes: [], isHeadersOnly: true) }
         draft.reporter = message.from
         draft.receivedAt = [complaint["timestamp"], mail["timestamp"]].lazy.compactMap { ($0 as? String).flatMap(ReportDate.parse) }.first
         return true
+    }
+
+    /// The complained-of message's header fields as SES kept them (`mail.headers`, when the sender
+    /// asked for them; else the Message-ID of `commonHeaders`): what traces it to our customer.
+    private static func originalHeaders(_ mail: [String: Any]) -> [HeaderField]? {
+        var fields = (mail["headers"] as? [[String: Any]] ?? []).prefix(ReportLimits.maxHeaderCount).compactMap { field -> HeaderField? in
+            guard let name = field["name"] as? String, let value = field["value"] as? String,
+                  !name.isEmpty, name.utf8.count <= 200 else { return nil }
+            return HeaderField(name: name, value: value.utf8.count <= ReportLimits.maxHeaderValueBytes ? value
+                                                  : String(decoding: value.utf8.prefix(ReportLimits.maxHeaderValueBytes), as: UTF8.self))
+        }
+        if fields.value("Message-ID") == nil, let id = (mail["commonHeaders"] as? [String: Any])?["messageId"] as? String {
+            fields.append(HeaderField(name: "Message-ID", value: id))
+        }
+        return fields.isEmpty ? nil : fields
     }
 
     /// The SES notification in a text: the document itself, or SNS's envelope around it.
