@@ -180,7 +180,7 @@ enum AutomaticReply {
 
         /// Whether one of `markers` shows in the opening, or in its first `within` characters.
         func says(_ markers: [String], within: Int = .max) -> Bool {
-            let searched = within < text.count ? text.prefix(within) : Substring(text)
+            let searched = text.prefix(within)
             return markers.contains { searched.includes($0) }
         }
     }
