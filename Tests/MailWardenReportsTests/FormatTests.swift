@@ -485,6 +485,13 @@ import Testing
         "Subject: Out of Office: your report",
         "Subject: Abwesenheitsnotiz: Ihre Meldung",
         "Subject: Automatic reply: spam from 192.0.2.1",
+        "Subject: Automatická odpověď: spam from 192.0.2.1",
+        "Subject: Automatisk svar: spam from 192.0.2.1",
+        "Subject: 自動応答: spam from 192.0.2.1",
+        "Subject: 自动回复: spam from 192.0.2.1",
+        "Subject: Автоответ: spam from 192.0.2.1",
+        "Subject: Otomatik yanıt: spam from 192.0.2.1",
+        "Subject: Automatikus válasz: spam from 192.0.2.1",
     ]
 
     @Test(arguments: autoReplies)
@@ -556,6 +563,8 @@ import Testing
         "Return-Path: <>\nFrom: mx.example <noreply@mx.example>\nSubject: Hello\n\nHi. This is the qmail-send program at mx.example.\n",
         "From: postmaster@firma.example\nSubject: Unzustellbar: Angebot\n\nIhre Nachricht konnte nicht zugestellt werden.\n",
         "From: MAILER-DAEMON@mx.example\nSubject: Non recapitabile: offerta\n\nMessaggio non recapitato.\n",
+        "From: MAILER-DAEMON@mx.example\nSubject: 系统退信\n\n您的邮件无法投递。\n",
+        "From: Mail Delivery System <mailer-daemon@mx.example>\nSubject: Недоставленное сообщение\n\nВаше сообщение не доставлено.\n",
     ])
     func bouncesWithoutADeliveryStatusPartAreIgnored(_ text: String) {
         // Each carries the customer's spam, as a bounce of it would: it must not become a complaint.

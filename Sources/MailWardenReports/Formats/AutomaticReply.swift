@@ -13,7 +13,9 @@ enum AutomaticReply {
         "automatic reply:", "auto:", "autoreply", "autorespon", "auto reply", "auto-reply", "auto response", "automatische antwort",
         "out of office", "out of the office", "away until", "abwesenheitsnotiz", "afwezig", "automatisch antwoord",
         "réponse automatique", "respuesta automática", "risposta automatica", "resposta automática", "automatyczna odpowied",
-        "automaattinen vastaus", "autosvar", "automatiska atbilde", "ārpus biroja", "arpus biroja",
+        "automaattinen vastaus", "autosvar", "automatiska atbilde", "ārpus biroja", "arpus biroja", "automatisk svar",
+        "automatická odpověď", "odpowiedź automatyczna", "otomatik yanıt", "automatikus válasz", "автоответ",
+        "автоматический ответ", "自動応答", "自動返信", "自动回复", "自動回覆",
     ]
 
     /// Subject openings of bounces that are not RFC 3464 reports (qmail, Exim, Exchange, Zoho, and
@@ -25,7 +27,8 @@ enum AutomaticReply {
         "warning: could not send", "mail system error", "undeliverable mail", "message delivery has failed", "mail failure",
         "[postmaster] email delivery failure", "postfix smtp server: errors from", "delivery notification:",
         "there was an error sending your mail", "mail failed, returning to sender", "mail delivery status notification",
-        "メールエラー", "メッセージを配信できません", "配信エラー", "配信できません",
+        "メールエラー", "メッセージを配信できません", "配信エラー", "配信できません", "退信", "系统退信", "邮件无法投递",
+        "недоставленное сообщение", "mail zurückgeschickt",
     ]
 
     /// Words anywhere in a subject that name a bounce, lower-cased (`Warning--Could not send mail
