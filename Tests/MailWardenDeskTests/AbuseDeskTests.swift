@@ -397,6 +397,16 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
             """)
         #expect(r.status == .filed, "\(r.reason ?? "")")
         #expect(r.cases.map(\.subject) == [CaseSubject(kind: .identity, value: "user:shop9", type: .spam)])
+
+        // Without header fields, the envelope sender SES names traces it through an envelope rule.
+        let bySender = try DeskHarness("identity_rule = user envelope_from /^(?<id>[^@]+)@shop9\\.example$/")
+        let s = try bySender.ingest("""
+            From: AWS Notifications <no-reply@sns.amazonaws.com>
+            Subject: AWS Notification Message
+
+            {"notificationType":"Complaint","complaint":{"complaintFeedbackType":"abuse"},"mail":{"source":"offers@shop9.example"}}
+            """)
+        #expect(s.cases.map(\.subject) == [CaseSubject(kind: .identity, value: "user:offers", type: .spam)], "\(s.status) \(s.reason ?? "")")
     }
 
     /// Microsoft's old junk-mail report is our customer's message itself, below Hotmail's hops:

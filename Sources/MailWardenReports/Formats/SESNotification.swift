@@ -51,7 +51,8 @@ enum SESNotification {
     }
 
     /// The complained-of message's header fields as SES kept them (`mail.headers`, when the sender
-    /// asked for them; else the Message-ID of `commonHeaders`): what traces it to our customer.
+    /// asked for them; else the Message-ID of `commonHeaders`), and its envelope sender
+    /// (`mail.source`) as its Return-Path: what traces it to our customer.
     private static func originalHeaders(_ mail: [String: Any]) -> [HeaderField]? {
         var fields = (mail["headers"] as? [[String: Any]] ?? []).prefix(ReportLimits.maxHeaderCount).compactMap { field -> HeaderField? in
             guard let name = field["name"] as? String, let value = field["value"] as? String,
@@ -61,6 +62,9 @@ enum SESNotification {
         }
         if fields.value("Message-ID") == nil, let id = (mail["commonHeaders"] as? [String: Any])?["messageId"] as? String {
             fields.append(HeaderField(name: "Message-ID", value: id))
+        }
+        if fields.value("Return-Path") == nil, let source = mail["source"] as? String, !source.isEmpty, source.utf8.count <= 998 {
+            fields.append(HeaderField(name: "Return-Path", value: "<\(source)>"))
         }
         return fields.isEmpty ? nil : fields
     }
