@@ -36,13 +36,16 @@ def ingest(binary, path):
         return {"status": "error", "reason": done.stderr.decode(errors="replace")[-200:]}
 
 
+# Documentation ranges (RFC 5737, RFC 3849) stand for public addresses in samples.
+DOCUMENTATION = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")]
+
+
 def is_public(text):
     try:
         ip = ipaddress.ip_address(text)
     except ValueError:
         return True
-    documentation = any(ip in ipaddress.ip_network(n) for n in
-                        ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32") if ip.version == ipaddress.ip_network(n).version)
+    documentation = any(ip.version == n.version and ip in n for n in DOCUMENTATION)
     return documentation or not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_unspecified)
 
 

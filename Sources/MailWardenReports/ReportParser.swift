@@ -7,8 +7,9 @@
 //   3. Report content decides: a DMARC aggregate report (statistics) is ignored as such; else the
 //      structured readers are asked in turn (XARF JSON, Amazon SES notifications, ARF and
 //      auth-failure, X-ARF text, DMARC failure text, ACNS, bulk CSV, URL lists); the first that
-//      recognises its format fills the draft. Only a message none of them recognises can be a bounce or an auto-reply (ignored);
-//      else it is a forwarded complaint or free text.
+//      recognises its format fills the draft. Only a message none of them recognises can be a
+//      bounce or an auto-reply (ignored); else it is a forwarded complaint or free text, left in
+//      triage when it is a bounce a person forwarded (AutomaticReply's verdict).
 //   4. Status: filed when the type and a subject (IP, domain, or bulk entries) are known, else
 //      triage with the reason.
 // It never throws and never traps on any input: garbage comes out as triage with a reason.
@@ -30,13 +31,12 @@ public enum ReportParser {
             draft.format = .dmarcAggregate
             draft.ignoredBecause = "DMARC aggregate report: statistics for the domain's owner, not a complaint"
         } else if !structuredReaders.contains(where: { $0(message, &draft, budget) }) {
-            if let negative = AutomaticReply.classify(message) {
-                draft.format = negative.format
-                draft.ignoredBecause = negative.reason
+            let verdict = AutomaticReply.classify(message)
+            if case .ignored(let format, let reason)? = verdict {
+                draft.format = format
+                draft.ignoredBecause = reason
             } else {
-                if AutomaticReply.isForwardedBounce(message) {
-                    draft.triageBecause = "a bounce forwarded by a person: backscatter or a question, for a person to judge"
-                }
+                if case .forPerson(let reason)? = verdict { draft.triageBecause = reason }
                 if !ForwardedComplaint.read(message, &draft, budget) {
                     FreeTextComplaint.read(message, &draft, budget)
                 }

@@ -859,6 +859,17 @@ import Testing
         #expect(AbuseType(keywordsIn: "We received a DMCA copyright infringement notice for your customer.") == .copyright)
     }
 
+    /// A pasted header's virus-scanner stamps say the mail was scanned, not that it was malware.
+    @Test func virusScannerStampsDoNotVote() {
+        let text = """
+            Please stop this spam.
+            > X-Virus-Scanned: ClamAV using ClamSMTP, virus database updated
+            > X-Virus-Status: Clean (no virus found)
+            > X-Virus-Checked: Checked by the virus scanner
+            """
+        #expect(AbuseType(keywordsIn: text) == .spam)
+    }
+
     @Test func shadowserverReportFamilies() {
         #expect(AbuseType(keywordsIn: "", subject: "[Shadowserver] Accessible RDP Report: AS64500 2026-12-01") == .networkAbuse)
         #expect(AbuseType(keywordsIn: "", subject: "Shadowserver Block Listed Report for 2026-12-01") == .spam)

@@ -99,67 +99,87 @@ enum AutomaticReply {
     /// What challenge-response filters write when they ask the sender to prove itself (Bluebottle, Boxbe).
     private static let challengeMarkers = ["to ensure delivery of your", "allowed list", "approved senders", "verify that you are"]
 
-    static func classify(_ message: ReportMessage) -> (format: ReportFormat, reason: String)? {
+    /// What a message that no structured reader recognised is, when it is no complaint to file.
+    enum Verdict {
+        /// A bounce or an automatic reply: kept, no case.
+        case ignored(ReportFormat, reason: String)
+        /// Read as a complaint, but left in triage for a person.
+        case forPerson(reason: String)
+    }
+
+    static func classify(_ message: ReportMessage) -> Verdict? {
         let headers = message.headers
         let subject = message.subject.lowercased().trimmingWhitespace()
+        let sender = Sender(headers)
         // A bounce is told by two signs of these, at least one in words: postmaster@ also sends
         // real complaints, and a complaint may quote a bounce, so no one sign decides.
-        let fromDaemon = isFrom(mailDaemonSenders, headers)
-        let fromMailSystem = isFrom(mailSystemSenders, headers)
         let subjectSaysBounce = saysBounce(subject: subject) || bounceSubjectWords.contains(where: { subject.includes($0) })
         let opening = Opening(message)
-        let textSaysBounce = opening.says(bounceSentences) || (fromDaemon || subjectSaysBounce) && opening.says(deliveryFailures)
-        let isForward = forwardPrefixes.contains(where: { subject.hasPrefix($0) })
-        let signs = [fromMailSystem, subjectSaysBounce, textSaysBounce].filter { $0 }.count
+        let textSaysBounce = opening.says(bounceSentences)
+            || (sender.isOneOf(mailDaemonSenders) || subjectSaysBounce) && opening.says(deliveryFailures)
+        let forward = forwardPrefixes.first(where: { subject.hasPrefix($0) })
+        let signs = [sender.isOneOf(mailSystemSenders), subjectSaysBounce, textSaysBounce].filter { $0 }.count
         if message.reportType == "delivery-status" || message.hasDeliveryStatus || headers.value("X-Failed-Recipients") != nil
-            || (!isForward && (subjectSaysBounce || textSaysBounce) && signs >= 2)
-            || (!isForward && isFromMailerDaemon(headers) && !message.attachedMessages.isEmpty) {
-            return (.deliveryStatus, "delivery status notification (bounce)")
+            || forward == nil && ((subjectSaysBounce || textSaysBounce) && signs >= 2 || sender.isMailerDaemon && !message.attachedMessages.isEmpty) {
+            return .ignored(.deliveryStatus, reason: "delivery status notification (bounce)")
         }
         if message.reportType == "disposition-notification" || message.hasDispositionNotification {
-            return (.autoReply, "read receipt (message disposition notification)")
+            return .ignored(.autoReply, reason: "read receipt (message disposition notification)")
         }
         if isListManagerNotice(message) {
-            return (.autoReply, "mailing-list software notice (from \(message.from ?? "the list"))")
+            return .ignored(.autoReply, reason: "mailing-list software notice (from \(message.from ?? "the list"))")
         }
         let unbracketed = subject.hasPrefix("[") ? String(subject.dropFirst()) : subject
         if subjectPrefixes.contains(where: { unbracketed.hasPrefix($0) }) {
-            return (.autoReply, "automatic reply (subject \"\(message.subject)\")")
+            return .ignored(.autoReply, reason: "automatic reply (subject \"\(message.subject)\")")
         }
         if headers.value("X-Autoreply") != nil || headers.value("X-Autorespond") != nil {
-            return (.autoReply, "automatic reply (X-Autoreply)")
+            return .ignored(.autoReply, reason: "automatic reply (X-Autoreply)")
         }
         if headers.value("Precedence")?.lowercased() == "auto_reply" {
-            return (.autoReply, "automatic reply (Precedence: auto_reply)")
+            return .ignored(.autoReply, reason: "automatic reply (Precedence: auto_reply)")
         }
         let replying = isReply(message, subject: subject)
-        let automatic = isMarkedAutomatic(headers) || headers.value("Return-Path")?.trimmingWhitespace() == "<>"
+        let automatic = isMarkedAutomatic(headers) || sender.hasNullReturnPath
         // A person's reply says it is away in its first sentences, not somewhere in a quote.
         if replying && (opening.says(absenceMarkers, within: 300) || opening.says(challengeMarkers))
-            || automatic && (opening.says(absenceMarkers) || opening.says(looseAbsenceMarkers) || opening.says(challengeMarkers))
-            || automatic && (opening.says(acknowledgementMarkers) || acknowledgementMarkers.contains(where: { subject.includes($0) }))
-            || automatic && replying && opening.says(receiptMarkers) {
-            return (.autoReply, "automatic reply (out of office or acknowledgement)")
+            || automatic && (opening.says(absenceMarkers) || opening.says(looseAbsenceMarkers) || opening.says(challengeMarkers)
+                             || opening.says(acknowledgementMarkers) || acknowledgementMarkers.contains(where: { subject.includes($0) })
+                             || replying && opening.says(receiptMarkers)) {
+            return .ignored(.autoReply, reason: "automatic reply (out of office or acknowledgement)")
         }
-        guard replying else { return nil }
-        if let submitted = headers.value("Auto-Submitted")?.lowercased(), submitted.hasPrefix("auto-replied") {
-            return (.autoReply, "automatic reply (Auto-Submitted: auto-replied)")
+        if replying, let submitted = headers.value("Auto-Submitted")?.lowercased(), submitted.hasPrefix("auto-replied") {
+            return .ignored(.autoReply, reason: "automatic reply (Auto-Submitted: auto-replied)")
+        }
+        // A bounce a person forwarded (`Fwd: Returned mail: …` quoting the MTA's text) may be a
+        // complaint of backscatter from our servers, or a customer's question: not ours to file.
+        if let forward, saysBounce(subject: String(subject.dropFirst(forward.count)).trimmingWhitespace()), opening.says(bounceSentences) {
+            return .forPerson(reason: "a bounce forwarded by a person: backscatter or a question, for a person to judge")
         }
         return nil
     }
 
-    /// Mail systems send bounces from `senders`, or with a null return path (RFC 5321 section 4.5.5).
-    /// The From field is read as written: `MAILER-DAEMON <>` names no usable address.
-    private static func isFrom(_ senders: [String], _ headers: [HeaderField]) -> Bool {
-        let fromField = headers.value("From")?.prefix(256).lowercased() ?? ""
-        let returnPath = headers.value("Return-Path")?.prefix(256).lowercased().trimmingWhitespace() ?? ""
-        return senders.contains { fromField.includes($0) }
-            || returnPath == "<>" || returnPath.includes("mailer-daemon") || returnPath.includes("double-bounce")
-    }
+    /// Who the message says sent it, lower-cased as written: the From field (`MAILER-DAEMON <>`
+    /// names no usable address) and the Return-Path.
+    private struct Sender {
+        let fromField: String
+        let returnPath: String
 
-    /// MAILER-DAEMON itself, which sends nothing but bounces.
-    private static func isFromMailerDaemon(_ headers: [HeaderField]) -> Bool {
-        ["From", "Return-Path"].contains { headers.value($0)?.prefix(256).lowercased().includes("mailer-daemon") ?? false }
+        init(_ headers: [HeaderField]) {
+            fromField = headers.value("From")?.prefix(256).lowercased() ?? ""
+            returnPath = headers.value("Return-Path")?.prefix(256).lowercased().trimmingWhitespace() ?? ""
+        }
+
+        /// RFC 5321 section 4.5.5: bounces and automatic replies are sent with a null return path.
+        var hasNullReturnPath: Bool { returnPath == "<>" }
+
+        /// MAILER-DAEMON itself, which sends nothing but bounces.
+        var isMailerDaemon: Bool { fromField.includes("mailer-daemon") || returnPath.includes("mailer-daemon") }
+
+        /// Whether a mail system sent it: one of `senders` in the From field, or a bounce's return path.
+        func isOneOf(_ senders: [String]) -> Bool {
+            senders.contains { fromField.includes($0) } || hasNullReturnPath || isMailerDaemon || returnPath.includes("double-bounce")
+        }
     }
 
     /// Header marks of automatic mail: RFC 3834 Auto-Submitted, the older Precedence bulk/junk.
@@ -199,14 +219,6 @@ enum AutomaticReply {
 
     /// Subject openings of forwards, lower-cased (English, German, French, Italian).
     private static let forwardPrefixes = ["fwd:", "fw:", "wg:", "tr:", "i:"]
-
-    /// Whether a person forwarded a bounce (`Fwd: Returned mail: …` quoting the MTA's text). It may
-    /// be a complaint of backscatter from our servers, or a customer's question; not ours to file.
-    static func isForwardedBounce(_ message: ReportMessage) -> Bool {
-        let subject = message.subject.lowercased().trimmingWhitespace()
-        guard let forward = forwardPrefixes.first(where: { subject.hasPrefix($0) }) else { return false }
-        return saysBounce(subject: String(subject.dropFirst(forward.count)).trimmingWhitespace()) && Opening(message).says(bounceSentences)
-    }
 
     /// Subject openings of replies, lower-cased (English, German, Dutch, Nordic, Italian, French).
     private static let replyPrefixes = ["re:", "aw:", "antw:", "sv:", "vs:", "r:", "ref:", "réf:"]

@@ -46,9 +46,7 @@ enum ForwardedComplaint {
     private static func readJunkMailReport(_ message: ReportMessage, reported: [HeaderField], _ draft: inout ReportDraft) {
         draft.format = .forwardedSpam
         draft.type = .spam
-        if let returnPath = message.headers.value("Return-Path")?.trimming(["<", ">", " ", "\t"]), returnPath.contains("@") {
-            draft.reporter = String(returnPath)
-        }
+        if let returnPath = message.headers.value("Return-Path").flatMap(ReportMessage.address) { draft.reporter = returnPath }
         if let hop = ReportMessage.offendingHop(reported) { draft.ips.add(hop) }
         draft.original = OriginalMessage(headers: reported, bytes: [], isHeadersOnly: true)
         draft.receivedAt = reported.value("Date").flatMap(ReportDate.parse)

@@ -8,13 +8,17 @@ enum FreeTextComplaint {
     static func read(_ message: ReportMessage, _ draft: inout ReportDraft, _ budget: DecodeBudget) {
         draft.format = .freeText
         let body = message.texts.joined(separator: "\n")
-        let reportType = LabelledLines.statedType(in: body) ?? AbuseType(keywordsIn: body, subject: message.subject)
+        // The labelled lines are parsed once, for the stated type and for the offending addresses.
+        let bodyLines = LabelledLines.parse(body)
+        let reportType = LabelledLines.statedType(bodyLines) ?? AbuseType(keywordsIn: body, subject: message.subject)
         var victims = Set<IPAddress>()
         let listed = TableRows.add(TextTable.pipeRows(body), fallback: reportType, to: &draft, budget: budget)
             || addAddressList(body, to: &draft, victims: &victims)
         if !listed {
-            draft.ips = UniqueList(LabelledLines.offendingIPs(in: message.subject + "\n" + body).items.filter { !victims.contains($0) })
-            draft.addFreeText(IndicatorScanner.scan(message.subject + "\n" + body))
+            let text = message.subject + "\n" + body
+            let lines = LabelledLines.parse(message.subject) + bodyLines
+            draft.ips = UniqueList(LabelledLines.offendingIPs(lines, in: text).items.filter { !victims.contains($0) })
+            draft.addFreeText(IndicatorScanner.scan(text))
             // A CERT's notice often names only its own site in its text and lists the addresses in
             // an attached file: those are the subjects, not the site.
             if draft.ips.isEmpty { addAttachedList(message.textFiles, to: &draft) }

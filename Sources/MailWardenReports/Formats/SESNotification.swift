@@ -45,7 +45,6 @@ enum SESNotification {
         }
         if let ip = mail["sourceIp"] as? String { draft.addIP(ip) }
         if let headers = originalHeaders(mail) { draft.original = OriginalMessage(headers: headers, bytes: [], isHeadersOnly: true) }
-        draft.reporter = message.from
         draft.receivedAt = [complaint["timestamp"], mail["timestamp"]].lazy.compactMap { ($0 as? String).flatMap(ReportDate.parse) }.first
         return true
     }

@@ -44,8 +44,8 @@ enum LabelledLines {
 
     /// The type a report states in a labelled field, which outweighs the vote of its words
     /// (Spamhaus's notice of a phishing site says "spam" a dozen times in its boilerplate).
-    static func statedType(in text: String) -> AbuseType? {
-        for line in parse(text) where typeLabels.contains(line.label) {
+    static func statedType(_ lines: [LabelledLine]) -> AbuseType? {
+        for line in lines where typeLabels.contains(line.label) {
             if let type = AbuseType(keywordsIn: line.value) { return type }
         }
         return nil
@@ -59,7 +59,11 @@ enum LabelledLines {
     /// The offending addresses of a complaint text: those on source-labelled lines when there are
     /// any, else every address not on a target-labelled line.
     static func offendingIPs(in text: String) -> UniqueList<IPAddress> {
-        let lines = parse(text)
+        offendingIPs(parse(text), in: text)
+    }
+
+    /// offendingIPs(in:) of a text whose labelled lines are already parsed.
+    static func offendingIPs(_ lines: [LabelledLine], in text: String) -> UniqueList<IPAddress> {
         var labelled = UniqueList<IPAddress>()
         for line in lines where isSourceLabel(line.label) && !namesTarget(line.label) {
             labelled.add(contentsOf: IndicatorScanner.ips(in: line.value))
