@@ -91,6 +91,8 @@ enum Corpus {
                      time: "2015-10-07T16:18:18Z"),
         CorpusSample(file: "xarf-v4-email-transport-example.eml", format: .xarfJSON, type: .networkAbuse, reporter: "abuse@example.com",
                      ips: ["192.0.2.100"], time: "2024-01-15T14:30:00Z"),
+        CorpusSample(file: "xarf-v3-json-abusix-via-rt.eml", format: .xarfJSON, type: .spam, reporter: "reporting-support@abusix.com",
+                     ips: ["10.42.9.42"], time: "2026-08-17T20:59:40Z"),
         // Other automated reporters
         CorpusSample(file: "spamcop-source-ip-forwarded.eml", format: .forwardedSpam, type: .spam, reporter: "999999999@reports.spamcop.net",
                      ips: ["10.0.0.1"], time: "2003-06-19T17:34:13-04:00"),
@@ -137,7 +139,7 @@ enum Corpus {
     @Test func everySampleInTheFixturesHasAnExpectation() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Corpus.directory.path).filter { $0.hasSuffix(".eml") }
         #expect(Set(files) == Set(Corpus.samples.map(\.file)))
-        #expect(files.count == 38)
+        #expect(files.count == 39)
     }
 
     @Test(arguments: Corpus.samples)

@@ -279,6 +279,15 @@ import Testing
         #expect(report.domains.isEmpty, "the hostname column is reverse DNS")
     }
 
+    /// CERT feeds name their feed, not a type (PROKI's `feed_name`: `Malware-C2`).
+    @Test func aFeedNameColumnGivesTheType() {
+        let report = Self.parse(csv: """
+            feed_name,time_detected,ip,raw
+            Malware-C2,2025-01-02T03:04:05Z,198.51.100.42,"botnet,seen"
+            """)
+        #expect(report.status == .filed && report.bulkEntries.map(\.type) == [.malware])
+    }
+
     @Test func csvInsideAZIP() {
         let zip = TestMail.storedZIP([("readme.txt", Array("not a table".utf8)), ("scan.csv", Array(Self.csv.utf8))])
         let report = TestMail.parse("""
@@ -623,6 +632,45 @@ import Testing
         #expect(report.status == .ignored && report.format == .autoReply, "\(report.status) \(report.reason ?? "")")
     }
 
+    /// A mail filter's notice that it stopped a message (a virus, a blocklisted server), sent to
+    /// the often forged sender, names the sender's server: it is no complaint.
+    @Test(arguments: [
+        "From: noreply-BitDefender Antivirus <noreply@av.example>\nSubject: BitDefender Antivirus found an infected message\n\n"
+            + "BitDefender Antivirus detected and blocked an infected message addressed to you\nFrom: [sales@198.51.100.25]\n",
+        "From: Postmaster <postmaster@firma.example>\nSubject: Wiadomosc odrzucona/Blocked Message (RBL block)\n\n"
+            + "Did not reach the recipient. This message was rejected by a RBL server.\n"
+            + "The IP address of the blocked message is: 198.51.100.25, listed on SBL-XBL.SPAMHAUS.ORG\n",
+    ])
+    func aMailFiltersNoticeIsIgnored(_ text: String) {
+        let report = TestMail.parse(text)
+        #expect(report.status == .ignored && report.format == .deliveryStatus, "\(report.status) \(report.reason ?? "")")
+    }
+
+    /// A CERT's automatic notice of infected hosts is a report, from noreply@ or not.
+    @Test func aReportOfAnInfectedHostFromNoReplyIsAReport() {
+        let report = TestMail.parse("""
+            From: CERT-EX <noreply@cert.example>
+            Subject: Infected host in your network: 198.51.100.25
+
+            The host 198.51.100.25 in your network is infected with malware and contacts a botnet's command and control server.
+            """)
+        #expect(report.status == .filed && report.type == .malware && report.sourceIPs == ["198.51.100.25"], "\(report.status) \(report.reason ?? "")")
+    }
+
+    /// Automatic acknowledgements of a message we sent: from a mailbox that takes no answer, or a
+    /// reply marked automatic in any way (a forum's `Auto-Submitted: auto-generated` on a `re:`).
+    @Test(arguments: [
+        "From: \"Registry\" <automated-notifications@nomail.agency.example>\nSubject: Case 1970/1234 - Acknowledgement of receipt\n\n"
+            + "We hereby acknowledge the receipt of your request about 198.51.100.25.",
+        "Return-Path: <MAILER-DAEMON>\nFrom: no_reply@behoerde.example\nSubject: E-Mail Empfangsbestätigung: Spam von 198.51.100.25 [#25054]\n\n"
+            + "Guten Tag,\nvielen Dank für Ihre elektronische Nachricht.",
+        "From: Jake <jake@isp.example>\nAuto-Submitted: auto-generated\nSubject: re: spam from 198.51.100.25\n\nThanks, noted.",
+    ])
+    func anAutomaticAcknowledgementIsIgnored(_ text: String) {
+        let report = TestMail.parse(text)
+        #expect(report.status == .ignored && report.format == .autoReply, "\(report.status) \(report.reason ?? "")")
+    }
+
     /// A reporter's own reply may say it will be back, or quote an out-of-office line further
     /// down: it is a report (or correspondence on its case), never an automatic reply.
     @Test(arguments: [
@@ -845,6 +893,55 @@ import Testing
             """)
         #expect(report.status == .filed && report.type == .phishing && report.sourceIPs == ["198.51.100.30"], "\(String(describing: report.type))")
         #expect(AbuseType(keywordsIn: "W32.Opaserv Worm? from your network") == .malware)
+    }
+
+    /// A ticket system forwards Spamhaus's notice as an attachment: its `Problem:` line is still
+    /// the stated type, over the subject's "Spamhaus Block List".
+    @Test func aTypeStatedInAnAttachedTextOutweighsTheVote() {
+        let report = TestMail.parse("""
+            From: abuse@upstream.example
+            Subject: [#787048] SBL Notify: IP: 198.51.100.30 added to Spamhaus Block List (SBL)
+            Content-Type: multipart/mixed; boundary="b"
+
+            --b
+            Content-Type: text/plain
+
+            We recorded abusive activity from your IP address 198.51.100.30, see the spam block list notice.
+            --b
+            Content-Type: text/plain
+            Content-Disposition: attachment
+
+            IP/cidr: 198.51.100.30
+            Problem: Phishing server
+            --b--
+            """)
+        #expect(report.status == .filed && report.type == .phishing && report.sourceIPs == ["198.51.100.30"], "\(String(describing: report.type))")
+    }
+
+    /// A ticket system that forwards a report links its own ticket: that site, named in the
+    /// subject's tag, and the originator RT names are the reporter's, never reported.
+    @Test func theForwardingTicketSystemsSiteIsNotReported() {
+        let report = TestMail.parse("""
+            From: "abuse@upstream.example via RT" <abuse@desk.example>
+            X-RT-Originator: abuse@upstream.example
+            Subject: [rt.tickets.example #787048] Phishing site on 198.51.100.30
+
+            Ticket <URL: https://rt.tickets.example/Ticket/Display.html?id=787048 >
+            Requestors: abuse@upstream.example
+            The phishing site http://login-bank.example/verify is hosted on 198.51.100.30.
+            """)
+        #expect(report.status == .filed && report.type == .phishing)
+        #expect(report.domains == ["login-bank.example"])
+        #expect(ReportThreading.ticketSystemHosts(inSubject: "[rt.a.example #1] x [CERT-Bund#2024] [b.example #2]") == ["rt.a.example", "b.example"])
+    }
+
+    /// fail2ban's complain action and WordPress login floods are brute force.
+    @Test func fail2bansComplaintIsNetworkAbuse() {
+        #expect(AbuseType(keywordsIn: """
+            We have detected abuse from the IP address 198.51.100.7, which appears to be on your network.
+            Lines containing failures of 198.51.100.7 (max 1000)
+            198.51.100.7 - - [19/Apr/2026:03:09:22 +0200] "POST /xmlrpc.php HTTP/2.0" 200 414 "-" "Mozilla/5.0"
+            """) == .networkAbuse)
     }
 
     @Test func aPastedNewslettersCopyrightFooterDoesNotOutvoteSpam() {

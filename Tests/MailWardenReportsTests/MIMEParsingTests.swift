@@ -31,6 +31,37 @@ import Testing
         #expect(String(decoding: bytes[bodyStart...], as: UTF8.self) == "this is no header\nmore\n")
     }
 
+    /// A field hard-wrapped by a mail client or a copy goes on after an unindented line; the fields
+    /// after it are still headers (a bounce's From and Content-Type came after two such lines).
+    @Test func aHardWrappedFieldGoesOnWhenTheHeaderBlockDoes() {
+        let bytes = TestMail.bytes("""
+            X-Received: by 10.224.39.82 with SMTP id
+            g3mr43440303qas.98.1390370580974;
+                    Tue, 21 Jan 2014 22:03:00 -0800 (PST)
+            Received-SPF: pass (example: domain designates
+            198.51.100.1 as permitted sender)
+            From: MAILER-DAEMON@mx.example
+            Content-Type: multipart/report; report-type=delivery-status
+
+            body
+            """)
+        let (fields, bodyStart) = HeaderParser.parse(bytes[...])
+        #expect(fields.map(\.name) == ["X-Received", "Received-SPF", "From", "Content-Type"])
+        #expect(fields.value("X-Received") == "by 10.224.39.82 with SMTP id g3mr43440303qas.98.1390370580974;        Tue, 21 Jan 2014 22:03:00 -0800 (PST)")
+        #expect(String(decoding: bytes[bodyStart...], as: UTF8.self) == "body")
+        // A body that starts without its blank line, one labelled line among its text, is still the body.
+        let text = TestMail.bytes("Subject: x\nDear abuse team,\nSource-IP: 192.0.2.1\nwas seen spamming.\n\nRegards\n")
+        let (few, textStart) = HeaderParser.parse(text[...])
+        #expect(few.map(\.name) == ["Subject"])
+        #expect(String(decoding: text[textStart...], as: UTF8.self).hasPrefix("Dear abuse team,"))
+    }
+
+    /// Bounce handlers' fixtures start with a line of spaces; the header block follows it.
+    @Test func aLineOfSpacesBeforeTheFirstFieldIsSkipped() {
+        let (fields, _) = HeaderParser.parse(TestMail.bytes(String(repeating: " ", count: 120) + "\nFrom: mailer-daemon@mx.example\nSubject: x\n\nbody\n")[...])
+        #expect(fields.map(\.name) == ["From", "Subject"])
+    }
+
     @Test func headerCountAndValueLengthAreCapped() {
         let many = (0..<(ReportLimits.maxHeaderCount + 50)).map { "X-N\($0): v" }.joined(separator: "\n")
         let long = "X-Long: " + String(repeating: "a", count: ReportLimits.maxHeaderValueBytes * 2)

@@ -40,6 +40,23 @@ enum AutomaticReply {
         "не доставлено",
     ]
 
+    /// Words in the subject of a mail filter's notice that it stopped a message (a virus, spam, a
+    /// blocklisted server): sent to the sender or recipient, often forged, of a message it never
+    /// delivered. Lower-cased.
+    private static let filterNoticeSubjectWords = [
+        "infected message", "virus found", "virus detected", "virus alert", "virus notification", "malware detected",
+        "blocked message", "message blocked", "spam detected", "message rejected", "mail rejected", "rbl block",
+        "wiadomosc odrzucona", "wiadomość odrzucona", "virus gefunden", "virenwarnung",
+    ]
+
+    /// What such a filter writes in the text, lower-cased: about a message, never about a host (a
+    /// CERT's report of an infected host is a report).
+    private static let filterNoticeSentences = [
+        "an infected message", "infected attachment", "contains a virus", "virus was found", "virus has been detected",
+        "was rejected by a rbl", "was rejected by an rbl", "did not reach the recipient", "nie została dostarczona",
+        "nie zostala dostarczona", "message has been quarantined", "message was quarantined",
+    ]
+
     /// What MTAs and gateways write in a bounce's opening text, lower-cased: their sentences
     /// (Postfix, Exim, qmail, Exchange, Sendmail, MDaemon, InterScan) in several languages.
     private static let bounceSentences = [
@@ -71,6 +88,11 @@ enum AutomaticReply {
     /// Senders that send bounces but also other mail: postmaster@ sends real complaints.
     private static let mailSystemSenders = mailDaemonSenders + ["postmaster", "no-reply@", "noreply@"]
 
+    /// From fields of mailboxes that take no answer, lower-cased: what they send is automatic.
+    private static let unansweredSenders = [
+        "noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "do_not_reply", "@nomail.", "autoreply@", "auto-reply@",
+    ]
+
     /// What out-of-office and acknowledging replies write, lower-cased.
     private static let absenceMarkers = [
         "out of office", "out of the office", "away from the office", "on vacation", "on holiday", "on annual leave",
@@ -87,6 +109,16 @@ enum AutomaticReply {
     private static let acknowledgementMarkers = [
         "thank you for your e-mail", "thank you for your email", "thank you for your message", "thank you for contacting",
         "i will reply", "i will respond", "i will get back to you", "will endeavour to reply", "we will get back to you",
+        "we hereby acknowledge", "we acknowledge receipt", "we acknowledge the receipt", "vielen dank für ihre nachricht",
+        "vielen dank für ihre e-mail", "vielen dank für ihre elektronische nachricht", "danke für ihre nachricht",
+        "merci pour votre message", "gracias por su mensaje",
+    ]
+
+    /// Subjects of automatic acknowledgements, lower-cased. `empfangsbest` and `eingangsbest` also
+    /// match the Bestätigung that a wrong charset mangled.
+    private static let acknowledgementSubjectWords = [
+        "acknowledgement of receipt", "acknowledgment of receipt", "receipt confirmation", "confirmation of receipt",
+        "empfangsbest", "eingangsbest", "accusé de réception", "acuse de recibo", "ontvangstbevestiging",
     ]
 
     /// What a ticket system or an unmonitored mailbox answers to mail it received; trusted only on
@@ -114,14 +146,23 @@ enum AutomaticReply {
         // A bounce is told by two signs of these, at least one in words: postmaster@ also sends
         // real complaints, and a complaint may quote a bounce, so no one sign decides.
         let subjectSaysBounce = saysBounce(subject: subject) || bounceSubjectWords.contains(where: { subject.includes($0) })
+        let subjectSaysFilterNotice = filterNoticeSubjectWords.contains(where: { subject.includes($0) })
         let opening = Opening(message)
         let textSaysBounce = opening.says(bounceSentences)
             || (sender.isOneOf(mailDaemonSenders) || subjectSaysBounce) && opening.says(deliveryFailures)
+        let textSaysFilterNotice = opening.says(filterNoticeSentences)
         let forward = forwardPrefixes.first(where: { subject.hasPrefix($0) })
-        let signs = [sender.isOneOf(mailSystemSenders), subjectSaysBounce, textSaysBounce].filter { $0 }.count
+        let fromMailSystem = sender.isOneOf(mailSystemSenders)
+        let signs = [fromMailSystem, subjectSaysBounce, textSaysBounce].filter { $0 }.count
         if message.reportType == "delivery-status" || message.hasDeliveryStatus || headers.value("X-Failed-Recipients") != nil
             || forward == nil && ((subjectSaysBounce || textSaysBounce) && signs >= 2 || sender.isMailerDaemon && !message.attachedMessages.isEmpty) {
             return .ignored(.deliveryStatus, reason: "delivery status notification (bounce)")
+        }
+        // The same two signs tell a mail filter's notice: its words are no bounce's, and the
+        // sender is the mail system's or one that takes no answer (`noreply-BitDefender`).
+        let filterSigns = [fromMailSystem || sender.isOneOf(unansweredSenders), subjectSaysFilterNotice, textSaysFilterNotice]
+        if forward == nil && (subjectSaysFilterNotice || textSaysFilterNotice) && filterSigns.filter({ $0 }).count >= 2 {
+            return .ignored(.deliveryStatus, reason: "a mail filter's notice of a message it stopped (virus, spam or blocklist)")
         }
         if message.reportType == "disposition-notification" || message.hasDispositionNotification {
             return .ignored(.autoReply, reason: "read receipt (message disposition notification)")
@@ -140,16 +181,18 @@ enum AutomaticReply {
             return .ignored(.autoReply, reason: "automatic reply (Precedence: auto_reply)")
         }
         let replying = isReply(message, subject: subject)
-        let automatic = isMarkedAutomatic(headers) || sender.hasNullReturnPath
+        // A null or MAILER-DAEMON return path, or a sender that takes no answer, marks it as well.
+        let automatic = isMarkedAutomatic(headers) || sender.isOneOf(unansweredSenders)
         // A person's reply says it is away in its first sentences, not somewhere in a quote.
         if replying && (opening.says(absenceMarkers, within: 300) || opening.says(challengeMarkers))
             || automatic && (opening.says(absenceMarkers) || opening.says(looseAbsenceMarkers) || opening.says(challengeMarkers)
-                             || opening.says(acknowledgementMarkers) || acknowledgementMarkers.contains(where: { subject.includes($0) })
+                             || opening.says(acknowledgementMarkers)
+                             || (acknowledgementMarkers + acknowledgementSubjectWords).contains(where: { subject.includes($0) })
                              || replying && opening.says(receiptMarkers)) {
             return .ignored(.autoReply, reason: "automatic reply (out of office or acknowledgement)")
         }
-        if replying, let submitted = headers.value("Auto-Submitted")?.lowercased(), submitted.hasPrefix("auto-replied") {
-            return .ignored(.autoReply, reason: "automatic reply (Auto-Submitted: auto-replied)")
+        if replying, let submitted = headers.value("Auto-Submitted")?.lowercased().trimmingWhitespace(), submitted.hasPrefix("auto-") {
+            return .ignored(.autoReply, reason: "automatic reply (Auto-Submitted: \(submitted.prefix(40)))")
         }
         // A bounce a person forwarded (`Fwd: Returned mail: …` quoting the MTA's text) may be a
         // complaint of backscatter from our servers, or a customer's question: not ours to file.

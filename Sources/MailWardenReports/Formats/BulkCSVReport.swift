@@ -50,7 +50,7 @@ enum TableRows {
     private static let hostColumns = ["http_host", "host", "vhost"]
     private static let timeColumns = ["timestamp", "time", "date", "datetime", "first_seen", "event_time", "last_seen"]
     private static let typeColumns = ["type", "report_type", "category", "classification", "infection", "malware",
-                                      "virusname", "threat", "tag", "abuse_type", "event_type"]
+                                      "virusname", "threat", "tag", "abuse_type", "event_type", "feed_name", "feed"]
 
     /// Adds one entry per row with an address in an IP column; false when the table has no IP column.
     static func add(_ records: [[String]], fallback: AbuseType?, to draft: inout ReportDraft, budget: DecodeBudget) -> Bool {

@@ -10,7 +10,10 @@ enum FreeTextComplaint {
         let body = message.texts.joined(separator: "\n")
         // The labelled lines are parsed once, for the stated type and for the offending addresses.
         let bodyLines = LabelledLines.parse(body)
-        let reportType = LabelledLines.statedType(bodyLines) ?? AbuseType(keywordsIn: body, subject: message.subject)
+        // A type stated in an attached text (Spamhaus's SBL notice forwarded by a ticket system) outweighs the vote too.
+        let reportType = LabelledLines.statedType(bodyLines)
+            ?? message.textFiles.lazy.compactMap { LabelledLines.statedType(LabelledLines.parse($0)) }.first
+            ?? AbuseType(keywordsIn: body, subject: message.subject)
         var victims = Set<IPAddress>()
         let listed = TableRows.add(TextTable.pipeRows(body), fallback: reportType, to: &draft, budget: budget)
             || addAddressList(body, to: &draft, victims: &victims)

@@ -1,6 +1,7 @@
 // X-ARF: version 0.1 (`X-ARF: yes`) and 0.2 (`X-XARF: PLAIN`) carry a YAML `report.txt`; other
 // reporters attach the same kind of YAML without the header (Webiron's `arf_report*.txt`,
-// C-SIRT's `MALWARE-report.txt`). XARF v4 carries one JSON document. Either way the report's
+// C-SIRT's `MALWARE-report.txt`). XARF v4 carries one JSON document, and so does the older v3
+// that Abusix sends (`Version: "3"`, the fields in `Report`, `ReporterInfo`). Either way the report's
 // fields name the source, the type and the reporter; the human text adds only what the fields
 // corroborate (an address when the fields give none, URLs on the reported hosts).
 import Foundation
@@ -86,29 +87,34 @@ enum XARFJSONReport {
 
         draft.format = .xarfJSON
         draft.fields = flattened(document)
-        let type = document["type"] as? String
-        let category = document["category"] as? String
-        draft.type = type.flatMap(AbuseType.init(named:)) ?? category.flatMap(AbuseType.init(named:))
-        for key in ["source_identifier", "source_ip", "source"] {
-            guard let value = document[key] as? String else { continue }
+        // v3 keeps the report in `Report` under other names; v4's names are looked up in it as well.
+        let v3 = document["Report"] as? [String: Any]
+        func text(_ v4: String, _ v3Key: String? = nil) -> String? {
+            document[v4] as? String ?? v3Key.flatMap { v3?[$0] as? String }
+        }
+        draft.type = [text("type", "ReportType"), text("category")].lazy.compactMap { $0.flatMap(AbuseType.init(named:)) }.first
+        for value in [text("source_identifier", "SourceIp"), text("source_ip"), text("source")].compactMap({ $0 }) {
             if IPAddress(value) != nil { draft.addIP(value) } else if value.contains("://") { draft.addURL(value) } else { draft.addDomain(value) }
         }
-        for key in ["url", "source_url"] { if let value = document[key] as? String { draft.addURL(value) } }
+        for value in [text("url", "Url"), text("source_url")].compactMap({ $0 }) { draft.addURL(value) }
         let reporter = document["reporter"] as? [String: Any]
-        if let contact = (reporter?["contact"] ?? reporter?["email"]) as? String, let address = ReportMessage.address(contact) {
+        let reporterInfo = document["ReporterInfo"] as? [String: Any]
+        if let contact = (reporter?["contact"] ?? reporter?["email"] ?? reporterInfo?["ReporterOrgEmail"]) as? String,
+           let address = ReportMessage.address(contact) {
             draft.reporter = address
         }
-        draft.receivedAt = ["timestamp", "first_seen", "reported_at"].lazy.compactMap { (document[$0] as? String).flatMap(ReportDate.parse) }.first
+        draft.receivedAt = [text("timestamp", "Date"), text("first_seen"), text("reported_at")].lazy.compactMap { $0.flatMap(ReportDate.parse) }.first
         draft.addCorroborated(from: message)
         return true
     }
 
-    /// A JSON object that looks like an XARF report.
+    /// A JSON object that looks like an XARF report: v4, or v3 with its `Report`.
     private static func parse(_ bytes: [UInt8]) -> [String: Any]? {
         guard bytes.count <= ReportLimits.maxDocumentBytes,
-              let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              object["xarf_version"] != nil || (object["category"] != nil && object["source_identifier"] != nil) else { return nil }
-        return object
+              let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else { return nil }
+        let isV4 = object["xarf_version"] != nil || (object["category"] != nil && object["source_identifier"] != nil)
+        let isV3 = (object["Version"] as? String)?.hasPrefix("3") == true && object["Report"] is [String: Any]
+        return isV4 || isV3 ? object : nil
     }
 
     /// Top-level members as fields, nested objects as `outer.inner`, for storing with the report.

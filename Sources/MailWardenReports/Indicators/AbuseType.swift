@@ -69,6 +69,8 @@ extension AbuseType {
         ("openresolver", .networkAbuse, 3), ("open proxy", .networkAbuse, 3), ("open relay", .networkAbuse, 3),
         ("amplification", .networkAbuse, 2), ("harvesting", .networkAbuse, 2), ("dictionary attack", .networkAbuse, 3),
         ("login attempt", .networkAbuse, 2), ("failed login", .networkAbuse, 2), ("hacking", .networkAbuse, 2),
+        // fail2ban's complain action: "Lines containing failures of 192.0.2.1"; WordPress login floods.
+        ("lines containing failures", .networkAbuse, 3), ("xmlrpc.php", .networkAbuse, 2), ("wp-login.php", .networkAbuse, 2),
         ("intrusion", .networkAbuse, 2), ("einbruch", .networkAbuse, 2), ("exploit", .networkAbuse, 1),
         ("vulnerable", .networkAbuse, 2), ("verwundbar", .networkAbuse, 2), ("anfällig", .networkAbuse, 1),
         // Shadowserver's report families: "Accessible RDP", "Open DNS Resolvers", "Block Listed".

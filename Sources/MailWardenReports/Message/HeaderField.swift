@@ -1,6 +1,8 @@
 // RFC 5322 header blocks: fields, folding, encoded words. Lenient where real abuse mail is broken:
-// an mbox `From ` line before the first field is skipped, and a line that is neither a field nor a
-// continuation ends the block (the body starts there), as if the blank line were missing.
+// an mbox `From ` line or blank-looking lines of spaces before the first field are skipped; a line
+// that is neither a field nor a continuation continues the field before it when a header block goes
+// on after it to its blank line (a field hard-wrapped by a mail client or a copy); else it ends the
+// block (the body starts there), as if the blank line were missing.
 
 /// One header field, unfolded, with RFC 2047 encoded words decoded.
 public struct HeaderField: Sendable, Equatable {
@@ -40,6 +42,7 @@ enum HeaderParser {
         var name: String?
         var value: [UInt8] = []
         var sawLine = false
+        var wrapsLeft = maxHardWrappedLines
 
         func flush() {
             guard let n = name else { return }
@@ -66,10 +69,16 @@ enum HeaderParser {
                 value.append(contentsOf: content.prefix(ReportLimits.maxHeaderValueBytes - value.count))
                 continue
             }
-            if !sawLine && (content.starts(with: Array("From ".utf8)) || content.starts(with: Array(">From ".utf8))) {
+            if !sawLine && (content.starts(with: Array("From ".utf8)) || content.starts(with: Array(">From ".utf8)))
+                || fields.isEmpty && name == nil && content.allSatisfy(ASCII.isWhitespace) {
                 continue
             }
             guard let fieldName = Self.fieldName(content) else {
+                if name != nil && wrapsLeft > 0 && Self.headerBlockGoesOn(bytes[line.next...]) {
+                    wrapsLeft -= 1
+                    value.append(contentsOf: ([ASCII.space] + content).prefix(max(0, ReportLimits.maxHeaderValueBytes - value.count)))
+                    continue
+                }
                 flush()
                 return (fields, line.content.lowerBound)
             }
@@ -79,6 +88,25 @@ enum HeaderParser {
         }
         flush()
         return (fields, bytes.endIndex)
+    }
+
+    /// Hard-wrapped lines taken back into their field, at most, per block: each costs a look ahead.
+    private static let maxHardWrappedLines = 16
+
+    /// Whether `rest` is the remainder of a header block: mostly fields and folded lines, then the
+    /// blank line, within 200 lines and 256 KiB. A body that merely starts with a field has more
+    /// lines of text than fields before its first blank line, or none.
+    private static func headerBlockGoesOn(_ rest: ArraySlice<UInt8>) -> Bool {
+        var fields = 0
+        var otherLines = 0
+        let window = rest.prefix(256 << 10)
+        for line in ByteLines(window).prefix(200) {
+            let content = window[line.content]
+            guard let first = content.first else { return fields > otherLines }
+            if ASCII.isWhitespace(first) { continue }
+            if fieldName(content) != nil { fields += 1 } else { otherLines += 1 }
+        }
+        return false
     }
 
     /// The field name of a line `Name: value` (whitespace before the colon tolerated), or nil.

@@ -24,7 +24,9 @@ struct ReportMessage {
     private(set) var hasDeliveryStatus = false
     /// A read receipt's machine part (RFC 8098).
     private(set) var hasDispositionNotification = false
-    /// Registrable domains of the reporter (From, Sender, Reply-To, Return-Path): its own links.
+    /// Registrable domains of the reporter (From, Sender, Reply-To, Return-Path, and Request
+    /// Tracker's X-RT-Originator when a ticket system forwarded it) and of the ticket systems its
+    /// subject's tags name (`[rt.isp.example #787048]`): its own links.
     let reporterDomains: Set<String>
     /// Registrable domains of the recipients (To, Cc): ours.
     let recipientDomains: Set<String>
@@ -40,7 +42,8 @@ struct ReportMessage {
                 .compactMap { $0.split(separator: "@").last.flatMap(Hostname.normalized) }
                 .map(Hostname.registrable))
         }
-        reporterDomains = domains(["From", "Sender", "Reply-To", "Return-Path"])
+        reporterDomains = domains(["From", "Sender", "Reply-To", "Return-Path", "X-RT-Originator"])
+            .union(ReportThreading.ticketSystemHosts(inSubject: subject).map(Hostname.registrable))
         recipientDomains = domains(["To", "Cc"])
         walk(root)
     }

@@ -44,6 +44,20 @@ enum ReportThreading {
 
     static let keywords: [[Character]] = ["ticket", "case", "incident", "request", "sr", "inc"].map(Array.init)
 
+    /// The host names of the ticket systems whose tags a subject carries: RT writes its name, a
+    /// host name at many desks, before the id (`[rt.isp.example #787048]`). At most 5.
+    static func ticketSystemHosts(inSubject subject: String) -> [String] {
+        var hosts: [String] = []
+        for tag in subject.prefix(maxSubject).split(separator: "[", omittingEmptySubsequences: false).dropFirst().prefix(5) {
+            guard let close = tag.firstIndex(of: "]") else { continue }
+            let words = tag[..<close].split(separator: " ")
+            guard words.count == 2, words[1].hasPrefix("#"), words[0].contains("."),
+                  let host = Hostname.normalized(String(words[0])) else { continue }
+            hosts.append(host)
+        }
+        return hosts
+    }
+
     /// The ticket id a subject carries, lowercased; nil when it carries none.
     static func ticket(inSubject subject: String?) -> String? {
         guard let subject else { return nil }
