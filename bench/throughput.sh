@@ -8,6 +8,8 @@
 #      mailboxes, store writes, lock checks, outbound log, metrics; store on tmpfs
 #   g  c with the store on disk (production), 10^3 identities in it before the run
 #   h  g with 10^6 identities in the store before the run
+#   m  g with an hour of history for the sending identity: a second's buckets for each of the last
+#      3,600 seconds, as a sender of a message a second leaves them (every count reads its windows)
 #   i  c, and j  b, with 10 messages per SMTP session (a submission client on one connection)
 #   f  c with one message in 20 to an abuse mailbox, queued raw by the milter and parsed by the
 #      desk worker running beside it
@@ -35,7 +37,7 @@ e2e_init "$(mktemp -d /dev/shm/mailwarden-bench.XXXXXX)" || exit 1
 # Stores on disk for g and h (not tmpfs: /var/tmp).
 DISK_DIR=$(mktemp -d /var/tmp/mailwarden-bench.XXXXXX)
 pf_start "$E2E_DIR/pf" || exit 1
-configs=(${ROWS:-b c g h j i f k l})
+configs=(${ROWS:-b c g h m j i f k l})
 has_row() { [[ " ${configs[*]} " == *" $1 "* ]]; }
 cc -O2 -o "$E2E_DIR/noop-milter" bench/noop-milter.c -lmilter || exit 1
 # spamd with all its children forked up front: its adaptive pre-fork adds them only slowly.
@@ -57,7 +59,7 @@ if has_row k || has_row l; then
 fi
 store_of() {
     case $1 in
-        g | h) echo "$DISK_DIR/$1.db" ;;
+        g | h | m) echo "$DISK_DIR/$1.db" ;;
         k | l) echo "postgresql://mw@127.0.0.1:$MW_PG_PORT/$1" ;;
         *) echo "$E2E_DIR/var/$1.db" ;;
     esac
@@ -83,7 +85,7 @@ load_identities() {
     local row=$1 count=$2 name="'ip:10.' || (i >> 16) || '.' || ((i >> 8) & 255) || '.' || (i & 255)"
     mw_start "$E2E_DIR/$row.conf" >/dev/null && mw_stop >/dev/null
     case $row in
-        g | h) sqlite3 "$(store_of "$row")" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $count)
+        g | h | m) sqlite3 "$(store_of "$row")" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $count)
                    INSERT INTO identities(name, first_seen, last_seen, messages) SELECT $name, 1, 1, 1 FROM n;
                    INSERT INTO window_events(identity_id, counter, at, amount) SELECT id, 'messages', strftime('%s', 'now') - 60, 1 FROM identities;
                    INSERT INTO locks(identity_id, locked_at, locked_by, automatic, reason) SELECT id, 1, 'bench', 0, 'bench' FROM identities WHERE id % 100 = 0;" ;;
@@ -94,8 +96,24 @@ load_identities() {
     esac || { echo "cannot load $count identities into $row's store" >&2; exit 1; }
     log "$row: $count identities loaded"
 }
+# load_history ROW: the sending identity (every message comes from 127.0.0.1) with a bucket of each
+# counter for each of the last 3,600 seconds, and their running totals where the store keeps them.
+load_history() {
+    sqlite3 "$(store_of "$1")" "INSERT OR IGNORE INTO identities(name, first_seen, last_seen) VALUES('ip:127.0.0.1', 1, 1);
+        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3600)
+        INSERT INTO window_events(identity_id, counter, at, amount)
+        SELECT id, c.counter, strftime('%s', 'now') - n.i, 1 FROM identities, n, (SELECT 'messages' AS counter UNION ALL SELECT 'recipients') c
+        WHERE name = 'ip:127.0.0.1';" || { echo "cannot load the history into $1's store" >&2; exit 1; }
+    if sqlite3 "$(store_of "$1")" "SELECT name FROM pragma_table_info('window_events')" | grep -qx running; then
+        sqlite3 "$(store_of "$1")" "UPDATE window_events SET running = r.running FROM (SELECT identity_id, counter, at,
+            SUM(amount) OVER (PARTITION BY identity_id, counter ORDER BY at) AS running FROM window_events) AS r
+            WHERE window_events.identity_id = r.identity_id AND window_events.counter = r.counter AND window_events.at = r.at" || exit 1
+    fi
+    log "$1: an hour of history loaded for ip:127.0.0.1"
+}
 SMALL_IDENTITIES=1000
-for c in g k; do has_row "$c" && load_identities "$c" "$SMALL_IDENTITIES"; done
+for c in g k m; do has_row "$c" && load_identities "$c" "$SMALL_IDENTITIES"; done
+has_row m && load_history m
 for c in h l; do has_row "$c" && load_identities "$c" "$IDENTITIES"; done
 
 test_sink_has() { [ "$(sink_count)" -ge "$1" ]; }
@@ -210,6 +228,7 @@ for r in $(seq "$ROUNDS"); do
 done
 declare -A label=([a]="no milter" [b]="C no-op milter" [c]="mailwardend" [d]="mailwardend + rspamd" [e]="mailwardend + spamd"
                   [f]="mailwardend, 1 in 20 to abuse@ (desk running)" [g]="mailwardend, store on disk, $SMALL_IDENTITIES identities"
+                  [m]="mailwardend, store on disk, the sender with an hour of history"
                   [h]="mailwardend, store on disk, $IDENTITIES identities" [i]="mailwardend, 10 messages per session"
                   [j]="C no-op milter, 10 messages per session" [k]="mailwardend, PostgreSQL store on disk, $SMALL_IDENTITIES identities"
                   [l]="mailwardend, PostgreSQL store on disk, $IDENTITIES identities")

@@ -147,10 +147,17 @@ public final class SQLStore: Store, @unchecked Sendable {
             var amounts: [(Counter, Int)] = [(.messages, 1), (.recipients, event.recipients)]
             if event.spam { amounts.append((.spam, 1)) }
             for (counter, amount) in amounts where amount > 0 {
+                // A later second already counted (another host's clock is ahead): its running total grows too.
+                try tx.query("UPDATE window_events SET running = running + ? WHERE identity_id = ? AND counter = ? AND at > ?",
+                             [.int(Int64(amount)), .int(id), .text(counter.rawValue), .int(event.at)])
                 try tx.query("""
-                    INSERT INTO window_events(identity_id, counter, at, amount) VALUES(?, ?, ?, ?)
-                    ON CONFLICT(identity_id, counter, at) DO UPDATE SET amount = window_events.amount + excluded.amount
-                    """, [.int(id), .text(counter.rawValue), .int(event.at), .int(Int64(amount))])
+                    INSERT INTO window_events(identity_id, counter, at, amount, running)
+                    VALUES(?, ?, ?, ?, ? + COALESCE((SELECT running FROM window_events
+                                                      WHERE identity_id = ? AND counter = ? AND at < ? ORDER BY at DESC LIMIT 1), 0))
+                    ON CONFLICT(identity_id, counter, at) DO UPDATE SET amount = window_events.amount + excluded.amount,
+                        running = window_events.running + excluded.amount
+                    """, [.int(id), .text(counter.rawValue), .int(event.at), .int(Int64(amount)), .int(Int64(amount)),
+                          .int(id), .text(counter.rawValue), .int(event.at)])
             }
             try tx.query("INSERT INTO outbound(at, identity_id, message_id, queue_id, recipients, spam, scan) VALUES(?, ?, ?, ?, ?, ?, ?)",
                          [.int(event.at), .int(id), SQLValue(event.messageID), SQLValue(event.queueID),
@@ -159,69 +166,80 @@ public final class SQLStore: Store, @unchecked Sendable {
         }
     }
 
-    /// PostgreSQL, an identity seen before (nearly every message): the count in one statement. The
-    /// identity's row stays locked from this statement to COMMIT, one round trip, instead of across
-    /// five: every host's messages of a hot identity queue on that row. nil for a new identity.
+    /// PostgreSQL, an identity seen before (nearly every message): the count in two statements.
+    /// The first takes the identity's row lock, which every host's count of it takes first and
+    /// holds to COMMIT; so the second statement's snapshot, taken after it, holds every earlier
+    /// count, and the running totals it extends are exact. nil for a new identity.
     static func recordKnownIdentity(_ tx: any SQLTransaction, _ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int]? {
         let recipients = Int64(max(event.recipients, 0))
         let spam: Int64 = event.spam ? 1 : 0
-        let row = try tx.query(knownIdentityCount, [.int(event.at), .int(recipients), .int(spam), .text(event.identity),
-                  .int(event.at), .int(recipients), .int(spam),
-                  .int(event.at), SQLValue(event.messageID), SQLValue(event.queueID), .int(Int64(event.recipients)), .int(spam), SQLValue(event.scan)]
-                + windowCounters.flatMap { c -> [SQLValue] in
-                    [.text(c.rawValue), .int(event.at - (windows[c]?.seconds ?? 3600)), .int(event.at), .text(c.rawValue),
-                     .text(c.rawValue), .int(event.at)]
-                }).first
-        guard let row else { return nil }
-        return Dictionary(uniqueKeysWithValues: zip(windowCounters, row.map { Int($0.int ?? 0) }))
+        guard let id = try tx.query("""
+            UPDATE identities SET last_seen = GREATEST(last_seen, ?), messages = messages + 1, recipients = recipients + ?,
+                spam = spam + ? WHERE name = ? RETURNING id
+            """, [.int(event.at), .int(recipients), .int(spam), .text(event.identity)]).first?.first?.int else { return nil }
+        func since(_ counter: Counter) -> SQLValue { .int(event.at - (windows[counter]?.seconds ?? 3600)) }
+        let rows = try tx.query(knownIdentityCount, [.int(id), .int(event.at), since(.messages), .int(recipients), since(.recipients),
+                                                     .int(spam), since(.spam), .int(event.at), .int(id), SQLValue(event.messageID),
+                                                     SQLValue(event.queueID), .int(Int64(event.recipients)), .int(spam), SQLValue(event.scan)])
+        var totals: [Counter: Int] = [.messages: 0, .recipients: 0, .spam: 0]
+        for row in rows {
+            if let counter = row.first?.text.flatMap(Counter.init(rawValue:)) { totals[counter] = Int(row[1].int ?? 0) }
+        }
+        return totals
     }
 
-    /// The counters recordKnownIdentity sums, in the order of its result's columns.
-    private static let windowCounters: [Counter] = [.messages, .recipients, .spam]
+    /// recordKnownIdentity's second statement: this second's buckets, the outbound row, and each
+    /// counter's window total. Its snapshot does not see its own writes, so the totals read the
+    /// buckets' new running totals from the upsert (`bucket`), and a later second's (another
+    /// host's clock is ahead) as the table has it plus this message's amount.
+    private static let knownIdentityCount = """
+        WITH p(id, at) AS (VALUES (?::bigint, ?::bigint)),
+        a(counter, amount, since) AS (VALUES ('messages', 1::bigint, ?::bigint), ('recipients', ?::bigint, ?::bigint),
+                                            ('spam', ?::bigint, ?::bigint)),
+        later AS (
+            UPDATE window_events w SET running = w.running + a.amount FROM a, p
+            WHERE w.identity_id = p.id AND w.counter = a.counter AND w.at > p.at AND a.amount > 0
+        ), bucket AS (
+            INSERT INTO window_events(identity_id, counter, at, amount, running)
+            SELECT p.id, a.counter, p.at, a.amount, a.amount + COALESCE((SELECT w.running FROM window_events w
+                WHERE w.identity_id = p.id AND w.counter = a.counter AND w.at < p.at ORDER BY w.at DESC LIMIT 1), 0)
+            FROM a, p WHERE a.amount > 0
+            ON CONFLICT(identity_id, counter, at) DO UPDATE SET amount = window_events.amount + excluded.amount,
+                running = window_events.running + excluded.amount
+            RETURNING counter, amount, running
+        ), logged AS (
+            INSERT INTO outbound(at, identity_id, message_id, queue_id, recipients, spam, scan) VALUES(?, ?, ?, ?, ?, ?, ?)
+        )
+        SELECT a.counter, COALESCE(
+            COALESCE((SELECT w.running + a.amount FROM window_events w
+                      WHERE w.identity_id = p.id AND w.counter = a.counter AND w.at > p.at ORDER BY w.at DESC LIMIT 1),
+                     (SELECT b.running FROM bucket b WHERE b.counter = a.counter),
+                     (SELECT w.running FROM window_events w WHERE w.identity_id = p.id AND w.counter = a.counter ORDER BY w.at DESC LIMIT 1))
+            - COALESCE((SELECT w.running - w.amount FROM window_events w
+                        WHERE w.identity_id = p.id AND w.counter = a.counter AND w.at > a.since AND w.at < p.at ORDER BY w.at LIMIT 1),
+                       (SELECT b.running - b.amount FROM bucket b WHERE b.counter = a.counter),
+                       (SELECT w.running - w.amount FROM window_events w
+                        WHERE w.identity_id = p.id AND w.counter = a.counter AND w.at > a.since ORDER BY w.at LIMIT 1)),
+            0)
+        FROM a, p
+        """
 
-    /// recordKnownIdentity's statement, built once. The statement's snapshot does not see its own
-    /// upsert of this second's bucket: each total is the earlier seconds from the table plus this
-    /// second's bucket, as the upsert left it (other hosts' commits included) or, for a counter this
-    /// message did not add to, as the table has it.
-    private static let knownIdentityCount: String = {
-        let totals = windowCounters.map { _ in """
-            (SELECT COALESCE(SUM(w.amount), 0) FROM window_events w
-             WHERE w.identity_id = ident.id AND w.counter = ? AND w.at > ? AND w.at <> ?)
-            + COALESCE((SELECT amount FROM bucket WHERE bucket.counter = ?),
-                       (SELECT amount FROM window_events w WHERE w.identity_id = ident.id AND w.counter = ? AND w.at = ?), 0)
-            """ }.joined(separator: ",\n")
-        return """
-            WITH ident AS (
-                UPDATE identities SET last_seen = GREATEST(last_seen, ?), messages = messages + 1,
-                    recipients = recipients + ?, spam = spam + ?
-                WHERE name = ? RETURNING id
-            ), bucket AS (
-                INSERT INTO window_events(identity_id, counter, at, amount)
-                SELECT ident.id, a.counter, ?, a.amount
-                FROM ident, (VALUES ('messages', 1::bigint), ('recipients', ?::bigint), ('spam', ?::bigint)) AS a(counter, amount)
-                WHERE a.amount > 0
-                ON CONFLICT(identity_id, counter, at) DO UPDATE SET amount = window_events.amount + excluded.amount
-                RETURNING counter, amount
-            ), logged AS (
-                INSERT INTO outbound(at, identity_id, message_id, queue_id, recipients, spam, scan)
-                SELECT ?, id, ?, ?, ?, ?, ? FROM ident
-            )
-            SELECT \(totals) FROM ident
-            """
-    }()
-
-    /// Window totals: an event counts while `at > now - window` (it leaves the window `window` seconds later).
+    /// Window totals: an event counts while `at > now - window` (it leaves the window `window` seconds
+    /// later). Each is the last bucket's running total less what came before the window's first
+    /// bucket: two index look-ups whatever the number of seconds in the window. (An identity that
+    /// sends every second fills an hour's window with 3,600 buckets; summing them cost 34 times a
+    /// message's whole work, bench/results.md.) Pruning and unlocking delete buckets from the
+    /// oldest or all of them, which a difference of two running totals does not notice.
     static func windowTotals(_ tx: any SQLTransaction, identityID: Int64, now: Int64,
                              windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
         let counters: [Counter] = [.messages, .recipients, .spam]
-        let row = try tx.query("""
-            SELECT
-              COALESCE(SUM(CASE WHEN counter = 'messages' AND at > ? THEN amount END), 0),
-              COALESCE(SUM(CASE WHEN counter = 'recipients' AND at > ? THEN amount END), 0),
-              COALESCE(SUM(CASE WHEN counter = 'spam' AND at > ? THEN amount END), 0)
-            FROM window_events WHERE identity_id = ? AND at > ?
-            """, counters.map { .int(now - (windows[$0]?.seconds ?? 3600)) }
-                + [.int(identityID), .int(now - (counters.compactMap { windows[$0]?.seconds }.max() ?? 3600))]).first ?? []
+        let total = """
+            (SELECT running FROM window_events WHERE identity_id = ? AND counter = ? ORDER BY at DESC LIMIT 1)
+            - (SELECT running - amount FROM window_events WHERE identity_id = ? AND counter = ? AND at > ? ORDER BY at LIMIT 1)
+            """
+        let row = try tx.query("SELECT " + counters.map { _ in total }.joined(separator: ", "), counters.flatMap { c -> [SQLValue] in
+            [.int(identityID), .text(c.rawValue), .int(identityID), .text(c.rawValue), .int(now - (windows[c]?.seconds ?? 3600))]
+        }).first ?? []
         var out: [Counter: Int] = [:]
         for (i, c) in counters.enumerated() { out[c] = Int(row[i].int ?? 0) }
         return out

@@ -272,7 +272,21 @@ enum Schema {
         CREATE INDEX reports_message_id ON reports(message_id);
         CREATE INDEX reports_ticket ON reports(ticket);
         """,
+        // 10: each window bucket keeps its identity's running total of the counter, so a window's
+        // total is two look-ups instead of a sum over every second in it.
+        """
+        ALTER TABLE window_events ADD COLUMN running INTEGER NOT NULL DEFAULT 0;
+        \(runningTotals)
+        """,
     ]
+
+    /// The running totals of the buckets already stored, one pass per identity and counter.
+    private static let runningTotals = """
+        UPDATE window_events SET running = r.running
+        FROM (SELECT identity_id, counter, at, SUM(amount) OVER (PARTITION BY identity_id, counter ORDER BY at) AS running
+              FROM window_events) AS r
+        WHERE window_events.identity_id = r.identity_id AND window_events.counter = r.counter AND window_events.at = r.at;
+        """
 
     // Integers are BIGINT (the store binds 64-bit integers); names sort bytewise (COLLATE "C"), as
     // in SQLite. Tables whose rows are listed in insertion order have an `id` for it.
@@ -479,6 +493,11 @@ enum Schema {
         ALTER TABLE reports ADD COLUMN ticket TEXT;
         CREATE INDEX reports_message_id ON reports(message_id);
         CREATE INDEX reports_ticket ON reports(ticket);
+        """,
+        // 4: as SQLite's 10, running totals.
+        """
+        ALTER TABLE window_events ADD COLUMN running BIGINT NOT NULL DEFAULT 0;
+        \(runningTotals)
         """,
     ]
 }

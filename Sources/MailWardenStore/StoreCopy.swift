@@ -19,7 +19,7 @@ extension SQLStore {
     static let copiedTables: [CopiedTable] = [
         CopiedTable(name: "identities", columns: ["id", "name", "first_seen", "last_seen", "messages", "recipients", "spam",
                                                   "complaints", "refused", "auto_locks", "token"], order: "id"),
-        CopiedTable(name: "window_events", columns: ["identity_id", "counter", "at", "amount"], order: "identity_id, counter, at"),
+        CopiedTable(name: "window_events", columns: ["identity_id", "counter", "at", "amount", "running"], order: "identity_id, counter, at"),
         CopiedTable(name: "complaint_events", columns: ["id", "identity_id", "reporter", "at", "report_id"], order: "id", rowidAsID: true),
         CopiedTable(name: "locks", columns: ["id", "identity_id", "locked_at", "locked_by", "automatic", "reason", "expires_at", "counter",
                                              "count", "limit_text", "attempts", "lifted_at", "lifted_by", "lift_reason"], order: "id"),

@@ -39,6 +39,62 @@ import MailWardenCore
         #expect(short[.messages] == 3)
     }
 
+    /// Window totals are running totals, not sums over the window: in whatever order the events
+    /// come (a host whose clock is behind counts a second before the last one counted), each total
+    /// is the sum of the events inside its window, the pruned and unlocked ones aside.
+    @Test(arguments: Backend.available) func windowTotalsAreTheSumOfTheEventsInTheirWindowsInAnyOrder(_ backend: Backend) throws {
+        let t = try TempStore(backend)
+        let s = try t.open()
+        let windows: [Counter: TimeSpan] = [.messages: .minutes(1), .recipients: .minutes(5), .spam: .hours(1)]
+        var seed: UInt64 = 7
+        func next(_ below: UInt64) -> Int64 {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int64((seed >> 33) % below)
+        }
+        var counted: [(at: Int64, rcpts: Int, spam: Bool)] = []
+        var clock: Int64 = 10_000
+        for i in 0..<300 {
+            clock += next(20)
+            let at = next(5) == 0 ? clock - next(30) : clock
+            let message = (at: at, rcpts: Int(next(4)), spam: next(3) == 0)
+            counted.append(message)
+            if i == 200 {
+                // Unlocking starts the windows afresh; pruning drops what no window holds.
+                _ = try s.lock(LockRecord(identity: "w", lockedAt: at, lockedBy: "auto", automatic: true, reason: "r"))
+                _ = try s.unlock(identity: "w", by: "root", reason: nil, at: at)
+                counted = [message]
+                try s.prune(now: clock, outboundRetention: .hours(2), windowRetention: .hours(2))
+            }
+            let totals = try s.record(event("w", at: at, rcpts: message.rcpts, spam: message.spam), windows: windows)
+            func sum(_ counter: Counter, _ amount: ((at: Int64, rcpts: Int, spam: Bool)) -> Int) -> Int {
+                counted.filter { $0.at > at - windows[counter]!.seconds }.map(amount).reduce(0, +)
+            }
+            let expected: [Counter: Int] = [.messages: sum(.messages) { _ in 1 }, .recipients: sum(.recipients) { $0.rcpts },
+                                            .spam: sum(.spam) { $0.spam ? 1 : 0 }]
+            #expect(totals == expected, "message \(i) at \(at)")
+            if totals != expected { break }
+        }
+    }
+
+    /// A store from before running totals: the migration computes them for the buckets it holds.
+    @Test(arguments: Backend.available) func theMigrationGivesStoredBucketsTheirRunningTotals(_ backend: Backend) throws {
+        let t = try TempStore(backend)
+        do {
+            let s = try t.open()
+            for at: Int64 in [100, 100, 130, 170] { _ = try s.record(event("m", at: at, rcpts: 2), windows: Self.hour) }
+            try s.db.transaction { tx in
+                try tx.query("UPDATE window_events SET running = 0")
+                let migrations = Schema.migrations(backend == .sqlite ? .sqlite : .postgresql).count
+                try Schema.setVersion(tx, backend == .sqlite ? .sqlite : .postgresql, migrations - 1)
+                try tx.query("ALTER TABLE window_events DROP COLUMN running")
+            }
+        }
+        let s = try t.open()
+        #expect(try s.record(event("m", at: 200, rcpts: 1), windows: Self.hour) == [.messages: 5, .recipients: 9, .spam: 0])
+        #expect(try s.record(event("m", at: 3740, rcpts: 1), windows: Self.hour) == [.messages: 3, .recipients: 4, .spam: 0],
+                "the buckets at 100 and 130 have left the window")
+    }
+
     @Test(arguments: Backend.available) func aLockSurvivesReopeningAndOnlyOneIsActive(_ backend: Backend) throws {
         let t = try TempStore(backend)
         do {
