@@ -108,6 +108,31 @@ import Testing
 }
 
 @Suite struct XARFTests {
+    /// Netcraft (and Abusix) send XARF JSON in its older capitalised schema, any `Version`.
+    @Test func theOlderCapitalisedXARFJSONIsRead() {
+        let json = #"{"Version": "1", "ReporterInfo": {"ReporterOrg": "Netcraft", "ReporterOrgEmail": "takedown@netcraft.example"}, "#
+            + #""Report": {"ReportClass": "Content", "ReportType": "Phishing", "SourceIp": "198.51.100.89", "#
+            + #""SourceUrl": "https://shop.example/wp-content/x/engine.html", "Date": "2023-09-01T22:41:12Z"}}"#
+        let report = TestMail.parse("""
+            From: takedown@netcraft.example
+            Subject: Phishing site
+            Content-Type: multipart/mixed; boundary="x"
+
+            --x
+            Content-Type: text/plain
+
+            See the attached report.
+            --x
+            Content-Type: application/json; name="xarf.json"
+
+            \(json)
+            --x--
+            """)
+        #expect(report.format == .xarfJSON && report.type == .phishing && report.sourceIPs == ["198.51.100.89"])
+        #expect(report.urls == ["https://shop.example/wp-content/x/engine.html"])
+        #expect(report.reporter == "takedown@netcraft.example")
+    }
+
     @Test func aBoundaryOtherThanTheDeclaredOneIsFound() {
         // As Netcraft once sent it: the header declares one boundary, the body uses another.
         let report = TestMail.parse("""
@@ -194,6 +219,8 @@ import Testing
         #expect(report.format == .xarf01)
         #expect(report.type == .networkAbuse)
         #expect(report.sourceIPs == ["2001:db8::7"])
+        // `Category: abuse` says nothing; an X-ARF port probe is network abuse, not spam.
+        #expect(AbuseType(named: "port-probe") == .networkAbuse)
     }
 
     @Test func xarfJSONWithoutAnARFEnvelope() {
@@ -509,6 +536,46 @@ import Testing
         #expect(report.status == .ignored)
         #expect(report.format == .autoReply)
         #expect(report.reason?.hasPrefix("automatic reply") == true)
+    }
+
+    /// CERTs' ticket systems (RT, Jira, Zendesk) send reports marked Auto-Submitted with References
+    /// to their own ticket: without a subject that answers, such a message is a report.
+    @Test func aTicketSystemsReportWithReferencesAndAutoSubmittedIsFiled() {
+        let report = TestMail.parse("""
+            From: "NKSC/CERT-LT" <cert@cert.example>
+            In-Reply-To:
+            References: <RT-Ticket-99206@cert.example>
+            Auto-Submitted: auto-replied
+            Precedence: bulk
+            Subject: [CERT-EX #99206] SSH brute-force 198.51.100.25
+
+            Our sensors registered SSH brute-force attempts from 198.51.100.25 in your network.
+            """)
+        #expect(report.status == .filed && report.type == .networkAbuse && report.sourceIPs == ["198.51.100.25"], "\(report.status) \(report.reason ?? "")")
+    }
+
+    /// A provider's answer to a complaint quotes it, address and all. When no case of ours is in
+    /// its thread it waits for a person; it never opens a case on the address it quotes.
+    @Test func aProvidersAnswerToAComplaintWaitsForAPerson() {
+        let report = TestMail.parse("""
+            From: Trust & Compliance Team <abuse@hoster.example>
+            Subject: [Ticket#2023040710031813] Re: Re: 198.51.100.25 [login-attack]
+
+            Dear Abuse Desk Team,
+
+            We have received your complaint about the following IP address(es):
+
+            198.51.100.25
+
+            We have opened a case and contacted our customer.
+
+            Your original complaint
+            > We have been notified of brute force attacks originating from 198.51.100.25.
+            """)
+        #expect(report.status == .triage && report.reason?.hasPrefix("an answer to a complaint") == true, "\(report.status) \(report.reason ?? "")")
+        let unmonitored = TestMail.parse("From: AFCC <afcc@fraud.example>\nSubject: The fraud.example mailbox is currently not monitored for inbound\n\n"
+            + "Dear sender, this mailbox is currently not monitored. For phishing reports write to afcc@rsa.example.")
+        #expect(unmonitored.status == .ignored && unmonitored.format == .autoReply, "\(unmonitored.status) \(unmonitored.reason ?? "")")
     }
 
     @Test func aCERTReportMarkedAutoRepliedIsReadAsAComplaint() {
@@ -942,6 +1009,31 @@ import Testing
             Lines containing failures of 198.51.100.7 (max 1000)
             198.51.100.7 - - [19/Apr/2026:03:09:22 +0200] "POST /xmlrpc.php HTTP/2.0" 200 414 "-" "Mozilla/5.0"
             """) == .networkAbuse)
+    }
+
+    /// What attack reports, phishing takedown requests and feedback loops say without the usual words.
+    @Test(arguments: [
+        ("We noticed malicious activity from 198.51.100.7 against our servers; log lines below.", AbuseType.networkAbuse),
+        ("sshd[123]: Failed password for invalid user admin from 198.51.100.7 port 4242 ssh2", .networkAbuse),
+        ("Account Takeover Attempts from 198.51.100.7: credential stuffing against our login page.", .networkAbuse),
+        ("Deceptive site removal request: the fake website http://bank.example.test/ imitates our client.", .phishing),
+        ("A webshell was found on the compromised server 198.51.100.7.", .malware),
+        ("[Hotmail FBL] Incident Report for 198.51.100.7", .spam),
+    ])
+    func wordsOfReportsThatNameNoUsualType(_ text: String, _ type: AbuseType) {
+        #expect(AbuseType(keywordsIn: text) == type)
+    }
+
+    /// fail2ban pastes the offender's WHOIS record: ARIN's `# Copyright` line is no copyright report.
+    @Test func aPastedWhoisCopyrightLineDoesNotVote() {
+        let text = """
+            Lines containing failures of 198.51.100.7 (max 1000)
+            #
+            # ARIN WHOIS data and services are subject to the Terms of Use
+            # Copyright 1997-2024, American Registry for Internet Numbers, Ltd.
+            #
+            """
+        #expect(AbuseType(keywordsIn: text) == .networkAbuse)
     }
 
     @Test func aPastedNewslettersCopyrightFooterDoesNotOutvoteSpam() {

@@ -114,11 +114,18 @@ enum AutomaticReply {
         "merci pour votre message", "gracias por su mensaje",
     ]
 
-    /// Subjects of automatic acknowledgements, lower-cased. `empfangsbest` and `eingangsbest` also
-    /// match the Bestätigung that a wrong charset mangled.
+    /// Subjects of automatic acknowledgements, lower-cased, which no complaint has. `empfangsbest`
+    /// and `eingangsbest` also match the Bestätigung that a wrong charset mangled.
     private static let acknowledgementSubjectWords = [
         "acknowledgement of receipt", "acknowledgment of receipt", "receipt confirmation", "confirmation of receipt",
-        "empfangsbest", "eingangsbest", "accusé de réception", "acuse de recibo", "ontvangstbevestiging",
+        "empfangsbest", "eingangsbest", "accusé de réception", "acuse de recibo", "ontvangstbevestiging", "not monitored",
+    ]
+
+    /// What a provider answers to a complaint, in its opening, above the complaint it quotes.
+    private static let complaintAnswerMarkers = [
+        "received your complaint", "received your abuse report", "received your report", "we have opened a case",
+        "we have contacted our customer", "we have forwarded your complaint", "thank you for your report",
+        "thank you for your complaint", "thank you for reporting",
     ]
 
     /// What a ticket system or an unmonitored mailbox answers to mail it received; trusted only on
@@ -186,13 +193,21 @@ enum AutomaticReply {
         // A person's reply says it is away in its first sentences, not somewhere in a quote.
         if replying && (opening.says(absenceMarkers, within: 300) || opening.says(challengeMarkers))
             || automatic && (opening.says(absenceMarkers) || opening.says(looseAbsenceMarkers) || opening.says(challengeMarkers)
-                             || opening.says(acknowledgementMarkers)
-                             || (acknowledgementMarkers + acknowledgementSubjectWords).contains(where: { subject.includes($0) })
-                             || replying && opening.says(receiptMarkers)) {
+                             || opening.says(acknowledgementMarkers) || acknowledgementMarkers.contains(where: { subject.includes($0) })
+                             || replying && opening.says(receiptMarkers))
+            || acknowledgementSubjectWords.contains(where: { subject.includes($0) }) {
             return .ignored(.autoReply, reason: "automatic reply (out of office or acknowledgement)")
         }
-        if replying, let submitted = headers.value("Auto-Submitted")?.lowercased().trimmingWhitespace(), submitted.hasPrefix("auto-") {
+        // Ticket systems (RT, Jira, Zendesk) send their reports with Auto-Submitted and References to
+        // their own ticket: only a subject that answers (`Re:`) makes a marked message a reply here.
+        if answers(subject),
+           let submitted = headers.value("Auto-Submitted")?.lowercased().trimmingWhitespace(), submitted.hasPrefix("auto-") {
             return .ignored(.autoReply, reason: "automatic reply (Auto-Submitted: \(submitted.prefix(40)))")
+        }
+        // A provider's answer to a complaint ("we have received your complaint about 192.0.2.1")
+        // quotes it: when no case of ours is in its thread, it is for a person, never a new case.
+        if replying && opening.says(complaintAnswerMarkers, within: 600) {
+            return .forPerson(reason: "an answer to a complaint, quoting it: correspondence for a person, not a new case")
         }
         // A bounce a person forwarded (`Fwd: Returned mail: …` quoting the MTA's text) may be a
         // complaint of backscatter from our servers, or a customer's question: not ours to file.
@@ -269,7 +284,17 @@ enum AutomaticReply {
     /// A reply to some message: it names it (RFC 5322 In-Reply-To, References) or says so in its subject.
     /// `subject`: lower-cased and trimmed.
     private static func isReply(_ message: ReportMessage, subject: String) -> Bool {
-        message.headers.value("In-Reply-To") != nil || message.headers.value("References") != nil
-            || replyPrefixes.contains(where: { subject.hasPrefix($0) })
+        message.headers.value("In-Reply-To") != nil || message.headers.value("References") != nil || answers(subject)
+    }
+
+    /// Whether a subject (lower-cased, trimmed) answers another: `Re:`, also after the tags ticket
+    /// systems put first (`[Ticket#2023040710031813] Re: …`).
+    private static func answers(_ subject: String) -> Bool {
+        var rest = Substring(subject)
+        for _ in 0..<3 where rest.hasPrefix("[") {
+            guard let close = rest.firstIndex(of: "]") else { break }
+            rest = rest[rest.index(after: close)...].drop(while: { $0 == " " })
+        }
+        return replyPrefixes.contains(where: { rest.hasPrefix($0) })
     }
 }

@@ -1,7 +1,8 @@
 // X-ARF: version 0.1 (`X-ARF: yes`) and 0.2 (`X-XARF: PLAIN`) carry a YAML `report.txt`; other
 // reporters attach the same kind of YAML without the header (Webiron's `arf_report*.txt`,
-// C-SIRT's `MALWARE-report.txt`). XARF v4 carries one JSON document, and so does the older v3
-// that Abusix sends (`Version: "3"`, the fields in `Report`, `ReporterInfo`). Either way the report's
+// C-SIRT's `MALWARE-report.txt`). XARF v4 carries one JSON document, and so does the older
+// capitalised schema Netcraft (`"Version": "1"`) and Abusix (`"3"`) send: the fields in `Report`,
+// the reporter in `ReporterInfo`. Either way the report's
 // fields name the source, the type and the reporter; the human text adds only what the fields
 // corroborate (an address when the fields give none, URLs on the reported hosts).
 import Foundation
@@ -87,16 +88,16 @@ enum XARFJSONReport {
 
         draft.format = .xarfJSON
         draft.fields = flattened(document)
-        // v3 keeps the report in `Report` under other names; v4's names are looked up in it as well.
-        let v3 = document["Report"] as? [String: Any]
-        func text(_ v4: String, _ v3Key: String? = nil) -> String? {
-            document[v4] as? String ?? v3Key.flatMap { v3?[$0] as? String }
+        // The older schema keeps the report in `Report` under other names; v4's are looked up first.
+        let older = document["Report"] as? [String: Any]
+        func text(_ v4: String, _ olderKey: String? = nil) -> String? {
+            document[v4] as? String ?? olderKey.flatMap { older?[$0] as? String }
         }
         draft.type = [text("type", "ReportType"), text("category")].lazy.compactMap { $0.flatMap(AbuseType.init(named:)) }.first
         for value in [text("source_identifier", "SourceIp"), text("source_ip"), text("source")].compactMap({ $0 }) {
             if IPAddress(value) != nil { draft.addIP(value) } else if value.contains("://") { draft.addURL(value) } else { draft.addDomain(value) }
         }
-        for value in [text("url", "Url"), text("source_url")].compactMap({ $0 }) { draft.addURL(value) }
+        for value in [text("url", "Url"), text("source_url", "SourceUrl")].compactMap({ $0 }) { draft.addURL(value) }
         let reporter = document["reporter"] as? [String: Any]
         let reporterInfo = document["ReporterInfo"] as? [String: Any]
         if let contact = (reporter?["contact"] ?? reporter?["email"] ?? reporterInfo?["ReporterOrgEmail"]) as? String,
@@ -108,13 +109,13 @@ enum XARFJSONReport {
         return true
     }
 
-    /// A JSON object that looks like an XARF report: v4, or v3 with its `Report`.
+    /// A JSON object that looks like an XARF report: v4, or the older schema with its `Report`.
     private static func parse(_ bytes: [UInt8]) -> [String: Any]? {
         guard bytes.count <= ReportLimits.maxDocumentBytes,
               let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else { return nil }
         let isV4 = object["xarf_version"] != nil || (object["category"] != nil && object["source_identifier"] != nil)
-        let isV3 = (object["Version"] as? String)?.hasPrefix("3") == true && object["Report"] is [String: Any]
-        return isV4 || isV3 ? object : nil
+        let isCapitalised = object["Version"] != nil && object["ReporterInfo"] != nil && object["Report"] is [String: Any]
+        return isV4 || isCapitalised ? object : nil
     }
 
     /// Top-level members as fields, nested objects as `outer.inner`, for storing with the report.

@@ -26,7 +26,7 @@ extension AbuseType {
             (.networkAbuse, ["login-attack", "regbot", "web-attack", "harvesting", "ddos", "dos", "scan", "scanner", "portscan",
                              "port-scan", "brute-force", "bruteforce", "hacking", "attack", "connection", "vulnerability",
                              "vulnerable", "open-service", "open-resolver", "openresolver", "open-proxy", "open-relay",
-                             "intrusion", "exploit", "ssh", "dictionary-attack"]),
+                             "intrusion", "exploit", "ssh", "dictionary-attack", "port-probe", "probe", "portprobe"]),
             (.copyright, ["copyright", "trademark", "infringement", "dmca", "p2p", "piracy"]),
             (.accountMisuse, ["account-compromise", "compromised-account", "account-misuse", "account-takeover",
                               "hijacked-account", "compromised-credentials"]),
@@ -53,15 +53,17 @@ extension AbuseType {
     private static let keywords: [(String, AbuseType, Int)] = [
         ("spam", .spam, 2), ("unsolicited", .spam, 2), ("junk mail", .spam, 2), ("bulk mail", .spam, 1),
         ("unerwünscht", .spam, 2), ("unerwuenscht", .spam, 2), ("werbung", .spam, 1), ("massenmail", .spam, 2),
-        ("newsletter", .spam, 1),
+        ("newsletter", .spam, 1), ("feedback loop", .spam, 2), ("fbl", .spam, 2),
         ("phishing", .phishing, 3), ("phish", .phishing, 3), ("fraud", .phishing, 2), ("betrug", .phishing, 2),
         ("fraudulent", .phishing, 2), ("frauduleu", .phishing, 2), ("credential", .phishing, 1), ("spoof", .phishing, 1),
-        ("impersonat", .phishing, 1), ("gefälscht", .phishing, 1), ("dmarc", .phishing, 1),
+        ("impersonat", .phishing, 1), ("gefälscht", .phishing, 1), ("dmarc", .phishing, 1), ("deceptive site", .phishing, 3),
+        ("fake website", .phishing, 3), ("fake site", .phishing, 3), ("fake page", .phishing, 3),
         ("malware", .malware, 3), ("virus", .malware, 2), ("viren", .malware, 2), ("trojan", .malware, 2), ("worm", .malware, 2),
         ("botnet", .malware, 3), ("drone", .malware, 2), ("infected", .malware, 2), ("infection", .malware, 2),
         ("infiziert", .malware, 2), ("ransomware", .malware, 3), ("schadsoftware", .malware, 3), ("schadcode", .malware, 3),
         ("command and control", .malware, 2), ("c&c", .malware, 2), ("safe browsing", .malware, 2),
         ("malicious content", .malware, 2), ("malicious software", .malware, 2), ("sinkhole", .malware, 2),
+        ("webshell", .malware, 3), ("web shell", .malware, 3), ("backdoor", .malware, 3), ("skimmer", .malware, 3),
         ("attack", .networkAbuse, 2), ("attacked", .networkAbuse, 2), ("angriff", .networkAbuse, 2),
         ("brute force", .networkAbuse, 3), ("brute-force", .networkAbuse, 3), ("bruteforce", .networkAbuse, 3),
         ("ddos", .networkAbuse, 3), ("denial of service", .networkAbuse, 3), ("scan", .networkAbuse, 2),
@@ -71,11 +73,18 @@ extension AbuseType {
         ("login attempt", .networkAbuse, 2), ("failed login", .networkAbuse, 2), ("hacking", .networkAbuse, 2),
         // fail2ban's complain action: "Lines containing failures of 192.0.2.1"; WordPress login floods.
         ("lines containing failures", .networkAbuse, 3), ("xmlrpc.php", .networkAbuse, 2), ("wp-login.php", .networkAbuse, 2),
+        // What attack logs and CERTs' notices of them say without naming the attack.
+        ("malicious activity", .networkAbuse, 2), ("suspicious activity", .networkAbuse, 1), ("unauthorized access", .networkAbuse, 2),
+        ("unauthorised access", .networkAbuse, 2), ("failed password", .networkAbuse, 2), ("invalid user", .networkAbuse, 2),
+        ("authentication failure", .networkAbuse, 2), ("honeypot", .networkAbuse, 2), ("port probe", .networkAbuse, 3),
+        ("sql injection", .networkAbuse, 3), ("credential stuffing", .networkAbuse, 3),
+        // "Account Takeover Attempts" from an address are a login attack, not a customer's stolen account.
+        ("takeover attempt", .networkAbuse, 4),
         ("intrusion", .networkAbuse, 2), ("einbruch", .networkAbuse, 2), ("exploit", .networkAbuse, 1),
         ("vulnerable", .networkAbuse, 2), ("verwundbar", .networkAbuse, 2), ("anfällig", .networkAbuse, 1),
         // Shadowserver's report families: "Accessible RDP", "Open DNS Resolvers", "Block Listed".
         ("accessible", .networkAbuse, 2), ("exposed", .networkAbuse, 1), ("block listed", .spam, 2),
-        ("blocklisted", .spam, 2), ("blacklisted", .spam, 2),
+        ("blocklisted", .spam, 1), ("blacklisted", .spam, 1),
         ("copyright", .copyright, 3), ("infringement", .copyright, 3), ("infringing", .copyright, 3), ("dmca", .copyright, 3),
         ("urheberrecht", .copyright, 3), ("piracy", .copyright, 2), ("raubkopie", .copyright, 3),
         ("compromised account", .accountMisuse, 3), ("account compromise", .accountMisuse, 3),
@@ -114,9 +123,10 @@ extension AbuseType {
         self = type
     }
 
-    /// Marks of a footer line (`© 2025 Shop`, `Copyright (c)`, `All rights reserved`) and of a
+    /// Marks of a footer line (`© 2025 Shop`, `Copyright (c)`, `All rights reserved`, a pasted
+    /// WHOIS answer's `# Copyright 1997-2024, American Registry…`) and of a
     /// virus scanner's stamp in a pasted header (`X-Virus-Scanned: ClamAV`), which says nothing of the abuse.
-    private static let boilerplateMarks = ["©", "copyright (c)", "all rights reserved", "alle rechte vorbehalten", "tous droits réservés",
+    private static let boilerplateMarks = ["©", "copyright (c)", "# copyright", "all rights reserved", "alle rechte vorbehalten", "tous droits réservés",
                                            "x-virus-scanned:", "x-virus-status:", "x-virus-checked:", "x-antivirus"]
 
     /// Lower-cased `text` as UTF-8, less its boilerplate lines.
