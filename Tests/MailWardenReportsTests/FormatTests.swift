@@ -578,6 +578,20 @@ import Testing
         #expect(unmonitored.status == .ignored && unmonitored.format == .autoReply, "\(unmonitored.status) \(unmonitored.reason ?? "")")
     }
 
+    /// Exim's autoreply transport answers with In-Reply-To and Auto-Submitted, and no `Re:`: a
+    /// marked answer whose text names no address or link is an automatic reply.
+    @Test func aMarkedAnswerNamingNothingIsAnAutomaticReply() {
+        let report = TestMail.parse("""
+            From: userx13@isp.example
+            In-Reply-To: <E10HmbL-000000005vi-0000@mail.isp.example>
+            Auto-Submitted: auto-replied
+            Subject: Automated notice
+
+            I am gone.  Not here.
+            """)
+        #expect(report.status == .ignored && report.format == .autoReply, "\(report.status) \(report.reason ?? "")")
+    }
+
     @Test func aCERTReportMarkedAutoRepliedIsReadAsAComplaint() {
         let report = TestMail.parse("""
             From: tickets@cert.example

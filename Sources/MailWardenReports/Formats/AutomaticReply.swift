@@ -198,10 +198,11 @@ enum AutomaticReply {
             || acknowledgementSubjectWords.contains(where: { subject.includes($0) }) {
             return .ignored(.autoReply, reason: "automatic reply (out of office or acknowledgement)")
         }
-        // Ticket systems (RT, Jira, Zendesk) send their reports with Auto-Submitted and References to
-        // their own ticket: only a subject that answers (`Re:`) makes a marked message a reply here.
-        if answers(subject),
-           let submitted = headers.value("Auto-Submitted")?.lowercased().trimmingWhitespace(), submitted.hasPrefix("auto-") {
+        // A marked answer is an automatic reply, unless it is a report: ticket systems (RT, Jira,
+        // Zendesk) send theirs marked, with References to their own ticket. A subject that answers
+        // (`Re:`) decides alone; a header reference only with a text that names no address or link.
+        if let submitted = headers.value("Auto-Submitted")?.lowercased().trimmingWhitespace(), submitted.hasPrefix("auto-"),
+           answers(subject) || replying && !opening.namesAnAddressOrLink && IndicatorScanner.ips(in: subject).isEmpty {
             return .ignored(.autoReply, reason: "automatic reply (Auto-Submitted: \(submitted.prefix(40)))")
         }
         // A provider's answer to a complaint ("we have received your complaint about 192.0.2.1")
@@ -257,6 +258,11 @@ enum AutomaticReply {
 
         init(_ message: ReportMessage) {
             text = message.texts.first.map { $0.prefix(2000).lowercased() } ?? ""
+        }
+
+        /// Whether the opening names an IP address or a link, as a report does.
+        var namesAnAddressOrLink: Bool {
+            text.includes("http") || text.includes("hxxp") || !IndicatorScanner.ips(in: text).isEmpty
         }
 
         /// Whether one of `markers` shows in the opening, or in its first `within` characters.
