@@ -113,21 +113,7 @@ import Testing
         let json = #"{"Version": "1", "ReporterInfo": {"ReporterOrg": "Netcraft", "ReporterOrgEmail": "takedown@netcraft.example"}, "#
             + #""Report": {"ReportClass": "Content", "ReportType": "Phishing", "SourceIp": "198.51.100.89", "#
             + #""SourceUrl": "https://shop.example/wp-content/x/engine.html", "Date": "2023-09-01T22:41:12Z"}}"#
-        let report = TestMail.parse("""
-            From: takedown@netcraft.example
-            Subject: Phishing site
-            Content-Type: multipart/mixed; boundary="x"
-
-            --x
-            Content-Type: text/plain
-
-            See the attached report.
-            --x
-            Content-Type: application/json; name="xarf.json"
-
-            \(json)
-            --x--
-            """)
+        let report = Self.parse(json: json, from: "takedown@netcraft.example")
         #expect(report.format == .xarfJSON && report.type == .phishing && report.sourceIPs == ["198.51.100.89"])
         #expect(report.urls == ["https://shop.example/wp-content/x/engine.html"])
         #expect(report.reporter == "takedown@netcraft.example")
@@ -230,8 +216,19 @@ import Testing
              "source_identifier": "203.0.113.30", "url": "http://203.0.113.30/dropper.exe",
              "timestamp": "2024-03-01T12:00:00Z"}
             """
-        let report = TestMail.parse("""
-            From: noreply@lab.example
+        let report = Self.parse(json: json, from: "noreply@lab.example")
+        #expect(report.format == .xarfJSON)
+        #expect(report.type == .malware)
+        #expect(report.reporter == "lab@lab.example")
+        #expect(report.sourceIPs == ["203.0.113.30"])
+        #expect(report.urls == ["http://203.0.113.30/dropper.exe"])
+        #expect(report.fields.value("reporter.org") == "Lab")
+    }
+
+    /// A line of text and the JSON document attached, base64 as reporters send it.
+    static func parse(json: String, from sender: String) -> AbuseReport {
+        TestMail.parse("""
+            From: \(sender)
             Subject: XARF report
             Content-Type: multipart/mixed; boundary="j"
 
@@ -246,12 +243,6 @@ import Testing
             \(TestMail.base64(Array(json.utf8)))
             --j--
             """)
-        #expect(report.format == .xarfJSON)
-        #expect(report.type == .malware)
-        #expect(report.reporter == "lab@lab.example")
-        #expect(report.sourceIPs == ["203.0.113.30"])
-        #expect(report.urls == ["http://203.0.113.30/dropper.exe"])
-        #expect(report.fields.value("reporter.org") == "Lab")
     }
 }
 
