@@ -207,6 +207,7 @@ import Testing
         #expect(report.sourceIPs == ["2001:db8::7"])
         // `Category: abuse` says nothing; an X-ARF port probe is network abuse, not spam.
         #expect(AbuseType(named: "port-probe") == .networkAbuse)
+        #expect(AbuseType(named: "LoginAttack") == .networkAbuse, "the older XARF JSON runs the words together")
     }
 
     @Test func xarfJSONWithoutAnARFEnvelope() {
@@ -567,6 +568,19 @@ import Testing
         let unmonitored = TestMail.parse("From: AFCC <afcc@fraud.example>\nSubject: The fraud.example mailbox is currently not monitored for inbound\n\n"
             + "Dear sender, this mailbox is currently not monitored. For phishing reports write to afcc@rsa.example.")
         #expect(unmonitored.status == .ignored && unmonitored.format == .autoReply, "\(unmonitored.status) \(unmonitored.reason ?? "")")
+        // A CERT that forwards the report to the network's owner thanks the reporter too: a report.
+        let forwarded = TestMail.parse("""
+            From: "CERT-EX" <cert@cert.example>
+            Subject: Re: Issue 35388560: IP address attacking a web application at 198.51.100.148
+            In-Reply-To: <fe73757c@takedown.example>
+
+            I'm forwarding your email to the proper contacts for this network so they can investigate.
+            Thank you for reporting this incident.
+
+            ----- Original message -----
+            The host 198.51.100.148 is attacking a web application: brute force on its login page.
+            """)
+        #expect(forwarded.status == .filed && forwarded.sourceIPs == ["198.51.100.148"], "\(forwarded.status) \(forwarded.reason ?? "")")
     }
 
     /// Exim's autoreply transport answers with In-Reply-To and Auto-Submitted, and no `Re:`: a

@@ -121,11 +121,12 @@ enum AutomaticReply {
         "empfangsbest", "eingangsbest", "accusé de réception", "acuse de recibo", "ontvangstbevestiging", "not monitored",
     ]
 
-    /// What a provider answers to a complaint, in its opening, above the complaint it quotes.
+    /// What a provider answers to a complaint, in its opening, above the complaint it quotes. Not
+    /// thanks alone: a CERT forwarding a report to the network's owner thanks the reporter too.
     private static let complaintAnswerMarkers = [
         "received your complaint", "received your abuse report", "received your report", "we have opened a case",
-        "we have contacted our customer", "we have forwarded your complaint", "thank you for your report",
-        "thank you for your complaint", "thank you for reporting",
+        "we have contacted our customer", "we have forwarded your complaint", "has been suspended", "have been suspended",
+        "has been terminated", "we have taken action",
     ]
 
     /// What a ticket system or an unmonitored mailbox answers to mail it received; trusted only on

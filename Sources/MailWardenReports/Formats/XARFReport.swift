@@ -93,7 +93,9 @@ enum XARFJSONReport {
         func text(_ v4: String, _ olderKey: String? = nil) -> String? {
             document[v4] as? String ?? olderKey.flatMap { older?[$0] as? String }
         }
+        // Fields first; a type the fields do not name (`"ReportType": "Other"`) is the text's vote.
         draft.type = [text("type", "ReportType"), text("category")].lazy.compactMap { $0.flatMap(AbuseType.init(named:)) }.first
+            ?? AbuseType(keywordsIn: message.texts.joined(separator: "\n"), subject: message.subject)
         for value in [text("source_identifier", "SourceIp"), text("source_ip"), text("source")].compactMap({ $0 }) {
             if IPAddress(value) != nil { draft.addIP(value) } else if value.contains("://") { draft.addURL(value) } else { draft.addDomain(value) }
         }

@@ -35,12 +35,16 @@ extension AbuseType {
         return table
     }()
 
+    /// The names run together, as the older XARF JSON writes them (`LoginAttack`).
+    private static let namesWithoutHyphens: [String: AbuseType] = Dictionary(
+        names.map { ($0.key.replacingOccurrences(of: "-", with: ""), $0.value) }, uniquingKeysWith: { first, _ in first })
+
     /// A type as a structured report names it (X-ARF `Report-Type`, XARF `type`, a CSV column):
     /// a known name, else what the value's words say. Generic values (`abuse`, `info`) give nil.
     init?(named value: String) {
         let key = value.trimmingWhitespace().lowercased()
             .replacingOccurrences(of: "_", with: "-").replacingOccurrences(of: " ", with: "-")
-        if let type = Self.names[key] {
+        if let type = Self.names[key] ?? Self.namesWithoutHyphens[key.replacingOccurrences(of: "-", with: "")] {
             self = type
         } else if let type = Self(keywordsIn: value) {
             self = type
