@@ -158,7 +158,6 @@ enum AutomaticReply {
         let opening = Opening(message)
         let textSaysBounce = opening.says(bounceSentences)
             || (sender.isOneOf(mailDaemonSenders) || subjectSaysBounce) && opening.says(deliveryFailures)
-        let textSaysFilterNotice = opening.says(filterNoticeSentences)
         let forward = forwardPrefixes.first(where: { subject.hasPrefix($0) })
         let fromMailSystem = sender.isOneOf(mailSystemSenders)
         let signs = [fromMailSystem, subjectSaysBounce, textSaysBounce].filter { $0 }.count
@@ -167,9 +166,11 @@ enum AutomaticReply {
             return .ignored(.deliveryStatus, reason: "delivery status notification (bounce)")
         }
         // The same two signs tell a mail filter's notice: its words are no bounce's, and the
-        // sender is the mail system's or one that takes no answer (`noreply-BitDefender`).
-        let filterSigns = [fromMailSystem || sender.isOneOf(unansweredSenders), subjectSaysFilterNotice, textSaysFilterNotice]
-        if forward == nil && (subjectSaysFilterNotice || textSaysFilterNotice) && filterSigns.filter({ $0 }).count >= 2 {
+        // sender is the mail system's or one that takes no answer (`noreply-BitDefender`). The text
+        // is read only when another sign is there (most reports have none).
+        let filterSender = fromMailSystem || sender.isOneOf(unansweredSenders)
+        if forward == nil && (filterSender || subjectSaysFilterNotice),
+           [filterSender, subjectSaysFilterNotice, opening.says(filterNoticeSentences)].filter({ $0 }).count >= 2 {
             return .ignored(.deliveryStatus, reason: "a mail filter's notice of a message it stopped (virus, spam or blocklist)")
         }
         if message.reportType == "disposition-notification" || message.hasDispositionNotification {
