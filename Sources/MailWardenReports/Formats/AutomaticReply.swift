@@ -168,7 +168,8 @@ enum AutomaticReply {
         // The same two signs tell a mail filter's notice: its words are no bounce's, and the
         // sender is the mail system's or one that takes no answer (`noreply-BitDefender`). The text
         // is read only when another sign is there (most reports have none).
-        let filterSender = fromMailSystem || sender.isOneOf(unansweredSenders)
+        let takesNoAnswer = sender.isOneOf(unansweredSenders)
+        let filterSender = fromMailSystem || takesNoAnswer
         if forward == nil && (filterSender || subjectSaysFilterNotice),
            [filterSender, subjectSaysFilterNotice, opening.says(filterNoticeSentences)].filter({ $0 }).count >= 2 {
             return .ignored(.deliveryStatus, reason: "a mail filter's notice of a message it stopped (virus, spam or blocklist)")
@@ -191,7 +192,7 @@ enum AutomaticReply {
         }
         let replying = isReply(message, subject: subject)
         // A null or MAILER-DAEMON return path, or a sender that takes no answer, marks it as well.
-        let automatic = isMarkedAutomatic(headers) || sender.isOneOf(unansweredSenders)
+        let automatic = isMarkedAutomatic(headers) || takesNoAnswer
         // A person's reply says it is away in its first sentences, not somewhere in a quote.
         if replying && (opening.says(absenceMarkers, within: 300) || opening.says(challengeMarkers))
             || automatic && (opening.says(absenceMarkers) || opening.says(looseAbsenceMarkers) || opening.says(challengeMarkers)

@@ -31,20 +31,20 @@ extension AbuseType {
             (.accountMisuse, ["account-compromise", "compromised-account", "account-misuse", "account-takeover",
                               "hijacked-account", "compromised-credentials"]),
         ]
-        for (type, words) in groups { for w in words { table[w] = type } }
+        for (type, words) in groups { for w in words { table[compact(w)] = type } }
         return table
     }()
 
-    /// The names run together, as the older XARF JSON writes them (`LoginAttack`).
-    private static let namesWithoutHyphens: [String: AbuseType] = Dictionary(
-        names.map { ($0.key.replacingOccurrences(of: "-", with: ""), $0.value) }, uniquingKeysWith: { first, _ in first })
+    /// A name without its separators: `login-attack`, `login_attack`, `Login Attack` and the older
+    /// XARF JSON's `LoginAttack` are one name.
+    private static func compact(_ name: String) -> String {
+        String(name.lowercased().unicodeScalars.filter { !["-", "_", " "].contains($0) })
+    }
 
     /// A type as a structured report names it (X-ARF `Report-Type`, XARF `type`, a CSV column):
     /// a known name, else what the value's words say. Generic values (`abuse`, `info`) give nil.
     init?(named value: String) {
-        let key = value.trimmingWhitespace().lowercased()
-            .replacingOccurrences(of: "_", with: "-").replacingOccurrences(of: " ", with: "-")
-        if let type = Self.names[key] ?? Self.namesWithoutHyphens[key.replacingOccurrences(of: "-", with: "")] {
+        if let type = Self.names[Self.compact(value.trimmingWhitespace())] {
             self = type
         } else if let type = Self(keywordsIn: value) {
             self = type
