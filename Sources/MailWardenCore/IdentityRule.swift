@@ -132,9 +132,15 @@ public struct IdentityRule: Sendable, CustomStringConvertible {
 
     /// Identities end up in logs, SQL and CSV: no control characters or spaces, bounded length.
     private func sanitized(_ value: String) -> String {
-        String(value.trimmingWhitespace().unicodeScalars.prefix(Self.maxValueLength).filter {
-            $0.value > 0x20 && $0.value != 0x7f
-        }.map(Character.init))
+        let trimmed = value.trimmingWhitespace()
+        let isControlOrSpace: (UInt8) -> Bool = { $0 <= 0x20 || $0 == 0x7f }
+        // Nearly every identity is already clean: keep it without rebuilding it scalar by scalar.
+        if trimmed.utf8.count <= Self.maxValueLength && !trimmed.utf8.contains(where: isControlOrSpace) { return trimmed }
+        var kept = String.UnicodeScalarView()
+        for scalar in trimmed.unicodeScalars.prefix(Self.maxValueLength) where !(scalar.isASCII && isControlOrSpace(UInt8(scalar.value))) {
+            kept.append(scalar)
+        }
+        return String(kept)
     }
 
     static func unbracketed(_ address: String) -> String {

@@ -141,9 +141,9 @@ public final class SQLStore: Store, @unchecked Sendable {
     public func record(_ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
         try db.transaction { tx in
             if tx.dialect == .postgresql, let totals = try Self.recordKnownIdentity(tx, event, windows: windows) { return totals }
-            let id = try Self.touchIdentity(tx, event.identity, at: event.at, counts: """
-                messages = messages + 1, recipients = recipients + \(max(event.recipients, 0)), spam = spam + \(event.spam ? 1 : 0)
-                """)
+            let id = try Self.touchIdentity(tx, event.identity, at: event.at,
+                                            counts: "messages = messages + 1, recipients = recipients + ?, spam = spam + ?",
+                                            [.int(Int64(max(event.recipients, 0))), .int(event.spam ? 1 : 0)])
             var amounts: [(Counter, Int)] = [(.messages, 1), (.recipients, event.recipients)]
             if event.spam { amounts.append((.spam, 1)) }
             for (counter, amount) in amounts where amount > 0 {
@@ -232,18 +232,20 @@ public final class SQLStore: Store, @unchecked Sendable {
     /// oldest or all of them, which a difference of two running totals does not notice.
     static func windowTotals(_ tx: any SQLTransaction, identityID: Int64, now: Int64,
                              windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
-        let counters: [Counter] = [.messages, .recipients, .spam]
-        let total = """
-            (SELECT running FROM window_events WHERE identity_id = ? AND counter = ? ORDER BY at DESC LIMIT 1)
-            - (SELECT running - amount FROM window_events WHERE identity_id = ? AND counter = ? AND at > ? ORDER BY at LIMIT 1)
-            """
-        let row = try tx.query("SELECT " + counters.map { _ in total }.joined(separator: ", "), counters.flatMap { c -> [SQLValue] in
+        let row = try tx.query(windowTotalsQuery, windowCounters.flatMap { c -> [SQLValue] in
             [.int(identityID), .text(c.rawValue), .int(identityID), .text(c.rawValue), .int(now - (windows[c]?.seconds ?? 3600))]
         }).first ?? []
         var out: [Counter: Int] = [:]
-        for (i, c) in counters.enumerated() { out[c] = Int(row[i].int ?? 0) }
+        for (i, c) in windowCounters.enumerated() { out[c] = Int(row[i].int ?? 0) }
         return out
     }
+
+    private static let windowCounters: [Counter] = [.messages, .recipients, .spam]
+    /// Built once: the statement cache is keyed by the text, which every count would otherwise rebuild.
+    private static let windowTotalsQuery = "SELECT " + windowCounters.map { _ in """
+        (SELECT running FROM window_events WHERE identity_id = ? AND counter = ? ORDER BY at DESC LIMIT 1)
+        - (SELECT running - amount FROM window_events WHERE identity_id = ? AND counter = ? AND at > ? ORDER BY at LIMIT 1)
+        """ }.joined(separator: ", ")
 
     public func recordComplaint(identity: Identity, reporter: String, reportID: Int64, at: Int64, window: TimeSpan) throws -> ComplaintTally {
         try db.transaction { tx in
@@ -316,13 +318,14 @@ public final class SQLStore: Store, @unchecked Sendable {
     // MARK: - Shared pieces
 
     /// Creates the identity on first sight, bumps last_seen and the given totals; returns its row id.
-    static func touchIdentity(_ tx: any SQLTransaction, _ name: Identity, at: Int64, counts: String?) throws -> Int64 {
+    static func touchIdentity(_ tx: any SQLTransaction, _ name: Identity, at: Int64, counts: String?,
+                              _ amounts: [SQLValue] = []) throws -> Int64 {
         // Only traffic moves last_seen (an admin's lock or override is not a sighting).
-        // `counts` is built only from integers and fixed column names by the callers, never from input.
+        // `counts` is fixed column names and placeholders for `amounts`, never input: one statement text per caller.
         func existing() throws -> Int64? {
             let row = if let counts {
                 try tx.query("UPDATE identities SET last_seen = \(tx.dialect.greatest)(last_seen, ?), \(counts) WHERE name = ? RETURNING id",
-                             [.int(at), .text(name)])
+                             [.int(at)] + amounts + [.text(name)])
             } else {
                 try tx.query("SELECT id FROM identities WHERE name = ?", [.text(name)])
             }

@@ -57,6 +57,12 @@ struct FakeFacts: MessageFacts {
         let id = try #require(r.resolve(FakeFacts(headers: [("X-Auth-User", "x\u{7}y\t" + long)]))?.identity)
         #expect(id.hasPrefix("user:xya"))
         #expect(id.count <= "user:".count + IdentityRule.maxValueLength)
+        // The cap counts characters, not bytes: 200 two-byte letters are kept whole, clean or not.
+        let accented = String(repeating: "é", count: 200)
+        #expect(r.resolve(FakeFacts(headers: [("X-Auth-User", " jörg@exämple.de\r\n")]))?.identity == "user:jörg@exämple.de")
+        #expect(r.resolve(FakeFacts(headers: [("X-Auth-User", accented)]))?.identity == "user:" + accented)
+        #expect(r.resolve(FakeFacts(headers: [("X-Auth-User", accented + "\u{1}" + accented)]))?.identity
+                == "user:" + accented + String(repeating: "é", count: IdentityRule.maxValueLength - 201))
     }
 
     @Test func aPathologicalPatternOnHugeInputEndsQuickly() throws {
