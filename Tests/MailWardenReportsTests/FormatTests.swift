@@ -248,6 +248,48 @@ import Testing
 }
 
 @Suite struct BulkReportTests {
+    /// IntelMQ's JSON event list (SWITCH-CERT, CERT.at and other national CERTs attach it): one
+    /// entry per address, typed by the event's `classification.type`, dotted names and all.
+    @Test func anIntelMQEventListIsATable() {
+        let events = """
+            [{"classification.taxonomy": "malicious code", "classification.type": "infected-system", "malware.name": "mirai",
+              "source.ip": "198.51.100.7", "source.asn": 64500, "time.source": "2021-08-04T04:12:35+00:00"},
+             {"classification.taxonomy": "intrusion attempts", "classification.type": "brute-force", "source.ip": "198.51.100.8"},
+             {"classification.taxonomy": "vulnerable", "classification.type": "vulnerable-system", "source.ip": "198.51.100.9",
+              "source.fqdn": "host9.customer.example"}]
+            """
+        let report = TestMail.parse("""
+            From: SWITCH-CERT <cert@cert.example>
+            Subject: [CERT#2021080610000505] CERT Report
+            Content-Type: multipart/mixed; boundary="j"
+
+            --j
+            Content-Type: text/plain
+
+            Dear network owner, we were informed of IT security issues in your network: see the attached file.
+            --j
+            Content-Type: application/json
+            Content-Disposition: inline; filename="events.json"
+            Content-Transfer-Encoding: base64
+
+            \(TestMail.base64(Array(events.utf8)))
+            --j--
+            """)
+        #expect(report.format == .csv && report.status == .filed)
+        #expect(report.bulkEntries.map(\.ip) == ["198.51.100.7", "198.51.100.8", "198.51.100.9"])
+        #expect(report.bulkEntries.map(\.type) == [.malware, .networkAbuse, .networkAbuse])
+        #expect(report.bulkEntries.last?.domains == ["host9.customer.example"])
+        // One event per line (IntelMQ's file output) reads the same; JSON of another shape is no table.
+        let lines = """
+            {"classification.type": "infected-system", "source.ip": "198.51.100.7"}
+            {"classification.type": "brute-force", "source.ip": "198.51.100.8"}
+            """
+        #expect(TextTable.jsonEvents(Array(lines.utf8))?.records == [["classification.type", "source.ip"],
+                                                                     ["infected-system", "198.51.100.7"], ["brute-force", "198.51.100.8"]])
+        #expect(TextTable.jsonEvents(Array(#"{"a": {"b": 1}} trailing"#.utf8)) == nil)
+        #expect(TextTable.jsonEvents(Array("[1, 2]".utf8)) == nil)
+    }
+
     static let csv = """
         "timestamp","ip","port","type","hostname"
         "2021-01-02 03:04:05","192.0.2.10",22,"ssh-bruteforce","host-a.example"
@@ -375,6 +417,59 @@ import Testing
 }
 
 @Suite struct ComplaintTests {
+    /// A spam pasted whole below the complaint ("view source", no forwarding marker): the pasted
+    /// message is the original, so its words do not vote and its hops do not become the source;
+    /// the complaint's own words and address decide. With CRLF line ends as mailers send it.
+    @Test func aSpamPastedWholeIsTheOriginal() {
+        let pasted = """
+            From: Roger <roger@isp.example>
+            Subject: Unlock Your Full Potential
+            Content-Type: text/plain
+
+            SPAMMER: http://198.51.100.226/cl/105809
+
+             From - Sat Aug  5 20:16:25 2023
+            X-Account-Key: account17
+            Return-Path: <promo@sender.example>
+            Received: from mx.isp.example (mx.isp.example [192.0.2.10]) by store.isp.example with LMTP; Sun, 6 Aug 2023 00:12:32 +0000
+            Received: from bitwarden [203.0.113.173]
+            \tby mx.isp.example [10.90.0.14] with ESMTP; Sun, 6 Aug 2023 00:12:30 +0000
+            Subject: Win a copyright-free prize
+            From: Prize <promo@sender.example>
+
+            Claim your prize. © 2023 Prize Ltd. All rights reserved. Copyright infringement is not our thing.
+            """
+        let named = TestMail.parse(pasted, ending: "\r\n")
+        #expect(named.format == .forwardedSpam && named.type == .spam && named.status == .filed)
+        #expect(named.sourceIPs == ["198.51.100.226"])
+        // Nothing named in the complaint: the hop that handed the spam to the reporter's server,
+        // written `from host [ip] by …` outside a comment.
+        let unnamed = TestMail.parse(pasted.replacingOccurrences(of: "SPAMMER: http://198.51.100.226/cl/105809", with: "Please stop this."),
+                                     ending: "\r\n")
+        #expect(unnamed.format == .forwardedSpam && unnamed.sourceIPs == ["203.0.113.173"], "\(unnamed.sourceIPs) \(unnamed.domains)")
+    }
+
+    /// A provider passing on a complaint its abuse mailbox received, pasted below Outlook's marker:
+    /// the forwarded text is the complaint (read as text), not a spam from the reporter's address.
+    @Test func aComplaintForwardedInlineIsReadAsTheComplaint() {
+        let report = TestMail.parse("""
+            From: "Abuse (Colo)" <abuse@colo.example>
+            Subject: FW: [Abuse][C157983] Malware incident detected on a website hosted by you
+            Content-Type: text/plain
+
+            -----Original Message-----
+            From: takedown@security.example
+            Sent: Thursday, June 15, 2023 3:58 AM
+            To: abuse@colo.example
+            Subject: [Abuse][C157983] Malware incident detected on a website hosted by you
+
+            We have detected a malware incident on a website hosted at 203.0.113.173:
+            hxxp://starmasgolp[.]example/download
+            """, ending: "\r\n")
+        #expect(report.format == .freeText && report.type == .malware && report.status == .filed)
+        #expect(report.sourceIPs == ["203.0.113.173"])
+    }
+
     /// Microsoft's old junk-mail reports are the reported message itself, Hotmail's hops on top:
     /// the source is the hop that handed the spam to Hotmail, and the original is our customer's
     /// message (its token traces it), however much its newsletter text talks of scans.
@@ -963,6 +1058,16 @@ import Testing
 }
 
 @Suite struct TypeVoteTests {
+    /// A virus scanner's footer ("has been scanned for threats") votes for no attack and no malware.
+    @Test func aScannersFooterDoesNotVote() {
+        let text = """
+            Spam complaint from UOL: an email abuse report for a message received from IP 198.51.100.203.
+            This email has been scanned for email related threats and delivered safely by Mimecast.
+            This email has been checked for viruses by Avast antivirus software.
+            """
+        #expect(AbuseType(keywordsIn: text) == .spam)
+    }
+
     /// A blocklist's notice says "spam" throughout its boilerplate; the field it fills says what it listed.
     @Test func theTypeAReportStatesOutweighsTheVoteOfItsWords() {
         let report = TestMail.parse("""
@@ -1134,8 +1239,8 @@ import Testing
 }
 
 @Suite struct LineEndingTests {
-    /// Every corpus report reads the same with bare CR line endings as with LF.
-    @Test func bareCRLineEndingsReadLikeLF() throws {
+    /// Every corpus report reads the same with bare CR and with CRLF line endings as with LF.
+    @Test func bareCRAndCRLFLineEndingsReadLikeLF() throws {
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/reports")
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".eml") }.sorted()
         #expect(files.count > 20)
@@ -1145,8 +1250,10 @@ import Testing
             for (i, b) in raw.enumerated() where !(b == 0x0D && i + 1 < raw.count && raw[i + 1] == 0x0A) { lf.append(b) }
             let asLF = ReportParser.parse(lf)
             let asCR = ReportParser.parse(lf.map { $0 == 0x0A ? 0x0D : $0 })
-            #expect("\(asCR.format) \(asCR.status) \(asCR.type.map(\.rawValue) ?? "-") \(asCR.sourceIPs)"
-                    == "\(asLF.format) \(asLF.status) \(asLF.type.map(\.rawValue) ?? "-") \(asLF.sourceIPs)", "\(file)")
+            let asCRLF = ReportParser.parse(lf.flatMap { $0 == 0x0A ? [0x0D, 0x0A] : [$0] })
+            func summary(_ r: AbuseReport) -> String { "\(r.format) \(r.status) \(r.type.map(\.rawValue) ?? "-") \(r.sourceIPs)" }
+            #expect(summary(asCR) == summary(asLF), "\(file)")
+            #expect(summary(asCRLF) == summary(asLF), "\(file) with CRLF")
         }
     }
 }

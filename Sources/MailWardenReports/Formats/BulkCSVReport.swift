@@ -1,5 +1,5 @@
-// Bulk reports: CSV attachments (Shadowserver, AbuseHub and the like), plain or zipped, and the
-// tables other reports draw in their text. Each distinct IP becomes one entry, typed by its own
+// Bulk reports: CSV attachments (Shadowserver, AbuseHub and the like), plain or zipped, JSON event
+// lists (IntelMQ's, which national CERTs send), and the tables other reports draw in their text. Each distinct IP becomes one entry, typed by its own
 // row when the row says, else by the file name, else by the report's words.
 import Foundation
 import MailWardenCore
@@ -10,9 +10,8 @@ enum BulkCSVReport {
         guard !documents.isEmpty else { return false }
         let reportType = AbuseType(keywordsIn: message.texts.joined(separator: "\n"), subject: message.subject)
         var sawTable = false
-        for (name, text) in documents {
+        for (name, table) in documents {
             let fallback = AbuseType(keywordsIn: name) ?? reportType
-            let table = TextTable.csv(text)
             draft.isTruncated = draft.isTruncated || table.isTruncated
             sawTable = TableRows.add(table.records, fallback: fallback, to: &draft, budget: budget) || sawTable
         }
@@ -22,16 +21,18 @@ enum BulkCSVReport {
         return true
     }
 
-    /// CSV attachments by type or name, and the CSV files inside ZIP attachments.
-    private static func csvDocuments(_ message: ReportMessage, budget: DecodeBudget, truncated: inout Bool) -> [(name: String, text: String)] {
-        var documents: [(String, String)] = []
+    /// CSV attachments by type or name, JSON event lists, and the CSV files inside ZIP attachments.
+    private static func csvDocuments(_ message: ReportMessage, budget: DecodeBudget, truncated: inout Bool) -> [(name: String, table: TableRecords)] {
+        var documents: [(String, TableRecords)] = []
         for part in message.attachments {
             let name = part.filename ?? ""
             if part.mediaType == "text/csv" || name.lowercased().hasSuffix(".csv") {
-                documents.append((name, part.text))
+                documents.append((name, TextTable.csv(part.text)))
+            } else if part.mediaType.contains("json") || name.lowercased().hasSuffix(".json"), let events = TextTable.jsonEvents(part.body) {
+                documents.append((name, events))
             } else if ZIPArchive.looksLikeZIP(part.body) {
                 for entry in ZIPArchive.entries(part.body, budget: budget) where entry.name.lowercased().hasSuffix(".csv") {
-                    documents.append((entry.name, String(mailBytes: entry.bytes)))
+                    documents.append((entry.name, TextTable.csv(String(mailBytes: entry.bytes))))
                     truncated = truncated || entry.isTruncated
                 }
             }
@@ -42,20 +43,24 @@ enum BulkCSVReport {
 
 /// The rows of a table (CSV or drawn) as bulk entries.
 enum TableRows {
+    // IntelMQ's dotted names (`source.ip`, `classification.type`) read with `_` for the dot.
     private static let ipColumns = ["ip", "src_ip", "source_ip", "sourceip", "ip_address", "ipaddress", "src", "source",
                                     "source_address", "host_ip", "infringer_ip", "offending_ip", "attacker_ip"]
     private static let urlColumns: Set<String> = ["url", "uri", "src_url", "source_url", "http_url"]
-    private static let domainColumns: Set<String> = ["domain", "src_domain", "source_domain", "reported_domain"]
+    private static let domainColumns: Set<String> = ["domain", "src_domain", "source_domain", "reported_domain", "source_fqdn"]
     /// The site a `url` column's path is on (Shadowserver's compromised_website: `url` = `wp-includes/x.php`).
     private static let hostColumns = ["http_host", "host", "vhost"]
-    private static let timeColumns = ["timestamp", "time", "date", "datetime", "first_seen", "event_time", "last_seen"]
+    private static let timeColumns = ["timestamp", "time", "date", "datetime", "first_seen", "event_time", "last_seen", "time_source"]
     private static let typeColumns = ["type", "report_type", "category", "classification", "infection", "malware",
-                                      "virusname", "threat", "tag", "abuse_type", "event_type", "feed_name", "feed"]
+                                      "virusname", "threat", "tag", "abuse_type", "event_type", "feed_name", "feed",
+                                      "classification_type", "classification_taxonomy"]
 
     /// Adds one entry per row with an address in an IP column; false when the table has no IP column.
     static func add(_ records: [[String]], fallback: AbuseType?, to draft: inout ReportDraft, budget: DecodeBudget) -> Bool {
         guard records.count >= 2 else { return false }
-        let header = records[0].map { $0.lowercased().replacingOccurrences(of: " ", with: "_").replacingOccurrences(of: "-", with: "_") }
+        let header = records[0].map { name in
+            String(name.lowercased().map { $0 == " " || $0 == "-" || $0 == "." ? "_" : $0 })
+        }
         guard let ipColumn = ipColumns.lazy.compactMap({ header.firstIndex(of: $0) }).first else { return false }
         // Column positions are looked up once per table: a wide header must not cost its width on every row.
         let typeIndices = typeColumns.compactMap { header.firstIndex(of: $0) }

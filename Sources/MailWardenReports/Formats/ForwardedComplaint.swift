@@ -8,7 +8,9 @@ enum ForwardedComplaint {
     static func read(_ message: ReportMessage, _ draft: inout ReportDraft, _ budget: DecodeBudget) -> Bool {
         var complaint = message.texts
         var original = message.attachedMessages.first?.parts.first
-        if let inline = message.texts.lazy.compactMap({ InlineForward($0, budget: budget) }).first {
+        // A complaint forwarded inline (a provider passing on what its abuse mailbox received) is
+        // no offending original: its words are the complaint, read as text.
+        if let inline = message.texts.lazy.compactMap({ InlineForward($0, budget: budget) }).first, !inline.isComplaint {
             complaint = message.texts.map { $0 == inline.text ? inline.complaint : $0 }
             if original == nil {
                 original = inline.original
@@ -55,13 +57,22 @@ enum ForwardedComplaint {
 
 /// A message pasted into a text below a marker line (`-------- Forwarded Message --------`,
 /// `Begin forwarded message:`, SpamCop's `=====BEGIN FORWARDED MESSAGE=====`, Outlook's
-/// `-----Original Message-----`, their German and Dutch forms).
+/// `-----Original Message-----`, their German and Dutch forms), or pasted whole with no marker:
+/// its header fields, a `Received` among them, then its body (what people do who forward spam
+/// with "view source").
 struct InlineForward {
     let text: String
     /// The text without the forwarded message.
     let complaint: String
     let original: MIMEPart
     let originalBytes: [UInt8]
+
+    /// Whether the forwarded message was itself sent to an abuse mailbox (`To: abuse@…`).
+    var isComplaint: Bool {
+        ["To", "Cc"].contains { name in
+            original.headers.values(name).contains { $0.lowercased().includes("abuse@") }
+        }
+    }
 
     private static let startPhrases = [
         "begin forwarded message", "forwarded message", "original message", "weitergeleitete nachricht",
@@ -70,7 +81,6 @@ struct InlineForward {
 
     init?(_ text: String, budget: DecodeBudget) {
         let lower = text.lowercased()
-        guard Self.startPhrases.contains(where: { lower.includes($0) }) else { return nil }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         func isMarker(_ line: Substring, _ phrases: [String]) -> Bool {
             let lower = line.lowercased()
@@ -79,9 +89,17 @@ struct InlineForward {
             let rest = lower.replacingOccurrences(of: phrase, with: "").trimmingCharacters(in: CharacterSet(charactersIn: "-=_*: \t\r"))
             return rest.isEmpty || rest.hasPrefix("from ")
         }
-        guard let start = lines.firstIndex(where: { isMarker($0, Self.startPhrases) }) else { return nil }
-        let end = lines[(start + 1)...].firstIndex { isMarker($0, ["end forwarded message", "end of forwarded message"]) } ?? lines.endIndex
-        let forwarded = lines[(start + 1)..<end].drop { $0.trimmingCharacters(in: .whitespaces).isEmpty }.joined(separator: "\n")
+        // The complaint ends at `start`; the forwarded message begins at `first`.
+        let start: Int, first: Int
+        if Self.startPhrases.contains(where: { lower.includes($0) }), let marker = lines.firstIndex(where: { isMarker($0, Self.startPhrases) }) {
+            (start, first) = (marker, marker + 1)
+        } else if let pasted = Self.pastedHeaderStart(lines) {
+            (start, first) = (pasted, pasted)
+        } else {
+            return nil
+        }
+        let end = lines[first...].firstIndex { isMarker($0, ["end forwarded message", "end of forwarded message"]) } ?? lines.endIndex
+        let forwarded = lines[first..<end].drop { $0.trimmingCharacters(in: .whitespaces).isEmpty }.joined(separator: "\n")
         let bytes = Array(forwarded.utf8)
         let part = MIMEPart.parse(bytes[...], depth: 1, budget: budget)
         guard part.headers.count >= 2 else { return nil }
@@ -89,5 +107,33 @@ struct InlineForward {
         self.text = text
         complaint = (lines[..<start] + lines[min(end + 1, lines.endIndex)...]).joined(separator: "\n")
         original = part
+    }
+
+    /// The first line of a run of at least three header fields, a `Received` among them (lines that
+    /// continue a field start with a space or tab), or nil. One pass over the lines.
+    private static func pastedHeaderStart(_ lines: [Substring]) -> Int? {
+        func fieldName(_ line: Substring) -> Substring? {
+            guard let colon = line.utf8.prefix(77).firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex else { return nil }
+            let name = line[..<colon]
+            return name.utf8.allSatisfy { $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) || (0x41...0x5a).contains($0) || (0x61...0x7a).contains($0) }
+                ? name : nil
+        }
+        var runStart: Int?
+        var fields = 0
+        var sawReceived = false
+        for (index, line) in lines.enumerated() {
+            if let name = fieldName(line) {
+                if runStart == nil { (runStart, fields, sawReceived) = (index, 0, false) }
+                fields += 1
+                sawReceived = sawReceived || name.lowercased() == "received"
+            } else if runStart != nil, line.first == " " || line.first == "\t" {
+                continue
+            } else {
+                if let runStart, fields >= 3, sawReceived { return runStart }
+                runStart = nil
+            }
+        }
+        if let runStart, fields >= 3, sawReceived { return runStart }
+        return nil
     }
 }

@@ -126,6 +126,37 @@ enum TextTable {
         return table
     }
 
+    /// An event list in JSON, as IntelMQ writes it and CERTs such as SWITCH attach it: an array of
+    /// flat objects (or one object per line), one event each. The keys become the header, sorted,
+    /// and each event a record; nested values are not read. nil when the document is no such list.
+    static func jsonEvents(_ bytes: [UInt8]) -> TableRecords? {
+        guard bytes.count <= ReportLimits.maxDocumentBytes, let first = bytes.first(where: { !ASCII.isWhitespace($0) }),
+              first == UInt8(ascii: "[") || first == UInt8(ascii: "{") else { return nil }
+        let events: [[String: Any]]
+        if let array = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [[String: Any]] {
+            events = array
+        } else {
+            var objects: [[String: Any]] = []
+            for line in bytes.split(separator: ASCII.lf) where !line.allSatisfy(ASCII.isWhitespace) {
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else { return nil }
+                objects.append(object)
+            }
+            events = objects
+        }
+        let kept = events.prefix(ReportLimits.maxTableRows)
+        let columns = Array(Set(kept.flatMap(\.keys))).sorted()
+        guard !kept.isEmpty, columns.count <= ReportLimits.maxTableColumns else { return nil }
+        func cell(_ value: Any?) -> String {
+            switch value {
+            case let text as String: return text
+            case let number as NSNumber: return number.stringValue
+            default: return ""
+            }
+        }
+        return TableRecords(records: [columns] + kept.map { event in columns.map { cell(event[$0]) } },
+                            isTruncated: kept.count < events.count)
+    }
+
     /// The rows of a table drawn with `|` between cells (`|date |ip |domain |url`); rule lines
     /// (`+-----`) and other text are skipped. The first row is the header.
     static func pipeRows(_ text: String) -> [[String]] {

@@ -22,14 +22,18 @@ extension AbuseType {
             (.spam, ["spam", "messaging", "bulk", "uce", "ube", "comment-spam", "spamtrap", "unsolicited"]),
             (.phishing, ["phishing", "phish", "fraud", "scam", "spoofing", "impersonation", "auth-failure", "dmarc"]),
             (.malware, ["malware", "malware-attack", "malware-distribution", "virus", "trojan", "botnet", "bot", "drone",
-                        "botnet-drone", "infected", "infection", "c2", "cnc", "c&c", "ransomware", "sinkhole"]),
+                        "botnet-drone", "infected", "infection", "c2", "cnc", "c&c", "ransomware", "sinkhole",
+                        // IntelMQ's taxonomy (RSIT): a compromised host runs someone else's code.
+                        "infected-system", "c2-server", "malware-configuration", "system-compromise", "application-compromise"]),
             (.networkAbuse, ["login-attack", "regbot", "web-attack", "harvesting", "ddos", "dos", "scan", "scanner", "portscan",
                              "port-scan", "brute-force", "bruteforce", "hacking", "attack", "connection", "vulnerability",
                              "vulnerable", "open-service", "open-resolver", "openresolver", "open-proxy", "open-relay",
-                             "intrusion", "exploit", "ssh", "dictionary-attack", "port-probe", "probe", "portprobe"]),
+                             "intrusion", "exploit", "ssh", "dictionary-attack", "port-probe", "probe", "portprobe",
+                             "vulnerable-system", "vulnerable-service", "ids-alert", "intrusion-attempts", "proxy"]),
             (.copyright, ["copyright", "trademark", "infringement", "dmca", "p2p", "piracy"]),
             (.accountMisuse, ["account-compromise", "compromised-account", "account-misuse", "account-takeover",
-                              "hijacked-account", "compromised-credentials"]),
+                              "hijacked-account", "compromised-credentials",
+                              "privileged-account-compromise", "unprivileged-account-compromise"]),
         ]
         for (type, words) in groups { for w in words { table[compact(w)] = type } }
         return table
@@ -128,10 +132,12 @@ extension AbuseType {
     }
 
     /// Marks of a footer line (`© 2025 Shop`, `Copyright (c)`, `All rights reserved`, a pasted
-    /// WHOIS answer's `# Copyright 1997-2024, American Registry…`) and of a
-    /// virus scanner's stamp in a pasted header (`X-Virus-Scanned: ClamAV`), which says nothing of the abuse.
+    /// WHOIS answer's `# Copyright 1997-2024, American Registry…`) and of a virus scanner's stamp,
+    /// in a pasted header (`X-Virus-Scanned: ClamAV`) or a footer ("This email has been scanned for
+    /// threats by Mimecast", "checked for viruses by Avast"), which says nothing of the abuse.
     private static let boilerplateMarks = ["©", "copyright (c)", "# copyright", "all rights reserved", "alle rechte vorbehalten", "tous droits réservés",
-                                           "x-virus-scanned:", "x-virus-status:", "x-virus-checked:", "x-antivirus"]
+                                           "x-virus-scanned:", "x-virus-status:", "x-virus-checked:", "x-antivirus",
+                                           "been scanned", "scanned by", "checked for viruses", "virus-free"]
 
     /// Lower-cased `text` as UTF-8, less its boilerplate lines.
     private static func withoutBoilerplate(_ text: String) -> [UInt8] {

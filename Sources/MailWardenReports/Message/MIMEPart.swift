@@ -137,15 +137,21 @@ struct MIMEPart {
     /// A part the sender meant as a file rather than as the text of the message.
     var isAttachment: Bool { disposition.token == "attachment" || filename != nil }
 
-    /// The body as text in its declared charset (at most `ReportLimits.maxDocumentBytes` of it), a
-    /// bare CR made a line break as the readers split lines at LF.
+    /// The body as text in its declared charset (at most `ReportLimits.maxDocumentBytes` of it), every
+    /// line ending (CRLF, bare CR) made LF, as the readers split lines at LF.
     var text: String {
         let decoded = Charset(name: contentType["charset"]).decode(Array(body.prefix(ReportLimits.maxDocumentBytes)))
         guard decoded.utf8.contains(ASCII.cr) else { return decoded }
-        let utf8 = Array(decoded.utf8)
-        func isBareCR(_ i: Int) -> Bool { utf8[i] == ASCII.cr && (i + 1 == utf8.count || utf8[i + 1] != ASCII.lf) }
-        guard utf8.indices.contains(where: isBareCR) else { return decoded }
-        return String(decoding: utf8.indices.map { isBareCR($0) ? ASCII.lf : utf8[$0] }, as: UTF8.self)
+        // Every line ends in LF for the readers: "\r\n" is one Character in Swift, so a CRLF text
+        // split on "\n" is one line (its boilerplate filter dropped whole complaints with it).
+        var lines: [UInt8] = []
+        lines.reserveCapacity(decoded.utf8.count)
+        var afterCR = false
+        for byte in decoded.utf8 {
+            if !(byte == ASCII.lf && afterCR) { lines.append(byte == ASCII.cr ? ASCII.lf : byte) }
+            afterCR = byte == ASCII.cr
+        }
+        return String(decoding: lines, as: UTF8.self)
     }
 
     /// Parses a whole message (or an attached one, one level down).

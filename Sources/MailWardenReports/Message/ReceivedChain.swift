@@ -26,11 +26,13 @@ struct ReceivedHop {
         let comment = clause.filter { $0.depth > 0 }.map(\.text)
         serverName = byIndex + 1 < words.count ? Hostname.normalized(words[byIndex + 1].text) : nil
         // Postfix, Sendmail: `from helo (rdns [ip])`. Exim: `from rdns ([ip] helo=…)`. Exchange:
-        // `from host (ip) by …`.
+        // `from host (ip) by …`. Some (Mailobj, qmail-likes): `from host [ip] by …`, outside a comment.
         if let bracketed = comment.firstIndex(where: { $0.hasPrefix("[") }), let ip = Self.address(comment[bracketed]) {
             clientAddress = ip
             clientName = bracketed > 0 ? Hostname.normalized(comment[bracketed - 1]) : Hostname.normalized(clause[clause.startIndex].text)
-        } else if let ip = comment.lazy.compactMap(Self.address).first ?? Self.address(clause[clause.startIndex].text) {
+        } else if let ip = comment.lazy.compactMap(Self.address).first
+                    ?? clause.lazy.filter({ $0.depth == 0 && $0.text.hasPrefix("[") }).compactMap({ Self.address($0.text) }).first
+                    ?? Self.address(clause[clause.startIndex].text) {
             clientAddress = ip
             clientName = nil
         } else {
