@@ -641,6 +641,34 @@ import Testing
         #expect(report.status == .filed && report.type == .networkAbuse && report.sourceIPs == ["198.51.100.25"], "\(report.status) \(report.reason ?? "")")
     }
 
+    /// A reply in a thread the store does not hold, whose own words name no address or link ("the
+    /// logs are in UTC", "the case can be closed"), waits for a person instead of opening a case on
+    /// what it quotes; a reporter's follow-up that names the address again is a report.
+    @Test func aReplyNamingNothingOfItsOwnWaitsForAPerson() {
+        func reply(_ ownWords: String) -> AbuseReport {
+            TestMail.parse("""
+                From: Mathias <mathias@reporter.example>
+                Subject: Re: Hacking from your IP range
+                In-Reply-To: <CAJzKEgi6eD0vOQ2@mail.example>
+                References: <62ec42b3.Qvk4iuu0cpFMF1VW@reporter.example>
+
+                Hello Mike,
+
+                \(ownWords)
+
+                On 05.08.22 15:28, Abuse wrote:
+                > Thanks for reaching out. Could you pass along detailed logs?
+                >
+                >     Our IDS has detected that the IP address 198.51.100.44
+                >     has been found to try to break into our web system.
+                """, ending: "\r\n")
+        }
+        let thanks = reply("sorry, yes of course. All timestamps are UTC.")
+        #expect(thanks.status == .triage && thanks.reason?.hasPrefix("a reply whose own words") == true, "\(thanks.status) \(thanks.reason ?? "")")
+        let followUp = reply("the attacks from 198.51.100.44 go on: brute force against our SSH server, logs below.")
+        #expect(followUp.status == .filed && followUp.sourceIPs == ["198.51.100.44"], "\(followUp.status) \(followUp.reason ?? "")")
+    }
+
     /// A provider's answer to a complaint quotes it, address and all. When no case of ours is in
     /// its thread it waits for a person; it never opens a case on the address it quotes.
     @Test func aProvidersAnswerToAComplaintWaitsForAPerson() {

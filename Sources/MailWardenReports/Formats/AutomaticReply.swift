@@ -213,6 +213,13 @@ enum AutomaticReply {
         if replying && opening.says(complaintAnswerMarkers, within: 600) {
             return .forPerson(reason: "an answer to a complaint, quoting it: correspondence for a person, not a new case")
         }
+        // A reply (`Re:` and In-Reply-To) in a thread the store does not hold, whose own words above
+        // what it quotes name no address or link, brings nothing to file: a provider's "the case can
+        // be closed", a reporter's "logs are in UTC". A reporter's follow-up naming the address stays a report.
+        if answers(subject), headers.value("In-Reply-To") != nil, IndicatorScanner.ips(in: subject).isEmpty,
+           !Opening.namesAnAddressOrLink(opening.ownWords) {
+            return .forPerson(reason: "a reply whose own words name no address or link: correspondence for a person, not a new case")
+        }
         // A bounce a person forwarded (`Fwd: Returned mail: …` quoting the MTA's text) may be a
         // complaint of backscatter from our servers, or a customer's question: not ours to file.
         if let forward, saysBounce(subject: String(subject.dropFirst(forward.count)).trimmingWhitespace()), opening.says(bounceSentences) {
@@ -264,8 +271,26 @@ enum AutomaticReply {
         }
 
         /// Whether the opening names an IP address or a link, as a report does.
-        var namesAnAddressOrLink: Bool {
+        var namesAnAddressOrLink: Bool { Self.namesAnAddressOrLink(text) }
+
+        static func namesAnAddressOrLink(_ text: String) -> Bool {
             text.includes("http") || text.includes("hxxp") || !IndicatorScanner.ips(in: text).isEmpty
+        }
+
+        /// The opening down to where it starts quoting: a `>` line, "On … wrote:" (German, French
+        /// forms too), Outlook's `-----Original Message-----` or `From:` block, a rule of underscores.
+        var ownWords: String {
+            var kept: [Substring] = []
+            for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+                let trimmed = line.trimmingWhitespace()
+                let quotes = trimmed.hasPrefix(">") || trimmed.hasPrefix("____") || trimmed.includes("original message")
+                    || trimmed.hasPrefix("on ") && trimmed.hasSuffix("wrote:") || trimmed.hasPrefix("am ") && trimmed.includes("schrieb")
+                    || trimmed.hasPrefix("le ") && trimmed.includes("a écrit")
+                    || ["from:", "von:", "de:", "de :", "van:", "da:"].contains { trimmed.hasPrefix($0) }
+                if quotes { break }
+                kept.append(line)
+            }
+            return kept.joined(separator: "\n")
         }
 
         /// Whether one of `markers` shows in the opening, or in its first `within` characters.
