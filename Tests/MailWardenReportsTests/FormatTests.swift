@@ -349,6 +349,17 @@ import Testing
         #expect(report.status == .filed && report.bulkEntries.map(\.type) == [.malware])
     }
 
+    /// Shadowserver's sinkhole HTTP referer report: the offender is the referring site's address,
+    /// and `http_url` is a request line whose target is on `http_host`.
+    @Test func aSinkholeRefererRowIsFiledOnTheReferer() {
+        let report = Self.parse(csv: """
+            "timestamp","protocol","http_referer_ip","dst_ip","infection","http_url","http_host"
+            "2022-02-24 23:01:38","tcp","198.51.100.175","192.0.2.211","sunburst","GET /www.drugs.example HTTP/1.1","scan.example"
+            """)
+        #expect(report.bulkEntries.map(\.ip) == ["198.51.100.175"])
+        #expect(report.urls == ["http://scan.example/www.drugs.example"])
+    }
+
     @Test func csvInsideAZIP() {
         let zip = TestMail.storedZIP([("readme.txt", Array("not a table".utf8)), ("scan.csv", Array(Self.csv.utf8))])
         let report = TestMail.parse("""
@@ -1071,6 +1082,35 @@ import Testing
         #expect(report.bulkEntries.map(\.ip) == ["198.51.100.1", "198.51.100.2"])
         #expect(report.type == .malware)
         #expect(report.status == .filed)
+    }
+
+    /// CERT.br zips its list as a `.txt` (`address | AS | OPEN | time | service`), UCEPROTECT too,
+    /// and lists come as `.tsv` declared octet-stream: the addresses are the subjects.
+    @Test func aListZippedOrInATSVIsRead() {
+        let list = "198.51.100.10     | 64500  | OPEN   | 2019-12-04T11:33:32Z | mdns: open/1/97\n"
+            + "198.51.100.50     | 64500  | OPEN   | 2019-12-04T11:33:32Z | mdns: open/1/117\n"
+        let zip = TestMail.storedZIP([("64500.txt", Array(list.utf8))])
+        let zipped = TestMail.parse("""
+            From: cert@cert.example
+            Subject: Alert: [AS 64500] open mDNS service
+            Content-Type: multipart/mixed; boundary="s"
+
+            --s
+            Content-Type: text/plain
+
+            Dear abuse team, the addresses in the attached file run an open mDNS service (5353/udp),
+            which is used in amplification attacks.
+            --s
+            Content-Type: application/x-zip-compressed; name="64500.zip"
+            Content-Transfer-Encoding: base64
+
+            \(TestMail.base64(zip))
+            --s--
+            """)
+        #expect(zipped.status == .filed && zipped.type == .networkAbuse, "\(zipped.status) \(zipped.reason ?? "")")
+        #expect(zipped.bulkEntries.map(\.ip) == ["198.51.100.10", "198.51.100.50"])
+        let tsv = Self.notice("198.51.100.146\tSNMPv3 (UDP 161)\n198.51.100.147\tSNMPv3 (UDP 161)\n", name: "hosts.tsv")
+        #expect(tsv.bulkEntries.map(\.ip) == ["198.51.100.146", "198.51.100.147"])
     }
 
     @Test func oneAttachedAddressIsTheSource() {

@@ -26,12 +26,12 @@ enum BulkCSVReport {
         var documents: [(String, TableRecords)] = []
         for part in message.attachments {
             let name = part.filename ?? ""
-            if part.mediaType == "text/csv" || name.lowercased().hasSuffix(".csv") {
+            if part.mediaType == "text/csv" || name.lowercased().hasSuffix(".csv") || name.lowercased().hasSuffix(".tsv") {
                 documents.append((name, TextTable.csv(part.text)))
             } else if part.mediaType.contains("json") || name.lowercased().hasSuffix(".json"), let events = TextTable.jsonEvents(part.body) {
                 documents.append((name, events))
             } else if ZIPArchive.looksLikeZIP(part.body) {
-                for entry in ZIPArchive.entries(part.body, budget: budget) where entry.name.lowercased().hasSuffix(".csv") {
+                for entry in ZIPArchive.entries(part.body, budget: budget) where [".csv", ".tsv"].contains(where: entry.name.lowercased().hasSuffix) {
                     documents.append((entry.name, TextTable.csv(String(mailBytes: entry.bytes))))
                     truncated = truncated || entry.isTruncated
                 }
@@ -45,7 +45,9 @@ enum BulkCSVReport {
 enum TableRows {
     // IntelMQ's dotted names (`source.ip`, `classification.type`) read with `_` for the dot.
     private static let ipColumns = ["ip", "src_ip", "source_ip", "sourceip", "ip_address", "ipaddress", "src", "source",
-                                    "source_address", "host_ip", "infringer_ip", "offending_ip", "attacker_ip"]
+                                    "source_address", "host_ip", "infringer_ip", "offending_ip", "attacker_ip",
+                                    // Shadowserver's sinkhole HTTP referer report: the referring (infected) site.
+                                    "http_referer_ip"]
     private static let urlColumns: Set<String> = ["url", "uri", "src_url", "source_url", "http_url"]
     private static let domainColumns: Set<String> = ["domain", "src_domain", "source_domain", "reported_domain", "source_fqdn"]
     /// The site a `url` column's path is on (Shadowserver's compromised_website: `url` = `wp-includes/x.php`).
@@ -91,7 +93,11 @@ enum TableRows {
             var urls: [String] = []
             let host = cells(row, hostIndices).first
             for cell in cells(row, urlIndices) {
-                guard let url = cell.contains("://") ? cell : host.map({ "http://\($0)/" + cell.drop(while: { $0 == "/" }) }) else { continue }
+                // A request line (Shadowserver's `http_url`: `GET /path HTTP/1.1`) names its target.
+                let words = cell.split(separator: " ")
+                let target = words.count == 3 && words[2].hasPrefix("HTTP/") ? String(words[1]) : cell
+                guard !target.contains(" "),
+                      let url = target.contains("://") ? target : host.map({ "http://\($0)/" + target.drop(while: { $0 == "/" }) }) else { continue }
                 draft.addURL(url)
                 urls.append(url)
             }

@@ -59,12 +59,15 @@ struct ReportMessage {
     /// Attached files a person would open as text (`.txt`, `.log`, `.csv`, text/plain or text/csv,
     /// whatever type a `.txt` is declared as: CERTs send lists as application/octet-stream), decoded,
     /// at most `ReportLimits.maxScannedTextBytes` of them together.
+    /// Names of the files in which reporters send lists (CERT.br's `.txt` in a ZIP, `hosts.tsv`).
+    static let listFileSuffixes = [".txt", ".log", ".csv", ".tsv"]
+
     var textFiles: [String] {
         var left = ReportLimits.maxScannedTextBytes
         var files: [String] = []
         for part in attachments where left > 0 {
             let name = part.filename?.lowercased() ?? ""
-            guard ["text/plain", "text/csv"].contains(part.mediaType) || [".txt", ".log", ".csv"].contains(where: name.hasSuffix) else { continue }
+            guard ["text/plain", "text/csv"].contains(part.mediaType) || Self.listFileSuffixes.contains(where: name.hasSuffix) else { continue }
             let text = String(decoding: part.text.utf8.prefix(left), as: UTF8.self)
             left -= text.utf8.count
             files.append(text)
