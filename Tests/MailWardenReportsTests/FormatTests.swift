@@ -1126,6 +1126,20 @@ import Testing
 }
 
 @Suite struct TypeVoteTests {
+    /// Attack logs that name no attack by its name: "unwanted network activity … target port 23",
+    /// "malicious traffic … Destination Port: TCP 80", "Illegal Resource Access".
+    @Test func attackLogsWithoutTheAttacksNameAreNetworkAbuse() {
+        for text in [
+            "We have detected unwanted network activity from the IP-address 198.51.100.38 towards networks we operate.\n"
+                + "2021-06-20 20:13:05 UTC - protocol tcp, target port 23, source port 40454",
+            "There is malicious traffic coming to our servers from IP address belonging to you.\nIP address: 198.51.100.4\n"
+                + "Destination Port: TCP 80\nPlease, take actions to stop the malicious requests.",
+            "Report Abuse Form IP 198.51.100.95 we detected on IP have carried out Illegal Resource Access.",
+        ] {
+            #expect(AbuseType(keywordsIn: text) == .networkAbuse, "\(text)")
+        }
+    }
+
     /// A virus scanner's footer ("has been scanned for threats") votes for no attack and no malware.
     @Test func aScannersFooterDoesNotVote() {
         let text = """

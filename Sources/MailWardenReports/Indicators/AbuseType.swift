@@ -86,6 +86,10 @@ extension AbuseType {
         ("unauthorised access", .networkAbuse, 2), ("failed password", .networkAbuse, 2), ("invalid user", .networkAbuse, 2),
         ("authentication failure", .networkAbuse, 2), ("honeypot", .networkAbuse, 2), ("port probe", .networkAbuse, 3),
         ("sql injection", .networkAbuse, 3), ("credential stuffing", .networkAbuse, 3),
+        // Attack logs that name no attack: "unwanted network activity", "malicious traffic … destination port".
+        ("unwanted network activity", .networkAbuse, 3), ("malicious traffic", .networkAbuse, 2), ("malicious requests", .networkAbuse, 2),
+        ("illegal resource access", .networkAbuse, 2), ("illegal access", .networkAbuse, 2), ("abusing our", .networkAbuse, 2),
+        ("target port", .networkAbuse, 2), ("destination port", .networkAbuse, 2), ("been banned", .networkAbuse, 1),
         // "Account Takeover Attempts" from an address are a login attack, not a customer's stolen account.
         ("takeover attempt", .networkAbuse, 4),
         ("intrusion", .networkAbuse, 2), ("einbruch", .networkAbuse, 2), ("exploit", .networkAbuse, 1),
