@@ -428,6 +428,30 @@ import Testing
 }
 
 @Suite struct ComplaintTests {
+    /// A takedown notice sent to the offending site's own `hostmaster@` as well as to its host's
+    /// `abuse@`: only the abuse mailbox's domain is ours, so the site's URLs are the report's.
+    @Test func aNoticeCopiedToTheOffendingSiteIsAboutThatSite() {
+        let report = TestMail.parse("""
+            From: DMCA Notice <notice@dmca.example>
+            To: owner@mail.example, hostmaster@pirate.example, abuse@hoster.example
+            Subject: DMCA Takedown/Copyright Infringement Notice
+
+            These exclusive rights are being violated by material available upon your site at the following URL(s):
+            http://pirate.example/5Ea2SLZoppU/course-download.html
+            """)
+        #expect(report.status == .filed && report.type == .copyright)
+        #expect(report.urls == ["http://pirate.example/5Ea2SLZoppU/course-download.html"] && report.domains == ["pirate.example"])
+        // Sent to our abuse mailbox alone, our own domain in the text is still not the subject.
+        let ours = TestMail.parse("""
+            From: DMCA Notice <notice@dmca.example>
+            To: abuse@hoster.example
+            Subject: DMCA Takedown/Copyright Infringement Notice
+
+            Dear hoster.example team, material at http://pirate.example/x.html infringes our copyright.
+            """)
+        #expect(ours.domains == ["pirate.example"])
+    }
+
     /// A spam pasted whole below the complaint ("view source", no forwarding marker): the pasted
     /// message is the original, so its words do not vote and its hops do not become the source;
     /// the complaint's own words and address decide. With CRLF line ends as mailers send it.

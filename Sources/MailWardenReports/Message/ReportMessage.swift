@@ -28,23 +28,26 @@ struct ReportMessage {
     /// Tracker's X-RT-Originator when a ticket system forwarded it) and of the ticket systems its
     /// subject's tags name (`[rt.isp.example #787048]`): its own links.
     let reporterDomains: Set<String>
-    /// Registrable domains of the recipients (To, Cc): ours.
+    /// Registrable domains of the recipients (To, Cc): ours. When some recipients are abuse
+    /// mailboxes (`abuse@`, `abuse-reports@`), only theirs: a notice sent to the offending site's
+    /// `hostmaster@` as well as to its host's `abuse@` is about that site.
     let recipientDomains: Set<String>
 
     init(_ root: MIMEPart) {
         self.root = root
         subject = root.headers.value("Subject") ?? ""
         from = root.headers.value("From").flatMap(Self.address)
-        func domains(_ names: [String]) -> Set<String> {
-            Set(names.flatMap { root.headers.values($0) }
-                .flatMap { $0.split(separator: ",") }
-                .compactMap { Self.address(String($0)) }
-                .compactMap { $0.split(separator: "@").last.flatMap(Hostname.normalized) }
-                .map(Hostname.registrable))
+        func addresses(_ names: [String]) -> [String] {
+            names.flatMap { root.headers.values($0) }.flatMap { $0.split(separator: ",") }.compactMap { Self.address(String($0)) }
         }
-        reporterDomains = domains(["From", "Sender", "Reply-To", "Return-Path", "X-RT-Originator"])
+        func domains(_ addresses: [String]) -> Set<String> {
+            Set(addresses.compactMap { $0.split(separator: "@").last.flatMap(Hostname.normalized) }.map(Hostname.registrable))
+        }
+        reporterDomains = domains(addresses(["From", "Sender", "Reply-To", "Return-Path", "X-RT-Originator"]))
             .union(ReportThreading.ticketSystemHosts(inSubject: subject).map(Hostname.registrable))
-        recipientDomains = domains(["To", "Cc"])
+        let recipients = addresses(["To", "Cc"])
+        let abuseMailboxes = recipients.filter { $0.split(separator: "@").first?.lowercased().contains("abuse") == true }
+        recipientDomains = domains(abuseMailboxes.isEmpty ? recipients : abuseMailboxes)
         walk(root)
     }
 
