@@ -140,10 +140,10 @@ public final class SQLStore: Store, @unchecked Sendable {
 
     public func record(_ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
         try db.transaction { tx in
-            if tx.dialect == .postgresql, let totals = try Self.recordKnownIdentity(tx, event, windows: windows) { return totals }
             let id = try Self.touchIdentity(tx, event.identity, at: event.at,
                                             counts: "messages = messages + 1, recipients = recipients + ?, spam = spam + ?",
                                             [.int(Int64(max(event.recipients, 0))), .int(event.spam ? 1 : 0)])
+            if tx.dialect == .postgresql { return try Self.countOnPostgreSQL(tx, identityID: id, event, windows: windows) }
             var amounts: [(Counter, Int)] = [(.messages, 1), (.recipients, event.recipients)]
             if event.spam { amounts.append((.spam, 1)) }
             for (counter, amount) in amounts where amount > 0 {
@@ -166,17 +166,14 @@ public final class SQLStore: Store, @unchecked Sendable {
         }
     }
 
-    /// PostgreSQL, an identity seen before (nearly every message): the count in two statements.
-    /// The first takes the identity's row lock, which every host's count of it takes first and
-    /// holds to COMMIT; so the second statement's snapshot, taken after it, holds every earlier
-    /// count, and the running totals it extends are exact. nil for a new identity.
-    static func recordKnownIdentity(_ tx: any SQLTransaction, _ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int]? {
+    /// PostgreSQL: the count after touchIdentity in one statement (a round trip each). touchIdentity's
+    /// UPDATE took the identity's row lock, which every host's count of it takes first and holds to
+    /// COMMIT; so this statement's snapshot, taken after it, holds every earlier count, and the
+    /// running totals it extends are exact.
+    static func countOnPostgreSQL(_ tx: any SQLTransaction, identityID id: Int64, _ event: MessageEvent,
+                                  windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
         let recipients = Int64(max(event.recipients, 0))
         let spam: Int64 = event.spam ? 1 : 0
-        guard let id = try tx.query("""
-            UPDATE identities SET last_seen = GREATEST(last_seen, ?), messages = messages + 1, recipients = recipients + ?,
-                spam = spam + ? WHERE name = ? RETURNING id
-            """, [.int(event.at), .int(recipients), .int(spam), .text(event.identity)]).first?.first?.int else { return nil }
         func since(_ counter: Counter) -> SQLValue { .int(event.at - (windows[counter]?.seconds ?? 3600)) }
         let rows = try tx.query(knownIdentityCount, [.int(id), .int(event.at), since(.messages), .int(recipients), since(.recipients),
                                                      .int(spam), since(.spam), .int(event.at), .int(id), SQLValue(event.messageID),
@@ -188,7 +185,7 @@ public final class SQLStore: Store, @unchecked Sendable {
         return totals
     }
 
-    /// recordKnownIdentity's second statement: this second's buckets, the outbound row, and each
+    /// countOnPostgreSQL's statement: this second's buckets, the outbound row, and each
     /// counter's window total. Its snapshot does not see its own writes, so the totals read the
     /// buckets' new running totals from the upsert (`bucket`), and a later second's (another
     /// host's clock is ahead) as the table has it plus this message's amount.
