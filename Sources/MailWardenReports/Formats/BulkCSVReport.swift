@@ -1,6 +1,7 @@
 // Bulk reports: CSV attachments (Shadowserver, AbuseHub and the like), plain or zipped, JSON event
-// lists (IntelMQ's, which national CERTs send), and the tables other reports draw in their text. Each distinct IP becomes one entry, typed by its own
-// row when the row says, else by the file name, else by the report's words.
+// lists (IntelMQ's, which national CERTs send), and the tables other reports draw in their text.
+// Each distinct IP becomes one entry, typed by its own row when the row says, else by the file
+// name, else by the report's words.
 import Foundation
 import MailWardenCore
 
