@@ -704,6 +704,28 @@ import Testing
         #expect(followUp.status == .filed && followUp.sourceIPs == ["198.51.100.44"], "\(followUp.status) \(followUp.reason ?? "")")
     }
 
+    /// A provider's new mail about the recipient's own complaint ("is in receipt of your report"),
+    /// with no reply headers, is correspondence too; a CERT passing a report on is not.
+    @Test func aProvidersMailAboutYourReportWaitsForAPerson() {
+        let answer = TestMail.parse("""
+            From: Hoster Abuse <abuse@hoster.example>
+            Subject: Copyright Infringement Complaint Regarding "pirate.example"
+
+            Hello,
+
+            Hoster is in receipt of your report regarding copyright infringement at pirate.example.
+            The DMCA requires that takedown notices fulfill six specific elements of notification.
+            """)
+        #expect(answer.status == .triage && answer.reason?.hasPrefix("an answer to a complaint") == true, "\(answer.status) \(answer.reason ?? "")")
+        let passedOn = TestMail.parse("""
+            From: CERT <cert@cert.example>
+            Subject: Copyright infringement at pirate.example
+
+            We have received a report of copyright infringement at http://pirate.example/film.mkv hosted in your network.
+            """)
+        #expect(passedOn.status == .filed && passedOn.type == .copyright, "\(passedOn.status) \(passedOn.reason ?? "")")
+    }
+
     /// A provider's answer to a complaint quotes it, address and all. When no case of ours is in
     /// its thread it waits for a person; it never opens a case on the address it quotes.
     @Test func aProvidersAnswerToAComplaintWaitsForAPerson() {

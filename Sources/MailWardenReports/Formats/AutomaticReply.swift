@@ -123,10 +123,17 @@ enum AutomaticReply {
 
     /// What a provider answers to a complaint, in its opening, above the complaint it quotes. Not
     /// thanks alone: a CERT forwarding a report to the network's owner thanks the reporter too.
-    private static let complaintAnswerMarkers = [
-        "received your complaint", "received your abuse report", "received your report", "we have opened a case",
+    private static let complaintAnswerMarkers = receiptOfYourComplaint + [
+        "we have opened a case",
         "we have contacted our customer", "we have forwarded your complaint", "has been suspended", "have been suspended",
         "has been terminated", "we have taken action",
+    ]
+
+    /// An answer's opening that names the complaint as the recipient's own: enough without reply
+    /// headers (a provider's new mail about it). A CERT passing a report on writes "received a report".
+    private static let receiptOfYourComplaint = [
+        "received your complaint", "received your abuse report", "received your report", "in receipt of your report",
+        "in receipt of your complaint",
     ]
 
     /// What a ticket system or an unmonitored mailbox answers to mail it received; trusted only on
@@ -210,7 +217,7 @@ enum AutomaticReply {
         }
         // A provider's answer to a complaint ("we have received your complaint about 192.0.2.1")
         // quotes it: when no case of ours is in its thread, it is for a person, never a new case.
-        if replying && opening.says(complaintAnswerMarkers, within: 600) {
+        if replying && opening.says(complaintAnswerMarkers, within: 600) || opening.says(receiptOfYourComplaint, within: 600) {
             return .forPerson(reason: "an answer to a complaint, quoting it: correspondence for a person, not a new case")
         }
         // A reply (`Re:` and In-Reply-To) in a thread the store does not hold, whose own words above
