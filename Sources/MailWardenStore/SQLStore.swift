@@ -175,7 +175,7 @@ public final class SQLStore: Store, @unchecked Sendable {
         let recipients = Int64(max(event.recipients, 0))
         let spam: Int64 = event.spam ? 1 : 0
         func since(_ counter: Counter) -> SQLValue { .int(event.at - (windows[counter]?.seconds ?? 3600)) }
-        let rows = try tx.query(knownIdentityCount, [.int(id), .int(event.at), since(.messages), .int(recipients), since(.recipients),
+        let rows = try tx.query(postgreSQLCount, [.int(id), .int(event.at), since(.messages), .int(recipients), since(.recipients),
                                                      .int(spam), since(.spam), .int(event.at), .int(id), SQLValue(event.messageID),
                                                      SQLValue(event.queueID), .int(Int64(event.recipients)), .int(spam), SQLValue(event.scan)])
         var totals: [Counter: Int] = [.messages: 0, .recipients: 0, .spam: 0]
@@ -189,7 +189,7 @@ public final class SQLStore: Store, @unchecked Sendable {
     /// counter's window total. Its snapshot does not see its own writes, so the totals read the
     /// buckets' new running totals from the upsert (`bucket`), and a later second's (another
     /// host's clock is ahead) as the table has it plus this message's amount.
-    private static let knownIdentityCount = """
+    private static let postgreSQLCount = """
         WITH p(id, at) AS (VALUES (?::bigint, ?::bigint)),
         a(counter, amount, since) AS (VALUES ('messages', 1::bigint, ?::bigint), ('recipients', ?::bigint, ?::bigint),
                                             ('spam', ?::bigint, ?::bigint)),

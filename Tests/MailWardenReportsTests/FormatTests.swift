@@ -1367,6 +1367,21 @@ import Testing
 }
 
 @Suite struct LineEndingTests {
+    /// A complaint with CRLF line ends and a copyright footer: the footer line alone is boilerplate,
+    /// the complaint's words still vote (a CRLF text read as one line lost them all).
+    @Test func aCRLFComplaintKeepsItsWordsBesideAFooter() {
+        let report = TestMail.parse("""
+            From: someone@isp.example
+            Subject: Complaint about 198.51.100.7
+            Content-Type: text/plain
+
+            I keep receiving spam from 198.51.100.7, please stop it.
+
+            Shop newsletter. © 2023 Shop Ltd. All rights reserved.
+            """, ending: "\r\n")
+        #expect(report.status == .filed && report.type == .spam && report.sourceIPs == ["198.51.100.7"], "\(report.status) \(report.reason ?? "")")
+    }
+
     /// Every corpus report reads the same with bare CR and with CRLF line endings as with LF.
     @Test func bareCRAndCRLFLineEndingsReadLikeLF() throws {
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/reports")

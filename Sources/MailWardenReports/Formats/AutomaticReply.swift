@@ -121,12 +121,12 @@ enum AutomaticReply {
         "empfangsbest", "eingangsbest", "accusé de réception", "acuse de recibo", "ontvangstbevestiging", "not monitored",
     ]
 
-    /// What a provider answers to a complaint, in its opening, above the complaint it quotes. Not
-    /// thanks alone: a CERT forwarding a report to the network's owner thanks the reporter too.
-    private static let complaintAnswerMarkers = receiptOfYourComplaint + [
-        "we have opened a case",
-        "we have contacted our customer", "we have forwarded your complaint", "has been suspended", "have been suspended",
-        "has been terminated", "we have taken action",
+    /// What a provider answers to a complaint (besides receiptOfYourComplaint), in a reply's opening,
+    /// above the complaint it quotes. Not thanks alone: a CERT forwarding a report to the network's
+    /// owner thanks the reporter too.
+    private static let complaintAnswerMarkers = [
+        "we have opened a case", "we have contacted our customer", "we have forwarded your complaint", "has been suspended",
+        "have been suspended", "has been terminated", "we have taken action",
     ]
 
     /// An answer's opening that names the complaint as the recipient's own: enough without reply
@@ -217,7 +217,7 @@ enum AutomaticReply {
         }
         // A provider's answer to a complaint ("we have received your complaint about 192.0.2.1")
         // quotes it: when no case of ours is in its thread, it is for a person, never a new case.
-        if replying && opening.says(complaintAnswerMarkers, within: 600) || opening.says(receiptOfYourComplaint, within: 600) {
+        if opening.says(receiptOfYourComplaint, within: 600) || replying && opening.says(complaintAnswerMarkers, within: 600) {
             return .forPerson(reason: "an answer to a complaint, quoting it: correspondence for a person, not a new case")
         }
         // A reply (`Re:` and In-Reply-To) in a thread the store does not hold, whose own words above

@@ -22,17 +22,19 @@ enum BulkCSVReport {
         return true
     }
 
+    private static func isTableFile(_ name: String) -> Bool { [".csv", ".tsv"].contains(where: name.lowercased().hasSuffix) }
+
     /// CSV attachments by type or name, JSON event lists, and the CSV files inside ZIP attachments.
     private static func csvDocuments(_ message: ReportMessage, budget: DecodeBudget, truncated: inout Bool) -> [(name: String, table: TableRecords)] {
         var documents: [(String, TableRecords)] = []
         for part in message.attachments {
             let name = part.filename ?? ""
-            if part.mediaType == "text/csv" || name.lowercased().hasSuffix(".csv") || name.lowercased().hasSuffix(".tsv") {
+            if part.mediaType == "text/csv" || isTableFile(name) {
                 documents.append((name, TextTable.csv(part.text)))
             } else if part.mediaType.contains("json") || name.lowercased().hasSuffix(".json"), let events = TextTable.jsonEvents(part.body) {
                 documents.append((name, events))
             } else if ZIPArchive.looksLikeZIP(part.body) {
-                for entry in ZIPArchive.entries(part.body, budget: budget) where [".csv", ".tsv"].contains(where: entry.name.lowercased().hasSuffix) {
+                for entry in ZIPArchive.entries(part.body, budget: budget) where isTableFile(entry.name) {
                     documents.append((entry.name, TextTable.csv(String(mailBytes: entry.bytes))))
                     truncated = truncated || entry.isTruncated
                 }

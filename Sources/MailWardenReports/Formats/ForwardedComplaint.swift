@@ -69,9 +69,7 @@ struct InlineForward {
 
     /// Whether the forwarded message was itself sent to an abuse mailbox (`To: abuse@…`).
     var isComplaint: Bool {
-        ["To", "Cc"].contains { name in
-            original.headers.values(name).contains { $0.lowercased().includes("abuse@") }
-        }
+        ReportMessage.addresses(in: original.headers, ["To", "Cc"]).contains(where: ReportMessage.isAbuseMailbox)
     }
 
     private static let startPhrases = [

@@ -10,9 +10,10 @@ enum FreeTextComplaint {
         let body = message.texts.joined(separator: "\n")
         // The labelled lines are parsed once, for the stated type and for the offending addresses.
         let bodyLines = LabelledLines.parse(body)
+        let files = message.textFiles(budget: budget)
         // A type stated in an attached text (Spamhaus's SBL notice forwarded by a ticket system) outweighs the vote too.
         let reportType = LabelledLines.statedType(bodyLines)
-            ?? message.textFiles.lazy.compactMap { LabelledLines.statedType(LabelledLines.parse($0)) }.first
+            ?? files.lazy.compactMap { LabelledLines.statedType(LabelledLines.parse($0)) }.first
             ?? AbuseType(keywordsIn: body, subject: message.subject)
         var victims = Set<IPAddress>()
         let listed = TableRows.add(TextTable.pipeRows(body), fallback: reportType, to: &draft, budget: budget)
@@ -24,20 +25,11 @@ enum FreeTextComplaint {
             draft.addFreeText(IndicatorScanner.scan(text))
             // A CERT's notice often names only its own site in its text and lists the addresses in
             // an attached file: those are the subjects, not the site.
-            if draft.ips.isEmpty { addAttachedList(message.textFiles + zippedTextFiles(message, budget: budget), to: &draft) }
+            if draft.ips.isEmpty { addAttachedList(files, to: &draft) }
         }
         draft.type = reportType
         draft.settleEntryTypes(fallback: reportType)
         if draft.receivedAt == nil { draft.receivedAt = ReportDate.first(in: body) }
-    }
-
-    /// The list files inside ZIP attachments (CERT.br zips its `.txt`, UCEPROTECT its `.txt` of addresses).
-    private static func zippedTextFiles(_ message: ReportMessage, budget: DecodeBudget) -> [String] {
-        message.attachments.filter { ZIPArchive.looksLikeZIP($0.body) }.flatMap { part in
-            ZIPArchive.entries(part.body, budget: budget).filter { entry in
-                ReportMessage.listFileSuffixes.contains { entry.name.lowercased().hasSuffix($0) }
-            }.map { String(mailBytes: $0.bytes.prefix(ReportLimits.maxScannedTextBytes)) }
-        }
     }
 
     /// The first address of each line of attached text files: one is the report's source, more are

@@ -37,16 +37,13 @@ struct ReportMessage {
         self.root = root
         subject = root.headers.value("Subject") ?? ""
         from = root.headers.value("From").flatMap(Self.address)
-        func addresses(_ names: [String]) -> [String] {
-            names.flatMap { root.headers.values($0) }.flatMap { $0.split(separator: ",") }.compactMap { Self.address(String($0)) }
-        }
         func domains(_ addresses: [String]) -> Set<String> {
             Set(addresses.compactMap { $0.split(separator: "@").last.flatMap(Hostname.normalized) }.map(Hostname.registrable))
         }
-        reporterDomains = domains(addresses(["From", "Sender", "Reply-To", "Return-Path", "X-RT-Originator"]))
+        reporterDomains = domains(Self.addresses(in: root.headers, ["From", "Sender", "Reply-To", "Return-Path", "X-RT-Originator"]))
             .union(ReportThreading.ticketSystemHosts(inSubject: subject).map(Hostname.registrable))
-        let recipients = addresses(["To", "Cc"])
-        let abuseMailboxes = recipients.filter { $0.split(separator: "@").first?.lowercased().contains("abuse") == true }
+        let recipients = Self.addresses(in: root.headers, ["To", "Cc"])
+        let abuseMailboxes = recipients.filter(Self.isAbuseMailbox)
         recipientDomains = domains(abuseMailboxes.isEmpty ? recipients : abuseMailboxes)
         walk(root)
     }
@@ -59,21 +56,40 @@ struct ReportMessage {
 
     var reportType: String? { root.contentType["report-type"]?.lowercased() }
 
-    /// Attached files a person would open as text (`.txt`, `.log`, `.csv`, text/plain or text/csv,
-    /// whatever type a `.txt` is declared as: CERTs send lists as application/octet-stream), decoded,
-    /// at most `ReportLimits.maxScannedTextBytes` of them together.
-    /// Names of the files in which reporters send lists (CERT.br's `.txt` in a ZIP, `hosts.tsv`).
-    static let listFileSuffixes = [".txt", ".log", ".csv", ".tsv"]
+    /// The addresses in the header fields `names` (comma-separated lists, display names dropped).
+    static func addresses(in headers: [HeaderField], _ names: [String]) -> [String] {
+        names.flatMap { headers.values($0) }.flatMap { $0.split(separator: ",") }.compactMap { address(String($0)) }
+    }
 
-    var textFiles: [String] {
+    /// An abuse desk's mailbox: `abuse@`, `abuse-reports@`, `noc-abuse@`.
+    static func isAbuseMailbox(_ address: String) -> Bool {
+        address.split(separator: "@").first?.lowercased().contains("abuse") == true
+    }
+
+    /// Names of the files in which reporters send lists, whatever type they are declared as (CERTs
+    /// send them as application/octet-stream, CERT.br and UCEPROTECT zipped).
+    private static let listFileSuffixes = [".txt", ".log", ".csv", ".tsv"]
+
+    /// Attached files a person would open as text (text/plain or text/csv, or a name in
+    /// `listFileSuffixes`), also inside ZIP attachments, decoded, at most
+    /// `ReportLimits.maxScannedTextBytes` of them together.
+    func textFiles(budget: DecodeBudget) -> [String] {
         var left = ReportLimits.maxScannedTextBytes
         var files: [String] = []
+        func add(_ text: String) {
+            let kept = String(decoding: text.utf8.prefix(left), as: UTF8.self)
+            left -= kept.utf8.count
+            files.append(kept)
+        }
+        func isListFile(_ name: String) -> Bool { Self.listFileSuffixes.contains(where: name.lowercased().hasSuffix) }
         for part in attachments where left > 0 {
-            let name = part.filename?.lowercased() ?? ""
-            guard ["text/plain", "text/csv"].contains(part.mediaType) || Self.listFileSuffixes.contains(where: name.hasSuffix) else { continue }
-            let text = String(decoding: part.text.utf8.prefix(left), as: UTF8.self)
-            left -= text.utf8.count
-            files.append(text)
+            if ["text/plain", "text/csv"].contains(part.mediaType) || isListFile(part.filename ?? "") {
+                add(part.text)
+            } else if ZIPArchive.looksLikeZIP(part.body) {
+                for entry in ZIPArchive.entries(part.body, budget: budget) where left > 0 && isListFile(entry.name) {
+                    add(String(mailBytes: entry.bytes))
+                }
+            }
         }
         return files
     }
