@@ -1,7 +1,8 @@
 // ReportParser: one raw abuse-mailbox message in, one `AbuseReport` out. Pure: no I/O, no clock.
 //
 // The story of one message:
-//   1. MIME: the bytes become a tree of parts (MIMEPart), every input bounded (ReportLimits).
+//   1. MIME: the bytes become a tree of parts (MIMEPart), every input bounded (ReportLimits); a
+//      certified-mail (PEC) envelope gives way to the message it wraps.
 //   2. Sorting: the report's own text, its files, its feedback-report parts and the originals it
 //      carries are told apart (ReportMessage).
 //   3. Report content decides: a DMARC aggregate report (statistics) is ignored as such; else the
@@ -20,7 +21,8 @@ public enum ReportParser {
     public static func parse(_ bytes: [UInt8]) -> AbuseReport {
         let input = bytes.prefix(ReportLimits.maxMessageBytes)
         let budget = DecodeBudget()
-        let message = ReportMessage(MIMEPart.parse(input, budget: budget))
+        let root = MIMEPart.parse(input, budget: budget)
+        let message = ReportMessage(CertifiedMail.wrappedMessage(in: root) ?? root)
         var draft = ReportDraft(message)
 
         let structuredReaders: [(ReportMessage, inout ReportDraft, DecodeBudget) -> Bool] = [

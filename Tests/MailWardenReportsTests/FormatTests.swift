@@ -763,6 +763,152 @@ import Testing
         #expect(forwarded.status == .filed && forwarded.sourceIPs == ["198.51.100.148"], "\(forwarded.status) \(forwarded.reason ?? "")")
     }
 
+    /// A ticket system's notice about a ticket it opened before (closed for want of an answer, a
+    /// statement received, a staff answer above its `Status: Answered` footer) is correspondence on
+    /// that ticket's case: for a person when the store does not hold it, never a new case. A
+    /// ticket it opens (`Status: Open`) with a complaint is a report.
+    @Test func aTicketSystemsNoticeAboutItsTicketWaitsForAPerson() {
+        func ticket(_ subject: String, _ text: String) -> AbuseReport {
+            TestMail.parse("From: \"Hoster Abuse\" <abuse-team@hoster.example>\nSubject: \(subject)\nAuto-Submitted: auto-generated\n\n\(text)")
+        }
+        let notices = [
+            ticket("[Ticket ID: TN-656679] 198.51.100.7 [login-attack] Abuse originating from IP you are using", """
+                abuse@isp.example,
+
+                This is a notification to let you know that we are changing the status of your ticket #TN-656679 to Closed
+                as we have not received a response from you in over 96 hours.
+                """),
+            ticket("Abuse Message [AbuseID:A98175:19]: AbuseBlacklist: [SpamCop (198.51.100.8) id:7187465162]", """
+                Dear Sir or Madam,
+
+                As we have not received requested information from you within the deadline, this ticket will now be manually checked.
+                """),
+            ticket("[CERT-EX #3352370] Posible servicio RDP expuesto", "El CERT ha cerrado el ticket [CERT-EX #3352370] sobre 198.51.100.9."),
+            ticket("[Ticket ID: TN-364686] 198.51.100.10 [port-scan] Abuse originating from IP you are using", """
+                The user is suspended.
+
+                ----------------------------------------------
+                Ticket ID: #TN-364686
+                Subject: 198.51.100.10 [port-scan] Abuse originating from IP you are using
+                Status: Answered
+                Ticket URL: https://billing.hoster.example/viewticket.php?tid=TN-364686
+                ----------------------------------------------
+                """),
+        ]
+        for notice in notices {
+            #expect(notice.status == .triage && notice.reason?.hasPrefix("a ticket system's notice") == true, "\(notice.status) \(notice.reason ?? "")")
+        }
+        let opened = ticket("[Ticket ID: TN-364686] 198.51.100.10 [port-scan] Abuse originating from IP you are using", """
+            Our sensors registered port scans from 198.51.100.10, an address you are using, against our network.
+
+            Ticket ID: #TN-364686
+            Status: Open
+            Ticket URL: https://billing.hoster.example/viewticket.php?tid=TN-364686
+            """)
+        #expect(opened.status == .filed && opened.sourceIPs == ["198.51.100.10"] && opened.type == .networkAbuse, "\(opened.status) \(opened.reason ?? "")")
+    }
+
+    /// A reporter's follow-up on an earlier report ("we refer to our notice dated …", "an update on
+    /// a previous ticket") joins that report's case; without it in the store a person sees it.
+    @Test func aReportersFollowUpOnAnEarlierReportWaitsForAPerson() {
+        let followUps = [
+            ("Requesting follow up of abuse ticket #05649474", "I would like to obtain an update on a previous ticket. We reported a phishing site at http://198.51.100.11:9393/."),
+            ("Trademark Infringement Claim Regarding \"brand.example\"", "We refer to our notice dated 1 December (attached), and would be grateful if you could advise how this matter is progressing."),
+        ]
+        for (subject, text) in followUps {
+            let report = TestMail.parse("From: Brand Protection <notices@brand.example>\nSubject: \(subject)\n\nDear Sirs,\n\n\(text)")
+            #expect(report.status == .triage && report.reason?.hasPrefix("a follow-up on an earlier report") == true, "\(report.status) \(report.reason ?? "")")
+        }
+    }
+
+    /// A notice that mail to someone was refused quotes the SMTP client's diagnostic: for a person,
+    /// never a case on the refusing server.
+    @Test func aNoticeQuotingAnSMTPRefusalWaitsForAPerson() {
+        let report = TestMail.parse("""
+            From: Brand Services <antipiracy@brand.example>
+            Subject: Notices on the unauthorized copying and distribution
+
+            Hello,
+
+            We are unable to inform you about the unauthorized distribution of the content because of the following error:
+
+            (host mx.isp.example[198.51.100.12] said: 550 5.1.1 <abuse@isp.example> recipient rejected (in reply to RCPT TO command))
+            """)
+        #expect(report.status == .triage && report.reason?.hasPrefix("quotes a delivery failure") == true, "\(report.status) \(report.reason ?? "")")
+    }
+
+    /// Outlook's request to recall a message is no report, whatever the recalled one said.
+    @Test func anOutlookRecallIsIgnored() {
+        let report = TestMail.parse("""
+            From: soc@cert.example
+            Subject: Recall: Probe - SNMP Attempt | Source-198.51.100.13
+
+            SOC would like to recall the message, "Probe - SNMP Attempt | Source-198.51.100.13".
+            """)
+        #expect(report.status == .ignored && report.format == .autoReply, "\(report.status) \(report.reason ?? "")")
+    }
+
+    /// Italian certified mail (PEC): the report is the message the provider's envelope wraps
+    /// (`postacert.eml`), not the envelope's notice; the provider's receipts are ignored.
+    @Test func aCertifiedMailEnvelopeIsReadAsTheMessageItWraps() {
+        func envelope(_ wrapped: String) -> AbuseReport {
+            TestMail.parse("""
+                From: "Per conto di: reporter@pec.example" <posta-certificata@pec.example>
+                To: abuse@isp.example
+                Subject: POSTA CERTIFICATA: \(wrapped.split(separator: "\n").first { $0.hasPrefix("Subject: ") }?.dropFirst(9) ?? "")
+                X-Trasporto: posta-certificata
+                MIME-Version: 1.0
+                Content-Type: multipart/signed; protocol="application/x-pkcs7-signature"; boundary="s"
+
+                --s
+                Content-Type: multipart/mixed; boundary="m"
+
+                --m
+                Content-Type: text/plain
+
+                -- Messaggio di posta certificata --
+                Il giorno 20/03/2023 alle ore 10:36:19 il messaggio è stato inviato da "reporter@pec.example".
+                Received: from relay.pec.example ([203.0.113.99]) by pec.example
+                --m
+                Content-Type: application/xml; name="daticert.xml"
+
+                <postacert tipo="posta-certificata" errore="nessuno"/>
+                --m
+                Content-Type: message/rfc822; name="postacert.eml"
+                Content-Disposition: inline; filename="postacert.eml"
+
+                \(wrapped)
+                --m--
+                --s
+                Content-Type: application/x-pkcs7-signature; name="smime.p7s"
+
+                AAAA
+                --s--
+                """)
+        }
+        let report = envelope("""
+            From: Reporter <reporter@pec.example>
+            To: abuse@isp.example
+            Subject: Terza segnalazione IP 198.51.100.14
+
+            Spam received from 198.51.100.14, third report: please stop this spammer.
+            """)
+        #expect(report.status == .filed && report.type == .spam && report.sourceIPs == ["198.51.100.14"], "\(report.status) \(report.reason ?? "") \(report.sourceIPs)")
+        let forwardedBounce = envelope("""
+            From: Reporter <reporter@pec.example>
+            To: abuse@isp.example
+            Subject: Fw:Fwd: failure notice
+
+            ---------- Forwarded message ---------
+            Hi. This is the qmail-send program at mx.isp.example.
+            I'm afraid I wasn't able to deliver your message to the following addresses.
+            Received: from mail.sender.example ([198.51.100.15]) by mx.isp.example
+            """)
+        #expect(forwardedBounce.status == .triage && forwardedBounce.reason?.contains("forwarded") == true, "\(forwardedBounce.status) \(forwardedBounce.reason ?? "")")
+        let receipt = TestMail.parse("From: posta-certificata@pec.example\nX-Ricevuta: accettazione\nSubject: ACCETTAZIONE: spam from 198.51.100.16\n\nIl messaggio è stato accettato dal sistema.")
+        #expect(receipt.status == .ignored && receipt.format == .autoReply, "\(receipt.status) \(receipt.reason ?? "")")
+    }
+
     /// Exim's autoreply transport answers with In-Reply-To and Auto-Submitted, and no `Re:`: a
     /// marked answer whose text names no address or link is an automatic reply.
     @Test func aMarkedAnswerNamingNothingIsAnAutomaticReply() {

@@ -143,6 +143,33 @@ enum AutomaticReply {
         "we received your", "has been logged",
     ]
 
+    /// What a ticket system writes about a ticket of its own that it opened before: closed, awaiting
+    /// our statement, a statement received. Lower-cased, several languages.
+    private static let ticketNoticeMarkers = [
+        "ticket will now be", "ticket will be closed", "ticket has been closed", "ticket is now closed", "ticket was closed",
+        "status of your ticket", "closed the ticket", "closed your ticket", "not received a response from you",
+        "not received requested information", "statement has been successfully entered", "ticket wurde geschlossen",
+        "ticket a été fermé", "ticket a été clôturé", "cerrado el ticket", "ticket è stato chiuso",
+    ]
+
+    /// States a ticket system's footer gives a ticket once it has been answered (WHMCS's "Ticket ID:
+    /// … Status: Answered"); not "Open", which its first notice of a complaint carries.
+    private static let answeredTicketStates: Set<String> = ["answered", "closed", "customer-reply", "on hold", "in progress", "resolved"]
+
+    /// What a reporter writes when it follows up an earlier report, in the subject or the opening.
+    private static let followUpMarkers = [
+        "follow up of", "follow-up of", "follow up on", "follow-up on", "following up on", "update on a previous",
+        "update on our previous", "update on the previous", "refer to our notice", "refer to our previous", "our previous notice",
+        "our previous report", "our previous complaint", "our earlier notice", "our earlier report",
+    ]
+
+    /// What SMTP clients write when a server refused a message (Postfix's `(in reply to RCPT TO
+    /// command)`): only a bounce, or a notice that quotes one, has them in its own text.
+    private static let smtpDiagnostics = [
+        "(in reply to rcpt to command)", "(in reply to mail from command)", "(in reply to end of data command)",
+        "(in reply to data command)",
+    ]
+
     /// What challenge-response filters write when they ask the sender to prove itself (Bluebottle, Boxbe).
     private static let challengeMarkers = ["to ensure delivery of your", "allowed list", "approved senders", "verify that you are"]
 
@@ -165,11 +192,13 @@ enum AutomaticReply {
         let opening = Opening(message)
         let textSaysBounce = opening.says(bounceSentences)
             || (sender.isOneOf(mailDaemonSenders) || subjectSaysBounce) && opening.says(deliveryFailures)
-        let forward = forwardPrefixes.first(where: { subject.hasPrefix($0) })
+        // What a forward's subject forwards; nil when it is no forward.
+        let unforwarded = withoutForwardPrefixes(subject)
+        let forwardedSubject = unforwarded.count < subject.count ? unforwarded : nil
         let fromMailSystem = sender.isOneOf(mailSystemSenders)
         let signs = [fromMailSystem, subjectSaysBounce, textSaysBounce].filter { $0 }.count
         if message.reportType == "delivery-status" || message.hasDeliveryStatus || headers.value("X-Failed-Recipients") != nil
-            || forward == nil && ((subjectSaysBounce || textSaysBounce) && signs >= 2 || sender.isMailerDaemon && !message.attachedMessages.isEmpty) {
+            || forwardedSubject == nil && ((subjectSaysBounce || textSaysBounce) && signs >= 2 || sender.isMailerDaemon && !message.attachedMessages.isEmpty) {
             return .ignored(.deliveryStatus, reason: "delivery status notification (bounce)")
         }
         // The same two signs tell a mail filter's notice: its words are no bounce's, and the
@@ -177,9 +206,13 @@ enum AutomaticReply {
         // is read only when another sign is there (most reports have none).
         let takesNoAnswer = sender.isOneOf(unansweredSenders)
         let filterSender = fromMailSystem || takesNoAnswer
-        if forward == nil && (filterSender || subjectSaysFilterNotice),
+        if forwardedSubject == nil && (filterSender || subjectSaysFilterNotice),
            [filterSender, subjectSaysFilterNotice, opening.says(filterNoticeSentences)].filter({ $0 }).count >= 2 {
             return .ignored(.deliveryStatus, reason: "a mail filter's notice of a message it stopped (virus, spam or blocklist)")
+        }
+        // Italian certified mail (PEC) sends its receipts (acceptance, delivery) as separate mails.
+        if let receipt = headers.value("X-Ricevuta") {
+            return .ignored(.autoReply, reason: "certified mail (PEC) receipt (\(receipt.prefix(40)))")
         }
         if message.reportType == "disposition-notification" || message.hasDispositionNotification {
             return .ignored(.autoReply, reason: "read receipt (message disposition notification)")
@@ -190,6 +223,10 @@ enum AutomaticReply {
         let unbracketed = subject.hasPrefix("[") ? String(subject.dropFirst()) : subject
         if subjectPrefixes.contains(where: { unbracketed.hasPrefix($0) }) {
             return .ignored(.autoReply, reason: "automatic reply (subject \"\(message.subject)\")")
+        }
+        // Outlook's request to recall a message sent before: the message itself was read already.
+        if subject.hasPrefix("recall:") && opening.says(["would like to recall the message"]) {
+            return .ignored(.autoReply, reason: "a request to recall a message sent before (Outlook)")
         }
         if headers.value("X-Autoreply") != nil || headers.value("X-Autorespond") != nil {
             return .ignored(.autoReply, reason: "automatic reply (X-Autoreply)")
@@ -220,16 +257,30 @@ enum AutomaticReply {
         if opening.says(receiptOfYourComplaint, within: 600) || replying && opening.says(complaintAnswerMarkers, within: 600) {
             return .forPerson(reason: "an answer to a complaint, quoting it: correspondence for a person, not a new case")
         }
-        // A reply (`Re:` and In-Reply-To) in a thread the store does not hold, whose own words above
-        // what it quotes name no address or link, brings nothing to file: a provider's "the case can
-        // be closed", a reporter's "logs are in UTC". A reporter's follow-up naming the address stays a report.
-        if answers(subject), headers.value("In-Reply-To") != nil, IndicatorScanner.ips(in: subject).isEmpty,
+        // A ticket system's notice about its own earlier ticket (closed, awaiting a statement, or
+        // answered by its staff above the ticket's footer), and a reporter's follow-up on an earlier
+        // report, belong to that ticket's case: when the store does not hold it, a person finds it.
+        if opening.says(ticketNoticeMarkers, within: 600) || saysAnsweredTicket(opening.text) {
+            return .forPerson(reason: "a ticket system's notice about an earlier ticket: correspondence for a person, not a new case")
+        }
+        if opening.says(followUpMarkers, within: 600) || followUpMarkers.contains(where: { subject.includes($0) }) {
+            return .forPerson(reason: "a follow-up on an earlier report the store does not hold: for a person, not a new case")
+        }
+        // A notice that quotes an SMTP refusal: mail to someone bounced, or backscatter.
+        if opening.says(smtpDiagnostics) {
+            return .forPerson(reason: "quotes a delivery failure (a bounce or backscatter): for a person to judge")
+        }
+        // A reply (`Re:` and In-Reply-To or References) in a thread the store does not hold, whose
+        // own words above what it quotes name no address or link, brings nothing to file: a
+        // provider's "the case can be closed", a reporter's "logs are in UTC".
+        if answers(subject), headers.value("In-Reply-To") != nil || headers.value("References") != nil,
+           IndicatorScanner.ips(in: subject).isEmpty,
            !Opening.namesAnAddressOrLink(opening.ownWords) {
             return .forPerson(reason: "a reply whose own words name no address or link: correspondence for a person, not a new case")
         }
-        // A bounce a person forwarded (`Fwd: Returned mail: …` quoting the MTA's text) may be a
+        // A bounce a person forwarded (`Fwd: Returned mail: …`, `Fw:Fwd: failure notice`, quoting the MTA's text) may be a
         // complaint of backscatter from our servers, or a customer's question: not ours to file.
-        if let forward, saysBounce(subject: String(subject.dropFirst(forward.count)).trimmingWhitespace()), opening.says(bounceSentences) {
+        if let forwardedSubject, saysBounce(subject: forwardedSubject), opening.says(bounceSentences) {
             return .forPerson(reason: "a bounce forwarded by a person: backscatter or a question, for a person to judge")
         }
         return nil
@@ -307,6 +358,16 @@ enum AutomaticReply {
         }
     }
 
+    /// Whether a text carries a ticket system's footer (`Ticket ID: #…`, `Status: Answered`) of a
+    /// ticket that has been answered or closed. `text`: lower-cased.
+    private static func saysAnsweredTicket(_ text: String) -> Bool {
+        guard text.includes("ticket id:") || text.includes("ticket url:") else { return false }
+        return text.split(separator: "\n").contains { line in
+            let trimmed = line.trimmingWhitespace()
+            return trimmed.hasPrefix("status:") && answeredTicketStates.contains(trimmed.dropFirst(7).trimmingWhitespace())
+        }
+    }
+
     /// A list manager's own notice (fml's "you are not a member", Mailman's "awaits moderator
     /// approval"): list headers, sent from the list's administrative address.
     private static func isListManagerNotice(_ message: ReportMessage) -> Bool {
@@ -318,6 +379,17 @@ enum AutomaticReply {
 
     /// Subject openings of forwards, lower-cased (English, German, French, Italian).
     private static let forwardPrefixes = ["fwd:", "fw:", "wg:", "tr:", "i:"]
+
+    /// A subject (lower-cased, trimmed) without the forward prefixes it opens with, at most three
+    /// (`fw:fwd: failure notice` is `failure notice`).
+    private static func withoutForwardPrefixes(_ subject: String) -> String {
+        var rest = subject
+        for _ in 0..<3 {
+            guard let prefix = forwardPrefixes.first(where: { rest.hasPrefix($0) }) else { break }
+            rest = rest.dropFirst(prefix.count).trimmingWhitespace()
+        }
+        return rest
+    }
 
     /// Subject openings of replies, lower-cased (English, German, Dutch, Nordic, Italian, French).
     private static let replyPrefixes = ["re:", "aw:", "antw:", "sv:", "vs:", "r:", "ref:", "réf:"]
