@@ -247,11 +247,31 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         guard case .locked? = unthreaded.complaint else { Issue.record("\(String(describing: unthreaded.complaint))"); return }
     }
 
+    /// A hoster's ticket system (WHMCS: `[Ticket ID: TN-656679]`) sends the complaint, then closes
+    /// the ticket: the notice joins the complaint's case; without it, the notice waits for a person.
+    @Test func aTicketSystemsClosingNoticeJoinsItsTicketsCase() throws {
+        let h = try DeskHarness()
+        let subject = "Subject: [Ticket ID: TN-656679] 198.51.100.79 [login-attack] Abuse originating from IP you are using"
+        func mail(_ messageID: String, _ body: String) -> String {
+            "From: \"Hoster Abuse\" <abuse-team@hoster.example>\nTo: abuse@example.com\n\(subject)\nMessage-ID: <\(messageID)@hoster.example>\n\n\(body)\n"
+        }
+        let closing = mail("c1", "This is a notification to let you know that we are changing the status of your ticket #TN-656679 to Closed.")
+        let alone = try DeskHarness().ingest(closing)
+        #expect(alone.status == .triage && alone.cases.isEmpty, "\(alone.logSummary)")
+        let first = try h.ingest(mail("o1", "Our servers registered SSH login attacks from 198.51.100.79, an address you are using."))
+        let caseID = try #require(first.cases.first?.id)
+        let notice = try h.ingest(closing)
+        #expect(notice.status == .correspondence && notice.cases.map(\.id) == [caseID], "\(notice.logSummary)")
+        #expect(notice.reason == "in the thread of case \(caseID) (ticket tn-656679)")
+    }
+
     @Test func ticketIDsAreReadAsTicketSystemsWriteThem() {
         let tickets: [(String, String?)] = [
             ("[Ticket#2026120510000042] Spam", "2026120510000042"), ("Re: [rt.cert.example #12345] abuse", "12345"),
             ("[CERT-Bund#2026120512345678] Phishing", "2026120512345678"), ("Case 01234567: your network", "01234567"),
             ("INC0012345 resolved", "0012345"), ("[SR-1234567] update", "1234567"),
+            ("[Ticket ID: TN-656679] 192.0.2.5 [login-attack]", "tn-656679"), ("Abuse Message [AbuseID:A98175:19]: spam", "a98175"),
+            ("Case No. 12345: your network", "12345"),
             ("Order #12345 shipped", nil), ("Spam from 192.0.2.5", nil), ("incoming spam 2026", nil), ("[#12] short", nil),
         ]
         for (subject, expected) in tickets {

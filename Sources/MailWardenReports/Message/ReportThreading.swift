@@ -1,7 +1,8 @@
 // What ties a report to earlier ones, for threading replies and follow-ups onto their case: the
 // Message-IDs it answers (In-Reply-To, References) and a ticket id in its subject, as ticket systems
 // write them: `[Ticket#2024120510000012]` (OTRS, Zammad), `[rt.example.org #12345]` (RT),
-// `[CERT-Bund#2024…]`, `Case 01234567`, `INC0012345`, `SR-1234567`. A bare `#12345` outside
+// `[Ticket ID: TN-656679]` (WHMCS), `[AbuseID:A98175:19]` (Hetzner), `[CERT-Bund#2024…]`,
+// `Case 01234567`, `INC0012345`, `SR-1234567`. A bare `#12345` outside
 // brackets is not one (an order number in a forwarded newsletter's subject would be).
 // Both read a stranger's header: bounded (a few KiB read, 20 ids, 40 characters of ticket).
 enum ReportThreading {
@@ -42,7 +43,9 @@ enum ReportThreading {
         return ids
     }
 
-    static let keywords: [[Character]] = ["ticket", "case", "incident", "request", "sr", "inc"].map(Array.init)
+    static let keywords: [[Character]] = ["ticket", "case", "incident", "request", "sr", "inc", "abuseid"].map(Array.init)
+    /// Words between a keyword and its id (`Ticket ID: TN-656679`, `Case No. 1234`).
+    static let idWords: [[Character]] = ["id", "no", "nr", "number"].map(Array.init)
 
     /// The host names of the ticket systems whose tags a subject carries: RT writes its name, a
     /// host name at many desks, before the id (`[rt.isp.example #787048]`). At most 5.
@@ -71,14 +74,22 @@ enum ReportThreading {
             if c == "#", bracketDepth > 0, let id = identifier(s, from: i + 1, minDigits: 3) { return id }
             let atWordStart = i == 0 || !(s[i - 1].isLetter || s[i - 1].isNumber)
             if atWordStart, let keyword = keywords.first(where: { s[i...].starts(with: $0) }) {
-                var j = i + keyword.count
-                var separators = 0
-                while j < s.count, separators < 3, " :#.-".contains(s[j]) { j += 1; separators += 1 }
+                var j = skipSeparators(s, from: i + keyword.count)
+                if let word = idWords.first(where: { s[j...].starts(with: $0) }), j + word.count < s.count, " :#.".contains(s[j + word.count]) {
+                    j = skipSeparators(s, from: j + word.count)
+                }
                 if let id = identifier(s, from: j, minDigits: 4) { return id }
             }
             i += 1
         }
         return nil
+    }
+
+    /// The index past at most 3 separators from `start`.
+    private static func skipSeparators(_ s: [Character], from start: Int) -> Int {
+        var j = start
+        while j < s.count, j - start < 3, " :#.-".contains(s[j]) { j += 1 }
+        return j
     }
 
     /// The id starting at `start`: letters, digits, `-`, `_`, `.`, with at least `minDigits` digits.
