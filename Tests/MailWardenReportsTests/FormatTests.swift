@@ -77,6 +77,22 @@ import Testing
         #expect(report.sourceIPs == ["198.51.100.25"])
     }
 
+    /// Some feedback loops write every field on one line (`Source-Ip: … Reported-Domain: …
+    /// Feedback-Type: abuse`): each field is still read.
+    @Test func feedbackFieldsOnOneLineAreRead() {
+        let report = TestMail.parse(Self.arf(feedbackType: "abuse Abuse-Type: complaint Source-Ip: 198.51.100.43 Reported-Domain: sender.example",
+                                             original: Self.original))
+        #expect(report.status == .filed && report.type == .spam && report.sourceIPs == ["198.51.100.43"], "\(report.status) \(report.reason ?? "")")
+        #expect(report.domains.contains("sender.example"), "\(report.domains)")
+    }
+
+    /// An empty feedback part names no type: the report's own words say it (`other` needs a person).
+    @Test func anEmptyFeedbackPartIsTypedByItsWords() {
+        let arf = Self.arf(feedbackType: "", text: "SPAM REPORT: spam was received from the IP address 198.51.100.44.", original: Self.original)
+        let report = TestMail.parse(arf.replacingOccurrences(of: "Feedback-Type: \nUser-Agent: Test/1.0\nVersion: 1\n", with: ""))
+        #expect(report.status == .filed && report.type == .spam && report.sourceIPs == ["198.51.100.44"], "\(report.status) \(report.reason ?? "")")
+    }
+
     @Test func reportContentWinsOverAutoSubmitted() {
         let report = TestMail.parse(Self.arf(feedbackType: "virus", fields: "Source-IP: 198.51.100.25\nArrival-Date: 2020-02-03T04:05:06Z",
                                              original: Self.original, autoSubmitted: "auto-replied"))
@@ -1330,6 +1346,36 @@ import Testing
         ] {
             #expect(AbuseType(keywordsIn: text) == .networkAbuse, "\(text)")
         }
+    }
+
+    /// What CERTs and reporters write without the usual names: a malicious redirection, a German
+    /// Schadprogramm or Netzwerkscan, a vulnerability (`CVE-…`, vulnerável), an open directory,
+    /// a break-in, a defacement, intellectual property, BitTorrent.
+    @Test(arguments: [
+        ("INCIBE-CERT has been made aware of a malicious redirection in the following URL/s: https://short.example/Gc", AbuseType.phishing),
+        ("Hinweis auf SystemBC-Schadprogramm-Infektionen in Ihrem Netzbereich", .malware),
+        ("ein Partner hat uns über Netzwerkscans von Ihrem Netzwerk ausgehend informiert", .networkAbuse),
+        ("Wordpress plugin LearnPress (CVE-2023-6634) on sites in your network", .networkAbuse),
+        ("O CERT.br tem recebido relatórios sobre endereços IP que executam versões vulneráveis do dnsmasq", .networkAbuse),
+        ("Cyber security incident [ Open Directory -- shop.example -- 198.51.100.40 ]", .networkAbuse),
+        ("Somebody from your domain has been attempting to break into my domain", .networkAbuse),
+        ("Defaced web page in your constituency", .networkAbuse),
+        ("Violazione dei diritti di proprietà intellettuale attraverso il sito web www.shop.example", .copyright),
+        ("Notice ID: 222166599688 Asset: A FILM Protocol: BitTorrent IP Address: 198.51.100.41", .copyright),
+    ])
+    func wordsBeyondTheUsualNamesVote(text: String, type: AbuseType) {
+        #expect(AbuseType(keywordsIn: text) == type, "\(text)")
+    }
+
+    /// fail2ban's report names no attack ("an email abuse report about the IP address …" and a WHOIS
+    /// answer): the tool's name in From says what it bans. Other senders stay untyped.
+    @Test func fail2bansReportIsNetworkAbuse() {
+        let text = "This is an email abuse report about the IP address 198.51.100.42 generated at Tue Aug 22 12:34:39 2017\n"
+            + "You get this email because you are listed as the official abuse contact for this IP address.\n"
+        let banned = TestMail.parse("From: fail2ban@host.example\nSubject: Automatic abuse report for IP address 198.51.100.42\n\n\(text)")
+        #expect(banned.status == .filed && banned.type == .networkAbuse && banned.sourceIPs == ["198.51.100.42"], "\(banned.status) \(banned.reason ?? "")")
+        let other = TestMail.parse("From: admin@host.example\nSubject: Automatic abuse report for IP address 198.51.100.42\n\n\(text)")
+        #expect(other.status == .triage && other.type == nil, "\(other.status) \(other.reason ?? "")")
     }
 
     /// A virus scanner's footer ("has been scanned for threats") votes for no attack and no malware.

@@ -6,13 +6,15 @@ import MailWardenCore
 enum FeedbackReport {
     static func read(_ message: ReportMessage, _ draft: inout ReportDraft, _ budget: DecodeBudget) -> Bool {
         guard let part = message.feedbackReports.first else { return false }
-        let fields = HeaderParser.parse(part.body[...], budget: budget).fields
+        let fields = splitRunOnFields(HeaderParser.parse(part.body[...], budget: budget).fields)
         let feedbackType = (fields.value("Feedback-Type") ?? "").lowercased()
         // XARF v4 wraps its JSON in an ARF envelope; without the JSON there is nothing to read.
         guard feedbackType != "xarf" else { return false }
         draft.fields = fields
         draft.format = feedbackType == "auth-failure" || fields.value("Auth-Failure") != nil ? .authFailure : .arf
+        // No Feedback-Type at all (an empty feedback part): the words say; `other` and unknown values need a person.
         draft.type = AbuseType(feedbackType: feedbackType)
+            ?? (feedbackType.isEmpty ? AbuseType(keywordsIn: message.texts.joined(separator: "\n"), subject: message.subject) : nil)
         for value in fields.values("Source-IP") { draft.addIP(value) }
         let complainantProvider = complainantProvider(fields)
         for value in fields.values("Reported-Domain") where Hostname.normalized(value.trimmingPunctuation()) != complainantProvider {
@@ -34,6 +36,39 @@ enum FeedbackReport {
         draft.receivedAt = (fields.value("Arrival-Date") ?? fields.value("Received-Date")).flatMap(ReportDate.parse)
             ?? message.texts.lazy.compactMap(ReportDate.first).first
         return true
+    }
+
+    /// RFC 5965 and RFC 6591 field names, lower-cased.
+    private static let fieldNames: Set<Substring> = [
+        "feedback-type", "user-agent", "version", "source-ip", "reported-domain", "reported-uri", "original-mail-from",
+        "original-rcpt-to", "arrival-date", "received-date", "source", "abuse-type", "incidents", "authentication-results",
+        "original-envelope-id", "reporting-mta", "auth-failure", "delivery-result", "dkim-domain", "dkim-identity",
+        "dkim-selector", "identity-alignment", "removal-recipient", "spf-dns",
+    ]
+
+    /// Fields some senders write one after another on one line (`Source-Ip: 192.0.2.1
+    /// Reported-Domain: example.com Feedback-Type: abuse`), split where a known field name starts.
+    private static func splitRunOnFields(_ fields: [HeaderField]) -> [HeaderField] {
+        var split: [HeaderField] = []
+        for field in fields {
+            guard field.value.includes(": ") else {
+                split.append(field)
+                continue
+            }
+            var name = field.name
+            var words: [Substring] = []
+            for word in field.value.split(separator: " ") {
+                if word.count > 1, word.hasSuffix(":"), fieldNames.contains(Substring(word.dropLast().lowercased())) {
+                    split.append(HeaderField(name: name, value: words.joined(separator: " ")))
+                    name = String(word.dropLast())
+                    words = []
+                } else {
+                    words.append(word)
+                }
+            }
+            split.append(HeaderField(name: name, value: words.joined(separator: " ")))
+        }
+        return split
     }
 
     /// The complainants' own domain, when every Original-Rcpt-To is in one domain: feedback loops

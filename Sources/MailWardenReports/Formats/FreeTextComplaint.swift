@@ -15,6 +15,7 @@ enum FreeTextComplaint {
         let reportType = LabelledLines.statedType(bodyLines)
             ?? files.lazy.compactMap { LabelledLines.statedType(LabelledLines.parse($0)) }.first
             ?? AbuseType(keywordsIn: body, subject: message.subject)
+            ?? AbuseType(reportingTool: message.headers.value("From"))
         var victims = Set<IPAddress>()
         let listed = TableRows.add(TextTable.pipeRows(body), fallback: reportType, to: &draft, budget: budget)
             || addAddressList(body, to: &draft, victims: &victims)

@@ -57,6 +57,14 @@ extension AbuseType {
         }
     }
 
+    /// What a tool that reports one kind of abuse sends when its words name none (fail2ban's
+    /// "abuse report about the IP address …", with only a WHOIS answer below), told by its name
+    /// in the From field: fail2ban bans hosts that attack a service.
+    init?(reportingTool from: String?) {
+        guard let from = from?.prefix(256).lowercased(), from.includes("fail2ban") else { return nil }
+        self = .networkAbuse
+    }
+
     /// Words that point at a type; a phrase weighs more than a single word.
     private static let keywords: [(String, AbuseType, Int)] = [
         ("spam", .spam, 2), ("unsolicited", .spam, 2), ("junk mail", .spam, 2), ("bulk mail", .spam, 1),
@@ -65,17 +73,20 @@ extension AbuseType {
         ("phishing", .phishing, 3), ("phish", .phishing, 3), ("fraud", .phishing, 2), ("betrug", .phishing, 2),
         ("fraudulent", .phishing, 2), ("frauduleu", .phishing, 2), ("credential", .phishing, 1), ("spoof", .phishing, 1),
         ("impersonat", .phishing, 1), ("gefälscht", .phishing, 1), ("dmarc", .phishing, 1), ("deceptive site", .phishing, 3),
-        ("fake website", .phishing, 3), ("fake site", .phishing, 3), ("fake page", .phishing, 3),
+        ("fake website", .phishing, 3), ("fake site", .phishing, 3), ("fake page", .phishing, 3), ("fake web page", .phishing, 3),
+        // CERTs' notices of a "malicious redirection" (a shortener or redirector sending victims on).
+        ("malicious redirect", .phishing, 3), ("redirector", .phishing, 2),
         ("malware", .malware, 3), ("virus", .malware, 2), ("viren", .malware, 2), ("trojan", .malware, 2), ("worm", .malware, 2),
         ("botnet", .malware, 3), ("drone", .malware, 2), ("infected", .malware, 2), ("infection", .malware, 2),
         ("infiziert", .malware, 2), ("ransomware", .malware, 3), ("schadsoftware", .malware, 3), ("schadcode", .malware, 3),
         ("command and control", .malware, 2), ("c&c", .malware, 2), ("safe browsing", .malware, 2),
         ("malicious content", .malware, 2), ("malicious software", .malware, 2), ("sinkhole", .malware, 2),
         ("webshell", .malware, 3), ("web shell", .malware, 3), ("backdoor", .malware, 3), ("skimmer", .malware, 3),
+        ("schadprogramm", .malware, 3), ("kompromittierte", .malware, 2),
         ("attack", .networkAbuse, 2), ("attacked", .networkAbuse, 2), ("angriff", .networkAbuse, 2),
         ("brute force", .networkAbuse, 3), ("brute-force", .networkAbuse, 3), ("bruteforce", .networkAbuse, 3),
         ("ddos", .networkAbuse, 3), ("denial of service", .networkAbuse, 3), ("scan", .networkAbuse, 2),
-        ("portscan", .networkAbuse, 3), ("port scan", .networkAbuse, 3), ("open resolver", .networkAbuse, 3),
+        ("portscan", .networkAbuse, 3), ("port scan", .networkAbuse, 3), ("netzwerkscan", .networkAbuse, 3), ("open resolver", .networkAbuse, 3),
         ("openresolver", .networkAbuse, 3), ("open proxy", .networkAbuse, 3), ("open relay", .networkAbuse, 3),
         ("amplification", .networkAbuse, 2), ("harvesting", .networkAbuse, 2), ("dictionary attack", .networkAbuse, 3),
         ("login attempt", .networkAbuse, 2), ("failed login", .networkAbuse, 2), ("hacking", .networkAbuse, 2),
@@ -85,7 +96,11 @@ extension AbuseType {
         ("malicious activity", .networkAbuse, 2), ("suspicious activity", .networkAbuse, 1), ("unauthorized access", .networkAbuse, 2),
         ("unauthorised access", .networkAbuse, 2), ("failed password", .networkAbuse, 2), ("invalid user", .networkAbuse, 2),
         ("authentication failure", .networkAbuse, 2), ("honeypot", .networkAbuse, 2), ("port probe", .networkAbuse, 3),
-        ("sql injection", .networkAbuse, 3), ("credential stuffing", .networkAbuse, 3),
+        ("sql injection", .networkAbuse, 3), ("credential stuffing", .networkAbuse, 3), ("break into", .networkAbuse, 3),
+        ("breaking into", .networkAbuse, 3), ("suspicious traffic", .networkAbuse, 2), ("defaced", .networkAbuse, 3),
+        ("defacement", .networkAbuse, 3),
+        // Notices of weak spots: an open directory, a known vulnerability (`CVE-2023-6634`).
+        ("directory listing", .networkAbuse, 2), ("open directory", .networkAbuse, 2), ("cve-", .networkAbuse, 2),
         // Attack logs that name no attack: "unwanted network activity", "malicious traffic … destination port".
         ("unwanted network activity", .networkAbuse, 3), ("malicious traffic", .networkAbuse, 2), ("malicious requests", .networkAbuse, 2),
         ("illegal resource access", .networkAbuse, 2), ("illegal access", .networkAbuse, 2), ("abusing our", .networkAbuse, 2),
@@ -93,12 +108,17 @@ extension AbuseType {
         // "Account Takeover Attempts" from an address are a login attack, not a customer's stolen account.
         ("takeover attempt", .networkAbuse, 4),
         ("intrusion", .networkAbuse, 2), ("einbruch", .networkAbuse, 2), ("exploit", .networkAbuse, 1),
-        ("vulnerable", .networkAbuse, 2), ("verwundbar", .networkAbuse, 2), ("anfällig", .networkAbuse, 1),
+        // vulnerable, vulnerability, vulnerável, vulnerabile.
+        ("vulner", .networkAbuse, 2), ("verwundbar", .networkAbuse, 2), ("anfällig", .networkAbuse, 1),
         // Shadowserver's report families: "Accessible RDP", "Open DNS Resolvers", "Block Listed".
         ("accessible", .networkAbuse, 2), ("exposed", .networkAbuse, 1), ("block listed", .spam, 2),
         ("blocklisted", .spam, 1), ("blacklisted", .spam, 1),
         ("copyright", .copyright, 3), ("infringement", .copyright, 3), ("infringing", .copyright, 3), ("dmca", .copyright, 3),
         ("urheberrecht", .copyright, 3), ("piracy", .copyright, 2), ("raubkopie", .copyright, 3),
+        ("intellectual property", .copyright, 3), ("proprietà intellettuale", .copyright, 3), ("propriété intellectuelle", .copyright, 3),
+        ("geistiges eigentum", .copyright, 3), ("unauthorised distribution", .copyright, 3), ("unauthorized distribution", .copyright, 3),
+        // Notices of files shared over BitTorrent are rights holders'.
+        ("bittorrent", .copyright, 3), ("peer-to-peer", .copyright, 2),
         ("compromised account", .accountMisuse, 3), ("account compromise", .accountMisuse, 3),
         ("account takeover", .accountMisuse, 3), ("hijacked account", .accountMisuse, 3), ("account was hacked", .accountMisuse, 3),
         ("stolen account", .accountMisuse, 3), ("konto missbraucht", .accountMisuse, 3), ("gehacktes konto", .accountMisuse, 3),
