@@ -60,6 +60,51 @@ import Testing
         #expect(report.evidence.map(\.contentType) == ["message/rfc822"])
     }
 
+    /// Forwarded spam: the reporter's own inbound relay (its host named in the reporter's domain)
+    /// handed it to the reporter's mail store and is skipped; the host before it sent the spam.
+    /// A complaint naming only the sender's domain ("more spam from sender.example") is still about
+    /// the sending host.
+    @Test func theSourceIsFoundPastTheReportersOwnRelay() {
+        func forward(_ words: String) -> AbuseReport {
+            TestMail.parse("""
+                From: Reporter <someone@mailbox.example>
+                To: abuse@isp.example
+                Subject: Fwd: offer
+                Content-Type: multipart/mixed; boundary="b"
+
+                --b
+                Content-Type: text/plain
+
+                \(words)
+                --b
+                Content-Type: message/rfc822
+
+                Received: from mx3.mailbox.example (mx3.mailbox.example [198.51.100.50]) by store7.mailstore.example; Mon, 17 Jan 2022 12:44:49 +0000
+                Received: from sender.example (server.sender.example [198.51.100.51]) by mx3.mailbox.example; Mon, 17 Jan 2022 12:44:48 +0000
+                From: Deals <deals@sender.example>
+                Subject: offer
+
+                Buy now.
+                --b--
+                """)
+        }
+        let plain = forward("Spam, please stop it.")
+        #expect(plain.status == .filed && plain.sourceIPs == ["198.51.100.51"], "\(plain.status) \(plain.sourceIPs)")
+        let namingTheSender = forward("More spam from sender.example, please stop it.")
+        #expect(namingTheSender.sourceIPs == ["198.51.100.51"], "\(namingTheSender.sourceIPs)")
+        let namingASite = forward("Spam advertising shop.example, please take the site down.")
+        #expect(namingASite.sourceIPs.isEmpty && namingASite.domains == ["shop.example"], "\(namingASite.sourceIPs) \(namingASite.domains)")
+    }
+
+    /// A blocklist's query name gives the address reversed (`51.100.51.198.zen.spamhaus.org`,
+    /// Synacor's `….synbl`, `….in-addr.arpa`); other host names that open with numbers give none.
+    @Test func aBlocklistQueryNameGivesTheAddress() {
+        #expect(IndicatorScanner.ips(in: "blocked due to being on synbl:\n52.100.51.198.synbl\n").items.map(\.description) == ["198.51.100.52"])
+        #expect(IndicatorScanner.ips(in: "listed: 53.100.51.198.zen.spamhaus.org").items.map(\.description) == ["198.51.100.53"])
+        #expect(IndicatorScanner.ips(in: "PTR 54.100.51.198.in-addr.arpa").items.map(\.description) == ["198.51.100.54"])
+        #expect(IndicatorScanner.ips(in: "host 55.100.51.198.static.isp.example and version 1.2.3.4.5").items.isEmpty)
+    }
+
     /// `Feedback-Type: spam` is common in real feedback loops though RFC 5965 does not name it;
     /// `not-spam` (a recipient taking a complaint back) is no complaint at all.
     @Test func feedbackTypeSpamIsSpamAndNotSpamIsNot() {

@@ -33,9 +33,15 @@ enum ForwardedComplaint {
             draft.addIP(field.value)
         }
         draft.addFreeText(IndicatorScanner.scan(words))
-        // A complaint that names no source at all is about the host that sent the original; one
-        // that names a site (SpamCop's "spamvertised" reports) is about that site.
-        if draft.ips.isEmpty && draft.domains.isEmpty, let hop = ReportMessage.offendingHop(original.headers) { draft.ips.add(hop) }
+        // A complaint that names no source at all, or only the original's sender ("more spam from
+        // sender.example"), is about the host that sent the original; one that names a site
+        // (SpamCop's "spamvertised" reports) is about that site.
+        let senderDomains = Set(ReportMessage.addresses(in: original.headers, ["From", "Sender", "Return-Path"])
+            .compactMap { $0.split(separator: "@").last.map { Hostname.registrable(String($0)) } })
+        if draft.ips.isEmpty, draft.domains.allSatisfy({ senderDomains.contains(Hostname.registrable($0)) }),
+           let hop = ReportMessage.offendingHop(original.headers, reporterDomains: message.reporterDomains) {
+            draft.ips.add(hop)
+        }
         draft.type = AbuseType(keywordsIn: words, subject: message.subject) ?? .spam
         draft.receivedAt = ReportDate.first(in: words) ?? original.headers.value("Date").flatMap(ReportDate.parse)
         return true

@@ -145,8 +145,17 @@ enum IndicatorScanner {
             guard colons >= 2 || b[i..<end].contains(UInt8(ascii: ".")) else { continue }
             var token = Substring(String(decoding: b[i..<end], as: UTF8.self))
             while token.hasSuffix(".") { token.removeLast() }
-            // A version number or a longer dotted run (`1.2.3.4.5`) is no address.
-            if end < b.count, isAlnum(b[end]) || b[end] == UInt8(ascii: "_") { continue }
+            // A version number or a longer dotted run (`1.2.3.4.5`) is no address; a host name that
+            // starts with four numbers is one only as a blocklist's or in-addr.arpa's query name.
+            if end < b.count, isAlnum(b[end]) || b[end] == UInt8(ascii: "_") {
+                guard b[end - 1] == UInt8(ascii: "."), token.split(separator: ".").count == 4 else { continue }
+                var zoneEnd = end
+                while zoneEnd < b.count, Hostname.isLabelByte(b[zoneEnd]) || b[zoneEnd] == UInt8(ascii: ".") { zoneEnd += 1 }
+                let zone = String(decoding: b[end..<zoneEnd], as: UTF8.self).lowercased()
+                if isReversedAddressZone(zone), let ip = IPAddress(token.split(separator: ".").reversed().joined(separator: ".")) { add(ip) }
+                end = zoneEnd
+                continue
+            }
             // `192.0.2.0/24` is a network, reported as a target range, never as one source.
             if end + 1 < b.count, b[end] == UInt8(ascii: "/"), isDigit(b[end + 1]) { continue }
             if colons >= 2 {
@@ -161,6 +170,19 @@ enum IndicatorScanner {
             }
         }
         return found
+    }
+
+    /// Operators of DNS blocklists whose zones have no `bl` label of their own (`zen.spamhaus.org`).
+    private static let blocklistOperators = ["spamhaus.org", "spamcop.net", "sorbs.net", "abuseat.org", "uceprotect.net", "surriel.com",
+                                             "barracudacentral.org", "mailspike.net", "spameatingmonkey.net", "abusix.zone"]
+
+    /// Whether a DNS zone is queried with an address's numbers reversed (`2.0.0.127.zen.spamhaus.org`,
+    /// Synacor's `…​.synbl`, `…​.in-addr.arpa`): a blocklist's (a label ending in `bl`, or a known
+    /// operator's) or reverse DNS.
+    private static func isReversedAddressZone(_ zone: String) -> Bool {
+        let labels = zone.split(separator: ".")
+        return zone.hasPrefix("in-addr.arpa") || labels.contains { $0.hasSuffix("bl") }
+            || blocklistOperators.contains { zone == $0 || zone.hasSuffix("." + $0) }
     }
 
     /// File extensions that look like top-level domains in running text (`report.txt`).

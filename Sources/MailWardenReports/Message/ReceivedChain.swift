@@ -77,11 +77,13 @@ extension ReportMessage {
 
     /// The offending client in an original's Received chain: the client of the newest field whose
     /// address is public and which is not one of the receiver's own hops (client and server in one
-    /// organisation). Nil when no field names one.
-    static func offendingHop(_ headers: [HeaderField]) -> IPAddress? {
+    /// organisation) nor the reporter's (a client named in `reporterDomains`, registrable domains:
+    /// a mailbox provider's inbound relay handing the spam to its mail store). Nil when no field names one.
+    static func offendingHop(_ headers: [HeaderField], reporterDomains: Set<String> = []) -> IPAddress? {
         for field in headers.values("Received").prefix(maxReceivedWalked) {
             guard let hop = ReceivedHop(field), !hop.clientAddress.isInternal else { continue }
-            if let client = hop.clientName, let server = hop.serverName, Hostname.registrable(client) == Hostname.registrable(server) {
+            let clientDomain = hop.clientName.map(Hostname.registrable)
+            if let clientDomain, clientDomain == hop.serverName.map(Hostname.registrable) || reporterDomains.contains(clientDomain) {
                 continue
             }
             return hop.clientAddress
