@@ -1366,6 +1366,36 @@ import Testing
         #expect(tsv.bulkEntries.map(\.ip) == ["198.51.100.146", "198.51.100.147"])
     }
 
+    /// CERTs send their lists as spreadsheets (`.xlsx`): the addresses in its cells are the subjects.
+    @Test func theAddressesInAnAttachedSpreadsheetAreRead() {
+        let strings = """
+            <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+            <sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="4" uniqueCount="4">\
+            <si><t>IP Address</t></si><si><t>Activity</t></si><si><t>198.51.100.70</t></si><si><t>198.51.100.71</t></si>\
+            <si><t>SSH brute force &amp; scans</t></si></sst>
+            """
+        let sheet = "<worksheet><sheetData><row r=\"1\"><c r=\"A1\" t=\"s\"><v>0</v></c></row></sheetData></worksheet>"
+        let xlsx = TestMail.storedZIP([("xl/sharedStrings.xml", Array(strings.utf8)), ("xl/worksheets/sheet1.xml", Array(sheet.utf8))])
+        let report = TestMail.parse("""
+            From: cert@cert.example
+            Subject: Malicious activity from your network
+            Content-Type: multipart/mixed; boundary="s"
+
+            --s
+            Content-Type: text/plain
+
+            Dear abuse team, the hosts in the attached spreadsheet ran SSH brute force attacks against our network.
+            --s
+            Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet; name="hosts.xlsx"
+            Content-Transfer-Encoding: base64
+
+            \(TestMail.base64(xlsx))
+            --s--
+            """)
+        #expect(report.status == .filed && report.type == .networkAbuse, "\(report.status) \(report.reason ?? "")")
+        #expect(report.bulkEntries.map(\.ip) == ["198.51.100.70", "198.51.100.71"])
+    }
+
     @Test func oneAttachedAddressIsTheSource() {
         let report = Self.notice("src=203.0.113.44 port=23\n", type: "text/plain", name: "details.log")
         #expect(report.sourceIPs == ["203.0.113.44"])
@@ -1663,6 +1693,26 @@ import Testing
         #expect(report.sourceIPs == ["198.51.100.23"])
         #expect(report.bulkEntries.isEmpty)
         #expect(report.status == .filed)
+    }
+
+    /// A heading that says its addresses attacked us ("have attacked our systems") lists the
+    /// offenders, even after a list of the victims; `/32` names one address.
+    @Test func addressesThatHaveAttackedUsAreTheSource() {
+        let report = Self.complaint("""
+            The following addresses were attacked from your network:
+
+            203.0.113.20
+            203.0.113.21
+
+            The following systems or IP addresses have attacked our systems:
+
+            198.51.100.60
+
+            Blocked IP / net range   : 198.51.100.60/32
+            """)
+        #expect(report.sourceIPs == ["198.51.100.60"] && report.status == .filed, "\(report.sourceIPs) \(report.status)")
+        #expect(IndicatorScanner.ips(in: "IP/cidr: 198.51.100.61/32, 2001:db8::7/128, net 198.51.100.0/24").items.map(\.description)
+            == ["198.51.100.61", "2001:db8::7"])
     }
 
     @Test func aListUnderAnOffendersHeadingStaysTheSubject() {

@@ -156,8 +156,14 @@ enum IndicatorScanner {
                 end = zoneEnd
                 continue
             }
-            // `192.0.2.0/24` is a network, reported as a target range, never as one source.
-            if end + 1 < b.count, b[end] == UInt8(ascii: "/"), isDigit(b[end + 1]) { continue }
+            // `192.0.2.0/24` is a network, reported as a target range, never as one source;
+            // `192.0.2.1/32` (`/128`) is one address.
+            if end + 1 < b.count, b[end] == UInt8(ascii: "/"), isDigit(b[end + 1]) {
+                var lengthEnd = end + 1
+                while lengthEnd < b.count, isDigit(b[lengthEnd]) { lengthEnd += 1 }
+                let length = String(decoding: b[(end + 1)..<lengthEnd], as: UTF8.self)
+                guard length == (colons >= 2 ? "128" : "32") else { continue }
+            }
             if colons >= 2 {
                 if token.hasSuffix(":") && !token.hasSuffix("::") { token.removeLast() }
                 if let ip = IPAddress(String(token)) { add(ip) }

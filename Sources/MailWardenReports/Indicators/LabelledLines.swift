@@ -52,8 +52,11 @@ enum LabelledLines {
     }
 
     /// Whether a label or a heading (lower-cased) names targets or victims.
+    /// "attacked" names victims in "the following addresses were attacked", attackers in "the
+    /// following systems have attacked our systems".
     static func namesTarget(_ label: String) -> Bool {
-        targetLabelWords.contains { label.includes($0) }
+        let namesAttackers = ["have attacked", "has attacked", "attacked our", "attacked us", "attacked my"].contains { label.includes($0) }
+        return targetLabelWords.contains { label.includes($0) && !(namesAttackers && $0 == "attacked") }
     }
 
     /// The offending addresses of a complaint text: those on source-labelled lines when there are

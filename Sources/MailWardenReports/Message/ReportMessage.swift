@@ -71,8 +71,8 @@ struct ReportMessage {
     private static let listFileSuffixes = [".txt", ".log", ".csv", ".tsv"]
 
     /// Attached files a person would open as text (text/plain or text/csv, or a name in
-    /// `listFileSuffixes`), also inside ZIP attachments, decoded, at most
-    /// `ReportLimits.maxScannedTextBytes` of them together.
+    /// `listFileSuffixes`), also inside ZIP attachments, and the cells of spreadsheets (`.xlsx`,
+    /// one cell a line), decoded, at most `ReportLimits.maxScannedTextBytes` of them together.
     func textFiles(budget: DecodeBudget) -> [String] {
         var left = ReportLimits.maxScannedTextBytes
         var files: [String] = []
@@ -86,12 +86,35 @@ struct ReportMessage {
             if ["text/plain", "text/csv"].contains(part.mediaType) || isListFile(part.filename ?? "") {
                 add(part.text)
             } else if ZIPArchive.looksLikeZIP(part.body) {
-                for entry in ZIPArchive.entries(part.body, budget: budget) where left > 0 && isListFile(entry.name) {
-                    add(String(mailBytes: entry.bytes))
+                for entry in ZIPArchive.entries(part.body, budget: budget) where left > 0 {
+                    if isListFile(entry.name) {
+                        add(String(mailBytes: entry.bytes))
+                    } else if entry.name == "xl/sharedStrings.xml" || entry.name.hasPrefix("xl/worksheets/") && entry.name.hasSuffix(".xml") {
+                        add(Self.spreadsheetCells(entry.bytes))
+                    }
                 }
             }
         }
         return files
+    }
+
+    /// The text of an Office Open XML spreadsheet part, one line per element's text: a cell's
+    /// value (`<t>192.0.2.1</t>`) on a line of its own, as in a list file.
+    static func spreadsheetCells(_ xml: [UInt8]) -> String {
+        var text: [UInt8] = []
+        text.reserveCapacity(xml.count / 2)
+        var inTag = false
+        for byte in xml {
+            if byte == UInt8(ascii: "<") {
+                inTag = true
+                if text.last != UInt8(ascii: "\n") { text.append(UInt8(ascii: "\n")) }
+            } else if byte == UInt8(ascii: ">") {
+                inTag = false
+            } else if !inTag {
+                text.append(byte)
+            }
+        }
+        return IndicatorScanner.decodedEntities(String(decoding: text, as: UTF8.self))
     }
 
     private mutating func walk(_ part: MIMEPart) {
