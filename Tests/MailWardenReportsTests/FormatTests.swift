@@ -1453,6 +1453,39 @@ import Testing
         #expect(other.status == .triage && other.type == nil, "\(other.status) \(other.reason ?? "")")
     }
 
+    /// When two types weigh the same, the one the reporter names first wins ("Sending SPAM or
+    /// FRAUD Emails" is spam, "Fraud and spam" phishing); a forwarded complaint's stated type
+    /// (`- Abuse type: SPAM`) outweighs its words.
+    @Test func theTypeNamedFirstWinsATie() {
+        #expect(AbuseType(keywordsIn: "Issue : Sending SPAM or FRAUD Emails") == .spam)
+        #expect(AbuseType(keywordsIn: "Fraud and spam from your network") == .phishing)
+        #expect(AbuseType(keywordsIn: "Spam. Fraud.", subject: "Fwd: offer") == .spam)
+        #expect(AbuseType(keywordsIn: "fraud", subject: "Spam from 198.51.100.9") == .spam, "the subject is read first")
+        let forwarded = TestMail.parse("""
+            From: reports@reporter.example
+            Subject: Abuse report for: shop.example
+            Content-Type: multipart/mixed; boundary="b"
+
+            --b
+            Content-Type: text/plain
+
+            This is an abuse report for a resource you manage
+            - Resource: shop.example
+            - Abuse type: SPAM
+            It asks the recipient to confirm an account (phishing protection: fraud team notified).
+            --b
+            Content-Type: message/rfc822
+
+            Received: from mail.shop.example (mail.shop.example [198.51.100.90]) by mx.reporter.example
+            From: Shop <news@shop.example>
+            Subject: confirm
+
+            Confirm your phishing-safe account.
+            --b--
+            """)
+        #expect(forwarded.type == .spam, "\(String(describing: forwarded.type))")
+    }
+
     /// A virus scanner's footer ("has been scanned for threats") votes for no attack and no malware.
     @Test func aScannersFooterDoesNotVote() {
         let text = """

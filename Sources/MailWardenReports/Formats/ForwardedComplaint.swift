@@ -42,7 +42,7 @@ enum ForwardedComplaint {
            let hop = ReportMessage.offendingHop(original.headers, reporterDomains: message.reporterDomains) {
             draft.ips.add(hop)
         }
-        draft.type = AbuseType(keywordsIn: words, subject: message.subject) ?? .spam
+        draft.type = LabelledLines.statedType(LabelledLines.parse(words)) ?? AbuseType(keywordsIn: words, subject: message.subject) ?? .spam
         draft.receivedAt = ReportDate.first(in: words) ?? original.headers.value("Date").flatMap(ReportDate.parse)
         return true
     }

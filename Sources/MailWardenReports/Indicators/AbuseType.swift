@@ -135,7 +135,8 @@ extension AbuseType {
         return table
     }()
 
-    /// When weights tie, the more specific type wins.
+    /// When weights tie, the type named first wins ("spam or fraud" is spam: reporters name the
+    /// main thing first); named at one place, the more specific.
     private static let tieOrder: [AbuseType] = [.copyright, .phishing, .malware, .accountMisuse, .networkAbuse, .spam]
 
     /// The type the words of `text` point at most strongly (each keyword counted where a word
@@ -143,15 +144,19 @@ extension AbuseType {
     /// Boilerplate lines (a pasted message's copyright footer) do not vote.
     init?(keywordsIn text: String, subject: String = "") {
         var score: [AbuseType: Int] = [:]
-        for (factor, part) in [(2, subject), (1, text)] where !part.isEmpty {
+        // Where each type is first named, the subject before the text.
+        var firstNamed: [AbuseType: Int] = [:]
+        for (partIndex, (factor, part)) in [(2, subject), (1, text)].enumerated() where !part.isEmpty {
             let hits = Self.keywordHits(in: Self.withoutBoilerplate(part.prefix(ReportLimits.maxScannedTextBytes).lowercased()))
-            for (index, count) in hits.enumerated() where count > 0 {
+            for (index, hit) in hits.enumerated() where hit.count > 0 {
                 let (_, type, weight) = Self.keywords[index]
-                score[type, default: 0] += factor * weight * min(count, 5)
+                score[type, default: 0] += factor * weight * min(hit.count, 5)
+                firstNamed[type] = min(firstNamed[type] ?? .max, partIndex * (ReportLimits.maxScannedTextBytes + 1) + hit.first)
             }
         }
-        guard let best = score.values.max(), best > 0,
-              let type = Self.tieOrder.first(where: { score[$0] == best }) else { return nil }
+        guard let best = score.values.max(), best > 0 else { return nil }
+        let tied = Self.tieOrder.filter { score[$0] == best }
+        guard let type = tied.min(by: { firstNamed[$0, default: .max] < firstNamed[$1, default: .max] }) else { return nil }
         self = type
     }
 
@@ -176,9 +181,9 @@ extension AbuseType {
     }
 
     /// How often each keyword starts a word of `text` (lower-cased UTF-8; bytes of non-ASCII
-    /// letters count as letters, so a keyword inside a word does not match).
-    private static func keywordHits(in text: [UInt8]) -> [Int] {
-        var hits = [Int](repeating: 0, count: keywords.count)
+    /// letters count as letters, so a keyword inside a word does not match), and where first.
+    private static func keywordHits(in text: [UInt8]) -> [(count: Int, first: Int)] {
+        var hits = [(count: Int, first: Int)](repeating: (0, 0), count: keywords.count)
         func isLetter(_ b: UInt8) -> Bool { (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || b >= 0x80 }
         text.withUnsafeBufferPointer { t in
             for i in 0..<t.count {
@@ -186,7 +191,10 @@ extension AbuseType {
                 for candidate in candidates where i + candidate.bytes.count <= t.count {
                     var j = 1
                     while j < candidate.bytes.count && t[i + j] == candidate.bytes[j] { j += 1 }
-                    if j == candidate.bytes.count { hits[candidate.index] += 1 }
+                    if j == candidate.bytes.count {
+                        if hits[candidate.index].count == 0 { hits[candidate.index].first = i }
+                        hits[candidate.index].count += 1
+                    }
                 }
             }
         }
