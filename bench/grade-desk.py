@@ -12,7 +12,10 @@ it became is compared with what it should have become:
   those filed, the offending IPs found and the URLs found, over the reports whose offender is a
   public address; a report that names only non-public offenders (anonymised samples) is graded
   on opening no case on a non-public address (it waits in triage, or is filed on the domain it
-  reports).
+  reports). URLs are compared as RFC 3986 makes them equal (no fragment, `/` for an empty path)
+  and, since truth sets often lower-case them whole, without case; `&amp;` in a truth is `&`. A
+  truth with no scheme (a host name, an address, `host/path`) can match no URL: it is graded
+  apart, as found when the desk reports that host as a domain, an address or a URL's host.
 * otherwise: every file below DIR is a bounce or an automatic reply, and must be ignored. Prints
   how many were ignored, left in triage and filed (cases).
 
@@ -57,6 +60,34 @@ def percent(part, whole):
     return "%d/%d (%.1f %%)" % (part, whole, 100.0 * part / whole) if whole else "0/0"
 
 
+def normal_url(url):
+    """A URL as RFC 3986 section 6 makes it equal, lower-cased whole (as truth sets keep them)."""
+    url = url.replace("&amp;", "&").split("#", 1)[0].lower()
+    scheme, sep, rest = url.partition("://")
+    if sep and "/" not in rest and "?" not in rest:
+        url += "/"
+    return url
+
+
+def urls(row):
+    return {normal_url(u) for u in split(row["expected_url"]) if "://" in u}
+
+
+def hosts(row):
+    """Truths without a scheme: host names, addresses, `host/path` without its path."""
+    return {h.split("/", 1)[0].lower().rstrip(".") for h in split(row["expected_url"]) if "://" not in h}
+
+
+def url_matches(row, result):
+    return bool(urls(row) & {normal_url(u) for u in result.get("urls") or []})
+
+
+def host_matches(row, result):
+    found = {d.lower() for d in (result.get("domains") or []) + (result.get("ips") or [])}
+    found |= {u.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0].split(":", 1)[0].lower() for u in result.get("urls") or [] if "://" in u}
+    return bool(hosts(row) & found)
+
+
 def grade_reports(binary, root, listing):
     rows = list(csv.DictReader(open(os.path.join(root, "TRUTH.tsv"), newline=""), delimiter="\t"))
     graded = [(row, ingest(binary, os.path.join(root, row["path"]))) for row in rows]
@@ -69,12 +100,15 @@ def grade_reports(binary, root, listing):
     typed = [(r, j) for r, j in filed if (j.get("type") or "") == r["expected_abuse_type"].strip()]
     with_ip = [(r, j) for r, j in public if split(r["expected_offending_ips"])]
     ip_found = [(r, j) for r, j in with_ip if split(r["expected_offending_ips"]) <= set(j.get("ips") or [])]
-    with_url = [(r, j) for r, j in public if split(r["expected_url"])]
-    url_found = [(r, j) for r, j in with_url if split(r["expected_url"]) & set(j.get("urls") or [])]
+    with_url = [(r, j) for r, j in public if urls(r)]
+    url_found = [(r, j) for r, j in with_url if url_matches(r, j)]
+    with_host = [(r, j) for r, j in public if hosts(r)]
+    host_found = [(r, j) for r, j in with_host if host_matches(r, j)]
     print("reports: %d, of which %d name only non-public offenders: no case on a non-public address %s" % (
         len(graded), len(private), percent(len(held), len(private))))
-    print("public offenders: filed %s; type right %s; offending IPs found %s; URL found %s" % (
-        percent(len(filed), len(public)), percent(len(typed), len(filed)), percent(len(ip_found), len(with_ip)), percent(len(url_found), len(with_url))))
+    print("public offenders: filed %s; type right %s; offending IPs found %s; URL found %s; bare host found %s" % (
+        percent(len(filed), len(public)), percent(len(typed), len(filed)), percent(len(ip_found), len(with_ip)),
+        percent(len(url_found), len(with_url)), percent(len(host_found), len(with_host))))
     if listing:
         for r, j in graded:
             wrong = []
@@ -88,8 +122,10 @@ def grade_reports(binary, root, listing):
                     wrong.append("type %s, expected %s" % (j.get("type"), r["expected_abuse_type"]))
                 if split(r["expected_offending_ips"]) - set(j.get("ips") or []):
                     wrong.append("ips %s, expected %s" % (j.get("ips"), r["expected_offending_ips"]))
-                if split(r["expected_url"]) and not split(r["expected_url"]) & set(j.get("urls") or []):
+                if urls(r) and not url_matches(r, j):
                     wrong.append("urls %s" % (j.get("urls") or [])[:2])
+                if hosts(r) and not host_matches(r, j):
+                    wrong.append("host %s not in %s" % (sorted(hosts(r))[:2], (j.get("domains") or [])[:3]))
             if wrong:
                 print("  %s [%s]: %s" % (r["path"], j.get("format"), "; ".join(wrong)))
 
