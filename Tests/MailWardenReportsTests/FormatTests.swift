@@ -765,6 +765,25 @@ import Testing
         #expect(followUp.status == .filed && followUp.sourceIPs == ["198.51.100.44"], "\(followUp.status) \(followUp.reason ?? "")")
     }
 
+    /// A reply that names only its own signature's links (the reporter's site, its social pages),
+    /// with References but no In-Reply-To (Outlook), names nothing to file either.
+    @Test func aReplyWhoseOnlyLinksAreItsSignaturesWaitsForAPerson() {
+        let report = TestMail.parse("""
+            From: Client Support <support@brandwatch.example>
+            Subject: Re: Abuse Portal Submission
+            References: <CACRsp_v8@mail.example>
+
+            Content has not been removed but it looks like they changed the host provider. Thank you for your attempt.
+
+            Samantha, Client Support, https://www.brandwatch.example/
+            Follow us: Twitter<http://www.twitter.com/brandwatch> | LinkedIn<http://www.linkedin.com/company/brandwatch>
+
+            From: Abuse <abuse@isp.example>
+            > The site at http://198.51.100.80/login was hosted by a customer of ours.
+            """)
+        #expect(report.status == .triage && report.reason?.hasPrefix("a reply whose own words") == true, "\(report.status) \(report.reason ?? "")")
+    }
+
     /// A provider's new mail about the recipient's own complaint ("is in receipt of your report"),
     /// with no reply headers, is correspondence too; a CERT passing a report on is not.
     @Test func aProvidersMailAboutYourReportWaitsForAPerson() {

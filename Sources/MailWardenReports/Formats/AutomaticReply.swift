@@ -275,7 +275,7 @@ enum AutomaticReply {
         // provider's "the case can be closed", a reporter's "logs are in UTC".
         if answers(subject), headers.value("In-Reply-To") != nil || headers.value("References") != nil,
            IndicatorScanner.ips(in: subject).isEmpty,
-           !Opening.namesAnAddressOrLink(opening.ownWords) {
+           !opening.namesAnAddressOrForeignLink(opening.ownWords) {
             return .forPerson(reason: "a reply whose own words name no address or link: correspondence for a person, not a new case")
         }
         // A bounce a person forwarded (`Fwd: Returned mail: …`, `Fw:Fwd: failure notice`, quoting the MTA's text) may be a
@@ -323,16 +323,33 @@ enum AutomaticReply {
     /// The first text's opening, lower-cased once for every vocabulary asked of it.
     private struct Opening {
         let text: String
+        /// The reporter's registrable domains: a link to its own site is its signature's.
+        let reporterDomains: Set<String>
 
         init(_ message: ReportMessage) {
             text = message.texts.first.map { $0.prefix(2000).lowercased() } ?? ""
+            reporterDomains = message.reporterDomains
         }
 
-        /// Whether the opening names an IP address or a link, as a report does.
-        var namesAnAddressOrLink: Bool { Self.namesAnAddressOrLink(text) }
+        /// Social networks whose pages signatures link (`Twitter<http://www.twitter.com/…>`).
+        private static let socialSites: Set<String> = ["twitter.com", "x.com", "linkedin.com", "facebook.com", "instagram.com", "youtube.com", "xing.com"]
 
-        static func namesAnAddressOrLink(_ text: String) -> Bool {
+        /// Whether the opening names an IP address or a link, as a report does (a CERT's marked
+        /// report may link only its own site and attach the list).
+        var namesAnAddressOrLink: Bool {
             text.includes("http") || text.includes("hxxp") || !IndicatorScanner.ips(in: text).isEmpty
+        }
+
+        /// Whether `text` names an IP address or a link other than a signature's (the reporter's
+        /// own site, a social network's page).
+        func namesAnAddressOrForeignLink(_ text: String) -> Bool {
+            guard IndicatorScanner.ips(in: text).isEmpty else { return true }
+            guard text.includes("http") || text.includes("hxxp") else { return false }
+            return IndicatorScanner.scan(text).urls.contains { url in
+                guard let host = Hostname.ofURL(url) else { return true }
+                let domain = Hostname.registrable(host)
+                return !reporterDomains.contains(domain) && !Self.socialSites.contains(domain)
+            }
         }
 
         /// The opening down to where it starts quoting: a `>` line, "On … wrote:" (German, French
