@@ -138,6 +138,22 @@ import Testing
         #expect(report.status == .filed && report.type == .spam && report.sourceIPs == ["198.51.100.44"], "\(report.status) \(report.reason ?? "")")
     }
 
+    /// SpamCop's report of a spamvertised site goes to the site's host: it is filed on the site and
+    /// the address SpamCop resolved, not on the spam's Source-IP.
+    @Test func aSpamvertisedSiteReportIsFiledOnTheSite() {
+        let report = TestMail.parse(Self.arf(feedbackType: "abuse", fields: "Source-IP: 198.51.100.25", text: """
+            [ SpamCop V4.8.6 ]
+            Spamvertised web site: http://shop.example/w/v7jk.php
+            http://shop.example/w/v7jk.php is 203.0.113.80; Fri, 28 Jul 2017 08:28:30 GMT
+
+            This is an email abuse report for an email message received from IP source 198.51.100.25
+            """, original: Self.original))
+        #expect(report.status == .filed && report.sourceIPs == ["203.0.113.80"], "\(report.sourceIPs)")
+        #expect(report.urls.contains("http://shop.example/w/v7jk.php"), "\(report.urls)")
+        let source = TestMail.parse(Self.arf(feedbackType: "abuse", fields: "Source-IP: 198.51.100.25", original: Self.original))
+        #expect(source.sourceIPs == ["198.51.100.25"])
+    }
+
     @Test func reportContentWinsOverAutoSubmitted() {
         let report = TestMail.parse(Self.arf(feedbackType: "virus", fields: "Source-IP: 198.51.100.25\nArrival-Date: 2020-02-03T04:05:06Z",
                                              original: Self.original, autoSubmitted: "auto-replied"))

@@ -26,6 +26,13 @@ enum FeedbackReport {
             if uri.includes("://") { draft.addURL(uri) } else if let address = ReportMessage.address(uri) { draft.emails.add(address) }
         }
         if let sender = fields.value("Original-Mail-From").flatMap(ReportMessage.address) { draft.emails.add(sender) }
+        // SpamCop sends its report of a spamvertised site to the site's host: the subject is the
+        // site and the address it resolved, not the spam's Source-IP (the spam source's own report
+        // goes to the source's network).
+        if let site = message.texts.lazy.compactMap(spamvertisedSite).first {
+            draft.ips = UniqueList([site.ip])
+            draft.addURL(site.url)
+        }
         if draft.ips.isEmpty {
             // Source-IP is optional: the human-readable part names it, else the original's Received chain.
             for text in message.texts { draft.ips.add(contentsOf: IndicatorScanner.ips(in: text)) }
@@ -36,6 +43,16 @@ enum FeedbackReport {
         draft.receivedAt = (fields.value("Arrival-Date") ?? fields.value("Received-Date")).flatMap(ReportDate.parse)
             ?? message.texts.lazy.compactMap(ReportDate.first).first
         return true
+    }
+
+    /// SpamCop's `Spamvertised web site: http://…` and, below it, `http://… is 192.0.2.1; <date>`.
+    private static func spamvertisedSite(_ text: String) -> (url: String, ip: IPAddress)? {
+        let lines = text.prefix(ReportLimits.maxScannedTextBytes).split(separator: "\n").prefix(50).map { $0.trimmingWhitespace() }
+        let label = "Spamvertised web site:"
+        guard let url = lines.first(where: { $0.hasPrefix(label) })?.dropFirst(label.count).trimmingWhitespace(), url.includes("://"),
+              let resolved = lines.first(where: { $0.hasPrefix(url + " is ") })?.dropFirst(url.count + 4),
+              let ip = IPAddress(String(resolved.prefix { $0 != ";" && $0 != " " })) else { return nil }
+        return (url, ip)
     }
 
     /// RFC 5965 and RFC 6591 field names, lower-cased.
