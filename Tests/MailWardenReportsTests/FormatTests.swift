@@ -1749,6 +1749,24 @@ import Testing
             """)
     }
 
+    /// `ip:` lines under a heading that names targets (`it was targeting our ips :`) are victims,
+    /// though `ip` labels a source elsewhere; the heading's list ends at a blank line.
+    @Test func labelledAddressesUnderATargetHeadingAreVictims() {
+        let report = Self.complaint("""
+            Your IP 198.51.100.62 has been filtered due to brute force during last days
+
+            it was targeting our ips (list is limited to 20) :
+            ip: 203.0.113.30
+            ip: 203.0.113.31
+
+            it was targeting this ports (list is limited to 10):
+            port: 22
+            """)
+        #expect(report.sourceIPs == ["198.51.100.62"] && report.status == .filed, "\(report.sourceIPs)")
+        let labelled = Self.complaint("Offender:\nip: 198.51.100.63\n\nThanks.")
+        #expect(labelled.sourceIPs == ["198.51.100.63"], "\(labelled.sourceIPs)")
+    }
+
     @Test func theOffenderNamedInProseIsTheSourceNotTheListedVictims() {
         let report = Self.complaint("""
             Hello, your host 198.51.100.23 ran an SSH brute force attack.

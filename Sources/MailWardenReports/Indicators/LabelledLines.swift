@@ -6,6 +6,9 @@ struct LabelledLine {
     /// Lower-cased, with list bullets and surrounding whitespace removed.
     let label: String
     let value: String
+    /// Whether the line stands in a list under a heading that names targets (`it was targeting
+    /// our ips:` above `ip: 192.0.2.1` lines).
+    var isUnderTargetHeading = false
 }
 
 enum LabelledLines {
@@ -14,12 +17,24 @@ enum LabelledLines {
 
     static func parse(_ text: String) -> [LabelledLine] {
         var lines: [LabelledLine] = []
-        for raw in text.prefix(ReportLimits.maxScannedTextBytes).split(whereSeparator: \.isNewline) {
+        // A heading's only colon ends it (`it was targeting our ips (list is limited to 20) :`);
+        // its list runs to the next blank line.
+        var underTargetHeading = false
+        for raw in text.prefix(ReportLimits.maxScannedTextBytes).split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
+            let trimmed = raw.trimmingWhitespace()
+            if trimmed.isEmpty {
+                underTargetHeading = false
+                continue
+            }
+            if trimmed.utf8.firstIndex(of: ASCII.colon) == trimmed.utf8.index(before: trimmed.utf8.endIndex) {
+                underTargetHeading = namesTarget(trimmed.lowercased())
+                continue
+            }
             // A label is short: look for its colon near the start only.
             guard let colon = raw.utf8.prefix(64).firstIndex(of: ASCII.colon) else { continue }
             let label = raw[..<colon].trimming(Self.bullets).lowercased()
             guard !label.isEmpty, label.count <= 40, label.contains(where: \.isLetter), !label.hasSuffix("http"), !label.hasSuffix("https") else { continue }
-            lines.append(LabelledLine(label: label, value: raw[raw.index(after: colon)...].trimmingWhitespace()))
+            lines.append(LabelledLine(label: label, value: raw[raw.index(after: colon)...].trimmingWhitespace(), isUnderTargetHeading: underTargetHeading))
         }
         return lines
     }
@@ -68,12 +83,12 @@ enum LabelledLines {
     /// offendingIPs(in:) of a text whose labelled lines are already parsed.
     static func offendingIPs(_ lines: [LabelledLine], in text: String) -> UniqueList<IPAddress> {
         var labelled = UniqueList<IPAddress>()
-        for line in lines where isSourceLabel(line.label) && !namesTarget(line.label) {
+        for line in lines where isSourceLabel(line.label) && !namesTarget(line.label) && !line.isUnderTargetHeading {
             labelled.add(contentsOf: IndicatorScanner.ips(in: line.value))
         }
         if !labelled.isEmpty { return labelled }
         var targets = UniqueList<IPAddress>()
-        for line in lines where namesTarget(line.label) {
+        for line in lines where namesTarget(line.label) || line.isUnderTargetHeading {
             targets.add(contentsOf: IndicatorScanner.ips(in: line.value))
         }
         return UniqueList(IndicatorScanner.ips(in: text).filter { !targets.contains($0) })
