@@ -1521,6 +1521,15 @@ import Testing
         #expect(forwarded.type == .spam, "\(String(describing: forwarded.type))")
     }
 
+    /// Google Safe Browsing's notices name their kind: social engineering URLs are phishing,
+    /// unwanted software malware; the service's name in the subject only leans to malware.
+    @Test func safeBrowsingNoticesAreTypedByTheKindTheyName() {
+        let subject = "Safe Browsing Report for ASN64500 (EXAMPLE) on 04/23/2017"
+        #expect(AbuseType(keywordsIn: "Google detected 5 social engineering URLs:", subject: subject) == .phishing)
+        #expect(AbuseType(keywordsIn: "Google detected 7 unwanted software URLs:", subject: subject) == .malware)
+        #expect(AbuseType(keywordsIn: "Google detected 1 suspicious URLs:", subject: subject) == .malware)
+    }
+
     /// A virus scanner's footer ("has been scanned for threats") votes for no attack and no malware.
     @Test func aScannersFooterDoesNotVote() {
         let text = """

@@ -74,12 +74,16 @@ extension AbuseType {
         ("fraudulent", .phishing, 2), ("frauduleu", .phishing, 2), ("credential", .phishing, 1), ("spoof", .phishing, 1),
         ("impersonat", .phishing, 1), ("gefälscht", .phishing, 1), ("dmarc", .phishing, 1), ("deceptive site", .phishing, 3),
         ("fake website", .phishing, 3), ("fake site", .phishing, 3), ("fake page", .phishing, 3), ("fake web page", .phishing, 3),
+        // Google Safe Browsing's word for phishing: "Google detected 5 social engineering URLs".
+        ("social engineering", .phishing, 3),
         // CERTs' notices of a "malicious redirection" (a shortener or redirector sending victims on).
         ("malicious redirect", .phishing, 3), ("redirector", .phishing, 2),
         ("malware", .malware, 3), ("virus", .malware, 2), ("viren", .malware, 2), ("trojan", .malware, 2), ("worm", .malware, 2),
         ("botnet", .malware, 3), ("drone", .malware, 2), ("infected", .malware, 2), ("infection", .malware, 2),
         ("infiziert", .malware, 2), ("ransomware", .malware, 3), ("schadsoftware", .malware, 3), ("schadcode", .malware, 3),
-        ("command and control", .malware, 2), ("c&c", .malware, 2), ("safe browsing", .malware, 2),
+        ("command and control", .malware, 2), ("c&c", .malware, 2), ("unwanted software", .malware, 3),
+        // Google Safe Browsing's notices name their kind in the text; its name alone leans to malware.
+        ("safe browsing", .malware, 1),
         ("malicious content", .malware, 2), ("malicious software", .malware, 2), ("sinkhole", .malware, 2),
         ("webshell", .malware, 3), ("web shell", .malware, 3), ("backdoor", .malware, 3), ("skimmer", .malware, 3),
         ("schadprogramm", .malware, 3), ("kompromittierte", .malware, 2),
