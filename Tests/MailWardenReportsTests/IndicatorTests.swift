@@ -50,6 +50,9 @@ import Testing
         TextCase(text: "Logs: https://reports.example/view?id=1&amp;ip=192.0.2.5 (entity from HTML)",
                  urls: ["https://reports.example/view?id=1&ip=192.0.2.5"]),
         TextCase(text: "Reply to Bob.Smith+x@Mail.Example.CO.UK.", emails: ["bob.smith+x@mail.example.co.uk"]),
+        // A URL written without its scheme is a URL; a name with a bare slash after it is a name.
+        TextCase(text: "Video links:\nteaseum.example/photos/clip-1\nshop.example/ and /var/log/mail.example",
+                 urls: ["http://teaseum.example/photos/clip-1"], domains: ["shop.example"]),
     ]
 
     @Test(arguments: texts)

@@ -25,7 +25,7 @@ enum IndicatorScanner {
             for i in range { covered[i] = true }
             found.emails.add(email)
         }
-        found.domains = domains(in: bytes, skipping: covered)
+        found.domains = domains(in: bytes, skipping: covered, schemelessURLs: &found.urls)
         return found
     }
 
@@ -95,10 +95,7 @@ enum IndicatorScanner {
                 i += 1
                 continue
             }
-            var end = i + scheme.count
-            while end < b.count, b[end] > 0x20, b[end] < 0x7F, !"<>\"'`|\\^{}".utf8.contains(b[end]) { end += 1 }
-            // Sentence punctuation and closing brackets after a URL are not part of it.
-            while end > i + scheme.count, ".,;:!?)]*'".utf8.contains(b[end - 1]) { end -= 1 }
+            let end = urlEnd(b, from: i + scheme.count)
             let url = decodedEntities(String(decoding: b[i..<end], as: UTF8.self))
             if let host = Hostname.ofURL(url), Hostname.normalized(host) != nil || IPAddress(host) != nil {
                 found.append((i..<end, url))
@@ -106,6 +103,15 @@ enum IndicatorScanner {
             i = max(end, i + 1)
         }
         return found
+    }
+
+    /// Where a URL that goes on at `start` ends: at a space, a control byte or a byte no URL holds
+    /// unescaped, less the sentence punctuation and closing brackets after it.
+    private static func urlEnd(_ b: [UInt8], from start: Int) -> Int {
+        var end = start
+        while end < b.count, b[end] > 0x20, b[end] < 0x7F, !"<>\"'`|\\^{}".utf8.contains(b[end]) { end += 1 }
+        while end > start, ".,;:!?)]*'".utf8.contains(b[end - 1]) { end -= 1 }
+        return end
     }
 
     private static func emails(in b: [UInt8], skipping covered: [Bool]) -> [(Range<Int>, String)] {
@@ -198,7 +204,9 @@ enum IndicatorScanner {
         "jpeg", "png", "gif", "eml", "msg", "asc", "sig", "pl", "py", "sh", "bat", "conf", "ini", "bin",
     ]
 
-    private static func domains(in b: [UInt8], skipping covered: [Bool]) -> UniqueList<String> {
+    /// Domain names outside URLs and addresses; a name followed by a path (`shop.example/login.php`,
+    /// a URL written without its scheme) is a URL, `http://` added, in `schemelessURLs`.
+    private static func domains(in b: [UInt8], skipping covered: [Bool], schemelessURLs: inout UniqueList<String>) -> UniqueList<String> {
         var found = UniqueList<String>()
         var i = 0
         while i < b.count {
@@ -213,6 +221,14 @@ enum IndicatorScanner {
             guard b[i..<end].contains(UInt8(ascii: ".")) else { continue }
             guard let name = Hostname.normalized(String(decoding: b[i..<end], as: UTF8.self)),
                   !fileExtensions.contains(String(name.split(separator: ".").last ?? "")) else { continue }
+            if end + 1 < b.count, b[end] == UInt8(ascii: "/"), !covered[end] {
+                let pathEnd = urlEnd(b, from: end + 1)
+                if pathEnd > end + 1, !covered[pathEnd - 1] {
+                    schemelessURLs.add(decodedEntities("http://" + String(decoding: b[i..<pathEnd], as: UTF8.self)))
+                    end = pathEnd
+                    continue
+                }
+            }
             found.add(name)
         }
         return found
