@@ -1140,6 +1140,23 @@ import Testing
         #expect(report.status == .ignored && report.format == .autoReply, "\(report.status) \(report.reason ?? "")")
     }
 
+    /// A ticket system's acknowledgement that answers nothing of ours and names an address in its
+    /// subject (WHMCS opening a ticket about our customer's IP) waits for a person, never ignored.
+    @Test func aTicketOpenedAboutAnAddressWaitsForAPerson() {
+        let report = TestMail.parse("""
+            From: "Hoster Abuse" <abuse@hoster.example>
+            Auto-Submitted: auto-generated
+            Subject: [Ticket ID: 826031] 198.51.100.85 [login-attack] Abuse originating from IP you are using
+
+            abuse@isp.example,
+
+            Thank you for contacting our support team. A support ticket has now been opened for your request.
+            Subject: 198.51.100.85 [login-attack] Abuse originating from IP you are using
+            Status: Open
+            """)
+        #expect(report.status == .triage && report.reason?.hasPrefix("an automatic acknowledgement of a ticket") == true, "\(report.status) \(report.reason ?? "")")
+    }
+
     /// A mail filter's notice that it stopped a message (a virus, a blocklisted server), sent to
     /// the often forged sender, names the sender's server: it is no complaint.
     @Test(arguments: [

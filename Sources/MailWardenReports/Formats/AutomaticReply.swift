@@ -238,11 +238,21 @@ enum AutomaticReply {
         // A null or MAILER-DAEMON return path, or a sender that takes no answer, marks it as well.
         let automatic = isMarkedAutomatic(headers) || takesNoAnswer
         // A person's reply says it is away in its first sentences, not somewhere in a quote.
+        let acknowledges = automatic && (opening.says(acknowledgementMarkers) || acknowledgementMarkers.contains(where: { subject.includes($0) })
+                                         || replying && opening.says(receiptMarkers))
         if replying && (opening.says(absenceMarkers, within: 300) || opening.says(challengeMarkers))
-            || automatic && (opening.says(absenceMarkers) || opening.says(looseAbsenceMarkers) || opening.says(challengeMarkers)
-                             || opening.says(acknowledgementMarkers) || acknowledgementMarkers.contains(where: { subject.includes($0) })
-                             || replying && opening.says(receiptMarkers))
+            || automatic && (opening.says(absenceMarkers) || opening.says(looseAbsenceMarkers) || opening.says(challengeMarkers))
             || acknowledgementSubjectWords.contains(where: { subject.includes($0) }) {
+            return .ignored(.autoReply, reason: "automatic reply (out of office or acknowledgement)")
+        }
+        // A ticket system's acknowledgement that answers no message of ours, and whose subject names
+        // an address ("[Ticket ID: 826031] 192.0.2.1 [login-attack] Abuse originating from IP you
+        // are using"), is a provider opening a complaint against us, or acknowledging ours sent
+        // some other way: a person tells which.
+        if acknowledges {
+            guard replying || IndicatorScanner.ips(in: subject).isEmpty else {
+                return .forPerson(reason: "an automatic acknowledgement of a ticket about an address: a complaint about us or ours acknowledged, for a person")
+            }
             return .ignored(.autoReply, reason: "automatic reply (out of office or acknowledgement)")
         }
         // A marked answer is an automatic reply, unless it is a report: ticket systems (RT, Jira,
