@@ -237,9 +237,9 @@ enum AutomaticReply {
         let replying = isReply(message, subject: subject)
         // A null or MAILER-DAEMON return path, or a sender that takes no answer, marks it as well.
         let automatic = isMarkedAutomatic(headers) || takesNoAnswer
-        // A person's reply says it is away in its first sentences, not somewhere in a quote.
         let acknowledges = automatic && (opening.says(acknowledgementMarkers) || acknowledgementMarkers.contains(where: { subject.includes($0) })
                                          || replying && opening.says(receiptMarkers))
+        // A person's reply says it is away in its first sentences, not somewhere in a quote.
         if replying && (opening.says(absenceMarkers, within: 300) || opening.says(challengeMarkers))
             || automatic && (opening.says(absenceMarkers) || opening.says(looseAbsenceMarkers) || opening.says(challengeMarkers))
             || acknowledgementSubjectWords.contains(where: { subject.includes($0) }) {
@@ -288,8 +288,9 @@ enum AutomaticReply {
            !opening.namesAnAddressOrForeignLink(opening.ownWords) {
             return .forPerson(reason: "a reply whose own words name no address or link: correspondence for a person, not a new case")
         }
-        // A bounce a person forwarded (`Fwd: Returned mail: …`, `Fw:Fwd: failure notice`, quoting the MTA's text) may be a
-        // complaint of backscatter from our servers, or a customer's question: not ours to file.
+        // A bounce a person forwarded (`Fwd: Returned mail: …`, `Fw:Fwd: failure notice`, quoting
+        // the MTA's text) may be a complaint of backscatter from our servers, or a customer's
+        // question: not ours to file.
         if let forwardedSubject, saysBounce(subject: forwardedSubject), opening.says(bounceSentences) {
             return .forPerson(reason: "a bounce forwarded by a person: backscatter or a question, for a person to judge")
         }
