@@ -945,14 +945,15 @@ import Testing
     }
 
     /// Italian certified mail (PEC): the report is the message the provider's envelope wraps
-    /// (`postacert.eml`), not the envelope's notice; the provider's receipts are ignored.
+    /// (`postacert.eml`, in a transport or an anomaly envelope), not the envelope's notice; the
+    /// provider's receipts are ignored.
     @Test func aCertifiedMailEnvelopeIsReadAsTheMessageItWraps() {
-        func envelope(_ wrapped: String) -> AbuseReport {
+        func envelope(_ wrapped: String, transport: String = "posta-certificata") -> AbuseReport {
             TestMail.parse("""
                 From: "Per conto di: reporter@pec.example" <posta-certificata@pec.example>
                 To: abuse@isp.example
                 Subject: POSTA CERTIFICATA: \(wrapped.split(separator: "\n").first { $0.hasPrefix("Subject: ") }?.dropFirst(9) ?? "")
-                X-Trasporto: posta-certificata
+                X-Trasporto: \(transport)
                 MIME-Version: 1.0
                 Content-Type: multipart/signed; protocol="application/x-pkcs7-signature"; boundary="s"
 
@@ -990,6 +991,10 @@ import Testing
             Spam received from 198.51.100.14, third report: please stop this spammer.
             """)
         #expect(report.status == .filed && report.type == .spam && report.sourceIPs == ["198.51.100.14"], "\(report.status) \(report.reason ?? "") \(report.sourceIPs)")
+        let anomaly = envelope("From: Reporter <reporter@mail.example>\nSubject: Spam from 198.51.100.17\n\nSpam received from 198.51.100.17.",
+                               transport: "errore")
+        #expect(anomaly.status == .filed && anomaly.sourceIPs == ["198.51.100.17"] && anomaly.reporter == "reporter@mail.example",
+                "\(anomaly.status) \(anomaly.sourceIPs) \(anomaly.reporter ?? "")")
         let forwardedBounce = envelope("""
             From: Reporter <reporter@pec.example>
             To: abuse@isp.example
