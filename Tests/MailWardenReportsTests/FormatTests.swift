@@ -902,6 +902,11 @@ import Testing
             Ticket URL: https://billing.hoster.example/viewticket.php?tid=TN-364686
             """)
         #expect(opened.status == .filed && opened.sourceIPs == ["198.51.100.10"] && opened.type == .networkAbuse, "\(opened.status) \(opened.reason ?? "")")
+        let announcing = ticket("[CERT-EX #3352371] SSH brute force from 198.51.100.11", """
+            Our sensors registered SSH brute force attacks from 198.51.100.11 in your network.
+            This ticket will be closed automatically if we do not hear from you within 14 days.
+            """)
+        #expect(announcing.status == .filed && announcing.sourceIPs == ["198.51.100.11"], "\(announcing.status) \(announcing.reason ?? "")")
     }
 
     /// A reporter's follow-up on an earlier report ("we refer to our notice dated …", "an update on

@@ -146,7 +146,8 @@ enum AutomaticReply {
     /// What a ticket system writes about a ticket of its own that it opened before: closed, awaiting
     /// our statement, a statement received. Lower-cased, several languages.
     private static let ticketNoticeMarkers = [
-        "ticket will now be", "ticket will be closed", "ticket has been closed", "ticket is now closed", "ticket was closed",
+        "ticket will now be manually", "ticket will now be closed", "relevant ticket will be closed", "ticket has been closed",
+        "ticket is now closed", "ticket was closed",
         "status of your ticket", "closed the ticket", "closed your ticket", "not received a response from you",
         "not received requested information", "statement has been successfully entered", "ticket wurde geschlossen",
         "ticket a été fermé", "ticket a été clôturé", "cerrado el ticket", "ticket è stato chiuso",
@@ -268,9 +269,11 @@ enum AutomaticReply {
             return .forPerson(reason: "an answer to a complaint, quoting it: correspondence for a person, not a new case")
         }
         // A ticket system's notice about its own earlier ticket (closed, awaiting a statement, or
-        // answered by its staff above the ticket's footer), and a reporter's follow-up on an earlier
-        // report, belong to that ticket's case: when the store does not hold it, a person finds it.
-        if opening.says(ticketNoticeMarkers, within: 600) || saysAnsweredTicket(opening.text) {
+        // answered by its staff above the ticket's footer; the ticket's id in the subject), and a
+        // reporter's follow-up on an earlier report, belong to that ticket's case: when the store
+        // does not hold it, a person finds it.
+        if ReportThreading.ticket(inSubject: message.subject) != nil,
+           opening.says(ticketNoticeMarkers, within: 600) || saysAnsweredTicket(opening.text) {
             return .forPerson(reason: "a ticket system's notice about an earlier ticket: correspondence for a person, not a new case")
         }
         if opening.says(followUpMarkers, within: 600) || followUpMarkers.contains(where: { subject.includes($0) }) {
