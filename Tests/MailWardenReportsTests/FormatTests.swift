@@ -920,6 +920,9 @@ import Testing
             let report = TestMail.parse("From: Brand Protection <notices@brand.example>\nSubject: \(subject)\n\nDear Sirs,\n\n\(text)")
             #expect(report.status == .triage && report.reason?.hasPrefix("a follow-up on an earlier report") == true, "\(report.status) \(report.reason ?? "")")
         }
+        let firstNotice = TestMail.parse("From: CERT <cert@cert.example>\nSubject: SSH brute force\n\n"
+            + "We are following up on reports we received about SSH brute force attacks from 198.51.100.12 in your network.")
+        #expect(firstNotice.status == .filed && firstNotice.sourceIPs == ["198.51.100.12"], "\(firstNotice.status) \(firstNotice.reason ?? "")")
     }
 
     /// A notice that mail to someone was refused quotes the SMTP client's diagnostic: for a person,

@@ -157,11 +157,12 @@ enum AutomaticReply {
     /// … Status: Answered"); not "Open", which its first notice of a complaint carries.
     private static let answeredTicketStates: Set<String> = ["answered", "closed", "customer-reply", "on hold", "in progress", "resolved"]
 
-    /// What a reporter writes when it follows up an earlier report, in the subject or the opening.
+    /// What a reporter writes when it follows up an earlier report of its own, in the subject or
+    /// the opening (not "following up on reports we received", which a CERT's first notice says).
     private static let followUpMarkers = [
-        "follow up of", "follow-up of", "follow up on", "follow-up on", "following up on", "update on a previous",
-        "update on our previous", "update on the previous", "refer to our notice", "refer to our previous", "our previous notice",
-        "our previous report", "our previous complaint", "our earlier notice", "our earlier report",
+        "follow up of abuse ticket", "update on a previous", "update on our previous", "update on the previous", "previous ticket",
+        "refer to our notice", "refer to our previous", "our previous notice", "our previous report", "our previous complaint",
+        "our earlier notice", "our earlier report",
     ]
 
     /// What SMTP clients write when a server refused a message (Postfix's `(in reply to RCPT TO
