@@ -18,6 +18,8 @@ public enum ReportFormat: String, Sendable {
     case csv
     /// An ACNS XML copyright notice.
     case acns
+    /// An IODEF (RFC 5070) incident document.
+    case iodef
     /// An XML list of URLs and addresses (such as Google Safe Browsing notices).
     case urlList = "url-list"
     /// A complaint with the offending message attached or quoted inline.

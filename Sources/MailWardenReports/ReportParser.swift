@@ -7,7 +7,7 @@
 //      carries are told apart (ReportMessage).
 //   3. Report content decides: a DMARC aggregate report (statistics) is ignored as such; else the
 //      structured readers are asked in turn (XARF JSON, Amazon SES notifications, ARF and
-//      auth-failure, X-ARF text, DMARC failure text, ACNS, bulk CSV, URL lists); the first that
+//      auth-failure, X-ARF text, DMARC failure text, ACNS, IODEF, bulk CSV, URL lists); the first that
 //      recognises its format fills the draft. Only a message none of them recognises can be a
 //      bounce or an auto-reply (ignored); else it is a forwarded complaint or free text, left in
 //      triage when it is a bounce a person forwarded (AutomaticReply's verdict).
@@ -27,7 +27,7 @@ public enum ReportParser {
 
         let structuredReaders: [(ReportMessage, inout ReportDraft, DecodeBudget) -> Bool] = [
             XARFJSONReport.read, SESNotification.read, FeedbackReport.read, XARFTextReport.read, DMARCTextReport.read,
-            ACNSNotice.read, BulkCSVReport.read, URLListReport.read,
+            ACNSNotice.read, IODEFReport.read, BulkCSVReport.read, URLListReport.read,
         ]
         if DMARCAggregateReport.recognises(message) {
             draft.format = .dmarcAggregate

@@ -1432,6 +1432,54 @@ import Testing
     }
 
     /// CERTs send their lists as spreadsheets (`.xlsx`): the addresses in its cells are the subjects.
+    /// IODEF (RFC 5070) documents: the source System's addresses are the offenders (not the
+    /// target's); a named impact types the report, a bare compromise (`admin`) only when no
+    /// words say more.
+    @Test func anIODEFDocumentsSourceIsTheOffender() {
+        func iodef(impact: String, method: String, text: String = "Attached is an Iodef file.") -> AbuseReport {
+            let document = """
+                <?xml version="1.0" encoding="UTF-8"?>
+                <IODEF-Document version="1.00" xmlns:iodef="urn:ietf:params:xml:ns:iodef-1.0">
+                  <iodef:Incident purpose="reporting">
+                    <iodef:DetectTime>2018-01-08T16:52:02+01:00</iodef:DetectTime>
+                    <iodef:Assessment><iodef:Impact severity="low" type="\(impact)">new</iodef:Impact></iodef:Assessment>
+                    <iodef:Method><iodef:Reference><iodef:ReferenceName>\(method)</iodef:ReferenceName></iodef:Reference></iodef:Method>
+                    <iodef:EventData><iodef:Flow>
+                      <iodef:System category="source"><iodef:Node>
+                        <iodef:Address category="asn">64500</iodef:Address>
+                        <iodef:Address category="ipv4-addr">198.51.100.95</iodef:Address>
+                      </iodef:Node></iodef:System>
+                      <iodef:System category="target"><iodef:Node>
+                        <iodef:Address category="ipv4-addr">203.0.113.95</iodef:Address>
+                      </iodef:Node></iodef:System>
+                    </iodef:Flow></iodef:EventData>
+                  </iodef:Incident>
+                </IODEF-Document>
+                """
+            return TestMail.parse("""
+                From: reports@clearinghouse.example
+                Subject: [Clearinghouse] [198.51.100.95] Incident Report
+                Content-Type: multipart/mixed; boundary="b"
+
+                --b
+                Content-Type: text/plain
+
+                \(text)
+                --b
+                Content-Type: application/xml; name="iodef.xml"
+
+                \(document)
+                --b--
+                """)
+        }
+        let dos = iodef(impact: "dos", method: "")
+        #expect(dos.status == .filed && dos.format == .iodef && dos.type == .networkAbuse && dos.sourceIPs == ["198.51.100.95"],
+                "\(dos.status) \(dos.format) \(String(describing: dos.type)) \(dos.sourceIPs)")
+        #expect(iodef(impact: "admin", method: "").type == .malware)
+        #expect(iodef(impact: "admin", method: "", text: "We received spam from 198.51.100.95.").type == .spam)
+        #expect(iodef(impact: "admin", method: "botnet drone").type == .malware)
+    }
+
     @Test func theAddressesInAnAttachedSpreadsheetAreRead() {
         let strings = """
             <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
