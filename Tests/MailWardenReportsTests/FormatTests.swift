@@ -96,6 +96,41 @@ import Testing
         #expect(namingASite.sourceIPs.isEmpty && namingASite.domains == ["shop.example"], "\(namingASite.sourceIPs) \(namingASite.domains)")
     }
 
+    /// Outlook forwards a spam with its header block quoted below a rule of underscores, and the
+    /// spam attached: the quoted block is the spam's, not the complaint's words, so the source is
+    /// the original's sender, not the sites the spam links.
+    @Test func anOutlookForwardBlockIsTheOriginalsNotTheComplaints() {
+        let report = TestMail.parse("""
+            From: Someone <someone@mailbox.example>
+            To: abuse@isp.example
+            Subject: Fw: Your recent claim
+            Content-Type: multipart/mixed; boundary="b"
+
+            --b
+            Content-Type: text/plain
+
+
+            ________________________________
+            From: admin@sender.example <admin@sender.example> on behalf of **Survey** <admin@sender.example>
+            Sent: Thursday, November 10, 2022 5:20 PM
+            To: someone@mailbox.example
+            Subject: Your recent claim
+
+            [https://images.example/claim.png]
+            --b
+            Content-Type: message/rfc822
+
+            Received: from mail.sender.example (mail.sender.example [198.51.100.96]) by mx.mailbox.example
+            From: admin@sender.example
+            Subject: Your recent claim
+
+            [https://images.example/claim.png]
+            --b--
+            """)
+        #expect(report.status == .filed && report.sourceIPs == ["198.51.100.96"], "\(report.sourceIPs) \(report.domains)")
+        #expect(!report.domains.contains("images.example"), "\(report.domains)")
+    }
+
     /// A blocklist's query name gives the address reversed (`51.100.51.198.zen.spamhaus.org`,
     /// Synacor's `….synbl`, `….in-addr.arpa`); other host names that open with numbers give none.
     @Test func aBlocklistQueryNameGivesTheAddress() {

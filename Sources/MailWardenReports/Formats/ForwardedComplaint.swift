@@ -63,7 +63,8 @@ enum ForwardedComplaint {
 
 /// A message pasted into a text below a marker line (`-------- Forwarded Message --------`,
 /// `Begin forwarded message:`, SpamCop's `=====BEGIN FORWARDED MESSAGE=====`, Outlook's
-/// `-----Original Message-----`, their German and Dutch forms), or pasted whole with no marker:
+/// `-----Original Message-----` or its rule of underscores above a `From:` block, their German
+/// and Dutch forms), or pasted whole with no marker:
 /// its header fields, a `Received` among them, then its body (what people do who forward spam
 /// with "view source").
 struct InlineForward {
@@ -97,6 +98,8 @@ struct InlineForward {
         let start: Int, first: Int
         if Self.startPhrases.contains(where: { lower.includes($0) }), let marker = lines.firstIndex(where: { isMarker($0, Self.startPhrases) }) {
             (start, first) = (marker, marker + 1)
+        } else if lower.includes("__________"), let rule = Self.outlookRule(lines) {
+            (start, first) = (rule, rule + 1)
         } else if let pasted = Self.pastedHeaderStart(lines) {
             (start, first) = (pasted, pasted)
         } else {
@@ -111,6 +114,15 @@ struct InlineForward {
         self.text = text
         complaint = (lines[..<start] + lines[min(end + 1, lines.endIndex)...]).joined(separator: "\n")
         original = part
+    }
+
+    /// Outlook's rule of underscores with the forwarded message's `From:` block below it.
+    private static func outlookRule(_ lines: [Substring]) -> Int? {
+        lines.indices.dropLast().first { index in
+            let line = lines[index].trimmingWhitespace()
+            let next = lines[index + 1].trimmingWhitespace().lowercased()
+            return line.count >= 10 && line.allSatisfy { $0 == "_" } && ["from:", "von:", "de:", "van:"].contains { next.hasPrefix($0) }
+        }
     }
 
     /// The first line of a run of at least three header fields, a `Received` among them (lines that
