@@ -1512,7 +1512,7 @@ import Testing
                 "\(dos.status) \(dos.format) \(String(describing: dos.type)) \(dos.sourceIPs)")
         #expect(iodef(impact: "admin", method: "").type == .malware)
         #expect(iodef(impact: "admin", method: "", text: "We received spam from 198.51.100.95.").type == .spam)
-        #expect(iodef(impact: "admin", method: "botnet drone").type == .malware)
+        #expect(iodef(impact: "admin", method: "DDoS reflector").type == .networkAbuse, "the method's words before a bare compromise")
     }
 
     @Test func theAddressesInAnAttachedSpreadsheetAreRead() {

@@ -25,9 +25,11 @@ enum ForwardedComplaint {
 
         draft.format = .forwardedSpam
         let words = complaint.joined(separator: "\n")
+        // The labelled lines are parsed once, for the offending addresses and the stated type.
+        let wordLines = LabelledLines.parse(words)
         // The subject may name the source ("complaint about message from 192.0.2.1"); other names
         // in it are mostly the spam's own subject, so only the complaint's words give those.
-        draft.ips = LabelledLines.offendingIPs(in: message.subject + "\n" + words)
+        draft.ips = LabelledLines.offendingIPs(LabelledLines.parse(message.subject) + wordLines, in: message.subject + "\n" + words)
         // Reporters that name the source in a header of their own (`X-SpamCop-sourceip`).
         for field in message.headers where field.name.lowercased().hasSuffix("sourceip") || field.name.lowercased().hasSuffix("source-ip") {
             draft.addIP(field.value)
@@ -36,13 +38,12 @@ enum ForwardedComplaint {
         // A complaint that names no source at all, or only the original's sender ("more spam from
         // sender.example"), is about the host that sent the original; one that names a site
         // (SpamCop's "spamvertised" reports) is about that site.
-        let senderDomains = Set(ReportMessage.addresses(in: original.headers, ["From", "Sender", "Return-Path"])
-            .compactMap { $0.split(separator: "@").last.map { Hostname.registrable(String($0)) } })
+        let senderDomains = ReportMessage.registrableDomains(of: ReportMessage.addresses(in: original.headers, ["From", "Sender", "Return-Path"]))
         if draft.ips.isEmpty, draft.domains.allSatisfy({ senderDomains.contains(Hostname.registrable($0)) }),
            let hop = ReportMessage.offendingHop(original.headers, reporterDomains: message.reporterDomains) {
             draft.ips.add(hop)
         }
-        draft.type = LabelledLines.statedType(LabelledLines.parse(words)) ?? AbuseType(keywordsIn: words, subject: message.subject) ?? .spam
+        draft.type = LabelledLines.statedType(wordLines) ?? AbuseType(keywordsIn: words, subject: message.subject) ?? .spam
         draft.receivedAt = ReportDate.first(in: words) ?? original.headers.value("Date").flatMap(ReportDate.parse)
         return true
     }

@@ -37,14 +37,11 @@ struct ReportMessage {
         self.root = root
         subject = root.headers.value("Subject") ?? ""
         from = root.headers.value("From").flatMap(Self.address)
-        func domains(_ addresses: [String]) -> Set<String> {
-            Set(addresses.compactMap { $0.split(separator: "@").last.flatMap(Hostname.normalized) }.map(Hostname.registrable))
-        }
-        reporterDomains = domains(Self.addresses(in: root.headers, ["From", "Sender", "Reply-To", "Return-Path", "X-RT-Originator"]))
+        reporterDomains = Self.registrableDomains(of: Self.addresses(in: root.headers, ["From", "Sender", "Reply-To", "Return-Path", "X-RT-Originator"]))
             .union(ReportThreading.ticketSystemHosts(inSubject: subject).map(Hostname.registrable))
         let recipients = Self.addresses(in: root.headers, ["To", "Cc"])
         let abuseMailboxes = recipients.filter(Self.isAbuseMailbox)
-        recipientDomains = domains(abuseMailboxes.isEmpty ? recipients : abuseMailboxes)
+        recipientDomains = Self.registrableDomains(of: abuseMailboxes.isEmpty ? recipients : abuseMailboxes)
         walk(root)
     }
 
@@ -59,6 +56,11 @@ struct ReportMessage {
     /// The addresses in the header fields `names` (comma-separated lists, display names dropped).
     static func addresses(in headers: [HeaderField], _ names: [String]) -> [String] {
         names.flatMap { headers.values($0) }.flatMap { $0.split(separator: ",") }.compactMap { address(String($0)) }
+    }
+
+    /// The registrable domains of e-mail addresses (`news@mail.shop.example` → `shop.example`).
+    static func registrableDomains(of addresses: [String]) -> Set<String> {
+        Set(addresses.compactMap { $0.split(separator: "@").last.flatMap(Hostname.normalized) }.map(Hostname.registrable))
     }
 
     /// An abuse desk's mailbox: `abuse@`, `abuse-reports@`, `noc-abuse@`.
@@ -90,31 +92,15 @@ struct ReportMessage {
                     if isListFile(entry.name) {
                         add(String(mailBytes: entry.bytes))
                     } else if entry.name == "xl/sharedStrings.xml" || entry.name.hasPrefix("xl/worksheets/") && entry.name.hasSuffix(".xml") {
-                        add(Self.spreadsheetCells(entry.bytes))
+                        // A cell's text (`<t>`) or value (`<v>`), one a line, as in a list file.
+                        var cut = false
+                        add(XMLScanner.elements(String(mailBytes: entry.bytes), budget: budget, truncated: &cut)
+                            .filter { $0.name == "t" || $0.name == "v" }.map(\.text).joined(separator: "\n"))
                     }
                 }
             }
         }
         return files
-    }
-
-    /// The text of an Office Open XML spreadsheet part, one line per element's text: a cell's
-    /// value (`<t>192.0.2.1</t>`) on a line of its own, as in a list file.
-    static func spreadsheetCells(_ xml: [UInt8]) -> String {
-        var text: [UInt8] = []
-        text.reserveCapacity(xml.count / 2)
-        var inTag = false
-        for byte in xml {
-            if byte == UInt8(ascii: "<") {
-                inTag = true
-                if text.last != UInt8(ascii: "\n") { text.append(UInt8(ascii: "\n")) }
-            } else if byte == UInt8(ascii: ">") {
-                inTag = false
-            } else if !inTag {
-                text.append(byte)
-            }
-        }
-        return IndicatorScanner.decodedEntities(String(decoding: text, as: UTF8.self))
     }
 
     private mutating func walk(_ part: MIMEPart) {
