@@ -5,6 +5,9 @@
 
 public enum EnforcementMode: String, Sendable { case enforce, monitor }
 public enum ErrorAction: String, Sendable { case tempfail, accept }
+/// When a message's count commits: before the milter answers, or (for an identity far from every
+/// limit) just after, in the background.
+public enum CountCommit: String, Sendable { case synchronous, write_behind }
 public enum IdentityHeaderMode: String, Sendable { case keep, remove, token }
 public enum LockAction: String, Sendable, Codable { case reject, hold, tempfail }
 public enum LogTarget: String, Sendable { case stderr, syslog }
@@ -52,6 +55,7 @@ public struct Config: Sendable {
     public var storeBusyTimeout: TimeSpan
     public var mode: EnforcementMode
     public var onError: ErrorAction
+    public var countCommit: CountCommit
     public var identityRules: IdentityRules
     public var identityHeader: IdentityHeaderMode
     public var spamHeaders: [SpamHeaderRule]
@@ -250,6 +254,7 @@ public struct Config: Sendable {
         storeBusyTimeout = duration("store_busy_timeout")
         mode = choice("mode", .enforce)
         onError = choice("on_error", .tempfail)
+        countCommit = choice("count_commit", .synchronous)
         identityHeader = choice("identity_header", .keep)
         lockAction = choice("lock_action", .reject)
         log = choice("log", .stderr)

@@ -17,6 +17,14 @@ public enum AccountingOutcome: Sendable, Equatable {
     case locked(LockRecord, crossing: LimitCrossing?)
     /// monitor mode: the identity would be locked (or is locked and would be refused) but is not.
     case wouldLock(reason: String, totals: [Counter: Int])
+
+    /// The identity's window totals with this event, unless it is locked.
+    public var totals: [Counter: Int]? {
+        switch self {
+        case .pass(let totals), .exempt(let totals), .wouldLock(_, let totals): return totals
+        case .locked: return nil
+        }
+    }
 }
 
 public struct IdentityAccounting: Sendable {
@@ -27,13 +35,16 @@ public struct IdentityAccounting: Sendable {
     public let cache: PolicyCache?
     /// Messages counted at the same moment share one transaction and one commit.
     private let counting: GroupCommit<AccountingOutcome>
+    /// With count_commit = write_behind, the milter's counts that may commit after the answer.
+    private let writeBehind: WriteBehindCounts?
 
-    public init(config: Config, store: PolicyStore, clock: WallClock, cache: PolicyCache? = nil) {
+    public init(config: Config, store: PolicyStore, clock: WallClock, cache: PolicyCache? = nil, writeBehind: WriteBehindCounts? = nil) {
         self.config = config
         self.store = store
         self.clock = clock
         self.cache = cache
         counting = GroupCommit(store: store)
+        self.writeBehind = config.countCommit == .write_behind ? writeBehind : nil
     }
 
     private var states: any IdentityStateSource { cache ?? store }
@@ -73,19 +84,35 @@ public struct IdentityAccounting: Sendable {
     /// A message's last step, once check() let it through and the scanners (if any) gave their
     /// verdict in `event.spam`/`event.scan`: counts it, and locks the identity on a crossing.
     /// `state` is what check() read, so the message costs one lookup.
+    /// With count_commit = write_behind, an identity far from every limit is answered before its count
+    /// commits: the outcome is then `.pass` or `.exempt` with the most the totals can be.
     public func count(_ event: MessageEvent, state: IdentityState, heldQueueID: String? = nil) throws -> AccountingOutcome {
         let limits = config.limits(with: state.override)
+        let exempt = config.isExempt(event.identity, override: state.override)
+        if let writeBehind, let estimate = writeBehind.admit(event, limits: limits, work: {
+            try countWork(event, limits: limits, exempt: exempt, alreadyAnswered: true, heldQueueID: nil)
+        }) {
+            return exempt ? .exempt(totals: estimate) : .pass(totals: estimate)
+        }
         // The count and the lock it may set commit together: a failure between them (answered
         // per on_error) leaves no count behind, so the client's retry is counted once. The lock is
         // noted in the cache only once it is committed.
         let outcome = try counting.run(key: event.identity) {
-            let totals = try store.record(event, windows: limits.windows)
-            if config.isExempt(event.identity, override: state.override) { return AccountingOutcome.exempt(totals: totals) }
-            guard let crossing = LockPolicy(limits: limits).crossing(totals: totals) else { return .pass(totals: totals) }
-            return try lockOrWarn(event.identity, crossing: crossing, totals: totals, heldQueueID: heldQueueID)
+            try countWork(event, limits: limits, exempt: exempt, alreadyAnswered: false, heldQueueID: heldQueueID)
         }
         if case .locked(let lock, crossing: .some) = outcome { cache?.noteLock(lock) }
+        if let writeBehind, let totals = outcome.totals { writeBehind.noteCommitted(totals, of: event.identity, at: event.at) }
         return outcome
+    }
+
+    /// A count's store work: record, then lock on a crossing. A message `alreadyAnswered` (written
+    /// behind) went on its way: only the lock is set, no refused attempt recorded.
+    private func countWork(_ event: MessageEvent, limits: LimitSet, exempt: Bool, alreadyAnswered: Bool,
+                           heldQueueID: String?) throws -> AccountingOutcome {
+        let totals = try store.record(event, windows: limits.windows)
+        if exempt { return .exempt(totals: totals) }
+        guard let crossing = LockPolicy(limits: limits).crossing(totals: totals) else { return .pass(totals: totals) }
+        return try lockOrWarn(event.identity, crossing: crossing, totals: totals, crossingAttempt: !alreadyAnswered, heldQueueID: heldQueueID)
     }
 
     /// Counts a complaint (report `reportID`) traced to an identity; it locks only once enough distinct
@@ -103,7 +130,7 @@ public struct IdentityAccounting: Sendable {
         if config.isExempt(identity, override: state.override) {
             outcome = .exempt(totals: totals)
         } else if let crossing = LockPolicy(limits: limits).crossing(totals: totals) {
-            outcome = try lockOrWarn(identity, crossing: crossing, totals: totals, heldQueueID: nil)
+            outcome = try lockOrWarn(identity, crossing: crossing, totals: totals, crossingAttempt: true, heldQueueID: nil)
         } else {
             outcome = .pass(totals: totals)
         }
@@ -111,7 +138,7 @@ public struct IdentityAccounting: Sendable {
     }
 
     private func lockOrWarn(_ identity: Identity, crossing: LimitCrossing, totals: [Counter: Int],
-                            heldQueueID: String?) throws -> AccountingOutcome {
+                            crossingAttempt: Bool, heldQueueID: String?) throws -> AccountingOutcome {
         if config.mode == .monitor { return .wouldLock(reason: crossing.description, totals: totals) }
         let now = clock.now()
         let cooldown = config.lockCooldown.seconds
@@ -120,7 +147,7 @@ public struct IdentityAccounting: Sendable {
             reason: "limit crossed: \(crossing)", expiresAt: cooldown > 0 ? now + cooldown : nil,
             counter: crossing.counter, count: crossing.count, limit: crossing.limit.description))
         // The crossing message gets the lock action too; it counts as the lock's first attempt.
-        try store.recordLockedAttempt(identity: identity, at: now, heldQueueID: heldQueueID)
+        if crossingAttempt { try store.recordLockedAttempt(identity: identity, at: now, heldQueueID: heldQueueID) }
         return .locked(lock, crossing: crossing)
     }
 }

@@ -70,6 +70,11 @@ public struct MessageEvent: Sendable {
         self.queueID = queueID
         self.scan = scan
     }
+
+    /// What this message adds to each counter.
+    public var counted: [(counter: Counter, amount: Int)] {
+        [(.messages, 1), (.recipients, max(recipients, 0)), (.spam, spam ? 1 : 0)]
+    }
 }
 
 /// The stored state of an identity that the policy needs before counting.

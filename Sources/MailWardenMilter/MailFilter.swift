@@ -10,7 +10,9 @@ public final class MailFilter: Sendable {
     /// The locks and overrides in force, read from memory on the message path.
     public let policyCache: PolicyCache
     /// Messages accepted uncounted while the store failed, counted by catchUpCounts().
-    public let countBacklog = CountBacklog()
+    public let countBacklog: CountBacklog
+    /// Counts committed after the answer (count_commit = write_behind); flushed at a clean stop.
+    public let writeBehind: WriteBehindCounts
     public let tokenizer: IdentityTokenizer?
     public let notifier: LockNotifier?
     public let intake: ReportIntake?
@@ -27,7 +29,26 @@ public final class MailFilter: Sendable {
                 clock: WallClock, logger: Logger, metrics: MessageMetrics = MessageMetrics()) {
         let scanners = makeScanners(config.scanning)
         let policyCache = policyCache ?? PolicyCache(store: store, freshness: .checkedAtEveryLookup)
-        current = Mutex(SessionPlan(config: config, scanners: scanners, clock: clock, store: store, cache: policyCache))
+        let countBacklog = CountBacklog()
+        let writeBehind = WriteBehindCounts(store: store) { event, result in
+            let queueID = event.queueID ?? "NOQUEUE"
+            switch result {
+            case .success(.locked(let lock, crossing: .some(let crossing))):
+                policyCache.noteLock(lock)
+                logger.warning("\(queueID): identity=\(event.identity) locked by this message's count, written after it was accepted: \(crossing)")
+                notifier?.identityLocked(lock, cause: .message(queueID: event.queueID))
+            case .success(.wouldLock(let reason, _)):
+                logger.warning("\(queueID): identity=\(event.identity) would lock on this message's count, written after it was accepted: \(reason) (mode=monitor)")
+            case .success:
+                break
+            case .failure(let error):
+                logger.error("\(queueID): identity=\(event.identity) the count of this accepted message was not written (\(error)); it is counted once the store answers again")
+                countBacklog.add(event)
+            }
+        }
+        self.countBacklog = countBacklog
+        self.writeBehind = writeBehind
+        current = Mutex(SessionPlan(config: config, scanners: scanners, clock: clock, store: store, cache: policyCache, writeBehind: writeBehind))
         self.policyCache = policyCache
         scannerHealth = ScannerHealthBoard(labels: scanners.map(\.label), metrics: metrics)
         self.makeScanners = makeScanners
@@ -44,7 +65,8 @@ public final class MailFilter: Sendable {
 
     /// Puts a new snapshot in force for connections that start from now on.
     public func replaceConfig(_ config: Config) {
-        let plan = SessionPlan(config: config, scanners: makeScanners(config.scanning), clock: clock, store: store, cache: policyCache)
+        let plan = SessionPlan(config: config, scanners: makeScanners(config.scanning), clock: clock, store: store, cache: policyCache,
+                               writeBehind: writeBehind)
         current.withLock { $0 = plan }
     }
 

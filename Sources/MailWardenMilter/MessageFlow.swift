@@ -47,10 +47,10 @@ struct SessionPlan: Sendable {
     let wantedMacros: [String]
     let events: EventPlan
 
-    init(config: Config, scanners: [any SpamScanner], clock: WallClock, store: PolicyStore, cache: PolicyCache) {
+    init(config: Config, scanners: [any SpamScanner], clock: WallClock, store: PolicyStore, cache: PolicyCache, writeBehind: WriteBehindCounts) {
         self.config = config
         self.scanners = scanners
-        accounting = IdentityAccounting(config: config, store: store, clock: clock, cache: cache)
+        accounting = IdentityAccounting(config: config, store: store, clock: clock, cache: cache, writeBehind: writeBehind)
         examinedHeaders = config.examinedHeaders
         var macros = ["{auth_authen}", "{daemon_name}", "i"]
         for rule in config.identityRules.rules {

@@ -144,9 +144,7 @@ public final class SQLStore: Store, @unchecked Sendable {
                                             counts: "messages = messages + 1, recipients = recipients + ?, spam = spam + ?",
                                             [.int(Int64(max(event.recipients, 0))), .int(event.spam ? 1 : 0)])
             if tx.dialect == .postgresql { return try Self.countOnPostgreSQL(tx, identityID: id, event, windows: windows) }
-            var amounts: [(Counter, Int)] = [(.messages, 1), (.recipients, event.recipients)]
-            if event.spam { amounts.append((.spam, 1)) }
-            for (counter, amount) in amounts where amount > 0 {
+            for (counter, amount) in event.counted where amount > 0 {
                 // A later second already counted (another host's clock is ahead): its running total grows too.
                 try tx.query("UPDATE window_events SET running = running + ? WHERE identity_id = ? AND counter = ? AND at > ?",
                              [.int(Int64(amount)), .int(id), .text(counter.rawValue), .int(event.at)])

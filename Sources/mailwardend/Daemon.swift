@@ -107,8 +107,10 @@ enum Daemon {
         logger.info("started: socket \(config.socket), store \(config.storeForDisplay), mode \(config.mode.rawValue), \(config.identityRules.rules.count) identity rule(s), config \(configPath)")
 
         let status = MilterRunner.run()
-        // libmilter abandons sessions in flight without calling close; every count is already
-        // committed per message, so there is nothing to flush beyond closing the store.
+        // libmilter abandons sessions in flight without calling close. Counts written behind the
+        // answer are committed before the process ends; the others already are.
+        let unwritten = filter.writeBehind.flush(timeout: 10)
+        if unwritten > 0 { logger.error("stopping with \(unwritten) count(s) of accepted messages not written: the store did not answer") }
         logger.info("stopped (libmilter status \(status))")
         exit(status == 0 ? 0 : 70)
     }

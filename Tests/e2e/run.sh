@@ -909,6 +909,30 @@ fi
 pf_postconf -e "transport_maps = inline:{abuse-pipe@example.net=mwabuse:,abuse-hostile@example.net=mwhostile:}"
 pf_reload
 
+echo "## (19b) count_commit = write_behind through Postfix: 1,000 messages from 10 sessions, then a clean stop: each counted once"
+CONF_WB=$E2E_DIR/var/writebehind.conf
+CFG_STORE=$E2E_DIR/var/writebehind.db CFG_LIMIT_MESSAGES=1000000/1h CFG_RULES="net client_address" CFG_EXTRA="trusted_networks = 127.0.0.1/32
+limit_recipients = 1000000/1h
+count_commit = write_behind" mw_write_config "$CONF_WB"
+if mw_start "$CONF_WB"; then
+    WB_TAG=$(new_tag)
+    timeout 300 smtp-source -s 10 -m 1000 -l 1024 -f "app@$REALM" -t "$WB_TAG@example.net" \
+        "127.0.0.1:$PF_PORT" >"$E2E_DIR/smtp-source-wb.out" 2>&1
+    expect_eq "(19b) smtp-source handed all 1,000 to Postfix (exit 0)" 0 "$?"
+    # Stopped as soon as the last message was answered: counts still being written are written
+    # before the daemon exits.
+    mw_stop
+    _wb_delivered() { [ "$(sink_files_with "$WB_TAG@example.net")" -ge 1000 ]; }
+    wait_until 120 _wb_delivered
+    at_sink=$(sink_files_with "$WB_TAG@example.net")
+    counted=$(mw_identity_field net:127.0.0.1 messages)
+    outbound=$(sqlite3 "$E2E_DIR/var/writebehind.db" "select count(*) from outbound")
+    echo "# (19b) $at_sink at the sink; counted $counted, outbound log $outbound: counts lost $((at_sink - counted)), duplicated $((counted > at_sink ? counted - at_sink : 0))"
+    expect_eq "(19b) 1,000 delivered, 1,000 counted, 1,000 in the outbound log" "1000 1000 1000" "$at_sink $counted $outbound"
+else
+    _fail "(19b) daemon starts with $CONF_WB" "see $MW_LOG"
+fi
+
 echo "## (20) abuse@ means ours: a customer's mail to another provider's abuse@ reaches it; ours is still taken"
 CONF_O=$E2E_DIR/var/ours.conf
 CFG_STORE=$E2E_DIR/var/ours.db CFG_EXTRA="abuse_mailboxes = abuse@*" mw_write_config "$CONF_O"

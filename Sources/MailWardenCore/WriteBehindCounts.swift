@@ -1,0 +1,174 @@
+// Counts written behind the answer (count_commit = write_behind). A message whose identity is far
+// from every limit is answered at once; a writer thread commits its count a moment later, with the
+// other counts of that moment in one transaction. Under load the answer then no longer waits behind
+// the other sessions' commits, which is most of a synchronous count's time (bench/results.md).
+//
+// "Far" is judged on the totals this host last committed for the identity, at most a second old,
+// plus every count it answered since: the windows only slide forward, so that is an upper bound of
+// the identity's totals on this host. While it stays under half of every limit no message can cross
+// one, so only the moment of the commit moves, never a lock; the count that commits still locks on a
+// crossing (several hosts sharing a store: at most a second late). Nearer a limit, or for an
+// identity not counted here in the last second, the count is synchronous and refreshes the totals.
+//
+// A clean stop writes every count first (flush). A crash loses the counts not yet committed: the
+// last few milliseconds' worth, at most `capacity`. A count the store refuses goes to the
+// CountBacklog, to be counted once it answers again, as with on_error = accept (the mail is gone).
+import Foundation
+
+public final class WriteBehindCounts: @unchecked Sendable {
+    /// What a count written behind came to, or the error that kept it from committing.
+    public typealias Written = @Sendable (MessageEvent, Result<AccountingOutcome, any Error>) -> Void
+
+    private struct Pending {
+        let event: MessageEvent
+        let work: () throws -> AccountingOutcome
+    }
+
+    /// An identity's totals as this host last committed them, and what it answered since.
+    private struct Known {
+        var totals: [Counter: Int]
+        var readAt: Int64
+        var unwritten: [Counter: Int] = [:]
+        var pending = 0
+    }
+
+    private let store: any TransactionalStore
+    /// The most counts waiting at once; past it, counts are synchronous again.
+    public let capacity: Int
+    private let maxGroup: Int
+    /// The most identities whose totals are remembered (one per sender of the last second, in practice).
+    private let maxKnown: Int
+    private let written: Written
+    private let condition = NSCondition()
+    private var queued: [Pending] = []
+    private var known: [Identity: Known] = [:]
+    private var writing = false
+    private var writerStarted = false
+
+    public init(store: any TransactionalStore, capacity: Int = 10_000, maxGroup: Int = 64, maxKnown: Int = 100_000,
+                written: @escaping Written) {
+        self.store = store
+        self.capacity = max(capacity, 1)
+        self.maxGroup = max(maxGroup, 1)
+        self.maxKnown = max(maxKnown, 1)
+        self.written = written
+    }
+
+    /// Counts waiting to be committed.
+    public var waiting: Int { condition.withLock { queued.count + (writing ? 1 : 0) } }
+
+    /// Takes `event`'s count to write behind and returns the totals it will bring the identity to at
+    /// most, or returns nil: count it now. `work` commits the count (it joins a transaction of the
+    /// writer's); it runs on the writer thread. Before returning nil it waits (at most
+    /// `pendingTimeout`) for the identity's counts still waiting, so that the count made now sees them.
+    public func admit(_ event: MessageEvent, limits: LimitSet, pendingTimeout: TimeInterval = 5,
+                      work: @escaping () throws -> AccountingOutcome) -> [Counter: Int]? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard var entry = known[event.identity] else { return nil }
+        var estimate = entry.totals
+        for (counter, amount) in entry.unwritten { estimate[counter, default: 0] += amount }
+        for (counter, amount) in event.counted { estimate[counter, default: 0] += amount }
+        let far = Counter.allCases.allSatisfy { counter in limits[counter].map { (estimate[counter] ?? 0) <= $0.count / 2 } ?? true }
+        guard far, entry.readAt >= event.at - 1, queued.count < capacity else {
+            let deadline = Date(timeIntervalSinceNow: pendingTimeout)
+            while (known[event.identity]?.pending ?? 0) > 0, condition.wait(until: deadline) {}
+            return nil
+        }
+        for (counter, amount) in event.counted { entry.unwritten[counter, default: 0] += amount }
+        entry.pending += 1
+        known[event.identity] = entry
+        queued.append(Pending(event: event, work: work))
+        if !writerStarted { startWriter() }
+        condition.broadcast()
+        return estimate
+    }
+
+    /// Remembers an identity's totals as a count just committed them (synchronous or written behind).
+    public func noteCommitted(_ totals: [Counter: Int], of identity: Identity, at time: Int64) {
+        condition.withLock { note(totals, of: identity, at: time) }
+    }
+
+    /// Waits until every count taken so far has been committed (or handed on as failed), for at most
+    /// `timeout` seconds. Returns how many still wait.
+    @discardableResult
+    public func flush(timeout: TimeInterval) -> Int {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while !queued.isEmpty || writing {
+            if !condition.wait(until: deadline) { break }
+        }
+        return queued.count + (writing ? 1 : 0)
+    }
+
+    private func note(_ totals: [Counter: Int], of identity: Identity, at time: Int64) {
+        if var entry = known[identity] {
+            // Commits finish out of order: keep the newest second's totals, the larger of two in one second.
+            guard time >= entry.readAt else { return }
+            entry.totals = time > entry.readAt ? totals : entry.totals.merging(totals, uniquingKeysWith: max)
+            entry.readAt = time
+            known[identity] = entry
+            return
+        }
+        if known.count >= maxKnown {
+            known = known.filter { $0.value.pending > 0 || $0.value.readAt >= time - 1 }
+            guard known.count < maxKnown else { return }
+        }
+        known[identity] = Known(totals: totals, readAt: time)
+    }
+
+    /// Called with the lock held.
+    private func startWriter() {
+        writerStarted = true
+        let thread = Thread { [self] in
+            while true { writeOneGroup() }
+        }
+        thread.name = "write-behind"
+        thread.start()
+    }
+
+    private func writeOneGroup() {
+        condition.lock()
+        while queued.isEmpty { condition.wait() }
+        // Sorted by identity (stable) as GroupCommit does: two hosts' groups take row locks in one order.
+        let group = queued.prefix(maxGroup).enumerated()
+            .sorted { ($0.element.event.identity, $0.offset) < ($1.element.event.identity, $1.offset) }.map(\.element)
+        queued.removeFirst(group.count)
+        writing = true
+        condition.unlock()
+
+        let results = commit(group)
+
+        condition.lock()
+        for (pending, result) in zip(group, results) {
+            let identity = pending.event.identity
+            guard var entry = known[identity] else { continue }
+            for (counter, amount) in pending.event.counted { entry.unwritten[counter, default: 0] -= amount }
+            entry.pending -= 1
+            known[identity] = entry
+            if case .success(let outcome) = result, let totals = outcome.totals {
+                note(totals, of: identity, at: pending.event.at)
+            } else if entry.pending == 0 {
+                // Locked, or not counted: the next count is synchronous and reads the totals again.
+                known[identity] = nil
+            } else {
+                known[identity]?.readAt = .min
+            }
+        }
+        condition.unlock()
+        for (pending, result) in zip(group, results) { written(pending.event, result) }
+        condition.withLock {
+            writing = false
+            condition.broadcast()
+        }
+    }
+
+    /// One transaction for the group; if it fails, each count alone, so one count's failure is its own.
+    private func commit(_ group: [Pending]) -> [Result<AccountingOutcome, any Error>] {
+        if group.count > 1, let outcomes = try? store.atomically({ try group.map { try $0.work() } }) {
+            return outcomes.map { .success($0) }
+        }
+        return group.map { pending in Result { try store.atomically(pending.work) } }
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import Synchronization
+import Testing
+import MailWardenCore
+import MailWardenMilter
+import MailWardenStore
+
+/// count_commit = write_behind: an identity far from its limits is answered before its count
+/// commits; nearer a limit the count is synchronous, so the lock falls on the same message as without
+/// it. What a user sees: the answer does not wait for the store, every accepted message is counted
+/// once, and a count that fails behind the answer is kept for later, not lost.
+@Suite struct WriteBehindTests {
+    static let config = """
+        count_commit = write_behind
+        limit_messages = 10/1h
+        limit_recipients = 1000/1h
+        limit_spam = 1000/1h
+        """
+
+    /// A store in a fresh directory, shared by the harness (through a fault hook) and the test.
+    final class SharedStore {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mw-wb-\(UUID().uuidString)")
+        let store: SQLStore
+
+        init() throws {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            store = try SQLStore(path: dir.appendingPathComponent("store.db").path)
+        }
+
+        deinit { try? FileManager.default.removeItem(at: dir) }
+
+        func messages(of identity: Identity) throws -> Int? { try store.identities().first { $0.identity == identity }?.messages }
+    }
+
+    @Test func theAnswerDoesNotWaitForTheCountOfAnIdentityFarFromItsLimits() throws {
+        let shared = try SharedStore()
+        let gate = DispatchSemaphore(value: 0)
+        let gated = Flag()
+        let recorded = Mutex(0)
+        let h = try Harness(Self.config, store: FaultyStore(shared.store) { call in
+            guard call == "record" else { return }
+            // Bounded: a count that is (wrongly) synchronous makes the test slow and fail, not hang.
+            if gated.isSet { _ = gate.wait(timeout: .now() + 5) }
+            recorded.withLock { $0 += 1 }
+        })
+        #expect(h.send(.init(auth: "alice", queueID: "Q1")).0 == .accept)
+        #expect(recorded.withLock { $0 } == 1, "the first count of an identity is synchronous: it reads its totals")
+        gated.set()
+        #expect(h.send(.init(auth: "alice", queueID: "Q2")).0 == .accept)
+        #expect(recorded.withLock { $0 } == 1, "answered while its count was still waiting for the store")
+        #expect(h.filter.writeBehind.waiting == 1)
+        gate.signal()
+        #expect(h.filter.writeBehind.flush(timeout: 10) == 0)
+        #expect(try shared.messages(of: "sasl:alice") == 2, "counted once it committed")
+    }
+
+    /// The writer is slow (a busy store): the first count near the limit waits for the identity's
+    /// counts still being written, so the lock falls on the 11th message, not later.
+    @Test func nearTheLimitCountsAreSynchronousAndTheCrossingMessageIsStillRefused() throws {
+        let shared = try SharedStore()
+        let sender = UInt(bitPattern: Int(bitPattern: pthread_self()))
+        let h = try Harness(Self.config, store: FaultyStore(shared.store) { call in
+            // Counts made on any other thread than the sender's are the writer's.
+            if call == "record", UInt(bitPattern: Int(bitPattern: pthread_self())) != sender { Thread.sleep(forTimeInterval: 0.1) }
+        })
+        for n in 1...10 {
+            #expect(h.send(.init(auth: "bob", queueID: "Q\(n)")).0 == .accept, "message \(n) of 10 passes")
+        }
+        guard case .reject = h.send(.init(auth: "bob", queueID: "Q11")).0 else { Issue.record("the 11th must be refused"); return }
+        #expect(h.filter.writeBehind.flush(timeout: 10) == 0)
+        let lock = try #require(try shared.store.state(of: "sasl:bob").lock)
+        #expect(lock.counter == .messages && lock.count == 11)
+        #expect(h.notifier.notices.withLock { $0 } == ["sasl:bob Q11"])
+        #expect(try shared.messages(of: "sasl:bob") == 11, "each message counted once")
+    }
+
+    /// Another host sharing the store counted more than this one knew: the count written behind
+    /// crosses the limit. The message is gone, but the lock is set, noticed and enforced at once.
+    @Test func aCountWrittenBehindThatCrossesALimitStillLocks() throws {
+        let h = try Harness(Self.config)
+        #expect(h.send(.init(auth: "carol", queueID: "Q1")).0 == .accept)
+        for n in 0..<20 {
+            _ = try h.store.record(MessageEvent(identity: "sasl:carol", at: h.clock.now(), recipients: 1, spam: false,
+                                                messageID: nil, queueID: "OTHER\(n)"), windows: [.messages: .hours(1)])
+        }
+        #expect(h.send(.init(auth: "carol", queueID: "Q2")).0 == .accept, "far from the limit as far as this host knew")
+        #expect(h.filter.writeBehind.flush(timeout: 10) == 0)
+        let lock = try #require(try h.store.state(of: "sasl:carol").lock)
+        #expect(lock.count == 22 && lock.attempts == 0, "locked by the count; the accepted message is not an attempt")
+        #expect(h.notifier.notices.withLock { $0 } == ["sasl:carol Q2"])
+        #expect(h.log.all.contains { $0.contains("Q2: identity=sasl:carol locked by this message's count, written after it was accepted") })
+        guard case .reject = h.send(.init(auth: "carol", queueID: "Q3")).0 else { Issue.record("the lock must hold at once"); return }
+    }
+
+    @Test func aCountTheStoreRefusesBehindTheAnswerIsCountedOnceItAnswersAgain() throws {
+        let shared = try SharedStore()
+        let failing = Flag()
+        let h = try Harness(Self.config, store: FaultyStore(shared.store) { call in
+            if failing.isSet, call == "record" || call == "atomically" { throw FailingStore.Failure() }
+        })
+        #expect(h.send(.init(auth: "dave", queueID: "Q1")).0 == .accept)
+        failing.set()
+        #expect(h.send(.init(auth: "dave", queueID: "Q2")).0 == .accept)
+        #expect(h.filter.writeBehind.flush(timeout: 10) == 0)
+        #expect(h.filter.countBacklog.count == 1, "kept for later, not lost")
+        #expect(h.log.all.contains { $0.hasPrefix("error:") && $0.contains("Q2: identity=sasl:dave the count of this accepted message was not written") })
+        failing.clear()
+        #expect(try h.filter.catchUpCounts() == 1)
+        #expect(h.filter.writeBehind.flush(timeout: 10) == 0)
+        #expect(try shared.messages(of: "sasl:dave") == 2, "lost 0, duplicated 0")
+    }
+}
