@@ -164,11 +164,22 @@ public final class WriteBehindCounts: @unchecked Sendable {
         }
     }
 
-    /// One transaction for the group; if it fails, each count alone, so one count's failure is its own.
+    /// One transaction for the group; if it fails, each count alone, so one count's failure is its
+    /// own, until one fails alone too: then the store itself is failing, and the rest go to the
+    /// backlog with that error instead of each waiting out its own timeout.
     private func commit(_ group: [Pending]) -> [Result<AccountingOutcome, any Error>] {
         if group.count > 1, let outcomes = try? store.atomically({ try group.map { try $0.work() } }) {
             return outcomes.map { .success($0) }
         }
-        return group.map { pending in Result { try store.atomically(pending.work) } }
+        var results: [Result<AccountingOutcome, any Error>] = []
+        for pending in group {
+            let result = Result { try store.atomically(pending.work) }
+            results.append(result)
+            if case .failure = result { break }
+        }
+        if case .failure(let error) = results.last {
+            results += Array(repeating: .failure(error), count: group.count - results.count)
+        }
+        return results
     }
 }

@@ -110,3 +110,33 @@ import MailWardenStore
         #expect(try shared.messages(of: "sasl:dave") == 2, "lost 0, duplicated 0")
     }
 }
+
+extension WriteBehindTests {
+    /// A store that is away (each call waits out a timeout, then fails): the writer asks it once for
+    /// the group and once for its first count, not once per count; every count waits in the backlog
+    /// and is counted once the store answers again.
+    @Test func aStoreThatIsAwayIsAskedTwicePerGroupNotOncePerCount() throws {
+        let shared = try SharedStore()
+        let away = Flag()
+        let gate = DispatchSemaphore(value: 0)
+        let asked = Mutex(0)
+        let h = try Harness(Self.config.replacingOccurrences(of: "limit_messages = 10/1h", with: "limit_messages = 1000/1h"), store: FaultyStore(shared.store) { call in
+            guard away.isSet, call == "atomically" else { return }
+            let first = asked.withLock { n in defer { n += 1 }; return n == 0 }
+            // The first count waits for the others to queue behind it, so they make one group.
+            if first { _ = gate.wait(timeout: .now() + 10) }
+            throw FailingStore.Failure()
+        })
+        #expect(h.send(.init(auth: "erin", queueID: "Q1")).0 == .accept)
+        away.set()
+        for n in 2...6 { #expect(h.send(.init(auth: "erin", queueID: "Q\(n)")).0 == .accept) }
+        gate.signal()
+        #expect(h.filter.writeBehind.flush(timeout: 10) == 0)
+        #expect(asked.withLock { $0 } == 3, "Q2 alone; then Q3–Q6 as a group and Q3 alone")
+        #expect(h.filter.countBacklog.count == 5)
+        away.clear()
+        #expect(try h.filter.catchUpCounts() == 5)
+        #expect(h.filter.writeBehind.flush(timeout: 10) == 0)
+        #expect(try shared.messages(of: "sasl:erin") == 6, "lost 0, duplicated 0")
+    }
+}
