@@ -2,7 +2,8 @@
 // not the store: with a shared PostgreSQL store that saves a network round trip per message, and
 // the locks it knows stay enforced while the database is away.
 // It keeps current in one of two ways. A store on this host (SQLite) is asked for its policy version
-// at a lookup (a one-row read) and re-read when it moved; the daemon asks at most every 20 ms, so
+// at a lookup (a one-row read, by one lookup while the others go on) and re-read when it moved; the
+// daemon asks at most every 20 ms, so
 // `mailwarden lock` takes effect within 20 ms while a busy milter reads the version 50 times a
 // second, not twice per message. A shared store is re-read when a change is announced (LISTEN/NOTIFY)
 // and its version is checked every second besides: a notification lost while disconnected is never
@@ -26,6 +27,8 @@ public final class PolicyCache: IdentityStateSource, @unchecked Sendable {
         var snapshot: PolicySnapshot
         /// When the store last confirmed (or replaced) the snapshot: the cache's age counts from here.
         var confirmedAt: ContinuousClock.Instant
+        /// A lookup is reading the version: the others go on with the snapshot meanwhile.
+        var refreshing = false
     }
 
     private let store: PolicyStore
@@ -48,9 +51,18 @@ public final class PolicyCache: IdentityStateSource, @unchecked Sendable {
     /// that follows fails, and the message is answered per on_error).
     public func state(of identity: Identity) -> IdentityState {
         if case .checkedAtLookup(let interval) = freshness {
-            // A failed read leaves confirmedAt behind: the next lookup asks again.
-            let due = interval == .zero || held.withLock { ContinuousClock.now - $0.confirmedAt >= interval }
-            if due { try? refresh() }
+            // One lookup reads the version once it is due; the lookups that come while it reads do
+            // not queue behind it on the store's connection. A failed read leaves confirmedAt
+            // behind: the next lookup asks again.
+            let due = interval == .zero || held.withLock { h in
+                guard !h.refreshing, ContinuousClock.now - h.confirmedAt >= interval else { return false }
+                h.refreshing = true
+                return true
+            }
+            if due {
+                try? refresh()
+                if interval != .zero { held.withLock { $0.refreshing = false } }
+            }
         }
         return held.withLock { $0.snapshot.state(of: identity) }
     }

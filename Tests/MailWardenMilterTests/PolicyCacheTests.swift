@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import MailWardenCore
 import MailWardenMilter
@@ -48,6 +49,32 @@ import MailWardenStore
         Thread.sleep(forTimeInterval: 0.1)
         #expect(often.state(of: "sasl:x").lock?.lockedBy == "root", "asked again once the interval has passed")
         #expect(hourly.state(of: "sasl:x").lock == nil)
+    }
+
+    /// Lookups that come together once the interval has passed: one of them reads the version, the
+    /// others go on with the snapshot instead of queueing behind it on the store's connection.
+    @Test func lookupsThatComeTogetherReadTheVersionOnce() throws {
+        let t = try TwoHandles()
+        let reads = Mutex(0)
+        let slow = FaultyStore(t.daemon) { call in
+            guard call == "policyVersion" else { return }
+            reads.withLock { $0 += 1 }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        let cache = PolicyCache(store: slow, freshness: .checkedAtLookup(atMostEvery: .milliseconds(20)))
+        Thread.sleep(forTimeInterval: 0.05)
+        reads.withLock { $0 = 0 }
+        let start = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+        for _ in 0..<8 {
+            Thread {
+                start.wait()
+                _ = cache.state(of: "sasl:x")
+                done.signal()
+            }.start()
+        }
+        for _ in 0..<8 { start.signal() }
+        for _ in 0..<8 { _ = done.wait(timeout: .now() + 10) }
+        #expect(reads.withLock { $0 } == 1, "8 lookups due at once read the version once")
     }
 
     /// A message's lock check reads the policy version on a connection of its own: it never waits
