@@ -267,4 +267,5 @@ echo "histogram (metrics_listen on); the C no-op times its own callbacks on the 
 echo "Lock check: mailwardend's mailwarden_lock_check_seconds (at MAIL FROM and at end of message), over all rounds."
 stop_scanners   # e2e_finish drops the EXIT trap that would stop them (and the cluster)
 bash Tests/postgres/stop-postgres.sh "$DISK_DIR/pg"
+rm -rf "$DISK_DIR"   # the stores on disk (e2e_finish removes only the tmpfs work directory)
 E2E_KEEP=0 e2e_finish >/dev/null

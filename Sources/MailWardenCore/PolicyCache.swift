@@ -2,10 +2,9 @@
 // not the store: with a shared PostgreSQL store that saves a network round trip per message, and
 // the locks it knows stay enforced while the database is away.
 // It keeps current in one of two ways. A store on this host (SQLite) is asked for its policy version
-// at a lookup (a one-row read, by one lookup while the others go on) and re-read when it moved; the
-// daemon asks at most every 20 ms, so
-// `mailwarden lock` takes effect within 20 ms while a busy milter reads the version 50 times a
-// second, not twice per message. A shared store is re-read when a change is announced (LISTEN/NOTIFY)
+// at a lookup (a one-row read, made by one lookup while the others go on) and re-read when it moved;
+// the daemon asks at most every 20 ms, so `mailwarden lock` takes effect within 20 ms while a busy
+// milter reads the version 50 times a second, not twice per message. A shared store is re-read when a change is announced (LISTEN/NOTIFY)
 // and its version is checked every second besides: a notification lost while disconnected is never
 // repeated.
 import Foundation

@@ -42,7 +42,8 @@ public final class WriteBehindCounts: @unchecked Sendable {
     private let condition = NSCondition()
     private var queued: [Pending] = []
     private var known: [Identity: Known] = [:]
-    private var writing = false
+    /// Counts of the group the writer is committing.
+    private var writing = 0
     private var writerStarted = false
 
     public init(store: any TransactionalStore, capacity: Int = 10_000, maxGroup: Int = 64, maxKnown: Int = 100_000,
@@ -55,7 +56,7 @@ public final class WriteBehindCounts: @unchecked Sendable {
     }
 
     /// Counts waiting to be committed.
-    public var waiting: Int { condition.withLock { queued.count + (writing ? 1 : 0) } }
+    public var waiting: Int { condition.withLock { queued.count + writing } }
 
     /// Takes `event`'s count to write behind and returns the totals it will bring the identity to at
     /// most, or returns nil: count it now. `work` commits the count (it joins a transaction of the
@@ -96,10 +97,10 @@ public final class WriteBehindCounts: @unchecked Sendable {
         let deadline = Date(timeIntervalSinceNow: timeout)
         condition.lock()
         defer { condition.unlock() }
-        while !queued.isEmpty || writing {
+        while !queued.isEmpty || writing > 0 {
             if !condition.wait(until: deadline) { break }
         }
-        return queued.count + (writing ? 1 : 0)
+        return queued.count + writing
     }
 
     private func note(_ totals: [Counter: Int], of identity: Identity, at time: Int64) {
@@ -135,7 +136,7 @@ public final class WriteBehindCounts: @unchecked Sendable {
         let group = queued.prefix(maxGroup).enumerated()
             .sorted { ($0.element.event.identity, $0.offset) < ($1.element.event.identity, $1.offset) }.map(\.element)
         queued.removeFirst(group.count)
-        writing = true
+        writing = group.count
         condition.unlock()
 
         let results = commit(group)
@@ -159,7 +160,7 @@ public final class WriteBehindCounts: @unchecked Sendable {
         condition.unlock()
         for (pending, result) in zip(group, results) { written(pending.event, result) }
         condition.withLock {
-            writing = false
+            writing = 0
             condition.broadcast()
         }
     }
