@@ -57,6 +57,9 @@ public final class WriteBehindCounts: @unchecked Sendable {
 
     /// Counts waiting to be committed.
     public var waiting: Int { condition.withLock { queued.count + writing } }
+    /// Counts taken to write behind since the start.
+    public var taken: Int { condition.withLock { takenSoFar } }
+    private var takenSoFar = 0
 
     /// Takes `event`'s count to write behind and returns the totals it will bring the identity to at
     /// most, or returns nil: count it now. `work` commits the count (it joins a transaction of the
@@ -79,6 +82,7 @@ public final class WriteBehindCounts: @unchecked Sendable {
         for (counter, amount) in event.counted { entry.unwritten[counter, default: 0] += amount }
         entry.pending += 1
         known[event.identity] = entry
+        takenSoFar += 1
         queued.append(Pending(event: event, work: work))
         if !writerStarted { startWriter() }
         condition.broadcast()

@@ -116,6 +116,45 @@ expect_eq "(1) the lock names the spam counter" spam "$(mw_lock_field "$ALICE" c
 on A alice "$(new_tag)"
 check "(1) alice's next (clean) message through host A is refused" test "$CODE" != 250
 
+echo "## (1b) count_commit = write_behind on both hosts, limit_messages = 20/1h: carol alternately through A and B is locked at the limit, every count in the store"
+# reload_host HOST: SIGUSR1, and wait (bounded) until its log says the new config is in force.
+reload_host() {
+    host_use "$1"
+    local before
+    before=$(grep -c "reload: new config" "$MW_LOG")
+    kill -USR1 "$MW_PID"
+    _reloaded() { [ "$(grep -c "reload: new config" "$MW_LOG")" -gt "$before" ]; }
+    wait_until 10 _reloaded
+}
+for h in A B; do
+    printf '%s\n' "count_commit = write_behind" "limit_messages = 20/1h" >>"$E2E_DIR/$h/mailwarden.conf"
+    check "(1b) host $h reloads with count_commit = write_behind" reload_host "$h"
+done
+host_use A
+counted_before=$(mw_json show "$CAROL" --json | jq -r '.messages // 0')
+accepted=0 first_refused=
+for i in $(seq 1 30); do
+    h=$([ $((i % 2)) = 1 ] && echo A || echo B)
+    on "$h" carol "$(new_tag)"
+    if [ "$CODE" = 250 ]; then accepted=$((accepted + 1)); elif [ -z "$first_refused" ]; then first_refused=$i; fi
+done
+host_use A
+counted=$(( $(mw_json show "$CAROL" --json | jq -r '.messages') - counted_before ))
+log "(1b) 30 messages: $accepted accepted, the first refused was #$first_refused, $counted counted"
+# Far from the limit each host answers before its count commits; near it (over half of 20) every
+# count is synchronous on the shared store, so the lock falls on the 21st as without write-behind.
+expect_eq "(1b) 20 accepted, the 21st refused (550)" "20 21" "$accepted $first_refused"
+expect_eq "(1b) the store counted the 20 accepted and the crossing 21st" 21 "$counted"
+expect_eq "(1b) carol's lock names the messages counter" messages "$(mw_lock_field "$CAROL" counter)"
+written_behind() { curl -fsS --max-time 10 "http://127.0.0.1:${HOST[$1.METRICS]}/metrics" | awk '$1 == "mailwarden_counts_written_behind_total" { print $2 + 0 }'; }
+wb_a=$(written_behind A) wb_b=$(written_behind B)
+check "(1b) both hosts answered some counts before they committed (A $wb_a, B $wb_b)" test "${wb_a:-0}" -gt 0 -a "${wb_b:-0}" -gt 0
+for h in A B; do
+    sed -i '/^count_commit = write_behind$/d; /^limit_messages = 20\/1h$/d' "$E2E_DIR/$h/mailwarden.conf"
+    check "(1b) host $h reloads without them" reload_host "$h"
+done
+check "(1b) mailwarden unlock $CAROL" mw_cli unlock "$CAROL" --reason "e2e: write-behind done"
+
 echo "## (2) a lock made through host A refuses bob's next message on host B, no restart"
 on B bob "$(new_tag)"
 expect_eq "(2) bob's message through B accepted before the lock" 250 "$CODE"
