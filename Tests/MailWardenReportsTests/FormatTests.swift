@@ -960,6 +960,42 @@ import Testing
         #expect(firstNotice.status == .filed && firstNotice.sourceIPs == ["198.51.100.12"], "\(firstNotice.status) \(firstNotice.reason ?? "")")
     }
 
+    /// A provider's reply that quotes our own mail to it ("… <abuse@isp.example> wrote:") answers our
+    /// correspondence, even when it repeats the complaint's address and link; a person's complaint
+    /// that quotes the spammer's mail is still filed.
+    @Test func aReplyQuotingMailFromItsOwnRecipientWaitsForAPerson() {
+        let reply = TestMail.parse("""
+            From: abuse@host.example
+            To: abuse@isp.example
+            Subject: Re: Abuse Message [AbuseID:A98175:19]: SpamCop (198.51.100.30)
+            Message-ID: <reply-1@host.example>
+
+            Dear Sir or Madam,
+
+            The second complaint was most definitely spam. Here it is again:
+            https://www.spamcop.example/sc?id=z6758078200z
+
+            > Please see the response provided by our customer with regards to the complaint, below: Yes we are adhering to the policies. \(String(repeating: "The complainants subscribed. ", count: 60))
+            > On
+            > Fri, 27 May at 4:20 PM
+            > , ISP Trust & Safety <abuse@isp.example> wrote:
+            > Thank you for notifying us of this incident.
+            """)
+        #expect(reply.status == .triage && reply.reason?.hasPrefix("a reply quoting mail from the mailbox it is sent to") == true, "\(reply.status) \(reply.reason ?? "")")
+        let complaint = TestMail.parse("""
+            From: Jane <jane@mail.example>
+            To: abuse@isp.example
+            Subject: Re: Your prize is waiting
+            In-Reply-To: <offer-1@spam.example>
+
+            This is spam from 198.51.100.31, I never asked for it.
+
+            On Fri, 27 May 2022, Prize Team <offers@spam.example> wrote:
+            > Claim your prize at http://prize.example/claim
+            """)
+        #expect(complaint.status == .filed && complaint.sourceIPs == ["198.51.100.31"], "\(complaint.status) \(complaint.reason ?? "")")
+    }
+
     /// A notice that mail to someone was refused quotes the SMTP client's diagnostic: for a person,
     /// never a case on the refusing server.
     @Test func aNoticeQuotingAnSMTPRefusalWaitsForAPerson() {

@@ -264,6 +264,12 @@ enum AutomaticReply {
            answers(subject) || replying && !opening.namesAnAddressOrLink && IndicatorScanner.ips(in: subject).isEmpty {
             return .ignored(.autoReply, reason: "automatic reply (Auto-Submitted: \(submitted.prefix(40)))")
         }
+        // A reply that quotes mail from the very mailbox it is sent to ("On Fri, 27 May … Trust &
+        // Safety <abuse@example.net> wrote:") answers our own correspondence, however much of a
+        // complaint it repeats: it belongs to that case, never a new one.
+        if replying, quotesMail(from: message.recipientAddresses, in: message.texts.first ?? "") {
+            return .forPerson(reason: "a reply quoting mail from the mailbox it is sent to: correspondence for a person, not a new case")
+        }
         // A provider's answer to a complaint ("we have received your complaint about 192.0.2.1")
         // quotes it: when no case of ours is in its thread, it is for a person, never a new case.
         if opening.says(receiptOfYourComplaint, within: 600) || replying && opening.says(complaintAnswerMarkers, within: 600) {
@@ -428,6 +434,25 @@ enum AutomaticReply {
 
     /// A reply to some message: it names it (RFC 5322 In-Reply-To, References) or says so in its subject.
     /// `subject`: lower-cased and trimmed.
+    /// Whether `text` quotes mail from one of `addresses`: an attribution line ("… <a@b> wrote:",
+    /// "schrieb", "a écrit", "escribió") naming one of them, on that line or the one before (long
+    /// attributions wrap). Read in the first 10,000 characters only.
+    static func quotesMail(from addresses: [String], in text: String) -> Bool {
+        guard !addresses.isEmpty else { return false }
+        var previous = Substring()
+        for line in text.prefix(10_000).split(separator: "\n") {
+            let lowered = line.lowercased()
+            if attributionWords.contains(where: { lowered.includes($0) }) {
+                let attribution = previous.lowercased() + " " + lowered
+                if addresses.contains(where: { attribution.includes($0) }) { return true }
+            }
+            previous = line
+        }
+        return false
+    }
+
+    private static let attributionWords = ["wrote:", "schrieb", "a écrit", "escribió", "ha scritto", "schreef"]
+
     private static func isReply(_ message: ReportMessage, subject: String) -> Bool {
         message.headers.value("In-Reply-To") != nil || message.headers.value("References") != nil || answers(subject)
     }

@@ -32,6 +32,8 @@ struct ReportMessage {
     /// mailboxes (`abuse@`, `abuse-reports@`), only theirs: a notice sent to the offending site's
     /// `hostmaster@` as well as to its host's `abuse@` is about that site.
     let recipientDomains: Set<String>
+    /// The recipients' addresses (To, Cc), lower-cased.
+    let recipientAddresses: [String]
 
     init(_ root: MIMEPart) {
         self.root = root
@@ -40,6 +42,7 @@ struct ReportMessage {
         reporterDomains = Self.registrableDomains(of: Self.addresses(in: root.headers, ["From", "Sender", "Reply-To", "Return-Path", "X-RT-Originator"]))
             .union(ReportThreading.ticketSystemHosts(inSubject: subject).map(Hostname.registrable))
         let recipients = Self.addresses(in: root.headers, ["To", "Cc"])
+        recipientAddresses = recipients.map { $0.lowercased() }
         let abuseMailboxes = recipients.filter(Self.isAbuseMailbox)
         recipientDomains = Self.registrableDomains(of: abuseMailboxes.isEmpty ? recipients : abuseMailboxes)
         walk(root)
