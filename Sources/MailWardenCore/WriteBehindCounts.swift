@@ -36,7 +36,8 @@ public final class WriteBehindCounts: @unchecked Sendable {
     /// The most counts waiting at once; past it, counts are synchronous again.
     public let capacity: Int
     private let maxGroup: Int
-    /// The most identities whose totals are remembered (one per sender of the last second, in practice).
+    /// The most identities whose totals are remembered: only those counted in the last second are of
+    /// use, so a full table drops the others (a few hundred bytes each).
     private let maxKnown: Int
     private let written: Written
     private let condition = NSCondition()
@@ -46,7 +47,7 @@ public final class WriteBehindCounts: @unchecked Sendable {
     private var writing = 0
     private var writerStarted = false
 
-    public init(store: any TransactionalStore, capacity: Int = 10_000, maxGroup: Int = 64, maxKnown: Int = 100_000,
+    public init(store: any TransactionalStore, capacity: Int = 10_000, maxGroup: Int = 64, maxKnown: Int = 10_000,
                 written: @escaping Written) {
         self.store = store
         self.capacity = max(capacity, 1)
