@@ -89,7 +89,7 @@ public struct IdentityAccounting: Sendable {
     public func count(_ event: MessageEvent, state: IdentityState, heldQueueID: String? = nil) throws -> AccountingOutcome {
         let limits = config.limits(with: state.override)
         let exempt = config.isExempt(event.identity, override: state.override)
-        if let writeBehind, let estimate = writeBehind.admit(event, limits: limits, work: {
+        if let writeBehind, let estimate = writeBehind.admit(event, limits: limits, exempt: exempt, work: {
             try countWork(event, limits: limits, exempt: exempt, alreadyAnswered: true, heldQueueID: nil)
         }) {
             return exempt ? .exempt(totals: estimate) : .pass(totals: estimate)

@@ -63,10 +63,11 @@ public final class WriteBehindCounts: @unchecked Sendable {
     private var takenSoFar = 0
 
     /// Takes `event`'s count to write behind and returns the totals it will bring the identity to at
-    /// most, or returns nil: count it now. `work` commits the count (it joins a transaction of the
+    /// most, or returns nil: count it now. An `exempt` identity is never locked, so its counts go
+    /// behind however near its limits. `work` commits the count (it joins a transaction of the
     /// writer's); it runs on the writer thread. Before returning nil it waits (at most
     /// `pendingTimeout`) for the identity's counts still waiting, so that the count made now sees them.
-    public func admit(_ event: MessageEvent, limits: LimitSet, pendingTimeout: TimeInterval = 5,
+    public func admit(_ event: MessageEvent, limits: LimitSet, exempt: Bool = false, pendingTimeout: TimeInterval = 5,
                       work: @escaping () throws -> AccountingOutcome) -> [Counter: Int]? {
         condition.lock()
         defer { condition.unlock() }
@@ -74,7 +75,7 @@ public final class WriteBehindCounts: @unchecked Sendable {
         var estimate = entry.totals
         for (counter, amount) in entry.unwritten { estimate[counter, default: 0] += amount }
         for (counter, amount) in event.counted { estimate[counter, default: 0] += amount }
-        let far = Counter.allCases.allSatisfy { counter in limits[counter].map { (estimate[counter] ?? 0) <= $0.count / 2 } ?? true }
+        let far = exempt || Counter.allCases.allSatisfy { counter in limits[counter].map { (estimate[counter] ?? 0) <= $0.count / 2 } ?? true }
         guard far, entry.readAt >= event.at - 1, queued.count < capacity else {
             let deadline = Date(timeIntervalSinceNow: pendingTimeout)
             while (known[event.identity]?.pending ?? 0) > 0, condition.wait(until: deadline) {}

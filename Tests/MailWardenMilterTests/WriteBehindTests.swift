@@ -145,3 +145,16 @@ extension WriteBehindTests {
         #expect(try shared.messages(of: "sasl:erin") == 6, "lost 0, duplicated 0")
     }
 }
+
+extension WriteBehindTests {
+    /// An exempt identity (a newsletter sender, say) is counted but never locked: its counts go
+    /// behind the answer however near or past its limits, and every one of them is stored.
+    @Test func anExemptIdentitysCountsGoBehindPastItsLimits() throws {
+        let h = try Harness(Self.config + "\nexempt = sasl:news")
+        for n in 1...30 { #expect(h.send(.init(auth: "news", queueID: "Q\(n)")).0 == .accept) }
+        #expect(h.filter.writeBehind.flush(timeout: 10) == 0)
+        #expect(h.filter.writeBehind.taken == 29, "all but the first, which read the totals")
+        #expect(try h.store.identities().first { $0.identity == "sasl:news" }?.messages == 30)
+        #expect(try h.store.state(of: "sasl:news").lock == nil)
+    }
+}
