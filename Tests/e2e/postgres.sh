@@ -149,6 +149,8 @@ expect_eq "(1b) carol's lock names the messages counter" messages "$(mw_lock_fie
 written_behind() { curl -fsS --max-time 10 "http://127.0.0.1:${HOST[$1.METRICS]}/metrics" | awk '$1 == "mailwarden_counts_written_behind_total" { print $2 + 0 }'; }
 wb_a=$(written_behind A) wb_b=$(written_behind B)
 check "(1b) both hosts answered some counts before they committed (A $wb_a, B $wb_b)" test "${wb_a:-0}" -gt 0 -a "${wb_b:-0}" -gt 0
+waiting_a=$(curl -fsS --max-time 10 "http://127.0.0.1:${HOST[A.METRICS]}/metrics" | awk '$1 == "mailwarden_counts_written_behind_waiting" { print $2 + 0 }')
+expect_eq "(1b) host A has no count left waiting once the messages are through (mailwarden_counts_written_behind_waiting)" 0 "$waiting_a"
 for h in A B; do
     sed -i '/^count_commit = write_behind$/d; /^limit_messages = 20\/1h$/d' "$E2E_DIR/$h/mailwarden.conf"
     check "(1b) host $h reloads without them" reload_host "$h"

@@ -432,19 +432,16 @@ enum AutomaticReply {
     /// Subject openings of replies, lower-cased (English, German, Dutch, Nordic, Italian, French).
     private static let replyPrefixes = ["re:", "aw:", "antw:", "sv:", "vs:", "r:", "ref:", "réf:"]
 
-    /// A reply to some message: it names it (RFC 5322 In-Reply-To, References) or says so in its subject.
-    /// `subject`: lower-cased and trimmed.
-    /// Whether `text` quotes mail from one of `addresses`: an attribution line ("… <a@b> wrote:",
-    /// "schrieb", "a écrit", "escribió") naming one of them, on that line or the one before (long
-    /// attributions wrap). Read in the first 10,000 characters only.
-    static func quotesMail(from addresses: [String], in text: String) -> Bool {
+    /// Whether `text` quotes mail from one of `addresses` (lower-cased): an attribution line ("… <a@b>
+    /// wrote:", "schrieb", "a écrit", "escribió") naming one of them, on that line or the one before
+    /// (long attributions wrap). Read in the first 10,000 characters only.
+    private static func quotesMail(from addresses: [String], in text: String) -> Bool {
         guard !addresses.isEmpty else { return false }
         var previous = Substring()
-        for line in text.prefix(10_000).split(separator: "\n") {
-            let lowered = line.lowercased()
-            if attributionWords.contains(where: { lowered.includes($0) }) {
-                let attribution = previous.lowercased() + " " + lowered
-                if addresses.contains(where: { attribution.includes($0) }) { return true }
+        for line in text.prefix(10_000).lowercased().split(separator: "\n") {
+            if attributionWords.contains(where: { line.includes($0) }),
+               addresses.contains(where: { line.includes($0) || previous.includes($0) }) {
+                return true
             }
             previous = line
         }
@@ -453,6 +450,8 @@ enum AutomaticReply {
 
     private static let attributionWords = ["wrote:", "schrieb", "a écrit", "escribió", "ha scritto", "schreef"]
 
+    /// A reply to some message: it names it (RFC 5322 In-Reply-To, References) or says so in its subject.
+    /// `subject`: lower-cased and trimmed.
     private static func isReply(_ message: ReportMessage, subject: String) -> Bool {
         message.headers.value("In-Reply-To") != nil || message.headers.value("References") != nil || answers(subject)
     }
