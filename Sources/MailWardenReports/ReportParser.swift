@@ -44,7 +44,7 @@ public enum ReportParser {
                 }
             }
         }
-        if draft.original == nil, let attached = message.attachedMessages.first, let inner = attached.parts.first {
+        if draft.original == nil, let attached = message.attachedOriginal, let inner = attached.parts.first {
             draft.original = OriginalMessage(headers: inner.headers, bytes: attached.body, isHeadersOnly: attached.mediaType.hasPrefix("text/"))
         }
         draft.isTruncated = draft.isTruncated || message.isTruncated || bytes.count > input.count || budget.isExhausted

@@ -96,6 +96,70 @@ import Testing
         #expect(namingASite.sourceIPs.isEmpty && namingASite.domains == ["shop.example"], "\(namingASite.sourceIPs) \(namingASite.domains)")
     }
 
+    /// A reporter attaching its own earlier forward (to SpamCop, to another desk) wraps the original
+    /// once more: the original is the message inside the reporter's, both for the source and for
+    /// the evidence. An attached spam that only forges the reporter's address is still the original.
+    @Test func theOriginalInsideTheReportersOwnForwardIsTheOneReported() {
+        let report = TestMail.parse("""
+            From: Reporter <someone@mailbox.example>
+            To: abuse@isp.example
+            Subject: Fwd: spam report
+            Content-Type: multipart/mixed; boundary="outer"
+
+            --outer
+            Content-Type: text/plain
+
+            Please stop this spammer, see my report below.
+            --outer
+            Content-Type: message/rfc822
+
+            Received: from [192.168.8.2] (dialup.mobile.example [198.51.100.80]) by mail.mailbox.example with ESMTPSA
+            From: Reporter <someone@mailbox.example>
+            To: submit.x@spam.spamcop.example
+            Subject: spam report
+            Content-Type: multipart/mixed; boundary="inner"
+
+            --inner
+            Content-Type: text/plain
+
+            Spam below.
+            --inner
+            Content-Type: message/rfc822
+
+            Received: from spam.sender.example (spam.sender.example [203.0.113.45]) by mail.mailbox.example
+            From: Deals <deals@sender.example>
+            Subject: cheap offer
+
+            Buy now.
+            --inner--
+            --outer--
+            """)
+        #expect(report.sourceIPs == ["203.0.113.45"], "\(report.sourceIPs)")
+        #expect(report.originalHeader("Subject") == "cheap offer")
+        let forged = TestMail.parse("""
+            From: Reporter <someone@mailbox.example>
+            To: abuse@isp.example
+            Subject: Fwd: invoice
+            Content-Type: multipart/mixed; boundary="outer"
+
+            --outer
+            Content-Type: text/plain
+
+            Spam pretending to come from us.
+            --outer
+            Content-Type: message/rfc822
+
+            Received: from spam.sender.example (spam.sender.example [203.0.113.46]) by mail.mailbox.example
+            From: Billing <billing@mailbox.example>
+            Subject: your invoice
+
+            Pay now.
+            --outer--
+            """)
+        #expect(forged.sourceIPs == ["203.0.113.46"], "\(forged.sourceIPs)")
+        #expect(forged.originalHeader("Subject") == "your invoice")
+    }
+
     /// Outlook forwards a spam with its header block quoted below a rule of underscores, and the
     /// spam attached: the quoted block is the spam's, not the complaint's words, so the source is
     /// the original's sender, not the sites the spam links.
@@ -1402,6 +1466,27 @@ import Testing
             """)
         // A HELO that claims the reporter's name is the client's to choose: rDNS `unknown` is not ours.
         #expect(report.sourceIPs == ["198.51.100.7"])
+    }
+
+    /// Exchange-style fields record no reverse name (`from host (ip)`): a relay calling itself the
+    /// reporter's server that took the older hop is the reporter's; one whose reverse name says
+    /// otherwise, or whose claim the chain does not bear out, is not.
+    @Test func theReportersRelayWithNoReverseNameIsWalkedPast() {
+        let relay = Self.forwarded("""
+            Received: from mx2.isp.example (198.51.100.30) by store4.mailhost.example
+            Received: from sender.example ([203.0.113.44]) by mx2.isp.example
+            """)
+        #expect(relay.sourceIPs == ["203.0.113.44"])
+        let reverseNameDisagrees = Self.forwarded("""
+            Received: from mx2.isp.example (liar.example [198.51.100.30]) by store4.mailhost.example
+            Received: from sender.example ([203.0.113.44]) by mx2.isp.example
+            """)
+        #expect(reverseNameDisagrees.sourceIPs == ["198.51.100.30"])
+        let notBorneOut = Self.forwarded("""
+            Received: from mx2.isp.example (198.51.100.30) by store4.mailhost.example
+            Received: from sender.example ([203.0.113.44]) by mx9.isp.example
+            """)
+        #expect(notBorneOut.sourceIPs == ["198.51.100.30"])
     }
 
     @Test func aProvidersInternalRelaysAreWalkedPast() {

@@ -227,7 +227,10 @@ import Testing
             """)
         #expect(report.format == .forwardedSpam)
         #expect(report.type == .spam)
-        #expect(report.originalHeader("From") == "first@isp.example")
+        // Both forwards are the reporter's own (isp.example): the spam inside them is the original.
+        #expect(report.originalHeader("From") == "spammer@bad.example")
+        #expect(report.originalHeader("X-Auth-User") == "customer42")
+        #expect(report.sourceIPs == ["203.0.113.9"])
         let outer = MIMEPart.parse(TestMail.bytes("Content-Type: message/rfc822\n\n" + forwardedOnce)[...], budget: DecodeBudget())
         let innermost = outer.parts.first?.parts.last?.parts.first
         #expect(innermost?.headers.value("X-Auth-User") == "customer42")

@@ -36,7 +36,7 @@ enum FeedbackReport {
         if draft.ips.isEmpty {
             // Source-IP is optional: the human-readable part names it, else the original's Received chain.
             for text in message.texts { draft.ips.add(contentsOf: IndicatorScanner.ips(in: text)) }
-            if draft.ips.isEmpty, let hop = message.attachedMessages.first?.parts.first.flatMap({ ReportMessage.offendingHop($0.headers, reporterDomains: message.reporterDomains) }) {
+            if draft.ips.isEmpty, let hop = message.attachedOriginal?.parts.first.flatMap({ ReportMessage.offendingHop($0.headers, reporterDomains: message.reporterDomains) }) {
                 draft.ips.add(hop)
             }
         }

@@ -7,7 +7,7 @@ import MailWardenCore
 enum ForwardedComplaint {
     static func read(_ message: ReportMessage, _ draft: inout ReportDraft, _ budget: DecodeBudget) -> Bool {
         var complaint = message.texts
-        var original = message.attachedMessages.first?.parts.first
+        var original = message.attachedOriginal?.parts.first
         // A complaint forwarded inline (a provider passing on what its abuse mailbox received) is
         // no offending original: its words are the complaint, read as text.
         if let inline = message.texts.lazy.compactMap({ InlineForward($0, budget: budget) }).first, !inline.isComplaint {

@@ -11,6 +11,8 @@ struct ReceivedHop {
     /// The client's name as the receiving server looked it up (reverse DNS), when it gives one;
     /// never the HELO name, which the client chooses.
     let clientName: String?
+    /// The name the client gave (its HELO, or Exchange's `from host (ip)`): the client's choice.
+    let claimedName: String?
     /// The receiving server (`by` host).
     let serverName: String?
 
@@ -25,6 +27,7 @@ struct ReceivedHop {
         let clause = words[1..<byIndex]
         let comment = clause.filter { $0.depth > 0 }.map(\.text)
         serverName = byIndex + 1 < words.count ? Hostname.normalized(words[byIndex + 1].text) : nil
+        claimedName = clause[clause.startIndex].depth == 0 ? Hostname.normalized(clause[clause.startIndex].text) : nil
         // Postfix, Sendmail: `from helo (rdns [ip])`. Exim: `from rdns ([ip] helo=…)`. Exchange:
         // `from host (ip) by …`. Some (Mailobj, qmail-likes): `from host [ip] by …`, outside a comment.
         if let bracketed = comment.firstIndex(where: { $0.hasPrefix("[") }), let ip = Self.address(comment[bracketed]) {
@@ -80,10 +83,18 @@ extension ReportMessage {
     /// organisation) nor the reporter's (a client named in `reporterDomains`, registrable domains:
     /// a mailbox provider's inbound relay handing the spam to its mail store). Nil when no field names one.
     static func offendingHop(_ headers: [HeaderField], reporterDomains: Set<String> = []) -> IPAddress? {
-        for field in headers.values("Received").prefix(maxReceivedWalked) {
-            guard let hop = ReceivedHop(field), !hop.clientAddress.isInternal else { continue }
+        let hops = headers.values("Received").prefix(maxReceivedWalked).map(ReceivedHop.init)
+        for (index, hop) in hops.enumerated() {
+            guard let hop, !hop.clientAddress.isInternal else { continue }
             let clientDomain = hop.clientName.map(Hostname.registrable)
             if let clientDomain, clientDomain == hop.serverName.map(Hostname.registrable) || reporterDomains.contains(clientDomain) {
+                continue
+            }
+            // A relay with no reverse name (Exchange's `from host (ip)`) that calls itself the
+            // reporter's server which took the older hop: the reporter's inbound relay. The name
+            // alone is the client's word, so it counts only where the chain below bears it out.
+            if hop.clientName == nil, let claimed = hop.claimedName, index + 1 < hops.count, let older = hops[index + 1],
+               claimed == older.serverName, reporterDomains.contains(Hostname.registrable(claimed)) {
                 continue
             }
             return hop.clientAddress

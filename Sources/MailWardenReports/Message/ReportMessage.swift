@@ -56,6 +56,26 @@ struct ReportMessage {
 
     var reportType: String? { root.contentType["report-type"]?.lowercased() }
 
+    /// The attached message the report is about: the first one, unless that is the reporter's own
+    /// mail (its earlier forward to SpamCop or to another desk, attached again), whose own attached
+    /// message is then the original, down to three such wrappings.
+    var attachedOriginal: MIMEPart? {
+        guard var attached = attachedMessages.first else { return nil }
+        for _ in 0..<3 {
+            guard let inner = attached.parts.first,
+                  !Self.registrableDomains(of: Self.addresses(in: inner.headers, ["From"])).isDisjoint(with: reporterDomains),
+                  let nested = Self.firstAttachedMessage(in: inner, depth: 0) else { break }
+            attached = nested
+        }
+        return attached
+    }
+
+    private static func firstAttachedMessage(in part: MIMEPart, depth: Int) -> MIMEPart? {
+        if part.mediaType == "message/rfc822" || part.mediaType == "message/global" { return part }
+        guard part.isMultipart, depth < 8 else { return nil }
+        return part.parts.lazy.compactMap { firstAttachedMessage(in: $0, depth: depth + 1) }.first
+    }
+
     /// The addresses in the header fields `names` (comma-separated lists, display names dropped).
     static func addresses(in headers: [HeaderField], _ names: [String]) -> [String] {
         names.flatMap { headers.values($0) }.flatMap { $0.split(separator: ",") }.compactMap { address(String($0)) }
