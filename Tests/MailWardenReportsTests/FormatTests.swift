@@ -1489,6 +1489,28 @@ import Testing
         #expect(notBorneOut.sourceIPs == ["198.51.100.30"])
     }
 
+    /// A hosting company's outbound relay is shared by its customers: the web server that handed
+    /// the spam to it, named in the relay's own domain, is the source. A client the relay's
+    /// organisation does not name as its own stays behind the relay.
+    @Test func theSendersOwnRelayIsFollowedToTheHostBehindIt() {
+        let hosting = Self.forwarded("""
+            Received: from outgoing3.relay.hosting.example (outgoing3.relay.hosting.example [198.51.100.40]) by mx.mailbox.example
+            Received: from web12.hosting.example ([203.0.113.12]) by filter2.hosting.example with esmtpsa
+            Received: from localhost ([127.0.0.1] helo=web12.hosting.example) by web12.hosting.example
+            """)
+        #expect(hosting.sourceIPs == ["203.0.113.12"])
+        let stranger = Self.forwarded("""
+            Received: from outgoing3.relay.hosting.example (outgoing3.relay.hosting.example [198.51.100.40]) by mx.mailbox.example
+            Received: from bot.example ([203.0.113.13]) by filter2.hosting.example
+            """)
+        #expect(stranger.sourceIPs == ["198.51.100.40"])
+        let unnamed = Self.forwarded("""
+            Received: from outgoing3.relay.hosting.example (outgoing3.relay.hosting.example [198.51.100.40]) by mx.mailbox.example
+            Received: from web12.hosting.example (203.0.113.12) by filter2.hosting.example
+            """)
+        #expect(unnamed.sourceIPs == ["198.51.100.40"])
+    }
+
     @Test func aProvidersInternalRelaysAreWalkedPast() {
         let gmail = Self.forwarded("""
             Received: by 2002:a05:6a10:8e0a:b0:5c1:2d3e:4f50 with SMTP id h10csp123456pxb;

@@ -97,8 +97,23 @@ extension ReportMessage {
                claimed == older.serverName, reporterDomains.contains(Hostname.registrable(claimed)) {
                 continue
             }
-            return hop.clientAddress
+            return originOfRelay(hops[index...])
         }
         return nil
+    }
+
+    /// The edge client is often the sender's own outbound relay, shared by all its customers; a
+    /// hosting company's relay names the web server behind it. The chain is followed down while
+    /// the relay's organisation (its reverse name's registrable domain) received the message from
+    /// another of its own hosts, named so by reverse DNS, on a public address.
+    private static func originOfRelay(_ hops: ArraySlice<ReceivedHop?>) -> IPAddress? {
+        guard var origin = hops.first ?? nil else { return nil }
+        for older in hops.dropFirst() {
+            guard let older, !older.clientAddress.isInternal, let organisation = origin.clientName.map(Hostname.registrable),
+                  older.serverName.map(Hostname.registrable) == organisation, older.clientName.map(Hostname.registrable) == organisation
+            else { break }
+            origin = older
+        }
+        return origin.clientAddress
     }
 }
