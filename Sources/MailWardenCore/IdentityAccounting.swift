@@ -89,8 +89,8 @@ public struct IdentityAccounting: Sendable {
     public func count(_ event: MessageEvent, state: IdentityState, heldQueueID: String? = nil) throws -> AccountingOutcome {
         let limits = config.limits(with: state.override)
         let exempt = config.isExempt(event.identity, override: state.override)
-        if let writeBehind, let estimate = writeBehind.admit(event, limits: limits, exempt: exempt, work: {
-            try countWork(event, limits: limits, exempt: exempt, alreadyAnswered: true, heldQueueID: nil)
+        if let writeBehind, let estimate = writeBehind.admit(event, limits: limits, exempt: exempt, work: { run in
+            try countWork(run, limits: limits, exempt: exempt, alreadyAnswered: true, heldQueueID: nil)
         }) {
             return exempt ? .exempt(totals: estimate) : .pass(totals: estimate)
         }
@@ -98,21 +98,46 @@ public struct IdentityAccounting: Sendable {
         // per on_error) leaves no count behind, so the client's retry is counted once. The lock is
         // noted in the cache only once it is committed.
         let outcome = try counting.run(key: event.identity) {
-            try countWork(event, limits: limits, exempt: exempt, alreadyAnswered: false, heldQueueID: heldQueueID)
+            try countWork([event], limits: limits, exempt: exempt, alreadyAnswered: false, heldQueueID: heldQueueID)[0]
         }
         if case .locked(let lock, crossing: .some) = outcome { cache?.noteLock(lock) }
         if let writeBehind, let totals = outcome.totals { writeBehind.noteCommitted(totals, of: event.identity, at: event.at) }
         return outcome
     }
 
-    /// A count's store work: record, then lock on a crossing. A message `alreadyAnswered` (written
+    /// The store work of a run of one identity's messages of one second (one, unless written behind):
+    /// record, then lock on a crossing; one outcome per message. A message `alreadyAnswered` (written
     /// behind) went on its way: only the lock is set, no refused attempt recorded.
-    private func countWork(_ event: MessageEvent, limits: LimitSet, exempt: Bool, alreadyAnswered: Bool,
-                           heldQueueID: String?) throws -> AccountingOutcome {
-        let totals = try store.record(event, windows: limits.windows)
-        if exempt { return .exempt(totals: totals) }
-        guard let crossing = LockPolicy(limits: limits).crossing(totals: totals) else { return .pass(totals: totals) }
-        return try lockOrWarn(event.identity, crossing: crossing, totals: totals, crossingAttempt: !alreadyAnswered, heldQueueID: heldQueueID)
+    private func countWork(_ run: [MessageEvent], limits: LimitSet, exempt: Bool, alreadyAnswered: Bool,
+                           heldQueueID: String?) throws -> [AccountingOutcome] {
+        let runTotals = try store.record(run, windows: limits.windows)
+        // Each message's totals: the run's, less what the messages after it added.
+        var later: [Counter: Int] = [:]
+        var totals: [[Counter: Int]] = []
+        for event in run.reversed() {
+            var these = runTotals
+            for (counter, amount) in later { these[counter, default: 0] -= amount }
+            totals.append(these)
+            for (counter, amount) in event.counted { later[counter, default: 0] += amount }
+        }
+        totals.reverse()
+        if exempt { return totals.map { .exempt(totals: $0) } }
+        let policy = LockPolicy(limits: limits)
+        guard let first = totals.firstIndex(where: { policy.crossing(totals: $0) != nil }), let crossing = policy.crossing(totals: totals[first]) else {
+            return totals.map { .pass(totals: $0) }
+        }
+        let outcome = try lockOrWarn(run[first].identity, crossing: crossing, totals: totals[first], crossingAttempt: !alreadyAnswered,
+                                     heldQueueID: heldQueueID)
+        return totals.indices.map { index in
+            if index < first { return .pass(totals: totals[index]) }
+            if index == first { return outcome }
+            // Counted after the crossing, in the same second: already on their way.
+            switch outcome {
+            case .locked(let lock, _): return .locked(lock, crossing: nil)
+            case .wouldLock(let reason, _): return .wouldLock(reason: reason, totals: totals[index])
+            default: return outcome
+            }
+        }
     }
 
     /// Counts a complaint (report `reportID`) traced to an identity; it locks only once enough distinct

@@ -72,8 +72,11 @@ public struct MessageEvent: Sendable {
     }
 
     /// What this message adds to each counter.
-    public var counted: [(counter: Counter, amount: Int)] {
-        [(.messages, 1), (.recipients, max(recipients, 0)), (.spam, spam ? 1 : 0)]
+    public var counted: [(counter: Counter, amount: Int)] { Self.counted([self]) }
+
+    /// What a run of messages adds to each counter, in `counted`'s order.
+    public static func counted(_ run: [MessageEvent]) -> [(counter: Counter, amount: Int)] {
+        [(.messages, run.count), (.recipients, run.reduce(0) { $0 + max($1.recipients, 0) }), (.spam, run.count { $0.spam })]
     }
 }
 
@@ -124,8 +127,10 @@ public protocol PolicyStore: TransactionalStore, IdentityStateSource {
     /// The locks in force and the overrides. Its version is read first, so a change made during the
     /// read shows up as a version newer than the snapshot's and is read again, never missed.
     func policySnapshot() throws -> PolicySnapshot
-    /// Counts the message (windows, totals, outbound log) and returns the totals within each window, this message included.
-    func record(_ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int]
+    /// Counts a run of one identity's messages of one second (one or more: write-behind merges the
+    /// counts of a busy sender's second): each message's outbound log row, their window counts and
+    /// totals as one. Returns the totals within each window, the whole run included.
+    func record(_ run: [MessageEvent], windows: [Counter: TimeSpan]) throws -> [Counter: Int]
     /// Counts one complaint from `reporter` (filed as report `reportID`) and returns the window's complaints.
     func recordComplaint(identity: Identity, reporter: String, reportID: Int64, at: Int64, window: TimeSpan) throws -> ComplaintTally
     /// Stores a lock (committed before returning); returns the lock in force (an existing one wins).
@@ -134,6 +139,13 @@ public protocol PolicyStore: TransactionalStore, IdentityStateSource {
     func unlock(identity: Identity, by actor: String, reason: String?, at: Int64) throws -> Bool
     /// Counts a refused/held/tempfailed attempt of a locked identity (apart from the windows).
     func recordLockedAttempt(identity: Identity, at: Int64, heldQueueID: String?) throws
+}
+
+extension PolicyStore {
+    /// Counts one message; returns the totals within each window, this message included.
+    public func record(_ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
+        try record([event], windows: windows)
+    }
 }
 
 /// Mints the `X-MailWarden-ID` token of an identity (keyed HMAC) and remembers it, so a complaint

@@ -1,7 +1,9 @@
 // Counts written behind the answer (count_commit = write_behind). A message whose identity is far
 // from every limit is answered at once; a writer thread commits its count a moment later, with the
-// other counts of that moment in one transaction. Under load the answer then no longer waits behind
-// the other sessions' commits, which is most of a synchronous count's time (bench/results.md).
+// other counts of that moment in one transaction, and one identity's counts of one second as one
+// (a busy sender's, or a hijacked account's, second costs the store one count and its outbound
+// rows). Under load the answer then no longer waits behind the other sessions' commits, which is
+// most of a synchronous count's time (bench/results.md).
 //
 // "Far" is judged on the totals this host last committed for the identity, at most a second old,
 // plus every count it answered since: the windows only slide forward, so that is an upper bound of
@@ -21,7 +23,8 @@ public final class WriteBehindCounts: @unchecked Sendable {
 
     private struct Pending {
         let event: MessageEvent
-        let work: () throws -> AccountingOutcome
+        /// Counts a run of the identity's messages of one second, this one among them.
+        let work: ([MessageEvent]) throws -> [AccountingOutcome]
     }
 
     /// An identity's totals as this host last committed them, and what it answered since.
@@ -64,11 +67,12 @@ public final class WriteBehindCounts: @unchecked Sendable {
 
     /// Takes `event`'s count to write behind and returns the totals it will bring the identity to at
     /// most, or returns nil: count it now. An `exempt` identity is never locked, so its counts go
-    /// behind however near its limits. `work` commits the count (it joins a transaction of the
-    /// writer's); it runs on the writer thread. Before returning nil it waits (at most
+    /// behind however near its limits. `work` commits the count of a run of the identity's messages
+    /// of one second, this one among them (it joins a transaction of the writer's): a busy sender's
+    /// second is counted as one. It runs on the writer thread. Before returning nil it waits (at most
     /// `pendingTimeout`) for the identity's counts still waiting, so that the count made now sees them.
     public func admit(_ event: MessageEvent, limits: LimitSet, exempt: Bool = false, pendingTimeout: TimeInterval = 5,
-                      work: @escaping () throws -> AccountingOutcome) -> [Counter: Int]? {
+                      work: @escaping ([MessageEvent]) throws -> [AccountingOutcome]) -> [Counter: Int]? {
         condition.lock()
         defer { condition.unlock() }
         guard var entry = known[event.identity] else { return nil }
@@ -145,7 +149,16 @@ public final class WriteBehindCounts: @unchecked Sendable {
         writing = group.count
         condition.unlock()
 
-        let results = commit(group)
+        // Runs of one identity's counts of one second: the store counts each run as one.
+        var runs: [[Pending]] = []
+        for pending in group {
+            if let last = runs.last?.last, last.event.identity == pending.event.identity, last.event.at == pending.event.at {
+                runs[runs.count - 1].append(pending)
+            } else {
+                runs.append([pending])
+            }
+        }
+        let results = commit(runs)
 
         condition.lock()
         for (pending, result) in zip(group, results) {
@@ -171,21 +184,24 @@ public final class WriteBehindCounts: @unchecked Sendable {
         }
     }
 
-    /// One transaction for the group; if it fails, each count alone, so one count's failure is its
+    /// One transaction for the group; if it fails, each run alone, so one run's failure is its
     /// own, until one fails alone too: then the store itself is failing, and the rest go to the
-    /// backlog with that error instead of each waiting out its own timeout.
-    private func commit(_ group: [Pending]) -> [Result<AccountingOutcome, any Error>] {
-        if group.count > 1, let outcomes = try? store.atomically({ try group.map { try $0.work() } }) {
+    /// backlog with that error instead of each waiting out its own timeout. One result per count.
+    private func commit(_ runs: [[Pending]]) -> [Result<AccountingOutcome, any Error>] {
+        // The run's last work: its identity's limits as admitted last.
+        func count(_ run: [Pending]) throws -> [AccountingOutcome] { try run[run.count - 1].work(run.map(\.event)) }
+        let total = runs.reduce(0) { $0 + $1.count }
+        if runs.count > 1, let outcomes = try? store.atomically({ try runs.flatMap(count) }) {
             return outcomes.map { .success($0) }
         }
         var results: [Result<AccountingOutcome, any Error>] = []
-        for pending in group {
-            let result = Result { try store.atomically(pending.work) }
-            results.append(result)
-            if case .failure = result { break }
-        }
-        if case .failure(let error) = results.last {
-            results += Array(repeating: .failure(error), count: group.count - results.count)
+        for run in runs {
+            do {
+                results += try store.atomically { try count(run) }.map { .success($0) }
+            } catch {
+                results += Array(repeating: .failure(error), count: total - results.count)
+                break
+            }
         }
         return results
     }

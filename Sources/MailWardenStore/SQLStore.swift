@@ -138,13 +138,15 @@ public final class SQLStore: Store, @unchecked Sendable {
         }
     }
 
-    public func record(_ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
-        try db.transaction { tx in
+    public func record(_ run: [MessageEvent], windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
+        guard let event = run.first else { return [:] }
+        let counted = MessageEvent.counted(run)
+        return try db.transaction { tx in
             let id = try Self.touchIdentity(tx, event.identity, at: event.at,
-                                            counts: "messages = messages + 1, recipients = recipients + ?, spam = spam + ?",
-                                            [.int(Int64(max(event.recipients, 0))), .int(event.spam ? 1 : 0)])
-            if tx.dialect == .postgresql { return try Self.countOnPostgreSQL(tx, identityID: id, event, windows: windows) }
-            for (counter, amount) in event.counted where amount > 0 {
+                                            counts: "messages = messages + ?, recipients = recipients + ?, spam = spam + ?",
+                                            counted.map { .int(Int64($0.amount)) })
+            if tx.dialect == .postgresql { return try Self.countOnPostgreSQL(tx, identityID: id, run, counted, windows: windows) }
+            for (counter, amount) in counted where amount > 0 {
                 // A later second already counted (another host's clock is ahead): its running total grows too.
                 try tx.query("UPDATE window_events SET running = running + ? WHERE identity_id = ? AND counter = ? AND at > ?",
                              [.int(Int64(amount)), .int(id), .text(counter.rawValue), .int(event.at)])
@@ -157,25 +159,31 @@ public final class SQLStore: Store, @unchecked Sendable {
                     """, [.int(id), .text(counter.rawValue), .int(event.at), .int(Int64(amount)), .int(Int64(amount)),
                           .int(id), .text(counter.rawValue), .int(event.at)])
             }
-            try tx.query("INSERT INTO outbound(at, identity_id, message_id, queue_id, recipients, spam, scan) VALUES(?, ?, ?, ?, ?, ?, ?)",
-                         [.int(event.at), .int(id), SQLValue(event.messageID), SQLValue(event.queueID),
-                          .int(Int64(event.recipients)), .int(event.spam ? 1 : 0), SQLValue(event.scan)])
+            for message in run { try Self.logOutbound(tx, identityID: id, message) }
             return try Self.windowTotals(tx, identityID: id, now: event.at, windows: windows)
         }
+    }
+
+    private static func logOutbound(_ tx: any SQLTransaction, identityID id: Int64, _ event: MessageEvent) throws {
+        try tx.query("INSERT INTO outbound(at, identity_id, message_id, queue_id, recipients, spam, scan) VALUES(?, ?, ?, ?, ?, ?, ?)",
+                     [.int(event.at), .int(id), SQLValue(event.messageID), SQLValue(event.queueID),
+                      .int(Int64(event.recipients)), .int(event.spam ? 1 : 0), SQLValue(event.scan)])
     }
 
     /// PostgreSQL: the count after touchIdentity in one statement (a round trip each). touchIdentity's
     /// UPDATE took the identity's row lock, which every host's count of it takes first and holds to
     /// COMMIT; so this statement's snapshot, taken after it, holds every earlier count, and the
     /// running totals it extends are exact.
-    static func countOnPostgreSQL(_ tx: any SQLTransaction, identityID id: Int64, _ event: MessageEvent,
-                                  windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
-        let recipients = Int64(max(event.recipients, 0))
-        let spam: Int64 = event.spam ? 1 : 0
+    /// The run's first message's outbound row is written by the statement, the others' after it.
+    static func countOnPostgreSQL(_ tx: any SQLTransaction, identityID id: Int64, _ run: [MessageEvent],
+                                  _ counted: [(counter: Counter, amount: Int)], windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
+        let event = run[0]
         func since(_ counter: Counter) -> SQLValue { .int(event.at - (windows[counter]?.seconds ?? 3600)) }
-        let rows = try tx.query(postgreSQLCount, [.int(id), .int(event.at), since(.messages), .int(recipients), since(.recipients),
-                                                     .int(spam), since(.spam), .int(event.at), .int(id), SQLValue(event.messageID),
-                                                     SQLValue(event.queueID), .int(Int64(event.recipients)), .int(spam), SQLValue(event.scan)])
+        var parameters: [SQLValue] = [.int(id), .int(event.at)]
+        for (counter, amount) in counted { parameters += [.int(Int64(amount)), since(counter)] }
+        let rows = try tx.query(postgreSQLCount, parameters + [.int(event.at), .int(id), SQLValue(event.messageID), SQLValue(event.queueID),
+                                                               .int(Int64(event.recipients)), .int(event.spam ? 1 : 0), SQLValue(event.scan)])
+        for message in run.dropFirst() { try logOutbound(tx, identityID: id, message) }
         var totals: [Counter: Int] = [.messages: 0, .recipients: 0, .spam: 0]
         for row in rows {
             if let counter = row.first?.text.flatMap(Counter.init(rawValue:)) { totals[counter] = Int(row[1].int ?? 0) }
@@ -189,7 +197,7 @@ public final class SQLStore: Store, @unchecked Sendable {
     /// host's clock is ahead) as the table has it plus this message's amount.
     private static let postgreSQLCount = """
         WITH p(id, at) AS (VALUES (?::bigint, ?::bigint)),
-        a(counter, amount, since) AS (VALUES ('messages', 1::bigint, ?::bigint), ('recipients', ?::bigint, ?::bigint),
+        a(counter, amount, since) AS (VALUES ('messages', ?::bigint, ?::bigint), ('recipients', ?::bigint, ?::bigint),
                                             ('spam', ?::bigint, ?::bigint)),
         later AS (
             UPDATE window_events w SET running = w.running + a.amount FROM a, p

@@ -16,7 +16,7 @@ import MailWardenCore
         let counts = WriteBehindCounts(store: ImmediateStore(), maxKnown: 2) { _, _ in }
         let limits = LimitSet(messages: RateLimit(count: 100, window: .hours(1)))
         func written(_ identity: Identity, at time: Int64) -> Bool {
-            counts.admit(Self.event(identity, at: time), limits: limits) { .pass(totals: [.messages: 2]) } != nil
+            counts.admit(Self.event(identity, at: time), limits: limits) { run in run.map { _ in .pass(totals: [.messages: 2]) } } != nil
         }
         counts.noteCommitted([.messages: 1], of: "sasl:a", at: 100)
         counts.noteCommitted([.messages: 1], of: "sasl:b", at: 100)

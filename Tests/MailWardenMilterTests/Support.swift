@@ -128,9 +128,9 @@ final class FaultyStore: PolicyStore {
     func state(of identity: Identity) throws -> IdentityState { try fault("state"); return try store.state(of: identity) }
     func policyVersion() throws -> Int64 { try fault("policyVersion"); return try store.policyVersion() }
     func policySnapshot() throws -> PolicySnapshot { try fault("policySnapshot"); return try store.policySnapshot() }
-    func record(_ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
+    func record(_ run: [MessageEvent], windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
         try fault("record")
-        return try store.record(event, windows: windows)
+        return try store.record(run, windows: windows)
     }
     func recordComplaint(identity: Identity, reporter: String, reportID: Int64, at: Int64, window: TimeSpan) throws -> ComplaintTally {
         try fault("recordComplaint")

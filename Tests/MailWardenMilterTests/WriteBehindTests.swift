@@ -113,8 +113,8 @@ import MailWardenStore
 
 extension WriteBehindTests {
     /// A store that is away (each call waits out a timeout, then fails): the writer asks it once for
-    /// the group and once for its first count, not once per count; every count waits in the backlog
-    /// and is counted once the store answers again.
+    /// the group and once for its first run (one identity's second), not once per count; every count
+    /// waits in the backlog and is counted once the store answers again.
     @Test func aStoreThatIsAwayIsAskedTwicePerGroupNotOncePerCount() throws {
         let shared = try SharedStore()
         let away = Flag()
@@ -131,18 +131,19 @@ extension WriteBehindTests {
             throw FailingStore.Failure()
         })
         #expect(h.send(.init(auth: "erin", queueID: "Q1")).0 == .accept)
+        #expect(h.send(.init(auth: "finn", queueID: "F1")).0 == .accept)
         away.set()
         #expect(h.send(.init(auth: "erin", queueID: "Q2")).0 == .accept)
         #expect(entered.wait(timeout: .now() + 10) == .success)
-        for n in 3...6 { #expect(h.send(.init(auth: "erin", queueID: "Q\(n)")).0 == .accept) }
+        for n in 3...6 { #expect(h.send(.init(auth: n % 2 == 1 ? "erin" : "finn", queueID: "Q\(n)")).0 == .accept) }
         gate.signal()
         #expect(h.filter.writeBehind.flush(timeout: 10) == 0)
-        #expect(asked.withLock { $0 } == 3, "Q2 alone; then Q3–Q6 as a group and Q3 alone (not each of them alone: 6)")
+        #expect(asked.withLock { $0 } == 3, "Q2 alone; then Q3–Q6 as a group and erin's run alone (not each count alone: 6)")
         #expect(h.filter.countBacklog.count == 5)
         away.clear()
         #expect(try h.filter.catchUpCounts() == 5)
         #expect(h.filter.writeBehind.flush(timeout: 10) == 0)
-        #expect(try shared.messages(of: "sasl:erin") == 6, "lost 0, duplicated 0")
+        #expect(try shared.messages(of: "sasl:erin") == 4 && shared.messages(of: "sasl:finn") == 3, "lost 0, duplicated 0")
     }
 }
 
@@ -156,5 +157,82 @@ extension WriteBehindTests {
         #expect(h.filter.writeBehind.taken == 29, "all but the first, which read the totals")
         #expect(try h.store.identities().first { $0.identity == "sasl:news" }?.messages == 30)
         #expect(try h.store.state(of: "sasl:news").lock == nil)
+    }
+}
+
+extension WriteBehindTests {
+    /// The writer is held on the first count it writes after `hold()` (a busy store) while the
+    /// session threads answer more; `record` calls are counted.
+    final class HeldWriter {
+        final class Calls: Sendable { let count = Mutex(0) }
+
+        let harness: Harness
+        private let calls = Calls()
+        private let holding = Flag()
+        private let entered = DispatchSemaphore(value: 0), gate = DispatchSemaphore(value: 0)
+        var records: Int { calls.count.withLock { $0 } }
+
+        init(_ config: String, shared: SharedStore) throws {
+            let (calls, holding, held, entered, gate) = (calls, holding, Flag(), entered, gate)
+            harness = try Harness(config, store: FaultyStore(shared.store) { call in
+                guard call == "record" else { return }
+                calls.count.withLock { $0 += 1 }
+                guard holding.isSet, !held.set() else { return }
+                entered.signal()
+                // Bounded: a writer never let go fails the test instead of hanging it.
+                _ = gate.wait(timeout: .now() + 10)
+            })
+        }
+
+        func hold() { holding.set() }
+
+        /// Returns once the writer holds a count: what is answered next queues behind it.
+        func waitUntilHolding() { #expect(entered.wait(timeout: .now() + 10) == .success, "the writer was holding a count") }
+
+        func release() { gate.signal() }
+    }
+
+    /// One identity's counts of one second wait for the writer together: the store counts them as
+    /// one (one `record`), and every message still has its own outbound row for tracing complaints.
+    @Test func oneIdentitysSecondIsCountedAsOne() throws {
+        let shared = try SharedStore()
+        let writer = try HeldWriter(Self.config.replacingOccurrences(of: "limit_messages = 10/1h", with: "limit_messages = 1000/1h"), shared: shared)
+        let h = writer.harness
+        #expect(h.send(.init(auth: "fay", queueID: "Q1")).0 == .accept)
+        writer.hold()
+        #expect(h.send(.init(auth: "fay", queueID: "Q2")).0 == .accept)
+        writer.waitUntilHolding()
+        for n in 3...8 { #expect(h.send(.init(auth: "fay", queueID: "Q\(n)")).0 == .accept) }
+        writer.release()
+        #expect(h.filter.writeBehind.flush(timeout: 10) == 0)
+        #expect(writer.records == 3, "Q1 (synchronous), Q2 (holding the writer), Q3–Q8 as one")
+        let record = try #require(try shared.store.identityRecord(of: "sasl:fay", windows: [.messages: .hours(1)], now: h.clock.now()))
+        #expect(record.totals[.messages] == 8 && record.summary.messages == 8, "lost 0, duplicated 0")
+        #expect(Set(record.recent.compactMap(\.queueID)) == Set((1...8).map { "Q\($0)" }), "one outbound row per message")
+    }
+
+    /// Counts merged in one second still lock on the very message that crosses: another host took
+    /// gus to 8 of 10, this host answered Q2–Q5 believing him far; written as one run, Q4 is the
+    /// 11th, so it locks and is named, and Q5 after it is counted but names nothing.
+    @Test func aMergedRunLocksOnTheMessageThatCrosses() throws {
+        let shared = try SharedStore()
+        let writer = try HeldWriter(Self.config, shared: shared)
+        let h = writer.harness
+        #expect(h.send(.init(auth: "gus", queueID: "Q1")).0 == .accept)
+        for n in 0..<7 {
+            _ = try shared.store.record(MessageEvent(identity: "sasl:gus", at: h.clock.now(), recipients: 1, spam: false,
+                                                     messageID: nil, queueID: "OTHER\(n)"), windows: [.messages: .hours(1)])
+        }
+        writer.hold()
+        #expect(h.send(.init(auth: "gus", queueID: "Q2")).0 == .accept)
+        writer.waitUntilHolding()
+        for n in 3...5 { #expect(h.send(.init(auth: "gus", queueID: "Q\(n)")).0 == .accept, "Q\(n): far from the limit as far as this host knew") }
+        writer.release()
+        #expect(h.filter.writeBehind.flush(timeout: 10) == 0)
+        let lock = try #require(try shared.store.state(of: "sasl:gus").lock)
+        #expect(lock.count == 11 && lock.attempts == 0)
+        #expect(h.notifier.notices.withLock { $0 } == ["sasl:gus Q4"])
+        #expect(h.log.all.filter { $0.contains("locked by this message's count") }.count == 1)
+        #expect(try shared.messages(of: "sasl:gus") == 12, "every accepted message counted once")
     }
 }

@@ -25,6 +25,30 @@ import MailWardenCore
         #expect(try s.record(event("ip:192.0.2.7", at: 2000), windows: Self.hour)[.messages] == 3)
     }
 
+    /// Write-behind hands the store one identity's messages of one second as a run: it counts them
+    /// as it would one by one (totals, the identity's counts, a bucket of a second that another host's
+    /// clock already passed) and logs each message.
+    @Test(arguments: Backend.available) func aRunOfOneSecondCountsAsItsMessagesOneByOne(_ backend: Backend) throws {
+        let t = try TempStore(backend)
+        let s = try t.open()
+        func messages(_ id: String) -> [MessageEvent] {
+            [event(id, at: 1000, rcpts: 1, mid: "<1@x>"), event(id, at: 1000, rcpts: 2, spam: true, mid: "<2@x>"), event(id, at: 1000, rcpts: 3, mid: "<3@x>")]
+        }
+        for id in ["run", "single"] {
+            _ = try s.record(event(id, at: 990), windows: Self.hour)
+            _ = try s.record(event(id, at: 1010), windows: Self.hour)
+        }
+        let run = try s.record(messages("run"), windows: Self.hour)
+        var oneByOne: [Counter: Int] = [:]
+        for message in messages("single") { oneByOne = try s.record(message, windows: Self.hour) }
+        #expect(run == oneByOne, "\(run) against \(oneByOne)")
+        #expect(run == [.messages: 5, .recipients: 8, .spam: 1], "the run with the buckets of 990 and 1010 (another host's clock ahead)")
+        #expect(try s.record(event("run", at: 1010), windows: Self.hour) == [.messages: 6, .recipients: 9, .spam: 1])
+        let record = try #require(try s.identityRecord(of: "run", windows: Self.hour, now: 1010))
+        #expect(record.summary.messages == 6 && record.summary.recipients == 9 && record.summary.spam == 1)
+        #expect(Set(record.recent.compactMap(\.messageID)).isSuperset(of: ["<1@x>", "<2@x>", "<3@x>"]), "each message of the run is logged")
+    }
+
     @Test(arguments: Backend.available) func windowTotalsCountOnlyEventsInsideEachWindow(_ backend: Backend) throws {
         let t = try TempStore(backend)
         let s = try t.open()
