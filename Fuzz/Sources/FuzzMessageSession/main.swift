@@ -28,9 +28,10 @@ final class MemoryStore: PolicyStore {
         state.withLock { PolicySnapshot(version: $0.version, locks: $0.locks, overrides: [:]) }
     }
 
-    func record(_ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
-        state.withLock { s in
-            s.events[event.identity, default: []].append(event)
+    func record(_ run: [MessageEvent], windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
+        guard let event = run.last else { return [:] }
+        return state.withLock { s in
+            s.events[event.identity, default: []] += run
             let events = s.events[event.identity] ?? []
             func inWindow(_ counter: Counter) -> [MessageEvent] {
                 let since = event.at - (windows[counter]?.seconds ?? 3600)
