@@ -100,19 +100,25 @@ import Testing
     /// once more: the original is the message inside the reporter's, both for the source and for
     /// the evidence. An attached spam that only forges the reporter's address is still the original.
     @Test func theOriginalInsideTheReportersOwnForwardIsTheOneReported() {
-        let report = TestMail.parse("""
-            From: Reporter <someone@mailbox.example>
-            To: abuse@isp.example
-            Subject: Fwd: spam report
-            Content-Type: multipart/mixed; boundary="outer"
+        func forward(_ words: String, attaching attached: String) -> AbuseReport {
+            TestMail.parse("""
+                From: Reporter <someone@mailbox.example>
+                To: abuse@isp.example
+                Subject: Fwd: spam
+                Content-Type: multipart/mixed; boundary="outer"
 
-            --outer
-            Content-Type: text/plain
+                --outer
+                Content-Type: text/plain
 
-            Please stop this spammer, see my report below.
-            --outer
-            Content-Type: message/rfc822
+                \(words)
+                --outer
+                Content-Type: message/rfc822
 
+                \(attached)
+                --outer--
+                """)
+        }
+        let report = forward("Please stop this spammer, see my report below.", attaching: """
             Received: from [192.168.8.2] (dialup.mobile.example [198.51.100.80]) by mail.mailbox.example with ESMTPSA
             From: Reporter <someone@mailbox.example>
             To: submit.x@spam.spamcop.example
@@ -132,29 +138,15 @@ import Testing
 
             Buy now.
             --inner--
-            --outer--
             """)
         #expect(report.sourceIPs == ["203.0.113.45"], "\(report.sourceIPs)")
         #expect(report.originalHeader("Subject") == "cheap offer")
-        let forged = TestMail.parse("""
-            From: Reporter <someone@mailbox.example>
-            To: abuse@isp.example
-            Subject: Fwd: invoice
-            Content-Type: multipart/mixed; boundary="outer"
-
-            --outer
-            Content-Type: text/plain
-
-            Spam pretending to come from us.
-            --outer
-            Content-Type: message/rfc822
-
+        let forged = forward("Spam pretending to come from us.", attaching: """
             Received: from spam.sender.example (spam.sender.example [203.0.113.46]) by mail.mailbox.example
             From: Billing <billing@mailbox.example>
             Subject: your invoice
 
             Pay now.
-            --outer--
             """)
         #expect(forged.sourceIPs == ["203.0.113.46"], "\(forged.sourceIPs)")
         #expect(forged.originalHeader("Subject") == "your invoice")
@@ -781,6 +773,26 @@ import Testing
         #expect(report.sourceIPs == ["203.0.113.5"])
         #expect(report.urls.isEmpty, "the reporter's own link")
         #expect(report.emails.isEmpty, "our own abuse address")
+    }
+
+    /// Notices in other languages than English and German name their type in their own words.
+    @Test(arguments: [
+        ("您好，我们通过本信件通知您，您的网站侵犯了我们客户的版权。请立即移除：https://video.shop.example/live/1", AbuseType.copyright),
+        ("Estimado proveedor: el sitio https://video.shop.example/live/1 infringe los derechos de autor de nuestro cliente.", .copyright),
+        ("お客様のネットワーク上でフィッシングサイトを確認しました。 https://login.bank.shop.example/", .phishing),
+        ("Здравствуйте! С вашего сервера 203.0.113.7 рассылается спам, просим принять меры.", .spam),
+        ("귀하의 IP 203.0.113.8 에서 당사 서버에 대한 공격이 탐지되었습니다.", .networkAbuse),
+    ])
+    func aNoticeInAnotherLanguageIsTypedByItsWords(_ text: String, _ type: AbuseType) {
+        let report = TestMail.parse("""
+            From: notices@agent.example
+            To: abuse@isp.example
+            Subject: Notice 4711
+            Content-Type: text/plain; charset=utf-8
+
+            \(text)
+            """)
+        #expect(report.type == type, "\(report.type.map(\.rawValue) ?? "none"): \(text)")
     }
 
     @Test func defangedPhishingComplaint() {
