@@ -795,6 +795,36 @@ import Testing
         #expect(report.type == type, "\(report.type.map(\.rawValue) ?? "none"): \(text)")
     }
 
+    /// Cloudflare passes a report on to the host behind its proxy, naming that host's addresses
+    /// above the report it quotes; the quoted report names Cloudflare's own address.
+    @Test func aProxysForwardIsFiledOnTheHostBehindIt() {
+        let report = TestMail.parse("""
+            From: Cloudflare <abuse@cloudflare.example>
+            To: abuse@isp.example
+            Subject: [140c4ae316cab4e5]: Cloudflare received an abuse report regarding one of your customers.
+            Content-Type: text/plain
+
+            Cloudflare received an abuse report regarding:
+            bank-login.shop.example
+
+            The actual host for bank-login.shop.example are the following IP addresses. 203.0.113.30, 203.0.113.31. Using the following command, you can confirm the site in question is hosted at that IP address: curl -v -H "Host: bank-login.shop.example" 203.0.113.30/
+
+            Below is the report we received:
+
+            Reported URLs:
+            \thttps://bank-login.shop.example/login.htm
+
+            Logs or Evidence of Abuse:
+            We found a phishing page on your servers.
+            IP Address: 198.51.100.77
+
+            Please address this issue with your customer.
+            """)
+        #expect(report.status == .filed && report.type == .phishing)
+        #expect(report.sourceIPs == ["203.0.113.30", "203.0.113.31"], "\(report.sourceIPs)")
+        #expect(report.urls == ["https://bank-login.shop.example/login.htm"], "\(report.urls)")
+    }
+
     @Test func defangedPhishingComplaint() {
         let report = TestMail.parse("""
             From: soc@bank.example

@@ -22,7 +22,8 @@ enum FreeTextComplaint {
         if !listed {
             let text = message.subject + "\n" + body
             let lines = LabelledLines.parse(message.subject) + bodyLines
-            draft.ips = UniqueList(LabelledLines.offendingIPs(lines, in: text).items.filter { !victims.contains($0) })
+            draft.ips = Self.originBehindProxy(body)
+                ?? UniqueList(LabelledLines.offendingIPs(lines, in: text).items.filter { !victims.contains($0) })
             draft.addFreeText(IndicatorScanner.scan(text))
             // A CERT's notice often names only its own site in its text and lists the addresses in
             // an attached file: those are the subjects, not the site.
@@ -31,6 +32,19 @@ enum FreeTextComplaint {
         draft.type = reportType
         draft.settleEntryTypes(fallback: reportType)
         if draft.receivedAt == nil { draft.receivedAt = ReportDate.first(in: body) }
+    }
+
+    /// A reverse proxy passing a report on to the host behind it names that host ("The actual host for
+    /// shop.example are the following IP addresses. 192.0.2.1, 192.0.2.2.", Cloudflare): those are
+    /// the offenders, not the proxy's own addresses that the report it quotes names.
+    private static func originBehindProxy(_ text: String) -> UniqueList<IPAddress>? {
+        for line in text.split(whereSeparator: \.isNewline).prefix(200) {
+            let lower = line.prefix(1_000).lowercased()
+            guard lower.includes("actual host"), lower.includes("ip address") else { continue }
+            let origin = IndicatorScanner.ips(in: String(line.prefix(1_000)))
+            return origin.isEmpty ? nil : origin
+        }
+        return nil
     }
 
     /// The first address of each line of attached text files: one is the report's source, more are
