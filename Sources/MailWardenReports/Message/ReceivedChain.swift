@@ -24,6 +24,8 @@ struct ReceivedHop {
         let words = Self.words(field.utf8.prefix(Self.maxFieldBytes))
         guard let first = words.first, first.text.lowercased() == "from", first.depth == 0, words.count > 1 else { return nil }
         let byIndex = words.firstIndex { $0.depth == 0 && $0.text.lowercased() == "by" } ?? words.count
+        // `from by …` names no client.
+        guard byIndex > 1 else { return nil }
         let clause = words[1..<byIndex]
         let comment = clause.filter { $0.depth > 0 }.map(\.text)
         serverName = byIndex + 1 < words.count ? Hostname.normalized(words[byIndex + 1].text) : nil
@@ -105,7 +107,8 @@ extension ReportMessage {
     /// The edge client is often the sender's own outbound relay, shared by all its customers; a
     /// hosting company's relay names the web server behind it. The chain is followed down while
     /// the relay's organisation (its reverse name's registrable domain) received the message from
-    /// another of its own hosts, named so by reverse DNS, on a public address.
+    /// another of its own hosts, named so by reverse DNS, on a public address. Those fields are the
+    /// relay's own word: a relay that forges them can point only at an address it calls its own.
     private static func originOfRelay(_ hops: ArraySlice<ReceivedHop?>) -> IPAddress? {
         guard var origin = hops.first ?? nil else { return nil }
         for older in hops.dropFirst() {
