@@ -222,6 +222,29 @@ struct DatedReport: Sendable, CustomTestStringConvertible {
         #expect(report.isTruncated)
     }
 
+    /// The cap falls inside a three-byte character, and an empty text part follows: the cut is made
+    /// before the character, so the texts stay within the cap and the empty part reads nothing (it
+    /// used to take a prefix of negative length, which traps).
+    @Test func aCapFallingInsideACharacterIsCutBeforeIt() {
+        let euros = String(repeating: "€", count: ReportLimits.maxScannedTextBytes / 3 + 1_000)
+        let report = TestMail.parse("""
+            From: victim@mail.example
+            Subject: Spam from 192.0.2.8
+            Content-Type: multipart/mixed; boundary=b
+
+            --b
+            Content-Type: text/plain; charset=utf-8
+
+            \(euros)
+            --b
+            Content-Type: text/plain
+
+            --b--
+            """)
+        #expect(report.isTruncated && report.sourceIPs == ["192.0.2.8"])
+        #expect("a€b".utf8Prefix(2) == "a" && "a€b".utf8Prefix(4) == "a€" && "a€b".utf8Prefix(-1) == "" && "ab".utf8Prefix(9) == "ab")
+    }
+
     @Test func encodedWordsPastTheWorkBudgetStayAsWritten() {
         let budget = DecodeBudget()
         #expect(budget.spend(ReportLimits.maxWorkSteps - 10))

@@ -102,7 +102,7 @@ struct ReportMessage {
         var left = ReportLimits.maxScannedTextBytes
         var files: [String] = []
         func add(_ text: String) {
-            let kept = String(decoding: text.utf8.prefix(left), as: UTF8.self)
+            let kept = text.utf8Prefix(left)
             left -= kept.utf8.count
             files.append(kept)
         }
@@ -167,7 +167,7 @@ struct ReportMessage {
             return
         }
         let text = Self.readableText(part)
-        let kept = text.utf8.count <= left ? text : String(decoding: text.utf8.prefix(left), as: UTF8.self)
+        let kept = text.utf8Prefix(left)
         textsCut = textsCut || kept.utf8.count < text.utf8.count
         textBytes += kept.utf8.count
         if !kept.isEmpty || text.isEmpty { texts.append(kept) }
@@ -237,5 +237,17 @@ struct ReportMessage {
             return nil
         }
         return text
+    }
+}
+
+extension String {
+    /// At most `maxBytes` bytes of the text, cut before the first byte of a character: a cut inside
+    /// one would decode to a replacement character (3 bytes), overrunning the limit it keeps.
+    func utf8Prefix(_ maxBytes: Int) -> String {
+        guard utf8.count > maxBytes else { return self }
+        guard maxBytes > 0 else { return "" }
+        var end = utf8.index(utf8.startIndex, offsetBy: maxBytes)
+        while end > utf8.startIndex, utf8[end] & 0xC0 == 0x80 { end = utf8.index(before: end) }
+        return String(self[..<end])
     }
 }
