@@ -60,32 +60,39 @@ import Testing
         #expect(report.evidence.map(\.contentType) == ["message/rfc822"])
     }
 
+    /// A complaint from someone@mailbox.example saying `words`, with `attached` as its attached message.
+    static func forward(_ words: String, attaching attached: String) -> AbuseReport {
+        TestMail.parse("""
+            From: Reporter <someone@mailbox.example>
+            To: abuse@isp.example
+            Subject: Fwd: offer
+            Content-Type: multipart/mixed; boundary="outer"
+
+            --outer
+            Content-Type: text/plain
+
+            \(words)
+            --outer
+            Content-Type: message/rfc822
+
+            \(attached)
+            --outer--
+            """)
+    }
+
     /// Forwarded spam: the reporter's own inbound relay (its host named in the reporter's domain)
     /// handed it to the reporter's mail store and is skipped; the host before it sent the spam.
     /// A complaint naming only the sender's domain ("more spam from sender.example") is still about
     /// the sending host.
     @Test func theSourceIsFoundPastTheReportersOwnRelay() {
         func forward(_ words: String) -> AbuseReport {
-            TestMail.parse("""
-                From: Reporter <someone@mailbox.example>
-                To: abuse@isp.example
-                Subject: Fwd: offer
-                Content-Type: multipart/mixed; boundary="b"
-
-                --b
-                Content-Type: text/plain
-
-                \(words)
-                --b
-                Content-Type: message/rfc822
-
+            Self.forward(words, attaching: """
                 Received: from mx3.mailbox.example (mx3.mailbox.example [198.51.100.50]) by store7.mailstore.example; Mon, 17 Jan 2022 12:44:49 +0000
                 Received: from sender.example (server.sender.example [198.51.100.51]) by mx3.mailbox.example; Mon, 17 Jan 2022 12:44:48 +0000
                 From: Deals <deals@sender.example>
                 Subject: offer
 
                 Buy now.
-                --b--
                 """)
         }
         let plain = forward("Spam, please stop it.")
@@ -100,25 +107,7 @@ import Testing
     /// once more: the original is the message inside the reporter's, both for the source and for
     /// the evidence. An attached spam that only forges the reporter's address is still the original.
     @Test func theOriginalInsideTheReportersOwnForwardIsTheOneReported() {
-        func forward(_ words: String, attaching attached: String) -> AbuseReport {
-            TestMail.parse("""
-                From: Reporter <someone@mailbox.example>
-                To: abuse@isp.example
-                Subject: Fwd: spam
-                Content-Type: multipart/mixed; boundary="outer"
-
-                --outer
-                Content-Type: text/plain
-
-                \(words)
-                --outer
-                Content-Type: message/rfc822
-
-                \(attached)
-                --outer--
-                """)
-        }
-        let report = forward("Please stop this spammer, see my report below.", attaching: """
+        let report = Self.forward("Please stop this spammer, see my report below.", attaching: """
             Received: from [192.168.8.2] (dialup.mobile.example [198.51.100.80]) by mail.mailbox.example with ESMTPSA
             From: Reporter <someone@mailbox.example>
             To: submit.x@spam.spamcop.example
@@ -141,7 +130,7 @@ import Testing
             """)
         #expect(report.sourceIPs == ["203.0.113.45"], "\(report.sourceIPs)")
         #expect(report.originalHeader("Subject") == "cheap offer")
-        let forged = forward("Spam pretending to come from us.", attaching: """
+        let forged = Self.forward("Spam pretending to come from us.", attaching: """
             Received: from spam.sender.example (spam.sender.example [203.0.113.46]) by mail.mailbox.example
             From: Billing <billing@mailbox.example>
             Subject: your invoice
