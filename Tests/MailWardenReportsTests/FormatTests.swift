@@ -764,15 +764,22 @@ import Testing
         #expect(report.emails.isEmpty, "our own abuse address")
     }
 
-    /// Notices in other languages than English and German name their type in their own words.
+    /// Notices name their type in their own words: in other languages than English and German, or
+    /// in English that names the traffic rather than the attack.
     @Test(arguments: [
         ("您好，我们通过本信件通知您，您的网站侵犯了我们客户的版权。请立即移除：https://video.shop.example/live/1", AbuseType.copyright),
         ("Estimado proveedor: el sitio https://video.shop.example/live/1 infringe los derechos de autor de nuestro cliente.", .copyright),
         ("お客様のネットワーク上でフィッシングサイトを確認しました。 https://login.bank.shop.example/", .phishing),
         ("Здравствуйте! С вашего сервера 203.0.113.7 рассылается спам, просим принять меры.", .spam),
         ("귀하의 IP 203.0.113.8 에서 당사 서버에 대한 공격이 탐지되었습니다.", .networkAbuse),
+        ("Zaobserwowaliśmy następujące publicznie dostępne, podatne urządzenia w Państwa sieci: 203.0.113.9", .networkAbuse),
+        // English notices that name the traffic, not the attack.
+        ("Abusive behavior was detected from the IP address 203.0.113.10 targeting one of our SIP servers.", .networkAbuse),
+        ("We are contacting you because of unusual activity coming from your IP address 203.0.113.11.", .networkAbuse),
+        ("The domain shop.example appears to be engaged in malicious activities.", .networkAbuse),
+        ("203.0.113.12 Added to ZapBL. Blacklist severity: Low", .spam),
     ])
-    func aNoticeInAnotherLanguageIsTypedByItsWords(_ text: String, _ type: AbuseType) {
+    func aNoticeIsTypedByItsOwnWords(_ text: String, _ type: AbuseType) {
         let report = TestMail.parse("""
             From: notices@agent.example
             To: abuse@isp.example

@@ -97,7 +97,7 @@ extension AbuseType {
         // fail2ban's complain action: "Lines containing failures of 192.0.2.1"; WordPress login floods.
         ("lines containing failures", .networkAbuse, 3), ("xmlrpc.php", .networkAbuse, 2), ("wp-login.php", .networkAbuse, 2),
         // What attack logs and CERTs' notices of them say without naming the attack.
-        ("malicious activity", .networkAbuse, 2), ("suspicious activity", .networkAbuse, 1), ("unauthorized access", .networkAbuse, 2),
+        ("malicious activit", .networkAbuse, 2), ("suspicious activity", .networkAbuse, 1), ("unauthorized access", .networkAbuse, 2),
         ("unauthorised access", .networkAbuse, 2), ("failed password", .networkAbuse, 2), ("invalid user", .networkAbuse, 2),
         ("authentication failure", .networkAbuse, 2), ("honeypot", .networkAbuse, 2), ("port probe", .networkAbuse, 3),
         ("sql injection", .networkAbuse, 3), ("credential stuffing", .networkAbuse, 3), ("break into", .networkAbuse, 3),
@@ -111,12 +111,15 @@ extension AbuseType {
         ("target port", .networkAbuse, 2), ("destination port", .networkAbuse, 2), ("been banned", .networkAbuse, 1),
         // "Account Takeover Attempts" from an address are a login attack, not a customer's stolen account.
         ("takeover attempt", .networkAbuse, 4),
+        // "Abusive behavior was detected from the IP address …", "unusual activity coming from your IP
+        // address", "we detected … Bad Bots": a host's traffic, not its content.
+        ("abusive behavio", .networkAbuse, 2), ("unusual activity", .networkAbuse, 1), ("bad bot", .networkAbuse, 2),
         ("intrusion", .networkAbuse, 2), ("einbruch", .networkAbuse, 2), ("exploit", .networkAbuse, 1),
         // vulnerable, vulnerability, vulnerável, vulnerabile.
         ("vulner", .networkAbuse, 2), ("verwundbar", .networkAbuse, 2), ("anfällig", .networkAbuse, 1),
         // Shadowserver's report families: "Accessible RDP", "Open DNS Resolvers", "Block Listed".
         ("accessible", .networkAbuse, 2), ("exposed", .networkAbuse, 1), ("block listed", .spam, 2),
-        ("blocklisted", .spam, 1), ("blacklisted", .spam, 1),
+        ("blocklisted", .spam, 1), ("blacklisted", .spam, 1), ("blacklist severity", .spam, 2),
         ("copyright", .copyright, 3), ("infringement", .copyright, 3), ("infringing", .copyright, 3), ("dmca", .copyright, 3),
         ("urheberrecht", .copyright, 3), ("piracy", .copyright, 2), ("raubkopie", .copyright, 3),
         ("intellectual property", .copyright, 3), ("proprietà intellettuale", .copyright, 3), ("propriété intellectuelle", .copyright, 3),
@@ -128,7 +131,7 @@ extension AbuseType {
         // host in its own language.
         ("版权", .copyright, 3), ("版權", .copyright, 3), ("著作権", .copyright, 3), ("저작권", .copyright, 3), ("侵权", .copyright, 3),
         ("侵權", .copyright, 3), ("авторск", .copyright, 3), ("derechos de autor", .copyright, 3), ("direitos autorais", .copyright, 3),
-        ("d'auteur", .copyright, 3), ("d’auteur", .copyright, 3), ("d'autore", .copyright, 3), ("d’autore", .copyright, 3), ("auteursrecht", .copyright, 3), ("praw autorskich", .copyright, 3), ("prawa autorskie", .copyright, 3),
+        ("d'auteur", .copyright, 3), ("d’auteur", .copyright, 3), ("d'autore", .copyright, 3), ("d’autore", .copyright, 3), ("auteursrecht", .copyright, 3), ("podatn", .networkAbuse, 2), ("publicznie dostępn", .networkAbuse, 2), ("praw autorskich", .copyright, 3), ("prawa autorskie", .copyright, 3),
         ("垃圾邮件", .spam, 2), ("垃圾郵件", .spam, 2), ("迷惑メール", .spam, 2), ("スパム", .spam, 2), ("스팸", .spam, 2), ("спам", .spam, 2),
         ("钓鱼", .phishing, 3), ("釣魚", .phishing, 3), ("フィッシング", .phishing, 3), ("피싱", .phishing, 3), ("фишинг", .phishing, 3),
         ("恶意软件", .malware, 3), ("惡意軟體", .malware, 3), ("マルウェア", .malware, 3), ("악성코드", .malware, 3), ("вредонос", .malware, 3),
