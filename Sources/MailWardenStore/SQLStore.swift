@@ -180,7 +180,10 @@ public final class SQLStore: Store, @unchecked Sendable {
         let event = run[0]
         func since(_ counter: Counter) -> SQLValue { .int(event.at - (windows[counter]?.seconds ?? 3600)) }
         var parameters: [SQLValue] = [.int(id), .int(event.at)]
-        for (counter, amount) in counted { parameters += [.int(Int64(amount)), since(counter)] }
+        // In the statement's order of counters (`a`), whatever the order of `counted`.
+        for counter in [Counter.messages, .recipients, .spam] {
+            parameters += [.int(Int64(counted.first { $0.counter == counter }?.amount ?? 0)), since(counter)]
+        }
         let rows = try tx.query(postgreSQLCount, parameters + [.int(event.at), .int(id), SQLValue(event.messageID), SQLValue(event.queueID),
                                                                .int(Int64(event.recipients)), .int(event.spam ? 1 : 0), SQLValue(event.scan)])
         for message in run.dropFirst() { try logOutbound(tx, identityID: id, message) }
@@ -194,7 +197,7 @@ public final class SQLStore: Store, @unchecked Sendable {
     /// countOnPostgreSQL's statement: this second's buckets, the outbound row, and each
     /// counter's window total. Its snapshot does not see its own writes, so the totals read the
     /// buckets' new running totals from the upsert (`bucket`), and a later second's (another
-    /// host's clock is ahead) as the table has it plus this message's amount.
+    /// host's clock is ahead) as the table has it plus the run's amount.
     private static let postgreSQLCount = """
         WITH p(id, at) AS (VALUES (?::bigint, ?::bigint)),
         a(counter, amount, since) AS (VALUES ('messages', ?::bigint, ?::bigint), ('recipients', ?::bigint, ?::bigint),
