@@ -76,16 +76,17 @@ public final class WriteBehindCounts: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard var entry = known[event.identity] else { return nil }
+        let counted = event.counted
         var estimate = entry.totals
         for (counter, amount) in entry.unwritten { estimate[counter, default: 0] += amount }
-        for (counter, amount) in event.counted { estimate[counter, default: 0] += amount }
+        for (counter, amount) in counted { estimate[counter, default: 0] += amount }
         let far = exempt || Counter.allCases.allSatisfy { counter in limits[counter].map { (estimate[counter] ?? 0) <= $0.count / 2 } ?? true }
         guard far, entry.readAt >= event.at - 1, queued.count < capacity else {
             let deadline = Date(timeIntervalSinceNow: pendingTimeout)
             while (known[event.identity]?.pending ?? 0) > 0, condition.wait(until: deadline) {}
             return nil
         }
-        for (counter, amount) in event.counted { entry.unwritten[counter, default: 0] += amount }
+        for (counter, amount) in counted { entry.unwritten[counter, default: 0] += amount }
         entry.pending += 1
         known[event.identity] = entry
         takenSoFar += 1

@@ -60,7 +60,7 @@ final class MetricsEndpoint: Sendable {
               filter.countBacklog.count)
         gauge("mailwarden_counts_written_behind_waiting", "Counts of accepted messages waiting to be committed (count_commit = write_behind).",
               filter.writeBehind.waiting)
-        counter("mailwarden_counts_written_behind", [], "Counts of accepted messages committed after the answer (count_commit = write_behind).",
+        counter("mailwarden_counts_written_behind", [], "Counts of accepted messages answered before they were committed (count_commit = write_behind).",
                 filter.writeBehind.taken)
         counter("mailwarden_uncounted_messages_dropped", [], "Messages accepted while the store failed that were never counted: more than the backlog holds.",
                 filter.countBacklog.dropped)

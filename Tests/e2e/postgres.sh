@@ -116,6 +116,9 @@ expect_eq "(1) the lock names the spam counter" spam "$(mw_lock_field "$ALICE" c
 on A alice "$(new_tag)"
 check "(1) alice's next (clean) message through host A is refused" test "$CODE" != 250
 
+# host_metric HOST NAME: the value of one metric in a scrape of HOST, as printed.
+host_metric() { curl -fsS --max-time 10 "http://127.0.0.1:${HOST[$1.METRICS]}/metrics" | awk -v k="$2" '$1 == k { print $2 }'; }
+
 echo "## (1b) count_commit = write_behind on both hosts, limit_messages = 20/1h: carol alternately through A and B is locked at the limit, every count in the store"
 # reload_host HOST: SIGUSR1, and wait (bounded) until its log says the new config is in force.
 reload_host() {
@@ -146,11 +149,10 @@ log "(1b) 30 messages: $accepted accepted, the first refused was #$first_refused
 expect_eq "(1b) 20 accepted, the 21st refused (550)" "20 21" "$accepted $first_refused"
 expect_eq "(1b) the store counted the 20 accepted and the crossing 21st" 21 "$counted"
 expect_eq "(1b) carol's lock names the messages counter" messages "$(mw_lock_field "$CAROL" counter)"
-written_behind() { curl -fsS --max-time 10 "http://127.0.0.1:${HOST[$1.METRICS]}/metrics" | awk '$1 == "mailwarden_counts_written_behind_total" { print $2 + 0 }'; }
-wb_a=$(written_behind A) wb_b=$(written_behind B)
+wb_a=$(host_metric A mailwarden_counts_written_behind_total) wb_b=$(host_metric B mailwarden_counts_written_behind_total)
 check "(1b) both hosts answered some counts before they committed (A $wb_a, B $wb_b)" test "${wb_a:-0}" -gt 0 -a "${wb_b:-0}" -gt 0
-waiting_a=$(curl -fsS --max-time 10 "http://127.0.0.1:${HOST[A.METRICS]}/metrics" | awk '$1 == "mailwarden_counts_written_behind_waiting" { print $2 + 0 }')
-expect_eq "(1b) host A has no count left waiting once the messages are through (mailwarden_counts_written_behind_waiting)" 0 "$waiting_a"
+expect_eq "(1b) host A has no count left waiting once the messages are through (mailwarden_counts_written_behind_waiting)" 0.0 \
+    "$(host_metric A mailwarden_counts_written_behind_waiting)"
 for h in A B; do
     sed -i '/^count_commit = write_behind$/d; /^limit_messages = 20\/1h$/d' "$E2E_DIR/$h/mailwarden.conf"
     check "(1b) host $h reloads without them" reload_host "$h"
@@ -188,7 +190,7 @@ for h in A B; do
     on "$h" bob "$(new_tag)"
     expect_eq "(4) locked bob through host $h still gets the lock's 550 while the database is down (lock cache)" 550 "$CODE"
 done
-cache_age() { curl -fsS --max-time 10 "http://127.0.0.1:${HOST[A.METRICS]}/metrics" | awk '$1 == "mailwarden_lock_cache_age_seconds" { print $2 }'; }
+cache_age() { host_metric A mailwarden_lock_cache_age_seconds; }
 age_at_least() { awk -v a="$(cache_age)" -v m="$1" 'BEGIN { exit !(a != "" && a + 0 >= m) }'; }
 age_below() { awk -v a="$(cache_age)" -v m="$1" 'BEGIN { exit !(a != "" && a + 0 < m) }'; }
 check "(4) host A's lock-cache age grows past 2 s while the database is down" wait_until 10 age_at_least 2
@@ -222,7 +224,7 @@ echo "on_error = accept" >>"$E2E_DIR/B/mailwarden.conf"
 kill -USR1 "$MW_PID"
 check "(4b) host B reloads with on_error = accept" wait_until 10 grep -q "reload: new config" "$E2E_DIR/B/mailwardend.log"
 messages_before=$(mw_json show "$CAROL" --json | jq -r '.messages')
-metric_b() { curl -fsS --max-time 10 "http://127.0.0.1:${HOST[B.METRICS]}/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
+metric_b() { host_metric B "$1"; }
 pg_ctl_run -m immediate stop
 on B carol "$(new_tag)"
 expect_eq "(4b) carol's message through host B accepted (250) while the database is down" 250 "$CODE"

@@ -56,8 +56,7 @@ enum SESNotification {
         var fields = (mail["headers"] as? [[String: Any]] ?? []).prefix(ReportLimits.maxHeaderCount).compactMap { field -> HeaderField? in
             guard let name = field["name"] as? String, let value = field["value"] as? String,
                   !name.isEmpty, name.utf8.count <= 200 else { return nil }
-            return HeaderField(name: name, value: value.utf8.count <= ReportLimits.maxHeaderValueBytes ? value
-                                                  : String(decoding: value.utf8.prefix(ReportLimits.maxHeaderValueBytes), as: UTF8.self))
+            return HeaderField(name: name, value: value.utf8Prefix(ReportLimits.maxHeaderValueBytes))
         }
         if fields.value("Message-ID") == nil, let id = (mail["commonHeaders"] as? [String: Any])?["messageId"] as? String {
             fields.append(HeaderField(name: "Message-ID", value: id))

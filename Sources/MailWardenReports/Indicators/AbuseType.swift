@@ -131,11 +131,14 @@ extension AbuseType {
         // host in its own language.
         ("版权", .copyright, 3), ("版權", .copyright, 3), ("著作権", .copyright, 3), ("저작권", .copyright, 3), ("侵权", .copyright, 3),
         ("侵權", .copyright, 3), ("авторск", .copyright, 3), ("derechos de autor", .copyright, 3), ("direitos autorais", .copyright, 3),
-        ("d'auteur", .copyright, 3), ("d’auteur", .copyright, 3), ("d'autore", .copyright, 3), ("d’autore", .copyright, 3), ("auteursrecht", .copyright, 3), ("podatn", .networkAbuse, 2), ("publicznie dostępn", .networkAbuse, 2), ("praw autorskich", .copyright, 3), ("prawa autorskie", .copyright, 3),
+        ("d'auteur", .copyright, 3), ("d’auteur", .copyright, 3), ("d'autore", .copyright, 3), ("d’autore", .copyright, 3), ("auteursrecht", .copyright, 3),
+        ("praw autorskich", .copyright, 3), ("prawa autorskie", .copyright, 3),
         ("垃圾邮件", .spam, 2), ("垃圾郵件", .spam, 2), ("迷惑メール", .spam, 2), ("スパム", .spam, 2), ("스팸", .spam, 2), ("спам", .spam, 2),
         ("钓鱼", .phishing, 3), ("釣魚", .phishing, 3), ("フィッシング", .phishing, 3), ("피싱", .phishing, 3), ("фишинг", .phishing, 3),
         ("恶意软件", .malware, 3), ("惡意軟體", .malware, 3), ("マルウェア", .malware, 3), ("악성코드", .malware, 3), ("вредонос", .malware, 3),
         ("攻击", .networkAbuse, 2), ("攻擊", .networkAbuse, 2), ("攻撃", .networkAbuse, 2), ("공격", .networkAbuse, 2), ("атак", .networkAbuse, 2),
+        // Polish CERT notices of vulnerable ("podatne") or publicly accessible devices.
+        ("podatn", .networkAbuse, 2), ("publicznie dostępn", .networkAbuse, 2),
         ("compromised account", .accountMisuse, 3), ("account compromise", .accountMisuse, 3),
         ("account takeover", .accountMisuse, 3), ("hijacked account", .accountMisuse, 3), ("account was hacked", .accountMisuse, 3),
         ("stolen account", .accountMisuse, 3), ("konto missbraucht", .accountMisuse, 3), ("gehacktes konto", .accountMisuse, 3),

@@ -21,6 +21,10 @@ struct ReportMessage {
     private(set) var feedbackReports: [MIMEPart] = []
     /// Attached `message/rfc822` and `text/rfc822-headers` parts.
     private(set) var attachedMessages: [MIMEPart] = []
+    /// The attached message the report is about: the first one, unless that is the reporter's own
+    /// mail (its earlier forward to SpamCop or to another desk, attached again), whose own attached
+    /// message is then the original, down to three such wrappings.
+    private(set) var attachedOriginal: MIMEPart?
     private(set) var hasDeliveryStatus = false
     /// A read receipt's machine part (RFC 8098).
     private(set) var hasDispositionNotification = false
@@ -46,6 +50,7 @@ struct ReportMessage {
         let abuseMailboxes = recipients.filter(Self.isAbuseMailbox)
         recipientDomains = Self.registrableDomains(of: abuseMailboxes.isEmpty ? recipients : abuseMailboxes)
         walk(root)
+        attachedOriginal = Self.original(in: attachedMessages.first, reporterDomains: reporterDomains)
     }
 
     /// Whether any part of the message was cut.
@@ -56,11 +61,8 @@ struct ReportMessage {
 
     var reportType: String? { root.contentType["report-type"]?.lowercased() }
 
-    /// The attached message the report is about: the first one, unless that is the reporter's own
-    /// mail (its earlier forward to SpamCop or to another desk, attached again), whose own attached
-    /// message is then the original, down to three such wrappings.
-    var attachedOriginal: MIMEPart? {
-        guard var attached = attachedMessages.first else { return nil }
+    private static func original(in firstAttached: MIMEPart?, reporterDomains: Set<String>) -> MIMEPart? {
+        guard var attached = firstAttached else { return nil }
         for _ in 0..<3 {
             guard let inner = attached.parts.first,
                   !Self.registrableDomains(of: Self.addresses(in: inner.headers, ["From"])).isDisjoint(with: reporterDomains),
@@ -237,17 +239,5 @@ struct ReportMessage {
             return nil
         }
         return text
-    }
-}
-
-extension String {
-    /// At most `maxBytes` bytes of the text, cut before the first byte of a character: a cut inside
-    /// one would decode to a replacement character (3 bytes), overrunning the limit it keeps.
-    func utf8Prefix(_ maxBytes: Int) -> String {
-        guard utf8.count > maxBytes else { return self }
-        guard maxBytes > 0 else { return "" }
-        var end = utf8.index(utf8.startIndex, offsetBy: maxBytes)
-        while end > utf8.startIndex, utf8[end] & 0xC0 == 0x80 { end = utf8.index(before: end) }
-        return String(self[..<end])
     }
 }

@@ -1,4 +1,4 @@
-// Substring search on UTF-8 bytes. Foundation's `contains` and `range(of:)` go through UTF-16 on
+// Substring search on UTF-8 bytes, and texts cut to a number of bytes. Foundation's `contains` and `range(of:)` go through UTF-16 on
 // Linux and were the parser's top cost in a profile over the corpus; every reader asks "does this
 // text mention X" of every text part, so the common answer (no) has to be cheap.
 
@@ -28,5 +28,17 @@ extension StringProtocol {
         let s = Substring(self)
         guard let first = s.firstIndex(where: { !set.contains($0) }), let last = s.lastIndex(where: { !set.contains($0) }) else { return "" }
         return s[first...last]
+    }
+}
+
+extension String {
+    /// At most `maxBytes` bytes of the text, cut before the first byte of a character: a cut inside
+    /// one would decode to a replacement character (3 bytes), overrunning the limit it keeps.
+    func utf8Prefix(_ maxBytes: Int) -> String {
+        guard utf8.count > maxBytes else { return self }
+        guard maxBytes > 0 else { return "" }
+        var end = utf8.index(utf8.startIndex, offsetBy: maxBytes)
+        while end > utf8.startIndex, utf8[end] & 0xC0 == 0x80 { end = utf8.index(before: end) }
+        return String(self[..<end])
     }
 }
