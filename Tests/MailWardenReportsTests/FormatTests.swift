@@ -791,6 +791,30 @@ import Testing
         #expect(report.type == type, "\(report.type.map(\.rawValue) ?? "none"): \(text)")
     }
 
+    /// A ticket line names the report's kind in parentheses ("Reporting Abuse (SPAM)"); the policy
+    /// text below it lists every other kind, and more often.
+    @Test(arguments: [("SPAM", AbuseType.spam), ("DMCA/Copyright", .copyright), ("Phishing/419 Scam {email, content}", .phishing)])
+    func aTicketsKindInParenthesesOutweighsItsPolicyText(_ kind: String, _ type: AbuseType) {
+        let report = TestMail.parse("""
+            From: Abuse Desk <abuse@transit.example>
+            To: abuse@isp.example
+            Subject: [2019-07-04] Abuse; Cust; Shop Ltd.:
+            Content-Type: text/plain
+
+            Attached is a complaint received by our abuse department.
+
+            [Ticket 275346] Reporting Abuse (\(kind)) for IP address: 203.0.113.14
+
+            Timed-based response before the offending IP address is null routed:
+            - Phishing attack: 1 hour.
+            - DDoS attack: 1 hour.
+            - Botnet and malware: 1 hour.
+            - Hacking attack: 1 day.
+            """)
+        #expect(report.type == type, "\(report.type.map(\.rawValue) ?? "none") for \(kind)")
+        #expect(report.sourceIPs == ["203.0.113.14"])
+    }
+
     /// Cloudflare passes a report on to the host behind its proxy, naming that host's addresses
     /// above the report it quotes; the quoted report names Cloudflare's own address.
     @Test func aProxysForwardIsFiledOnTheHostBehindIt() {

@@ -13,6 +13,7 @@ enum FreeTextComplaint {
         let files = message.textFiles(budget: budget)
         // A type stated in an attached text (Spamhaus's SBL notice forwarded by a ticket system) outweighs the vote too.
         let reportType = LabelledLines.statedType(bodyLines)
+            ?? LabelledLines.typeInParentheses(body)
             ?? files.lazy.compactMap { LabelledLines.statedType(LabelledLines.parse($0)) }.first
             ?? AbuseType(keywordsIn: body, subject: message.subject)
             ?? AbuseType(reportingTool: message.headers.value("From"))

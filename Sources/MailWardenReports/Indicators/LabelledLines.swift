@@ -66,6 +66,17 @@ enum LabelledLines {
         return nil
     }
 
+    /// The type a ticket line names in parentheses after "abuse" (Cogent's "[Ticket 275346] Reporting
+    /// Abuse (SPAM) for IP address: …", above a policy text that lists every kind of abuse).
+    static func typeInParentheses(_ text: String) -> AbuseType? {
+        for line in text.split(whereSeparator: \.isNewline).prefix(200) {
+            let lower = line.prefix(300).lowercased()
+            guard lower.includes("abuse ("), let open = lower.firstRange(of: "abuse ("), let close = lower[open.upperBound...].firstIndex(of: ")") else { continue }
+            if let type = AbuseType(keywordsIn: String(lower[open.upperBound..<close])) { return type }
+        }
+        return nil
+    }
+
     /// Whether a label or a heading (lower-cased) names targets or victims.
     /// "attacked" names victims in "the following addresses were attacked", attackers in "the
     /// following systems have attacked our systems".
