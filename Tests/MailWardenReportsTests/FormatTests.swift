@@ -641,6 +641,32 @@ import Testing
         #expect(unnamed.format == .forwardedSpam && unnamed.sourceIPs == ["203.0.113.173"], "\(unnamed.sourceIPs) \(unnamed.domains)")
     }
 
+    /// A person forwarding spam pastes the header as their mail program shows it, verdicts and all:
+    /// `dmarc=fail` is a receiver's check, not the reporter calling the spam phishing.
+    @Test func aPastedHeadersVerdictsDoNotTypeTheReport() {
+        let report = TestMail.parse("""
+            From: Greg <greg@isp.example>
+            Subject: FW: You Have Won a FREE Power Station!
+            Content-Type: text/plain
+
+            Email Headers:
+
+            Authentication-Results: spf=softfail (sender IP is 203.0.113.61)
+             smtp.mailfrom=prize.example; dkim=none (message not signed)
+             header.d=none;dmarc=fail action=none header.from=prize.example;
+
+            ________________________________
+            From: Prize <promo@prize.example>
+            Sent: Wednesday, February 22, 2023 12:20 PM
+            To: greg@isp.example
+            Subject: You Have Won a FREE Power Station!
+
+            Claim it today.
+            """)
+        #expect(report.format == .forwardedSpam)
+        #expect(report.type == .spam, "\(report.type.map(\.rawValue) ?? "none")")
+    }
+
     /// A provider passing on a complaint its abuse mailbox received, pasted below Outlook's marker:
     /// the forwarded text is the complaint (read as text), not a spam from the reporter's address.
     @Test func aComplaintForwardedInlineIsReadAsTheComplaint() {

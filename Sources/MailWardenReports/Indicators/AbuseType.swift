@@ -212,7 +212,8 @@ extension AbuseType {
                 for candidate in candidates where i + candidate.bytes.count <= t.count {
                     var j = 1
                     while j < candidate.bytes.count && t[i + j] == candidate.bytes[j] { j += 1 }
-                    if j == candidate.bytes.count {
+                    // A keyword before `=` is a pasted header's verdict (`dmarc=pass`, `spam=0`), not words of the report.
+                    if j == candidate.bytes.count, i + j == t.count || t[i + j] != UInt8(ascii: "=") {
                         if hits[candidate.index].count == 0 { hits[candidate.index].first = i }
                         hits[candidate.index].count += 1
                     }
