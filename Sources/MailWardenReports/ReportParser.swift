@@ -22,7 +22,7 @@ public enum ReportParser {
         let input = bytes.prefix(ReportLimits.maxMessageBytes)
         let budget = DecodeBudget()
         let root = MIMEPart.parse(input, budget: budget)
-        let message = ReportMessage(CertifiedMail.wrappedMessage(in: root) ?? root)
+        let message = ReportMessage(WrappedMessage.inside(root) ?? root)
         var draft = ReportDraft(message)
 
         let structuredReaders: [(ReportMessage, inout ReportDraft, DecodeBudget) -> Bool] = [

@@ -1241,6 +1241,52 @@ import Testing
         #expect(receipt.status == .ignored && receipt.format == .autoReply, "\(receipt.status) \(receipt.reason ?? "")")
     }
 
+    /// A mailbox that redirects what it receives, behind a gateway that stamps a warning banner, passes
+    /// a rights holder's notice on attached to an envelope with the notice's own Message-ID: the
+    /// notice is the report, filed on the peer it names, not a spam sent by the rights holder's relay.
+    @Test func aReportAttachedToItselfIsReadAsTheReport() {
+        let notice = """
+            Received: from outpost.agent.example (outpost.agent.example [198.51.100.119]) by mx.isp.example; Mon, 21 Mar 2022 10:54:21 +0000
+            From: <antipiracy@agent.example>
+            To: <spam@isp.example>
+            Subject: IRMA 38608564 copyright infringement
+            Message-ID: <1APFMIGHDGU4@agent.example>
+            Content-Type: text/plain
+
+            Case-ID: 38608564
+            Peer IP address: 203.0.113.96
+            Bittorrent client: uTorrent Mac 1.8.7
+            Title: An album
+            Copyright owner: A label
+            """
+        func wrapped(messageID: String) -> AbuseReport {
+            TestMail.parse("""
+                Resent-From: <spam@isp.example>
+                From: <antipiracy@agent.example>
+                To: <spam@isp.example>
+                Subject: IRMA 38608564 copyright infringement
+                Message-ID: \(messageID)
+                Content-Type: multipart/mixed; boundary="b"
+
+                --b
+                Content-Type: text/plain
+
+                CYBER SECURITY WARNING: This email is from an external source - be careful of attachments and links.
+                --b
+                Content-Type: message/rfc822
+
+                \(notice)
+                --b--
+                """)
+        }
+        let report = wrapped(messageID: "<1APFMIGHDGU4@agent.example>")
+        #expect(report.status == .filed && report.type == .copyright && report.sourceIPs == ["203.0.113.96"],
+                "\(report.status) \(report.type.map(\.rawValue) ?? "none") \(report.sourceIPs)")
+        // Another message's attachment is an original, read as a forward.
+        let forward = wrapped(messageID: "<other@isp.example>")
+        #expect(forward.format == .forwardedSpam && forward.sourceIPs != ["203.0.113.96"], "\(forward.format) \(forward.sourceIPs)")
+    }
+
     /// Exim's autoreply transport answers with In-Reply-To and Auto-Submitted, and no `Re:`: a
     /// marked answer whose text names no address or link is an automatic reply.
     @Test func aMarkedAnswerNamingNothingIsAnAutomaticReply() {

@@ -66,13 +66,14 @@ struct ReportMessage {
         for _ in 0..<3 {
             guard let inner = attached.parts.first,
                   !Self.registrableDomains(of: Self.addresses(in: inner.headers, ["From"])).isDisjoint(with: reporterDomains),
-                  let nested = Self.firstAttachedMessage(in: inner, depth: 0) else { break }
+                  let nested = Self.firstAttachedMessage(in: inner) else { break }
             attached = nested
         }
         return attached
     }
 
-    private static func firstAttachedMessage(in part: MIMEPart, depth: Int) -> MIMEPart? {
+    /// The first attached message (`message/rfc822` or `message/global`) of `part`, depth first.
+    static func firstAttachedMessage(in part: MIMEPart, depth: Int = 0) -> MIMEPart? {
         if part.mediaType == "message/rfc822" || part.mediaType == "message/global" { return part }
         guard part.isMultipart, depth < 8 else { return nil }
         return part.parts.lazy.compactMap { firstAttachedMessage(in: $0, depth: depth + 1) }.first
