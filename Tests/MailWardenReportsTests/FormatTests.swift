@@ -1511,6 +1511,31 @@ import Testing
         #expect(report.status == .ignored && report.format == .autoReply, "\(report.status) \(report.reason ?? "")")
     }
 
+    /// Outlook's read receipt within Exchange is `Read: <subject>` with the receipt in TNEF and no
+    /// text; a report whose subject begins the same way but says something is still read.
+    @Test func anOutlookReadReceiptIsIgnored() {
+        let receipt = TestMail.parse("""
+            From: "Test Sender" <sender@isp.example>
+            To: abuse@isp.example
+            Subject: Read: spam from 198.51.100.26
+            Content-Type: application/ms-tnef; name="winmail.dat"
+            Content-Transfer-Encoding: base64
+            Content-Disposition: attachment; filename="winmail.dat"
+
+            eJ8+IgAAAQaQCAAEAAAAAAABAAEAAQeQBgAIAAAA5AQAAAAAAADoAAEIgAcAGAAAAElQTS5Ob3Rp
+            """)
+        #expect(receipt.status == .ignored && receipt.format == .autoReply, "\(receipt.status) \(receipt.reason ?? "")")
+        let report = TestMail.parse("""
+            From: Reporter <reporter@mail.example>
+            To: abuse@isp.example
+            Subject: Read: spam from 198.51.100.26
+            Content-Type: text/plain
+
+            Spam received from 198.51.100.26 again today, please stop it.
+            """)
+        #expect(report.status == .filed && report.sourceIPs == ["198.51.100.26"], "\(report.status) \(report.reason ?? "")")
+    }
+
     @Test func bouncesAreIgnoredEvenWithoutTheReportType() {
         let report = TestMail.parse("""
             From: MAILER-DAEMON@mx.example

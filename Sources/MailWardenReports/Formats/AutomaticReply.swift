@@ -18,6 +18,13 @@ enum AutomaticReply {
         "автоматический ответ", "自動応答", "自動返信", "自动回复", "自動回覆",
     ]
 
+    /// Subject openings of Outlook's read receipts (`Read: <subject>`), lower-cased, in the languages
+    /// of its clients. A receipt within Exchange carries no text: the receipt is in TNEF (`winmail.dat`).
+    private static let readReceiptPrefixes = [
+        "read:", "gelesen:", "lu :", "lu:", "letto:", "leído:", "lido:", "gelezen:", "läst:", "lest:", "læst:", "luettu:",
+        "přečteno:", "odczytane:", "прочитано:", "開封済み:", "已读:", "已讀:",
+    ]
+
     /// Subject openings of bounces that are not RFC 3464 reports (qmail, Exim, Exchange, Zoho, and
     /// Japanese carriers and appliances), lower-cased.
     private static let bounceSubjectPrefixes = [
@@ -218,6 +225,10 @@ enum AutomaticReply {
         }
         if message.reportType == "disposition-notification" || message.hasDispositionNotification {
             return .ignored(.autoReply, reason: "read receipt (message disposition notification)")
+        }
+        if readReceiptPrefixes.contains(where: { subject.hasPrefix($0) }), message.attachedMessages.isEmpty,
+           message.texts.allSatisfy({ $0.trimmingWhitespace().isEmpty }) || opening.says(["was read on", "was read at"]) {
+            return .ignored(.autoReply, reason: "read receipt (Outlook)")
         }
         if isListManagerNotice(message) {
             return .ignored(.autoReply, reason: "mailing-list software notice (from \(message.from ?? "the list"))")
