@@ -1534,6 +1534,22 @@ import Testing
             Spam received from 198.51.100.26 again today, please stop it.
             """)
         #expect(report.status == .filed && report.sourceIPs == ["198.51.100.26"], "\(report.status) \(report.reason ?? "")")
+        // No text, but a list attached: read, not taken for a receipt.
+        let list = TestMail.parse("""
+            From: Reporter <reporter@mail.example>
+            To: abuse@isp.example
+            Subject: Read: attackers of the week
+            Content-Type: multipart/mixed; boundary="b"
+
+            --b
+            Content-Type: text/csv; name="attackers.csv"
+            Content-Disposition: attachment; filename="attackers.csv"
+
+            ip,type
+            198.51.100.27,ssh brute force
+            --b--
+            """)
+        #expect(list.status != .ignored, "\(list.status) \(list.reason ?? "")")
     }
 
     @Test func bouncesAreIgnoredEvenWithoutTheReportType() {

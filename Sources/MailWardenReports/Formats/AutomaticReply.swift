@@ -226,8 +226,10 @@ enum AutomaticReply {
         if message.reportType == "disposition-notification" || message.hasDispositionNotification {
             return .ignored(.autoReply, reason: "read receipt (message disposition notification)")
         }
-        if readReceiptPrefixes.contains(where: { subject.hasPrefix($0) }), message.attachedMessages.isEmpty,
-           message.texts.allSatisfy({ $0.trimmingWhitespace().isEmpty }) || opening.says(["was read on", "was read at"]) {
+        // The receipt alone: no text, nothing attached but TNEF (an attached list or message is read).
+        let isTNEFOnly = !message.attachments.isEmpty && message.attachments.allSatisfy { $0.mediaType == "application/ms-tnef" }
+            && message.attachedMessages.isEmpty && message.texts.allSatisfy { $0.trimmingWhitespace().isEmpty }
+        if readReceiptPrefixes.contains(where: { subject.hasPrefix($0) }), isTNEFOnly || opening.says(["was read on", "was read at"]) {
             return .ignored(.autoReply, reason: "read receipt (Outlook)")
         }
         if isListManagerNotice(message) {
