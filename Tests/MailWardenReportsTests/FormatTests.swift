@@ -804,6 +804,8 @@ import Testing
         ("We are contacting you because of unusual activity coming from your IP address 203.0.113.11.", .networkAbuse),
         ("The domain shop.example appears to be engaged in malicious activities.", .networkAbuse),
         ("203.0.113.12 Added to ZapBL. Blacklist severity: Low", .spam),
+        // A CERT's template calls every page phishing; the incident's own field says scanning.
+        ("We have been informed about a malicious|phishing web page in your constituency.\n\nAttack Vectors: Attrition/Scanning\nIP: 203.0.113.13", .networkAbuse),
     ])
     func aNoticeIsTypedByItsOwnWords(_ text: String, _ type: AbuseType) {
         let report = TestMail.parse("""

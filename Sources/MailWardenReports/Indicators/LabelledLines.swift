@@ -54,7 +54,7 @@ enum LabelledLines {
     /// Labels under which a report states its kind of abuse (`Problem: MasterCard phishing site`).
     private static let typeLabels: Set<String> = [
         "problem", "reason", "category", "classification", "type", "abuse type", "incident type", "report type", "issue",
-        "threat", "threat type", "nature of the threat", "kategorie", "art des vorfalls", "problème", "catégorie",
+        "threat", "threat type", "nature of the threat", "attack vector", "attack vectors", "kategorie", "art des vorfalls", "problème", "catégorie",
     ]
 
     /// The type a report states in a labelled field, which outweighs the vote of its words
