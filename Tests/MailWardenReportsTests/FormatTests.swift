@@ -804,6 +804,7 @@ import Testing
         ("We are contacting you because of unusual activity coming from your IP address 203.0.113.11.", .networkAbuse),
         ("The domain shop.example appears to be engaged in malicious activities.", .networkAbuse),
         ("203.0.113.12 Added to ZapBL. Blacklist severity: Low", .spam),
+        ("Alert triggered - SSH top talkers blocked: 203.0.113.14", .networkAbuse),
         // A CERT's template calls every page phishing; the incident's own field says scanning.
         ("We have been informed about a malicious|phishing web page in your constituency.\n\nAttack Vectors: Attrition/Scanning\nIP: 203.0.113.13", .networkAbuse),
     ])
