@@ -95,7 +95,9 @@ extension AbuseType {
         ("amplification", .networkAbuse, 2), ("harvesting", .networkAbuse, 2), ("dictionary attack", .networkAbuse, 3),
         ("login attempt", .networkAbuse, 2), ("failed login", .networkAbuse, 2), ("hacking", .networkAbuse, 2),
         // fail2ban's complain action: "Lines containing failures of 192.0.2.1"; WordPress login floods.
-        ("lines containing failures", .networkAbuse, 3), ("ssh", .networkAbuse, 1), ("xmlrpc.php", .networkAbuse, 2), ("wp-login.php", .networkAbuse, 2),
+        ("lines containing failures", .networkAbuse, 3),
+        // SSH traffic ("SSH top talkers blocked"), as a whole word: three letters alone turn up in any binary.
+        ("ssh ", .networkAbuse, 1), ("xmlrpc.php", .networkAbuse, 2), ("wp-login.php", .networkAbuse, 2),
         // What attack logs and CERTs' notices of them say without naming the attack.
         ("malicious activit", .networkAbuse, 2), ("suspicious activity", .networkAbuse, 1), ("unauthorized access", .networkAbuse, 2),
         ("unauthorised access", .networkAbuse, 2), ("failed password", .networkAbuse, 2), ("invalid user", .networkAbuse, 2),
