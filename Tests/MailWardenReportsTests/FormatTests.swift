@@ -1288,6 +1288,34 @@ import Testing
         // Another message's attachment is an original, read as a forward.
         let forward = wrapped(messageID: "<other@isp.example>")
         #expect(forward.format == .forwardedSpam && forward.sourceIPs != ["203.0.113.96"], "\(forward.format) \(forward.sourceIPs)")
+        // A spam a person redirects the same way (to them, not to an abuse mailbox) is the original.
+        let redirected = TestMail.parse("""
+            Resent-From: <greg@isp.example>
+            Resent-To: <abuse@isp.example>
+            From: Prize <promo@prize.example>
+            To: <greg@isp.example>
+            Subject: You have won
+            Message-ID: <win-4711@prize.example>
+            Content-Type: multipart/mixed; boundary="b"
+
+            --b
+            Content-Type: text/plain
+
+            CYBER SECURITY WARNING: This email is from an external source - be careful of attachments and links.
+            --b
+            Content-Type: message/rfc822
+
+            Received: from mail.prize.example (mail.prize.example [198.51.100.120]) by mx.isp.example; Mon, 21 Mar 2022 10:54:21 +0000
+            From: Prize <promo@prize.example>
+            To: <greg@isp.example>
+            Subject: You have won
+            Message-ID: <win-4711@prize.example>
+            Content-Type: text/plain
+
+            Claim your prize at http://prize.example/claim today.
+            --b--
+            """)
+        #expect(redirected.format == .forwardedSpam, "\(redirected.format)")
     }
 
     /// Exim's autoreply transport answers with In-Reply-To and Auto-Submitted, and no `Re:`: a

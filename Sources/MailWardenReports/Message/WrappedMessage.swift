@@ -22,14 +22,22 @@ enum WrappedMessage {
         return wrapped?.parts.first
     }
 
-    /// A message attached to itself: a mailbox that redirects what it receives (Exchange's
+    /// A report attached to itself: an abuse mailbox that redirects what it receives (Exchange's
     /// `Resent-From`) or a gateway that stamps a warning banner on it passes the report on as an
     /// attachment of an envelope with the report's own Message-ID. The attachment is the report;
-    /// read as a forward, the report would be taken for the offending original.
+    /// read as a forward, the report would be taken for the offending original. Only a message
+    /// sent to an abuse mailbox (`abuse@`, `spam.ie@`) is one: a spam a person redirects the same
+    /// way is the original of that person's complaint.
     private static func wrappedItself(_ root: MIMEPart) -> MIMEPart? {
         guard let id = messageID(root), let inner = ReportMessage.firstAttachedMessage(in: root)?.parts.first,
-              messageID(inner) == id else { return nil }
+              messageID(inner) == id,
+              ReportMessage.addresses(in: inner.headers, ["To", "Cc"]).contains(where: isAbuseDesk) else { return nil }
         return inner
+    }
+
+    private static func isAbuseDesk(_ address: String) -> Bool {
+        guard let local = address.split(separator: "@").first?.lowercased() else { return false }
+        return local.contains("abuse") || local.contains("spam")
     }
 
     private static func messageID(_ part: MIMEPart) -> String? {
