@@ -582,6 +582,32 @@ import Testing
         #expect(report.format == .freeText)
         #expect(report.bulkEntries.map(\.type) == [.networkAbuse, .networkAbuse, .spam])
     }
+
+    /// A list aligned under its label's first entry (JPCERT/CC): that entry is the list's first, but
+    /// a label's address and one address below it make no list (a site's address and its name's
+    /// other resolution, below a link that stays the subject).
+    @Test func aListStartsOnItsLabelsLine() {
+        let list = TestMail.parse("""
+            From: cert@cert.example
+            Subject: Regarding unauthorized access
+
+            Your controlled IP addresses logged in to our constituency's web mail server.
+
+               Related IP address: 192.0.2.11
+                                   192.0.2.12
+                                   192.0.2.13
+            """)
+        #expect(list.bulkEntries.map(\.ip) == ["192.0.2.11", "192.0.2.12", "192.0.2.13"], "\(list.bulkEntries.map(\.ip)) \(list.sourceIPs)")
+        let site = TestMail.parse("""
+            From: agent@brand.example
+            Subject: Copyright infringement
+
+            Infringing content: https://pirate.example/film.mp4
+            NS Lookup: 192.0.2.21
+            192.0.2.22
+            """)
+        #expect(site.bulkEntries.isEmpty && site.urls == ["https://pirate.example/film.mp4"], "\(site.bulkEntries.map(\.ip)) \(site.urls)")
+    }
 }
 
 @Suite struct ComplaintTests {

@@ -75,25 +75,36 @@ enum FreeTextComplaint {
         var headingType: AbuseType?
         var headingNamesTargets = false
         var headingIsRead = true
+        // Addresses on a heading's own line, not on lines of their own.
+        var labelled = Set<IPAddress>()
         for line in text.split(whereSeparator: \.isNewline) {
             let trimmed = line.trimmingWhitespace()
             if let ip = IPAddress(trimmed) {
+                var addresses = [ip]
                 if !headingIsRead {
                     headingType = AbuseType(keywordsIn: heading)
                     headingNamesTargets = LabelledLines.namesTarget(heading.lowercased())
                     headingIsRead = true
+                    // A list aligned under its label's first entry (`Related IP address: 192.0.2.1`);
+                    // it joins a list, it does not make one.
+                    if let colon = heading.firstRange(of: ": "), let first = IPAddress(heading[colon.upperBound...].trimmingWhitespace()) {
+                        addresses.insert(first, at: 0)
+                        labelled.insert(first)
+                    }
                 }
-                if headingNamesTargets {
-                    victims.insert(ip)
-                } else if !ip.isNeverReported {
-                    listed.append((ip, headingType))
+                for ip in addresses {
+                    if headingNamesTargets {
+                        victims.insert(ip)
+                    } else if !ip.isNeverReported {
+                        listed.append((ip, headingType))
+                    }
                 }
             } else if !trimmed.isEmpty {
                 heading = trimmed
                 headingIsRead = false
             }
         }
-        guard Set(listed.map(\.0)).count >= 2 else { return false }
+        guard Set(listed.map(\.0)).subtracting(labelled).count >= 2 else { return false }
         for (ip, type) in listed { draft.addEntry(ip: ip, type: type) }
         return true
     }
