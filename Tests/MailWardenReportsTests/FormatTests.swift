@@ -831,6 +831,8 @@ import Testing
         ("The domain shop.example appears to be engaged in malicious activities.", .networkAbuse),
         ("203.0.113.12 Added to ZapBL. Blacklist severity: Low", .spam),
         ("Alert triggered - SSH top talkers blocked: 203.0.113.14", .networkAbuse),
+        ("Wir haben festgestellt, dass die Webseite shop.example für Drive-By missbraucht wird.", .malware),
+        ("Network abuse notice: 203.0.113.15 was observed performing an excessive number of HTTP requests.", .networkAbuse),
         // A CERT's template calls every page phishing; the incident's own field says scanning.
         ("We have been informed about a malicious|phishing web page in your constituency.\n\nAttack Vectors: Attrition/Scanning\nIP: 203.0.113.13", .networkAbuse),
     ])

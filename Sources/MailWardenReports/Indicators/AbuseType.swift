@@ -85,7 +85,7 @@ extension AbuseType {
         // Google Safe Browsing's notices name their kind in the text; its name alone leans to malware.
         ("safe browsing", .malware, 1),
         ("malicious content", .malware, 2), ("malicious software", .malware, 2), ("sinkhole", .malware, 2),
-        ("webshell", .malware, 3), ("web shell", .malware, 3), ("backdoor", .malware, 3), ("skimmer", .malware, 3),
+        ("drive-by", .malware, 3), ("webshell", .malware, 3), ("web shell", .malware, 3), ("backdoor", .malware, 3), ("skimmer", .malware, 3),
         ("schadprogramm", .malware, 3), ("kompromittierte", .malware, 2),
         ("attack", .networkAbuse, 2), ("attacked", .networkAbuse, 2), ("angriff", .networkAbuse, 2),
         ("brute force", .networkAbuse, 3), ("brute-force", .networkAbuse, 3), ("bruteforce", .networkAbuse, 3),
@@ -115,7 +115,7 @@ extension AbuseType {
         ("takeover attempt", .networkAbuse, 4),
         // "Abusive behavior was detected from the IP address …", "unusual activity coming from your IP
         // address", "we detected … Bad Bots": a host's traffic, not its content.
-        ("abusive behavio", .networkAbuse, 2), ("unusual activity", .networkAbuse, 1), ("bad bot", .networkAbuse, 2),
+        ("abusive behavio", .networkAbuse, 2), ("network abuse", .networkAbuse, 2), ("unusual activity", .networkAbuse, 1), ("bad bot", .networkAbuse, 2),
         ("intrusion", .networkAbuse, 2), ("einbruch", .networkAbuse, 2), ("exploit", .networkAbuse, 1),
         // vulnerable, vulnerability, vulnerável, vulnerabile.
         ("vulner", .networkAbuse, 2), ("verwundbar", .networkAbuse, 2), ("anfällig", .networkAbuse, 1),
