@@ -832,6 +832,8 @@ import Testing
         ("203.0.113.12 Added to ZapBL. Blacklist severity: Low", .spam),
         ("Alert triggered - SSH top talkers blocked: 203.0.113.14", .networkAbuse),
         ("Wir haben festgestellt, dass die Webseite shop.example für Drive-By missbraucht wird.", .malware),
+        ("You host https://vaccine-card.shop.example/, a site imitating government-issued vaccination cards.", .phishing),
+        ("Included is a report for the bad/threat actor: 203.0.113.16\n203.0.113.16 → 198.51.100.5 TCP 41710 → 22 [SYN] Seq=0 Win=64240", .networkAbuse),
         ("Network abuse notice: 203.0.113.15 was observed performing an excessive number of HTTP requests.", .networkAbuse),
         // A CERT's template calls every page phishing; the incident's own field says scanning.
         ("We have been informed about a malicious|phishing web page in your constituency.\n\nAttack Vectors: Attrition/Scanning\nIP: 203.0.113.13", .networkAbuse),

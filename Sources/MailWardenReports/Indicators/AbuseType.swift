@@ -72,7 +72,7 @@ extension AbuseType {
         ("newsletter", .spam, 1), ("feedback loop", .spam, 2), ("fbl", .spam, 2),
         ("phishing", .phishing, 3), ("phish", .phishing, 3), ("fraud", .phishing, 2), ("betrug", .phishing, 2),
         ("fraudulent", .phishing, 2), ("frauduleu", .phishing, 2), ("credential", .phishing, 1), ("spoof", .phishing, 1),
-        ("impersonat", .phishing, 1), ("gefälscht", .phishing, 1), ("dmarc", .phishing, 1), ("deceptive site", .phishing, 3),
+        ("impersonat", .phishing, 1), ("imitating", .phishing, 2), ("gefälscht", .phishing, 1), ("dmarc", .phishing, 1), ("deceptive site", .phishing, 3),
         ("fake website", .phishing, 3), ("fake site", .phishing, 3), ("fake page", .phishing, 3), ("fake web page", .phishing, 3),
         // Google Safe Browsing's word for phishing: "Google detected 5 social engineering URLs".
         ("social engineering", .phishing, 3),
@@ -110,7 +110,7 @@ extension AbuseType {
         // Attack logs that name no attack: "unwanted network activity", "malicious traffic … destination port".
         ("unwanted network activity", .networkAbuse, 3), ("malicious traffic", .networkAbuse, 2), ("malicious requests", .networkAbuse, 2),
         ("illegal resource access", .networkAbuse, 2), ("illegal access", .networkAbuse, 2), ("abusing our", .networkAbuse, 2),
-        ("target port", .networkAbuse, 2), ("destination port", .networkAbuse, 2), ("been banned", .networkAbuse, 1),
+        ("target port", .networkAbuse, 2), ("[syn]", .networkAbuse, 2), ("threat actor", .networkAbuse, 1), ("destination port", .networkAbuse, 2), ("been banned", .networkAbuse, 1),
         // "Account Takeover Attempts" from an address are a login attack, not a customer's stolen account.
         ("takeover attempt", .networkAbuse, 4),
         // "Abusive behavior was detected from the IP address …", "unusual activity coming from your IP
