@@ -1278,6 +1278,28 @@ import Testing
     /// a rights holder's notice on attached to an envelope with the notice's own Message-ID: the
     /// notice is the report, filed on the peer it names, not a spam sent by the rights holder's relay.
     @Test func aReportAttachedToItselfIsReadAsTheReport() {
+        /// `attached` behind a gateway's banner, in an envelope with its From, To and Subject,
+        /// redirected by its recipient, and the Message-ID `envelopeID`.
+        func redirected(_ attached: String, envelopeID: String) -> AbuseReport {
+            let fields = attached.split(separator: "\n").filter { ["From: ", "To: ", "Subject: "].contains(where: $0.hasPrefix) }
+            let recipient = fields.first { $0.hasPrefix("To: ") }?.dropFirst(4) ?? ""
+            return TestMail.parse("""
+                Resent-From: \(recipient)
+                \(fields.joined(separator: "\n"))
+                Message-ID: \(envelopeID)
+                Content-Type: multipart/mixed; boundary="b"
+
+                --b
+                Content-Type: text/plain
+
+                CYBER SECURITY WARNING: This email is from an external source - be careful of attachments and links.
+                --b
+                Content-Type: message/rfc822
+
+                \(attached)
+                --b--
+                """)
+        }
         let notice = """
             Received: from outpost.agent.example (outpost.agent.example [198.51.100.119]) by mx.isp.example; Mon, 21 Mar 2022 10:54:21 +0000
             From: <antipiracy@agent.example>
@@ -1292,49 +1314,14 @@ import Testing
             Title: An album
             Copyright owner: A label
             """
-        func wrapped(messageID: String) -> AbuseReport {
-            TestMail.parse("""
-                Resent-From: <spam@isp.example>
-                From: <antipiracy@agent.example>
-                To: <spam@isp.example>
-                Subject: IRMA 38608564 copyright infringement
-                Message-ID: \(messageID)
-                Content-Type: multipart/mixed; boundary="b"
-
-                --b
-                Content-Type: text/plain
-
-                CYBER SECURITY WARNING: This email is from an external source - be careful of attachments and links.
-                --b
-                Content-Type: message/rfc822
-
-                \(notice)
-                --b--
-                """)
-        }
-        let report = wrapped(messageID: "<1APFMIGHDGU4@agent.example>")
+        let report = redirected(notice, envelopeID: "<1APFMIGHDGU4@agent.example>")
         #expect(report.status == .filed && report.type == .copyright && report.sourceIPs == ["203.0.113.96"],
                 "\(report.status) \(report.type.map(\.rawValue) ?? "none") \(report.sourceIPs)")
         // Another message's attachment is an original, read as a forward.
-        let forward = wrapped(messageID: "<other@isp.example>")
+        let forward = redirected(notice, envelopeID: "<other@isp.example>")
         #expect(forward.format == .forwardedSpam && forward.sourceIPs != ["203.0.113.96"], "\(forward.format) \(forward.sourceIPs)")
         // A spam a person redirects the same way (to them, not to an abuse mailbox) is the original.
-        let redirected = TestMail.parse("""
-            Resent-From: <greg@isp.example>
-            Resent-To: <abuse@isp.example>
-            From: Prize <promo@prize.example>
-            To: <greg@isp.example>
-            Subject: You have won
-            Message-ID: <win-4711@prize.example>
-            Content-Type: multipart/mixed; boundary="b"
-
-            --b
-            Content-Type: text/plain
-
-            CYBER SECURITY WARNING: This email is from an external source - be careful of attachments and links.
-            --b
-            Content-Type: message/rfc822
-
+        let spam = redirected("""
             Received: from mail.prize.example (mail.prize.example [198.51.100.120]) by mx.isp.example; Mon, 21 Mar 2022 10:54:21 +0000
             From: Prize <promo@prize.example>
             To: <greg@isp.example>
@@ -1343,9 +1330,8 @@ import Testing
             Content-Type: text/plain
 
             Claim your prize at http://prize.example/claim today.
-            --b--
-            """)
-        #expect(redirected.format == .forwardedSpam, "\(redirected.format)")
+            """, envelopeID: "<win-4711@prize.example>")
+        #expect(spam.format == .forwardedSpam, "\(spam.format)")
     }
 
     /// Exim's autoreply transport answers with In-Reply-To and Auto-Submitted, and no `Re:`: a
