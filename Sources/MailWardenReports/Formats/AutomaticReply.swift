@@ -226,10 +226,7 @@ enum AutomaticReply {
         if message.reportType == "disposition-notification" || message.hasDispositionNotification {
             return .ignored(.autoReply, reason: "read receipt (message disposition notification)")
         }
-        // The receipt alone: no text, nothing attached but TNEF (an attached list or message is read).
-        let isTNEFOnly = !message.attachments.isEmpty && message.attachments.allSatisfy { $0.mediaType == "application/ms-tnef" }
-            && message.attachedMessages.isEmpty && message.texts.allSatisfy { $0.trimmingWhitespace().isEmpty }
-        if readReceiptPrefixes.contains(where: { subject.hasPrefix($0) }), isTNEFOnly || opening.says(["was read on", "was read at"]) {
+        if readReceiptPrefixes.contains(where: { subject.hasPrefix($0) }), isTNEFOnly(message) || opening.says(["was read on", "was read at"]) {
             return .ignored(.autoReply, reason: "read receipt (Outlook)")
         }
         if isListManagerNotice(message) {
@@ -348,6 +345,13 @@ enum AutomaticReply {
         let precedence = headers.value("Precedence")?.lowercased().trimmingWhitespace() ?? ""
         let submitted = headers.value("Auto-Submitted")?.lowercased().trimmingWhitespace() ?? ""
         return ["bulk", "junk", "list", "auto_reply"].contains(precedence) || submitted.hasPrefix("auto-")
+    }
+
+    /// Whether a message is its TNEF attachment alone: no text, nothing else attached (an attached
+    /// list or message is read).
+    private static func isTNEFOnly(_ message: ReportMessage) -> Bool {
+        !message.attachments.isEmpty && message.attachments.allSatisfy { $0.mediaType == "application/ms-tnef" }
+            && message.attachedMessages.isEmpty && message.texts.allSatisfy { $0.trimmingWhitespace().isEmpty }
     }
 
     private static func saysBounce(subject: String) -> Bool {

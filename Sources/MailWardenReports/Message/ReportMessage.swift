@@ -89,9 +89,11 @@ struct ReportMessage {
         Set(addresses.compactMap { $0.split(separator: "@").last.flatMap(Hostname.normalized) }.map(Hostname.registrable))
     }
 
-    /// An abuse desk's mailbox: `abuse@`, `abuse-reports@`, `noc-abuse@`.
+    /// An abuse desk's mailbox: `abuse@`, `abuse-reports@`, `noc-abuse@`, and the spam desks'
+    /// `spam@`, `spam.ie@`.
     static func isAbuseMailbox(_ address: String) -> Bool {
-        address.split(separator: "@").first?.lowercased().contains("abuse") == true
+        guard let local = address.split(separator: "@").first?.lowercased() else { return false }
+        return local.contains("abuse") || local.contains("spam")
     }
 
     /// Names of the files in which reporters send lists, whatever type they are declared as (CERTs

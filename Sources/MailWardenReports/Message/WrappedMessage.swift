@@ -31,13 +31,8 @@ enum WrappedMessage {
     private static func wrappedItself(_ root: MIMEPart) -> MIMEPart? {
         guard let id = messageID(root), let inner = ReportMessage.firstAttachedMessage(in: root)?.parts.first,
               messageID(inner) == id,
-              ReportMessage.addresses(in: inner.headers, ["To", "Cc"]).contains(where: isAbuseDesk) else { return nil }
+              ReportMessage.addresses(in: inner.headers, ["To", "Cc"]).contains(where: ReportMessage.isAbuseMailbox) else { return nil }
         return inner
-    }
-
-    private static func isAbuseDesk(_ address: String) -> Bool {
-        guard let local = address.split(separator: "@").first?.lowercased() else { return false }
-        return local.contains("abuse") || local.contains("spam")
     }
 
     private static func messageID(_ part: MIMEPart) -> String? {
