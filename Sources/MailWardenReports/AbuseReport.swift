@@ -34,6 +34,8 @@ public enum ReportFormat: String, Sendable {
     case dmarcAggregate = "dmarc-aggregate"
     /// An Amazon SES notification (SNS JSON): a complaint, or a bounce or delivery event.
     case sesNotification = "ses"
+    /// A spam trap's hit: the caught message itself, with the trap's fields naming its source.
+    case spamTrap = "trap"
 }
 
 /// The message a report is about, as far as the report carries it.

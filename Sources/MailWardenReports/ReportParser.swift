@@ -6,11 +6,11 @@
 //   2. Sorting: the report's own text, its files, its feedback-report parts and the originals it
 //      carries are told apart (ReportMessage).
 //   3. Report content decides: a DMARC aggregate report (statistics) is ignored as such; else the
-//      structured readers are asked in turn (XARF JSON, Amazon SES notifications, ARF and
-//      auth-failure, X-ARF text, DMARC failure text, ACNS, IODEF, bulk CSV, URL lists); the first that
-//      recognises its format fills the draft. Only a message none of them recognises can be a
-//      bounce or an auto-reply (ignored); else it is a forwarded complaint or free text, left in
-//      triage when it is a bounce a person forwarded (AutomaticReply's verdict).
+//      structured readers are asked in turn (XARF JSON, Amazon SES notifications, spam traps' hits,
+//      ARF and auth-failure, X-ARF text, DMARC failure text, ACNS, IODEF, bulk CSV, URL lists); the
+//      first that recognises its format fills the draft. Only a message none of them recognises can
+//      be a bounce or an auto-reply (ignored); else it is a forwarded complaint or free text, left
+//      in triage when it is a bounce a person forwarded (AutomaticReply's verdict).
 //   4. Status: filed when the type and a subject (IP, domain, or bulk entries) are known, else
 //      triage with the reason.
 // It never throws and never traps on any input: garbage comes out as triage with a reason.
@@ -26,7 +26,7 @@ public enum ReportParser {
         var draft = ReportDraft(message)
 
         let structuredReaders: [(ReportMessage, inout ReportDraft, DecodeBudget) -> Bool] = [
-            XARFJSONReport.read, SESNotification.read, FeedbackReport.read, XARFTextReport.read, DMARCTextReport.read,
+            XARFJSONReport.read, SESNotification.read, SpamTrapReport.read, FeedbackReport.read, XARFTextReport.read, DMARCTextReport.read,
             ACNSNotice.read, IODEFReport.read, BulkCSVReport.read, URLListReport.read,
         ]
         if DMARCAggregateReport.recognises(message) {
