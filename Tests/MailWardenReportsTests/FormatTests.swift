@@ -667,6 +667,32 @@ import Testing
         #expect(unnamed.format == .forwardedSpam && unnamed.sourceIPs == ["203.0.113.173"], "\(unnamed.sourceIPs) \(unnamed.domains)")
     }
 
+    /// Yahoo's forward puts the pasted header's first line, its webmail's internal hop, on the
+    /// marker's line: that address is in the complaint's words, yet names no source. The
+    /// original's chain does.
+    @Test func anInternalAddressInTheComplaintsWordsLeavesTheSourceToTheOriginal() {
+        let report = TestMail.parse("""
+            From: Ann <ann@isp.example>
+            Subject: Fw: Your parcel
+            Content-Type: text/plain
+
+            The forwarded message below is SPAM, please investigate!
+
+               ----- Forwarded Message -----  Received: from 10.197.40.72
+             by atlas106.mail.isp.example pod-id NONE with HTTPS; Thu, 28 Mar 2024 12:41:11 +0000
+            Return-Path: <promo@parcel.example>
+            X-Apparently-To: ann@isp.example; Thu, 28 Mar 2024 12:41:11 +0000
+            Received: from 198.51.100.231 (EHLO mail.parcel.example)
+             by 10.197.40.72 with SMTPs; Thu, 28 Mar 2024 12:41:11 +0000
+            From: Parcel <promo@parcel.example>
+            Subject: Your parcel
+
+            Pay the customs fee today.
+            """)
+        #expect(report.format == .forwardedSpam && report.status == .filed)
+        #expect(report.sourceIPs == ["198.51.100.231"], "\(report.sourceIPs)")
+    }
+
     /// A person forwarding spam pastes the header as their mail program shows it, verdicts and all:
     /// `dmarc=fail` is a receiver's check, not the reporter calling the spam phishing.
     @Test func aPastedHeadersVerdictsDoNotTypeTheReport() {

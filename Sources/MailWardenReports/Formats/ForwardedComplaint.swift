@@ -37,11 +37,12 @@ enum ForwardedComplaint {
         draft.addFreeText(IndicatorScanner.scan(words))
         // A complaint that names no source at all, or only the original's sender ("more spam from
         // sender.example"), is about the host that sent the original; one that names a site
-        // (SpamCop's "spamvertised" reports) is about that site.
+        // (SpamCop's "spamvertised" reports) is about that site. Non-public addresses in its words
+        // (a receiver's internal relay, copied with the headers) name no source.
         let senderDomains = ReportMessage.registrableDomains(of: ReportMessage.addresses(in: original.headers, ["From", "Sender", "Return-Path"]))
-        if draft.ips.isEmpty, draft.domains.allSatisfy({ senderDomains.contains(Hostname.registrable($0)) }),
+        if draft.ips.allSatisfy(\.isInternal), draft.domains.allSatisfy({ senderDomains.contains(Hostname.registrable($0)) }),
            let hop = ReportMessage.offendingHop(original.headers, reporterDomains: message.reporterDomains) {
-            draft.ips.add(hop)
+            draft.ips = UniqueList([hop])
         }
         draft.type = LabelledLines.statedType(wordLines) ?? AbuseType(keywordsIn: words, subject: message.subject) ?? .spam
         draft.receivedAt = ReportDate.first(in: words) ?? original.headers.value("Date").flatMap(ReportDate.parse)
