@@ -1716,6 +1716,18 @@ import Testing
         #expect(report.sourceIPs == ["198.51.100.7"])
     }
 
+    /// qmail writes the client's HELO in a comment of its own before the address it saw. A HELO
+    /// that is an address is still the client's word: a spammer can name anyone's server in it.
+    @Test func anAddressTheClientGaveAsItsHELOIsNotTheSource() {
+        for helo in ["192.0.2.77", "[192.0.2.77]"] {
+            let report = Self.forwarded("""
+                Received: from unknown (HELO \(helo)) (198.51.100.80)
+                  by mx.isp.example with SMTP; 11 Nov 2003 15:07:06 -0000
+                """)
+            #expect(report.sourceIPs == ["198.51.100.80"], "HELO \(helo)")
+        }
+    }
+
     /// Exchange-style fields record no reverse name (`from host (ip)`): a relay calling itself the
     /// reporter's server that took the older hop is the reporter's; one whose reverse name says
     /// otherwise, or whose claim the chain does not bear out, is not.

@@ -31,16 +31,16 @@ enum ForwardedComplaint {
         // in it are mostly the spam's own subject, so only the complaint's words give those.
         draft.ips = LabelledLines.offendingIPs(LabelledLines.parse(message.subject) + wordLines, in: message.subject + "\n" + words)
         // Reporters that name the source in a header of their own (`X-SpamCop-sourceip`).
-        for field in message.headers where field.name.lowercased().hasSuffix("sourceip") || field.name.lowercased().hasSuffix("source-ip") {
-            draft.addIP(field.value)
-        }
+        let sourceFields = message.headers.filter { $0.name.lowercased().hasSuffix("sourceip") || $0.name.lowercased().hasSuffix("source-ip") }
+        for field in sourceFields { draft.addIP(field.value) }
         draft.addFreeText(IndicatorScanner.scan(words))
         // A complaint that names no source at all, or only the original's sender ("more spam from
         // sender.example"), is about the host that sent the original; one that names a site
         // (SpamCop's "spamvertised" reports) is about that site. Non-public addresses in its words
-        // (a receiver's internal relay, copied with the headers) name no source.
+        // (a receiver's internal relay, copied with the headers) name no source; in a field of the
+        // reporter's own they do.
         let senderDomains = ReportMessage.registrableDomains(of: ReportMessage.addresses(in: original.headers, ["From", "Sender", "Return-Path"]))
-        if draft.ips.allSatisfy(\.isInternal), draft.domains.allSatisfy({ senderDomains.contains(Hostname.registrable($0)) }),
+        if draft.ips.isEmpty || (sourceFields.isEmpty && draft.ips.allSatisfy(\.isInternal)), draft.domains.allSatisfy({ senderDomains.contains(Hostname.registrable($0)) }),
            let hop = ReportMessage.offendingHop(original.headers, reporterDomains: message.reporterDomains) {
             draft.ips = UniqueList([hop])
         }

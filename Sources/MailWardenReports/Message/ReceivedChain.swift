@@ -27,7 +27,10 @@ struct ReceivedHop {
         // `from by …` names no client.
         guard byIndex > 1 else { return nil }
         let clause = words[1..<byIndex]
-        let comment = clause.filter { $0.depth > 0 }.map(\.text)
+        // The word after qmail's `(HELO name)` is the name the client gave, even when it is an address.
+        let comment = clause.indices.filter { index in
+            clause[index].depth > 0 && !(index > clause.startIndex && ["helo", "ehlo"].contains(clause[index - 1].text.lowercased()))
+        }.map { clause[$0].text }
         serverName = byIndex + 1 < words.count ? Hostname.normalized(words[byIndex + 1].text) : nil
         claimedName = clause[clause.startIndex].depth == 0 ? Hostname.normalized(clause[clause.startIndex].text) : nil
         // Postfix, Sendmail: `from helo (rdns [ip])`. Exim: `from rdns ([ip] helo=…)`. Exchange:
