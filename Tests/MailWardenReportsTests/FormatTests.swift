@@ -276,6 +276,41 @@ import Testing
         #expect(report.reporter == "takedown@netcraft.example")
     }
 
+    /// Abusix's legacy reports: an ARF envelope (`Feedback-Type: xarf`, the `Version` there) around
+    /// the capitalised JSON, which then has no `Version` of its own.
+    @Test func theCapitalisedXARFJSONInsideAnARFEnvelopeIsRead() {
+        let json = #"{"ReporterInfo": {"ReporterOrg": "ExampleOrg", "ReporterOrgEmail": "reports@reporter.example"}, "Disclosure": true, "#
+            + #""Report": {"ReportClass": "Activity", "ReportType": "Spam", "ReportSubType": "Trap", "Date": "2018-02-05T14:17:10Z", "#
+            + #""SourceIp": "192.0.2.55", "SourcePort": 54321, "DestinationIp": "198.51.100.33", "DestinationPort": 25}}"#
+        let report = TestMail.parse("""
+            From: Abusix <noreply@reporter.example>
+            Subject: XARF report
+            MIME-Version: 1.0
+            Content-Type: multipart/report; report-type=feedback-report; boundary="b"
+
+            --b
+            Content-Type: text/plain
+
+            This is the human readable description
+            --b
+            Content-Type: message/feedback-report
+
+            Feedback-Type: xarf
+            User-Agent: Abusix/1.0
+            Version: 1
+            --b
+            Content-Type: application/json; name=xarf.json
+            Content-Transfer-Encoding: base64
+            Content-Disposition: inline; filename=xarf.json
+
+            \(TestMail.base64(Array(json.utf8)))
+            --b--
+            """)
+        #expect(report.status == .filed && report.format == .xarfJSON && report.type == .spam)
+        #expect(report.sourceIPs == ["192.0.2.55"], "the source, not the destination")
+        #expect(report.receivedAt == 1_517_840_230)
+    }
+
     @Test func aBoundaryOtherThanTheDeclaredOneIsFound() {
         // As Netcraft once sent it: the header declares one boundary, the body uses another.
         let report = TestMail.parse("""

@@ -116,7 +116,8 @@ enum XARFJSONReport {
         guard bytes.count <= ReportLimits.maxDocumentBytes,
               let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else { return nil }
         let isV4 = object["xarf_version"] != nil || (object["category"] != nil && object["source_identifier"] != nil)
-        let isCapitalised = object["Version"] != nil && object["ReporterInfo"] != nil && object["Report"] is [String: Any]
+        // Abusix's legacy feedback reports carry the version in their `message/feedback-report` part, not here.
+        let isCapitalised = object["ReporterInfo"] is [String: Any] && object["Report"] is [String: Any]
         return isV4 || isCapitalised ? object : nil
     }
 
