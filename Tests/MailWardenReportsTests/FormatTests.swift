@@ -754,6 +754,43 @@ import Testing
         #expect(report.type == .spam, "\(report.type.map(\.rawValue) ?? "none")")
     }
 
+    /// Gmail's "Show original" page, copied whole: its summary under `Original Message` (no header
+    /// block there; `DMARC: 'FAIL'` is Gmail's check, not the reporter calling it phishing), then
+    /// the message's source, which is the original.
+    @Test func gmailsShowOriginalPageIsAForwardedSpam() {
+        let report = TestMail.parse("""
+            From: Victor <victor@isp.example>
+            Subject: Fwd: Good afternoon I want to know more about you!
+            Content-Type: text/plain
+
+            Original Message
+            Message ID <A91F4C@sender.example>
+            Created at: Sat, Mar 16, 2024 at 9:41 PM (Delivered after 788172 seconds)
+            From: Tsira <news@sender.example>
+            Subject: Good afternoon I want to know more about you!
+            SPF: FAIL with IP 198.51.100.208 Learn more
+            DKIM: 'PASS' with domain other.example Learn more
+            DMARC: 'FAIL' Learn more
+
+            Download Original
+            Copy to clipboard
+
+            Delivered-To: victor@isp.example
+            Received: by 2002:a2e:4c19:0:b0:2d6:a974:f12e with SMTP id z25csp1211590lja;
+                    Mon, 25 Mar 2024 21:37:55 -0700 (PDT)
+            Return-Path: <news@sender.example>
+            Received: from host208.vps.example (host208.vps.example. [198.51.100.208])
+                    by mx.isp.example with ESMTPS id i21si; Mon, 25 Mar 2024 21:37:54 -0700 (PDT)
+            From: Tsira <news@sender.example>
+            Subject: Good afternoon I want to know more about you!
+
+            Hello dear, write to me.
+            """)
+        #expect(report.format == .forwardedSpam && report.status == .filed)
+        #expect(report.type == .spam, "\(report.type.map(\.rawValue) ?? "none")")
+        #expect(report.sourceIPs == ["198.51.100.208"])
+    }
+
     /// A provider passing on a complaint its abuse mailbox received, pasted below Outlook's marker:
     /// the forwarded text is the complaint (read as text), not a spam from the reporter's address.
     @Test func aComplaintForwardedInlineIsReadAsTheComplaint() {

@@ -97,25 +97,29 @@ struct InlineForward {
             return rest.isEmpty || rest.hasPrefix("from ")
         }
         // The complaint ends at `start`; the forwarded message begins at `first`.
-        let start: Int, first: Int
-        if Self.startPhrases.contains(where: { lower.includes($0) }), let marker = lines.firstIndex(where: { isMarker($0, Self.startPhrases) }) {
-            (start, first) = (marker, marker + 1)
-        } else if lower.includes("__________"), let rule = Self.outlookRule(lines) {
-            (start, first) = (rule, rule + 1)
-        } else if let pasted = Self.pastedHeaderStart(lines) {
-            (start, first) = (pasted, pasted)
-        } else {
-            return nil
+        func forwarded(start: Int, first: Int) -> (complaint: String, original: MIMEPart, bytes: [UInt8])? {
+            let end = lines[first...].firstIndex { isMarker($0, ["end forwarded message", "end of forwarded message"]) } ?? lines.endIndex
+            let bytes = Array(lines[first..<end].drop { $0.trimmingCharacters(in: .whitespaces).isEmpty }.joined(separator: "\n").utf8)
+            let part = MIMEPart.parse(bytes[...], depth: 1, budget: budget)
+            guard part.headers.count >= 2 else { return nil }
+            return ((lines[..<start] + lines[min(end + 1, lines.endIndex)...]).joined(separator: "\n"), part, bytes)
         }
-        let end = lines[first...].firstIndex { isMarker($0, ["end forwarded message", "end of forwarded message"]) } ?? lines.endIndex
-        let forwarded = lines[first..<end].drop { $0.trimmingCharacters(in: .whitespaces).isEmpty }.joined(separator: "\n")
-        let bytes = Array(forwarded.utf8)
-        let part = MIMEPart.parse(bytes[...], depth: 1, budget: budget)
-        guard part.headers.count >= 2 else { return nil }
-        originalBytes = bytes
+        var found: (complaint: String, original: MIMEPart, bytes: [UInt8])?
+        if Self.startPhrases.contains(where: { lower.includes($0) }), let marker = lines.firstIndex(where: { isMarker($0, Self.startPhrases) }) {
+            found = forwarded(start: marker, first: marker + 1)
+        } else if lower.includes("__________"), let rule = Self.outlookRule(lines) {
+            found = forwarded(start: rule, first: rule + 1)
+        }
+        // A marker with no header block below it (Gmail's "Original Message" summary above the
+        // message's source) gives way to the pasted header fields further down.
+        if found == nil, let pasted = Self.pastedHeaderStart(lines) {
+            found = forwarded(start: pasted, first: pasted)
+        }
+        guard let found else { return nil }
         self.text = text
-        complaint = (lines[..<start] + lines[min(end + 1, lines.endIndex)...]).joined(separator: "\n")
-        original = part
+        complaint = found.complaint
+        original = found.original
+        originalBytes = found.bytes
     }
 
     /// Outlook's rule of underscores with the forwarded message's `From:` block below it.

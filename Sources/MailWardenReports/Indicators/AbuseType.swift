@@ -214,8 +214,7 @@ extension AbuseType {
                 for candidate in candidates where i + candidate.bytes.count <= t.count {
                     var j = 1
                     while j < candidate.bytes.count && t[i + j] == candidate.bytes[j] { j += 1 }
-                    // A keyword before `=` is a pasted header's verdict (`dmarc=pass`, `spam=0`), not words of the report.
-                    if j == candidate.bytes.count, i + j == t.count || t[i + j] != UInt8(ascii: "=") {
+                    if j == candidate.bytes.count, !isCheckResult(t, after: i + j) {
                         if hits[candidate.index].count == 0 { hits[candidate.index].first = i }
                         hits[candidate.index].count += 1
                     }
@@ -224,4 +223,20 @@ extension AbuseType {
         }
         return hits
     }
+
+    /// The results of a receiver's checks that people paste: a header's `dmarc=pass`, `spam=0`, and
+    /// Gmail's "Show original" summary, `DMARC: 'FAIL'`. A keyword naming a check says nothing of
+    /// the report's type.
+    private static func isCheckResult(_ t: UnsafeBufferPointer<UInt8>, after end: Int) -> Bool {
+        guard end < t.count else { return false }
+        if t[end] == UInt8(ascii: "=") { return true }
+        guard t[end] == UInt8(ascii: ":") else { return false }
+        var k = end + 1
+        while k < t.count, k < end + 4, t[k] == UInt8(ascii: " ") || t[k] == UInt8(ascii: "'") || t[k] == UInt8(ascii: "\"") { k += 1 }
+        return checkResults.contains { result in
+            k + result.count <= t.count && result.indices.allSatisfy { t[k + $0] == result[$0] }
+        }
+    }
+
+    private static let checkResults: [[UInt8]] = ["pass", "fail", "softfail", "neutral", "none", "temperror", "permerror"].map { Array($0.utf8) }
 }
