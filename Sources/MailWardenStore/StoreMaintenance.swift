@@ -11,24 +11,29 @@ extension SQLStore {
     /// timeout, so pruning a large outbound log never makes the milter wait.
     static let pruneBatch = 2000
 
-    /// Drops outbound-log and held rows older than `outboundRetention`, window events older than `windowRetention`.
-    public func prune(now: Int64, outboundRetention: TimeSpan, windowRetention: TimeSpan) throws {
-        let outboundCutoff = SQLValue.int(now - outboundRetention.seconds)
-        let windowCutoff = SQLValue.int(now - windowRetention.seconds)
-        let batches: [(String, SQLValue)] = [
-            ("DELETE FROM outbound WHERE id IN (SELECT id FROM outbound WHERE at <= ? LIMIT \(Self.pruneBatch))", outboundCutoff),
-            ("DELETE FROM held WHERE queue_id IN (SELECT queue_id FROM held WHERE at <= ? LIMIT \(Self.pruneBatch))", outboundCutoff),
+    /// One batch of pruning per table: its rows at or before a cutoff, found by the table's index
+    /// on time (a scan would hold the write lock while it reads every row). Outbound-log and held
+    /// rows are cut at the outbound retention, the others at the window retention.
+    static func pruneStatements(_ dialect: SQLDialect) -> [(sql: String, byOutboundRetention: Bool)] {
+        [
+            ("DELETE FROM outbound WHERE id IN (SELECT id FROM outbound WHERE at <= ? LIMIT \(pruneBatch))", true),
+            ("DELETE FROM held WHERE queue_id IN (SELECT queue_id FROM held WHERE at <= ? LIMIT \(pruneBatch))", true),
             ("""
              DELETE FROM window_events WHERE (identity_id, counter, at) IN
-               (SELECT identity_id, counter, at FROM window_events WHERE at <= ? LIMIT \(Self.pruneBatch))
-             """, windowCutoff),
+               (SELECT identity_id, counter, at FROM window_events WHERE at <= ? LIMIT \(pruneBatch))
+             """, false),
             ("""
-             DELETE FROM complaint_events WHERE \(db.dialect.rowOrder) IN
-               (SELECT \(db.dialect.rowOrder) FROM complaint_events WHERE at <= ? LIMIT \(Self.pruneBatch))
-             """, windowCutoff),
+             DELETE FROM complaint_events WHERE \(dialect.rowOrder) IN
+               (SELECT \(dialect.rowOrder) FROM complaint_events WHERE at <= ? LIMIT \(pruneBatch))
+             """, false),
         ]
-        for (sql, cutoff) in batches {
-            while try db.transaction({ tx in try tx.query(sql, [cutoff]); return tx.changes }) == Self.pruneBatch {}
+    }
+
+    /// Drops outbound-log and held rows older than `outboundRetention`, window events older than `windowRetention`.
+    public func prune(now: Int64, outboundRetention: TimeSpan, windowRetention: TimeSpan) throws {
+        for statement in Self.pruneStatements(db.dialect) {
+            let cutoff = SQLValue.int(now - (statement.byOutboundRetention ? outboundRetention : windowRetention).seconds)
+            while try db.transaction({ tx in try tx.query(statement.sql, [cutoff]); return tx.changes }) == Self.pruneBatch {}
         }
     }
 }
