@@ -26,8 +26,8 @@ public enum ReportParser {
         var draft = ReportDraft(message)
 
         let structuredReaders: [(ReportMessage, inout ReportDraft, DecodeBudget) -> Bool] = [
-            XARFJSONReport.read, SESNotification.read, SpamTrapReport.read, FeedbackReport.read, XARFTextReport.read, DMARCTextReport.read,
-            ACNSNotice.read, IODEFReport.read, BulkCSVReport.read, URLListReport.read,
+            XARFJSONReport.read, SESNotification.read, SpamTrapReport.read, FeedbackReport.read, XARFTextReport.read,
+            DMARCTextReport.read, ACNSNotice.read, IODEFReport.read, BulkCSVReport.read, URLListReport.read,
         ]
         if DMARCAggregateReport.recognises(message) {
             draft.format = .dmarcAggregate

@@ -108,10 +108,11 @@ import MailWardenCore
             for at: Int64 in [100, 100, 130, 170] { _ = try s.record(event("m", at: at, rcpts: 2), windows: Self.hour) }
             try s.db.transaction { tx in
                 try tx.query("UPDATE window_events SET running = 0")
-                // Back to before the running totals, the migration before the pruning indexes.
+                // Back to before the running totals, the migration before the indexes for pruning.
                 let migrations = Schema.migrations(backend == .sqlite ? .sqlite : .postgresql).count
                 try Schema.setVersion(tx, backend == .sqlite ? .sqlite : .postgresql, migrations - 2)
-                for index in ["window_events_at", "complaint_events_at", "held_at"] { try tx.query("DROP INDEX \(index)") }
+                let pruningIndexes = backend == .sqlite ? ["window_events_at", "held_at", "complaint_events_at"] : ["complaint_events_at"]
+                for index in pruningIndexes { try tx.query("DROP INDEX \(index)") }
                 try tx.query("ALTER TABLE window_events DROP COLUMN running")
             }
         }
