@@ -86,6 +86,9 @@ struct InlineForward {
         "ursprüngliche nachricht", "doorgestuurd bericht", "oorspronkelijk bericht",
     ]
 
+    /// A forward found in a text: the complaint around it, and the forwarded message.
+    private typealias Found = (complaint: String, original: MIMEPart, bytes: [UInt8])
+
     init?(_ text: String, budget: DecodeBudget) {
         let lower = text.lowercased()
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
@@ -97,14 +100,14 @@ struct InlineForward {
             return rest.isEmpty || rest.hasPrefix("from ")
         }
         // The complaint ends at `start`; the forwarded message begins at `first`.
-        func forwarded(start: Int, first: Int) -> (complaint: String, original: MIMEPart, bytes: [UInt8])? {
+        func forwarded(start: Int, first: Int) -> Found? {
             let end = lines[first...].firstIndex { isMarker($0, ["end forwarded message", "end of forwarded message"]) } ?? lines.endIndex
             let bytes = Array(lines[first..<end].drop { $0.trimmingCharacters(in: .whitespaces).isEmpty }.joined(separator: "\n").utf8)
             let part = MIMEPart.parse(bytes[...], depth: 1, budget: budget)
             guard part.headers.count >= 2 else { return nil }
             return ((lines[..<start] + lines[min(end + 1, lines.endIndex)...]).joined(separator: "\n"), part, bytes)
         }
-        var found: (complaint: String, original: MIMEPart, bytes: [UInt8])?
+        var found: Found?
         if Self.startPhrases.contains(where: { lower.includes($0) }), let marker = lines.firstIndex(where: { isMarker($0, Self.startPhrases) }) {
             found = forwarded(start: marker, first: marker + 1)
         } else if lower.includes("__________"), let rule = Self.outlookRule(lines) {
