@@ -447,6 +447,27 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         #expect(r.status == .filed, "\(r.reason ?? "")")
         #expect(r.cases.map(\.subject) == [CaseSubject(kind: .identity, value: "user:shop9", type: .spam)])
     }
+
+    /// A spam trap's hit is the caught message itself: when our customer sent it, its own token
+    /// header traces it to that customer.
+    @Test func aSpamTrapsHitIsTracedToTheCustomerWhoSentIt() throws {
+        let h = try DeskHarness("identity_header = token")
+        let token = try StoreIdentityTokenizer(store: h.store).token(for: "sasl:shop@example.net")
+        let r = try h.ingest("""
+            Return-Path: <termmatch@projecthoneypot.org>
+            Received: from mail.example.net (mail.example.net [198.51.100.23]) by trap.example with ESMTP
+            From: offers@example.net
+            To: xxx@xxxxxxx.xxx
+            Subject: cheap pills
+            X-MailWarden-ID: \(token)
+            X-HP-ConnectIP: 198.51.100.23
+            X-HP-Abuse: YES
+
+            buy now
+            """)
+        #expect(r.identity == "sasl:shop@example.net" && r.tracedBy == .token, "\(r.status) \(r.reason ?? "")")
+        #expect(r.cases.map(\.subject) == [CaseSubject(kind: .identity, value: "sasl:shop@example.net", type: .spam)])
+    }
 }
 
 /// The store's figures behind the metrics endpoint: what was ingested and locked, by any process.

@@ -6,7 +6,7 @@ import Testing
 /// itself, and traced to our customer by the message's own header fields.
 @Suite struct SpamTrapReportTests {
     /// A caught message as the trap forwards it; `trapFields` are the trap's, empty for none.
-    static func caught(from: String, subject: String, trapFields: String, type: String = "text/plain", body: String) -> [UInt8] {
+    static func caught(from: String, subject: String, trapFields: String, body: String) -> [UInt8] {
         Array("""
             Return-Path: <termmatch@projecthoneypot.org>
             Received: by trap.projecthoneypot.example (Postfix, from userid 5000)
@@ -23,7 +23,7 @@ import Testing
             Message-Id: <20220114175738.97C366461C@mail.shop.example>
             X-MailWarden-ID: mw-trap1
             MIME-Version: 1.0
-            Content-Type: \(type)
+            Content-Type: text/plain
             \(trapFields)
             \(body)
 

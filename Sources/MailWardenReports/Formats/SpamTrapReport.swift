@@ -8,12 +8,12 @@ import MailWardenCore
 enum SpamTrapReport {
     static func read(_ message: ReportMessage, _ draft: inout ReportDraft, _ budget: DecodeBudget) -> Bool {
         let headers = message.headers
-        guard headers.value("X-HP-Abuse")?.trimmingWhitespace().lowercased() == "yes",
-              let connectIP = headers.value("X-HP-ConnectIP"), let source = IPAddress(connectIP.trimmingWhitespace())
+        guard headers.value("X-HP-Abuse")?.trimmingWhitespace().equalsIgnoringCase("yes") == true,
+              let connectIP = headers.value("X-HP-ConnectIP"), IPAddress(connectIP.trimmingWhitespace()) != nil
         else { return false }
         draft.format = .spamTrap
         draft.type = .spam
-        if !source.isNeverReported { draft.ips.add(source) }
+        draft.addIP(connectIP)
         draft.fields = headers.filter { $0.name.lowercased().hasPrefix("x-hp-") }
         // The From is the spam's; the trap's operator is the envelope sender, when it was kept.
         draft.reporter = headers.value("Return-Path").flatMap(ReportMessage.address)
