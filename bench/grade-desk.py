@@ -15,7 +15,9 @@ it became is compared with what it should have become:
   reports). URLs are compared as RFC 3986 makes them equal (no fragment, `/` for an empty path)
   and, since truth sets often lower-case them whole, without case; `&amp;` in a truth is `&`. A
   truth with no scheme (a host name, an address, `host/path`) can match no URL: it is graded
-  apart, as found when the desk reports that host as a domain, an address or a URL's host.
+  apart, as found when the desk reports that host as a domain, an address or a URL's host. Truth
+  sets write a network as its first address (`192.0.2.0` for `192.0.2.0/24`): such an address
+  counts as found when the desk reports that network.
 * otherwise: every file below DIR is a bounce or an automatic reply, and must be ignored. Prints
   how many were ignored, left in triage and filed (cases).
 
@@ -88,18 +90,33 @@ def host_matches(row, result):
     return bool(hosts(row) & found)
 
 
+def found_ips(result):
+    """The addresses the desk reported, and the first address of each network it reported."""
+    return set(result.get("ips") or []) | {n.split("/", 1)[0] for n in result.get("networks") or []}
+
+
+def is_public_subject(case):
+    """A case's address or network is public (a network: none of its addresses is internal)."""
+    if case.get("subject_kind") == "ip":
+        return is_public(case.get("subject", ""))
+    if case.get("subject_kind") == "network":
+        network = ipaddress.ip_network(case.get("subject", ""), strict=False)
+        return is_public(str(network.network_address)) and is_public(str(network.broadcast_address))
+    return True
+
+
 def grade_reports(binary, root, listing):
     rows = list(csv.DictReader(open(os.path.join(root, "TRUTH.tsv"), newline=""), delimiter="\t"))
     graded = [(row, ingest(binary, os.path.join(root, row["path"]))) for row in rows]
     private = [(r, j) for r, j in graded if split(r["expected_offending_ips"]) and not any(map(is_public, split(r["expected_offending_ips"])))]
     def no_private_case(j):
-        return not any(c.get("subject_kind") == "ip" and not is_public(c.get("subject", "")) for c in j.get("cases") or [])
+        return all(map(is_public_subject, j.get("cases") or []))
     held = [(r, j) for r, j in private if no_private_case(j)]
     public = [(r, j) for r, j in graded if (r, j) not in private]
     filed = [(r, j) for r, j in public if j.get("status") == "filed"]
     typed = [(r, j) for r, j in filed if (j.get("type") or "") == r["expected_abuse_type"].strip()]
     with_ip = [(r, j) for r, j in public if split(r["expected_offending_ips"])]
-    ip_found = [(r, j) for r, j in with_ip if split(r["expected_offending_ips"]) <= set(j.get("ips") or [])]
+    ip_found = [(r, j) for r, j in with_ip if split(r["expected_offending_ips"]) <= found_ips(j)]
     with_url = [(r, j) for r, j in public if urls(r)]
     url_found = [(r, j) for r, j in with_url if url_matches(r, j)]
     with_host = [(r, j) for r, j in public if hosts(r)]
@@ -120,7 +137,7 @@ def grade_reports(binary, root, listing):
                     wrong.append("status %s (%s)" % (j.get("status"), j.get("reason")))
                 elif (j.get("type") or "") != r["expected_abuse_type"].strip():
                     wrong.append("type %s, expected %s" % (j.get("type"), r["expected_abuse_type"]))
-                if split(r["expected_offending_ips"]) - set(j.get("ips") or []):
+                if split(r["expected_offending_ips"]) - found_ips(j):
                     wrong.append("ips %s, expected %s" % (j.get("ips"), r["expected_offending_ips"]))
                 if urls(r) and not url_matches(r, j):
                     wrong.append("urls %s" % (j.get("urls") or [])[:2])

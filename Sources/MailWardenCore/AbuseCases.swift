@@ -38,10 +38,11 @@ public enum AbuseType: String, Sendable, Codable, CaseIterable {
 }
 
 public enum SubjectKind: String, Sendable, Codable {
-    case identity, ip, domain
+    case identity, ip, network, domain
 }
 
-/// What a case is about: one identity, IP or domain, and one type of abuse.
+/// What a case is about: one identity, IP, network (CIDR, as a blocklist or a report names one) or
+/// domain, and one type of abuse.
 public struct CaseSubject: Sendable, Hashable {
     public let kind: SubjectKind
     public let value: String

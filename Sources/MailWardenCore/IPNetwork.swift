@@ -5,6 +5,10 @@
 public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
     public let bytes: [UInt8]
 
+    fileprivate init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
     public init?(_ text: String) {
         var t = Substring(text)
         if t.hasPrefix("[") && t.hasSuffix("]") { t = t.dropFirst().dropLast() }
@@ -32,7 +36,7 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         Self.internalNetworks.contains { $0.contains(self) }
     }
 
-    private static let internalNetworks: [IPNetwork] = [
+    fileprivate static let internalNetworks: [IPNetwork] = [
         "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
         "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/3",
         "::/127", "100::/64", "2001::/32", "2002::/16", "2603:1000::/24", "fc00::/7", "fe80::/10", "ff00::/8",
@@ -116,6 +120,37 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
             prefixLength = maxLength
         }
         base = addr
+    }
+
+    private init(base: IPAddress, prefixLength: Int) {
+        self.base = base
+        self.prefixLength = prefixLength
+    }
+
+    /// The same network with its host bits cleared: `192.0.2.77/24` is `192.0.2.0/24`.
+    public var masked: IPNetwork {
+        var bytes = base.bytes
+        for i in bytes.indices {
+            let kept = min(8, max(0, prefixLength - i * 8))
+            bytes[i] &= UInt8(truncatingIfNeeded: 0xff << (8 - kept))
+        }
+        return IPNetwork(base: IPAddress(bytes: bytes), prefixLength: prefixLength)
+    }
+
+    /// The one address of a /32 or /128.
+    public var singleAddress: IPAddress? {
+        prefixLength == base.bytes.count * 8 ? base : nil
+    }
+
+    /// Whether the two share an address: the broader one holds the other's first address.
+    public func overlaps(_ other: IPNetwork) -> Bool {
+        prefixLength <= other.prefixLength ? contains(other.base) : other.contains(base)
+    }
+
+    /// Whether any of its addresses is internal (`IPAddress.isInternal`): a network reaching into a
+    /// private range is nobody's to act on as a whole.
+    public var isInternal: Bool {
+        IPAddress.internalNetworks.contains { overlaps($0) }
     }
 
     public func contains(_ address: IPAddress) -> Bool {

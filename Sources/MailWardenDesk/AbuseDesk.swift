@@ -34,7 +34,7 @@ public struct IngestResult: Sendable {
     }
 
     private static func bare(_ status: Status, reportID: Int64, reason: String?) -> IngestResult {
-        IngestResult(status: status, reportID: reportID, format: "unparsed", type: nil, ips: [], domains: [], urls: [], identity: nil,
+        IngestResult(status: status, reportID: reportID, format: "unparsed", type: nil, ips: [], networks: [], domains: [], urls: [], identity: nil,
                      tracedBy: nil, cases: [], reason: reason, complaint: nil, notCountedBecause: nil, reporterAuthentication: nil)
     }
 
@@ -43,6 +43,7 @@ public struct IngestResult: Sendable {
     public let format: String
     public let type: AbuseType?
     public let ips: [String]
+    public let networks: [String]
     public let domains: [String]
     public let urls: [String]
     public let identity: Identity?
@@ -63,6 +64,7 @@ public struct IngestResult: Sendable {
             ("format", .string(format)),
             ("type", .text(type?.rawValue)),
             ("ips", .array(ips.map(JSONValue.string))),
+            ("networks", .array(networks.map(JSONValue.string))),
             ("domains", .array(domains.map(JSONValue.string))),
             ("urls", .array(urls.map(JSONValue.string))),
             ("identity", .text(identity)),
@@ -166,7 +168,8 @@ public struct AbuseDesk: Sendable {
         case .filed(let cases): filed = status == .correspondence ? threadCases : cases
         }
         return IngestResult(status: IngestResult.Status(rawValue: status.rawValue) ?? .triage, reportID: queued.id,
-                            format: report.format.rawValue, type: report.type, ips: report.sourceIPs, domains: report.domains,
+                            format: report.format.rawValue, type: report.type, ips: report.sourceIPs,
+                            networks: report.sourceNetworks, domains: report.domains,
                             urls: report.urls, identity: trace?.identity, tracedBy: trace?.method, cases: filed, reason: reason,
                             complaint: complaint, notCountedBecause: status == .filed ? notCounted : nil,
                             reporterAuthentication: authentication.stored)
@@ -237,13 +240,16 @@ public struct AbuseDesk: Sendable {
         if !report.bulkEntries.isEmpty {
             var seen = Set<String>()
             return report.bulkEntries.compactMap { row in
-                isPublic(row.ip) && seen.insert(row.ip).inserted ? CaseSubject(kind: .ip, value: row.ip, type: row.type ?? type) : nil
+                guard isPublic(row.source), seen.insert(row.source).inserted else { return nil }
+                return CaseSubject(kind: IPAddress(row.source) == nil ? .network : .ip, value: row.source, type: row.type ?? type)
             }
         }
         if let ip = report.sourceIPs.first(where: isPublic) { return [CaseSubject(kind: .ip, value: ip, type: type)] }
+        // A network only where no address is named: an address is the narrower, surer subject.
+        if let network = report.sourceNetworks.first(where: isPublic) { return [CaseSubject(kind: .network, value: network, type: type)] }
         // A written report of spam or an attack that names only non-public addresses is about
         // them: the links of its text (a footer's, the reporter's company's) are no fallback.
-        if !report.sourceIPs.isEmpty, type == .spam || type == .networkAbuse, report.format == .freeText || report.format == .forwardedSpam {
+        if !(report.sourceIPs.isEmpty && report.sourceNetworks.isEmpty), type == .spam || type == .networkAbuse, report.format == .freeText || report.format == .forwardedSpam {
             return []
         }
         if let domain = report.domains.first { return [CaseSubject(kind: .domain, value: domain, type: type)] }
@@ -252,20 +258,21 @@ public struct AbuseDesk: Sendable {
 }
 
 extension AbuseDesk {
-    static func isPublic(_ ip: String) -> Bool {
-        IPAddress(ip).map { !$0.isInternal } ?? false
+    /// Whether an address, or every address of a network, is public.
+    static func isPublic(_ source: String) -> Bool {
+        IPAddress(source).map { !$0.isInternal } ?? IPNetwork(source).map { !$0.isInternal } ?? false
     }
 
-    /// The non-public addresses a report names as sources, for the reason it waits in triage.
+    /// The non-public addresses and networks a report names as sources, for the reason it waits in triage.
     static func nonPublicAddresses(of report: AbuseReport) -> [String] {
-        (report.sourceIPs + report.bulkEntries.map(\.ip)).filter { !isPublic($0) }
+        (report.sourceIPs + report.sourceNetworks + report.bulkEntries.map(\.source)).filter { !isPublic($0) }
     }
 
     /// Every indicator the report names, searchable with `cases --subject`.
     static func indicators(of report: AbuseReport) -> [(kind: String, value: String)] {
-        report.sourceIPs.map { ("ip", $0) } + report.domains.map { ("domain", $0) }
+        report.sourceIPs.map { ("ip", $0) } + report.sourceNetworks.map { ("network", $0) } + report.domains.map { ("domain", $0) }
             + report.urls.map { ("url", $0) } + report.emails.map { ("email", $0) }
-            + report.bulkEntries.map { ("ip", $0.ip) }
+            + report.bulkEntries.map { (IPAddress($0.source) == nil ? "network" : "ip", $0.source) }
     }
 
     /// The parsed fields as stored with the report (`case show` prints them).

@@ -63,9 +63,10 @@ public struct OriginalMessage: Sendable, Equatable {
     public func header(_ name: String) -> String? { headers.value(name) }
 }
 
-/// One distinct IP of a bulk report (CSV rows, a list, a table), typed by its own row.
+/// One distinct source of a bulk report (CSV rows, a list, a table), typed by its own row.
 public struct BulkEntry: Sendable, Equatable {
-    public let ip: String
+    /// An address in canonical text, or a network in CIDR form (`192.0.2.8/29`) where a row names one.
+    public let source: String
     public let type: AbuseType?
     public let domains: [String]
     public let urls: [String]
@@ -85,6 +86,9 @@ public struct AbuseReport: Sendable, Equatable {
     public let reporter: String?
     /// Offending addresses in canonical text (IPv6 per RFC 5952), in order of mention.
     public let sourceIPs: [String]
+    /// Offending networks in CIDR form, host bits cleared (`192.0.2.0/24`): named in a source field
+    /// or a bulk report's row, never a range read from running text.
+    public let sourceNetworks: [String]
     public let domains: [String]
     public let urls: [String]
     public let emails: [String]
@@ -98,7 +102,7 @@ public struct AbuseReport: Sendable, Equatable {
     public let references: [String]
     /// The fields the format defines (feedback-report fields, X-ARF keys, XARF JSON members).
     public let fields: [HeaderField]
-    /// For bulk reports: one entry per distinct IP; a case per entry. Empty otherwise.
+    /// For bulk reports: one entry per distinct address or network; a case per entry. Empty otherwise.
     public let bulkEntries: [BulkEntry]
     public let original: OriginalMessage?
     public let evidence: [EvidenceItem]

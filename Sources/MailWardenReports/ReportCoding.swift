@@ -157,7 +157,7 @@ extension HeaderField: FrameCodable {
 
 extension BulkEntry: FrameCodable {
     func write(to frame: inout FrameWriter) {
-        frame.write(ip)
+        frame.write(source)
         frame.write(type)
         frame.write(domains)
         frame.write(urls)
@@ -165,7 +165,7 @@ extension BulkEntry: FrameCodable {
     }
 
     init(from frame: inout FrameReader) throws {
-        self.init(ip: try frame.read(), type: try frame.read(), domains: try frame.read(), urls: try frame.read(),
+        self.init(source: try frame.read(), type: try frame.read(), domains: try frame.read(), urls: try frame.read(),
                   receivedAt: try frame.read())
     }
 }
@@ -240,6 +240,7 @@ extension AbuseReport: FrameCodable {
         frame.write(reason)
         frame.write(reporter)
         frame.write(sourceIPs)
+        frame.write(sourceNetworks)
         frame.write(domains)
         frame.write(urls)
         frame.write(emails)
@@ -258,8 +259,8 @@ extension AbuseReport: FrameCodable {
 
     init(from frame: inout FrameReader) throws {
         self.init(status: try frame.read(), format: try frame.read(), type: try frame.read(), reason: try frame.read(),
-                  reporter: try frame.read(), sourceIPs: try frame.read(), domains: try frame.read(), urls: try frame.read(),
-                  emails: try frame.read(), receivedAt: try frame.read(), messageID: try frame.read(), subject: try frame.read(),
+                  reporter: try frame.read(), sourceIPs: try frame.read(), sourceNetworks: try frame.read(), domains: try frame.read(),
+                  urls: try frame.read(), emails: try frame.read(), receivedAt: try frame.read(), messageID: try frame.read(), subject: try frame.read(),
                   references: try frame.read(), fields: try frame.read(), bulkEntries: try frame.read(), original: try frame.read(), evidence: try frame.read(),
                   isTruncated: try frame.read(), fromDomain: try frame.read(), authenticationResults: try frame.read())
     }

@@ -9,6 +9,8 @@ struct ReportDraft {
     var type: AbuseType?
     var reporter: String?
     var ips = UniqueList<IPAddress>()
+    /// Offending networks, where a report names a source as a network (host bits cleared).
+    var networks = UniqueList<IPNetwork>()
     var domains = UniqueList<String>()
     var urls = UniqueList<String>()
     var emails = UniqueList<String>()
@@ -78,8 +80,12 @@ struct ReportDraft {
     /// What the human text adds to a structured report: an address when the fields give none, and
     /// URLs on a host the fields report (the reporter's own links and other sites are left out).
     mutating func addCorroborated(from message: ReportMessage) {
-        if ips.isEmpty {
-            for text in message.texts { ips.add(contentsOf: LabelledLines.offendingIPs(in: text)) }
+        if ips.isEmpty && networks.isEmpty {
+            for text in message.texts {
+                let lines = LabelledLines.parse(text)
+                ips.add(contentsOf: LabelledLines.offendingIPs(lines, in: text))
+                networks.add(contentsOf: LabelledLines.offendingNetworks(lines))
+            }
         }
         let reportedHosts = domains.items
         guard !reportedHosts.isEmpty else { return }
@@ -95,20 +101,30 @@ struct ReportDraft {
     /// A bulk entry while rows still merge into it; its lists grow in place, so merging a row
     /// costs that row, not the entry's whole list again.
     private struct EntryDraft {
-        let ip: String
+        let source: String
         var type: AbuseType?
         var domains: UniqueList<String>
         var urls: UniqueList<String>
         var receivedAt: Int64?
 
-        var entry: BulkEntry { BulkEntry(ip: ip, type: type, domains: domains.items, urls: urls.items, receivedAt: receivedAt) }
+        var entry: BulkEntry { BulkEntry(source: source, type: type, domains: domains.items, urls: urls.items, receivedAt: receivedAt) }
     }
 
     var entries: [BulkEntry] { entryDrafts.map(\.entry) }
 
     /// Adds or merges the entry for `ip` (one per distinct address).
     mutating func addEntry(ip: IPAddress, type: AbuseType?, domains: [String] = [], urls: [String] = [], receivedAt: Int64? = nil) {
-        let key = ip.description
+        mergeEntry(source: ip.description, type: type, domains: domains, urls: urls, receivedAt: receivedAt)
+        ips.add(ip)
+    }
+
+    /// Adds or merges the entry for a network a row names as its source (`192.0.2.8/29`).
+    mutating func addEntry(network: IPNetwork, type: AbuseType?, domains: [String], urls: [String], receivedAt: Int64?) {
+        mergeEntry(source: network.description, type: type, domains: domains, urls: urls, receivedAt: receivedAt)
+        networks.add(network)
+    }
+
+    private mutating func mergeEntry(source key: String, type: AbuseType?, domains: [String], urls: [String], receivedAt: Int64?) {
         if let index = entryIndex[key] {
             entryDrafts[index].type = entryDrafts[index].type ?? type
             entryDrafts[index].domains.add(contentsOf: domains)
@@ -116,9 +132,8 @@ struct ReportDraft {
             entryDrafts[index].receivedAt = entryDrafts[index].receivedAt ?? receivedAt
         } else if entryDrafts.count < ReportLimits.maxIndicators {
             entryIndex[key] = entryDrafts.count
-            entryDrafts.append(EntryDraft(ip: key, type: type, domains: UniqueList(domains), urls: UniqueList(urls), receivedAt: receivedAt))
+            entryDrafts.append(EntryDraft(source: key, type: type, domains: UniqueList(domains), urls: UniqueList(urls), receivedAt: receivedAt))
         }
-        ips.add(ip)
     }
 
     /// Untyped entries take the report's type; an untyped report takes its entries' commonest
@@ -136,7 +151,7 @@ struct ReportDraft {
     func report(_ message: ReportMessage) -> AbuseReport {
         let status: ReportStatus
         let reason: String?
-        let hasSubject = !(ips.isEmpty && domains.isEmpty && entryDrafts.isEmpty)
+        let hasSubject = !(ips.isEmpty && networks.isEmpty && domains.isEmpty && entryDrafts.isEmpty)
         if let ignored = ignoredBecause {
             (status, reason) = (.ignored, ignored)
         } else if let forPerson = triageBecause {
@@ -152,7 +167,7 @@ struct ReportDraft {
         let messageID = message.headers.value("Message-ID")?.trimming(["<", ">", " ", "\t"])
         return AbuseReport(
             status: status, format: format, type: type, reason: reason, reporter: reporter,
-            sourceIPs: ips.map(\.description), domains: Array(domains), urls: Array(urls), emails: Array(emails),
+            sourceIPs: ips.map(\.description), sourceNetworks: networks.map(\.description), domains: Array(domains), urls: Array(urls), emails: Array(emails),
             receivedAt: receivedAt ?? message.headers.value("Date").flatMap(ReportDate.parse),
             messageID: messageID.flatMap { $0.isEmpty ? nil : String($0) },
             subject: message.subject.isEmpty ? nil : message.subject,

@@ -9,22 +9,36 @@ extension SQLStore {
     // MARK: - Cases
 
     /// Cases, newest activity first. `subject` matches a case's subject (ignoring ASCII case) or any
-    /// indicator of any report filed on it; an IP address also matches in its canonical form.
+    /// indicator of any report filed on it; an IP address or network also matches in its canonical
+    /// form, and an address also matches the cases of the networks that hold it.
     public func cases(status: CaseStatus? = nil, type: AbuseType? = nil, subject: String? = nil) throws -> [CaseSummary] {
+        let matching = try cases(status: status, type: type, matching: subject)
+        guard let address = subject.flatMap(IPAddress.init) else { return matching }
+        let known = Set(matching.map(\.id))
+        let holding = try cases(status: status, type: type, matching: nil, kind: .network).filter { summary in
+            !known.contains(summary.id) && IPNetwork(summary.subject.value)?.contains(address) == true
+        }
+        guard !holding.isEmpty else { return matching }
+        return (matching + holding).sorted { ($0.lastReportAt, $0.id) > ($1.lastReportAt, $1.id) }
+    }
+
+    private func cases(status: CaseStatus?, type: AbuseType?, matching subject: String?, kind: SubjectKind? = nil) throws -> [CaseSummary] {
         let lowercased = subject?.lowercased()
-        let canonical = subject.flatMap { IPAddress($0)?.description } ?? lowercased
+        let canonical = subject.flatMap { IPAddress($0)?.description ?? IPNetwork($0)?.masked.description } ?? lowercased
         // Each parameter is bound where it is used (PostgreSQL numbers them, SQLite may not); the
         // casts give a NULL its type, which PostgreSQL cannot infer from `IS NULL`.
         let (statusValue, typeValue) = (SQLValue(status?.rawValue), SQLValue(type?.rawValue))
-        let (lowerValue, canonicalValue) = (SQLValue(lowercased), SQLValue(canonical))
+        let (lowerValue, canonicalValue, kindValue) = (SQLValue(lowercased), SQLValue(canonical), SQLValue(kind?.rawValue))
         return try db.query("""
             SELECT \(Self.caseColumns) FROM cases c
             WHERE (CAST(? AS TEXT) IS NULL OR c.status = ?) AND (CAST(? AS TEXT) IS NULL OR c.type = ?)
+              AND (CAST(? AS TEXT) IS NULL OR c.subject_kind = ?)
               AND (CAST(? AS TEXT) IS NULL OR LOWER(c.subject) IN (?, ?) OR c.id IN (
                     SELECT cr.case_id FROM report_indicators ri JOIN case_reports cr ON cr.report_id = ri.report_id
                     WHERE ri.value IN (?, ?)))
             ORDER BY c.last_report_at DESC, c.id DESC
-            """, [statusValue, statusValue, typeValue, typeValue, lowerValue, lowerValue, canonicalValue, lowerValue, canonicalValue])
+            """, [statusValue, statusValue, typeValue, typeValue, kindValue, kindValue,
+                  lowerValue, lowerValue, canonicalValue, lowerValue, canonicalValue])
             .map(Self.caseSummary)
     }
 

@@ -17,7 +17,10 @@ struct Cases: ParsableCommand {
     @Option(help: ArgumentHelp("Only cases of this type: \(AbuseType.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "type"),
             transform: { try parseChoice($0, among: AbuseType.allCases) })
     var type: AbuseType?
-    @Option(help: ArgumentHelp("Only cases about this IP, domain or identity, or whose reports name it (an IP, domain, URL or address).",
+    @Option(help: ArgumentHelp("""
+        Only cases about this IP, network, domain or identity, or whose reports name it (an IP, network, domain, URL or \
+        address); an IP also lists the cases of networks that hold it.
+        """,
                                valueName: "subject"))
     var subject: String?
     @Flag(help: "Print one JSON array.") var json = false
@@ -326,12 +329,14 @@ struct TriageCategorize: ParsableCommand {
     @Option(help: ArgumentHelp("The type of abuse: \(AbuseType.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "type"),
             transform: { try parseChoice($0, among: AbuseType.allCases) })
     var type: AbuseType
-    @Option(help: ArgumentHelp("What the case is about: an IP address, a domain, or an identity such as sasl:alice@example.net.",
+    @Option(help: ArgumentHelp("What the case is about: an IP address, a network such as 192.0.2.0/24, a domain, or an identity such as sasl:alice@example.net.",
                                valueName: "subject"))
     var subject: String
-    @Option(help: ArgumentHelp("ip, domain or identity (default: ip if the subject is an address, identity if it has a ':', else domain).",
-                               valueName: "kind"),
-            transform: { try parseChoice($0, among: [SubjectKind.ip, .domain, .identity]) })
+    @Option(help: ArgumentHelp("""
+        ip, network, domain or identity (default: ip if the subject is an address, network if it is one in CIDR form, \
+        identity if it has a ':', else domain).
+        """, valueName: "kind"),
+            transform: { try parseChoice($0, among: [SubjectKind.ip, .network, .domain, .identity]) })
     var kind: SubjectKind?
 
     func validate() throws {
@@ -356,15 +361,19 @@ struct TriageCategorize: ParsableCommand {
         }
     }
 
-    /// The subject as cases hold it: an IP in its canonical form, a domain in lower case without a
-    /// trailing dot, an identity as given.
+    /// The subject as cases hold it: an IP in its canonical form, a network with its host bits
+    /// cleared, a domain in lower case without a trailing dot, an identity as given.
     func caseSubject() throws -> CaseSubject {
         let text = subject.trimmingWhitespace()
         let address = IPAddress(text)
-        switch kind ?? (address != nil ? .ip : text.contains(":") ? .identity : .domain) {
+        let network = text.contains("/") ? IPNetwork(text)?.masked : nil
+        switch kind ?? (address != nil ? .ip : network != nil ? .network : text.contains(":") ? .identity : .domain) {
         case .ip:
             guard let address else { throw ValidationError("\(text) is not an IP address: give one, or --kind domain or identity") }
             return CaseSubject(kind: .ip, value: address.description, type: type)
+        case .network:
+            guard let network else { throw ValidationError("\(text) is not a network in CIDR form such as 192.0.2.0/24") }
+            return CaseSubject(kind: .network, value: network.description, type: type)
         case .domain:
             let domain = text.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "."))
             guard !domain.isEmpty, !domain.contains(where: { $0.isWhitespace || $0 == "/" || $0 == "@" }) else {

@@ -290,6 +290,23 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         #expect(try h.store.cases().isEmpty)
     }
 
+    /// A report whose source field names a network files a case on that network; another report on
+    /// it joins the case; a network reaching into a private range is no case.
+    @Test func aReportedNetworkIsACaseOfItsOwn() throws {
+        let h = try DeskHarness()
+        func report(_ source: String) throws -> IngestResult {
+            try h.ingest("From: noc@cdn.example\nSubject: DDoS attack from your network\n\nSource IP Address: \(source)\nDDoS floods.\n")
+        }
+        let first = try report("198.51.100.77/24")
+        #expect(first.status == .filed && first.networks == ["198.51.100.0/24"], "\(first.status) \(first.reason ?? "")")
+        #expect(first.cases.map(\.subject) == [CaseSubject(kind: .network, value: "198.51.100.0/24", type: .networkAbuse)])
+        let again = try report("198.51.100.0/24")
+        #expect(again.cases.first?.id == first.cases.first?.id && again.cases.first?.opened == false)
+        let privateRange = try report("10.20.0.0/16")
+        #expect(privateRange.status == .triage && privateRange.cases.isEmpty)
+        #expect(privateRange.reason == "only non-public addresses (10.20.0.0/16): no case is filed on them", "\(privateRange.reason ?? "")")
+    }
+
     /// Project Honey Pot's notices list the harvesters' addresses and end with its company's link:
     /// with only private addresses listed (an anonymised sample), the link is no case.
     @Test func aWrittenReportOfPrivateAddressesIsNotFiledOnTheLinksOfItsFooter() throws {

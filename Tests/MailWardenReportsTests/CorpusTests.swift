@@ -158,7 +158,7 @@ enum Corpus {
         if sample.entryTypes.isEmpty {
             #expect(report.type == sample.type)
         } else {
-            #expect(Dictionary(uniqueKeysWithValues: report.bulkEntries.map { ($0.ip, $0.type) }) == sample.entryTypes)
+            #expect(Dictionary(uniqueKeysWithValues: report.bulkEntries.map { ($0.source, $0.type) }) == sample.entryTypes)
         }
         #expect(report.reporter == sample.reporter)
         #expect(Set(report.sourceIPs) == Set(sample.ips))

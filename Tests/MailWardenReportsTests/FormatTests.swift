@@ -468,7 +468,7 @@ import Testing
             --j--
             """)
         #expect(report.format == .csv && report.status == .filed)
-        #expect(report.bulkEntries.map(\.ip) == ["198.51.100.7", "198.51.100.8", "198.51.100.9"])
+        #expect(report.bulkEntries.map(\.source) == ["198.51.100.7", "198.51.100.8", "198.51.100.9"])
         #expect(report.bulkEntries.map(\.type) == [.malware, .networkAbuse, .networkAbuse])
         #expect(report.bulkEntries.last?.domains == ["host9.customer.example"])
         // One event per line (IntelMQ's file output) reads the same; JSON of another shape is no table.
@@ -526,10 +526,29 @@ import Testing
         let report = Self.parse(csv: Self.csv)
         #expect(report.format == .csv)
         #expect(report.status == .filed)
-        #expect(report.bulkEntries.map(\.ip) == ["192.0.2.10", "192.0.2.11", "198.51.100.200"])
+        #expect(report.bulkEntries.map(\.source) == ["192.0.2.10", "192.0.2.11", "198.51.100.200"])
         #expect(report.bulkEntries.map(\.type) == [.networkAbuse, .malware, .networkAbuse])
         #expect(report.bulkEntries[0].receivedAt == 1_609_556_645)
         #expect(report.domains.isEmpty, "the hostname column is reverse DNS")
+    }
+
+    /// Shadowserver's block list names networks in its `ip` column (`192.0.2.8/29`): each is an entry
+    /// of its own, with its host bits cleared; a /32 is an address; a network too broad to name
+    /// anyone (or one of loopback addresses) is no entry.
+    @Test func aBlocklistsNetworksAreEntriesOfTheirOwn() {
+        let report = Self.parse(csv: """
+            "timestamp","ip","hostname","source","reason"
+            "2026-12-01 07:07:03","198.51.100.7",,"IPblocklist - Spyware","C2"
+            "2026-12-01 07:07:03","203.0.113.13/29",,"IPblocklist - Spyware","C2"
+            "2026-12-01 07:07:03","203.0.113.99/32",,"IPblocklist - Spyware","C2"
+            "2026-12-01 07:07:03","2001:db8:77::/48",,"IPblocklist - Spyware","C2"
+            "2026-12-01 07:07:03","8.0.0.0/8",,"IPblocklist - Spyware","C2"
+            "2026-12-01 07:07:03","127.0.0.0/24",,"IPblocklist - Spyware","C2"
+            """)
+        #expect(report.status == .filed && report.format == .csv)
+        #expect(report.bulkEntries.map(\.source) == ["198.51.100.7", "203.0.113.8/29", "203.0.113.99", "2001:db8:77::/48"])
+        #expect(report.sourceIPs == ["198.51.100.7", "203.0.113.99"])
+        #expect(report.sourceNetworks == ["203.0.113.8/29", "2001:db8:77::/48"])
     }
 
     /// CERT feeds name their feed, not a type (PROKI's `feed_name`: `Malware-C2`).
@@ -548,7 +567,7 @@ import Testing
             "timestamp","protocol","http_referer_ip","dst_ip","infection","http_url","http_host"
             "2022-02-24 23:01:38","tcp","198.51.100.175","192.0.2.211","sunburst","GET /www.drugs.example HTTP/1.1","scan.example"
             """)
-        #expect(report.bulkEntries.map(\.ip) == ["198.51.100.175"])
+        #expect(report.bulkEntries.map(\.source) == ["198.51.100.175"])
         #expect(report.urls == ["http://scan.example/www.drugs.example"])
     }
 
@@ -632,7 +651,7 @@ import Testing
                                    192.0.2.12
                                    192.0.2.13
             """)
-        #expect(list.bulkEntries.map(\.ip) == ["192.0.2.11", "192.0.2.12", "192.0.2.13"], "\(list.bulkEntries.map(\.ip)) \(list.sourceIPs)")
+        #expect(list.bulkEntries.map(\.source) == ["192.0.2.11", "192.0.2.12", "192.0.2.13"], "\(list.bulkEntries.map(\.source)) \(list.sourceIPs)")
         let site = TestMail.parse("""
             From: agent@brand.example
             Subject: Copyright infringement
@@ -641,7 +660,7 @@ import Testing
             NS Lookup: 192.0.2.21
             192.0.2.22
             """)
-        #expect(site.bulkEntries.isEmpty && site.urls == ["https://pirate.example/film.mp4"], "\(site.bulkEntries.map(\.ip)) \(site.urls)")
+        #expect(site.bulkEntries.isEmpty && site.urls == ["https://pirate.example/film.mp4"], "\(site.bulkEntries.map(\.source)) \(site.urls)")
     }
 }
 
@@ -1907,7 +1926,7 @@ import Testing
     @Test func theAddressesOfAnAttachedListAreTheSubjectsNotTheCERTsSite() {
         let report = Self.notice("198.51.100.1 2026-12-01T10:00:00Z mirai\n198.51.100.2 2026-12-01T10:05:00Z mirai\n198.51.100.1 again\n")
         #expect(report.format == .freeText)
-        #expect(report.bulkEntries.map(\.ip) == ["198.51.100.1", "198.51.100.2"])
+        #expect(report.bulkEntries.map(\.source) == ["198.51.100.1", "198.51.100.2"])
         #expect(report.type == .malware)
         #expect(report.status == .filed)
     }
@@ -1936,9 +1955,9 @@ import Testing
             --s--
             """)
         #expect(zipped.status == .filed && zipped.type == .networkAbuse, "\(zipped.status) \(zipped.reason ?? "")")
-        #expect(zipped.bulkEntries.map(\.ip) == ["198.51.100.10", "198.51.100.50"])
+        #expect(zipped.bulkEntries.map(\.source) == ["198.51.100.10", "198.51.100.50"])
         let tsv = Self.notice("198.51.100.146\tSNMPv3 (UDP 161)\n198.51.100.147\tSNMPv3 (UDP 161)\n", name: "hosts.tsv")
-        #expect(tsv.bulkEntries.map(\.ip) == ["198.51.100.146", "198.51.100.147"])
+        #expect(tsv.bulkEntries.map(\.source) == ["198.51.100.146", "198.51.100.147"])
     }
 
     /// CERTs send their lists as spreadsheets (`.xlsx`): the addresses in its cells are the subjects.
@@ -2016,7 +2035,7 @@ import Testing
             --s--
             """)
         #expect(report.status == .filed && report.type == .networkAbuse, "\(report.status) \(report.reason ?? "")")
-        #expect(report.bulkEntries.map(\.ip) == ["198.51.100.70", "198.51.100.71"])
+        #expect(report.bulkEntries.map(\.source) == ["198.51.100.70", "198.51.100.71"])
     }
 
     @Test func oneAttachedAddressIsTheSource() {
@@ -2398,12 +2417,37 @@ import Testing
             == ["198.51.100.61", "2001:db8::7"])
     }
 
+    /// A web form's report as HTML: each label a heading, its value the paragraph below. The source
+    /// is a network; the network in the summary's prose is the range that was attacked.
+    @Test func anHTMLFormsLabelsAboveTheirValuesAreRead() {
+        let report = TestMail.parse("""
+            From: abuse@cdn.example
+            To: abuse@isp.example
+            Subject: Abuse Detected - Network Abuse
+            Content-Type: text/html; charset="UTF-8"
+
+            <h3>Abuse Type</h3><p>network-abuse</p><h3>Abuse</h3><p>attacks on our edge</p>\
+            <h3>Source Ip Address</h3><p>198.51.100.77/24</p><h3>Summary</h3><p>floods against 203.0.113.0/24</p>
+            """)
+        #expect(report.status == .filed && report.type == .networkAbuse, "\(report.status) \(report.reason ?? "")")
+        #expect(report.sourceNetworks == ["198.51.100.0/24"] && report.sourceIPs.isEmpty, "\(report.sourceNetworks) \(report.sourceIPs)")
+    }
+
+    /// A network is the source only where nothing narrower is: an address under a source label wins,
+    /// and a network in prose (`net range`) is never a source.
+    @Test func anAddressOutranksANetworkAndProseNamesNoNetwork() {
+        let both = Self.complaint("Source IP: 198.51.100.60\nSource network: 198.51.100.0/24\n")
+        #expect(both.sourceIPs == ["198.51.100.60"] && both.sourceNetworks.isEmpty, "\(both.sourceIPs) \(both.sourceNetworks)")
+        let prose = Self.complaint("Your customers in 198.51.100.0/24 keep trying passwords on our servers.\n")
+        #expect(prose.sourceNetworks.isEmpty && prose.status == .triage, "\(prose.sourceNetworks) \(prose.status)")
+    }
+
     @Test func aListUnderAnOffendersHeadingStaysTheSubject() {
         let report = Self.complaint("""
             IPs engaged in SSH brute force attacks from your network:
             198.51.100.30
             198.51.100.31
             """)
-        #expect(report.bulkEntries.map(\.ip) == ["198.51.100.30", "198.51.100.31"])
+        #expect(report.bulkEntries.map(\.source) == ["198.51.100.30", "198.51.100.31"])
     }
 }

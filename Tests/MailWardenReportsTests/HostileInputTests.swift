@@ -194,7 +194,7 @@ struct DatedReport: Sendable, CustomTestStringConvertible {
     @Test func manyRowsMergingIntoOneEntry() {
         let rows = (0..<20_000).map { "192.0.2.1,d\($0).example\n" }.joined()
         let report = TestMail.parse(Self.multipart([("Content-Type: text/csv; name=\"spam.csv\"", "ip,domain\n\(rows)")]))
-        #expect(report.bulkEntries.map(\.ip) == ["192.0.2.1"])
+        #expect(report.bulkEntries.map(\.source) == ["192.0.2.1"])
         let domains = report.bulkEntries.first?.domains ?? []
         #expect(domains.count == ReportLimits.maxIndicators)
         #expect(domains.first == "d0.example" && domains.last == "d\(ReportLimits.maxIndicators - 1).example")
@@ -205,7 +205,7 @@ struct DatedReport: Sendable, CustomTestStringConvertible {
             + String(repeating: "<b/>", count: 120_000) + "<url_info url=\"http://203.0.113.10/y.exe\" ip=\"203.0.113.10\"/></list>"
         let report = TestMail.parse(Self.multipart([("Content-Type: text/xml; name=\"urls.xml\"", xml)], subject: "Malware on your network"))
         #expect(report.format == .urlList)
-        #expect(report.bulkEntries.map(\.ip) == ["203.0.113.9"], "elements past ReportLimits.maxXMLElements are not read")
+        #expect(report.bulkEntries.map(\.source) == ["203.0.113.9"], "elements past ReportLimits.maxXMLElements are not read")
         #expect(report.isTruncated)
     }
 
@@ -260,7 +260,7 @@ struct DatedReport: Sendable, CustomTestStringConvertible {
         var draft = ReportDraft(ReportMessage(MIMEPart.parse(TestMail.bytes("Subject: scan\n\n")[...], budget: DecodeBudget())))
         let rows = [["ip"], ["192.0.2.1"], ["192.0.2.2"], ["192.0.2.3"]]
         #expect(TableRows.add(rows, fallback: .networkAbuse, to: &draft, budget: budget))
-        #expect(draft.entries.map(\.ip) == ["192.0.2.1", "192.0.2.2"])
+        #expect(draft.entries.map(\.source) == ["192.0.2.1", "192.0.2.2"])
         #expect(draft.isTruncated)
     }
 

@@ -149,5 +149,32 @@ import Testing
         #expect(LabelledLines.offendingIPs(in: text).map(\.description) == ["198.51.100.66"])
         let unlabelled = "Attacks from 198.51.100.1 on\nTarget: 203.0.113.9"
         #expect(LabelledLines.offendingIPs(in: unlabelled).map(\.description) == ["198.51.100.1"])
+        #expect(LabelledLines.offendingNetworks(LabelledLines.parse(text + "\nSource range: 198.51.100.128/25")).map(\.description)
+            == ["198.51.100.128/25"])
+    }
+
+    /// A label alone on its line labels the next line (a web form's HTML); a short line of prose or
+    /// an unknown heading labels nothing.
+    @Test func aLabelAboveItsValueLabelsIt() {
+        let text = """
+            Source IP Address
+            198.51.100.9
+            Destination
+            203.0.113.4
+            Summary
+            203.0.113.5
+            we saw scans from
+            203.0.113.6
+            """
+        #expect(LabelledLines.parse(text).map { "\($0.label)=\($0.value)" } == ["source ip address=198.51.100.9", "destination=203.0.113.4"])
+        #expect(LabelledLines.offendingIPs(in: text).map(\.description) == ["198.51.100.9"])
+    }
+
+    /// Networks are found apart from addresses, host bits cleared; those naming no one (broader
+    /// than /16 or /32, loopback) are left out; a /32 is an address, not a network.
+    @Test func networksAreFoundApartFromAddresses() {
+        let text = "net 192.0.2.77/24, 2001:db8:1::/48, host 198.51.100.61/32, private 172.16.30.0/24, 8.0.0.0/8, 127.0.0.0/16, 192.0.2.1/1234"
+        #expect(IndicatorScanner.networks(in: text).map(\.description) == ["192.0.2.0/24", "2001:db8:1::/48", "172.16.30.0/24"])
+        #expect(IndicatorScanner.ips(in: text).map(\.description) == ["198.51.100.61"])
     }
 }

@@ -21,9 +21,10 @@ import MailWardenCore
         ])
         let report = AbuseReport(
             status: .triage, format: .csv, type: .networkAbuse, reason: "why", reporter: "r@isp.example", sourceIPs: ["192.0.2.1", "2001:db8::1"],
-            domains: ["example.net"], urls: ["http://example.net/ü"], emails: ["x@example.net"], receivedAt: 1_800_000_000,
+            sourceNetworks: ["198.51.100.0/24"], domains: ["example.net"], urls: ["http://example.net/ü"], emails: ["x@example.net"], receivedAt: 1_800_000_000,
             messageID: nil, subject: "Ärger", references: ["a@b", "c@d"], fields: [HeaderField(name: "k", value: "")],
-            bulkEntries: [BulkEntry(ip: "192.0.2.9", type: nil, domains: [], urls: ["u"], receivedAt: nil)], original: original,
+            bulkEntries: [BulkEntry(source: "192.0.2.9", type: nil, domains: [], urls: ["u"], receivedAt: nil),
+                          BulkEntry(source: "203.0.113.8/29", type: .malware, domains: [], urls: [], receivedAt: 1)], original: original,
             evidence: [EvidenceItem(filename: "a.bin", contentType: "application/octet-stream", bytes: Array(0...255))],
             isTruncated: true, fromDomain: "isp.example", authenticationResults: [auth])
         #expect(try ReportFrame.decode(ReportFrame.encode(report)) == report)

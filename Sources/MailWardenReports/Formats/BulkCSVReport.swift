@@ -90,7 +90,12 @@ enum TableRows {
                 draft.isTruncated = true
                 break
             }
-            guard let ip = IPAddress(row[ipColumn].trimmingWhitespace()), !ip.isNeverReported else { continue }
+            // A blocklist's row may name a network (`192.0.2.8/29`): the entry is that network.
+            let cell = row[ipColumn].trimmingWhitespace()
+            let named = cell.contains("/") ? IPNetwork(cell)?.masked : nil
+            let ip = IPAddress(cell) ?? named?.singleAddress
+            let network = ip == nil ? named : nil
+            guard ip.map({ !$0.isNeverReported }) ?? network.map({ !$0.isNeverReported }) ?? false else { continue }
             let types = cells(row, typeIndices)
             let type = types.lazy.compactMap(type(named:)).first ?? fallback
             var urls: [String] = []
@@ -110,7 +115,11 @@ enum TableRows {
                 domains += Hostname.normalized(domain).map { [$0] } ?? []
             }
             let time = cells(row, timeIndices).lazy.compactMap(ReportDate.parse).first
-            draft.addEntry(ip: ip, type: type, domains: domains, urls: urls, receivedAt: time)
+            if let ip {
+                draft.addEntry(ip: ip, type: type, domains: domains, urls: urls, receivedAt: time)
+            } else if let network {
+                draft.addEntry(network: network, type: type, domains: domains, urls: urls, receivedAt: time)
+            }
             added = true
         }
         return added

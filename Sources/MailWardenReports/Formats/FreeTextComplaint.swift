@@ -25,10 +25,11 @@ enum FreeTextComplaint {
             let lines = LabelledLines.parse(message.subject) + bodyLines
             draft.ips = Self.originBehindProxy(body)
                 ?? UniqueList(LabelledLines.offendingIPs(lines, in: text).items.filter { !victims.contains($0) })
+            if draft.ips.isEmpty { draft.networks = LabelledLines.offendingNetworks(lines) }
             draft.addFreeText(IndicatorScanner.scan(text))
             // A CERT's notice often names only its own site in its text and lists the addresses in
             // an attached file: those are the subjects, not the site.
-            if draft.ips.isEmpty { addAttachedList(files, to: &draft) }
+            if draft.ips.isEmpty && draft.networks.isEmpty { addAttachedList(files, to: &draft) }
         }
         draft.type = reportType
         draft.settleEntryTypes(fallback: reportType)

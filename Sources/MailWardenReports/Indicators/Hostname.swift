@@ -14,6 +14,14 @@ extension IPAddress {
     }
 }
 
+extension IPNetwork {
+    /// Networks that never name an offender: one of never-reported addresses, or one broader than
+    /// an IPv4 /16 or an IPv6 /32, a whole provider's or region's space with no one in it to act on.
+    var isNeverReported: Bool {
+        prefixLength < (base.bytes.count == 4 ? 16 : 32) || base.isNeverReported
+    }
+}
+
 enum Hostname {
     /// The lower-cased host name when `text` is one (two or more labels, an alphabetic top-level
     /// label), else nil.

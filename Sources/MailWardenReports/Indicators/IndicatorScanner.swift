@@ -32,12 +32,22 @@ enum IndicatorScanner {
     /// The IP addresses in text, outside URLs (an address in a link's query string names nothing;
     /// a URL's own host is reported with the URL).
     static func ips(in text: String) -> UniqueList<IPAddress> {
+        addresses(in: text).ips
+    }
+
+    /// The CIDR networks in text (`192.0.2.0/24`), host bits cleared, outside URLs; those that
+    /// `isNeverReported` leaves out are not taken.
+    static func networks(in text: String) -> UniqueList<IPNetwork> {
+        addresses(in: text).networks
+    }
+
+    private static func addresses(in text: String) -> (ips: UniqueList<IPAddress>, networks: UniqueList<IPNetwork>) {
         let bytes = Array(refanged(text).utf8.prefix(ReportLimits.maxScannedTextBytes))
         var covered = [Bool](repeating: false, count: bytes.count)
         for (range, _) in urls(in: bytes) {
             for i in range { covered[i] = true }
         }
-        return ips(in: bytes, skipping: covered)
+        return addresses(in: bytes, skipping: covered)
     }
 
     // MARK: - Re-fanging
@@ -132,8 +142,9 @@ enum IndicatorScanner {
         return found
     }
 
-    private static func ips(in b: [UInt8], skipping covered: [Bool]) -> UniqueList<IPAddress> {
+    private static func addresses(in b: [UInt8], skipping covered: [Bool]) -> (ips: UniqueList<IPAddress>, networks: UniqueList<IPNetwork>) {
         var found = UniqueList<IPAddress>()
+        var networks = UniqueList<IPNetwork>()
         func add(_ ip: IPAddress) {
             if !ip.isNeverReported { found.add(ip) }
         }
@@ -162,13 +173,19 @@ enum IndicatorScanner {
                 end = zoneEnd
                 continue
             }
-            // `192.0.2.0/24` is a network, reported as a target range, never as one source;
-            // `192.0.2.1/32` (`/128`) is one address.
+            // `192.0.2.0/24` is a network, never one address (whether it is a source or a target
+            // range is for the caller to tell); `192.0.2.1/32` (`/128`) is one address.
             if end + 1 < b.count, b[end] == UInt8(ascii: "/"), isDigit(b[end + 1]) {
                 var lengthEnd = end + 1
-                while lengthEnd < b.count, isDigit(b[lengthEnd]) { lengthEnd += 1 }
+                while lengthEnd < b.count, isDigit(b[lengthEnd]), lengthEnd - end <= 3 { lengthEnd += 1 }
                 let length = String(decoding: b[(end + 1)..<lengthEnd], as: UTF8.self)
-                guard length == (colons >= 2 ? "128" : "32") else { continue }
+                guard length == (colons >= 2 ? "128" : "32") else {
+                    if lengthEnd == b.count || !isAlnum(b[lengthEnd]), let network = IPNetwork("\(token)/\(length)")?.masked, !network.isNeverReported {
+                        networks.add(network)
+                    }
+                    end = lengthEnd
+                    continue
+                }
             }
             if colons >= 2 {
                 if token.hasSuffix(":") && !token.hasSuffix("::") { token.removeLast() }
@@ -181,7 +198,7 @@ enum IndicatorScanner {
                 }
             }
         }
-        return found
+        return (found, networks)
     }
 
     /// Operators of DNS blocklists whose zones have no `bl` label of their own (`zen.spamhaus.org`).

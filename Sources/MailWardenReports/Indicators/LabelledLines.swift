@@ -20,10 +20,19 @@ enum LabelledLines {
         // A heading's only colon ends it (`it was targeting our ips (list is limited to 20) :`);
         // its list runs to the next blank line.
         var underTargetHeading = false
+        // A form's label may stand on a line of its own and its value on the next (an HTML form's
+        // `<h3>Source IP Address</h3><p>192.0.2.0/24</p>`). Only a label this file knows counts, so
+        // a short line of prose is not taken for one.
+        var labelAbove: String?
         for raw in text.prefix(ReportLimits.maxScannedTextBytes).split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             let trimmed = raw.trimmingWhitespace()
             if trimmed.isEmpty {
                 underTargetHeading = false
+                continue
+            }
+            if let label = labelAbove {
+                labelAbove = nil
+                lines.append(LabelledLine(label: label, value: trimmed, isUnderTargetHeading: underTargetHeading))
                 continue
             }
             if trimmed.utf8.firstIndex(of: ASCII.colon) == trimmed.utf8.index(before: trimmed.utf8.endIndex) {
@@ -31,7 +40,11 @@ enum LabelledLines {
                 continue
             }
             // A label is short: look for its colon near the start only.
-            guard let colon = raw.utf8.prefix(64).firstIndex(of: ASCII.colon) else { continue }
+            guard let colon = raw.utf8.prefix(64).firstIndex(of: ASCII.colon) else {
+                let label = trimmed.trimming(Self.bullets).lowercased()
+                if isKnownLabel(label) { labelAbove = label }
+                continue
+            }
             let label = raw[..<colon].trimming(Self.bullets).lowercased()
             guard !label.isEmpty, label.count <= 40, label.contains(where: \.isLetter), !label.hasSuffix("http"), !label.hasSuffix("https") else { continue }
             lines.append(LabelledLine(label: label, value: raw[raw.index(after: colon)...].trimmingWhitespace(), isUnderTargetHeading: underTargetHeading))
@@ -42,13 +55,19 @@ enum LabelledLines {
     /// Labels that name the offending address.
     private static let sourceLabelWords = [
         "source ip", "source-ip", "sender ip", "src ip", "src_ip", "offending ip", "attacker", "attacking ip",
-        "infringer", "source address", "abusive ip", "quell-ip", "quelle", "angreifer", "absender-ip",
+        "infringer", "source address", "source net", "source range", "abusive ip", "quell-ip", "quelle", "angreifer", "absender-ip",
     ]
     /// Labels that name a victim or a target, never reported.
     private static let targetLabelWords = ["target", "destination", "victim", "dst", "ziel", "opfer", "reporter", "attacked"]
 
     private static func isSourceLabel(_ label: String) -> Bool {
         label == "ip" || label == "ip address" || label == "ip-address" || sourceLabelWords.contains { label.includes($0) }
+    }
+
+    /// A line that is a label of its own: short, no sentence, one of the labels above.
+    private static func isKnownLabel(_ line: String) -> Bool {
+        line.count <= 40 && line.split(separator: " ").count <= 4 && !line.contains(where: { ".,;!?".contains($0) })
+            && (isSourceLabel(line) || namesTarget(line) || typeLabels.contains(line))
     }
 
     /// Labels under which a report states its kind of abuse (`Problem: MasterCard phishing site`).
@@ -94,7 +113,7 @@ enum LabelledLines {
     /// offendingIPs(in:) of a text whose labelled lines are already parsed.
     static func offendingIPs(_ lines: [LabelledLine], in text: String) -> UniqueList<IPAddress> {
         var labelled = UniqueList<IPAddress>()
-        for line in lines where isSourceLabel(line.label) && !namesTarget(line.label) && !line.isUnderTargetHeading {
+        for line in sourceLines(lines) {
             labelled.add(contentsOf: IndicatorScanner.ips(in: line.value))
         }
         if !labelled.isEmpty { return labelled }
@@ -103,5 +122,17 @@ enum LabelledLines {
             targets.add(contentsOf: IndicatorScanner.ips(in: line.value))
         }
         return UniqueList(IndicatorScanner.ips(in: text).filter { !targets.contains($0) })
+    }
+
+    /// The networks a report names under a source label (`Source IP Address: 192.0.2.0/24`). Only
+    /// there: a network in running text is far more often the range that was attacked or scanned.
+    static func offendingNetworks(_ lines: [LabelledLine]) -> UniqueList<IPNetwork> {
+        var found = UniqueList<IPNetwork>()
+        for line in sourceLines(lines) { found.add(contentsOf: IndicatorScanner.networks(in: line.value)) }
+        return found
+    }
+
+    private static func sourceLines(_ lines: [LabelledLine]) -> some Sequence<LabelledLine> {
+        lines.lazy.filter { isSourceLabel($0.label) && !namesTarget($0.label) && !$0.isUnderTargetHeading }
     }
 }
