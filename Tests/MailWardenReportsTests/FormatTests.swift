@@ -1965,7 +1965,8 @@ import Testing
     /// target's); a named impact types the report, a bare compromise (`admin`) only when no
     /// words say more.
     @Test func anIODEFDocumentsSourceIsTheOffender() {
-        func iodef(impact: String, method: String, text: String = "Attached is an Iodef file.") -> AbuseReport {
+        func iodef(impact: String, method: String, text: String = "Attached is an Iodef file.",
+                   source: String = #"<iodef:Address category="ipv4-addr">198.51.100.95</iodef:Address>"#) -> AbuseReport {
             let document = """
                 <?xml version="1.0" encoding="UTF-8"?>
                 <IODEF-Document version="1.00" xmlns:iodef="urn:ietf:params:xml:ns:iodef-1.0">
@@ -1976,7 +1977,7 @@ import Testing
                     <iodef:EventData><iodef:Flow>
                       <iodef:System category="source"><iodef:Node>
                         <iodef:Address category="asn">64500</iodef:Address>
-                        <iodef:Address category="ipv4-addr">198.51.100.95</iodef:Address>
+                        \(source)
                       </iodef:Node></iodef:System>
                       <iodef:System category="target"><iodef:Node>
                         <iodef:Address category="ipv4-addr">203.0.113.95</iodef:Address>
@@ -2007,6 +2008,19 @@ import Testing
         #expect(iodef(impact: "admin", method: "").type == .malware)
         #expect(iodef(impact: "admin", method: "", text: "We received spam from 198.51.100.95.").type == .spam)
         #expect(iodef(impact: "admin", method: "DDoS reflector").type == .networkAbuse, "the method's words before a bare compromise")
+        // RFC 5070's network categories: a prefix length or a contiguous mask; a /32 is an address.
+        for (category, text, networks, ips) in [
+            ("ipv4-net", "198.51.100.77/24", ["198.51.100.0/24"], [String]()),
+            ("ipv4-net-mask", "198.51.100.77/255.255.255.128", ["198.51.100.0/25"], []),
+            ("ipv6-net-mask", "2001:db8:5::/ffff:ffff:ffff::", ["2001:db8:5::/48"], []),
+            ("ipv4-net", "198.51.100.7/32", [], ["198.51.100.7"]),
+        ] {
+            let report = iodef(impact: "dos", method: "", source: #"<iodef:Address category="\#(category)">\#(text)</iodef:Address>"#)
+            #expect(report.format == .iodef && report.sourceNetworks == networks && report.sourceIPs == ips,
+                    "\(category) \(text): \(report.format) \(report.sourceNetworks) \(report.sourceIPs)")
+        }
+        let holes = iodef(impact: "dos", method: "", source: #"<iodef:Address category="ipv4-net-mask">198.51.100.0/255.0.255.0</iodef:Address>"#)
+        #expect(holes.format != .iodef && holes.sourceNetworks.isEmpty, "a mask with holes names no network")
     }
 
     @Test func theAddressesInAnAttachedSpreadsheetAreRead() {
