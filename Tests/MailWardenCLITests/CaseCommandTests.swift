@@ -62,20 +62,15 @@ func ipSubject(_ address: String, _ type: AbuseType = .spam) -> CaseSubject { Ca
         #expect(try sandbox.run("cases", "--subject", "elsewhere.example", "--json").stdout == "[]\n")
     }
 
-    /// A case on a network is found by the network (in any host-bits form) and by any address in it,
-    /// beside the cases of that address itself, newest activity first.
+    /// `cases --subject` with an address lists the cases of the networks that hold it (the store's
+    /// tests cover the matching); the table names the subject's kind.
     @Test func anAddressFindsTheCasesOfTheNetworksThatHoldIt() throws {
         let sandbox = try CLISandbox()
         try sandbox.file("a", at: 1_000, subjects: [CaseSubject(kind: .network, value: "203.0.113.0/24", type: .malware)])
         try sandbox.file("b", at: 2_000, subjects: [ipSubject("203.0.113.9")])
-        try sandbox.file("c", at: 3_000, subjects: [CaseSubject(kind: .network, value: "2001:db8:77::/48", type: .spam)])
         #expect(try sandbox.run("cases", "--subject", "203.0.113.9", "--json").jsonArray().map { $0["id"] as? Int } == [2, 1])
-        #expect(try sandbox.run("cases", "--subject", "203.0.113.200", "--json").jsonArray().map { $0["id"] as? Int } == [1])
-        #expect(try sandbox.run("cases", "--subject", "203.0.113.77/24", "--json").jsonArray().map { $0["id"] as? Int } == [1])
-        #expect(try sandbox.run("cases", "--subject", "2001:db8:77:5::1", "--json").jsonArray().map { $0["id"] as? Int } == [3])
-        #expect(try sandbox.run("cases", "--subject", "203.0.114.1", "--json").stdout == "[]\n")
-        #expect(try sandbox.run("cases", "--subject", "203.0.113.9", "--type", "spam", "--json").jsonArray().map { $0["id"] as? Int } == [2],
-                "the filters hold for the networks' cases too")
+        #expect(try sandbox.run("cases", "--subject", "203.0.113.200").lines.dropFirst().first?
+            .split(separator: " ").prefix(4) == ["1", "203.0.113.0/24", "network", "malware"])
     }
 
     @Test func aResolvedCaseTakesNoMoreReports() throws {

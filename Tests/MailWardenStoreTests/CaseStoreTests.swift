@@ -142,6 +142,24 @@ import Testing
         #expect(try s.caseDetail(id: 2).reports.map(\.id) == [1])
     }
 
+    /// A case on a network is found by the network (in any host-bits form) and by any address in it,
+    /// beside the cases of that address itself, newest activity first, under the same filters.
+    @Test(arguments: Backend.available) func anAddressFindsTheCasesOfTheNetworksThatHoldIt(_ backend: Backend) throws {
+        let t = try TempStore(backend)
+        let s = try t.open()
+        try report(s, "net", at: 100, subjects: [CaseSubject(kind: .network, value: "192.0.2.0/24", type: .spam)])
+        try report(s, "ip", at: 200)
+        try report(s, "v6", at: 300, subjects: [CaseSubject(kind: .network, value: "2001:db8:77::/48", type: .spam)])
+        _ = try s.resolveCase(id: 2, by: "alice", note: nil, at: 400)
+        #expect(try s.cases(subject: "192.0.2.10").map(\.id) == [2, 1])
+        #expect(try s.cases(subject: "192.0.2.200").map(\.id) == [1])
+        #expect(try s.cases(subject: "192.0.2.77/24").map(\.id) == [1])
+        #expect(try s.cases(subject: "2001:db8:77:5::1").map(\.id) == [3])
+        #expect(try s.cases(subject: "192.0.3.1").isEmpty)
+        #expect(try s.cases(status: .open, subject: "192.0.2.10").map(\.id) == [1], "the filters hold for the networks' cases too")
+        #expect(try s.cases(status: .resolved, subject: "192.0.2.10").map(\.id) == [2])
+    }
+
     @Test(arguments: Backend.available) func refusedActionsSayWhy(_ backend: Backend) throws {
         let t = try TempStore(backend)
         let s = try t.open()
