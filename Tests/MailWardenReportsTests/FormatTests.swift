@@ -665,6 +665,32 @@ import Testing
 }
 
 @Suite struct ComplaintTests {
+    /// A notice sent through a mailing platform: the plain rendering is a lone `.`, the HTML says
+    /// it all. The HTML is read; a plain rendering with words would be.
+    @Test func anAlternativeWhosePlainTextSaysNothingIsReadFromItsHTML() {
+        func notice(plain: String) -> AbuseReport {
+            TestMail.parse("""
+                From: alerts@vendor.example
+                Subject: Important Alert
+                Content-Type: multipart/alternative; boundary="a"
+
+                --a
+                Content-Type: text/plain; charset=UTF-8
+
+                \(plain)
+                --a
+                Content-Type: text/html; charset=UTF-8
+
+                <p>Your management interface is exposed to the internet.</p><p>Your IP Address: 198.51.100.23</p>
+                --a--
+                """)
+        }
+        let dot = notice(plain: ".")
+        #expect(dot.status == .filed && dot.sourceIPs == ["198.51.100.23"] && dot.type == .networkAbuse,
+                "\(dot.status) \(dot.sourceIPs) \(String(describing: dot.type))")
+        #expect(notice(plain: "Port scans from 203.0.113.5 against our servers.").sourceIPs == ["203.0.113.5"])
+    }
+
     /// A takedown notice sent to the offending site's own `hostmaster@` as well as to its host's
     /// `abuse@`: only the abuse mailbox's domain is ours, so the site's URLs are the report's.
     @Test func aNoticeCopiedToTheOffendingSiteIsAboutThatSite() {

@@ -134,9 +134,11 @@ struct ReportMessage {
     private mutating func walk(_ part: MIMEPart) {
         switch part.mediaType {
         case "multipart/alternative":
-            // One rendering is enough; plain text says it with the least noise.
-            if let plain = part.parts.first(where: { $0.mediaType == "text/plain" }) ?? part.parts.first {
-                walk(plain)
+            // One rendering is enough; plain text says it with the least noise, unless it says
+            // nothing (a mailing platform's `.` beside the HTML that holds the notice).
+            let plain = part.parts.first { $0.mediaType == "text/plain" && $0.text.contains(where: { $0.isLetter || $0.isNumber }) }
+            if let rendering = plain ?? part.parts.first(where: { $0.mediaType != "text/plain" }) ?? part.parts.first {
+                walk(rendering)
             }
         case "multipart/signed":
             // RFC 3156: the first part is the content, the second the signature.
