@@ -241,7 +241,7 @@ public struct AbuseDesk: Sendable {
             var seen = Set<String>()
             return report.bulkEntries.compactMap { row in
                 guard isPublic(row.source), seen.insert(row.source).inserted else { return nil }
-                return CaseSubject(kind: IPAddress(row.source) == nil ? .network : .ip, value: row.source, type: row.type ?? type)
+                return CaseSubject(kind: row.subjectKind, value: row.source, type: row.type ?? type)
             }
         }
         if let ip = report.sourceIPs.first(where: isPublic) { return [CaseSubject(kind: .ip, value: ip, type: type)] }
@@ -272,7 +272,7 @@ extension AbuseDesk {
     static func indicators(of report: AbuseReport) -> [(kind: String, value: String)] {
         report.sourceIPs.map { ("ip", $0) } + report.sourceNetworks.map { ("network", $0) } + report.domains.map { ("domain", $0) }
             + report.urls.map { ("url", $0) } + report.emails.map { ("email", $0) }
-            + report.bulkEntries.map { (IPAddress($0.source) == nil ? "network" : "ip", $0.source) }
+            + report.bulkEntries.map { ($0.subjectKind.rawValue, $0.source) }
     }
 
     /// The parsed fields as stored with the report (`case show` prints them).

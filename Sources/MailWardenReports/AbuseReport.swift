@@ -71,6 +71,9 @@ public struct BulkEntry: Sendable, Equatable {
     public let domains: [String]
     public let urls: [String]
     public let receivedAt: Int64?
+
+    /// What a case on this entry is about: an address, or a network.
+    public var subjectKind: SubjectKind { IPAddress(source) == nil ? .network : .ip }
 }
 
 /// One abuse-mailbox message, parsed.

@@ -305,6 +305,26 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         let privateRange = try report("10.20.0.0/16")
         #expect(privateRange.status == .triage && privateRange.cases.isEmpty)
         #expect(privateRange.reason == "only non-public addresses (10.20.0.0/16): no case is filed on them", "\(privateRange.reason ?? "")")
+        // A block list's rows: an address and a network, a case each.
+        let blocklist = try h.ingest("""
+            From: reports@feeds.example
+            Subject: Block listed addresses on your network
+            Content-Type: multipart/mixed; boundary="c"
+
+            --c
+            Content-Type: text/plain
+
+            Attached are the addresses of your network on our block list (spyware).
+            --c
+            Content-Type: text/csv; name="blocklist.csv"
+
+            "timestamp","ip","source"
+            "2026-12-01 07:07:03","203.0.113.7","IPblocklist - Spyware"
+            "2026-12-01 07:07:03","203.0.113.16/29","IPblocklist - Spyware"
+            --c--
+            """)
+        #expect(blocklist.cases.map(\.subject.kind) == [.ip, .network] && blocklist.cases.map(\.subject.value) == ["203.0.113.7", "203.0.113.16/29"],
+                "\(blocklist.cases) \(blocklist.reason ?? "")")
     }
 
     /// Project Honey Pot's notices list the harvesters' addresses and end with its company's link:
