@@ -2490,4 +2490,22 @@ import Testing
             """)
         #expect(report.bulkEntries.map(\.source) == ["198.51.100.30", "198.51.100.31"])
     }
+
+    /// Several addresses under source labels (a CERT's notice of one infected host after another,
+    /// `IP: …` each) are a list of offenders, an entry each; one labelled address stays the source,
+    /// and a victim's label adds none.
+    @Test func severalLabelledSourcesAreAList() {
+        let report = Self.complaint("""
+            IP:        198.51.100.40
+            type:      mirai
+
+            IP:        198.51.100.41
+            type:      andromeda
+
+            Destination IP: 203.0.113.9
+            """)
+        #expect(report.bulkEntries.map(\.source) == ["198.51.100.40", "198.51.100.41"], "\(report.bulkEntries.map(\.source))")
+        let one = Self.complaint("Source IP: 198.51.100.40\nDestination IP: 203.0.113.9\nBrute force against SSH.\n")
+        #expect(one.bulkEntries.isEmpty && one.sourceIPs == ["198.51.100.40"], "\(one.bulkEntries.map(\.source)) \(one.sourceIPs)")
+    }
 }

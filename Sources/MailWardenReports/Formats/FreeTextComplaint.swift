@@ -23,8 +23,15 @@ enum FreeTextComplaint {
         if !listed {
             let text = message.subject + "\n" + body
             let lines = LabelledLines.parse(message.subject) + bodyLines
-            draft.ips = Self.originBehindProxy(body)
-                ?? UniqueList(LabelledLines.offendingIPs(lines, in: text).items.filter { !victims.contains($0) })
+            if let origin = Self.originBehindProxy(body) {
+                draft.ips = origin
+            } else {
+                draft.ips = UniqueList(LabelledLines.offendingIPs(lines, in: text).items.filter { !victims.contains($0) })
+                // Several addresses under source labels (`Your IP Address: 192.0.2.1, 192.0.2.2`)
+                // are a list of offenders: a case each, as for an attached list.
+                let labelled = LabelledLines.sourceLabelledIPs(lines).items.filter { !victims.contains($0) }
+                if labelled.count >= 2 { for ip in labelled { draft.addEntry(ip: ip, type: nil) } }
+            }
             if draft.ips.isEmpty { draft.networks = LabelledLines.offendingNetworks(lines) }
             draft.addFreeText(IndicatorScanner.scan(text))
             // A CERT's notice often names only its own site in its text and lists the addresses in

@@ -112,16 +112,20 @@ enum LabelledLines {
 
     /// offendingIPs(in:) of a text whose labelled lines are already parsed.
     static func offendingIPs(_ lines: [LabelledLine], in text: String) -> UniqueList<IPAddress> {
-        var labelled = UniqueList<IPAddress>()
-        for line in sourceLines(lines) {
-            labelled.add(contentsOf: IndicatorScanner.ips(in: line.value))
-        }
+        let labelled = sourceLabelledIPs(lines)
         if !labelled.isEmpty { return labelled }
         var targets = UniqueList<IPAddress>()
         for line in lines where namesTarget(line.label) || line.isUnderTargetHeading {
             targets.add(contentsOf: IndicatorScanner.ips(in: line.value))
         }
         return UniqueList(IndicatorScanner.ips(in: text).filter { !targets.contains($0) })
+    }
+
+    /// The addresses on source-labelled lines.
+    static func sourceLabelledIPs(_ lines: [LabelledLine]) -> UniqueList<IPAddress> {
+        var found = UniqueList<IPAddress>()
+        for line in sourceLines(lines) { found.add(contentsOf: IndicatorScanner.ips(in: line.value)) }
+        return found
     }
 
     /// The networks a report names under a source label (`Source IP Address: 192.0.2.0/24`). Only
