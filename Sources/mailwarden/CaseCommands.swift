@@ -369,7 +369,7 @@ struct TriageCategorize: ParsableCommand {
         let network = text.contains("/") ? IPNetwork(text)?.masked : nil
         switch kind ?? (address != nil ? .ip : network != nil ? .network : text.contains(":") ? .identity : .domain) {
         case .ip:
-            guard let address else { throw ValidationError("\(text) is not an IP address: give one, or --kind domain or identity") }
+            guard let address else { throw ValidationError("\(text) is not an IP address: give one, or --kind network, domain or identity") }
             return CaseSubject(kind: .ip, value: address.description, type: type)
         case .network:
             guard let network else { throw ValidationError("\(text) is not a network in CIDR form such as 192.0.2.0/24") }

@@ -27,8 +27,8 @@ enum FreeTextComplaint {
                 draft.ips = origin
             } else {
                 draft.ips = UniqueList(LabelledLines.offendingIPs(lines, in: text).items.filter { !victims.contains($0) })
-                // Several addresses under source labels (`Your IP Address: 192.0.2.1, 192.0.2.2`)
-                // are a list of offenders: a case each, as for an attached list.
+                // Several addresses under source labels (a CERT's `IP: 192.0.2.1` for one infected
+                // host after another) are a list of offenders: a case each, as for an attached list.
                 let labelled = LabelledLines.sourceLabelledIPs(lines).items.filter { !victims.contains($0) }
                 if labelled.count >= 2 { for ip in labelled { draft.addEntry(ip: ip, type: nil) } }
             }

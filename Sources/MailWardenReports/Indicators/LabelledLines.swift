@@ -64,7 +64,7 @@ enum LabelledLines {
         label == "ip" || label == "ip address" || label == "ip-address" || sourceLabelWords.contains { label.includes($0) }
     }
 
-    /// A line that is a label of its own: short, no sentence, one of the labels above.
+    /// A line that is a label of its own: short, no sentence, a source, target or type label.
     private static func isKnownLabel(_ line: String) -> Bool {
         line.count <= 40 && line.split(separator: " ").count <= 4 && !line.contains(where: { ".,;!?".contains($0) })
             && (isSourceLabel(line) || namesTarget(line) || typeLabels.contains(line))
