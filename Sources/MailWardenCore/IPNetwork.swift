@@ -137,11 +137,6 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
         return IPNetwork(base: IPAddress(bytes: bytes), prefixLength: prefixLength)
     }
 
-    /// The one address of a /32 or /128.
-    public var singleAddress: IPAddress? {
-        prefixLength == base.bytes.count * 8 ? base : nil
-    }
-
     /// Whether the two share an address: the broader one holds the other's first address.
     public func overlaps(_ other: IPNetwork) -> Bool {
         prefixLength <= other.prefixLength ? contains(other.base) : other.contains(base)
@@ -166,4 +161,42 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(base)/\(prefixLength)" }
+}
+
+/// An address or a network as reports and admins write them: `192.0.2.7`, `192.0.2.0/24` (its host
+/// bits cleared), `192.0.2.7/32` (one address). What a case about an IP is filed on.
+public enum IPAddressOrNetwork: Sendable, Hashable, CustomStringConvertible {
+    case address(IPAddress)
+    case network(IPNetwork)
+
+    public init?(_ text: String) {
+        if let address = IPAddress(text) {
+            self = .address(address)
+        } else if text.contains("/"), let network = IPNetwork(text)?.masked {
+            self = network.prefixLength == network.base.bytes.count * 8 ? .address(network.base) : .network(network)
+        } else {
+            return nil
+        }
+    }
+
+    /// A case on it is about an `ip` or a `network`.
+    public var subjectKind: SubjectKind {
+        if case .network = self { return .network }
+        return .ip
+    }
+
+    /// Whether it is, or reaches into, a non-public range.
+    public var isInternal: Bool {
+        switch self {
+        case .address(let address): address.isInternal
+        case .network(let network): network.isInternal
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .address(let address): address.description
+        case .network(let network): network.description
+        }
+    }
 }

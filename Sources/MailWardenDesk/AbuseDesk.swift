@@ -260,7 +260,7 @@ public struct AbuseDesk: Sendable {
 extension AbuseDesk {
     /// Whether an address, or every address of a network, is public.
     static func isPublic(_ source: String) -> Bool {
-        IPAddress(source).map { !$0.isInternal } ?? IPNetwork(source).map { !$0.isInternal } ?? false
+        IPAddressOrNetwork(source).map { !$0.isInternal } ?? false
     }
 
     /// The non-public addresses and networks a report names as sources, for the reason it waits in triage.

@@ -112,19 +112,17 @@ struct ReportDraft {
 
     var entries: [BulkEntry] { entryDrafts.map(\.entry) }
 
-    /// Adds or merges the entry for `ip` (one per distinct address).
-    mutating func addEntry(ip: IPAddress, type: AbuseType?, domains: [String] = [], urls: [String] = [], receivedAt: Int64? = nil) {
-        mergeEntry(source: ip.description, type: type, domains: domains, urls: urls, receivedAt: receivedAt)
-        ips.add(ip)
+    /// An offending address, or network, as the report's source.
+    mutating func addSource(_ source: IPAddressOrNetwork) {
+        switch source {
+        case .address(let ip): ips.add(ip)
+        case .network(let network): networks.add(network)
+        }
     }
 
-    /// Adds or merges the entry for a network a row names as its source (`192.0.2.8/29`).
-    mutating func addEntry(network: IPNetwork, type: AbuseType?, domains: [String], urls: [String], receivedAt: Int64?) {
-        mergeEntry(source: network.description, type: type, domains: domains, urls: urls, receivedAt: receivedAt)
-        networks.add(network)
-    }
-
-    private mutating func mergeEntry(source key: String, type: AbuseType?, domains: [String], urls: [String], receivedAt: Int64?) {
+    /// Adds or merges the entry for `source` (one per distinct address or network).
+    mutating func addEntry(_ source: IPAddressOrNetwork, type: AbuseType?, domains: [String] = [], urls: [String] = [], receivedAt: Int64? = nil) {
+        let key = source.description
         if let index = entryIndex[key] {
             entryDrafts[index].type = entryDrafts[index].type ?? type
             entryDrafts[index].domains.add(contentsOf: domains)
@@ -134,6 +132,7 @@ struct ReportDraft {
             entryIndex[key] = entryDrafts.count
             entryDrafts.append(EntryDraft(source: key, type: type, domains: UniqueList(domains), urls: UniqueList(urls), receivedAt: receivedAt))
         }
+        addSource(source)
     }
 
     /// Untyped entries take the report's type; an untyped report takes its entries' commonest

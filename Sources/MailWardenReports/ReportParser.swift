@@ -11,7 +11,7 @@
 //      first that recognises its format fills the draft. Only a message none of them recognises can
 //      be a bounce or an auto-reply (ignored); else it is a forwarded complaint or free text, left
 //      in triage when it is a bounce a person forwarded (AutomaticReply's verdict).
-//   4. Status: filed when the type and a subject (IP, domain, or bulk entries) are known, else
+//   4. Status: filed when the type and a subject (IP, network, domain, or bulk entries) are known, else
 //      triage with the reason.
 // It never throws and never traps on any input: garbage comes out as triage with a reason.
 import MailWardenCore

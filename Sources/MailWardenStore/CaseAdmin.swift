@@ -13,7 +13,7 @@ extension SQLStore {
     /// form, and an address also matches the cases of the networks that hold it.
     public func cases(status: CaseStatus? = nil, type: AbuseType? = nil, subject: String? = nil) throws -> [CaseSummary] {
         let matching = try cases(status: status, type: type, matching: subject)
-        guard let address = subject.flatMap(IPAddress.init) else { return matching }
+        guard case .address(let address)? = subject.flatMap(IPAddressOrNetwork.init) else { return matching }
         let known = Set(matching.map(\.id))
         let holding = try cases(status: status, type: type, matching: nil, kind: .network).filter { summary in
             !known.contains(summary.id) && IPNetwork(summary.subject.value)?.contains(address) == true
@@ -24,7 +24,7 @@ extension SQLStore {
 
     private func cases(status: CaseStatus?, type: AbuseType?, matching subject: String?, kind: SubjectKind? = nil) throws -> [CaseSummary] {
         let lowercased = subject?.lowercased()
-        let canonical = subject.flatMap { IPAddress($0)?.description ?? IPNetwork($0)?.masked.description } ?? lowercased
+        let canonical = subject.flatMap { IPAddressOrNetwork($0)?.description } ?? lowercased
         // Each parameter is bound where it is used (PostgreSQL numbers them, SQLite may not); the
         // casts give a NULL its type, which PostgreSQL cannot infer from `IS NULL`.
         let (statusValue, typeValue) = (SQLValue(status?.rawValue), SQLValue(type?.rawValue))

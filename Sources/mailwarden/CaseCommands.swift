@@ -365,14 +365,13 @@ struct TriageCategorize: ParsableCommand {
     /// cleared, a domain in lower case without a trailing dot, an identity as given.
     func caseSubject() throws -> CaseSubject {
         let text = subject.trimmingWhitespace()
-        let address = IPAddress(text)
-        let network = text.contains("/") ? IPNetwork(text)?.masked : nil
-        switch kind ?? (address != nil ? .ip : network != nil ? .network : text.contains(":") ? .identity : .domain) {
+        let ip = IPAddressOrNetwork(text)
+        switch kind ?? ip?.subjectKind ?? (text.contains(":") ? .identity : .domain) {
         case .ip:
-            guard let address else { throw ValidationError("\(text) is not an IP address: give one, or --kind network, domain or identity") }
+            guard case .address(let address)? = ip else { throw ValidationError("\(text) is not an IP address: give one, or --kind network, domain or identity") }
             return CaseSubject(kind: .ip, value: address.description, type: type)
         case .network:
-            guard let network else { throw ValidationError("\(text) is not a network in CIDR form such as 192.0.2.0/24") }
+            guard case .network(let network)? = ip else { throw ValidationError("\(text) is not a network in CIDR form such as 192.0.2.0/24") }
             return CaseSubject(kind: .network, value: network.description, type: type)
         case .domain:
             let domain = text.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "."))

@@ -91,11 +91,7 @@ enum TableRows {
                 break
             }
             // A blocklist's row may name a network (`192.0.2.8/29`): the entry is that network.
-            let cell = row[ipColumn].trimmingWhitespace()
-            let named = cell.contains("/") ? IPNetwork(cell)?.masked : nil
-            let ip = IPAddress(cell) ?? named?.singleAddress
-            let network = ip == nil ? named : nil
-            guard ip.map({ !$0.isNeverReported }) ?? network.map({ !$0.isNeverReported }) ?? false else { continue }
+            guard let source = IPAddressOrNetwork(row[ipColumn].trimmingWhitespace()), !source.isNeverReported else { continue }
             let types = cells(row, typeIndices)
             let type = types.lazy.compactMap(type(named:)).first ?? fallback
             var urls: [String] = []
@@ -115,11 +111,7 @@ enum TableRows {
                 domains += Hostname.normalized(domain).map { [$0] } ?? []
             }
             let time = cells(row, timeIndices).lazy.compactMap(ReportDate.parse).first
-            if let ip {
-                draft.addEntry(ip: ip, type: type, domains: domains, urls: urls, receivedAt: time)
-            } else if let network {
-                draft.addEntry(network: network, type: type, domains: domains, urls: urls, receivedAt: time)
-            }
+            draft.addEntry(source, type: type, domains: domains, urls: urls, receivedAt: time)
             added = true
         }
         return added

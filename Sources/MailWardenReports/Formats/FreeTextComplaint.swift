@@ -30,7 +30,7 @@ enum FreeTextComplaint {
                 // Several addresses under source labels (a CERT's `IP: 192.0.2.1` for one infected
                 // host after another) are a list of offenders: a case each, as for an attached list.
                 let labelled = LabelledLines.sourceLabelledIPs(lines).items.filter { !victims.contains($0) }
-                if labelled.count >= 2 { for ip in labelled { draft.addEntry(ip: ip, type: nil) } }
+                if labelled.count >= 2 { for ip in labelled { draft.addEntry(.address(ip), type: nil) } }
             }
             if draft.ips.isEmpty { draft.networks = LabelledLines.offendingNetworks(lines) }
             draft.addFreeText(IndicatorScanner.scan(text))
@@ -68,7 +68,7 @@ enum FreeTextComplaint {
         if found.items.count == 1 {
             draft.ips.add(contentsOf: found.items)
         } else {
-            for ip in found.items { draft.addEntry(ip: ip, type: nil) }
+            for ip in found.items { draft.addEntry(.address(ip), type: nil) }
         }
     }
 
@@ -113,7 +113,7 @@ enum FreeTextComplaint {
             }
         }
         guard Set(listed.map(\.0)).subtracting(labelled).count >= 2 else { return false }
-        for (ip, type) in listed { draft.addEntry(ip: ip, type: type) }
+        for (ip, type) in listed { draft.addEntry(.address(ip), type: type) }
         return true
     }
 }

@@ -11,27 +11,19 @@ enum IODEFReport {
             .first(where: { $0.includes("IODEF-Document") }) else { return false }
         let elements = XMLScanner.elements(document, budget: budget, truncated: &draft.isTruncated)
         // Elements come as they close: a System's addresses close before it does.
-        var pending: [IPAddress] = []
-        var pendingNetworks: [IPNetwork] = []
-        var sources = UniqueList<IPAddress>()
-        var sourceNetworks = UniqueList<IPNetwork>()
+        var pending: [IPAddressOrNetwork] = []
+        var sources = UniqueList<IPAddressOrNetwork>()
         var impact: String?
         var methodWords: [String] = []
         for element in elements {
             switch element.name {
             case "Address" where ["ipv4-addr", "ipv6-addr"].contains(element.attributes["category"] ?? ""):
-                if let ip = IPAddress(element.text) { pending.append(ip) }
+                if let ip = IPAddress(element.text) { pending.append(.address(ip)) }
             case "Address" where ["ipv4-net", "ipv4-net-mask", "ipv6-net", "ipv6-net-mask"].contains(element.attributes["category"] ?? ""):
-                if let network = network(element.text.trimmingWhitespace()) {
-                    if let ip = network.singleAddress { pending.append(ip) } else { pendingNetworks.append(network) }
-                }
+                if let network = network(element.text.trimmingWhitespace()) { pending.append(network) }
             case "System":
-                if element.attributes["category"] == "source" {
-                    sources.add(contentsOf: pending)
-                    sourceNetworks.add(contentsOf: pendingNetworks)
-                }
+                if element.attributes["category"] == "source" { sources.add(contentsOf: pending) }
                 pending = []
-                pendingNetworks = []
             case "Impact":
                 impact = impact ?? (element.attributes["type"] == "ext-value" ? element.attributes["ext-type"] : element.attributes["type"])
             case "ReferenceName" where element.parent == "Reference", "Description" where element.parent == "Method":
@@ -42,10 +34,9 @@ enum IODEFReport {
                 break
             }
         }
-        guard !(sources.isEmpty && sourceNetworks.isEmpty) else { return false }
+        guard !sources.isEmpty else { return false }
         draft.format = .iodef
-        for ip in sources where !ip.isNeverReported { draft.ips.add(ip) }
-        for network in sourceNetworks where !network.isNeverReported { draft.networks.add(network) }
+        for source in sources where !source.isNeverReported { draft.addSource(source) }
         let compromise = impact == "admin" || impact == "user"
         draft.type = (compromise ? nil : impact.flatMap(impactType))
             ?? AbuseType(keywordsIn: methodWords.joined(separator: "\n"))
@@ -55,15 +46,15 @@ enum IODEFReport {
     }
 
     /// A `-net` category's `192.0.2.0/24`, or a `-net-mask` category's `192.0.2.0/255.255.255.0`
-    /// (a mask whose ones are contiguous), host bits cleared.
-    private static func network(_ text: String) -> IPNetwork? {
+    /// (a mask whose ones are contiguous); a /32 is an address.
+    private static func network(_ text: String) -> IPAddressOrNetwork? {
         let parts = text.split(separator: "/", maxSplits: 1)
         guard parts.count == 2 else { return nil }
-        guard let mask = IPAddress(String(parts[1])) else { return IPNetwork(text)?.masked }
+        guard let mask = IPAddress(String(parts[1])) else { return IPAddressOrNetwork(text) }
         let bits: [Bool] = mask.bytes.flatMap { byte in (0..<8).map { (bit: Int) -> Bool in byte & UInt8(0x80 >> bit) != 0 } }
         let length = bits.prefix(while: { $0 }).count
         guard !bits[length...].contains(true) else { return nil }
-        return IPNetwork("\(parts[0])/\(length)")?.masked
+        return IPAddressOrNetwork("\(parts[0])/\(length)")
     }
 
     /// RFC 5070 section 3.10.1's impact types that name a kind of abuse, in the desk's words, and

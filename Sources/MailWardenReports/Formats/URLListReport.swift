@@ -14,7 +14,7 @@ enum URLListReport {
                 draft.addURL(url)
                 let host = Hostname.ofURL(url)
                 guard let ip = element.attributes["ip"].flatMap(IPAddress.init) ?? host.flatMap(IPAddress.init) else { continue }
-                draft.addEntry(ip: ip, type: nil, domains: host.flatMap { Hostname.normalized($0) }.map { [$0] } ?? [], urls: [url])
+                draft.addEntry(.address(ip), type: nil, domains: host.flatMap { Hostname.normalized($0) }.map { [$0] } ?? [], urls: [url])
                 found = true
             }
             if found, draft.receivedAt == nil {

@@ -22,6 +22,15 @@ extension IPNetwork {
     }
 }
 
+extension IPAddressOrNetwork {
+    var isNeverReported: Bool {
+        switch self {
+        case .address(let address): address.isNeverReported
+        case .network(let network): network.isNeverReported
+        }
+    }
+}
+
 enum Hostname {
     /// The lower-cased host name when `text` is one (two or more labels, an alphabetic top-level
     /// label), else nil.
