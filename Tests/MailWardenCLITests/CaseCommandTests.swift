@@ -230,6 +230,7 @@ func ipSubject(_ address: String, _ type: AbuseType = .spam) -> CaseSubject { Ca
         (["--subject", "sasl:bob@example.net"], "sasl:bob@example.net", "identity"),
         (["--subject", "2001:DB8:0::1"], "2001:db8::1", "ip"),
         (["--subject", "198.51.100.77/24"], "198.51.100.0/24", "network"),
+        (["--subject", "198.51.100.7/32"], "198.51.100.7", "ip"),
         (["--subject", "198.51.100.7", "--kind", "domain"], "198.51.100.7", "domain"),
     ])
     func categorizeInfersTheSubjectKind(options: [String], subject: String, kind: String) throws {
