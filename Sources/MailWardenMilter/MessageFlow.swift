@@ -43,8 +43,6 @@ struct SessionPlan: Sendable {
     let accounting: IdentityAccounting
     /// The lowercased names of the headers whose values are kept.
     let examinedHeaders: Set<String>
-    /// The macros read at MAIL FROM.
-    let wantedMacros: [String]
     let events: EventPlan
 
     init(config: Config, scanners: [any SpamScanner], clock: WallClock, store: PolicyStore, cache: PolicyCache, writeBehind: WriteBehindCounts) {
@@ -52,16 +50,18 @@ struct SessionPlan: Sendable {
         self.scanners = scanners
         accounting = IdentityAccounting(config: config, store: store, clock: clock, cache: cache, writeBehind: writeBehind)
         examinedHeaders = config.examinedHeaders
-        var macros = ["{auth_authen}", "{daemon_name}", "i"]
+        // The macros read at MAIL FROM: the SASL login, the queue id, and those the identity rules name.
+        var macros = ["{auth_authen}", "i"]
         for rule in config.identityRules.rules {
             if case .macro(let name) = rule.source, !macros.contains(name) { macros.append(name) }
         }
-        wantedMacros = macros
         // The body is read only for a report to an abuse mailbox or for the scanners. Connect,
         // recipients and headers are only noted, never answered otherwise than "go on".
         var unused: MilterEvents = [.helo, .endOfHeaders, .unknownCommand]
         if config.abuseMailboxes.isEmpty && scanners.isEmpty { unused.insert(.body) }
-        events = EventPlan(unused: unused, unanswered: [.connect, .recipient, .header])
+        events = EventPlan(unused: unused, unanswered: [.connect, .recipient, .header],
+                           macros: [.connect: ["{daemon_name}"], .mailFrom: macros, .recipient: ["{rcpt_mailer}"],
+                                    .data: ["i"], .endOfMessage: ["i"]])
     }
 }
 
@@ -116,7 +116,7 @@ public final class MessageSession: MilterSession {
         scanners = plan.scanners
         accounting = plan.accounting
         examinedHeaders = plan.examinedHeaders
-        wantedMacros = plan.wantedMacros
+        wantedMacros = plan.events.macros[.mailFrom] ?? []
         eventPlan = plan.events
     }
 
@@ -137,7 +137,6 @@ public final class MessageSession: MilterSession {
         for name in wantedMacros {
             if let v = macros.value(name), !v.isEmpty { message.macros[name] = String(v.prefix(config.maxHeaderLength)) }
         }
-        if daemonName == nil { daemonName = message.macros["{daemon_name}"] }
         message.scope = scope()
         message.scanning = !scanners.isEmpty && (message.scope != .inbound || config.scanning.scope == .all)
         // Inbound mail may still be a report to an abuse mailbox (known at DATA), be scanned, or carry

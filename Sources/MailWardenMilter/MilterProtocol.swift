@@ -51,17 +51,27 @@ public struct MilterEvents: OptionSet, Sendable {
     public static let unknownCommand = MilterEvents(rawValue: 1 << 8)
 }
 
-/// What a session asks of the MTA: fewer events and fewer replies make a milter cheaper than one
-/// that answers everything.
+/// The events a macro list comes with.
+public enum MacroStage: Sendable, CaseIterable {
+    case connect, mailFrom, recipient, data, endOfMessage
+}
+
+/// What a session asks of the MTA: fewer events, fewer replies and fewer macros make a milter
+/// cheaper than one that answers everything.
 public struct EventPlan: Sendable, Equatable {
     /// Events of no use to the session: the MTA need not send them.
     public let unused: MilterEvents
     /// Events the session always answers "go on": the MTA need not wait for the answer.
     public let unanswered: MilterEvents
+    /// The macros the session reads, by the event they must come with. An MTA that takes the list
+    /// (protocol 6) sends this milter these instead of its configured lists, so no MTA setting
+    /// made for another milter can take them away.
+    public let macros: [MacroStage: [String]]
 
-    public init(unused: MilterEvents, unanswered: MilterEvents) {
+    public init(unused: MilterEvents, unanswered: MilterEvents, macros: [MacroStage: [String]]) {
         self.unused = unused
         self.unanswered = unanswered
+        self.macros = macros
     }
 }
 

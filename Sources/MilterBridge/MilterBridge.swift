@@ -5,8 +5,9 @@
 // - libmilter never sets TCP_NODELAY: a modifying milter's two small writes at end-of-message stall
 //   40 ms on Nagle. We set it on the listening socket; accepted sockets inherit it.
 // - Without an xxfi_data callback Postfix stalls another 40 ms on its own side, so we register a no-op.
-// - xxfi_negotiate asks only for the events the session uses and no reply where its answer is always
-//   "go on" (EventPlan); an MTA that offers fewer flags (older protocol) simply gets fewer asked of it.
+// - xxfi_negotiate asks only for the events the session uses, no reply where its answer is always
+//   "go on", and only the macros it reads (EventPlan); an MTA that offers fewer flags (older
+//   protocol) simply gets fewer asked of it.
 // - libmilter's worker pool runs one connection's callbacks on several threads: no thread-locals.
 // - Callbacks are global functions outside main.swift: in main.swift they would be main-actor code
 //   and trap when a worker thread calls them.
@@ -120,6 +121,18 @@ private let stepsByEvent: [(event: MilterEvents, notSent: Int, noReply: Int)] = 
     (.unknownCommand, SMFIP_NOUNKNOWN, SMFIP_NR_UNKN),
 ]
 
+private extension MacroStage {
+    var smfim: Int32 {
+        switch self {
+        case .connect: SMFIM_CONNECT
+        case .mailFrom: SMFIM_ENVFROM
+        case .recipient: SMFIM_ENVRCPT
+        case .data: SMFIM_DATA
+        case .endOfMessage: SMFIM_EOM
+        }
+    }
+}
+
 /// The modifications mailwardend may make.
 private let actions = UInt(SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_DELRCPT)
 
@@ -210,9 +223,17 @@ private func mwNegotiate(_ ctx: OpaquePointer?, _ offeredActions: UInt, _ offere
         if plan.unanswered.contains(step.event) { steps |= UInt(step.noReply) }
     }
     steps &= offeredSteps
+    var asked = actions & offeredActions
+    if offeredActions & UInt(SMFIF_SETSYMLIST) != 0 {
+        for stage in MacroStage.allCases {
+            guard let names = plan.macros[stage], !names.isEmpty else { continue }
+            _ = names.joined(separator: " ").withCString { smfi_setsymlist(ctx, stage.smfim, UnsafeMutablePointer(mutating: $0)) }
+        }
+        asked |= UInt(SMFIF_SETSYMLIST)
+    }
     c.unanswered = MilterEvents(stepsByEvent.filter { steps & UInt($0.noReply) != 0 }.map(\.event))
     c.canSkip = steps & UInt(SMFIP_SKIP) != 0
-    pf0?.pointee = actions & offeredActions
+    pf0?.pointee = asked
     pf1?.pointee = steps
     pf2?.pointee = 0
     pf3?.pointee = 0

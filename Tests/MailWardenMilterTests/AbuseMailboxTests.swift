@@ -176,6 +176,15 @@ final class RecordingIntake: ReportIntake {
         #expect(try Harness("").filter.makeSession().eventPlan.unused.isSuperset(of: [.helo, .endOfHeaders, .unknownCommand]))
     }
 
+    /// Asked of the MTA so that its own lists cannot leave them out: each event's, and at MAIL FROM
+    /// the macro an identity rule names, once.
+    @Test func theMacrosReadAreAskedForByEvent() throws {
+        let plan = try Harness("identity_rule = cert macro {cert_subject}\nidentity_rule = sasl macro {auth_authen} lowercase")
+            .filter.makeSession().eventPlan
+        #expect(plan.macros == [.connect: ["{daemon_name}"], .mailFrom: ["{auth_authen}", "i", "{cert_subject}"],
+                                .recipient: ["{rcpt_mailer}"], .data: ["i"], .endOfMessage: ["i"]])
+    }
+
     /// The MTA does not wait for these answers, so each must be "go on" whatever the message: a
     /// stranger's, a locked customer's, a report, one with a forged field to remove.
     @Test func eventsLeftUnansweredAlwaysGoOn() throws {

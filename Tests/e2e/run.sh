@@ -223,6 +223,14 @@ DAVE=sasl:dave@$REALM
 LOCALID=local:$LOCAL_USER
 
 
+# From here on main.cf's milter macro lists are narrowed, as another milter's recipe might narrow
+# them: every check below then also shows that mailwardend gets the macros it reads ({auth_authen}
+# for the SASL identity, {daemon_name} for local submissions, {rcpt_mailer} for abuse mailboxes,
+# the queue id) because it asks Postfix for them itself (smfi_setsymlist).
+pf_postconf -e "milter_connect_macros = j" "milter_mail_macros = {mail_addr}" "milter_rcpt_macros = {rcpt_addr}" \
+    "milter_data_macros = {client_addr}" "milter_end_of_data_macros = {client_addr}"
+pf_reload
+
 # ------------------------------------------------------------ A: lock_action = reject
 echo "## A: lock_action = reject"
 CONF_A=$E2E_DIR/var/reject.conf

@@ -40,15 +40,17 @@ daemon_start() {
     wait_port_listening "$PORT" 10 || { _fail "mailwardend starts ($1)" "see $E2E_DIR/$1.log"; return 1; }
 }
 
-# steps_asked OFFERED_VERSION OFFERED_ACTIONS OFFERED_STEPS: "actions steps" mailwardend asked for.
-negotiated() { timeout 10 python3 "$MILTER_TEST_DIR/negotiate.py" "$SOCKET" "$@" | awk '{ print $2, $3 }'; }
+# negotiated OFFERED_VERSION OFFERED_ACTIONS OFFERED_STEPS: "actions steps" mailwardend asked for.
+negotiated() { timeout 10 python3 "$MILTER_TEST_DIR/negotiate.py" "$SOCKET" "$@" | awk 'NR == 1 { print $2, $3 }'; }
+# macros_asked OFFERED_VERSION OFFERED_ACTIONS OFFERED_STEPS: the macro lists it asked for, "STAGE: NAMES;" each.
+macros_asked() { timeout 10 python3 "$MILTER_TEST_DIR/negotiate.py" "$SOCKET" "$@" | awk '$1 == "macros" { $1 = ""; printf "%s;", $0 }'; }
 
 # No reply to connect, RCPT and headers; no HELO, end-of-headers or unknown commands; SMFIS_SKIP.
 SMFIP_NOHELO=0x2 SMFIP_NOBODY=0x10 SMFIP_NOEOH=0x40 SMFIP_NR_HDR=0x80 SMFIP_NOUNKNOWN=0x100
 SMFIP_SKIP=0x400 SMFIP_NR_CONN=0x1000 SMFIP_NR_RCPT=0x8000
 STEPS=$((SMFIP_NOHELO | SMFIP_NOEOH | SMFIP_NR_HDR | SMFIP_NOUNKNOWN | SMFIP_SKIP | SMFIP_NR_CONN | SMFIP_NR_RCPT))
-# add headers, change headers, delete recipients, quarantine
-ACTIONS=$((0x1 | 0x10 | 0x8 | 0x20))
+# add headers, change headers, delete recipients, quarantine; SMFIF_SETSYMLIST where offered
+ACTIONS=$((0x1 | 0x10 | 0x8 | 0x20)) SMFIF_SETSYMLIST=0x100
 ALL_STEPS=0x1fffff ALL_ACTIONS=0x1ff
 
 # run_suite PHASE: suite.lua's PHASE against the running daemon; the -vv trace is kept.
@@ -76,12 +78,17 @@ daemon_start reject "limit_messages = 1/1h
 trusted_networks = 198.51.100.0/24
 identity_rule = sasl macro {auth_authen} lowercase
 identity_rule = user header X-Auth-User /^\\s*(?<id>\\S+)/ lowercase
+identity_rule = cert macro {cert_subject}
 identity_header = remove
 abuse_mailboxes = abuse@example.com" || milter_finish
-expect_eq "as Postfix offers it: no reply to connect, RCPT, headers; no HELO, EOH, unknown; SKIP; the body (for reports)" \
-    "$(printf '%#x %#x' $ACTIONS $STEPS)" "$(negotiated 6 $ALL_ACTIONS $ALL_STEPS)"
+expect_eq "as Postfix offers it: no reply to connect, RCPT, headers; no HELO, EOH, unknown; SKIP; the body (for reports); its own macro lists" \
+    "$(printf '%#x %#x' $((ACTIONS | SMFIF_SETSYMLIST)) $STEPS)" "$(negotiated 6 $ALL_ACTIONS $ALL_STEPS)"
+expect_eq "the macros it reads, by event; MAIL FROM's with the one an identity rule names" \
+    " 0: {daemon_name}; 2: {auth_authen} i {cert_subject}; 3: {rcpt_mailer}; 4: i; 5: i;" \
+    "$(macros_asked 6 $ALL_ACTIONS $ALL_STEPS)"
 expect_eq "an MTA offering only protocol 2's steps and two actions gets what it offers of them" \
     "$(printf '%#x %#x' $((ACTIONS & 0x3)) $((STEPS & 0x7f)))" "$(negotiated 2 0x3 0x7f)"
+expect_eq "an MTA not offering SMFIF_SETSYMLIST is sent no macro lists" "" "$(macros_asked 6 $((ALL_ACTIONS & ~SMFIF_SETSYMLIST)) $ALL_STEPS)"
 run_suite reject
 T=$E2E_DIR/reject.trace
 expect_eq "headers: $(writes_of L "$T") sent, none answered (SMFIP_NR_HDR)" 0 "$(replies_after L "$T")"
@@ -95,7 +102,7 @@ echo "## negotiation: no reports, no scanners, lock_action = hold"
 daemon_start hold "limit_messages = 1/1h
 lock_action = hold" || milter_finish
 expect_eq "the body is not asked for at all (SMFIP_NOBODY)" \
-    "$(printf '%#x %#x' $ACTIONS $((STEPS | SMFIP_NOBODY)))" "$(negotiated 6 $ALL_ACTIONS $ALL_STEPS)"
+    "$(printf '%#x %#x' $((ACTIONS | SMFIF_SETSYMLIST)) $((STEPS | SMFIP_NOBODY)))" "$(negotiated 6 $ALL_ACTIONS $ALL_STEPS)"
 run_suite hold
 check "no body chunk was sent" not grep -q 'cmd B,' "$E2E_DIR/hold.trace"
 daemon_stop
