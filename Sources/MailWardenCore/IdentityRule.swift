@@ -70,6 +70,10 @@ public struct IdentityRule: Sendable, CustomStringConvertible {
             guard words.count == 3, words[2].count <= 64 else {
                 throw .message("identity_rule \(prefix): `macro` takes one macro name, e.g. {auth_authen}")
             }
+            // The MTA knows a macro only by its exact spelling: `auth_authen` would never match.
+            guard Self.isMacroName(words[2]) else {
+                throw .message("identity_rule \(prefix): `\(words[2])` is not a macro name: one character (i) or a name in braces ({auth_authen})")
+            }
             source = .macro(words[2])
         case "header":
             guard words.count >= 4 else {
@@ -90,6 +94,13 @@ public struct IdentityRule: Sendable, CustomStringConvertible {
             throw .message("identity_rule \(prefix): unknown kind `\(words[1])` (use macro, header, envelope_from or client_address)")
         }
         self.init(prefix: prefix, source: source, lowercase: lower)
+    }
+
+    /// Sendmail's spelling, which Postfix shares: `i`, or `{auth_authen}`.
+    static func isMacroName(_ name: String) -> Bool {
+        let isNameCharacter = { (c: Character) in c.isASCII && (c.isLetter || c.isNumber || c == "_") }
+        if name.count == 1 { return name.first.map { $0.isASCII && !$0.isWhitespace && $0 != "{" && $0 != "}" } ?? false }
+        return name.count > 2 && name.hasPrefix("{") && name.hasSuffix("}") && name.dropFirst().dropLast().allSatisfy(isNameCharacter)
     }
 
     /// Whether this rule can be decided before the headers arrive (at MAIL FROM).

@@ -70,6 +70,10 @@ import Testing
         ("identity_rule = user header X-Auth-User /(?<id>[a-z+/", 2, "invalid regular expression"),
         ("identity_rule = user header X-Auth-User /^(.*)$/", 2, "no named group (?<id>...)"),
         ("identity_rule = sasl telepathy", 2, "unknown kind `telepathy`"),
+        // The MTA would never send a macro so spelt: the rule would silently never match.
+        ("identity_rule = sasl macro auth_authen", 2, "`auth_authen` is not a macro name"),
+        ("identity_rule = sasl macro {auth authen}", 2, "`macro` takes one macro name"),
+        ("identity_rule = sasl macro {auth-authen}", 2, "`{auth-authen}` is not a macro name"),
         ("trusted_networks = 10.0.0.0/33", 2, "`10.0.0.0/33` is not an address or CIDR network"),
         ("lock_cooldown = soon", 2, "lock_cooldown must be a duration"),
         ("socket = 8890", 2, "socket must be inet:PORT@HOST"),
