@@ -18,7 +18,7 @@
 // or two (bench/results.md).
 //
 // A clean stop writes every count first (flush). A crash loses the counts not yet committed: the
-// last few milliseconds' worth, at most `capacity`. A count the store refuses goes to the
+// last `gatherInterval` and a commit's worth, at most `capacity`. A count the store refuses goes to the
 // CountBacklog, to be counted once it answers again, as with on_error = accept (the mail is gone).
 import Foundation
 
