@@ -99,7 +99,7 @@ bench: deps
 	  MW_BIN=.build/release bash bench/ingest.sh; echo; \
 	  MW_BIN=.build/release bash bench/propagation.sh; echo; \
 	  MW_BIN=.build/release bash bench/two-hosts.sh; echo; \
-	  MW_BIN=.build/release bash bench/memory.sh; } 2>&1 | grep -v '^# round\|^# work dir' | tee bench/results.md
+	  MW_BIN=.build/release bash bench/memory.sh; } 2>&1 | grep -v '^# round\|^# work dir' | tee bench/latest.md
 
 clean:
 	rm -rf .build var .build-deb .build-fuzz dist
