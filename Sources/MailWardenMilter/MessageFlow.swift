@@ -36,6 +36,14 @@ public enum MessageScope: String, Sendable {
 
 /// A config snapshot with what every session of it needs, worked out once per snapshot (a reload
 /// makes a new one), not once per connection.
+/// The macros the session reads, spelt once: the plan asks the MTA for these, the events read them.
+private enum MacroName {
+    static let daemon = "{daemon_name}"
+    static let saslLogin = "{auth_authen}"
+    static let recipientMailer = "{rcpt_mailer}"
+    static let queueID = "i"
+}
+
 struct SessionPlan: Sendable {
     let config: Config
     /// The scanner clients built from the config.
@@ -51,7 +59,7 @@ struct SessionPlan: Sendable {
         accounting = IdentityAccounting(config: config, store: store, clock: clock, cache: cache, writeBehind: writeBehind)
         examinedHeaders = config.examinedHeaders
         // The macros read at MAIL FROM: the SASL login, the queue id, and those the identity rules name.
-        var macros = ["{auth_authen}", "i"]
+        var macros = [MacroName.saslLogin, MacroName.queueID]
         for rule in config.identityRules.rules {
             if case .macro(let name) = rule.source, !macros.contains(name) { macros.append(name) }
         }
@@ -60,8 +68,8 @@ struct SessionPlan: Sendable {
         var unused: MilterEvents = [.helo, .endOfHeaders, .unknownCommand]
         if config.abuseMailboxes.isEmpty && scanners.isEmpty { unused.insert(.body) }
         events = EventPlan(unused: unused, unanswered: [.connect, .recipient, .header],
-                           macros: [.connect: ["{daemon_name}"], .mailFrom: macros, .recipient: ["{rcpt_mailer}"],
-                                    .data: ["i"], .endOfMessage: ["i"]])
+                           macros: [.connect: [MacroName.daemon], .mailFrom: macros, .recipient: [MacroName.recipientMailer],
+                                    .data: [MacroName.queueID], .endOfMessage: [MacroName.queueID]])
     }
 }
 
@@ -124,7 +132,7 @@ public final class MessageSession: MilterSession {
 
     public func connect(hostname: String, address: String?, macros: MacroSource) -> Verdict {
         clientAddress = address
-        daemonName = macros.value("{daemon_name}")
+        daemonName = macros.value(MacroName.daemon)
         return .proceed
     }
 
@@ -143,7 +151,7 @@ public final class MessageSession: MilterSession {
         // forged Authentication-Results fields to remove.
         guard message.scope != .inbound || !config.abuseMailboxes.isEmpty || message.scanning
                 || config.removeForgedAuthenticationResults else {
-            log(queueID: message.macros["i"], "scope=inbound action=accept (not counted)")
+            log(queueID: message.macros[MacroName.queueID], "scope=inbound action=accept (not counted)")
             return .accept
         }
         guard message.scope != .inbound else { return .proceed }
@@ -156,20 +164,20 @@ public final class MessageSession: MilterSession {
             let activeLock = try filter.metrics.timeLockCheck { try accounting.activeLock(of: match.identity) }
             filter.metrics.lockCheck(locked: activeLock != nil)
             guard let lock = activeLock else { return .proceed }
-            recordLockedAttempt(match.identity, heldQueueID: nil, queueID: message.macros["i"])
+            recordLockedAttempt(match.identity, heldQueueID: nil, queueID: message.macros[MacroName.queueID])
             message.refusedEarly = true
             let verdict = lockVerdict(identity: match.identity)
-            log(queueID: message.macros["i"], "identity=\(match.identity) rule=\(match.ruleIndex) stage=mail action=\(Self.name(verdict)) reason=\"locked: \(lock.reason)\"")
+            log(queueID: message.macros[MacroName.queueID], "identity=\(match.identity) rule=\(match.ruleIndex) stage=mail action=\(Self.name(verdict)) reason=\"locked: \(lock.reason)\"")
             return verdict
         } catch {
-            return failure(error, queueID: message.macros["i"])
+            return failure(error, queueID: message.macros[MacroName.queueID])
         }
     }
 
     public func recipient(_ recipient: String, macros: MacroSource) -> Verdict {
         message.recipients += 1
         if message.scanning, message.recipientAddresses.count < 500 { message.recipientAddresses.append(recipient) }
-        if config.abuseMailboxes.diverts(recipient, mailer: macros.value("{rcpt_mailer}"), fromStranger: message.scope == .inbound) {
+        if config.abuseMailboxes.diverts(recipient, mailer: macros.value(MacroName.recipientMailer), fromStranger: message.scope == .inbound) {
             message.abuseRecipients.append(recipient)
         }
         return .proceed
@@ -179,13 +187,13 @@ public final class MessageSession: MilterSession {
         if !message.abuseRecipients.isEmpty { message.scanning = false }
         guard message.scope == .inbound, message.abuseRecipients.isEmpty, !message.scanning,
               !config.removeForgedAuthenticationResults else { return .proceed }
-        log(queueID: macros.value("i") ?? message.macros["i"], "scope=inbound action=accept (not counted)")
+        log(queueID: macros.value(MacroName.queueID) ?? message.macros[MacroName.queueID], "scope=inbound action=accept (not counted)")
         return .accept
     }
 
     /// Authenticated beats local beats trusted network; anything else is a stranger's inbound mail.
     private func scope() -> MessageScope {
-        if message.macros["{auth_authen}"] != nil { return .authenticated }
+        if message.macros[MacroName.saslLogin] != nil { return .authenticated }
         if let d = daemonName, !config.localDaemonName.isEmpty, d == config.localDaemonName { return .local }
         if config.isTrusted(clientAddress: clientAddress) { return .trusted }
         return .inbound
@@ -243,7 +251,7 @@ public final class MessageSession: MilterSession {
     // MARK: end of message: verdict and action
 
     public func endOfMessage(macros: MacroSource) -> (Verdict, [Modification]) {
-        let queueID = macros.value("i") ?? message.macros["i"]
+        let queueID = macros.value(MacroName.queueID) ?? message.macros[MacroName.queueID]
         defer { message = MessageState() }
         let (verdict, changes) = decide(queueID: queueID)
         switch verdict {
@@ -434,7 +442,7 @@ public final class MessageSession: MilterSession {
         }
         endHeaders()
         let request = ScanRequest(message: message.bytes, clientAddress: message.clientAddress, envelopeFrom: message.sender,
-                                  recipients: message.recipientAddresses, queueID: queueID, authenticatedUser: message.macros["{auth_authen}"] ?? identity)
+                                  recipients: message.recipientAddresses, queueID: queueID, authenticatedUser: message.macros[MacroName.saslLogin] ?? identity)
         var failures: [String] = []
         for scanner in scanners {
             do {
@@ -470,7 +478,7 @@ public final class MessageSession: MilterSession {
     /// message unnamed or its spam verdict unread, so it is logged and counted, never silent.
     private func regexTimedOut(_ what: String, _ setting: String, queueID: String? = nil) {
         filter.metrics.regexTimeout(setting: setting)
-        log(queueID: queueID ?? message.macros["i"], "\(setting) \(what) ran over its \(Int(BoundedPattern.timeLimit * 1000)) ms time limit: taken as no match (simplify the pattern)", level: .warning)
+        log(queueID: queueID ?? message.macros[MacroName.queueID], "\(setting) \(what) ran over its \(Int(BoundedPattern.timeLimit * 1000)) ms time limit: taken as no match (simplify the pattern)", level: .warning)
     }
 
     /// With identity_header = remove/token, the header that named the sender leaves the message.
