@@ -7,7 +7,8 @@
 //   RCPT TO        count recipients; note those that are our abuse mailboxes (delivered here: a
 //                  customer's mail to another provider's abuse@ goes on its way)
 //   DATA           inbound mail with no abuse-mailbox recipient is accepted here, uncounted (unless
-//                  forged Authentication-Results fields are to be removed from it)
+//                  forged Authentication-Results fields are to be removed from it, or it is scanned);
+//                  where that cannot happen the session has no use for DATA
 //   headers, body  keep the (capped) values of the headers that rules read; keep the whole message
 //                  for a report to an abuse mailbox (abuse_max_size) or for the spam scanners
 //                  (scanner_max_size); note Authentication-Results fields in our authserv-id's name
@@ -51,6 +52,8 @@ struct SessionPlan: Sendable {
     let accounting: IdentityAccounting
     /// The lowercased names of the headers whose values are kept.
     let examinedHeaders: Set<String>
+    /// Whether the scanners see strangers' mail too (scanner_scope = all), not only our customers'.
+    let scansInbound: Bool
     let events: EventPlan
 
     init(config: Config, scanners: [any SpamScanner], clock: WallClock, store: PolicyStore, cache: PolicyCache, writeBehind: WriteBehindCounts) {
@@ -58,6 +61,7 @@ struct SessionPlan: Sendable {
         self.scanners = scanners
         accounting = IdentityAccounting(config: config, store: store, clock: clock, cache: cache, writeBehind: writeBehind)
         examinedHeaders = config.examinedHeaders
+        scansInbound = !scanners.isEmpty && config.scanning.scope == .all
         // The macros read at MAIL FROM: the SASL login, the queue id, and those the identity rules name.
         var macros = [MacroName.saslLogin, MacroName.queueID]
         for rule in config.identityRules.rules {
@@ -67,6 +71,10 @@ struct SessionPlan: Sendable {
         // recipients and headers are only noted, never answered otherwise than "go on".
         var unused: MilterEvents = [.helo, .endOfHeaders, .unknownCommand]
         if config.abuseMailboxes.isEmpty && scanners.isEmpty { unused.insert(.body) }
+        // DATA is answered only to accept a stranger's mail whose recipients hold no abuse mailbox.
+        // Without abuse mailboxes that mail was accepted at MAIL FROM; with forged fields to remove
+        // or strangers' mail scanned, nothing is accepted before the end of the message.
+        if config.abuseMailboxes.isEmpty || config.removeForgedAuthenticationResults || scansInbound { unused.insert(.data) }
         events = EventPlan(unused: unused, unanswered: [.connect, .recipient, .header],
                            macros: [.connect: [MacroName.daemon], .mailFrom: macros, .recipient: [MacroName.recipientMailer],
                                     .data: [MacroName.queueID], .endOfMessage: [MacroName.queueID]])
@@ -78,6 +86,7 @@ public final class MessageSession: MilterSession {
     let config: Config
     let accounting: IdentityAccounting
     private let examinedHeaders: Set<String>
+    private let scansInbound: Bool
     private let wantedMacros: [String]
     public let eventPlan: EventPlan
 
@@ -124,6 +133,7 @@ public final class MessageSession: MilterSession {
         scanners = plan.scanners
         accounting = plan.accounting
         examinedHeaders = plan.examinedHeaders
+        scansInbound = plan.scansInbound
         wantedMacros = plan.events.macros[.mailFrom] ?? []
         eventPlan = plan.events
     }
@@ -146,7 +156,7 @@ public final class MessageSession: MilterSession {
             if let v = macros.value(name), !v.isEmpty { message.macros[name] = String(v.prefix(config.maxHeaderLength)) }
         }
         message.scope = scope()
-        message.scanning = !scanners.isEmpty && (message.scope != .inbound || config.scanning.scope == .all)
+        message.scanning = !scanners.isEmpty && (message.scope != .inbound || scansInbound)
         // Inbound mail may still be a report to an abuse mailbox (known at DATA), be scanned, or carry
         // forged Authentication-Results fields to remove.
         guard message.scope != .inbound || !config.abuseMailboxes.isEmpty || message.scanning
@@ -179,12 +189,13 @@ public final class MessageSession: MilterSession {
         if message.scanning, message.recipientAddresses.count < 500 { message.recipientAddresses.append(recipient) }
         if config.abuseMailboxes.diverts(recipient, mailer: macros.value(MacroName.recipientMailer), fromStranger: message.scope == .inbound) {
             message.abuseRecipients.append(recipient)
+            // A report is stored as it came, never scanned.
+            message.scanning = false
         }
         return .proceed
     }
 
     public func data(macros: MacroSource) -> Verdict {
-        if !message.abuseRecipients.isEmpty { message.scanning = false }
         guard message.scope == .inbound, message.abuseRecipients.isEmpty, !message.scanning,
               !config.removeForgedAuthenticationResults else { return .proceed }
         log(queueID: macros.value(MacroName.queueID) ?? message.macros[MacroName.queueID], "scope=inbound action=accept (not counted)")

@@ -1,10 +1,12 @@
 // The libmilter edge: C callbacks (trampolines) that find the connection's MilterSession through
 // smfi_getpriv, call it, and turn its Verdict and Modifications into smfi_* calls. Nothing else.
 //
-// Protocol quirks handled here, each measured on this platform (see README "Performance notes"):
+// Protocol quirks handled here, each measured on this platform (the DATA one in bench/results.md):
 // - libmilter never sets TCP_NODELAY: a modifying milter's two small writes at end-of-message stall
 //   40 ms on Nagle. We set it on the listening socket; accepted sockets inherit it.
-// - Without an xxfi_data callback Postfix stalls another 40 ms on its own side, so we register a no-op.
+// - Over TCP, Postfix stalls 40 ms on Nagle unless DATA is answered: smtpd's last write before the
+//   message goes unacknowledged and holds back cleanup's first. So over TCP DATA is always asked for
+//   and answered "go on"; over a unix socket (no Nagle) only where the session uses it.
 // - xxfi_negotiate asks only for the events the session uses, no reply where its answer is always
 //   "go on", and only the macros it reads (EventPlan); an MTA that offers fewer flags (older
 //   protocol) simply gets fewer asked of it.
@@ -17,6 +19,8 @@ import MailWardenMilter
 import Synchronization
 
 private let installedFilter = Mutex<MailFilter?>(nil)
+/// Whether the MTA reaches us over TCP (fixed when the socket opens; a reload cannot move it).
+private let listensOnTCP = Atomic<Bool>(false)
 
 public enum MilterRunner {
     public struct StartError: Error, CustomStringConvertible {
@@ -48,6 +52,7 @@ public enum MilterRunner {
         guard smfi_opensocket(true) == MI_SUCCESS else {
             throw StartError(description: "cannot listen on \(socket): the port is in use, the address is not local, or the directory is not writable")
         }
+        listensOnTCP.store(unixSocketPath(socket) == nil, ordering: .relaxed)
         if let path = unixSocketPath(socket) {
             chmod(path, mode_t(socketMode))
             if let socketGroup {
@@ -217,9 +222,11 @@ private func mwNegotiate(_ ctx: OpaquePointer?, _ offeredActions: UInt, _ offere
                          _ pf2: UnsafeMutablePointer<UInt>?, _ pf3: UnsafeMutablePointer<UInt>?) -> sfsistat {
     guard let c = startConnection(ctx) else { return SMFIS_TEMPFAIL }
     let plan = c.session.eventPlan
+    var unused = plan.unused
+    if listensOnTCP.load(ordering: .relaxed) { unused.remove(.data) }
     var steps = UInt(SMFIP_SKIP)
     for step in stepsByEvent {
-        if plan.unused.contains(step.event) { steps |= UInt(step.notSent) }
+        if unused.contains(step.event) { steps |= UInt(step.notSent) }
         if plan.unanswered.contains(step.event) { steps |= UInt(step.noReply) }
     }
     steps &= offeredSteps

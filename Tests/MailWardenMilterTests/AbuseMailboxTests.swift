@@ -176,6 +176,21 @@ final class RecordingIntake: ReportIntake {
         #expect(try Harness("").filter.makeSession().eventPlan.unused.isSuperset(of: [.helo, .endOfHeaders, .unknownCommand]))
     }
 
+    /// DATA is answered only to accept a stranger's mail that holds no report; where nothing can be
+    /// accepted there, the MTA is not asked for it.
+    @Test func dataIsAskedForOnlyWhereAStrangersMailCanBeAcceptedThere() throws {
+        func asksForData(_ config: String, scanner: Bool = false) throws -> Bool {
+            let h = try Harness(config, makeScanners: { _ in scanner ? [ScriptedScanner()] : [] })
+            return !h.filter.makeSession().eventPlan.unused.contains(.data)
+        }
+        let mailbox = "abuse_mailboxes = abuse@example.com\n"
+        #expect(try !asksForData(""), "no abuse mailbox: a stranger's mail is accepted at MAIL FROM")
+        #expect(try asksForData(mailbox))
+        #expect(try asksForData(mailbox + "scanner = spamd 127.0.0.1:783", scanner: true), "only our customers' mail is scanned")
+        #expect(try !asksForData(mailbox + "scanner = spamd 127.0.0.1:783\nscanner_scope = all", scanner: true))
+        #expect(try !asksForData(mailbox + "authserv_id = mx.example.com\nremove_forged_authentication_results = yes"))
+    }
+
     /// Asked of the MTA so that its own lists cannot leave them out: each event's, and at MAIL FROM
     /// the macro an identity rule names, once.
     @Test func theMacrosReadAreAskedForByEvent() throws {

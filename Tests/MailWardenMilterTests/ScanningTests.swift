@@ -72,6 +72,18 @@ final class ScriptedScanner: SpamScanner {
         #expect(box.calls.withLock { $0 } == 0)
     }
 
+    /// With strangers' mail scanned nothing is accepted at DATA, so the MTA does not send it: a
+    /// report is known from its recipients alone.
+    @Test func withStrangersMailScannedAReportIsStillNotScanned() throws {
+        let box = ScriptedScanner()
+        let h = try harness("abuse_mailboxes = abuse@*\nscanner_scope = all", scanner: box)
+        #expect(h.filter.makeSession().eventPlan.unused.contains(.data))
+        #expect(h.send(.init(auth: nil, body: "GTUBE")).0 == .accept)
+        #expect(box.calls.withLock { $0 } == 1, "a stranger's mail is scanned")
+        h.send(.init(auth: nil, recipients: ["<abuse@example.com>"], rcptMailer: "local", body: "GTUBE"))
+        #expect(box.calls.withLock { $0 } == 1, "a report to an abuse mailbox is not")
+    }
+
     @Test func anOversizedMessageIsNotSentAndIsCounted() throws {
         let box = ScriptedScanner()
         let h = try harness("scanner_max_size = 1000", scanner: box)

@@ -85,6 +85,7 @@ final class Harness {
     }
 
     /// Runs one message through a new session and returns the final verdict (early refusals included).
+    /// Like the MTA, it sends DATA and the body only when the session asks for them.
     @discardableResult
     func send(_ m: Message) -> (Verdict, [Modification]) {
         let s = filter.makeSession()
@@ -95,10 +96,13 @@ final class Harness {
         let v = s.mailFrom(m.from, macros: Macros(mail))
         if v != .proceed { return (v, []) }
         for r in m.recipients { _ = s.recipient(r, macros: Macros(m.rcptMailer.map { ["{rcpt_mailer}": $0] } ?? [:])) }
-        let d = s.data(macros: Macros(["i": m.queueID]))
-        if d != .proceed { return (d, []) }
+        let unused = s.eventPlan.unused
+        if !unused.contains(.data) {
+            let d = s.data(macros: Macros(["i": m.queueID]))
+            if d != .proceed { return (d, []) }
+        }
         for (n, value) in m.headers { _ = s.header(name: n, value: value) }
-        _ = Array(m.body.utf8).withUnsafeBytes { s.body($0) }
+        if !unused.contains(.body) { _ = Array(m.body.utf8).withUnsafeBytes { s.body($0) } }
         return s.endOfMessage(macros: Macros(["i": m.queueID]))
     }
 

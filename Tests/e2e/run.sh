@@ -725,6 +725,10 @@ send_auth dave --header "Subject: $(new_tag) over unix socket"
 expect_eq "(16) dave's mail passes through the unix-socket milter (250)" 250 "$(swaks_data_code)"
 wait_until 10 grep -q "identity=$DAVE " "$E2E_DIR/mailwardend-unix.log"
 check "(16) the daemon named dave" grep -q "identity=$DAVE .*action=accept" "$E2E_DIR/mailwardend-unix.log"
+# With no abuse mailbox the session has no use for DATA, and over a unix socket it is not asked for.
+send_anon --header "Subject: $(new_tag) a stranger over unix socket"
+expect_eq "(16) a stranger's mail passes too, with no DATA event (250)" 250 "$(swaks_data_code)"
+check "(16) ... accepted at MAIL FROM, uncounted" wait_until 10 grep -q "scope=inbound action=accept (not counted)" "$E2E_DIR/mailwardend-unix.log"
 mw_stop
 pf_postconf -e "smtpd_milters = inet:127.0.0.1:$MILTER_PORT" "non_smtpd_milters = inet:127.0.0.1:$MILTER_PORT"
 pf_reload
