@@ -157,8 +157,8 @@ public final class MessageSession: MilterSession {
         }
         message.scope = scope()
         message.scanning = !scanners.isEmpty && (message.scope != .inbound || scansInbound)
-        // Inbound mail may still be a report to an abuse mailbox (known at DATA), be scanned, or carry
-        // forged Authentication-Results fields to remove.
+        // Inbound mail may still be a report to an abuse mailbox (known from its recipients), be
+        // scanned, or carry forged Authentication-Results fields to remove.
         guard message.scope != .inbound || !config.abuseMailboxes.isEmpty || message.scanning
                 || config.removeForgedAuthenticationResults else {
             log(queueID: message.macros[MacroName.queueID], "scope=inbound action=accept (not counted)")
