@@ -62,7 +62,8 @@ recipes_stop_extra() {
     fi
     SM_PID=
 }
-trap 'recipes_stop_extra; e2e_cleanup' EXIT
+SM_SOCK_DIR=
+trap 'recipes_stop_extra; [ -n "$SM_SOCK_DIR" ] && rm -rf "$SM_SOCK_DIR"; e2e_cleanup' EXIT
 recipes_finish() {
     recipes_stop_extra
     log "elapsed $((SECONDS - RECIPES_START)) s"
@@ -508,6 +509,39 @@ if pid_alive "$SM_PID"; then
     rm -f "$SM_DIR"/q/*
 else
     _fail "(3) sendmail -bd starts" "see $SM_DIR/bd.out"
+fi
+
+# The same over a unix socket (S=local:). With no abuse mailbox (reports take the mailer) the session
+# has no use for DATA and, with no Nagle to wait on, mailwardend asks Sendmail not to send it.
+# Sendmail refuses a socket below a world-writable directory (/tmp): this one is under /run.
+CONF_SU=$VAR/sendmail-unix.conf
+SM_SOCK_DIR=$(mktemp -d /run/mailwarden-recipes.XXXXXX) && chown "$RECIPES_USER" "$SM_SOCK_DIR" && chmod 755 "$SM_SOCK_DIR"
+SM_SOCK=$SM_SOCK_DIR/milter.sock
+grep -v '^socket = ' "$CONF_S" >"$CONF_SU"
+echo "socket = unix:$SM_SOCK" >>"$CONF_SU"
+chmod 644 "$CONF_SU"
+sed "s|^Xmailwarden, S=inet:$SM_MILTER_PORT@127\.0\.0\.1,|Xmailwarden, S=local:$SM_SOCK,|" "$SM_DIR/test.cf" >"$SM_DIR/test-unix.cf"
+check "(3) a cf whose X line names the unix socket (S=local:)" grep -q "^Xmailwarden, S=local:$SM_SOCK," "$SM_DIR/test-unix.cf"
+if rc_mw_start "$CONF_SU" "$E2E_DIR/mailwardend-sendmail-unix.log"; then
+    steps=$(timeout 10 python3 "$E2E_REPO_ROOT/Tests/milter/negotiate.py" "unix:$SM_SOCK" 6 0x1ff 0x1fffff | awk 'NR == 1 { print $3 }')
+    check "(3) on this socket mailwardend asks for no DATA (SMFIP_NODATA in ${steps:-no reply})" test $(( ${steps:-0} & 0x200 )) -ne 0
+    timeout 30 "$SM_DIR/sm" -C "$SM_DIR/test-unix.cf" -bd -odq >"$SM_DIR/bd-unix.out" 2>&1
+    wait_port_listening "$SM_PORT" 10
+    SM_PID=$(head -1 "$SM_DIR/sendmail.pid" 2>/dev/null)
+    SMTP_PORT=$SM_PORT send_app --header "Subject: $(new_tag) via sendmail, unix socket"
+    expect_eq "(3) over the unix socket (no DATA asked for) Sendmail accepts a message through the milter (250)" 250 "$(swaks_data_code)"
+    smqid=$(grep -Eo '250 2\.0\.0 [A-Za-z0-9]+ Message accepted' "$SWAKS_LOG" | awk '{ print $3 }')
+    check "(3) ... and mailwardend counted it under Sendmail's queue id ${smqid:-?} as daemon:recipes-mta" \
+        rc_log_has "info: ${smqid:-none}: identity=daemon:recipes-mta rule=[0-9]+ scope=trusted "
+    SMTP_PORT=$SM_PORT send_anon --to someone@example.com --header "Subject: $(new_tag) a stranger via sendmail, unix socket"
+    expect_eq "(3) ... and a stranger's mail (250), accepted at MAIL FROM uncounted" 250 "$(swaks_data_code)"
+    check "(3) ... which mailwardend logged so" rc_log_has "scope=inbound action=accept \(not counted\)"
+    mw_stop
+    recipes_stop_extra
+    rm -f "$SM_DIR"/q/*
+    rm -rf "$SM_SOCK_DIR" && SM_SOCK_DIR=
+else
+    _fail "(3) mailwardend starts for Sendmail on a unix socket" "see $E2E_DIR/mailwardend-sendmail-unix.log"
 fi
 
 # -bs -odi: one SMTP session on stdin, delivered at once through the mailer.
