@@ -17,7 +17,9 @@
 #   l  k with 10^6 identities in it
 #   w  g, and x  k, with count_commit = write_behind (the sender is far from its limits: every count
 #      after its first is committed after the answer), and y  w with 10^6 identities in the store
-#   (g, h, k, l, w, x, y: one identity in 100 of those loaded is locked, so the milter's lock cache holds
+#   p  w with no abuse mailbox in the milter (reports through the pipe transport, as the package
+#      ships it): no body to read, and over a unix socket (SOCKET=unix) no DATA event either
+#   (g, h, k, l, w, p, x, y: one identity in 100 of those loaded is locked, so the milter's lock cache holds
 #   10 or 10,000 locks)
 #   d, e  c + rspamd, c + spamd (when the scanners are installed; SCANNERS=0 leaves them out)
 # ROWS="b g k" runs only those rows (a is always run: every ratio needs it).
@@ -55,7 +57,7 @@ milter_listening() {
         *) wait_port_listening "$MILTER_PORT" 10 ;;
     esac
 }
-configs=(${ROWS:-b c g h m j i f k l w x y})
+configs=(${ROWS:-b c g h m j i f k l w p x y})
 has_row() { [[ " ${configs[*]} " == *" $1 "* ]]; }
 cc -O2 -o "$E2E_DIR/noop-milter" bench/noop-milter.c -lmilter || exit 1
 # spamd with all its children forked up front: its adaptive pre-fork adds them only slowly.
@@ -77,7 +79,7 @@ if has_row k || has_row l || has_row x; then
 fi
 store_of() {
     case $1 in
-        g | h | m | w | y) echo "$DISK_DIR/$1.db" ;;
+        g | h | m | w | p | y) echo "$DISK_DIR/$1.db" ;;
         k | l | x) echo "postgresql://mw@127.0.0.1:$MW_PG_PORT/$1" ;;
         *) echo "$E2E_DIR/var/$1.db" ;;
     esac
@@ -86,13 +88,12 @@ write_config() {
     local name=$1 extra="trusted_networks = 127.0.0.1/32
 limit_recipients = none
 identity_header = token
-abuse_mailboxes = abuse@example.net
-abuse_domains = example.net
 metrics_listen = 127.0.0.1:$METRICS_PORT"
+    [ "$name" = p ] || extra+=$'\n'"abuse_mailboxes = abuse@example.net"$'\n'"abuse_domains = example.net"
     case $name in
         d) extra+=$'\n'"scanner = rspamd $MW_RSPAMD" ;;
         e) extra+=$'\n'"scanner = spamd $MW_SPAMD" ;;
-        w | x | y) extra+=$'\n'"count_commit = write_behind" ;;
+        w | p | x | y) extra+=$'\n'"count_commit = write_behind" ;;
     esac
     CFG_STORE=$(store_of "$name") CFG_RULES='ip client_address' CFG_LIMIT_MESSAGES=100000000/1h \
         CFG_LIMIT_SPAM=100000000/1h CFG_EXTRA=$extra mw_write_config "$E2E_DIR/$name.conf"
@@ -107,7 +108,7 @@ load_identities() {
     local row=$1 count=$2 name="'ip:10.' || (i >> 16) || '.' || ((i >> 8) & 255) || '.' || (i & 255)"
     mw_start "$E2E_DIR/$row.conf" >/dev/null && mw_stop >/dev/null
     case $row in
-        g | h | m | w | y) sqlite3 "$(store_of "$row")" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $count)
+        g | h | m | w | p | y) sqlite3 "$(store_of "$row")" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $count)
                    INSERT INTO identities(name, first_seen, last_seen, messages) SELECT $name, 1, 1, 1 FROM n;
                    INSERT INTO window_events(identity_id, counter, at, amount) SELECT id, 'messages', strftime('%s', 'now') - 60, 1 FROM identities;
                    INSERT INTO locks(identity_id, locked_at, locked_by, automatic, reason) SELECT id, 1, 'bench', 0, 'bench' FROM identities WHERE id % 100 = 0;" ;;
@@ -134,7 +135,7 @@ load_history() {
     log "$1: an hour of history loaded for ip:127.0.0.1"
 }
 SMALL_IDENTITIES=1000
-for c in g k m w x; do has_row "$c" && load_identities "$c" "$SMALL_IDENTITIES"; done
+for c in g k m w p x; do has_row "$c" && load_identities "$c" "$SMALL_IDENTITIES"; done
 has_row m && load_history m
 for c in h l y; do has_row "$c" && load_identities "$c" "$IDENTITIES"; done
 
@@ -257,6 +258,7 @@ declare -A label=([a]="no milter" [b]="C no-op milter" [c]="mailwardend" [d]="ma
                   [j]="C no-op milter, 10 messages per session" [k]="mailwardend, PostgreSQL store on disk, $SMALL_IDENTITIES identities"
                   [l]="mailwardend, PostgreSQL store on disk, $IDENTITIES identities"
                   [w]="mailwardend, store on disk, $SMALL_IDENTITIES identities, counts written behind"
+                  [p]="w, reports through the pipe transport (no abuse mailbox in the milter)"
                   [x]="mailwardend, PostgreSQL store on disk, $SMALL_IDENTITIES identities, counts written behind"
                   [y]="mailwardend, store on disk, $IDENTITIES identities, counts written behind")
 printf '| config | msg/s (median of %s) | runs | vs a | vs no-op | milter CPU per message | peak RSS | time in callbacks p50 / p99 | lock check p50 / p99 |\n|---|---|---|---|---|---|---|---|---|\n' "$ROUNDS"
@@ -282,8 +284,8 @@ done
 has_row g && has_row k && echo "PostgreSQL against SQLite, both on disk: k / g = $(ratio "$(median_of k)" "$(median_of g)")"
 has_row w && has_row y && echo "$IDENTITIES against $SMALL_IDENTITIES identities, counts written behind: y / w = $(ratio "$(median_of y)" "$(median_of w)")"
 echo "N=$N per run, $SESSIONS parallel SMTP sessions of one message each (i, j: of 10), 4 KiB messages, queue on tmpfs,"
-echo "store on tmpfs except g, h, m, w and y (/var/tmp) and k, l and x (PostgreSQL $(psql -At "${MW_POSTGRES:-}" -c 'show server_version' 2>/dev/null || echo -), data in /var/tmp, fsync on); release build."
-echo "vs no-op: against b, or j for 10 messages per session."
+echo "store on tmpfs except g, h, m, w, p and y (/var/tmp) and k, l and x (PostgreSQL $(psql -At "${MW_POSTGRES:-}" -c 'show server_version' 2>/dev/null || echo -), data in /var/tmp, fsync on); release build."
+echo "vs no-op: against b, or j for 10 messages per session. Every milter on $([[ $MILTER_SOCKET == unix:* ]] && echo "a unix-domain socket" || echo "TCP on loopback")."
 echo "Milter CPU: user + system time of the milter process (/proc) over the timed runs, per message."
 echo "Time in callbacks: the sum of one message's milter callbacks (MAIL FROM to end of message), over all rounds: mailwardend's"
 echo "histogram (metrics_listen on); the C no-op times its own callbacks on the same clock into the same buckets."
