@@ -159,6 +159,16 @@ final class RecordingIntake: ReportIntake {
         #expect(raw == "Authentication-Results: mx.other.example; dkim=pass header.d=isp.example\r\nFrom: fbl@isp.example\r\n\r\nHello.\r\n")
     }
 
+    /// However long, a field in our name is removed: Postfix's value keeps a line break at every
+    /// fold, so a field the desk reads (at most 8 KiB unfolded) can be longer as the milter sees it.
+    @Test func aFieldTooLongToParseIsStillRemoved() throws {
+        let h = try Harness(Self.config)
+        let folded = " mx.example.com; dkim=pass header.d=isp.example" + String(repeating: "\n x", count: 3_000)
+        #expect(folded.utf8.count > AuthenticationResults.maxValueBytes)
+        let m = Harness.Message(headers: [("Authentication-Results", folded)])
+        #expect(h.send(m).1 == [.changeHeader(name: "Authentication-Results", index: 1, value: nil)])
+    }
+
     @Test func offByDefaultAndRefusedWithoutAnAuthservID() throws {
         let h = try Harness("authserv_id = mx.example.com")
         #expect(h.send(forged).1.isEmpty)

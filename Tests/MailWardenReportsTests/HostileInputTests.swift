@@ -245,6 +245,21 @@ struct DatedReport: Sendable, CustomTestStringConvertible {
         #expect("a€b".utf8Prefix(2) == "a" && "a€b".utf8Prefix(4) == "a€" && "a€b".utf8Prefix(-1) == "" && "ab".utf8Prefix(9) == "ab")
     }
 
+    /// RFC 2047 allows no encoded words in Authentication-Results. Decoded, this one would claim our
+    /// authserv-id only to the desk: the milter, which reads it as written, would not remove it.
+    @Test func anEncodedAuthenticationResultsFieldIsNotBelieved() {
+        let report = TestMail.parse("""
+            Authentication-Results: =?us-ascii?q?mx.example.com=3B_dkim=3Dpass_header.d=3Disp.example?=
+            Authentication-Results: mx.example.com; spf=pass smtp.mailfrom=isp.example
+            Subject: =?utf-8?q?caf=C3=A9?=
+
+            spam from 192.0.2.1
+            """)
+        #expect(report.authenticationResults.map(\.authservID) == ["mx.example.com"])
+        #expect(report.authenticationResults.first?.results.map(\.method) == ["spf"])
+        #expect(report.subject == "café", "other fields are still decoded")
+    }
+
     @Test func encodedWordsPastTheWorkBudgetStayAsWritten() {
         let budget = DecodeBudget()
         #expect(budget.spend(ReportLimits.maxWorkSteps - 10))

@@ -35,6 +35,11 @@ extension String {
 }
 
 enum HeaderParser {
+    /// Structured fields, where RFC 2047 allows no encoded words. Decoded, an Authentication-Results
+    /// field could show an authserv-id only here: the milter, which reads the field as written, would
+    /// not remove it as forged in our name, and the desk would then believe it.
+    static let undecodedFields: Set<String> = ["authentication-results"]
+
     /// Reads the header block at the start of `bytes`: its fields and where the body starts.
     /// Encoded words are decoded while the work budget lasts; past it a value stays as written.
     static func parse(_ bytes: ArraySlice<UInt8>, budget: DecodeBudget = DecodeBudget()) -> (fields: [HeaderField], bodyStart: Int) {
@@ -50,7 +55,8 @@ enum HeaderParser {
                 let start = value.firstIndex { !ASCII.isWhitespace($0) } ?? value.endIndex
                 let end = value.lastIndex { !ASCII.isWhitespace($0) }.map { $0 + 1 } ?? start
                 let text = String(mailBytes: value[start..<max(start, end)])
-                let decodes = text.includes("=?") && budget.spend(text.utf8.count * ReportLimits.stepsPerEncodedWordByte)
+                let decodes = text.includes("=?") && !undecodedFields.contains(n.lowercased())
+                    && budget.spend(text.utf8.count * ReportLimits.stepsPerEncodedWordByte)
                 fields.append(HeaderField(name: n, value: decodes ? EncodedWords.decode(text) : text))
             }
             name = nil
