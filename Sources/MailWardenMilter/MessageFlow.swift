@@ -359,7 +359,8 @@ public final class MessageSession: MilterSession {
             let checked = try filter.metrics.timeLockCheck { try accounting.check(match.identity) }
             // The token is minted (a store write) before the count: once counted, nothing may fail.
             // Refused mail keeps its changes only when held (it may be released).
-            let identityChanges = checked.refusal == nil || lockAction == .hold ? try identityHeaderChanges(match) : []
+            let identityChanges = checked.refusal == nil || lockAction == .hold
+                ? try identityHeaderChanges(match, refused: checked.refusal != nil, queueID: queueID) : []
             let outcome: AccountingOutcome
             if let refusal = checked.refusal {
                 outcome = refusal
@@ -493,7 +494,9 @@ public final class MessageSession: MilterSession {
     }
 
     /// With identity_header = remove/token, the header that named the sender leaves the message.
-    private func identityHeaderChanges(_ match: IdentityRules.Match) throws -> [Modification] {
+    /// The identity header's changes. A token the store cannot mint fails the message, unless it is
+    /// refused: a lock stands while the store is away, and held mail then goes without the token.
+    private func identityHeaderChanges(_ match: IdentityRules.Match, refused: Bool, queueID: String?) throws -> [Modification] {
         guard config.identityHeader != .keep,
               let rule = config.identityRules.rules[safe: match.ruleIndex - 1], let name = rule.headerName else { return [] }
         // Indexes count down so each deletion leaves the earlier indexes valid.
@@ -501,7 +504,12 @@ public final class MessageSession: MilterSession {
             Modification.changeHeader(name: name, index: $0 + 1, value: nil)
         }
         if config.identityHeader == .token, let tokenizer = filter.tokenizer {
-            changes.append(.addHeader(name: "X-MailWarden-ID", value: try tokenizer.token(for: match.identity)))
+            do {
+                changes.append(.addHeader(name: "X-MailWarden-ID", value: try tokenizer.token(for: match.identity)))
+            } catch where refused {
+                filter.metrics.storeError()
+                log(queueID: queueID, "identity=\(match.identity) locked; held without its X-MailWarden-ID: \(error)", level: .warning)
+            }
         }
         return changes
     }

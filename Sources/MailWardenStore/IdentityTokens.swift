@@ -23,7 +23,13 @@ public final class StoreIdentityTokenizer: IdentityTokenizer {
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
         if recorded.withLock({ $0.insert(token).inserted }) {
-            try store.rememberToken(token, for: identity)
+            do {
+                try store.rememberToken(token, for: identity)
+            } catch {
+                // Not recorded: the next message tries again, or the desk could not trace this token.
+                recorded.withLock { _ = $0.remove(token) }
+                throw error
+            }
         }
         return token
     }

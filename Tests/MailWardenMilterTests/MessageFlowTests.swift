@@ -126,6 +126,22 @@ import Synchronization
         #expect(try h.store.identity(forToken: token) == "user:shop1")
     }
 
+    /// A lock the milter knows stands while the store is away: held mail whose token cannot be
+    /// minted is held without it, not accepted per on_error.
+    @Test func aLockedIdentitysMailIsHeldWhenItsTokenCannotBeMinted() throws {
+        struct StoreAway: Error {}
+        struct UnavailableTokenizer: IdentityTokenizer {
+            func token(for identity: Identity) throws -> String { throw StoreAway() }
+        }
+        let h = try Harness("identity_header = token\nlock_action = hold\non_error = accept\nidentity_rule = user header X-Auth-User /(?<id>\\S+)/",
+                            tokenizer: UnavailableTokenizer())
+        _ = try h.store.adminLock("user:ivy", by: "root", reason: "by hand", expiresAt: nil, at: h.clock.now())
+        let (verdict, changes) = h.send(.init(auth: "x", headers: [("X-Auth-User", "ivy")]))
+        #expect(verdict == .hold(reason: "MailWarden: user:ivy is locked"))
+        #expect(changes == [.changeHeader(name: "X-Auth-User", index: 1, value: nil)], "its identity header still goes")
+        #expect(h.log.all.contains { $0.contains("held without its X-MailWarden-ID") })
+    }
+
     @Test func exemptIdentitiesAreCountedButNeverLocked() throws {
         let h = try Harness(Self.base + "\nexempt = sasl:boss")
         for _ in 1...10 { #expect(h.send(.init(auth: "boss", headers: Harness.spam)).0 == .accept) }

@@ -55,7 +55,8 @@ final class Harness {
     let log = LogLines()
     let filter: MailFilter
 
-    init(_ configText: String, store: PolicyStore? = nil, intake: ReportIntake? = nil,
+    /// `tokenizer`: instead of one on the harness's store.
+    init(_ configText: String, store: PolicyStore? = nil, intake: ReportIntake? = nil, tokenizer: IdentityTokenizer? = nil,
          makeScanners: @escaping @Sendable (ScannerConfig) -> [any SpamScanner] = { _ in [] },
          metrics: MessageMetrics = MessageMetrics()) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("mw-test-\(UUID().uuidString)")
@@ -64,7 +65,7 @@ final class Harness {
         let config = try Config.parse(text: configText, file: "test.conf")
         let sink = log
         let logger = Logger(label: "test") { _ in CapturingLogHandler(sink: sink) }
-        filter = MailFilter(config: config, store: store ?? self.store, tokenizer: try StoreIdentityTokenizer(store: self.store),
+        filter = MailFilter(config: config, store: store ?? self.store, tokenizer: try tokenizer ?? StoreIdentityTokenizer(store: self.store),
                             notifier: notifier, intake: intake, makeScanners: makeScanners, clock: clock, logger: logger,
                             metrics: metrics)
     }

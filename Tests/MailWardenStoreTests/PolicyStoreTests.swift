@@ -317,6 +317,27 @@ import MailWardenCore
         #expect(s.schemaVersion == Schema.migrations(backend == .sqlite ? .sqlite : .postgresql).count)
     }
 
+    /// A token the store failed to record is recorded by the next message's mint, so the desk can
+    /// trace it; the first failure is not remembered as done.
+    @Test func aTokenNotRecordedIsRecordedNextTime() throws {
+        final class FailsOnce: IdentityTokenStore, @unchecked Sendable {
+            let store: SQLStore
+            var failed = false
+            init(_ store: SQLStore) { self.store = store }
+            func tokenKey() throws -> [UInt8] { try store.tokenKey() }
+            func rememberToken(_ token: String, for identity: Identity) throws {
+                if !failed { failed = true; throw StoreError(.failed, "disk full") }
+                try store.rememberToken(token, for: identity)
+            }
+        }
+        let t = try TempStore(.sqlite)
+        let store = try t.open()
+        let tokenizer = try StoreIdentityTokenizer(store: FailsOnce(store))
+        #expect(throws: StoreError.self) { try tokenizer.token(for: "sasl:alice@example.net") }
+        let token = try tokenizer.token(for: "sasl:alice@example.net")
+        #expect(try store.identity(forToken: token) == "sasl:alice@example.net")
+    }
+
     @Test(arguments: Backend.available) func tokensAreStableSecretAndTraceable(_ backend: Backend) throws {
         let t = try TempStore(backend)
         let first = try StoreIdentityTokenizer(store: try t.open()).token(for: "sasl:alice@example.net")
