@@ -54,12 +54,18 @@ public struct IdentityAccounting: Sendable {
         let state = try state ?? states.state(of: identity)
         guard let lock = state.lock else { return nil }
         let now = clock.now()
-        if lock.hasExpired(at: now) {
-            _ = try store.unlock(identity: identity, by: "cooldown", reason: "lock_cooldown ended", at: now)
+        guard lock.hasExpired(at: now) else { return lock }
+        if try store.liftExpiredLock(of: identity, at: now) {
             cache?.noteUnlock(of: identity)
             return nil
         }
-        return lock
+        // Lifted already, or locked again since the expired lock was read: the store says which.
+        guard let current = try store.state(of: identity).lock, !current.hasExpired(at: now) else {
+            cache?.noteUnlock(of: identity)
+            return nil
+        }
+        cache?.noteLock(current)
+        return current
     }
 
     /// What a message's first step found: the identity's state and, when it is locked, the outcome.

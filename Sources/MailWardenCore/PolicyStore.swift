@@ -137,6 +137,9 @@ public protocol PolicyStore: TransactionalStore, IdentityStateSource {
     func lock(_ lock: LockRecord) throws -> LockRecord
     /// Lifts the active lock and clears the identity's windows; false when it was not locked.
     func unlock(identity: Identity, by actor: String, reason: String?, at: Int64) throws -> Bool
+    /// As `unlock` by "cooldown", but only a lock whose cooldown has run out by `at`: a lock set since
+    /// the caller read the expired one (by another session, host or admin) stays.
+    func liftExpiredLock(of identity: Identity, at: Int64) throws -> Bool
     /// Counts a refused/held/tempfailed attempt of a locked identity (apart from the windows).
     func recordLockedAttempt(identity: Identity, at: Int64, heldQueueID: String?) throws
 }

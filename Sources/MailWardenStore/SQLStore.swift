@@ -294,10 +294,19 @@ public final class SQLStore: Store, @unchecked Sendable {
     }
 
     public func unlock(identity: Identity, by actor: String, reason: String?, at: Int64) throws -> Bool {
+        try lift(identity, by: actor, reason: reason, at: at, onlyExpired: false)
+    }
+
+    public func liftExpiredLock(of identity: Identity, at: Int64) throws -> Bool {
+        try lift(identity, by: "cooldown", reason: "lock_cooldown ended", at: at, onlyExpired: true)
+    }
+
+    private func lift(_ identity: Identity, by actor: String, reason: String?, at: Int64, onlyExpired: Bool) throws -> Bool {
         try db.transaction(durable: true) { tx in
             guard let id = try tx.query("SELECT id FROM identities WHERE name = ?", [.text(identity)]).first?.first?.int else { return false }
-            try tx.query("UPDATE locks SET lifted_at = ?, lifted_by = ?, lift_reason = ? WHERE identity_id = ? AND lifted_at IS NULL",
-                         [.int(at), .text(actor), SQLValue(reason), .int(id)])
+            try tx.query("UPDATE locks SET lifted_at = ?, lifted_by = ?, lift_reason = ? WHERE identity_id = ? AND lifted_at IS NULL"
+                         + (onlyExpired ? " AND expires_at <= ?" : ""),
+                         [.int(at), .text(actor), SQLValue(reason), .int(id)] + (onlyExpired ? [.int(at)] : []))
             guard tx.changes > 0 else { return false }
             // A fresh start: the windows that led to the lock would otherwise re-lock at the next message.
             try tx.query("DELETE FROM window_events WHERE identity_id = ?", [.int(id)])

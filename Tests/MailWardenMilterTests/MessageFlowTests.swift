@@ -67,6 +67,20 @@ import Synchronization
         #expect(h.send(.init(auth: "erin", headers: Harness.spam)).0 == .accept)
     }
 
+    /// A session that read a lock whose cooldown has run out lifts only that lock: one set since
+    /// (another host's crossing, an admin's lock) stands and refuses the message.
+    @Test func aLockSetAfterTheExpiredOneWasReadStands() throws {
+        let h = try Harness(Self.base)
+        _ = try h.store.adminLock("sasl:erin", by: "root", reason: "first", expiresAt: h.clock.now() + 60, at: h.clock.now())
+        let stale = try h.store.state(of: "sasl:erin")
+        h.clock.advance(.minutes(2))
+        #expect(try h.store.unlock(identity: "sasl:erin", by: "other-host", reason: nil, at: h.clock.now()))
+        _ = try h.store.adminLock("sasl:erin", by: "root", reason: "second", expiresAt: nil, at: h.clock.now())
+        let accounting = IdentityAccounting(config: h.filter.config, store: h.store, clock: h.clock)
+        #expect(try accounting.activeLock(of: "sasl:erin", state: stale)?.reason == "second")
+        #expect(try h.store.state(of: "sasl:erin").lock?.reason == "second")
+    }
+
     @Test func recipientsCountTowardTheirOwnLimit() throws {
         let h = try Harness("limit_recipients = 10/1h")
         let five = (1...5).map { "<r\($0)@example.org>" }
@@ -222,6 +236,7 @@ struct FailingStore: PolicyStore {
     func recordComplaint(identity: Identity, reporter: String, reportID: Int64, at: Int64, window: TimeSpan) throws -> ComplaintTally { throw Failure() }
     func lock(_ lock: LockRecord) throws -> LockRecord { throw Failure() }
     func unlock(identity: Identity, by actor: String, reason: String?, at: Int64) throws -> Bool { throw Failure() }
+    func liftExpiredLock(of identity: Identity, at: Int64) throws -> Bool { throw Failure() }
     func recordLockedAttempt(identity: Identity, at: Int64, heldQueueID: String?) throws { throw Failure() }
     func atomically<T>(_ body: () throws -> T) throws -> T { throw Failure() }
 }

@@ -146,6 +146,10 @@ final class FaultyStore: PolicyStore {
         try fault("unlock")
         return try store.unlock(identity: identity, by: actor, reason: reason, at: at)
     }
+    func liftExpiredLock(of identity: Identity, at: Int64) throws -> Bool {
+        try fault("liftExpiredLock")
+        return try store.liftExpiredLock(of: identity, at: at)
+    }
     func recordLockedAttempt(identity: Identity, at: Int64, heldQueueID: String?) throws {
         try fault("recordLockedAttempt")
         try store.recordLockedAttempt(identity: identity, at: at, heldQueueID: heldQueueID)

@@ -317,6 +317,19 @@ import MailWardenCore
         #expect(s.schemaVersion == Schema.migrations(backend == .sqlite ? .sqlite : .postgresql).count)
     }
 
+    @Test(arguments: Backend.available) func aCooldownLiftsOnlyAnExpiredLock(_ backend: Backend) throws {
+        let t = try TempStore(backend)
+        let s = try t.open()
+        _ = try s.adminLock("sasl:a", by: "root", reason: "first", expiresAt: 100, at: 10)
+        #expect(try !s.liftExpiredLock(of: "sasl:a", at: 99))
+        #expect(try s.liftExpiredLock(of: "sasl:a", at: 100))
+        #expect(try s.state(of: "sasl:a").lock == nil)
+        _ = try s.adminLock("sasl:a", by: "root", reason: "second", expiresAt: nil, at: 101)
+        #expect(try !s.liftExpiredLock(of: "sasl:a", at: 200), "a lock with no expiry stays")
+        #expect(try s.state(of: "sasl:a").lock?.reason == "second")
+        #expect(try s.auditEntries().filter { $0.action == "unlock" }.map(\.actor) == ["cooldown"])
+    }
+
     /// A token the store failed to record is recorded by the next message's mint, so the desk can
     /// trace it; the first failure is not remembered as done.
     @Test func aTokenNotRecordedIsRecordedNextTime() throws {

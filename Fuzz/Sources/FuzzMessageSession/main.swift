@@ -67,6 +67,11 @@ final class MemoryStore: PolicyStore {
         }
     }
 
+    func liftExpiredLock(of identity: Identity, at: Int64) throws -> Bool {
+        let expired = state.withLock { $0.locks[identity]?.hasExpired(at: at) ?? false }
+        return try expired && unlock(identity: identity, by: "cooldown", reason: nil, at: at)
+    }
+
     func recordLockedAttempt(identity: Identity, at: Int64, heldQueueID: String?) throws {
         state.withLock { $0.locks[identity]?.attempts += 1 }
     }
