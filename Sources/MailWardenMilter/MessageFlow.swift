@@ -314,11 +314,12 @@ public final class MessageSession: MilterSession {
     private func storeReport(queueID: String?) -> ReportOutcome {
         let recipients = message.abuseRecipients
         guard let intake = filter.intake else { return .stored([]) }
+        // First: the blank line that ends the headers may itself cross the cap (a message with no body).
+        endHeaders()
         if message.bytesTooLarge {
             log(queueID: queueID, "report to \(recipients.joined(separator: ",")) is over abuse_max_size (\(config.abuseMaxSize) bytes): delivered, not stored", level: .warning)
             return .stored([])
         }
-        endHeaders()
         do {
             let summary = try intake.enqueue(message.bytes, sender: message.sender, recipients: recipients, queueID: queueID)
             guard !config.abuseKeepDelivery else {
@@ -446,13 +447,13 @@ public final class MessageSession: MilterSession {
     private func scan(queueID: String?, identity: Identity?) throws -> ScanSummary {
         var summary = ScanSummary()
         let now = filter.clock.now()
+        endHeaders()
         if message.bytesTooLarge {
             summary.skippedTooBig = true
             let limit = config.scanning.maxMessageSize
             for s in scanners { filter.scannerHealth.recordFailure(s.label, .messageTooBig(size: limit + 1, limit: limit), at: now) }
             return summary
         }
-        endHeaders()
         let request = ScanRequest(message: message.bytes, clientAddress: message.clientAddress, envelopeFrom: message.sender,
                                   recipients: message.recipientAddresses, queueID: queueID, authenticatedUser: message.macros[MacroName.saslLogin] ?? identity)
         var failures: [String] = []

@@ -83,6 +83,19 @@ final class RecordingIntake: ReportIntake {
         #expect(h.log.all.contains { $0.contains("over abuse_max_size") })
     }
 
+    /// A report with no body whose header block ends within two bytes of abuse_max_size: the blank
+    /// line that ends the headers crosses the cap, and the report is delivered, not stored empty.
+    @Test func aReportWhoseHeadersEndAtTheCapIsDeliveredNotStoredEmpty() throws {
+        let intake = RecordingIntake()
+        let h = try harness("abuse_max_size = 1024", intake: intake)
+        var m = report
+        m.headers = [("Subject", " " + String(repeating: "x", count: 1012))]   // 1,023 bytes with its CRLF
+        m.body = ""
+        #expect(h.send(m).0 == .accept)
+        #expect(intake.stored.withLock { $0.isEmpty })
+        #expect(h.log.all.contains { $0.contains("over abuse_max_size") })
+    }
+
     /// A customer's complaint to another provider's abuse desk goes to that provider.
     @Test(arguments: [
         // (config, mailer, authenticated, recipient, diverted)

@@ -84,6 +84,15 @@ final class ScriptedScanner: SpamScanner {
         #expect(box.calls.withLock { $0 } == 1, "a report to an abuse mailbox is not")
     }
 
+    /// Headers ending within two bytes of the cap and no body: the scanners get no empty message.
+    @Test func aMessageWhoseHeadersEndAtTheCapIsNotSent() throws {
+        let box = ScriptedScanner()
+        let h = try harness("scanner_max_size = 1024", scanner: box)
+        #expect(h.send(.init(auth: "alice", headers: [("Subject", " " + String(repeating: "x", count: 1012))], body: "")).0 == .accept)
+        #expect(box.calls.withLock { $0 } == 0)
+        #expect(h.log.all.last?.contains("scan=skipped(scanner_max_size)") == true)
+    }
+
     @Test func anOversizedMessageIsNotSentAndIsCounted() throws {
         let box = ScriptedScanner()
         let h = try harness("scanner_max_size = 1000", scanner: box)

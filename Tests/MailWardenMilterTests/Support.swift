@@ -86,7 +86,8 @@ final class Harness {
     }
 
     /// Runs one message through a new session and returns the final verdict (early refusals included).
-    /// Like the MTA, it sends DATA and the body only when the session asks for them.
+    /// Like the MTA, it sends DATA and the body only when the session asks for them (and no body event
+    /// for an empty body).
     @discardableResult
     func send(_ m: Message) -> (Verdict, [Modification]) {
         let s = filter.makeSession()
@@ -103,7 +104,8 @@ final class Harness {
             if d != .proceed { return (d, []) }
         }
         for (n, value) in m.headers { _ = s.header(name: n, value: value) }
-        if !unused.contains(.body) { _ = Array(m.body.utf8).withUnsafeBytes { s.body($0) } }
+        // An empty body comes as no body event at all.
+        if !unused.contains(.body), !m.body.isEmpty { _ = Array(m.body.utf8).withUnsafeBytes { s.body($0) } }
         return s.endOfMessage(macros: Macros(["i": m.queueID]))
     }
 
