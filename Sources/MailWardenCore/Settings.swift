@@ -117,7 +117,7 @@ public enum Settings {
         Setting(key: "authserv_id", type: .list, defaults: [],
                 doc: "The authserv-id of the Authentication-Results fields your own MX (OpenDKIM, OpenDMARC, rspamd) writes; only those are trusted. Empty: no complaint counts toward a lock."),
         Setting(key: "remove_forged_authentication_results", type: .choice(["no", "yes"]), defaults: ["no"],
-                doc: "yes: mailwardend is listed before your authenticating milters and deletes, from every message, the Authentication-Results fields that carry one of your authserv_id: at that point only the sender can have written them (RFC 8601 section 5). A report then counts only when it reaches the desk through the pipe transport, after every milter: the milter stores a report before later milters add their field."),
+                doc: "yes: mailwardend is listed before your authenticating milters and deletes, from every message, the Authentication-Results fields that carry one of your authserv_id: at that point only the sender can have written them (RFC 8601 section 5); a message with more than 32 of them is refused (550 5.7.1). A report then counts only when it reaches the desk through the pipe transport, after every milter: the milter stores a report before later milters add their field."),
         Setting(key: "public_suffix_list", type: .text, defaults: ["/usr/share/publicsuffix/public_suffix_list.dat"],
                 doc: "The Public Suffix List (Debian's publicsuffix package), for the organisational domain of a reporter (RFC 7489). If it cannot be read, the last two labels of a name are used: reporters under suffixes such as co.uk then merge into one."),
         Setting(key: "complaint_trusted_reporters", type: .list, defaults: [],

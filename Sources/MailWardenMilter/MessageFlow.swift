@@ -261,9 +261,17 @@ public final class MessageSession: MilterSession {
 
     // MARK: end of message: verdict and action
 
+    /// The most fields forged in our name that are removed; a message with more is refused. Each
+    /// removal costs the MTA a search of the header from its top, and no MTA writes that many.
+    static let maxForgedFields = 32
+
     public func endOfMessage(macros: MacroSource) -> (Verdict, [Modification]) {
         let queueID = macros.value(MacroName.queueID) ?? message.macros[MacroName.queueID]
         defer { message = MessageState() }
+        if message.forgedAuthenticationResults.count > Self.maxForgedFields {
+            log(queueID: queueID, "scope=\(message.scope.rawValue) action=reject: \(message.forgedAuthenticationResults.count) Authentication-Results fields in our authserv_id's name from the sender", level: .warning)
+            return (.reject(SMTPReply(code: "550", status: "5.7.1", text: "Too many Authentication-Results header fields")), [])
+        }
         let (verdict, changes) = decide(queueID: queueID)
         switch verdict {
         case .accept, .hold: return (verdict, changes + forgedFieldRemovals(queueID: queueID))

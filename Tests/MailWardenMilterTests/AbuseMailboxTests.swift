@@ -182,6 +182,23 @@ final class RecordingIntake: ReportIntake {
         #expect(h.send(m).1 == [.changeHeader(name: "Authentication-Results", index: 1, value: nil)])
     }
 
+    /// Each removal costs Postfix a search of the header from its top: past 32 in our name the
+    /// message is refused, not edited, and nothing of it is stored or counted.
+    @Test func tooManyForgedFieldsAreRefused() throws {
+        let intake = RecordingIntake()
+        let h = try Harness(Self.config + "abuse_mailboxes = abuse@example.com", intake: intake)
+        func message(_ forged: Int) -> Harness.Message {
+            Harness.Message(recipients: ["<abuse@example.com>", "<x@example.org>"],
+                            headers: Array(repeating: ("Authentication-Results", " mx.example.com; dkim=pass header.d=isp.example"), count: forged))
+        }
+        let (accepted, removals) = h.send(message(32))
+        #expect(accepted == .accept && removals.filter { if case .changeHeader = $0 { true } else { false } }.count == 32)
+        let (refused, changes) = h.send(message(33))
+        guard case .reject(let reply) = refused else { Issue.record("\(refused)"); return }
+        #expect(reply.code == "550" && changes.isEmpty)
+        #expect(intake.stored.withLock { $0.count } == 1, "only the first message's report")
+    }
+
     @Test func offByDefaultAndRefusedWithoutAnAuthservID() throws {
         let h = try Harness("authserv_id = mx.example.com")
         #expect(h.send(forged).1.isEmpty)
