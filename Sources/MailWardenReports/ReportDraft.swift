@@ -147,7 +147,10 @@ struct ReportDraft {
         if receivedAt == nil { receivedAt = entryDrafts.compactMap(\.receivedAt).min() }
     }
 
-    func report(_ message: ReportMessage) -> AbuseReport {
+    /// `delivered`: the headers of the message as it arrived. The reporter's From and Authentication-Results
+    /// come from them, not from a message it wraps (certified mail, a redirect): only the delivered
+    /// message passed our MX, whose fields the milter vouches for; a wrapped one's are its sender's words.
+    func report(_ message: ReportMessage, delivered: [HeaderField]) -> AbuseReport {
         let status: ReportStatus
         let reason: String?
         let hasSubject = !(ips.isEmpty && networks.isEmpty && domains.isEmpty && entryDrafts.isEmpty)
@@ -172,8 +175,8 @@ struct ReportDraft {
             subject: message.subject.isEmpty ? nil : message.subject,
             references: ReportThreading.references(message.headers), fields: fields, bulkEntries: entries, original: original,
             evidence: Evidence.collect(message), isTruncated: isTruncated,
-            fromDomain: message.from.flatMap { $0.split(separator: "@").last.map(String.init) },
-            authenticationResults: message.headers.lazy.filter { $0.name.lowercased() == "authentication-results" }
+            fromDomain: delivered.value("From").flatMap(ReportMessage.address).flatMap { $0.split(separator: "@").last.map(String.init) },
+            authenticationResults: delivered.lazy.filter { $0.name.lowercased() == "authentication-results" }
                 .prefix(AbuseReport.maxAuthenticationResults).compactMap { AuthenticationResults($0.value) })
     }
 }

@@ -12,7 +12,8 @@
 //      be a bounce or an auto-reply (ignored); else it is a forwarded complaint or free text, left
 //      in triage when it is a bounce a person forwarded (AutomaticReply's verdict).
 //   4. Status: filed when the type and a subject (IP, network, domain, or bulk entries) are known, else
-//      triage with the reason.
+//      triage with the reason. Who sent it (From's domain, Authentication-Results) is read from the
+//      message as delivered, never from one it wraps.
 // It never throws and never traps on any input: garbage comes out as triage with a reason.
 import MailWardenCore
 
@@ -48,6 +49,6 @@ public enum ReportParser {
             draft.original = OriginalMessage(headers: inner.headers, bytes: attached.body, isHeadersOnly: attached.mediaType.hasPrefix("text/"))
         }
         draft.isTruncated = draft.isTruncated || message.isTruncated || bytes.count > input.count || budget.isExhausted
-        return draft.report(message)
+        return draft.report(message, delivered: root.headers)
     }
 }

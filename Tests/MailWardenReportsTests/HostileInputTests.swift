@@ -245,6 +245,39 @@ struct DatedReport: Sendable, CustomTestStringConvertible {
         #expect("a€b".utf8Prefix(2) == "a" && "a€b".utf8Prefix(4) == "a€" && "a€b".utf8Prefix(-1) == "" && "ab".utf8Prefix(9) == "ab")
     }
 
+    /// Who sent a report is read from the message as delivered: a report wrapped in an envelope of
+    /// its own (a redirect, certified mail) is read for its content, but its From and its
+    /// Authentication-Results fields are its sender's words, which no MX of ours checked.
+    @Test func aWrappedReportsClaimsOfAuthenticationAreNotBelieved() {
+        let report = TestMail.parse("""
+            From: <stranger@outside.example>
+            To: <abuse@example.com>
+            Subject: complaint
+            Message-ID: <wrapped-1@outside.example>
+            Content-Type: multipart/mixed; boundary="b"
+
+            --b
+            Content-Type: text/plain
+
+            See attached.
+            --b
+            Content-Type: message/rfc822
+
+            Authentication-Results: mx.example.com; dkim=pass header.d=isp.example
+            From: <fbl@isp.example>
+            To: <abuse@example.com>
+            Subject: Spam from your network
+            Message-ID: <wrapped-1@outside.example>
+            Content-Type: text/plain
+
+            Spam source: 192.0.2.44
+            --b--
+            """)
+        #expect(report.sourceIPs == ["192.0.2.44"], "the wrapped report is still what is read")
+        #expect(report.fromDomain == "outside.example")
+        #expect(report.authenticationResults.isEmpty)
+    }
+
     /// RFC 2047 allows no encoded words in Authentication-Results. Decoded, this one would claim our
     /// authserv-id only to the desk: the milter, which reads it as written, would not remove it.
     @Test func anEncodedAuthenticationResultsFieldIsNotBelieved() {
