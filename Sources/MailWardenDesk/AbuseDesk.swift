@@ -128,8 +128,9 @@ public struct AbuseDesk: Sendable {
                 + (report.ticket.map { " (ticket \($0))" } ?? "")
         }
         // A typed report the parser could not file (no IP or domain) still files when we traced its
-        // original to one of our customers: the customer is the subject.
-        if status == .filed || (status == .triage && report.type != nil && trace != nil) {
+        // original to one of our customers: the customer is the subject. Not one the parser left for
+        // a person: a reply or a forwarded bounce carries our customer's mail without complaining of it.
+        if status == .filed || (status == .triage && report.type != nil && trace != nil && !report.isForPerson) {
             subjects = Self.subjects(of: report, identity: trace?.identity)
             if subjects.isEmpty {
                 status = .triage

@@ -79,12 +79,16 @@ public struct BulkEntry: Sendable, Equatable {
 /// One abuse-mailbox message, parsed.
 public struct AbuseReport: Sendable, Equatable {
     /// `filed`, `triage` or `ignored`. Triage with a `type` means only the subject is missing: a
-    /// report whose original traces to one of our identities can still file on that identity.
+    /// report whose original traces to one of our identities can still file on that identity, unless
+    /// it `isForPerson`.
     public let status: ReportStatus
     public let format: ReportFormat
     public let type: AbuseType?
     /// Why the report is in triage or ignored; nil when filed.
     public let reason: String?
+    /// In triage for a person by the parser's own judgement (a reply, an answer to a complaint, a
+    /// ticket's notice, a forwarded bounce), not for want of a subject: never filed on a traced customer.
+    public let isForPerson: Bool
     /// The reporter's address: an X-ARF `Reported-From` or XARF reporter contact when given, else From.
     public let reporter: String?
     /// Offending addresses in canonical text (IPv6 per RFC 5952), in order of mention.

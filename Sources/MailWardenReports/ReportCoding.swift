@@ -238,6 +238,7 @@ extension AbuseReport: FrameCodable {
         frame.write(format)
         frame.write(type)
         frame.write(reason)
+        frame.write(isForPerson)
         frame.write(reporter)
         frame.write(sourceIPs)
         frame.write(sourceNetworks)
@@ -259,7 +260,7 @@ extension AbuseReport: FrameCodable {
 
     init(from frame: inout FrameReader) throws {
         self.init(status: try frame.read(), format: try frame.read(), type: try frame.read(), reason: try frame.read(),
-                  reporter: try frame.read(), sourceIPs: try frame.read(), sourceNetworks: try frame.read(), domains: try frame.read(),
+                  isForPerson: try frame.read(), reporter: try frame.read(), sourceIPs: try frame.read(), sourceNetworks: try frame.read(), domains: try frame.read(),
                   urls: try frame.read(), emails: try frame.read(), receivedAt: try frame.read(), messageID: try frame.read(), subject: try frame.read(),
                   references: try frame.read(), fields: try frame.read(), bulkEntries: try frame.read(), original: try frame.read(), evidence: try frame.read(),
                   isTruncated: try frame.read(), fromDomain: try frame.read(), authenticationResults: try frame.read())

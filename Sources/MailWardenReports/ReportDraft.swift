@@ -168,7 +168,8 @@ struct ReportDraft {
         }
         let messageID = message.headers.value("Message-ID")?.trimming(["<", ">", " ", "\t"])
         return AbuseReport(
-            status: status, format: format, type: type, reason: reason, reporter: reporter,
+            status: status, format: format, type: type, reason: reason, isForPerson: ignoredBecause == nil && triageBecause != nil,
+            reporter: reporter,
             sourceIPs: ips.map(\.description), sourceNetworks: networks.map(\.description), domains: Array(domains), urls: Array(urls), emails: Array(emails),
             receivedAt: receivedAt ?? message.headers.value("Date").flatMap(ReportDate.parse),
             messageID: messageID.flatMap { $0.isEmpty ? nil : String($0) },

@@ -442,6 +442,37 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         #expect(r.cases.map(\.subject) == [CaseSubject(kind: .identity, value: "user:shop9", type: .spam)])
     }
 
+    /// A bounce of our customer's mail that a person forwards is theirs to judge (backscatter, a
+    /// question): its original traces to the customer, but it is no complaint of that mail.
+    @Test func aForwardedBounceOfACustomersMailIsNotFiledOnTheCustomer() throws {
+        let h = try DeskHarness("identity_rule = user header X-Auth-User /^\\s*(?<id>\\S+)/ lowercase")
+        let r = try h.ingest("""
+            From: someone@recipient.example
+            To: abuse@example.com
+            Subject: Fwd: Undelivered Mail Returned to Sender
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary="b2"
+
+            --b2
+            Content-Type: text/plain
+
+            Why do I get this? This is the mail system at host mx.recipient.example.
+            I'm sorry to have to inform you that your message could not be delivered.
+            --b2
+            Content-Type: message/rfc822
+
+            X-Auth-User: shop9
+            From: offers@shop9.example
+            Subject: cheap pills
+
+            buy now
+            --b2--
+
+            """)
+        #expect(r.status == .triage && r.cases.isEmpty, "\(r.status) \(r.reason ?? "")")
+        #expect(r.reason?.contains("for a person") == true)
+    }
+
     /// An Amazon SES complaint names no address when our customer's mail reached SES through its
     /// API; the header fields SES kept trace it to the customer, who is then the case.
     @Test func anSESComplaintIsTracedByTheHeaderFieldsSESKept() throws {

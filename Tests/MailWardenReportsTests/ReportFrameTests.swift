@@ -20,7 +20,7 @@ import MailWardenCore
             .init(method: "spf", result: "fail", reason: "bad ip", properties: []),
         ])
         let report = AbuseReport(
-            status: .triage, format: .csv, type: .networkAbuse, reason: "why", reporter: "r@isp.example", sourceIPs: ["192.0.2.1", "2001:db8::1"],
+            status: .triage, format: .csv, type: .networkAbuse, reason: "why", isForPerson: true, reporter: "r@isp.example", sourceIPs: ["192.0.2.1", "2001:db8::1"],
             sourceNetworks: ["198.51.100.0/24"], domains: ["example.net"], urls: ["http://example.net/ü"], emails: ["x@example.net"], receivedAt: 1_800_000_000,
             messageID: nil, subject: "Ärger", references: ["a@b", "c@d"], fields: [HeaderField(name: "k", value: "")],
             bulkEntries: [BulkEntry(source: "192.0.2.9", type: nil, domains: [], urls: ["u"], receivedAt: nil),
