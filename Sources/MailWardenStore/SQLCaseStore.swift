@@ -73,15 +73,15 @@ extension SQLStore: CaseStore {
                 UPDATE reports SET message_id = ?, status = ?, format = ?, type = ?, reporter = ?, reporter_auth = ?, reason = ?,
                                    identity = ?, traced_by = ?, fields = ?, ticket = ?
                 WHERE id = ? AND status = 'queued' RETURNING received_at
-                """, [SQLValue(report.messageID), .text(report.status.rawValue), .text(report.format), SQLValue(report.type?.rawValue),
+                """, [SQLValue(Self.indexable(report.messageID)), .text(report.status.rawValue), .text(report.format), SQLValue(report.type?.rawValue),
                       SQLValue(report.reporter), .text(report.reporterAuthentication), SQLValue(report.reason),
                       SQLValue(report.identity), SQLValue(report.tracedBy?.rawValue),
-                      .text(report.fields.rendered(indent: nil)), SQLValue(report.ticket), .int(report.reportID)]).first?.first?.int else {
+                      .text(report.fields.rendered(indent: nil)), SQLValue(Self.indexable(report.ticket)), .int(report.reportID)]).first?.first?.int else {
                 return .notQueued
             }
             try Self.tally(tx, format: report.format, type: report.type, status: report.status.rawValue)
             let reportID = report.reportID
-            for i in report.indicators {
+            for i in report.indicators where Self.indexable(i.value) != nil {
                 try tx.query("INSERT INTO report_indicators(report_id, kind, value) VALUES(?, ?, ?)",
                              [.int(reportID), .text(i.kind), .text(i.value.lowercased())])
             }

@@ -164,9 +164,17 @@ public final class SQLStore: Store, @unchecked Sendable {
         }
     }
 
+    /// A value for a column under a btree index, or nil: PostgreSQL refuses an index entry over about
+    /// 2.7 KB (a third of a page), and with it the whole transaction. No Message-ID, URL or ticket
+    /// anyone looks up is that long, and a sender's or a stranger's must not stop the count or the desk.
+    static func indexable(_ value: String?) -> String? {
+        value.flatMap { $0.utf8.count <= maxIndexedBytes ? $0 : nil }
+    }
+    static let maxIndexedBytes = 2_000
+
     private static func logOutbound(_ tx: any SQLTransaction, identityID id: Int64, _ event: MessageEvent) throws {
         try tx.query("INSERT INTO outbound(at, identity_id, message_id, queue_id, recipients, spam, scan) VALUES(?, ?, ?, ?, ?, ?, ?)",
-                     [.int(event.at), .int(id), SQLValue(event.messageID), SQLValue(event.queueID),
+                     [.int(event.at), .int(id), SQLValue(Self.indexable(event.messageID)), SQLValue(event.queueID),
                       .int(Int64(event.recipients)), .int(event.spam ? 1 : 0), SQLValue(event.scan)])
     }
 
@@ -184,7 +192,7 @@ public final class SQLStore: Store, @unchecked Sendable {
         for counter in [Counter.messages, .recipients, .spam] {
             parameters += [.int(Int64(counted.first { $0.counter == counter }?.amount ?? 0)), since(counter)]
         }
-        let rows = try tx.query(postgreSQLCount, parameters + [.int(event.at), .int(id), SQLValue(event.messageID), SQLValue(event.queueID),
+        let rows = try tx.query(postgreSQLCount, parameters + [.int(event.at), .int(id), SQLValue(Self.indexable(event.messageID)), SQLValue(event.queueID),
                                                                .int(Int64(event.recipients)), .int(event.spam ? 1 : 0), SQLValue(event.scan)])
         for message in run.dropFirst() { try logOutbound(tx, identityID: id, message) }
         var totals: [Counter: Int] = [.messages: 0, .recipients: 0, .spam: 0]

@@ -129,6 +129,22 @@ import Testing
         #expect(try s.evidence(ofCase: 1).map(\.bytes) == [Array("abc".utf8)])
     }
 
+    /// A stranger's Message-ID or URL longer than PostgreSQL can index must not keep its report
+    /// queued forever (the filing failed at the index, and again at every pass): it files without them.
+    @Test(arguments: Backend.available) func aReportWithValuesTooLongToIndexIsFiledWithoutThem(_ backend: Backend) throws {
+        let t = try TempStore(backend)
+        let s = try t.open()
+        let long = String((0..<4_000).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
+        let queued = try Self.queue(s, "Subject: long\r\n\r\nbody\r\n", at: 100).reportID
+        var filing = Self.filing(queued, indicators: [("url", "http://a.example/" + long), ("domain", "a.example")])
+        filing = ReportFiling(reportID: filing.reportID, messageID: long, status: filing.status, format: filing.format, type: filing.type,
+                              reporter: filing.reporter, reporterAuthentication: filing.reporterAuthentication, reason: nil, identity: nil,
+                              tracedBy: nil, fields: filing.fields, indicators: filing.indicators, evidence: [], subjects: filing.subjects,
+                              ticket: long, threadCases: [])
+        #expect(try s.file(filing) == .filed(cases: [FiledCase(id: 1, subject: Self.spamFrom10, opened: true)]))
+        #expect(try s.caseDetail(id: 1).reports.first?.indicators == ["domain": ["a.example"]])
+    }
+
     @Test(arguments: Backend.available) func aReportOnSeveralSubjectsIsListedOnEachCaseAndATracedOneNamesItsIdentity(_ backend: Backend) throws {
         let t = try TempStore(backend)
         let s = try t.open()

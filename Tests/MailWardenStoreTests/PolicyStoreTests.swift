@@ -317,6 +317,16 @@ import MailWardenCore
         #expect(s.schemaVersion == Schema.migrations(backend == .sqlite ? .sqlite : .postgresql).count)
     }
 
+    /// A sender's Message-ID longer than PostgreSQL can index must not fail the count (and so every
+    /// message of that sender, per on_error): the message is counted, its log row without the id.
+    @Test(arguments: Backend.available) func aMessageIDTooLongToIndexDoesNotFailTheCount(_ backend: Backend) throws {
+        let t = try TempStore(backend)
+        let s = try t.open()
+        let long = String((0..<4_000).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
+        let event = MessageEvent(identity: "sasl:a", at: 1_800_000_000, recipients: 1, spam: false, messageID: "<\(long)@x>", queueID: "Q1")
+        #expect(try s.record(event, windows: [.messages: .hours(1)])[.messages] == 1)
+    }
+
     @Test(arguments: Backend.available) func aCooldownLiftsOnlyAnExpiredLock(_ backend: Backend) throws {
         let t = try TempStore(backend)
         let s = try t.open()
