@@ -31,6 +31,8 @@ final class IsolatedParser: ReportParsing {
         let deadline: Double
         /// Whether the whole frame reached the child (if not, it is gone or stuck).
         let sent: Bool
+        /// When the child had the report: from then until `finish`, the caller files the report before.
+        let handedOver: Double
     }
 
     private struct Child {
@@ -58,13 +60,16 @@ final class IsolatedParser: ReportParsing {
         var length = UInt64(raw.count).littleEndian
         let sent = withUnsafeBytes(of: &length) { Self.write(Array($0), to: child.input, by: deadline) }
             && Self.write(raw, to: child.input, by: deadline)
-        inFlight = InFlight(deadline: deadline, sent: sent)
+        inFlight = InFlight(deadline: deadline, sent: sent, handedOver: Self.now())
     }
 
     func finish() -> Result<AbuseReport, ParseFailure> {
         guard let inFlight, let child else { preconditionFailure("finish() without start()") }
         self.inFlight = nil
-        let answer = inFlight.sent ? Self.readFrame(from: child.output, by: inFlight.deadline) : .closed
+        // The time the caller spent filing the report before is not the child's: an answer larger
+        // than the pipe holds waits, finished, for us to read it.
+        let deadline = inFlight.deadline + (Self.now() - inFlight.handedOver)
+        let answer = inFlight.sent ? Self.readFrame(from: child.output, by: deadline) : .closed
         switch answer {
         case .frame(let bytes):
             if let report = try? ReportFrame.decode(bytes) { return .success(report) }
@@ -75,7 +80,7 @@ final class IsolatedParser: ReportParsing {
         case .closed:
             // Either the write or the read found the child gone; if the deadline passed while
             // writing, it was still alive and slow.
-            return .failure(reap(killing: true, overBudget: Self.now() >= inFlight.deadline))
+            return .failure(reap(killing: true, overBudget: Self.now() >= deadline))
         }
     }
 

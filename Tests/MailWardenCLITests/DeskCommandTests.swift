@@ -45,6 +45,51 @@ import Testing
         #expect(try store.queuedReportIDs(limit: 10).isEmpty)
     }
 
+    /// The parser reads the next report while the one before is filed. A filing that waits (here on
+    /// another writer's lock) longer than the parse budget does not count against the next report,
+    /// whose answer, larger than a pipe holds, waits finished for the desk to read it.
+    @Test func aSlowFilingDoesNotCountAgainstTheNextReportsParse() throws {
+        let sandbox = try CLISandbox(settings: "desk_parse_timeout = 1s\nstore_busy_timeout = 10s\n")
+        let store = try sandbox.store()
+        let attachment = Data((0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 7919) }).base64EncodedString(options: .lineLength76Characters)
+        let large = """
+            Subject: spam 2
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary="b"
+
+            --b
+            Content-Type: text/plain
+
+            Spam from 192.0.2.2 hit our trap; the capture is attached.
+            --b
+            Content-Type: application/octet-stream; name="capture.bin"
+            Content-Disposition: attachment; filename="capture.bin"
+            Content-Transfer-Encoding: base64
+
+            \(attachment)
+            --b--
+            """
+        let ids = try store.enqueue([Self.report(1), large].map {
+            RawReport(receivedAt: 1_800_000_000, envelopeSender: nil, envelopeRecipient: "abuse@example.net", queueID: nil, raw: Array($0.utf8))
+        }).map(\.reportID)
+        // Another writer holds the store for 2.5 s from before the desk starts.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        holder.arguments = ["-c", """
+            import sqlite3, sys, time
+            c = sqlite3.connect(sys.argv[1], isolation_level=None)
+            c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(2.5); c.execute('COMMIT')
+            """, sandbox.storePath]
+        let out = Pipe()
+        holder.standardOutput = out
+        try holder.run()
+        #expect(String(decoding: out.fileHandleForReading.readData(ofLength: 7), as: UTF8.self) == "locked\n")
+        let run = try sandbox.run(arguments: ["desk", "--once", "--json"])
+        holder.waitUntilExit()
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try Self.outcomes(run) == ["filed \(ids[0])", "filed \(ids[1])"])
+    }
+
     @Test func anImportQueuesItsBatchOnceParsesEachMessageAndSaysWhatItBecameInOrder() throws {
         let sandbox = try CLISandbox()
         let messages = [Self.report(1), Self.report(2, fault: "trap"), Self.report(1), Self.report(3)]
