@@ -413,31 +413,36 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
 }
 
 @Suite struct TracedForwardTests {
+    /// A message to abuse@ with `text` and, attached, a message of the customer user:shop9.
+    static func forwardOfShop9(from: String, subject: String, text: String) -> String {
+        """
+        From: \(from)
+        To: abuse@example.com
+        Subject: \(subject)
+        MIME-Version: 1.0
+        Content-Type: multipart/mixed; boundary="b2"
+
+        --b2
+        Content-Type: text/plain
+
+        \(text)
+        --b2
+        Content-Type: message/rfc822
+
+        X-Auth-User: shop9
+        From: offers@shop9.example
+        Subject: cheap pills
+
+        buy now
+        --b2--
+
+        """
+    }
+
     @Test func aForwardedSpamWithNoIPFilesOnTheCustomerItWasTracedTo() throws {
         let h = try DeskHarness("identity_rule = user header X-Auth-User /^\\s*(?<id>\\S+)/ lowercase")
-        let forward = """
-            From: angry@recipient.example
-            To: abuse@example.com
-            Subject: Fwd: spam from your customer
-            MIME-Version: 1.0
-            Content-Type: multipart/mixed; boundary="b2"
-
-            --b2
-            Content-Type: text/plain
-
-            Please stop this spam.
-            --b2
-            Content-Type: message/rfc822
-
-            X-Auth-User: shop9
-            From: offers@shop9.example
-            Subject: cheap pills
-
-            buy now
-            --b2--
-
-            """
-        let r = try h.ingest(forward)
+        let r = try h.ingest(Self.forwardOfShop9(from: "angry@recipient.example", subject: "Fwd: spam from your customer",
+                                                 text: "Please stop this spam."))
         #expect(r.status == .filed, "\(r.reason ?? "")")
         #expect(r.cases.map(\.subject) == [CaseSubject(kind: .identity, value: "user:shop9", type: .spam)])
     }
@@ -446,29 +451,10 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
     /// question): its original traces to the customer, but it is no complaint of that mail.
     @Test func aForwardedBounceOfACustomersMailIsNotFiledOnTheCustomer() throws {
         let h = try DeskHarness("identity_rule = user header X-Auth-User /^\\s*(?<id>\\S+)/ lowercase")
-        let r = try h.ingest("""
-            From: someone@recipient.example
-            To: abuse@example.com
-            Subject: Fwd: Undelivered Mail Returned to Sender
-            MIME-Version: 1.0
-            Content-Type: multipart/mixed; boundary="b2"
-
-            --b2
-            Content-Type: text/plain
-
+        let r = try h.ingest(Self.forwardOfShop9(from: "someone@recipient.example", subject: "Fwd: Undelivered Mail Returned to Sender", text: """
             Why do I get this? This is the mail system at host mx.recipient.example.
             I'm sorry to have to inform you that your message could not be delivered.
-            --b2
-            Content-Type: message/rfc822
-
-            X-Auth-User: shop9
-            From: offers@shop9.example
-            Subject: cheap pills
-
-            buy now
-            --b2--
-
-            """)
+            """))
         #expect(r.status == .triage && r.cases.isEmpty, "\(r.status) \(r.reason ?? "")")
         #expect(r.reason?.contains("for a person") == true)
     }
