@@ -111,11 +111,14 @@ public struct QueuedReport: Sendable {
     public let raw: [UInt8]
     /// Parses of it that died or ran over their budget so far.
     public let failedParses: Int
+    /// When it arrived (as an import found it delivered), in Unix seconds.
+    public let receivedAt: Int64
 
-    public init(id: Int64, raw: [UInt8], failedParses: Int) {
+    public init(id: Int64, raw: [UInt8], failedParses: Int, receivedAt: Int64) {
         self.id = id
         self.raw = raw
         self.failedParses = failedParses
+        self.receivedAt = receivedAt
     }
 }
 

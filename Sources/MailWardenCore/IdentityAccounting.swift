@@ -146,14 +146,21 @@ public struct IdentityAccounting: Sendable {
         }
     }
 
-    /// Counts a complaint (report `reportID`) traced to an identity; it locks only once enough distinct
-    /// reporters complained. Also returns the reports behind the window's complaints, for the notice.
-    public func accountComplaint(identity: Identity, reporter: String, reportID: Int64) throws -> CountedComplaint {
+    /// Counts a complaint (report `reportID`, received at `receivedAt`) traced to an identity; it locks
+    /// only once enough distinct reporters complained. Also returns the reports behind the window's
+    /// complaints, for the notice. A report received before the window (a backlog imported late) is
+    /// kept on record and counts toward no lock: that abuse is long over.
+    public func accountComplaint(identity: Identity, reporter: String, reportID: Int64, receivedAt: Int64) throws -> CountedComplaint {
         let state = try states.state(of: identity)
         if let lock = try activeLock(of: identity, state: state) { return CountedComplaint(outcome: .locked(lock, crossing: nil), reportIDs: []) }
         let limits = config.limits(with: state.override)
         let window = limits.complaints?.window ?? limits.windows[.complaints]!
-        let tally = try store.recordComplaint(identity: identity, reporter: reporter, reportID: reportID, at: clock.now(), window: window)
+        let now = clock.now()
+        if receivedAt <= now - window.seconds {
+            _ = try store.recordComplaint(identity: identity, reporter: reporter, reportID: reportID, at: receivedAt, window: window)
+            return CountedComplaint(outcome: .pass(totals: [:]), reportIDs: [])
+        }
+        let tally = try store.recordComplaint(identity: identity, reporter: reporter, reportID: reportID, at: now, window: window)
         // Any recipient of a customer's mail can complain: below complaint_min_reporters distinct
         // reporters, complaints are kept but do not count toward a lock.
         let totals: [Counter: Int] = [.complaints: tally.reporters >= config.complaintMinReporters ? tally.reporters : 0]

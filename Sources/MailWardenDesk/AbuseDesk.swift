@@ -158,7 +158,8 @@ public struct AbuseDesk: Sendable {
             guard outcome != .notQueued, status == .filed, let trace, notCounted == nil,
                   case .authenticated(let organization, _) = authentication else { return (outcome, nil) }
             // Distinct reporters are distinct organisations: one domain's many addresses are one voice.
-            return (outcome, try accounting.accountComplaint(identity: trace.identity, reporter: organization, reportID: queued.id))
+            return (outcome, try accounting.accountComplaint(identity: trace.identity, reporter: organization, reportID: queued.id,
+                                                             receivedAt: queued.receivedAt))
         }
         let complaint = counted?.outcome
         counted?.notify(notifier)

@@ -39,10 +39,10 @@ extension SQLStore: ReportQueue {
 
     public func queuedReport(id: Int64) throws -> QueuedReport? {
         guard let row = try db.query("""
-            SELECT b.raw, r.failed_parses
+            SELECT b.raw, r.failed_parses, r.received_at
             FROM reports r JOIN report_raw b ON b.report_id = r.id WHERE r.id = ? AND r.status = 'queued'
             """, [.int(id)]).first else { return nil }
-        return QueuedReport(id: id, raw: row[0].blob ?? [], failedParses: Int(row[1].int ?? 0))
+        return QueuedReport(id: id, raw: row[0].blob ?? [], failedParses: Int(row[1].int ?? 0), receivedAt: row[2].int ?? 0)
     }
 
     public func recordParseFailure(reportID: Int64, _ failure: ParseFailure, giveUpAfter: Int) throws -> Bool {

@@ -350,9 +350,10 @@ struct TriageCategorize: ParsableCommand {
         print("report \(target.id) filed on \(filed.opened ? "new" : "open") case \(filed.id): \(s.value) (\(s.kind.rawValue)), \(s.type.rawValue)")
         // A person decided our customer caused it: a complaint, counted as ingest counts traced ones.
         guard s.kind == .identity else { return }
-        let accounting = IdentityAccounting(config: config, store: store, clock: SystemClock())
+        let clock = SystemClock()
+        let accounting = IdentityAccounting(config: config, store: store, clock: clock)
         let counted = try accounting.accountComplaint(identity: s.value, reporter: try store.reporter(ofReport: target.id) ?? "unknown",
-                                                      reportID: target.id)
+                                                      reportID: target.id, receivedAt: clock.now())
         if case .locked(_, let crossing?) = counted.outcome {
             print("\(s.value) is now locked: \(crossing)")
             let notifier = DeskCommand.notifier(config)

@@ -48,8 +48,11 @@ struct Ingest: ParsableCommand {
         print(json ? result.json.rendered(indent: nil) : "\(result.status.rawValue): \(result.logSummary)")
     }
 
-    func rawReport(_ raw: [UInt8]) -> RawReport {
-        RawReport(receivedAt: SystemClock().now(), envelopeSender: sender, envelopeRecipient: recipient, queueID: nil, raw: raw)
+    /// `deliveredAt`: when a backlog's message was delivered to the mailbox, as the mbox or Maildir
+    /// says (never later than now): its complaints are as old as that.
+    func rawReport(_ raw: [UInt8], deliveredAt: Int64? = nil) -> RawReport {
+        let now = SystemClock().now()
+        return RawReport(receivedAt: min(deliveredAt ?? now, now), envelopeSender: sender, envelopeRecipient: recipient, queueID: nil, raw: raw)
     }
 
     static func readStandardInput() throws -> [UInt8] {
@@ -82,7 +85,7 @@ struct Ingest: ParsableCommand {
             if batch.isEmpty { break }
             let results: [Result<IngestResult, Error>]
             do {
-                results = waiter.results(of: try store.enqueue(batch.map(rawReport)))
+                results = waiter.results(of: try store.enqueue(batch.map { rawReport($0.raw, deliveredAt: $0.deliveredAt) }))
             } catch {
                 results = Array(repeating: .failure(error), count: batch.count)
             }
@@ -113,12 +116,12 @@ struct Ingest: ParsableCommand {
     static let importBatchBytes = 4 << 20
 
     /// The next batch of the backlog; empty at its end.
-    static func nextBatch(from source: inout MessageSource) throws -> [[UInt8]] {
-        var batch: [[UInt8]] = []
+    static func nextBatch(from source: inout MessageSource) throws -> [BacklogMessage] {
+        var batch: [BacklogMessage] = []
         var bytes = 0
-        while batch.count < importBatchMessages, let raw = try source.next() {
-            batch.append(raw)
-            bytes += raw.count
+        while batch.count < importBatchMessages, let message = try source.next() {
+            batch.append(message)
+            bytes += message.raw.count
             if bytes >= importBatchBytes { break }
         }
         return batch
@@ -192,9 +195,15 @@ struct ParseWaiter {
     }
 }
 
+/// One message of a backlog, and when it was delivered to the mailbox, if the backlog says.
+struct BacklogMessage {
+    let raw: [UInt8]
+    let deliveredAt: Int64?
+}
+
 /// Messages of a backlog, read one at a time.
 protocol MessageSource {
-    mutating func next() throws -> [UInt8]?
+    mutating func next() throws -> BacklogMessage?
     /// How far through the backlog, 0 to 1.
     var progress: Double { get }
 }
@@ -210,6 +219,8 @@ struct MboxReader: MessageSource {
     private var atEnd = false
     private var inMessage = false
     private var current: [UInt8] = []
+    /// The delivery time on the current message's `From ` line.
+    private var currentDate: Int64?
     /// A piece of a line longer than this is handed on without waiting for its end.
     static let maxLinePiece = 1 << 20
 
@@ -221,14 +232,16 @@ struct MboxReader: MessageSource {
 
     var progress: Double { size > 0 ? Double(consumed) / size : 1 }
 
-    mutating func next() throws -> [UInt8]? {
+    mutating func next() throws -> BacklogMessage? {
         while let (piece, startsLine) = try nextPiece() {
             if startsLine, piece.starts(with: Self.fromLine) {
                 let wasInMessage = inMessage
                 inMessage = true
+                let finished = BacklogMessage(raw: current, deliveredAt: currentDate)
+                current = []
+                currentDate = Self.date(ofFromLine: piece)
                 guard wasInMessage else { continue }
-                defer { current = [] }
-                return current
+                return finished
             }
             guard inMessage else { continue }
             var line = piece[...]
@@ -238,10 +251,28 @@ struct MboxReader: MessageSource {
         guard inMessage else { return nil }
         inMessage = false
         defer { current = [] }
-        return current
+        return BacklogMessage(raw: current, deliveredAt: currentDate)
     }
 
     private static let fromLine = Array("From ".utf8)
+    private static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+
+    /// The delivery time of a `From sender Www Mmm dd hh:mm:ss [zone] yyyy` line (asctime, as the
+    /// local delivery agent writes it; read as UTC); nil when it has none.
+    static func date(ofFromLine line: [UInt8]) -> Int64? {
+        let words = String(decoding: line.prefix(512), as: UTF8.self).split(whereSeparator: \.isWhitespace).dropFirst(2).map(String.init)
+        guard let monthAt = words.firstIndex(where: { months.contains($0.prefix(3).lowercased()) && $0.count == 3 }),
+              monthAt + 2 < words.count, let month = months.firstIndex(of: words[monthAt].lowercased()),
+              let day = Int(words[monthAt + 1]),
+              let year = words[(monthAt + 3)...].lazy.compactMap({ Int($0) }).first(where: { (1970...9999).contains($0) }) else { return nil }
+        let clock = words[monthAt + 2].split(separator: ":").compactMap { Int($0) }
+        guard clock.count == 3 else { return nil }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let components = DateComponents(year: year, month: month + 1, day: day, hour: clock[0], minute: clock[1], second: clock[2])
+        guard components.isValidDate(in: calendar), let date = calendar.date(from: components) else { return nil }
+        return Int64(date.timeIntervalSince1970)
+    }
     private var pieceEndedLine = true
 
     /// The next line (with its LF), or the next piece of a very long one; whether it starts a line.
@@ -292,10 +323,14 @@ struct MaildirReader: MessageSource {
 
     var progress: Double { files.isEmpty ? 1 : Double(index) / Double(files.count) }
 
-    mutating func next() throws -> [UInt8]? {
+    mutating func next() throws -> BacklogMessage? {
         while index < files.count {
             defer { index += 1 }
-            if let data = FileManager.default.contents(atPath: files[index]) { return [UInt8](data.prefix(Ingest.maxMessageBytes)) }
+            guard let data = FileManager.default.contents(atPath: files[index]) else { continue }
+            // A Maildir file's modification time is when it was delivered.
+            let delivered = (try? FileManager.default.attributesOfItem(atPath: files[index])[.modificationDate] as? Date)
+                .map { Int64($0.timeIntervalSince1970) }
+            return BacklogMessage(raw: [UInt8](data.prefix(Ingest.maxMessageBytes)), deliveredAt: delivered)
         }
         return nil
     }

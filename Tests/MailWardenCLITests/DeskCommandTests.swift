@@ -90,6 +90,23 @@ import Testing
         #expect(try Self.outcomes(run) == ["filed \(ids[0])", "filed \(ids[1])"])
     }
 
+    /// An imported report is as old as its delivery: the mbox's `From ` line, the Maildir file's time
+    /// (so complaints in a backlog imported late lock no one, IdentityAccounting).
+    @Test func anImportedReportIsDatedByItsDelivery() throws {
+        let sandbox = try CLISandbox()
+        let mbox = sandbox.dir.appendingPathComponent("old.mbox")
+        try "From reporter@isp.example Mon Sep  7 12:00:00 2026\n\(Self.report(1))".write(to: mbox, atomically: true, encoding: .utf8)
+        #expect(try sandbox.run("ingest", "--mbox", mbox.path).status == 0)
+        let maildir = sandbox.dir.appendingPathComponent("Maildir")
+        try FileManager.default.createDirectory(at: maildir.appendingPathComponent("cur"), withIntermediateDirectories: true)
+        let file = maildir.appendingPathComponent("cur/1788856200.M1P1.host:2,S")
+        try Self.report(2).write(to: file, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_788_856_200)], ofItemAtPath: file.path)
+        #expect(try sandbox.run("ingest", "--maildir", maildir.path).status == 0)
+        let received = Dictionary(uniqueKeysWithValues: try sandbox.store().cases().map { ($0.subject.value, $0.lastReportAt) })
+        #expect(received == ["192.0.2.1": 1_788_782_400, "192.0.2.2": 1_788_856_200])
+    }
+
     @Test func anImportQueuesItsBatchOnceParsesEachMessageAndSaysWhatItBecameInOrder() throws {
         let sandbox = try CLISandbox()
         let messages = [Self.report(1), Self.report(2, fault: "trap"), Self.report(1), Self.report(3)]

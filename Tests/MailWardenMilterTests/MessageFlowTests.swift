@@ -264,16 +264,32 @@ struct FailingStore: PolicyStore {
 }
 
 @Suite struct ComplaintAccountingTests {
+    /// A backlog imported late: complaints received before the window are kept and lock no one.
+    @Test func complaintsReceivedBeforeTheWindowLockNoOne() throws {
+        let h = try Harness("limit_complaints = 1/1d\ncomplaint_min_reporters = 1")
+        let accounting = IdentityAccounting(config: h.filter.config, store: h.store, clock: h.clock)
+        let monthsAgo = h.clock.now() - 90 * 86_400
+        for (report, reporter) in [(Int64(1), "fbl@isp.example"), (2, "abuse@other.example"), (3, "spam@third.example")] {
+            #expect(try accounting.accountComplaint(identity: "sasl:shop", reporter: reporter, reportID: report, receivedAt: monthsAgo).outcome
+                == .pass(totals: [:]))
+        }
+        #expect(try h.store.state(of: "sasl:shop").lock == nil)
+        // The same complaints received today lock at the second.
+        _ = try accounting.accountComplaint(identity: "sasl:shop", reporter: "fbl@isp.example", reportID: 4, receivedAt: h.clock.now())
+        guard case .locked = try accounting.accountComplaint(identity: "sasl:shop", reporter: "abuse@other.example", reportID: 5,
+                                                              receivedAt: h.clock.now()).outcome else { Issue.record("not locked"); return }
+    }
+
     @Test func complaintsLockOnlyPastTheLimitAndFromEnoughDistinctReporters() throws {
         let h = try Harness("limit_complaints = 1/1d\ncomplaint_min_reporters = 2")
         let accounting = IdentityAccounting(config: h.filter.config, store: h.store, clock: h.clock)
         // One reporter complaining three times is one voice, below the minimum: no count at all.
         for report in Int64(1)...3 {
-            #expect(try accounting.accountComplaint(identity: "sasl:shop", reporter: "fbl@isp.example", reportID: report).outcome
+            #expect(try accounting.accountComplaint(identity: "sasl:shop", reporter: "fbl@isp.example", reportID: report, receivedAt: h.clock.now()).outcome
                 == .pass(totals: [.complaints: 0]))
         }
         // A second reporter: 2 distinct > limit 1 → locked, by the four reports in the window.
-        let counted = try accounting.accountComplaint(identity: "sasl:shop", reporter: "abuse@other.example", reportID: 4)
+        let counted = try accounting.accountComplaint(identity: "sasl:shop", reporter: "abuse@other.example", reportID: 4, receivedAt: h.clock.now())
         guard case .locked(let lock, let crossing) = counted.outcome else {
             Issue.record("two distinct reporters over a limit of 1 must lock"); return
         }
