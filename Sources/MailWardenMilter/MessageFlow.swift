@@ -35,8 +35,6 @@ public enum MessageScope: String, Sendable {
     case inbound
 }
 
-/// A config snapshot with what every session of it needs, worked out once per snapshot (a reload
-/// makes a new one), not once per connection.
 /// The macros the session reads, spelt once: the plan asks the MTA for these, the events read them.
 private enum MacroName {
     static let daemon = "{daemon_name}"
@@ -45,6 +43,8 @@ private enum MacroName {
     static let queueID = "i"
 }
 
+/// A config snapshot with what every session of it needs, worked out once per snapshot (a reload
+/// makes a new one), not once per connection.
 struct SessionPlan: Sendable {
     let config: Config
     /// The scanner clients built from the config.
@@ -218,7 +218,10 @@ public final class MessageSession: MilterSession {
             message.authenticationResultsSeen += 1
             // Our authenticating milters run after us: a field in our name now was written by the sender.
             if let id = AuthenticationResults.claimedAuthservID(value), config.authservIDs.contains(id) {
-                message.forgedAuthenticationResults.append(message.authenticationResultsSeen)
+                // One past the cap is enough to refuse the message: no more are noted.
+                if message.forgedAuthenticationResults.count <= Self.maxForgedFields {
+                    message.forgedAuthenticationResults.append(message.authenticationResultsSeen)
+                }
                 return .proceed
             }
         }
@@ -272,6 +275,9 @@ public final class MessageSession: MilterSession {
             log(queueID: queueID, "scope=\(message.scope.rawValue) action=reject: \(message.forgedAuthenticationResults.count) Authentication-Results fields in our authserv_id's name from the sender", level: .warning)
             return (.reject(SMTPReply(code: "550", status: "5.7.1", text: "Too many Authentication-Results header fields")), [])
         }
+        // A message with no body had no event to end its headers: the kept bytes end them now, before
+        // anything measures them against a cap.
+        if message.keepsBytes { endHeaders() }
         let (verdict, changes) = decide(queueID: queueID)
         switch verdict {
         case .accept, .hold: return (verdict, changes + forgedFieldRemovals(queueID: queueID))
@@ -322,8 +328,6 @@ public final class MessageSession: MilterSession {
     private func storeReport(queueID: String?) -> ReportOutcome {
         let recipients = message.abuseRecipients
         guard let intake = filter.intake else { return .stored([]) }
-        // First: the blank line that ends the headers may itself cross the cap (a message with no body).
-        endHeaders()
         if message.bytesTooLarge {
             log(queueID: queueID, "report to \(recipients.joined(separator: ",")) is over abuse_max_size (\(config.abuseMaxSize) bytes): delivered, not stored", level: .warning)
             return .stored([])
@@ -455,7 +459,6 @@ public final class MessageSession: MilterSession {
     private func scan(queueID: String?, identity: Identity?) throws -> ScanSummary {
         var summary = ScanSummary()
         let now = filter.clock.now()
-        endHeaders()
         if message.bytesTooLarge {
             summary.skippedTooBig = true
             let limit = config.scanning.maxMessageSize
@@ -502,9 +505,9 @@ public final class MessageSession: MilterSession {
         log(queueID: queueID ?? message.macros[MacroName.queueID], "\(setting) \(what) ran over its \(Int(BoundedPattern.timeLimit * 1000)) ms time limit: taken as no match (simplify the pattern)", level: .warning)
     }
 
-    /// With identity_header = remove/token, the header that named the sender leaves the message.
-    /// The identity header's changes. A token the store cannot mint fails the message, unless it is
-    /// refused: a lock stands while the store is away, and held mail then goes without the token.
+    /// With identity_header = remove/token, the header that named the sender leaves the message. A
+    /// token the store cannot mint fails the message, unless it is refused: a lock stands while the
+    /// store is away, and held mail then goes without the token.
     private func identityHeaderChanges(_ match: IdentityRules.Match, refused: Bool, queueID: String?) throws -> [Modification] {
         guard config.identityHeader != .keep,
               let rule = config.identityRules.rules[safe: match.ruleIndex - 1], let name = rule.headerName else { return [] }

@@ -11,6 +11,7 @@ import Glibc
 import MailWardenCore
 import MailWardenDesk
 import MailWardenNotices
+import MailWardenReports
 import MailWardenStore
 
 struct Ingest: ParsableCommand {
@@ -239,7 +240,7 @@ struct MboxReader: MessageSource {
                 inMessage = true
                 let finished = BacklogMessage(raw: current, deliveredAt: currentDate)
                 current = []
-                currentDate = Self.date(ofFromLine: piece)
+                currentDate = ReportDate.asctime(String(decoding: piece.prefix(512), as: UTF8.self))
                 guard wasInMessage else { continue }
                 return finished
             }
@@ -255,24 +256,6 @@ struct MboxReader: MessageSource {
     }
 
     private static let fromLine = Array("From ".utf8)
-    private static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-
-    /// The delivery time of a `From sender Www Mmm dd hh:mm:ss [zone] yyyy` line (asctime, as the
-    /// local delivery agent writes it; read as UTC); nil when it has none.
-    static func date(ofFromLine line: [UInt8]) -> Int64? {
-        let words = String(decoding: line.prefix(512), as: UTF8.self).split(whereSeparator: \.isWhitespace).dropFirst(2).map(String.init)
-        guard let monthAt = words.firstIndex(where: { months.contains($0.prefix(3).lowercased()) && $0.count == 3 }),
-              monthAt + 2 < words.count, let month = months.firstIndex(of: words[monthAt].lowercased()),
-              let day = Int(words[monthAt + 1]),
-              let year = words[(monthAt + 3)...].lazy.compactMap({ Int($0) }).first(where: { (1970...9999).contains($0) }) else { return nil }
-        let clock = words[monthAt + 2].split(separator: ":").compactMap { Int($0) }
-        guard clock.count == 3 else { return nil }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let components = DateComponents(year: year, month: month + 1, day: day, hour: clock[0], minute: clock[1], second: clock[2])
-        guard components.isValidDate(in: calendar), let date = calendar.date(from: components) else { return nil }
-        return Int64(date.timeIntervalSince1970)
-    }
     private var pieceEndedLine = true
 
     /// The next line (with its LF), or the next piece of a very long one; whether it starts a line.

@@ -274,6 +274,7 @@ struct FailingStore: PolicyStore {
                 == .pass(totals: [:]))
         }
         #expect(try h.store.state(of: "sasl:shop").lock == nil)
+        #expect(try h.store.detail(of: "sasl:shop", config: h.filter.config, now: h.clock.now())?.summary.complaints == 3, "kept on record")
         // The same complaints received today lock at the second.
         _ = try accounting.accountComplaint(identity: "sasl:shop", reporter: "fbl@isp.example", reportID: 4, receivedAt: h.clock.now())
         guard case .locked = try accounting.accountComplaint(identity: "sasl:shop", reporter: "abuse@other.example", reportID: 5,

@@ -150,6 +150,15 @@ struct DatedReport: Sendable, CustomTestStringConvertible {
         #expect(ReportDate.parse("1970-01-01T00:00:00Z") == 0)
         #expect(ReportDate.parse("Fri, 31 Dec 9999 23:59:59 +0000") == 253_402_300_799)
     }
+
+    /// An mbox `From ` line's date, with or without a zone before the year; a sender named like a
+    /// month is passed over.
+    @Test func anMboxFromLinesDateIsRead() {
+        #expect(ReportDate.asctime("From may@isp.example Mon Sep  7 12:00:00 2026\n") == 1_788_782_400)
+        #expect(ReportDate.asctime("From MAILER-DAEMON Mon Sep 7 12:00:00 UTC 2026") == 1_788_782_400)
+        #expect(ReportDate.asctime("From sep Mon Sep 7 12:00:00 99999") == nil)
+        #expect(ReportDate.asctime("From someone") == nil)
+    }
 }
 
 /// Inputs shaped to make one pass cost its length squared (or its depth times its length). Each
