@@ -4,7 +4,7 @@ SWIFT ?= swift
 BIN := .build/debug
 # Debian packages the build and the tests need; installed only when missing.
 # From lintian on: for `make deb` and `make deb-test`.
-DEB_PACKAGES := libmilter-dev python3 libsqlite3-dev libpq-dev postgresql pkg-config postfix sasl2-bin libsasl2-modules swaks sqlite3 jq gcc iproute2 util-linux miltertest bc curl spamd spamassassin rspamd lintian dpkg-dev binutils adduser passwd init-system-helpers systemd sendmail-cf publicsuffix
+DEB_PACKAGES := libmilter-dev python3 libsqlite3-dev libpq-dev postgresql pkg-config postfix sasl2-bin libsasl2-modules swaks sqlite3 jq gcc iproute2 util-linux miltertest bc curl spamd spamassassin rspamd lintian dpkg-dev binutils adduser passwd init-system-helpers systemd sendmail-cf publicsuffix python3-seccomp
 DEV_CONFIG := packaging/dev.conf
 
 .PHONY: all deps build run test unit milter e2e docs docs-check bench clean deb deb-test recipes fuzz fuzz-build fuzz-smoke

@@ -5,7 +5,8 @@
 #   make deb, lintian (no E:/W: that is not overridden), ldd (nothing from the Swift toolchain),
 #   the man pages against --help, dpkg -i (twice: postinst is idempotent), the user, group,
 #   directory and conffile, check-config, systemd-analyze verify and security (exposure <= 2.0),
-#   mailwardend started as `mailwarden` from the installed files on the installed config (its unix
+#   mailwardend started as `mailwarden` under its unit's system-call filter (unit-sandbox.py; there
+#   is no systemd as PID 1 here) from the installed files on the installed config (its unix
 #   socket in Postfix's queue directory: user postfix may connect, user nobody may not) answering a
 #   milter conversation (Tests/deb/conversation.lua, miltertest), the admin CLI
 #   run as root leaving no root-owned file in the store's directory, then dpkg -r (config and
@@ -143,6 +144,7 @@ for c in make dpkg dpkg-deb dpkg-query lintian ldd readelf miltertest systemd-an
     getent timeout zcat awk; do
     command -v "$c" >/dev/null 2>&1 || missing+=("$c")
 done
+/usr/bin/python3 -c 'import seccomp' 2>/dev/null || missing+=(python3-seccomp)
 [ ${#missing[@]} -eq 0 ] || fatal "preflight: required commands" "missing: ${missing[*]} (make deps installs them)"
 [ "$(id -u)" = 0 ] || fatal "preflight: root" "run as root (dpkg -i, a system user)"
 getent group postfix >/dev/null || fatal "preflight: Postfix installed" "no group postfix: the shipped socket is Postfix's (make deps installs it)"
@@ -302,9 +304,12 @@ done
 
 echo "## run: mailwardend as mailwarden from the installed files"
 : >"$DAEMON_LOG"
-# As the unit runs it: user and group mailwarden, no other groups, no new privileges.
+# The script's text, not its path: user mailwarden may not be able to read this checkout.
+UNIT_SANDBOX=$(cat "$DEB_TEST_DIR/unit-sandbox.py")
+# As the unit runs it: user and group mailwarden, no other groups, no new privileges, and the unit's
+# system-call filter (unit-sandbox.py: a call it does not allow kills the daemon, as under systemd).
 (cd / && exec setpriv --reuid=mailwarden --regid=mailwarden --init-groups --no-new-privs --reset-env \
-    /usr/sbin/mailwardend --config "$CONF") >>"$DAEMON_LOG" 2>&1 &
+    /usr/bin/python3 -c "$UNIT_SANDBOX" "$UNIT" /usr/sbin/mailwardend --config "$CONF") >>"$DAEMON_LOG" 2>&1 &
 DAEMON_PID=$!
 disown "$DAEMON_PID"
 _up() { pid_alive "$DAEMON_PID" && test -S "$SOCK"; }
@@ -354,7 +359,11 @@ rm -f "$STATE/deb-test-backup.db"
 check "no root-owned file under $STATE after the CLI ran as root" not grep -q . <(files_owned_by_root "$STATE")
 
 echo "## the desk worker as mailwarden: a report queued by ingest is parsed in its isolated process and filed"
-as_service() { (cd / && exec setpriv --reuid=mailwarden --regid=mailwarden --init-groups --no-new-privs --reset-env "$@"); }
+# As the desk's unit runs it, its system-call filter included.
+as_service() {
+    (cd / && exec setpriv --reuid=mailwarden --regid=mailwarden --init-groups --no-new-privs --reset-env \
+        /usr/bin/python3 -c "$UNIT_SANDBOX" "$DESK_UNIT" "$@")
+}
 printf 'From: fbl@isp.example\nSubject: spam report\n\nSpam from 192.0.2.55 hit our trap.\n' >"$E2E_DIR/report.eml"
 expect_eq "ingest (as mailwarden) queues the report" "queued" \
     "$(as_service /usr/bin/mailwarden ingest --json --config "$CONF" <"$E2E_DIR/report.eml" | jq -r .status)"
