@@ -180,13 +180,14 @@ public struct IdentityAccounting: Sendable {
         if config.mode == .monitor { return .wouldLock(reason: crossing.description, totals: totals) }
         let now = clock.now()
         let cooldown = config.lockCooldown.seconds
-        let lock = try store.lock(LockRecord(
+        let (lock, isNew) = try store.lock(LockRecord(
             identity: identity, lockedAt: now, lockedBy: "auto", automatic: true,
             reason: "limit crossed: \(crossing)", expiresAt: cooldown > 0 ? now + cooldown : nil,
             counter: crossing.counter, count: crossing.count, limit: crossing.limit.description))
         // The crossing message gets the lock action too; it counts as the lock's first attempt.
         if crossingAttempt { try store.recordLockedAttempt(identity: identity, at: now, heldQueueID: heldQueueID) }
-        return .locked(lock, crossing: crossing)
+        // A lock set meanwhile by another session, host or admin won: it was announced by its setter.
+        return .locked(lock, crossing: isNew ? crossing : nil)
     }
 }
 

@@ -133,8 +133,9 @@ public protocol PolicyStore: TransactionalStore, IdentityStateSource {
     func record(_ run: [MessageEvent], windows: [Counter: TimeSpan]) throws -> [Counter: Int]
     /// Counts one complaint from `reporter` (filed as report `reportID`) and returns the window's complaints.
     func recordComplaint(identity: Identity, reporter: String, reportID: Int64, at: Int64, window: TimeSpan) throws -> ComplaintTally
-    /// Stores a lock (committed before returning); returns the lock in force (an existing one wins).
-    func lock(_ lock: LockRecord) throws -> LockRecord
+    /// Stores a lock (committed before returning); returns the lock in force (an existing one wins)
+    /// and whether it is this one: only the caller that set it announces it.
+    func lock(_ lock: LockRecord) throws -> (lock: LockRecord, isNew: Bool)
     /// Lifts the active lock and clears the identity's windows; false when it was not locked.
     func unlock(identity: Identity, by actor: String, reason: String?, at: Int64) throws -> Bool
     /// As `unlock` by "cooldown", but only a lock whose cooldown has run out by `at`: a lock set since

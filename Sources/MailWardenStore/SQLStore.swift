@@ -279,7 +279,7 @@ public final class SQLStore: Store, @unchecked Sendable {
                          [.int(identityID), .int(now - window.seconds)]).first?.first?.int ?? 0)
     }
 
-    public func lock(_ lock: LockRecord) throws -> LockRecord {
+    public func lock(_ lock: LockRecord) throws -> (lock: LockRecord, isNew: Bool) {
         try db.transaction(durable: true) { tx in
             let id = try Self.touchIdentity(tx, lock.identity, at: lock.lockedAt, counts: nil)
             // Another host may lock the same identity at the same moment: the unique index on active
@@ -293,11 +293,11 @@ public final class SQLStore: Store, @unchecked Sendable {
             guard !inserted.isEmpty else {
                 let existing = try tx.query("SELECT \(Self.lockColumns) FROM locks l JOIN identities i ON i.id = l.identity_id WHERE l.identity_id = ? AND l.lifted_at IS NULL", [.int(id)])
                 guard let row = existing.first else { throw StoreError(.failed, "store: the lock of \(lock.identity) could be neither set nor read") }
-                return Self.lockRecord(row)
+                return (Self.lockRecord(row), false)
             }
             if lock.automatic { try tx.query("UPDATE identities SET auto_locks = auto_locks + 1 WHERE id = ?", [.int(id)]) }
             try Self.audit(tx, at: lock.lockedAt, actor: lock.lockedBy, action: "lock", identity: lock.identity, detail: lock.reason)
-            return lock
+            return (lock, true)
         }
     }
 

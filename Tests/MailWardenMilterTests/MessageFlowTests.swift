@@ -234,7 +234,7 @@ struct FailingStore: PolicyStore {
     func policySnapshot() throws -> PolicySnapshot { throw Failure() }
     func record(_ run: [MessageEvent], windows: [Counter: TimeSpan]) throws -> [Counter: Int] { throw Failure() }
     func recordComplaint(identity: Identity, reporter: String, reportID: Int64, at: Int64, window: TimeSpan) throws -> ComplaintTally { throw Failure() }
-    func lock(_ lock: LockRecord) throws -> LockRecord { throw Failure() }
+    func lock(_ lock: LockRecord) throws -> (lock: LockRecord, isNew: Bool) { throw Failure() }
     func unlock(identity: Identity, by actor: String, reason: String?, at: Int64) throws -> Bool { throw Failure() }
     func liftExpiredLock(of identity: Identity, at: Int64) throws -> Bool { throw Failure() }
     func recordLockedAttempt(identity: Identity, at: Int64, heldQueueID: String?) throws { throw Failure() }
@@ -327,5 +327,24 @@ struct FailingStore: PolicyStore {
         #expect(all.filter { if case .locked = $0 { true } else { false } }.count == 14)
         #expect(try h.store.identities().first { $0.identity == "sasl:burst" }?.messages == 24, "each message counted once")
         #expect(try h.store.policySnapshot().locks.count == 1)
+        #expect(all.filter { if case .locked(_, crossing: .some) = $0 { true } else { false } }.count == 1,
+                "one message set the lock, so one notice")
+    }
+
+    /// Sessions that passed check() before the lock count after it (a hijacked account on many
+    /// connections): each crosses the limit, but only the one that set the lock announces it.
+    @Test func aCountCrossingALockSetMeanwhileDoesNotAnnounceItAgain() throws {
+        let h = try Harness("limit_messages = 2/1h")
+        let accounting = IdentityAccounting(config: h.filter.config, store: h.store, clock: h.clock)
+        let stale = try accounting.check("sasl:many").state
+        func count(_ n: Int) throws -> AccountingOutcome {
+            try accounting.count(MessageEvent(identity: "sasl:many", at: h.clock.now(), recipients: 1, spam: false,
+                                              messageID: nil, queueID: "Q\(n)"), state: stale)
+        }
+        #expect(try count(1) == .pass(totals: [.messages: 1, .recipients: 1, .spam: 0]))
+        #expect(try count(2) == .pass(totals: [.messages: 2, .recipients: 1 + 1, .spam: 0]))
+        guard case .locked(let lock, crossing: .some) = try count(3) else { Issue.record("the third message locks"); return }
+        guard case .locked(let inForce, crossing: nil) = try count(4) else { Issue.record("the fourth must not announce a lock"); return }
+        #expect(inForce.reason == lock.reason && inForce.lockedAt == lock.lockedAt, "the lock in force, set by the third")
     }
 }

@@ -143,7 +143,7 @@ final class FaultyStore: PolicyStore {
         try fault("recordComplaint")
         return try store.recordComplaint(identity: identity, reporter: reporter, reportID: reportID, at: at, window: window)
     }
-    func lock(_ lock: LockRecord) throws -> LockRecord { try fault("lock"); return try store.lock(lock) }
+    func lock(_ lock: LockRecord) throws -> (lock: LockRecord, isNew: Bool) { try fault("lock"); return try store.lock(lock) }
     func unlock(identity: Identity, by actor: String, reason: String?, at: Int64) throws -> Bool {
         try fault("unlock")
         return try store.unlock(identity: identity, by: actor, reason: reason, at: at)

@@ -128,7 +128,7 @@ import MailWardenCore
             let s = try t.open()
             let first = try s.lock(LockRecord(identity: "sasl:x", lockedAt: 10, lockedBy: "auto", automatic: true, reason: "spam 6 > 5/1h"))
             let second = try s.lock(LockRecord(identity: "sasl:x", lockedAt: 20, lockedBy: "root", automatic: false, reason: "again"))
-            #expect(second == first, "an existing lock wins")
+            #expect(first.isNew && !second.isNew && second.lock == first.lock, "an existing lock wins, and its setter alone is told it is new")
         }
         let reopened = try t.open()
         let lock = try #require(try reopened.state(of: "sasl:x").lock)
@@ -297,19 +297,20 @@ import MailWardenCore
     @Test(arguments: Backend.available) func hostsMeetingAtOnceMakeOneSchemaOneLockAndOneKey(_ backend: Backend) throws {
         let t = try TempStore(backend)
         let hosts = 4
-        let results = Mutex<[Result<(lock: LockRecord, key: [UInt8]), Error>]>([])
+        let results = Mutex<[Result<(lock: LockRecord, isNew: Bool, key: [UInt8]), Error>]>([])
         DispatchQueue.concurrentPerform(iterations: hosts) { host in
-            let result = Result { () throws -> (lock: LockRecord, key: [UInt8]) in
+            let result = Result { () throws -> (lock: LockRecord, isNew: Bool, key: [UInt8]) in
                 let s = try t.open()
-                let lock = try s.lock(LockRecord(identity: "sasl:hot", lockedAt: 100 + Int64(host), lockedBy: "auto",
-                                                 automatic: true, reason: "host \(host)"))
-                return (lock, try s.tokenKey())
+                let set = try s.lock(LockRecord(identity: "sasl:hot", lockedAt: 100 + Int64(host), lockedBy: "auto",
+                                                automatic: true, reason: "host \(host)"))
+                return (set.lock, set.isNew, try s.tokenKey())
             }
             results.withLock { $0.append(result) }
         }
         let answers = try results.withLock { $0 }.map { try $0.get() }
         #expect(answers.count == hosts)
         #expect(Set(answers.map(\.lock.reason)).count == 1, "every caller gets the one lock in force")
+        #expect(answers.filter(\.isNew).count == 1, "one caller set it")
         #expect(Set(answers.map(\.key)).count == 1, "one token key for every host")
         let s = try t.open()
         #expect(try s.activeLocks().map(\.identity) == ["sasl:hot"])

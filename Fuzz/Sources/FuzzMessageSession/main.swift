@@ -50,12 +50,12 @@ final class MemoryStore: PolicyStore {
         }
     }
 
-    func lock(_ lock: LockRecord) throws -> LockRecord {
+    func lock(_ lock: LockRecord) throws -> (lock: LockRecord, isNew: Bool) {
         state.withLock { s in
-            if let existing = s.locks[lock.identity], !existing.hasExpired(at: lock.lockedAt) { return existing }
+            if let existing = s.locks[lock.identity], !existing.hasExpired(at: lock.lockedAt) { return (existing, false) }
             s.locks[lock.identity] = lock
             s.version += 1
-            return lock
+            return (lock, true)
         }
     }
 

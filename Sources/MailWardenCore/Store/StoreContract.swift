@@ -57,10 +57,8 @@ extension AdminStore {
     /// returned unchanged with `isNew` false.
     public func adminLock(_ identity: Identity, by actor: String, reason: String, expiresAt: Int64?,
                           at: Int64) throws -> (lock: LockRecord, isNew: Bool) {
-        let requested = LockRecord(identity: identity, lockedAt: at, lockedBy: actor, automatic: false,
-                                   reason: reason, expiresAt: expiresAt)
-        let inForce = try lock(requested)
-        return (inForce, inForce == requested)
+        try lock(LockRecord(identity: identity, lockedAt: at, lockedBy: actor, automatic: false,
+                            reason: reason, expiresAt: expiresAt))
     }
 
     /// Everything `mailwarden show` tells: the windows under the limits in force at `now` (the
