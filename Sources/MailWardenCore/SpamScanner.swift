@@ -30,7 +30,7 @@ public struct ScanRequest: Sendable {
     /// Postfix's queue id, so the scanner's log lines can be matched with Postfix's.
     public var queueID: String?
     /// The SASL login ({auth_authen}) when the sender authenticated: rspamd treats the mail as
-    /// authenticated, spamd picks that user's preferences.
+    /// authenticated. spamd is not told: it would apply that user's own preferences.
     public var authenticatedUser: String?
 
     public init(message: [UInt8], clientAddress: String? = nil, helo: String? = nil, envelopeFrom: String? = nil,

@@ -1,6 +1,6 @@
 // SpamAssassin's spamd, over its own SPAMC/SPAMD protocol (no spamc process):
 //
-//   > SYMBOLS SPAMC/1.5\r\nContent-length: 374\r\nUser: alice\r\n\r\n<message>
+//   > SYMBOLS SPAMC/1.5\r\nContent-length: 374\r\n\r\n<message>
 //   < SPAMD/1.1 0 EX_OK\r\nContent-length: 27\r\nSpam: True ; 1000.0 / 5.0\r\n\r\nGTUBE,NO_RECEIVED,NO_RELAYS
 //
 // spamd answers SPAMD/1.1 to a 1.5 request and closes after each answer. A non-zero EX code
@@ -22,10 +22,11 @@ public struct SpamdScanner: SpamScanner {
     }
 
     /// SYMBOLS: the verdict plus the names of the rules that fired, without a rewritten message.
+    /// No User field: spamd would judge the sender's mail by that user's own preferences (a
+    /// user_prefs with `required_score 1000` or a whitelist_from), which the sender may write.
     static func requestHead(for request: ScanRequest) -> [UInt8] {
         var head = RequestHead("SYMBOLS SPAMC/1.5")
         head.add("Content-length", String(request.message.count))
-        if let user = request.authenticatedUser { head.add("User", user) }
         return head.bytes
     }
 

@@ -55,10 +55,11 @@ import MailWardenCore
         #expect(throws: ScanFailure.self) { try SpamdScanner.parseAnswer(answer, ended: false) }
     }
 
-    @Test func theRequestCarriesTheExactLengthAndTheUser() {
-        let request = ScanRequest(message: Array("Subject: hi\r\n\r\nbody\r\n".utf8), authenticatedUser: "alice@example.org\r\nX: y")
+    /// No User: spamd would judge a customer's mail by the customer's own user_prefs.
+    @Test func theRequestCarriesTheExactLengthAndNoUser() {
+        let request = ScanRequest(message: Array("Subject: hi\r\n\r\nbody\r\n".utf8), authenticatedUser: "alice@example.org")
         #expect(String(decoding: SpamdScanner.requestHead(for: request), as: UTF8.self)
-                == "SYMBOLS SPAMC/1.5\r\nContent-length: 21\r\nUser: alice@example.orgX: y\r\n\r\n")
+                == "SYMBOLS SPAMC/1.5\r\nContent-length: 21\r\n\r\n")
     }
 }
 
