@@ -73,6 +73,7 @@ let package = Package(
         .testTarget(name: "MailWardenDeskTests", dependencies: [
             "MailWardenDesk", "MailWardenStore", "MailWardenCore", "MailWardenReports",
         ]),
+        .testTarget(name: "MailWardenNoticesTests", dependencies: ["MailWardenNotices", "MailWardenCore"]),
         // Golden-output tests of the `mailwarden` executable (run as a process); the store is linked to seed data.
         .testTarget(name: "MailWardenCLITests", dependencies: ["MailWardenStore", "MailWardenCore"]),
     ],

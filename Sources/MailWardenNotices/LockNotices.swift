@@ -6,24 +6,28 @@ import Dispatch
 import Foundation
 import Glibc
 import MailWardenCore
+import Synchronization
 
 public final class BackgroundLockNotifier: LockNotifier {
     private let queue = DispatchQueue(label: "mailwarden.lock-notices")
-    private let config: Config
+    /// The config whose notify_* settings a new notice follows (a reload replaces it).
+    private let current: Mutex<Config>
     private let warn: @Sendable (String) -> Void
     /// Seconds any one SMTP read/write or command may take.
     static let timeout = 10
 
     /// `warn` gets each failure as one line (the daemon's logger, the desk worker's stdout).
     public init(config: Config, warn: @escaping @Sendable (String) -> Void) {
-        self.config = config
+        current = Mutex(config)
         self.warn = warn
     }
 
-    var isEnabled: Bool { config.notifyEmail != nil || config.notifyCommand != nil }
+    /// Notices from now on follow `config` (a reload); those already handed over keep theirs.
+    public func replaceConfig(_ config: Config) { current.withLock { $0 = config } }
 
     public func identityLocked(_ lock: LockRecord, cause: LockCause) {
-        guard isEnabled else { return }
+        let config = current.withLock { $0 }
+        guard config.notifyEmail != nil || config.notifyCommand != nil else { return }
         guard case .object(let fields) = lock.json else { return }
         let json = JSONValue.object(fields + cause.jsonFields).rendered(indent: nil)
         queue.async { [config, warn] in
@@ -37,14 +41,21 @@ public final class BackgroundLockNotifier: LockNotifier {
                 }
             }
             if let command = config.notifyCommand {
-                Self.run(command, stdin: json + "\n", warn: warn, identity: lock.identity)
+                Self.run(command, stdin: json + "\n", timeout: Self.timeout, warn: warn, identity: lock.identity)
             }
         }
     }
 
     /// Waits until every notice handed over so far is sent or has failed: a process that exits
-    /// after its work (`desk --once`, `ingest --wait`) must not drop one.
-    public func finish() { queue.sync {} }
+    /// after its work (`desk --once`, `ingest --wait`) or on a stop must not drop one. False when
+    /// `timeout` (seconds) ran out first.
+    @discardableResult
+    public func finish(timeout: Int? = nil) -> Bool {
+        guard let timeout else { queue.sync {}; return true }
+        let done = DispatchSemaphore(value: 0)
+        queue.async { done.signal() }
+        return done.wait(timeout: .now() + .seconds(timeout)) == .success
+    }
 
     static func text(_ lock: LockRecord, cause: LockCause, json: String) -> String {
         let why = switch cause {
@@ -64,7 +75,7 @@ public final class BackgroundLockNotifier: LockNotifier {
         """
     }
 
-    static func run(_ command: String, stdin: String, warn: @Sendable (String) -> Void, identity: String) {
+    static func run(_ command: String, stdin: String, timeout: Int, warn: @Sendable (String) -> Void, identity: String) {
         // The hook's stdin is one end of a socket pair, not a pipe: a hook that exits or closes its
         // stdin unread makes the write fail with EPIPE, and only send(2) on a socket can be told
         // (MSG_NOSIGNAL) not to raise SIGPIPE, which would kill the daemon.
@@ -91,7 +102,13 @@ public final class BackgroundLockNotifier: LockNotifier {
             let deadline = Date().addingTimeInterval(Double(timeout))
             while p.isRunning && Date() < deadline { usleep(20_000) }
             if p.isRunning {
-                p.terminate()
+                // The shell forks the hook's commands: stop its whole process group (Process makes the
+                // shell the leader of one), a second later by force.
+                let group = -p.processIdentifier
+                kill(group, SIGTERM)
+                let grace = Date().addingTimeInterval(1)
+                while p.isRunning && Date() < grace { usleep(20_000) }
+                kill(group, SIGKILL)
                 warn("notify_command for \(identity) did not finish in \(timeout)s and was stopped")
             } else if p.terminationStatus != 0 {
                 warn("notify_command for \(identity) exited with status \(p.terminationStatus)")

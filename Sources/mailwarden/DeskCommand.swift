@@ -29,18 +29,24 @@ struct DeskCommand: ParsableCommand {
     static let idleMilliseconds = 200
 
     func run() throws {
-        // Blocked before any thread exists, so sigtimedwait below is the only one to take them.
-        var reloadSignal = sigset_t()
+        // Blocked before any thread exists, so sigtimedwait below (reload) and the stop thread are
+        // the only ones to take them.
+        var reloadSignal = sigset_t(), stopSignals = sigset_t()
         sigemptyset(&reloadSignal)
         sigaddset(&reloadSignal, SIGUSR1)
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGTERM)
+        sigaddset(&stopSignals, SIGINT)
         pthread_sigmask(SIG_BLOCK, &reloadSignal, nil)
+        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
 
         // Like ingest, the worker runs as the service user: it may be the first to create the store.
         var (config, store) = try options.openStore(creating: true)
-        var notifier = Self.notifier(config)
+        let notifier = Self.notifier(config)
         var worker = Self.worker(config, store, notifier: notifier)
         // A one-shot run must not exit with notices still unsent.
         defer { notifier.finish() }
+        Self.stopOnSignal(stopSignals, notifier: notifier)
         if !once { Self.log("started: store \(config.storeForDisplay), parse budget \(config.deskParseTimeout), parser memory \(config.deskParseMemory) bytes, config \(options.path)") }
         for warning in CheckConfig.complaintWarnings(config) { Self.log("warning: \(warning)") }
         while true {
@@ -64,7 +70,7 @@ struct DeskCommand: ParsableCommand {
             if Self.waitForSignal(reloadSignal, milliseconds: Self.idleMilliseconds) {
                 do {
                     config = try options.loadConfig()
-                    notifier = Self.notifier(config)
+                    notifier.replaceConfig(config)
                     worker = Self.worker(config, store, notifier: notifier)
                     Self.log("reload: new config from \(options.path) in force")
                 } catch {
@@ -96,6 +102,20 @@ struct DeskCommand: ParsableCommand {
     /// Sends the lock notices of complaint locks; a failed one is a warning line on stdout.
     static func notifier(_ config: Config) -> BackgroundLockNotifier {
         BackgroundLockNotifier(config: config, warn: { Self.log("warning: \($0)") })
+    }
+
+    /// SIGTERM, SIGINT: stops at once, once the lock notices already handed over are sent (a
+    /// report is filed in one commit or still queued, so stopping in the middle of one loses nothing).
+    static func stopOnSignal(_ signals: sigset_t, notifier: BackgroundLockNotifier) {
+        let thread = Thread {
+            var set = signals
+            var signal: Int32 = 0
+            while sigwait(&set, &signal) != 0 {}
+            if !notifier.finish(timeout: 30) { log("error: stopping with lock notices not sent: notify_smtp or notify_command did not finish in 30 s") }
+            Glibc.exit(0)
+        }
+        thread.name = "stop"
+        thread.start()
     }
 
     /// Unbuffered: a line reaches the journal (or a test) as soon as the report is done.

@@ -123,8 +123,17 @@ final class IsolatedParser: ReportParsing {
         environment["SWIFT_BACKTRACE"] = "enable=no"
         var envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { for a in argv + envp { free(a) } }
+        // The desk blocks its reload and stop signals for the threads that wait for them; the child
+        // starts with none blocked, so a stop (systemd signals the whole unit) ends it too.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, nil, &argv, &envp)
+        let rc = posix_spawn(&pid, executable, &actions, &attributes, &argv, &envp)
         close(toChild[0])
         close(fromChild[1])
         guard rc == 0 else {

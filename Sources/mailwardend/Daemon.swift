@@ -71,9 +71,10 @@ enum Daemon {
             logger.critical("\(error)")
             exit(75)
         }
-        let tokenizer: IdentityTokenizer?
+        // Made whatever identity_header says: a reload may turn tokens on.
+        let tokenizer: IdentityTokenizer
         do {
-            tokenizer = config.identityHeader == .token ? try StoreIdentityTokenizer(store: store) : nil
+            tokenizer = try StoreIdentityTokenizer(store: store)
         } catch {
             logger.critical("cannot read the token key from the store: \(error)")
             exit(75)
@@ -81,8 +82,8 @@ enum Daemon {
         // The endpoint's registry must back swift-metrics before the filter makes its metrics.
         let endpoint = config.metricsListen.map { _ in MetricsEndpoint(store: store, logger: logger) }
         endpoint?.bootstrap()
-        let filter = MailFilter(config: config, store: store, policyCache: policyCache, tokenizer: tokenizer,
-                                notifier: BackgroundLockNotifier(config: config, warn: { logger.warning("\($0)") }),
+        let notifier = BackgroundLockNotifier(config: config, warn: { logger.warning("\($0)") })
+        let filter = MailFilter(config: config, store: store, policyCache: policyCache, tokenizer: tokenizer, notifier: notifier,
                                 intake: DeskIntake(store: store, clock: SystemClock()),
                                 makeScanners: { makeScanners($0) }, clock: SystemClock(), logger: logger)
         do {
@@ -99,7 +100,7 @@ enum Daemon {
                 exit(71)
             }
         }
-        startReloadThread(filter: filter, path: configPath, store: store, logger: logger)
+        startReloadThread(filter: filter, notifier: notifier, path: configPath, store: store, logger: logger)
         startPruneThread(filter: filter, store: store, logger: logger)
         if let checkpointer { startCheckpointThread(checkpointer: checkpointer, logger: logger) }
         startHealthThread(filter: filter, store: store, logger: logger)
@@ -111,6 +112,9 @@ enum Daemon {
         // answer are committed before the process ends; the others already are.
         let unwritten = filter.writeBehind.flush(timeout: 10)
         if unwritten > 0 { logger.error("stopping with \(unwritten) count(s) of accepted messages not written: the store did not answer") }
+        // The lock notices of those counts, and any still being sent (each SMTP step and command is
+        // bounded; systemd allows 90 s for the stop).
+        if !notifier.finish(timeout: 30) { logger.error("stopping with lock notices not sent: notify_smtp or notify_command did not finish in 30 s") }
         logger.info("stopped (libmilter status \(status))")
         exit(status == 0 ? 0 : 70)
     }
@@ -133,7 +137,7 @@ enum Daemon {
     }
 
     /// SIGUSR1: parse the file again; a config that does not parse leaves the old one in force.
-    static func startReloadThread(filter: MailFilter, path: String, store: any Store, logger: Logger) {
+    static func startReloadThread(filter: MailFilter, notifier: BackgroundLockNotifier, path: String, store: any Store, logger: Logger) {
         let thread = Thread {
             var set = sigset_t()
             sigemptyset(&set)
@@ -143,11 +147,12 @@ enum Daemon {
                 guard sigwait(&set, &sig) == 0 else { continue }
                 switch loadConfig(path) {
                 case .success(let new):
-                    let old = filter.config
-                    if new.socket != old.socket || new.storePath != old.storePath || new.log != old.log || new.metricsListen != old.metricsListen {
-                        logger.warning("reload: socket, store, log and metrics_listen changes take effect only after a restart")
+                    let changed = restartOnlyChanges(from: filter.config, to: new)
+                    if !changed.isEmpty {
+                        logger.warning("reload: \(changed.joined(separator: ", ")) take effect only after a restart")
                     }
                     filter.replaceConfig(new)
+                    notifier.replaceConfig(new)
                     try? store.appendAudit(actor: "mailwardend", action: "reload", identity: nil, detail: path, at: filter.clock.now())
                     logger.info("reload: new config from \(path) in force for new connections")
                 case .failure(let e):
@@ -157,6 +162,18 @@ enum Daemon {
         }
         thread.name = "reload"
         thread.start()
+    }
+
+    /// The settings that changed and that only a restart puts in force: the socket, the store and
+    /// the logging are set up once.
+    static func restartOnlyChanges(from old: Config, to new: Config) -> [String] {
+        let settings: [(String, Bool)] = [
+            ("socket", new.socket != old.socket), ("socket_mode", new.socketMode != old.socketMode),
+            ("socket_group", new.socketGroup != old.socketGroup), ("store", new.storePath != old.storePath),
+            ("store_busy_timeout", new.storeBusyTimeout != old.storeBusyTimeout), ("log", new.log != old.log),
+            ("log_level", new.logLevel != old.logLevel), ("metrics_listen", new.metricsListen != old.metricsListen),
+        ]
+        return settings.filter(\.1).map(\.0)
     }
 
     /// The cache of the locks and overrides the milter enforces. For a store on this host, its policy

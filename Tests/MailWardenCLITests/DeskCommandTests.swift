@@ -24,6 +24,42 @@ import Testing
         }
     }
 
+    /// SIGTERM ends the worker by its own exit, once the lock notices it handed over are sent; it
+    /// used to die of the signal, notices still queued. Started as systemd starts it, with no signal
+    /// blocked (a test thread's blocked signals would otherwise pass to it).
+    @Test func sigtermStopsTheWorkerByItsOwnExit() throws {
+        let sandbox = try CLISandbox()
+        let out = sandbox.dir.appendingPathComponent("desk.out").path
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+        let arguments = [MailWardenExecutable.path, "desk", "--config", sandbox.configPath]
+        var argv = arguments.map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        var pid: pid_t = 0
+        try #require(posix_spawn(&pid, MailWardenExecutable.path, &actions, &attributes, &argv, environ) == 0)
+        let started = Date()
+        while !((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").contains("started"), Date().timeIntervalSince(started) < 10 {
+            usleep(20_000)
+        }
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if Date().timeIntervalSince(started) > 20 { kill(pid, SIGKILL) }
+            usleep(20_000)
+        }
+        // WIFEXITED and WEXITSTATUS, which Swift does not import.
+        #expect(status & 0x7f == 0 && (status >> 8) & 0xff == 0, "wait status \(status): ended by signal \(status & 0x7f)")
+    }
+
     @Test func aReportThatOutrunsOrKillsTheParserCostsItselfAndTheReportsAroundItAreFiled() throws {
         let sandbox = try CLISandbox(settings: "desk_parse_timeout = 1s\n")
         let store = try sandbox.store()

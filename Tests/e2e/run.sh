@@ -498,10 +498,18 @@ if mw_start "$CONF_N"; then
     expect_eq "(12) ... with automatic = true" true "$(jq -r .automatic "$NOTICE_JSON" 2>/dev/null)"
     check "(12) a lock notice was mailed through notify_smtp to ops@example.net" sink_wait_for "^Subject: MailWarden locked user:shop9" 30
 
-    sed -i 's/^mode = .*//' "$CONF_N" && echo "mode = monitor" >>"$CONF_N"
+    # The lock notices follow the reloaded notify_command (they kept the first config's before).
+    echo "notify_command = cat > $NOTICE_JSON.reloaded" >>"$CONF_N"
     kill -USR1 "$MW_PID"
     wait_until 10 grep -q "reload: new config" "$MW_LOG"
     check "(12) SIGUSR1 reloads the config" grep -q "reload: new config" "$MW_LOG"
+    for i in 1 2 3 4; do send_auth carol --header "Subject: $(new_tag) notice-reloaded-$i" "${SPAM[@]}"; done
+    expect_match "(12) after the reload carol's 4th spam is refused" '^550' "$(swaks_first_error)"
+    wait_until 15 test -s "$NOTICE_JSON.reloaded"
+    expect_eq "(12) the lock notice runs the reloaded notify_command" "sasl:carol@$REALM" "$(jq -r .identity "$NOTICE_JSON.reloaded" 2>/dev/null)"
+    sed -i 's/^mode = .*//' "$CONF_N" && echo "mode = monitor" >>"$CONF_N"
+    kill -USR1 "$MW_PID"
+    wait_until 10 test "$(grep -c "reload: new config" "$MW_LOG")" -ge 2
     send_auth bob --header "Subject: $(new_tag) after-reload" "${SPAM[@]}"
     send_auth bob --header "Subject: $(new_tag) after-reload" "${SPAM[@]}"
     send_auth bob --header "Subject: $(new_tag) after-reload" "${SPAM[@]}"
