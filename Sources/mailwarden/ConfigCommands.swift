@@ -13,12 +13,15 @@ struct CheckConfig: ParsableCommand {
 
     func run() throws {
         let config = try options.loadConfig()
-        let directory = (config.storePath as NSString).deletingLastPathComponent
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory.isEmpty ? "." : directory, isDirectory: &isDirectory),
-              isDirectory.boolValue else {
-            Output.printError("\(options.path): the directory of store \(config.storePath) does not exist: create it, writable by the user mailwardend runs as")
-            throw ExitCode.failure
+        // A PostgreSQL store is a server's: as postfix check does for its tables, the file is checked, not the server.
+        if !config.storeIsPostgreSQL {
+            let directory = (config.storePath as NSString).deletingLastPathComponent
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory.isEmpty ? "." : directory, isDirectory: &isDirectory),
+                  isDirectory.boolValue else {
+                Output.printError("\(options.path): the directory of store \(config.storeForDisplay) does not exist: create it, writable by the user mailwardend runs as")
+                throw ExitCode.failure
+            }
         }
         for warning in Self.complaintWarnings(config) { Output.printError("warning: \(options.path): \(warning)") }
         print("config OK: \(options.path)")

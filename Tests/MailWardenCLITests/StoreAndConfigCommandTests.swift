@@ -54,6 +54,15 @@ import Testing
         #expect(missing.status == 1 && missing.stderr.contains("does not exist"), "\(missing.stderr)")
     }
 
+    /// A PostgreSQL store has no directory to look for, and its password is never shown.
+    @Test func checkConfigPassesAPostgreSQLStoreWithoutShowingItsPassword() throws {
+        let sandbox = try CLISandbox()
+        try sandbox.writeConfig("store = postgresql://mailwarden:s3cret@db.example.net/mailwarden\n")
+        let run = try sandbox.run("check-config")
+        #expect(run.status == 0 && run.stdout == "config OK: \(sandbox.configPath)\n", "\(run.stderr)")
+        #expect(!(run.stdout + run.stderr).contains("s3cret"))
+    }
+
     @Test func commandsRefuseToCreateAStore() throws {
         let sandbox = try CLISandbox()
         let elsewhere = sandbox.dir.appendingPathComponent("none.db").path
