@@ -62,6 +62,9 @@ struct ScannerClient: Sendable {
                 return result
             }
             if ended { throw .closedEarly(receivedBytes: received.count) }
+            // A scanner that keeps sending a little never lets a read wait, where the deadline is
+            // checked; reading the answer again takes longer than its gaps once it is long.
+            if ContinuousClock.now >= deadline { throw .timedOut(.reply, after: limits.timeout) }
         }
     }
 }

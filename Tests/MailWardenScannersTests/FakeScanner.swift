@@ -15,6 +15,8 @@ final class FakeScanner: Sendable {
         case answer([[UInt8]])
         /// Sends this many bytes of nonsense, as fast as the client takes them.
         case flood(Int)
+        /// Sends `prefix`, then a byte a millisecond for `seconds`, then closes.
+        case trickle(prefix: [UInt8], seconds: Int)
     }
 
     let address: ScannerAddress
@@ -78,6 +80,10 @@ final class FakeScanner: Sendable {
             }
         case .flood(let count):
             _ = sendAll([UInt8](repeating: UInt8(ascii: "x"), count: count), to: connection)
+        case .trickle(let prefix, let seconds):
+            guard sendAll(prefix, to: connection) else { return }
+            let end = Date().addingTimeInterval(Double(seconds))
+            while Date() < end, sendAll([UInt8(ascii: "a")], to: connection) { usleep(1000) }
         }
     }
 

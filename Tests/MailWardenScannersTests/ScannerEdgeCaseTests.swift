@@ -118,6 +118,20 @@ func failure(of scanner: any SpamScanner) -> ScanFailure? {
         _ = fake.request()
     }
 
+    /// A scanner that keeps sending a little, never a whole answer, is given up on at the timeout:
+    /// the deadline was checked only when nothing had arrived, and re-reading a long answer between
+    /// bytes took longer than the gaps, so the reads never waited.
+    @Test(arguments: ScannerUnderTest.allCases)
+    func aTricklingAnswerTimesOut(kind: ScannerUnderTest) throws {
+        let status = kind == .spamd ? "SPAMD/1.1 0 EX_OK\r\n" : "HTTP/1.1 200 OK\r\n"
+        let fields = String(repeating: "X-Padding: \(String(repeating: "p", count: 100))\r\n", count: 6000)
+        let fake = try FakeScanner(.trickle(prefix: Array((status + fields + "X-Last: ").utf8), seconds: 8))
+        let started = ContinuousClock.now
+        let failed = failure(of: kind.make(fake.address, timeout: .seconds(1), maxResponseBytes: 1 << 20))
+        guard case .timedOut(.reply, _) = failed else { Issue.record("\(String(describing: failed))"); return }
+        #expect(ContinuousClock.now - started < .seconds(4))
+    }
+
     @Test(arguments: ScannerUnderTest.allCases)
     func aFloodOfNonsenseStopsAtTheExcerpt(kind: ScannerUnderTest) throws {
         // Fails on the first bytes instead of reading 4 MiB (or waiting for a line end).
