@@ -229,12 +229,24 @@ public final class MessageSession: MilterSession {
         }
         if message.keepsBytes {
             // libmilter hands the value without the space after the colon; put the line back together.
-            keepBytes(Array("\(name):\(value.first == " " || value.first == "\t" ? "" : " ")\(value)\r\n".utf8))
+            keepBytes(Self.crlfLines(Array("\(name):\(value.first == " " || value.first == "\t" ? "" : " ")\(value)\r\n".utf8)))
         }
         message.headersSeen += 1
         guard message.headersSeen <= config.maxHeaders, examinedHeaders.contains(key) else { return .proceed }
         message.headers[key, default: []].append(String(value.prefix(config.maxHeaderLength)))
         return .proceed
+    }
+
+    /// A folded field's lines, which the MTA separates with a bare LF, end in CRLF as delivered.
+    static func crlfLines(_ line: [UInt8]) -> [UInt8] {
+        guard line.dropLast(2).contains(10) else { return line }
+        var out: [UInt8] = []
+        out.reserveCapacity(line.count + 8)
+        for (i, byte) in line.enumerated() {
+            if byte == 10, i == 0 || line[i - 1] != 13 { out.append(13) }
+            out.append(byte)
+        }
+        return out
     }
 
     /// Kept only for a report or a scan, and only up to its cap: past that, no more is sent.

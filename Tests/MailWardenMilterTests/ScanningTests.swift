@@ -10,11 +10,14 @@ final class ScriptedScanner: SpamScanner {
     let address = ScannerAddress("127.0.0.1:783")!
     let failure: ScanFailure?
     let calls = Mutex<Int>(0)
+    /// The message of the last request.
+    let lastMessage = Mutex<[UInt8]>([])
 
     init(failure: ScanFailure? = nil) { self.failure = failure }
 
     func scan(_ request: ScanRequest) throws(ScanFailure) -> ScanResult {
         calls.withLock { $0 += 1 }
+        lastMessage.withLock { $0 = request.message }
         if let failure { throw failure }
         let spam = String(decoding: request.message, as: UTF8.self).contains("GTUBE")
         return ScanResult(scanner: name, isSpam: spam, score: spam ? 1000 : 0.5, requiredScore: 5, action: nil,
@@ -95,6 +98,15 @@ final class ScriptedScanner: SpamScanner {
         #expect(box.calls.withLock { $0 } == 1, "a stranger's mail is scanned")
         h.send(.init(auth: nil, recipients: ["<abuse@example.com>"], rcptMailer: "local", body: "GTUBE"))
         #expect(box.calls.withLock { $0 } == 1, "a report to an abuse mailbox is not")
+    }
+
+    /// The MTA separates a folded field's lines with a bare LF; the scanner gets them as delivered.
+    @Test func aFoldedFieldReachesTheScannerWithCRLFLineEnds() throws {
+        let box = ScriptedScanner()
+        let h = try harness(scanner: box)
+        #expect(h.send(.init(auth: "alice", headers: [("Subject", " a\n\tb"), ("To", " x@example.org")], body: "Hi.\r\n")).0 == .accept)
+        let sent = box.lastMessage.withLock { $0 }
+        #expect(String(decoding: sent, as: UTF8.self) == "Subject: a\r\n\tb\r\nTo: x@example.org\r\n\r\nHi.\r\n")
     }
 
     /// Headers ending within two bytes of the cap and no body: the scanners get no empty message.
