@@ -64,6 +64,18 @@ protocol SQLTransaction {
     var changes: Int { get }
 }
 
+extension SQLTransaction {
+    /// For an upgrade or a copy, which may take minutes on a large store: PostgreSQL's bounds on each
+    /// statement and lock wait (store_busy_timeout, meant for the message path) do not hold for the
+    /// rest of this transaction, which waits up to 5 minutes for a lock. SQLite has none to lift.
+    func allowLongStatements() throws {
+        guard dialect == .postgresql else { return }
+        try query("SET LOCAL statement_timeout = 0", [])
+        try query("SET LOCAL lock_timeout = '5min'", [])
+        try query("SET LOCAL idle_in_transaction_session_timeout = 0", [])
+    }
+}
+
 protocol SQLDatabase: AnyObject, Sendable {
     var dialect: SQLDialect { get }
     /// Where the database is, for messages: a file, or host:port/dbname (never a password).

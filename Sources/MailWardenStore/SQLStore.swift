@@ -57,6 +57,7 @@ public final class SQLStore: Store, @unchecked Sendable {
             return
         }
         try db.transaction(durable: true) { tx in
+            try tx.allowLongStatements()
             // Re-read under the write lock: another process (another host) may have migrated meanwhile.
             let current = try Schema.lockAndReadVersion(tx, db.dialect)
             for v in current..<migrations.count {

@@ -57,8 +57,10 @@ extension SQLStore {
         }
         // One snapshot of the source (other writers may go on; stop mailwardend for a copy that is also the last word).
         return try db.transaction(readOnly: true) { source in
-            try target.db.transaction(durable: true) { sink in
-                try Self.copiedTables.map { table in
+            try source.allowLongStatements()
+            return try target.db.transaction(durable: true) { sink in
+                try sink.allowLongStatements()
+                return try Self.copiedTables.map { table in
                     var copied = 0
                     let batch = table.name == "report_raw" || table.name == "evidence" ? 50 : Self.copyBatch
                     func columns(_ dialect: SQLDialect) -> [String] {

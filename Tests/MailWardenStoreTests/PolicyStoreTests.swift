@@ -122,6 +122,30 @@ import MailWardenCore
                 "the buckets at 100 and 130 have left the window")
     }
 
+    /// An upgrade of a large PostgreSQL store is not bound by store_busy_timeout, which bounds each
+    /// statement for the message path: rewriting the buckets failed at it, and the daemon could not start.
+    @Test func anUpgradeOfALargeStoreOutlastsTheStatementTimeout() throws {
+        guard Backend.available.contains(.postgresql) else { return }
+        let t = try TempStore(.postgresql)
+        do {
+            let s = try t.open()
+            try s.db.transaction { tx in
+                try tx.allowLongStatements()
+                try tx.query("INSERT INTO identities(name, first_seen, last_seen) SELECT 'sasl:u' || i, 0, 0 FROM generate_series(1, 1000) AS i")
+                try tx.query("""
+                    INSERT INTO window_events(identity_id, counter, at, amount)
+                    SELECT id, 'messages', at, 1 FROM identities, generate_series(1, 200) AS at
+                    """)
+                // Back to before the running totals (as in the test above).
+                try Schema.setVersion(tx, .postgresql, Schema.migrations(.postgresql).count - 2)
+                try tx.query("DROP INDEX complaint_events_at")
+                try tx.query("ALTER TABLE window_events DROP COLUMN running")
+            }
+        }
+        let upgraded = try SQLStore(database: PostgreSQLDatabase(conninfo: try #require(t.conninfo), statementTimeout: 50))
+        #expect(upgraded.schemaVersion == Schema.migrations(.postgresql).count)
+    }
+
     @Test(arguments: Backend.available) func aLockSurvivesReopeningAndOnlyOneIsActive(_ backend: Backend) throws {
         let t = try TempStore(backend)
         do {
