@@ -393,6 +393,15 @@ public struct Config: Sendable {
         return limits.overridden(by: override.limits)
     }
 
+    /// How long window events are kept: the longest window any identity is counted over (the
+    /// config's limits and the per-identity overrides), and at least 31 days for `show`.
+    public func windowRetention(overrides: some Sequence<IdentityOverride>) -> TimeSpan {
+        let windows = Counter.allCases.compactMap { limits[$0]?.window } + overrides.flatMap { override in
+            override.limits.values.compactMap { if case .limit(let limit) = $0 { limit.window } else { nil } }
+        }
+        return max(windows.max() ?? .days(1), .days(31))
+    }
+
     public func isExempt(_ identity: Identity, override: IdentityOverride?) -> Bool {
         exempt.contains(identity) || override?.exempt == true
     }

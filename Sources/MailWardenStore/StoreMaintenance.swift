@@ -17,7 +17,11 @@ extension SQLStore {
     static func pruneStatements(_ dialect: SQLDialect) -> [(sql: String, byOutboundRetention: Bool)] {
         [
             ("DELETE FROM outbound WHERE id IN (SELECT id FROM outbound WHERE at <= ? LIMIT \(pruneBatch))", true),
-            ("DELETE FROM held WHERE queue_id IN (SELECT queue_id FROM held WHERE at <= ? LIMIT \(pruneBatch))", true),
+            // Mail held under a lock still in force waits in the MTA's hold queue for a person.
+            ("""
+             DELETE FROM held WHERE queue_id IN (SELECT queue_id FROM held WHERE at <= ?
+               AND (lock_id IS NULL OR lock_id NOT IN (SELECT id FROM locks WHERE lifted_at IS NULL)) LIMIT \(pruneBatch))
+             """, true),
             ("""
              DELETE FROM window_events WHERE (identity_id, counter, at) IN
                (SELECT identity_id, counter, at FROM window_events WHERE at <= ? LIMIT \(pruneBatch))
@@ -29,7 +33,8 @@ extension SQLStore {
         ]
     }
 
-    /// Drops outbound-log and held rows older than `outboundRetention`, window events older than `windowRetention`.
+    /// Drops outbound-log rows older than `outboundRetention` and held rows as old but of a lock
+    /// lifted since, window events older than `windowRetention`.
     public func prune(now: Int64, outboundRetention: TimeSpan, windowRetention: TimeSpan) throws {
         for statement in Self.pruneStatements(db.dialect) {
             let cutoff = SQLValue.int(now - (statement.byOutboundRetention ? outboundRetention : windowRetention).seconds)

@@ -222,10 +222,11 @@ enum Daemon {
         let thread = Thread {
             while true {
                 let config = filter.config
-                let longest = Counter.allCases.compactMap { config.limits[$0]?.window }.max() ?? .days(1)
                 do {
+                    // An identity's override may count it over a longer window than the config's.
+                    let overrides = try store.policySnapshot().overrides.values
                     try store.prune(now: filter.clock.now(), outboundRetention: config.outboundLogRetention,
-                                    windowRetention: max(longest, .days(31)))
+                                    windowRetention: config.windowRetention(overrides: overrides))
                     try store.pruneReports(now: filter.clock.now(), retention: config.reportRetention)
                 } catch {
                     logger.warning("pruning the store failed (will retry): \(error)")

@@ -348,3 +348,31 @@ struct FailingStore: PolicyStore {
         #expect(inForce.reason == lock.reason && inForce.lockedAt == lock.lockedAt, "the lock in force, set by the third")
     }
 }
+
+@Suite struct RetentionTests {
+    /// An identity counted over a longer window than the config's (`mailwarden limits … 100/60d`)
+    /// keeps that window's counts through pruning, which kept only the config's longest (or 31 days).
+    @Test func pruningKeepsTheLongestWindowOfAnOverride() throws {
+        let h = try Harness("limit_messages = 1000/1d")
+        try h.store.setLimits([.messages: try #require(LimitOverride("100/60d"))], of: "sasl:bulk", by: "root", at: h.clock.now())
+        let accounting = IdentityAccounting(config: h.filter.config, store: h.store, clock: h.clock)
+        /// Sends `n` messages, one after the other; the outcome of the last, or of the first that did not pass.
+        func send(_ n: Int) throws -> AccountingOutcome? {
+            var outcome: AccountingOutcome?
+            for i in 0..<n {
+                let checked = try accounting.check("sasl:bulk")
+                if let refusal = checked.refusal { return refusal }
+                outcome = try accounting.count(MessageEvent(identity: "sasl:bulk", at: h.clock.now(), recipients: 1, spam: false,
+                                                            messageID: nil, queueID: "Q\(i)"), state: checked.state)
+                if case .locked = outcome { return outcome }
+            }
+            return outcome
+        }
+        #expect(try send(80)?.totals?[.messages] == 80)
+        h.clock.advance(.days(40))
+        let config = h.filter.config
+        try h.store.prune(now: h.clock.now(), outboundRetention: config.outboundLogRetention,
+                          windowRetention: config.windowRetention(overrides: try h.store.policySnapshot().overrides.values))
+        guard case .locked = try send(30) else { Issue.record("80 + 30 messages within 60 days must cross 100/60d"); return }
+    }
+}

@@ -303,6 +303,21 @@ import MailWardenCore
         #expect(try s.db.query("SELECT COUNT(*) FROM window_events WHERE at = 100").first?.first?.int == 0)
     }
 
+    /// Mail held under a lock still in force sits in the MTA's hold queue until a person acts: it
+    /// stays listed past the outbound log's retention, and goes once the lock is lifted.
+    @Test(arguments: Backend.available) func heldMailOfALockInForceOutlivesTheRetention(_ backend: Backend) throws {
+        let t = try TempStore(backend)
+        let s = try t.open()
+        _ = try s.lock(LockRecord(identity: "sasl:held", lockedAt: 100, lockedBy: "auto", automatic: true, reason: "spam"))
+        try s.recordLockedAttempt(identity: "sasl:held", at: 100, heldQueueID: "4Q1")
+        let monthsLater: Int64 = 100 + 40 * 86_400
+        try s.prune(now: monthsLater, outboundRetention: .days(30), windowRetention: .days(31))
+        #expect(try s.heldMessages(of: "sasl:held").map(\.queueID) == ["4Q1"])
+        #expect(try s.unlock(identity: "sasl:held", by: "root", reason: "released", at: monthsLater))
+        try s.prune(now: monthsLater, outboundRetention: .days(30), windowRetention: .days(31))
+        #expect(try s.heldMessages(of: "sasl:held").isEmpty)
+    }
+
     /// Pruning runs in write transactions beside the counts: each batch finds its rows by time
     /// through an index, so a store of millions of buckets with nothing to prune holds the write
     /// lock for a lookup, not for a read of every row.
