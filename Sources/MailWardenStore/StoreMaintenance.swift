@@ -20,7 +20,7 @@ extension SQLStore {
             // Mail held under a lock still in force waits in the MTA's hold queue for a person.
             ("""
              DELETE FROM held WHERE queue_id IN (SELECT queue_id FROM held WHERE at <= ?
-               AND (lock_id IS NULL OR lock_id NOT IN (SELECT id FROM locks WHERE lifted_at IS NULL)) LIMIT \(pruneBatch))
+               AND NOT EXISTS (SELECT 1 FROM locks WHERE locks.id = held.lock_id AND locks.lifted_at IS NULL) LIMIT \(pruneBatch))
              """, true),
             ("""
              DELETE FROM window_events WHERE (identity_id, counter, at) IN
