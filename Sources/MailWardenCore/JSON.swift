@@ -15,6 +15,17 @@ public indirect enum JSONValue: Sendable, Equatable {
     public static func text(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
     public static func int(_ n: Int?) -> JSONValue { n.map { .number(Int64($0)) } ?? .null }
 
+    /// The same value with U+0000 in its strings as U+FFFD, as the store keeps text: PostgreSQL's
+    /// jsonb, which reads a report's fields, refuses \u0000.
+    public func replacingNUL() -> JSONValue {
+        switch self {
+        case .string(let s): .string(s.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}"))
+        case .array(let items): .array(items.map { $0.replacingNUL() })
+        case .object(let fields): .object(fields.map { ($0.0.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}"), $0.1.replacingNUL()) })
+        case .number, .bool, .null: self
+        }
+    }
+
     /// Compact when `indent` is nil (one line, as NDJSON wants), else pretty.
     public func rendered(indent: Int? = 2) -> String {
         var out = ""

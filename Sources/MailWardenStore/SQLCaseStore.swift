@@ -76,7 +76,7 @@ extension SQLStore: CaseStore {
                 """, [SQLValue(Self.indexable(report.messageID)), .text(report.status.rawValue), .text(report.format), SQLValue(report.type?.rawValue),
                       SQLValue(report.reporter), .text(report.reporterAuthentication), SQLValue(report.reason),
                       SQLValue(report.identity), SQLValue(report.tracedBy?.rawValue),
-                      .text(report.fields.rendered(indent: nil)), SQLValue(Self.indexable(report.ticket)), .int(report.reportID)]).first?.first?.int else {
+                      .text(report.fields.replacingNUL().rendered(indent: nil)), SQLValue(Self.indexable(report.ticket)), .int(report.reportID)]).first?.first?.int else {
                 return .notQueued
             }
             try Self.tally(tx, format: report.format, type: report.type, status: report.status.rawValue)

@@ -94,6 +94,19 @@ import Testing
         #expect(tallies.reports.contains { $0.format == "unparsed" && $0.status == "triage" && $0.count == 1 })
     }
 
+    /// A stranger's report with a NUL in its subject (an encoded word says =00) waits in triage like
+    /// any other: on PostgreSQL its fields, read as jsonb by every listing, failed the whole queue.
+    @Test(arguments: Backend.available) func aNULInAReportsFieldsDoesNotStopTheTriageQueue(_ backend: Backend) throws {
+        let t = try TempStore(backend)
+        let s = try t.open()
+        let id = try Self.queue(s, "Subject: =?utf-8?q?x=00y?=\r\n\r\nhi\r\n", at: 100).reportID
+        let filing = Self.filing(id, status: .triage)
+        _ = try s.file(ReportFiling(reportID: id, messageID: nil, status: .triage, format: filing.format, type: nil, reporter: filing.reporter,
+                                    reporterAuthentication: filing.reporterAuthentication, reason: "no type", identity: nil, tracedBy: nil,
+                                    fields: .object([("subject", .string("x\u{0}y"))]), indicators: [], evidence: [], subjects: []))
+        #expect(try s.triageQueue().map(\.subjectLine) == ["x\u{FFFD}y"])
+    }
+
     @Test(arguments: Backend.available) func fileAndCountInOneTransaction(_ backend: Backend) throws {
         // A failure after the filing (here: the complaint count) rolls the filing back: the report
         // stays queued, so the retry files it and counts it, once.
