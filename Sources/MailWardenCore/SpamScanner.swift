@@ -98,6 +98,8 @@ public enum ScanFailure: Error, Sendable, Equatable, CustomStringConvertible {
     case responseTooBig(limit: Int)
     /// Not sent: the message is bigger than `scanner_max_size`.
     case messageTooBig(size: Int, limit: Int)
+    /// Not asked: it failed `failures` times in a row, and rests until `until` (Unix time).
+    case resting(failures: Int, until: Int64)
 
     public var description: String {
         switch self {
@@ -124,6 +126,8 @@ public enum ScanFailure: Error, Sendable, Equatable, CustomStringConvertible {
             return "the answer is over \(limit) bytes: does the `scanner` line name the right kind and port?"
         case .messageTooBig(let size, let limit):
             return "not scanned: the message has \(size) bytes, over scanner_max_size (\(limit))"
+        case .resting(let failures, let until):
+            return "not asked: it failed \(failures) times in a row; asked again from \(RFC3339.format(until))"
         }
     }
 }

@@ -487,6 +487,13 @@ public final class MessageSession: MilterSession {
                                   recipients: message.recipientAddresses, queueID: queueID, authenticatedUser: message.macros[MacroName.saslLogin] ?? identity)
         var failures: [String] = []
         for scanner in scanners {
+            if let resting = filter.scannerHealth.rest(of: scanner.label, at: now) {
+                // Said once, by the failure that started the rest; not on every message meanwhile.
+                filter.scannerHealth.recordFailure(scanner.label, resting, at: now)
+                summary.failed.append(scanner.name)
+                failures.append("\(scanner.label): \(resting)")
+                continue
+            }
             do {
                 let result = try scanner.scan(request)
                 let spam = config.scanning.spam.isSpam(result)

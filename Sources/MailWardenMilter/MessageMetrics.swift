@@ -103,6 +103,7 @@ extension ScanFailure {
         case .garbled, .responseTooBig: "bad_answer"
         case .scannerError: "scanner_error"
         case .messageTooBig: "too_big"
+        case .resting: "resting"
         }
     }
 }

@@ -7,11 +7,18 @@ import Synchronization
 public final class ScannerHealthBoard: Sendable {
     /// Latencies kept per scanner for the percentiles.
     static let window = 512
+    /// A scanner that failed this many times in a row is not asked for `restSeconds`, then the
+    /// next message asks it again: a stuck one would cost every message scanner_timeout (rspamd's
+    /// proxy treats its upstreams the same way).
+    static let failuresBeforeRest = 3
+    static let restSeconds: Int64 = 10
 
     private struct Entry {
         var health: ScannerHealth
         var latencies: [Int64] = []
         var next = 0
+        var failuresInARow = 0
+        var restingUntil: Int64 = 0
     }
 
     private let entries: Mutex<[String: Entry]>
@@ -25,6 +32,7 @@ public final class ScannerHealthBoard: Sendable {
     func recordScan(_ label: String, latency: Int64, spam: Bool, at: Int64) {
         metrics.scanned(label, microseconds: latency)
         update(label) { e in
+            e.failuresInARow = 0
             e.health.scans += 1
             if spam { e.health.spam += 1 }
             e.health.lastSuccessAt = at
@@ -36,13 +44,26 @@ public final class ScannerHealthBoard: Sendable {
     func recordFailure(_ label: String, _ failure: ScanFailure, at: Int64) {
         metrics.scanFailed(label, failure)
         update(label) { e in
-            if case .messageTooBig = failure {
+            switch failure {
+            case .messageTooBig:
                 e.health.skippedTooBig += 1
-                return
+            case .resting:
+                e.health.failures += 1
+            default:
+                e.health.failures += 1
+                e.health.lastError = failure.description
+                e.health.lastErrorAt = at
+                e.failuresInARow += 1
+                if e.failuresInARow >= Self.failuresBeforeRest { e.restingUntil = at + Self.restSeconds }
             }
-            e.health.failures += 1
-            e.health.lastError = failure.description
-            e.health.lastErrorAt = at
+        }
+    }
+
+    /// Why the scanner is not to be asked at `now` (it is resting), or nil.
+    func rest(of label: String, at now: Int64) -> ScanFailure? {
+        entries.withLock { all in
+            guard let e = all[label], e.failuresInARow >= Self.failuresBeforeRest, now < e.restingUntil else { return nil }
+            return .resting(failures: e.failuresInARow, until: e.restingUntil)
         }
     }
 

@@ -64,7 +64,7 @@ import Testing
             let h = try Harness("scanner = spamd 127.0.0.1:783", makeScanners: { _ in [scanner] }, metrics: MessageMetrics(factory: backend))
             h.send(.init(auth: "alice"))
             h.send(.init(auth: "alice"))
-            if scanner.failure == nil {
+            if scanner.failure.withLock({ $0 }) == nil {
                 let timed = try backend.expectTimer(Name.scanTime, [("scanner", scanner.label)]).values
                 #expect(timed == [40_000_000, 40_000_000], "the scanner's own latency, in nanoseconds")
             } else {

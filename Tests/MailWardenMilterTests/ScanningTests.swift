@@ -8,17 +8,18 @@ import MailWardenStore
 final class ScriptedScanner: SpamScanner {
     let name = "spamd"
     let address = ScannerAddress("127.0.0.1:783")!
-    let failure: ScanFailure?
+    /// How it fails (nil: it answers); a test may change it.
+    let failure: Mutex<ScanFailure?>
     let calls = Mutex<Int>(0)
     /// The message of the last request.
     let lastMessage = Mutex<[UInt8]>([])
 
-    init(failure: ScanFailure? = nil) { self.failure = failure }
+    init(failure: ScanFailure? = nil) { self.failure = Mutex(failure) }
 
     func scan(_ request: ScanRequest) throws(ScanFailure) -> ScanResult {
         calls.withLock { $0 += 1 }
         lastMessage.withLock { $0 = request.message }
-        if let failure { throw failure }
+        if let failure = failure.withLock({ $0 }) { throw failure }
         let spam = String(decoding: request.message, as: UTF8.self).contains("GTUBE")
         return ScanResult(scanner: name, isSpam: spam, score: spam ? 1000 : 0.5, requiredScore: 5, action: nil,
                           symbols: spam ? ["GTUBE"] : [], latencyMicroseconds: 40_000)
@@ -65,6 +66,32 @@ final class ScriptedScanner: SpamScanner {
         guard case .tempfail(let reply) = strict.send(gtube).0 else { Issue.record("scanner_failure = tempfail"); return }
         #expect(reply.code == "451")
         #expect(try strict.store.state(of: "sasl:alice").lock == nil, "a tempfailed message is not counted")
+    }
+
+    /// A stuck scanner cost every message scanner_timeout: after three failures in a row it is not
+    /// asked for 10 s (the messages go on per scanner_failure), then the next message asks it again;
+    /// an answer ends the run of failures.
+    @Test func aScannerFailingThreeTimesInARowRestsTenSeconds() throws {
+        let stuck = ScriptedScanner(failure: .timedOut(.reply, after: .seconds(10)))
+        let h = try harness(scanner: stuck)
+        for _ in 0..<10 { #expect(h.send(gtube).0 == .accept) }
+        #expect(stuck.calls.withLock { $0 } == 3)
+        #expect(h.filter.scannerHealth.snapshot().first?.failures == 10, "the rests are failures too")
+        h.clock.advance(TimeSpan(seconds: 10))
+        #expect(h.send(gtube).0 == .accept)
+        #expect(stuck.calls.withLock { $0 } == 4, "asked again after its rest")
+        #expect(h.send(gtube).0 == .accept)
+        #expect(stuck.calls.withLock { $0 } == 4, "failing again, it rests again")
+
+        h.clock.advance(TimeSpan(seconds: 10))
+        stuck.failure.withLock { $0 = nil }
+        #expect(h.send(gtube).0 == .accept)
+        stuck.failure.withLock { $0 = .refused }
+        for _ in 0..<2 { h.send(.init(auth: "bob")) }
+        #expect(stuck.calls.withLock { $0 } == 7, "an answer started the count of failures again")
+        let strict = try harness("scanner_failure = tempfail", scanner: ScriptedScanner(failure: .refused))
+        for _ in 0..<3 { _ = strict.send(.init(auth: "carol")) }
+        guard case .tempfail = strict.send(.init(auth: "carol")).0 else { Issue.record("a resting scanner fails as scanner_failure says"); return }
     }
 
     @Test func inboundMailAndAbuseReportsAreNotScannedByDefault() throws {
