@@ -270,7 +270,8 @@ public struct Config: Sendable {
         identityRules = IdentityRules(rules)
 
         var spam: [SpamHeaderRule] = []
-        for e in raw.values("spam_header") {
+        // `spam_header =` with no value: none at all (the defaults off).
+        for e in raw.values("spam_header") where !e.value.isEmpty {
             let words = e.value.split(separator: " ", maxSplits: 1).map(String.init)
             guard words.count == 2 else {
                 fail(e, "spam_header takes NAME /regex/, e.g. `X-Spam-Flag /^yes/i`; got `\(e.value)`")
@@ -291,7 +292,13 @@ public struct Config: Sendable {
             fail(raw.values("lock_reply").last!, "lock_reply must be one line of at most 400 bytes")
         }
         lockCooldown = duration("lock_cooldown")
-        exempt = Set(listItems("exempt").map(\.1))
+        exempt = Set(listItems("exempt").compactMap { e, item in
+            guard IdentityForm.holds(for: item) else {
+                fail(e, "exempt: `\(item)` is not an identity: \(IdentityForm.hint)")
+                return nil
+            }
+            return item
+        })
         trustedNetworks = listItems("trusted_networks").compactMap { e, item in
             guard let n = IPNetwork(item) else {
                 fail(e, "trusted_networks: `\(item)` is not an address or CIDR network")
@@ -302,6 +309,12 @@ public struct Config: Sendable {
         localDaemonName = text("local_daemon_name") ?? ""
         notifyEmail = text("notify_email")
         notifyFrom = text("notify_from") ?? "mailwarden@localhost"
+        // Each goes into an SMTP command as it is: one bare address (a list: an alias of your MTA).
+        for key in ["notify_email", "notify_from"] {
+            if let e = raw.values(key).last, !e.value.isEmpty, !Self.isBareAddress(e.value) {
+                fail(e, "\(key) must be one address such as ops@example.net (for several, an alias of your MTA); got `\(e.value)`")
+            }
+        }
         notifySMTP = text("notify_smtp") ?? "127.0.0.1:25"
         if let e = raw.values("notify_smtp").last, HostPort(e.value) == nil {
             fail(e, "notify_smtp must be HOST:PORT, e.g. 127.0.0.1:25; got `\(e.value)`")
@@ -385,6 +398,13 @@ public struct Config: Sendable {
             return parts.count == 1 || !parts[1].isEmpty
         }
         return false
+    }
+
+    /// local@domain with no spaces, angle brackets or commas: what goes between MAIL FROM's or RCPT TO's brackets.
+    static func isBareAddress(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        return parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty && text.utf8.count <= 254
+            && !text.contains(where: { $0.isWhitespace || "<>,;\"()[]\\".contains($0) || ($0.asciiValue.map { $0 < 0x20 } ?? false) })
     }
 
     /// The limits for an identity, with its per-identity overrides applied.

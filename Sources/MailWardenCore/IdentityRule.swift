@@ -9,6 +9,17 @@
 /// The name of one sender as MailWarden counts it: the rule's prefix and the captured value.
 public typealias Identity = String
 
+public enum IdentityForm {
+    /// Whether `text` has the form of every identity, PREFIX:value.
+    public static func holds(for text: String) -> Bool {
+        guard let colon = text.firstIndex(of: ":") else { return false }
+        return colon != text.startIndex && text.index(after: colon) != text.endIndex
+    }
+
+    /// What an admin is told who named an identity otherwise.
+    public static let hint = "an identity is PREFIX:VALUE as stored, e.g. sasl:alice@example.net (see 'mailwarden identities')"
+}
+
 /// What a message's envelope and headers say, as far as identity rules need it.
 public protocol MessageFacts {
     func macro(_ name: String) -> String?

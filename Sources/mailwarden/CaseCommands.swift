@@ -381,9 +381,7 @@ struct TriageCategorize: ParsableCommand {
             }
             return CaseSubject(kind: .domain, value: domain, type: type)
         case .identity:
-            guard text.split(separator: ":", maxSplits: 1).count == 2, !text.hasPrefix(":") else {
-                throw ValidationError("an identity is PREFIX:VALUE as stored, e.g. sasl:alice@example.net (see 'mailwarden identities')")
-            }
+            guard IdentityForm.holds(for: text) else { throw ValidationError(IdentityForm.hint) }
             return CaseSubject(kind: .identity, value: text, type: type)
         }
     }

@@ -77,9 +77,7 @@ struct IdentityArgument: ParsableArguments {
     var identity: Identity
 
     func validate() throws {
-        guard let colon = identity.firstIndex(of: ":"), colon != identity.startIndex, identity.index(after: colon) != identity.endIndex else {
-            throw ValidationError("an identity is PREFIX:VALUE as stored, e.g. sasl:alice@example.net (see 'mailwarden identities')")
-        }
+        guard IdentityForm.holds(for: identity) else { throw ValidationError(IdentityForm.hint) }
     }
 }
 

@@ -86,7 +86,17 @@ import Testing
         ("socket_mode = 0666", 2, "not world-writable"),
         ("just some words", 2, "expected `key = value`"),
         ("spam_header = X-Spam-Flag", 2, "spam_header takes NAME /regex/"),
+        // An exemption that names no identity never matches: the customer it meant gets locked.
+        ("exempt = newsletter@example.com", 2, "exempt: `newsletter@example.com` is not an identity"),
+        ("notify_email = ops@example.net, boss@example.net", 2, "notify_email must be one address"),
+        ("notify_from = MailWarden <mw@example.net>", 2, "notify_from must be one address"),
     ]
+
+    /// `spam_header =` (no value) turns the default upstream headers off.
+    @Test func anEmptySpamHeaderTurnsTheDefaultsOff() throws {
+        #expect(try Config.parse(text: "", file: "a.conf").spamHeaders.count == 3)
+        #expect(try Config.parse(text: "spam_header =\n", file: "a.conf").spamHeaders.isEmpty)
+    }
 
     @Test(arguments: badLines)
     func aBadLineNamesFileLineAndProblem(line: String, number: Int, message: String) {
