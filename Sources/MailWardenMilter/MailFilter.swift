@@ -65,9 +65,11 @@ public final class MailFilter: Sendable {
 
     /// Puts a new snapshot in force for connections that start from now on.
     public func replaceConfig(_ config: Config) {
-        let plan = SessionPlan(config: config, scanners: makeScanners(config.scanning), clock: clock, store: store, cache: policyCache,
+        let scanners = makeScanners(config.scanning)
+        let plan = SessionPlan(config: config, scanners: scanners, clock: clock, store: store, cache: policyCache,
                                writeBehind: writeBehind)
         current.withLock { $0 = plan }
+        scannerHealth.keepOnly(labels: scanners.map(\.label))
     }
 
     /// Counts what was accepted uncounted while the store failed, in order, each in its own second; a

@@ -75,6 +75,12 @@ public final class ScannerHealthBoard: Sendable {
         }
     }
 
+    /// Keeps only the scanners a reloaded config names (a removed one is no longer listed); a new
+    /// one is listed from its first scan.
+    public func keepOnly(labels: [String]) {
+        entries.withLock { all in all = all.filter { labels.contains($0.key) } }
+    }
+
     /// Every scanner's figures, in label order.
     public func snapshot() -> [ScannerHealth] {
         entries.withLock { all in

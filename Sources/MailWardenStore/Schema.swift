@@ -287,7 +287,33 @@ enum Schema {
         CREATE INDEX held_at ON held(at);
         \(complaintsByTime)
         """,
+        // 12: each host's scanner health.
+        scannerHealthByHost(integer: "INTEGER", suffix: " WITHOUT ROWID"),
     ]
+
+    /// Each host reports its own scanners: hosts sharing a store each wrote theirs over the others'
+    /// (a spamd on 127.0.0.1 is a different one on each), and one host's dead spamd could show as up.
+    /// The figures are rewritten every 5 seconds, so the old rows are simply dropped.
+    private static func scannerHealthByHost(integer: String, suffix: String = "") -> String {
+        """
+        DROP TABLE scanner_health;
+        CREATE TABLE scanner_health(
+            host TEXT NOT NULL,
+            label TEXT NOT NULL,
+            scans \(integer) NOT NULL,
+            spam \(integer) NOT NULL,
+            failures \(integer) NOT NULL,
+            skipped_too_big \(integer) NOT NULL,
+            last_error TEXT,
+            last_error_at \(integer),
+            last_success_at \(integer),
+            latency_p50_us \(integer),
+            latency_p99_us \(integer),
+            updated_at \(integer) NOT NULL,
+            PRIMARY KEY(host, label)
+        )\(suffix);
+        """
+    }
 
     private static let complaintsByTime = "CREATE INDEX complaint_events_at ON complaint_events(at);"
 
@@ -512,5 +538,7 @@ enum Schema {
         """,
         // 5: as SQLite's 11, complaints pruned by time.
         complaintsByTime,
+        // 6: as SQLite's 12.
+        scannerHealthByHost(integer: "BIGINT"),
     ]
 }

@@ -38,8 +38,9 @@ extension SQLStore {
                                              "report_count", "identity", "traced_by", "resolved_at", "resolved_by", "resolution_note"], order: "id"),
         CopiedTable(name: "case_reports", columns: ["case_id", "report_id"], order: "case_id, report_id"),
         CopiedTable(name: "evidence", columns: ["id", "report_id", "filename", "content_type", "size", "sha256", "bytes"], order: "id"),
-        CopiedTable(name: "scanner_health", columns: ["label", "scans", "spam", "failures", "skipped_too_big", "last_error", "last_error_at",
-                                                      "last_success_at", "latency_p50_us", "latency_p99_us", "updated_at"], order: "label"),
+        CopiedTable(name: "scanner_health", columns: ["host", "label", "scans", "spam", "failures", "skipped_too_big", "last_error",
+                                                      "last_error_at", "last_success_at", "latency_p50_us", "latency_p99_us", "updated_at"],
+                    order: "host, label"),
         CopiedTable(name: "report_tallies", columns: ["format", "type", "status", "count"], order: "format, type, status"),
         CopiedTable(name: "desk_tallies", columns: ["event", "count"], order: "event"),
     ]

@@ -44,33 +44,33 @@ extension SQLStore {
 }
 
 extension SQLStore {
-    /// Replaces the stored scanner health with the daemon's current figures.
-    public func saveScannerHealth(_ rows: [ScannerHealth], at: Int64) throws {
+    /// Replaces this host's stored scanner health with its daemon's current figures.
+    public func saveScannerHealth(_ rows: [ScannerHealth], host: String, at: Int64) throws {
         try db.transaction { tx in
-            try tx.query("DELETE FROM scanner_health")
+            try tx.query("DELETE FROM scanner_health WHERE host = ?", [.text(host)])
             for h in rows {
                 try tx.query("""
-                    INSERT INTO scanner_health(label, scans, spam, failures, skipped_too_big, last_error, last_error_at,
+                    INSERT INTO scanner_health(host, label, scans, spam, failures, skipped_too_big, last_error, last_error_at,
                                                last_success_at, latency_p50_us, latency_p99_us, updated_at)
-                    VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, [.text(h.label), .int(Int64(h.scans)), .int(Int64(h.spam)), .int(Int64(h.failures)),
+                    VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, [.text(host), .text(h.label), .int(Int64(h.scans)), .int(Int64(h.spam)), .int(Int64(h.failures)),
                           .int(Int64(h.skippedTooBig)), SQLValue(h.lastError), SQLValue(h.lastErrorAt), SQLValue(h.lastSuccessAt),
                           SQLValue(h.latencyP50), SQLValue(h.latencyP99), .int(at)])
             }
         }
     }
 
-    /// The scanner health the daemon last wrote, with when it wrote it.
-    public func scannerHealth() throws -> [(health: ScannerHealth, updatedAt: Int64)] {
+    /// The scanner health each host's daemon last wrote, with the host and when it wrote it.
+    public func scannerHealth() throws -> [(host: String, health: ScannerHealth, updatedAt: Int64)] {
         try db.query("""
-            SELECT label, scans, spam, failures, skipped_too_big, last_error, last_error_at, last_success_at,
+            SELECT host, label, scans, spam, failures, skipped_too_big, last_error, last_error_at, last_success_at,
                    latency_p50_us, latency_p99_us, updated_at
-            FROM scanner_health ORDER BY label
+            FROM scanner_health ORDER BY host, label
             """).map { r in
             func n(_ i: Int) -> Int { Int(r[i].int ?? 0) }
-            return (ScannerHealth(label: r[0].text ?? "", scans: n(1), spam: n(2), failures: n(3), skippedTooBig: n(4),
-                                  lastError: r[5].text, lastErrorAt: r[6].int, lastSuccessAt: r[7].int,
-                                  latencyP50: r[8].int, latencyP99: r[9].int), r[10].int ?? 0)
+            return (r[0].text ?? "", ScannerHealth(label: r[1].text ?? "", scans: n(2), spam: n(3), failures: n(4), skippedTooBig: n(5),
+                                                   lastError: r[6].text, lastErrorAt: r[7].int, lastSuccessAt: r[8].int,
+                                                   latencyP50: r[9].int, latencyP99: r[10].int), r[11].int ?? 0)
         }
     }
 }

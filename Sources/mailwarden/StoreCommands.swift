@@ -39,7 +39,7 @@ struct Status: ParsableCommand {
                 ("identity_rules", .array(rules.map(JSONValue.string))),
                 ("scanners", .array(scanners.map { s in
                     guard case .object(let fields) = s.health.json else { return s.health.json }
-                    return .object(fields + [("reported_at", .time(s.updatedAt))])
+                    return .object(fields + [("host", .string(s.host)), ("reported_at", .time(s.updatedAt))])
                 })),
             ]))
         }
@@ -60,13 +60,13 @@ struct Status: ParsableCommand {
             ["limits", limitText],
             ["lock action", config.lockAction.rawValue],
         ] + rules.enumerated().map { i, rule in [i == 0 ? "identity rules" : "", "\(i + 1). \(rule)"] }
-          + scanners.enumerated().map { i, s in [i == 0 ? "scanners" : "", Self.describe(s.health, at: s.updatedAt)] })
+          + scanners.enumerated().map { i, s in [i == 0 ? "scanners" : "", Self.describe(s.health, host: s.host, at: s.updatedAt)] })
             .map { $0.map(TableCell.init) }).rendered)
     }
 
-    /// `spamd 127.0.0.1:783: up, 120 scans (8 spam), 2 failures, p50 34.4 ms p99 46.0 ms; last error …`
-    static func describe(_ h: ScannerHealth, at: Int64) -> String {
-        var text = "\(h.label): \(h.isUp ? "up" : "DOWN"), \(h.scans) scans (\(h.spam) spam), \(h.failures) failures"
+    /// `spamd 127.0.0.1:783 on mx1: up, 120 scans (8 spam), 2 failures, p50 34.4 ms p99 46.0 ms; last error …`
+    static func describe(_ h: ScannerHealth, host: String, at: Int64) -> String {
+        var text = "\(h.label) on \(host): \(h.isUp ? "up" : "DOWN"), \(h.scans) scans (\(h.spam) spam), \(h.failures) failures"
         if h.skippedTooBig > 0 { text += ", \(h.skippedTooBig) too big" }
         if let p50 = h.latencyP50, let p99 = h.latencyP99 {
             text += String(format: ", p50 %.1f ms p99 %.1f ms", Double(p50) / 1000, Double(p99) / 1000)

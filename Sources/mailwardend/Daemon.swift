@@ -254,15 +254,19 @@ enum Daemon {
         thread.start()
     }
 
-    /// Writes the scanners' health to the store every 5 seconds, for `mailwarden status`.
+    /// Writes this host's scanners' health to the store every 5 seconds, for `mailwarden status`.
     static func startHealthThread(filter: MailFilter, store: any Store, logger: Logger) {
+        let host = hostName()
         let thread = Thread {
             var lastError: String?
+            var reported = false
             while true {
                 let health = filter.scannerHealth.snapshot()
                 do {
-                    // No scanner configured, nothing to report: no write every 5 seconds.
-                    if !health.isEmpty { try store.saveScannerHealth(health, at: filter.clock.now()) }
+                    // No scanner configured, nothing to report: no write every 5 seconds (once more
+                    // after a reload removed the last one, to drop its row).
+                    if !health.isEmpty || reported { try store.saveScannerHealth(health, host: host, at: filter.clock.now()) }
+                    reported = !health.isEmpty
                     lastError = nil
                 } catch {
                     // Say it once, not every 5 seconds.
@@ -274,6 +278,13 @@ enum Daemon {
         }
         thread.name = "scanner-health"
         thread.start()
+    }
+
+    /// This machine's name as gethostname(2) gives it (no lookup), which tells hosts sharing a store apart.
+    static func hostName() -> String {
+        var name = [CChar](repeating: 0, count: 256)
+        guard gethostname(&name, name.count - 1) == 0 else { return "localhost" }
+        return String(cString: name)
     }
 
     static func fail(_ code: Int32, _ message: String) -> Never {

@@ -1,7 +1,7 @@
 // A minimal HTTP/1.x listener for Prometheus scrapes: GET of one path, one connection at a time,
 // `Connection: close`. A scrape every few seconds needs no more, and it keeps an HTTP stack (and the
 // libcurl that Foundation's networking would link in) out of the milter. Everything a client sends
-// is bounded: the request head (8 KiB) and the time to send it and read the answer (5 s).
+// is bounded: the request head (8 KiB) and the whole connection's time (5 s), however it trickles.
 import Foundation
 import Glibc
 import MailWardenCore
@@ -43,20 +43,22 @@ final class ScrapeListener: Sendable {
             let client = accept(fd, nil, nil)
             guard client >= 0 else { continue }
             _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-            var timeout = timeval(tv_sec: Self.timeoutSeconds, tv_usec: 0)
-            setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            if let head = Self.readHead(client) { Self.send(Self.answer(to: head, body), to: client) }
+            // Non-blocking: every wait is a poll against the connection's deadline.
+            _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
+            let deadline = ContinuousClock.now + .seconds(Self.timeoutSeconds)
+            if let head = Self.readHead(client, before: deadline) { Self.send(Self.answer(to: head, body), to: client, before: deadline) }
             close(client)
         }
     }
 
     /// The request head up to its blank line, or nil when the client is too slow, too long or gone.
-    static func readHead(_ client: Int32) -> [UInt8]? {
+    static func readHead(_ client: Int32, before deadline: ContinuousClock.Instant) -> [UInt8]? {
         var head: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1024)
         while head.count < maxRequest {
+            guard wait(for: POLLIN, on: client, before: deadline) else { return nil }
             let n = recv(client, &chunk, min(chunk.count, maxRequest - head.count), 0)
+            if n < 0 && (errno == EAGAIN || errno == EINTR) { continue }
             guard n > 0 else { return nil }
             head += chunk[..<n]
             if head.count >= 4, head.indices.dropFirst(3).contains(where: { head[$0 - 3] == 13 && head[$0 - 2] == 10 && head[$0 - 1] == 13 && head[$0] == 10 }) {
@@ -86,13 +88,23 @@ final class ScrapeListener: Sendable {
         Array("HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.count)\r\n\(extra)Connection: close\r\n\r\n".utf8) + body
     }
 
-    static func send(_ bytes: [UInt8], to client: Int32) {
+    static func send(_ bytes: [UInt8], to client: Int32, before deadline: ContinuousClock.Instant) {
         var sent = 0
-        while sent < bytes.count {
+        while sent < bytes.count, wait(for: POLLOUT, on: client, before: deadline) {
             let n = bytes.withUnsafeBytes { Glibc.send(client, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && (errno == EAGAIN || errno == EINTR) { continue }
             guard n > 0 else { return }
             sent += n
         }
+    }
+
+    /// Whether the socket became ready for `events` before `deadline`.
+    static func wait(for events: Int32, on client: Int32, before deadline: ContinuousClock.Instant) -> Bool {
+        let left = (deadline - ContinuousClock.now).components
+        let milliseconds = left.seconds * 1000 + left.attoseconds / 1_000_000_000_000_000
+        guard milliseconds > 0 else { return false }
+        var ready = pollfd(fd: client, events: Int16(events), revents: 0)
+        return poll(&ready, 1, Int32(milliseconds)) == 1
     }
 
     private static func errorText() -> String { String(cString: strerror(errno)) }

@@ -94,6 +94,16 @@ final class ScriptedScanner: SpamScanner {
         guard case .tempfail = strict.send(.init(auth: "carol")).0 else { Issue.record("a resting scanner fails as scanner_failure says"); return }
     }
 
+    /// A scanner a reload removed is no longer reported (it stayed listed with its last state).
+    @Test func aScannerRemovedByAReloadIsNoLongerReported() throws {
+        let scanner = ScriptedScanner()
+        let h = try Harness("scanner = spamd 127.0.0.1:783\n", makeScanners: { $0.scanners.isEmpty ? [] : [scanner] })
+        h.send(gtube)
+        #expect(h.filter.scannerHealth.snapshot().map(\.label) == ["spamd 127.0.0.1:783"])
+        h.filter.replaceConfig(try Config.parse(text: "limit_spam = 2/1h\n", file: "reloaded.conf"))
+        #expect(h.filter.scannerHealth.snapshot().isEmpty)
+    }
+
     @Test func inboundMailAndAbuseReportsAreNotScannedByDefault() throws {
         let box = ScriptedScanner()
         let h = try harness("abuse_mailboxes = abuse@*", scanner: box)

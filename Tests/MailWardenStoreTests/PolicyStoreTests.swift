@@ -108,9 +108,10 @@ import MailWardenCore
             for at: Int64 in [100, 100, 130, 170] { _ = try s.record(event("m", at: at, rcpts: 2), windows: Self.hour) }
             try s.db.transaction { tx in
                 try tx.query("UPDATE window_events SET running = 0")
-                // Back to before the running totals, the migration before the indexes for pruning.
+                // Back to before the running totals (followed by the indexes for pruning and the
+                // scanner health by host).
                 let migrations = Schema.migrations(backend == .sqlite ? .sqlite : .postgresql).count
-                try Schema.setVersion(tx, backend == .sqlite ? .sqlite : .postgresql, migrations - 2)
+                try Schema.setVersion(tx, backend == .sqlite ? .sqlite : .postgresql, migrations - 3)
                 let pruningIndexes = backend == .sqlite ? ["window_events_at", "held_at", "complaint_events_at"] : ["complaint_events_at"]
                 for index in pruningIndexes { try tx.query("DROP INDEX \(index)") }
                 try tx.query("ALTER TABLE window_events DROP COLUMN running")
@@ -137,7 +138,7 @@ import MailWardenCore
                     SELECT id, 'messages', at, 1 FROM identities, generate_series(1, 200) AS at
                     """)
                 // Back to before the running totals (as in the test above).
-                try Schema.setVersion(tx, .postgresql, Schema.migrations(.postgresql).count - 2)
+                try Schema.setVersion(tx, .postgresql, Schema.migrations(.postgresql).count - 3)
                 try tx.query("DROP INDEX complaint_events_at")
                 try tx.query("ALTER TABLE window_events DROP COLUMN running")
             }
@@ -301,6 +302,23 @@ import MailWardenCore
         let ids = try s.db.query("SELECT message_id FROM outbound ORDER BY at").map { $0[0].text }
         #expect(ids == ["<new@x>"])
         #expect(try s.db.query("SELECT COUNT(*) FROM window_events WHERE at = 100").first?.first?.int == 0)
+    }
+
+    /// Hosts sharing a store each report their own scanners: each wrote over the others' figures
+    /// under the same label, so one host's dead spamd could show as up.
+    @Test(arguments: Backend.available) func eachHostReportsItsOwnScannersHealth(_ backend: Backend) throws {
+        let t = try TempStore(backend)
+        let s = try t.open()
+        var down = ScannerHealth(label: "spamd 127.0.0.1:783")
+        down.failures = 3
+        down.lastError = "connection refused"
+        down.lastErrorAt = 100
+        try s.saveScannerHealth([down], host: "mx1", at: 100)
+        try s.saveScannerHealth([ScannerHealth(label: "spamd 127.0.0.1:783", scans: 5, spam: 0, failures: 0, skippedTooBig: 0, lastError: nil,
+                                               lastErrorAt: nil, lastSuccessAt: 101, latencyP50: nil, latencyP99: nil)], host: "mx2", at: 101)
+        #expect(try s.scannerHealth().map { "\($0.host) \($0.health.isUp ? "up" : "down")" } == ["mx1 down", "mx2 up"])
+        try s.saveScannerHealth([], host: "mx2", at: 105)
+        #expect(try s.scannerHealth().map(\.host) == ["mx1"], "a host whose scanners a reload removed reports none")
     }
 
     /// Mail held under a lock still in force sits in the MTA's hold queue until a person acts: it

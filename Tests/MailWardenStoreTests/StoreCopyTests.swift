@@ -40,7 +40,7 @@ import Testing
         _ = try CaseStoreTests.queue(s, "Subject: waiting\r\n\r\nnot parsed yet\r\n", at: 2400)
         try s.saveScannerHealth([ScannerHealth(label: "spamd 127.0.0.1:783", scans: 30, spam: 6, failures: 1, skippedTooBig: 0,
                                                lastError: "timeout", lastErrorAt: 1050, lastSuccessAt: 1060, latencyP50: 30_000, latencyP99: 90_000)],
-                                at: 1070)
+                                host: "mx1", at: 1070)
     }
 
     /// What an admin and the daemon can read of a store.
@@ -77,7 +77,7 @@ import Testing
             figures = try s.figures(now: 3000)
             let status = try s.status()
             counts = [status.identities, status.activeLocks, status.held, status.outbound, status.audit]
-            health = try s.scannerHealth().map { "\($0.health) \($0.updatedAt)" }
+            health = try s.scannerHealth().map { "\($0.host) \($0.health) \($0.updatedAt)" }
         }
     }
 

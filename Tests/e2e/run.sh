@@ -767,6 +767,14 @@ if mw_start "$CONF_X" && desk_start "$CONF_X"; then
     expect_eq "(17) a silent client does not stop the next scrape" 200 \
         "$(curl -s -o /dev/null -w '%{http_code}' --max-time 15 "http://127.0.0.1:$METRICS_PORT/metrics")"
     exec 4<&-
+    # One that sends a byte every 2 s (each read is quick) holds it for at most the connection's 5 s:
+    # timed per read, it held it for as long as it trickled (here 40 s, bounded by the loop).
+    (exec 5<>"/dev/tcp/127.0.0.1/$METRICS_PORT"; for _ in $(seq 20); do printf a >&5 2>/dev/null || break; sleep 2; done) &
+    TRICKLER=$!
+    sleep 0.5
+    expect_eq "(17) a client trickling its request does not stop the next scrape for long" 200 \
+        "$(curl -s -o /dev/null -w '%{http_code}' --max-time 12 "http://127.0.0.1:$METRICS_PORT/metrics")"
+    kill "$TRICKLER" 2>/dev/null; wait "$TRICKLER" 2>/dev/null
     expect_eq "(17) messages by action: 2 accepted, 2 rejected, 1 discarded, 0 tempfailed" "2 2 1 0" \
         "$(metric 'mailwarden_messages_total{action="accept"}') $(metric 'mailwarden_messages_total{action="reject"}') $(metric 'mailwarden_messages_total{action="discard"}') $(metric 'mailwarden_messages_total{action="tempfail"}')"
     expect_eq "(17) the per-message time histogram counted all 5" 5 "$(metric mailwarden_milter_message_seconds_count)"

@@ -112,14 +112,15 @@ public protocol MaintenanceStore: Sendable {
     func status() throws -> StoreStatus
     /// Figures the metrics endpoint reads: the same whichever process did the work.
     func figures(now: Int64) throws -> StoreFigures
-    /// Drops outbound-log and held rows older than `outboundRetention`, window events older than `windowRetention`.
+    /// Drops outbound-log rows older than `outboundRetention` and held rows as old but of a lock
+    /// lifted since, window events older than `windowRetention`.
     func prune(now: Int64, outboundRetention: TimeSpan, windowRetention: TimeSpan) throws
     /// Drops reports (with their evidence and indicators) received before `now - retention`; queued ones stay.
     func pruneReports(now: Int64, retention: TimeSpan) throws
-    /// Replaces the stored scanner health with the daemon's current figures.
-    func saveScannerHealth(_ rows: [ScannerHealth], at: Int64) throws
-    /// The scanner health the daemon last wrote, with when it wrote it.
-    func scannerHealth() throws -> [(health: ScannerHealth, updatedAt: Int64)]
+    /// Replaces this host's stored scanner health with its daemon's current figures.
+    func saveScannerHealth(_ rows: [ScannerHealth], host: String, at: Int64) throws
+    /// The scanner health each host's daemon last wrote, with the host and when it wrote it.
+    func scannerHealth() throws -> [(host: String, health: ScannerHealth, updatedAt: Int64)]
     /// Writes a consistent copy of the live store to `target`, while the milter runs (where the
     /// database can; PostgreSQL's copies are pg_dump's job).
     func backup(to target: String) throws
