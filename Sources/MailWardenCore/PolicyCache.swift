@@ -6,7 +6,8 @@
 // the daemon asks at most every 20 ms, so `mailwarden lock` takes effect within 20 ms while a busy
 // milter reads the version 50 times a second, not twice per message. A shared store is re-read when a change is announced (LISTEN/NOTIFY)
 // and its version is checked every second besides: a notification lost while disconnected is never
-// repeated.
+// repeated. Either way the whole snapshot is read again every minute, whatever the version says: a
+// version can come round again (a standby promoted without the last commits, a restored backup).
 import Foundation
 import Synchronization
 
@@ -26,12 +27,16 @@ public final class PolicyCache: IdentityStateSource, @unchecked Sendable {
         var snapshot: PolicySnapshot
         /// When the store last confirmed (or replaced) the snapshot: the cache's age counts from here.
         var confirmedAt: ContinuousClock.Instant
+        /// When the snapshot was last read whole.
+        var readAt: ContinuousClock.Instant
         /// A lookup is reading the version: the others go on with the snapshot meanwhile.
         var refreshing = false
     }
 
     private let store: PolicyStore
     public let freshness: Freshness
+    /// How long a snapshot is trusted on its version alone.
+    private let fullReadEvery: Duration
     private let held: Mutex<Held>
     /// Signalled by wake(): a change was announced.
     private let announced = NSCondition()
@@ -39,10 +44,11 @@ public final class PolicyCache: IdentityStateSource, @unchecked Sendable {
 
     /// Reads the first snapshot when the store answers; until then the cache knows no lock and the
     /// counts, which need the store too, are answered per on_error.
-    public init(store: PolicyStore, freshness: Freshness) {
+    public init(store: PolicyStore, freshness: Freshness, fullReadEvery: Duration = .seconds(60)) {
         self.store = store
         self.freshness = freshness
-        held = Mutex(Held(snapshot: PolicySnapshot(version: .min, locks: [:], overrides: [:]), confirmedAt: .now))
+        self.fullReadEvery = fullReadEvery
+        held = Mutex(Held(snapshot: PolicySnapshot(version: .min, locks: [:], overrides: [:]), confirmedAt: .now, readAt: .now))
         try? refresh()
     }
 
@@ -66,17 +72,21 @@ public final class PolicyCache: IdentityStateSource, @unchecked Sendable {
         return held.withLock { $0.snapshot.state(of: identity) }
     }
 
-    /// Re-reads the snapshot when the store's version moved.
+    /// Re-reads the snapshot when the store's version moved, or when it was last read whole
+    /// `fullReadEvery` ago.
     public func refresh() throws {
         let version = try store.policyVersion()
-        guard version != held.withLock({ $0.snapshot.version }) else {
+        let unchanged = held.withLock { h in
+            h.snapshot.version == version && ContinuousClock.now - h.readAt < fullReadEvery
+        }
+        guard !unchanged else {
             held.withLock { $0.confirmedAt = .now }
             return
         }
         // Installed whatever its version: two refreshes racing may put the older one last, and the
         // next refresh, finding the version moved, corrects it. A restored backup may go back in version.
         let fresh = try store.policySnapshot()
-        held.withLock { $0 = Held(snapshot: fresh, confirmedAt: .now) }
+        held.withLock { $0 = Held(snapshot: fresh, confirmedAt: .now, readAt: .now) }
     }
 
     /// For a shared store: refreshes on a thread of its own every `interval`, and at once after

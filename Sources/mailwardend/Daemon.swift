@@ -282,9 +282,9 @@ enum Daemon {
 
     /// This machine's name as gethostname(2) gives it (no lookup), which tells hosts sharing a store apart.
     static func hostName() -> String {
-        var name = [CChar](repeating: 0, count: 256)
+        var name = [UInt8](repeating: 0, count: 256)
         guard gethostname(&name, name.count - 1) == 0 else { return "localhost" }
-        return String(cString: name)
+        return String(decoding: name.prefix { $0 != 0 }, as: UTF8.self)
     }
 
     static func fail(_ code: Int32, _ message: String) -> Never {

@@ -3,7 +3,7 @@ import Synchronization
 import Testing
 import MailWardenCore
 import MailWardenMilter
-import MailWardenStore
+@testable import MailWardenStore
 
 /// The milter reads locks and overrides from its PolicyCache. What a user sees: a lock made anywhere
 /// refuses the next message; a lock the milter knows is enforced while the store cannot be reached.
@@ -34,6 +34,21 @@ import MailWardenStore
         #expect(cache.state(of: "sasl:y").override?.limits == [.messages: .disabled])
         #expect(try t.other.unlock(identity: "sasl:x", by: "root", reason: nil, at: 12))
         #expect(cache.state(of: "sasl:x").lock == nil)
+    }
+
+    /// A version that comes round again (a standby promoted without the last commits, a restored
+    /// backup) says nothing changed: a lock set since was not enforced until the version moved again.
+    /// The whole snapshot is read again every so often, whatever the version says.
+    @Test func aVersionThatComesRoundAgainIsCaughtByTheNextFullRead() throws {
+        let t = try TwoHandles()
+        let cache = PolicyCache(store: t.daemon, freshness: .refreshedFromOutside, fullReadEvery: .milliseconds(300))
+        _ = try t.other.db.transaction { tx in try tx.query("UPDATE policy_version SET version = version - 1") }
+        _ = try t.other.adminLock("sasl:x", by: "root", reason: "after the failover", expiresAt: nil, at: 10)
+        try cache.refresh()
+        #expect(cache.state(of: "sasl:x").lock == nil, "the version is the one the cache last read")
+        Thread.sleep(forTimeInterval: 0.4)
+        try cache.refresh()
+        #expect(cache.state(of: "sasl:x").lock?.reason == "after the failover")
     }
 
     /// The daemon asks a store on this host for its version at most every 20 ms: a busy milter does
