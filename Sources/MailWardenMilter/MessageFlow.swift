@@ -111,17 +111,14 @@ public final class MessageSession: MilterSession {
         var abuseRecipients: [String] = []
         /// Recipient addresses for the scanners (the first few hundred: enough for a verdict).
         var recipientAddresses: [String] = []
-        /// Whether the scanners see mail of this message's scope.
+        /// Whether the scanners will see this message (never abuse-mailbox reports).
         var scanning = false
-        /// The whole message, kept only for a report or a scan, up to the larger of their caps.
+        /// The whole message, kept only for a report or a scan.
         var bytes: [UInt8] = []
         var bytesTooLarge = false
         var headersEnded = false
 
-        /// Scanned when any recipient is not an abuse mailbox: a report is stored as it came, but a
-        /// customer's spam to many with a copy to our abuse@ is scanned for the others all the same.
-        var scansBytes: Bool { scanning && recipients > abuseRecipients.count }
-        var keepsBytes: Bool { scansBytes || !abuseRecipients.isEmpty }
+        var keepsBytes: Bool { scanning || !abuseRecipients.isEmpty }
 
         func macro(_ name: String) -> String? { macros[name] }
         var envelopeFrom: String? { sender }
@@ -189,10 +186,11 @@ public final class MessageSession: MilterSession {
 
     public func recipient(_ recipient: String, macros: MacroSource) -> Verdict {
         message.recipients += 1
+        if message.scanning, message.recipientAddresses.count < 500 { message.recipientAddresses.append(recipient) }
         if config.abuseMailboxes.diverts(recipient, mailer: macros.value(MacroName.recipientMailer), fromStranger: message.scope == .inbound) {
             message.abuseRecipients.append(recipient)
-        } else if message.scanning, message.recipientAddresses.count < 500 {
-            message.recipientAddresses.append(recipient)
+            // A report is stored as it came, never scanned.
+            message.scanning = false
         }
         return .proceed
     }
@@ -264,11 +262,10 @@ public final class MessageSession: MilterSession {
         keepBytes([13, 10])
     }
 
-    /// Keeps message bytes up to the larger cap of what they are kept for; past it, keeps none.
+    /// Keeps message bytes up to the cap of what they are kept for; past it, keeps none.
     private func keepBytes(_ bytes: [UInt8]) {
         guard !message.bytesTooLarge else { return }
-        let cap = max(message.abuseRecipients.isEmpty ? 0 : config.abuseMaxSize,
-                      message.scansBytes ? config.scanning.maxMessageSize : 0)
+        let cap = message.abuseRecipients.isEmpty ? config.scanning.maxMessageSize : config.abuseMaxSize
         guard message.bytes.count + bytes.count <= cap else {
             message.bytesTooLarge = true
             message.bytes = []
@@ -276,9 +273,6 @@ public final class MessageSession: MilterSession {
         }
         message.bytes += bytes
     }
-
-    /// Whether the kept message is over `cap` (the report's or the scanners'), or was not kept at all.
-    private func keptBytesExceed(_ cap: Int) -> Bool { message.bytesTooLarge || message.bytes.count > cap }
 
     // MARK: end of message: verdict and action
 
@@ -322,7 +316,7 @@ public final class MessageSession: MilterSession {
             case .stored(let changes): reportChanges = changes
             }
         }
-        if message.scope == .inbound, message.scansBytes {
+        if message.scope == .inbound, message.scanning {
             // scanner_scope = all: a stranger's mail is scanned for the result header, never counted.
             var scan = ScanSummary()
             do { scan = try self.scan(queueID: queueID, identity: nil) } catch {
@@ -346,7 +340,7 @@ public final class MessageSession: MilterSession {
     private func storeReport(queueID: String?) -> ReportOutcome {
         let recipients = message.abuseRecipients
         guard let intake = filter.intake else { return .stored([]) }
-        if keptBytesExceed(config.abuseMaxSize) {
+        if message.bytesTooLarge {
             log(queueID: queueID, "report to \(recipients.joined(separator: ",")) is over abuse_max_size (\(config.abuseMaxSize) bytes): delivered, not stored", level: .warning)
             return .stored([])
         }
@@ -397,7 +391,7 @@ public final class MessageSession: MilterSession {
                 outcome = refusal
                 if case .locked = refusal { recordLockedAttempt(match.identity, heldQueueID: heldQueueID, queueID: queueID) }
             } else {
-                if message.scansBytes { scan = try self.scan(queueID: queueID, identity: match.identity) }
+                if message.scanning { scan = try self.scan(queueID: queueID, identity: match.identity) }
                 event.spam = headerSpam || scan.isSpam
                 event.scan = scan.storedText
                 outcome = try accounting.count(event, state: checked.state, heldQueueID: heldQueueID)
@@ -477,9 +471,9 @@ public final class MessageSession: MilterSession {
     private func scan(queueID: String?, identity: Identity?) throws -> ScanSummary {
         var summary = ScanSummary()
         let now = filter.clock.now()
-        let limit = config.scanning.maxMessageSize
-        if keptBytesExceed(limit) {
+        if message.bytesTooLarge {
             summary.skippedTooBig = true
+            let limit = config.scanning.maxMessageSize
             for s in scanners { filter.scannerHealth.recordFailure(s.label, .messageTooBig(size: limit + 1, limit: limit), at: now) }
             return summary
         }
