@@ -309,7 +309,8 @@ public struct Config: Sendable {
         localDaemonName = text("local_daemon_name") ?? ""
         notifyEmail = text("notify_email")
         notifyFrom = text("notify_from") ?? "mailwarden@localhost"
-        // Each goes into an SMTP command as it is: one bare address (a list: an alias of your MTA).
+        // Each goes into an SMTP command as it is: one address (a list: an alias of your MTA). A bare
+        // local part (root) is qualified by the MTA, as Postfix does with $myorigin.
         for key in ["notify_email", "notify_from"] {
             if let e = raw.values(key).last, !e.value.isEmpty, !Self.isBareAddress(e.value) {
                 fail(e, "\(key) must be one address such as ops@example.net (for several, an alias of your MTA); got `\(e.value)`")
@@ -400,11 +401,11 @@ public struct Config: Sendable {
         return false
     }
 
-    /// local@domain with no spaces, angle brackets or commas: what goes between MAIL FROM's or RCPT TO's brackets.
+    /// One address as it goes between MAIL FROM's or RCPT TO's brackets (root, ops@example.net,
+    /// ops@[192.0.2.1]): no list, display name, brackets or spaces.
     static func isBareAddress(_ text: String) -> Bool {
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        return parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty && text.utf8.count <= 254
-            && !text.contains(where: { $0.isWhitespace || "<>,;\"()[]\\".contains($0) || ($0.asciiValue.map { $0 < 0x20 } ?? false) })
+        text.utf8.count <= 254 && !text.hasPrefix("@") && !text.hasSuffix("@")
+            && !text.contains(where: { $0.isWhitespace || "<>,;".contains($0) || ($0.asciiValue.map { $0 < 0x20 } ?? false) })
     }
 
     /// The limits for an identity, with its per-identity overrides applied.

@@ -480,10 +480,11 @@ public final class MessageSession: MilterSession {
         let request = ScanRequest(message: message.bytes, clientAddress: message.clientAddress, envelopeFrom: message.sender,
                                   recipients: message.recipientAddresses, queueID: queueID, authenticatedUser: message.macros[MacroName.saslLogin] ?? identity)
         var failures: [String] = []
+        // Each outcome is noted at its own time: a timeout comes scanner_timeout after the start.
         for scanner in scanners {
-            if let resting = filter.scannerHealth.rest(of: scanner.label, at: now) {
+            if let resting = filter.scannerHealth.rest(of: scanner.label, at: filter.clock.now()) {
                 // Said once, by the failure that started the rest; not on every message meanwhile.
-                filter.scannerHealth.recordFailure(scanner.label, resting, at: now)
+                filter.scannerHealth.recordFailure(scanner.label, resting, at: filter.clock.now())
                 summary.failed.append(scanner.name)
                 failures.append("\(scanner.label): \(resting)")
                 continue
@@ -491,10 +492,10 @@ public final class MessageSession: MilterSession {
             do {
                 let result = try scanner.scan(request)
                 let spam = config.scanning.spam.isSpam(result)
-                filter.scannerHealth.recordScan(scanner.label, latency: result.latencyMicroseconds, spam: spam, at: now)
+                filter.scannerHealth.recordScan(scanner.label, latency: result.latencyMicroseconds, spam: spam, at: filter.clock.now())
                 summary.results.append((scanner.label, result, spam))
             } catch {
-                filter.scannerHealth.recordFailure(scanner.label, error, at: now)
+                filter.scannerHealth.recordFailure(scanner.label, error, at: filter.clock.now())
                 summary.failed.append(scanner.name)
                 failures.append("\(scanner.label): \(error)")
                 log(queueID: queueID, "scanner \(scanner.label) failed: \(error) (scanner_failure=\(config.scanning.onFailure.rawValue))", level: .warning)

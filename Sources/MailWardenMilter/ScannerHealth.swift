@@ -7,9 +7,9 @@ import Synchronization
 public final class ScannerHealthBoard: Sendable {
     /// Latencies kept per scanner for the percentiles.
     static let window = 512
-    /// A scanner that failed this many times in a row is not asked for `restSeconds`, then the
-    /// next message asks it again: a stuck one would cost every message scanner_timeout (rspamd's
-    /// proxy treats its upstreams the same way).
+    /// A scanner that failed this many times in a row is not asked for `restSeconds` from its last
+    /// failure; then one message asks it again while the others go on resting: a stuck one would
+    /// cost every message scanner_timeout (rspamd's proxy treats its upstreams the same way).
     static let failuresBeforeRest = 3
     static let restSeconds: Int64 = 10
 
@@ -59,10 +59,16 @@ public final class ScannerHealthBoard: Sendable {
         }
     }
 
-    /// Why the scanner is not to be asked at `now` (it is resting), or nil.
+    /// Why the scanner is not to be asked at `now` (it is resting), or nil. Once a rest is over, the
+    /// caller that is told nil is its probe: the others rest on until the probe's outcome is noted.
     func rest(of label: String, at now: Int64) -> ScanFailure? {
         entries.withLock { all in
-            guard let e = all[label], e.failuresInARow >= Self.failuresBeforeRest, now < e.restingUntil else { return nil }
+            guard var e = all[label], e.failuresInARow >= Self.failuresBeforeRest else { return nil }
+            guard now < e.restingUntil else {
+                e.restingUntil = now + Self.restSeconds
+                all[label] = e
+                return nil
+            }
             return .resting(failures: e.failuresInARow, until: e.restingUntil)
         }
     }

@@ -92,6 +92,14 @@ import Testing
         ("notify_from = MailWarden <mw@example.net>", 2, "notify_from must be one address"),
     ]
 
+    /// What MTAs take as one address stays valid: a bare local part (qualified by Postfix with
+    /// $myorigin) and an address literal.
+    @Test(arguments: ["root", "ops@example.net", "ops@[192.0.2.1]", "mailwarden"])
+    func aNoticeAddressMayBeAnyOneAddress(address: String) throws {
+        let config = try Config.parse(text: "notify_email = \(address)\nnotify_from = \(address)\n", file: "a.conf")
+        #expect(config.notifyEmail == address && config.notifyFrom == address)
+    }
+
     /// `spam_header =` (no value) turns the default upstream headers off.
     @Test func anEmptySpamHeaderTurnsTheDefaultsOff() throws {
         #expect(try Config.parse(text: "", file: "a.conf").spamHeaders.count == 3)

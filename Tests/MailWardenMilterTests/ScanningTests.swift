@@ -13,12 +13,15 @@ final class ScriptedScanner: SpamScanner {
     let calls = Mutex<Int>(0)
     /// The message of the last request.
     let lastMessage = Mutex<[UInt8]>([])
+    /// A clock each scan moves on, as long as the scan takes (a timeout takes scanner_timeout).
+    let takes = Mutex<(clock: ManualClock, span: TimeSpan)?>(nil)
 
     init(failure: ScanFailure? = nil) { self.failure = Mutex(failure) }
 
     func scan(_ request: ScanRequest) throws(ScanFailure) -> ScanResult {
         calls.withLock { $0 += 1 }
         lastMessage.withLock { $0 = request.message }
+        if let takes = takes.withLock({ $0 }) { takes.clock.advance(takes.span) }
         if let failure = failure.withLock({ $0 }) { throw failure }
         let spam = String(decoding: request.message, as: UTF8.self).contains("GTUBE")
         return ScanResult(scanner: name, isSpam: spam, score: spam ? 1000 : 0.5, requiredScore: 5, action: nil,
@@ -69,11 +72,12 @@ final class ScriptedScanner: SpamScanner {
     }
 
     /// A stuck scanner cost every message scanner_timeout: after three failures in a row it is not
-    /// asked for 10 s (the messages go on per scanner_failure), then the next message asks it again;
-    /// an answer ends the run of failures.
+    /// asked for 10 s from the last (the messages go on per scanner_failure), then the next message
+    /// asks it again; an answer ends the run of failures. Each failure here takes its 10 s timeout.
     @Test func aScannerFailingThreeTimesInARowRestsTenSeconds() throws {
         let stuck = ScriptedScanner(failure: .timedOut(.reply, after: .seconds(10)))
         let h = try harness(scanner: stuck)
+        stuck.takes.withLock { $0 = (h.clock, TimeSpan(seconds: 10)) }
         for _ in 0..<10 { #expect(h.send(gtube).0 == .accept) }
         #expect(stuck.calls.withLock { $0 } == 3)
         #expect(h.filter.scannerHealth.snapshot().first?.failures == 10, "the rests are failures too")
