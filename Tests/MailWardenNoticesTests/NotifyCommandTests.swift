@@ -18,6 +18,27 @@ import MailWardenCore
         #expect(try processes(matching: "sleep \(marker)").isEmpty, "the hook's sleep is gone too")
     }
 
+    /// The hook starts with no signal blocked, whatever the thread that starts it blocks (the desk
+    /// worker blocks SIGTERM in all its threads): its own trap runs when it is stopped, before the
+    /// SIGKILL a second later.
+    @Test func aHookPastItsTimeCanCleanUpOnSIGTERM() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mw-hook-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            var term = sigset_t()
+            sigemptyset(&term)
+            sigaddset(&term, SIGTERM)
+            pthread_sigmask(SIG_BLOCK, &term, nil)
+            BackgroundLockNotifier.run("trap 'echo cleaned > \(dir)/trap; exit 0' TERM; cat >/dev/null; sleep 20 & wait", stdin: "{}\n",
+                                       timeout: 1, warn: { _ in }, identity: "sasl:hook")
+            done.signal()
+        }.start()
+        #expect(done.wait(timeout: .now() + 10) == .success)
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/trap"))
+    }
+
     @Test func aHookThatFailsIsReported() {
         let warnings = Mutex<[String]>([])
         BackgroundLockNotifier.run("cat >/dev/null; exit 3", stdin: "{}\n", timeout: 5,
