@@ -11,6 +11,7 @@ import MailWardenCore
 import MailWardenDesk
 import MailWardenNotices
 import MailWardenStore
+import Synchronization
 
 struct DeskCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -46,13 +47,16 @@ struct DeskCommand: ParsableCommand {
         var worker = Self.worker(config, store, notifier: notifier)
         // A one-shot run must not exit with notices still unsent.
         defer { notifier.finish() }
-        Self.stopOnSignal(stopSignals, notifier: notifier)
+        let stop = StopRequest(notifier: notifier)
+        stop.takeSignals(stopSignals)
         if !once { Self.log("started: store \(config.storeForDisplay), parse budget \(config.deskParseTimeout), parser memory \(config.deskParseMemory) bytes, config \(options.path)") }
         for warning in CheckConfig.complaintWarnings(config) { Self.log("warning: \(warning)") }
         while true {
+            stop.exitIfAsked()
             let pass: DeskWorker.DrainPass
             do {
-                pass = try worker.drain { id, outcome in report(id, outcome) }
+                // Between reports: a report's lock and its notice are handed over before it returns.
+                pass = try worker.drain { id, outcome in report(id, outcome); stop.exitIfAsked() }
             } catch {
                 Self.log("error: cannot read the report queue: \(error) (retrying in 1 s)")
                 if once { throw ExitCode(75) }
@@ -104,20 +108,6 @@ struct DeskCommand: ParsableCommand {
         BackgroundLockNotifier(config: config, warn: { Self.log("warning: \($0)") })
     }
 
-    /// SIGTERM, SIGINT: stops at once, once the lock notices already handed over are sent (a
-    /// report is filed in one commit or still queued, so stopping in the middle of one loses nothing).
-    static func stopOnSignal(_ signals: sigset_t, notifier: BackgroundLockNotifier) {
-        let thread = Thread {
-            var set = signals
-            var signal: Int32 = 0
-            while sigwait(&set, &signal) != 0 {}
-            if !notifier.finish(timeout: 30) { log("error: stopping with lock notices not sent: notify_smtp or notify_command did not finish in 30 s") }
-            Glibc.exit(0)
-        }
-        thread.name = "stop"
-        thread.start()
-    }
-
     /// Unbuffered: a line reaches the journal (or a test) as soon as the report is done.
     static func log(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
@@ -126,5 +116,46 @@ struct DeskCommand: ParsableCommand {
         var set = set
         var timeout = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
         return sigtimedwait(&set, nil, &timeout) > 0
+    }
+}
+
+/// SIGTERM and SIGINT stop the worker between two reports, once the lock notices it handed over
+/// are sent: a report's complaint lock commits before its notice is handed over, so stopping in
+/// between would lose the notice for good. A worker stuck in one report (a parse, the store) is
+/// stopped by the signal's thread after `patience` seconds, as a kill would (the report stays queued).
+final class StopRequest: Sendable {
+    private let asked = Atomic<Bool>(false)
+    private let exiting = Atomic<Bool>(false)
+    private let notifier: BackgroundLockNotifier
+    static let patience = 20
+
+    init(notifier: BackgroundLockNotifier) { self.notifier = notifier }
+
+    func takeSignals(_ signals: sigset_t) {
+        let thread = Thread { [self] in
+            var set = signals
+            var signal: Int32 = 0
+            while sigwait(&set, &signal) != 0 {}
+            asked.store(true, ordering: .sequentiallyConsistent)
+            sleep(UInt32(Self.patience))
+            exit()
+        }
+        thread.name = "stop"
+        thread.start()
+    }
+
+    func exitIfAsked() {
+        if asked.load(ordering: .sequentiallyConsistent) { exit() }
+    }
+
+    /// Sends what is handed over (at most 30 s), then ends the process; only the first caller does.
+    private func exit() {
+        guard exiting.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else {
+            while true { pause() }
+        }
+        if !notifier.finish(timeout: 30) {
+            DeskCommand.log("error: stopping with lock notices not sent: notify_smtp or notify_command did not finish in 30 s")
+        }
+        Glibc.exit(0)
     }
 }
