@@ -417,10 +417,21 @@ public struct Config: Sendable {
     /// How long window events are kept: the longest window any identity is counted over (the
     /// config's limits and the per-identity overrides), and at least 31 days for `show`.
     public func windowRetention(overrides: some Sequence<IdentityOverride>) -> TimeSpan {
-        let windows = Counter.allCases.compactMap { limits[$0]?.window } + overrides.flatMap { override in
-            override.limits.values.compactMap { if case .limit(let limit) = $0 { limit.window } else { nil } }
-        }
+        let sets = [limits] + overrides.map { limits(with: $0) }
+        let windows = sets.flatMap { set in Counter.allCases.compactMap { set[$0]?.window } }
         return max(windows.max() ?? .days(1), .days(31))
+    }
+
+    /// The settings that differ in `new` and that only a restart puts in force: the socket, the
+    /// store and the logging are set up once.
+    public func restartOnlyChanges(to new: Config) -> [String] {
+        let settings: [(String, Bool)] = [
+            ("socket", new.socket != socket), ("socket_mode", new.socketMode != socketMode),
+            ("socket_group", new.socketGroup != socketGroup), ("store", new.storePath != storePath),
+            ("store_busy_timeout", new.storeBusyTimeout != storeBusyTimeout), ("log", new.log != log),
+            ("log_level", new.logLevel != logLevel), ("metrics_listen", new.metricsListen != metricsListen),
+        ]
+        return settings.filter(\.1).map(\.0)
     }
 
     public func isExempt(_ identity: Identity, override: IdentityOverride?) -> Bool {

@@ -147,7 +147,7 @@ enum Daemon {
                 guard sigwait(&set, &sig) == 0 else { continue }
                 switch loadConfig(path) {
                 case .success(let new):
-                    let changed = restartOnlyChanges(from: filter.config, to: new)
+                    let changed = filter.config.restartOnlyChanges(to: new)
                     if !changed.isEmpty {
                         logger.warning("reload: \(changed.joined(separator: ", ")) take effect only after a restart")
                     }
@@ -162,18 +162,6 @@ enum Daemon {
         }
         thread.name = "reload"
         thread.start()
-    }
-
-    /// The settings that changed and that only a restart puts in force: the socket, the store and
-    /// the logging are set up once.
-    static func restartOnlyChanges(from old: Config, to new: Config) -> [String] {
-        let settings: [(String, Bool)] = [
-            ("socket", new.socket != old.socket), ("socket_mode", new.socketMode != old.socketMode),
-            ("socket_group", new.socketGroup != old.socketGroup), ("store", new.storePath != old.storePath),
-            ("store_busy_timeout", new.storeBusyTimeout != old.storeBusyTimeout), ("log", new.log != old.log),
-            ("log_level", new.logLevel != old.logLevel), ("metrics_listen", new.metricsListen != old.metricsListen),
-        ]
-        return settings.filter(\.1).map(\.0)
     }
 
     /// The cache of the locks and overrides the milter enforces. For a store on this host, its policy

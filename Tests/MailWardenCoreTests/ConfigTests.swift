@@ -100,6 +100,22 @@ import Testing
         #expect(config.notifyEmail == address && config.notifyFrom == address)
     }
 
+    /// A reload names the changed settings it cannot put in force (the README lists them), and only those.
+    @Test func aReloadNamesTheChangesThatTakeARestart() throws {
+        let old = try Config.parse(text: "socket = unix:/run/a.sock\nlog_level = info\nlimit_messages = 10/1h\n", file: "a.conf")
+        let new = try Config.parse(text: "socket = unix:/run/b.sock\nlog_level = debug\nlimit_messages = 20/1h\n", file: "a.conf")
+        #expect(old.restartOnlyChanges(to: new) == ["socket", "log_level"])
+        #expect(old.restartOnlyChanges(to: old).isEmpty)
+    }
+
+    /// Window events are kept for the longest window any identity is counted over, overrides included.
+    @Test func windowRetentionCoversTheOverridesWindows() throws {
+        let config = try Config.parse(text: "limit_messages = 10/1h\n", file: "a.conf")
+        #expect(config.windowRetention(overrides: []) == .days(31))
+        let longer = IdentityOverride(limits: [.spam: try #require(LimitOverride("5/60d"))])
+        #expect(config.windowRetention(overrides: [longer]) == .days(60))
+    }
+
     /// `spam_header =` (no value) turns the default upstream headers off.
     @Test func anEmptySpamHeaderTurnsTheDefaultsOff() throws {
         #expect(try Config.parse(text: "", file: "a.conf").spamHeaders.count == 3)
