@@ -78,6 +78,8 @@ final class PostgreSQLDatabase: SQLDatabase, @unchecked Sendable {
     private let poolSize: Int
     private let poolWait: TimeInterval
     private let connectTimeout: Int
+    /// How long a statement may take (ms): also how long a broken COMMIT's outcome is waited for.
+    private let statementTimeout: Int
 
     /// Guards the pool and the counters; signalled whenever a connection is returned or dropped.
     private let pool = NSCondition()
@@ -101,6 +103,7 @@ final class PostgreSQLDatabase: SQLDatabase, @unchecked Sendable {
         self.poolSize = max(1, poolSize)
         self.poolWait = poolWait
         self.connectTimeout = connectTimeout
+        self.statementTimeout = statementTimeout
         // A transaction left open by a stuck thread would hold its row locks; the server ends it.
         // Hex bytea is what the decoder below reads, whatever the server's default.
         sessionSetup = """
@@ -162,10 +165,14 @@ final class PostgreSQLDatabase: SQLDatabase, @unchecked Sendable {
         defer { checkIn(connection) }
         // Ordinary commits do not wait for the WAL flush: a crash may lose the last moments, and
         // the counts they held, but never corrupts. Read-only commits write no WAL anyway.
-        let begin = readOnly ? "BEGIN READ ONLY" : durable ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit = off"
+        // A writing transaction learns its id in the same round trip, to ask after a broken COMMIT.
+        let begin = readOnly ? "BEGIN READ ONLY"
+            : durable ? "BEGIN; SELECT txid_current()" : "BEGIN; SET LOCAL synchronous_commit = off; SELECT txid_current()"
         let beginResult = PQexec(connection.handle, begin)
         defer { PQclear(beginResult) }
         try check(beginResult, on: connection, doing: "starting a transaction")
+        let transactionID = readOnly ? nil : Int64(String(cString: PQgetvalue(beginResult, 0, 0)))
+        let backendPID = PQbackendPID(connection.handle)  // 0 once the connection broke, so taken now
 
         let transaction = PostgreSQLTransaction(database: self, connection: connection, durable: durable)
         heldLock.withLock { held[pthread_self()] = transaction }
@@ -180,7 +187,17 @@ final class PostgreSQLDatabase: SQLDatabase, @unchecked Sendable {
         let commit = PQexec(connection.handle, "COMMIT")
         defer { PQclear(commit) }
         if PQresultStatus(commit) != PGRES_COMMAND_OK {
-            throw failure(commit, on: connection, doing: "committing (whether the commit took effect is unknown)")
+            let error = failure(commit, on: connection, doing: "committing")
+            // An answered COMMIT that failed rolled back; only a broken connection leaves it open.
+            guard PQstatus(connection.handle) != CONNECTION_OK, let transactionID else { throw error }
+            switch outcome(of: transactionID, heldBy: backendPID, lostWith: connection) {
+            case .committed:
+                return value
+            case .rolledBack:
+                throw StoreError(.unavailable, "\(error.message); it did not take effect (asked on a new connection)")
+            case .unknown(let why):
+                throw StoreError(.unavailable, "\(error.message); whether it took effect is unknown (\(why))")
+            }
         }
         // A failed statement aborts the whole transaction: if `body` caught its error and went on,
         // the server turns COMMIT into ROLLBACK and nothing was stored.
@@ -188,6 +205,56 @@ final class PostgreSQLDatabase: SQLDatabase, @unchecked Sendable {
             throw counted(StoreError(.failed, "store \(location): the transaction was rolled back because a statement in it failed (its error was caught and ignored)"))
         }
         return value
+    }
+
+    private enum CommitOutcome {
+        case committed, rolledBack
+        case unknown(String)
+    }
+
+    /// What became of a transaction whose connection broke after COMMIT was sent: committed, and
+    /// answered as failed, its counts would be counted again when the message is retried; so the
+    /// server is asked on a new connection. A backend still holding the transaction open (the server
+    /// has not noticed the break: a network cut, not a closed socket) is ended, which settles the
+    /// outcome at once and frees the transaction's row locks, which the retry would otherwise wait on
+    /// until idle_in_transaction_session_timeout. Bounded by the connect and statement timeouts.
+    private func outcome(of transactionID: Int64, heldBy backendPID: Int32, lostWith lost: PostgreSQLConnection) -> CommitOutcome {
+        func text(_ value: UnsafeMutablePointer<CChar>?) -> String { value.map { String(cString: $0) } ?? "" }
+        let server = "\(text(PQhost(lost.handle))):\(text(PQport(lost.handle)))"
+        let checker: PostgreSQLConnection
+        do {
+            checker = try openConnection()
+        } catch {
+            return .unknown("cannot reconnect to ask: \(error)")
+        }
+        // After a failover the new connection reaches another server, whose transaction ids are not these.
+        guard "\(text(PQhost(checker.handle))):\(text(PQport(checker.handle)))" == server else {
+            return .unknown("the new connection reached another server")
+        }
+        let deadline = Date(timeIntervalSinceNow: Double(statementTimeout) / 1000)
+        var ended = false
+        while true {
+            let status: SQLValue?
+            do {
+                status = try run("SELECT txid_status(?)", [.int(transactionID)], on: checker).rows.first?.first
+            } catch {
+                return .unknown("\(error)")
+            }
+            switch status {
+            case .text("committed"): return .committed
+            case .text("aborted"): return .rolledBack
+            case .text("in progress"): break
+            default: return .unknown("the server no longer knows the transaction")
+            }
+            if !ended {
+                ended = true
+                // Only the backend that still holds this transaction: its pid may have been reused.
+                _ = try? run("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = ? AND backend_xid::text::bigint = ? % 4294967296",
+                             [.int(Int64(backendPID)), .int(transactionID)], on: checker)
+            }
+            if Date() >= deadline { return .unknown("still in progress after \(statementTimeout) ms") }
+            usleep(10_000)
+        }
     }
 
     // MARK: Connections
