@@ -540,5 +540,13 @@ enum Schema {
         complaintsByTime,
         // 6: as SQLite's 12.
         scannerHealthByHost(integer: "BIGINT"),
+        // 7: report fields filed before U+0000 was kept out of them.
+        reportFieldsWithoutNUL,
     ]
+
+    /// PostgreSQL's jsonb, which every triage listing reads the report fields as, refuses the JSON
+    /// escape for U+0000; reports filed before the store kept it out (or copied from an SQLite store)
+    /// get U+FFFD instead, as new filings do. (An escaped backslash before "u0000", text that only
+    /// looks like the escape, becomes "\\ufffd" too: still valid JSON, and harmless.)
+    static let reportFieldsWithoutNUL = #"UPDATE reports SET fields = replace(fields, E'\\u0000', E'\\ufffd') WHERE strpos(fields, E'\\u0000') > 0"#
 }

@@ -91,6 +91,9 @@ extension SQLStore {
                         if copied / 10_000 > before / 10_000 { progress(table.name, copied) }
                         if rows.count < batch { break }
                     }
+                    if sink.dialect == .postgresql && table.name == "reports" {
+                        try sink.query(Schema.reportFieldsWithoutNUL)
+                    }
                     if sink.dialect == .postgresql && table.columns.first == "id" {
                         // The next id a new row takes comes after the copied ones.
                         try sink.query("SELECT setval(pg_get_serial_sequence('\(table.name)', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM \(table.name)")

@@ -107,6 +107,28 @@ import Testing
         #expect(try s.triageQueue().map(\.subjectLine) == ["x\u{FFFD}y"])
     }
 
+    /// Reports filed with U+0000 in their fields before the store kept it out, on PostgreSQL (by an
+    /// older version) or in an SQLite store copied there by `migrate`, no longer stop the triage queue.
+    @Test(arguments: ["upgrade", "migrate"]) func oldReportFieldsWithANULDoNotStopTheTriageQueue(_ how: String) throws {
+        guard Backend.available.contains(.postgresql) else { return }
+        let target = try TempStore(.postgresql)
+        let old = try TempStore(how == "upgrade" ? .postgresql : .sqlite)
+        let s = try old.open()
+        let id = try Self.queue(s, "Subject: =?utf-8?q?x=00y?=\r\n\r\nhi\r\n", at: 100).reportID
+        _ = try s.file(Self.filing(id, status: .triage))
+        // As an older version wrote them: the JSON escape for U+0000 in the text.
+        try s.db.query("UPDATE reports SET fields = ? WHERE id = ?", [.text(#"{"subject":"x\u0000y"}"#), .int(id)])
+        let reopened: SQLStore
+        if how == "upgrade" {
+            try s.db.transaction { tx in try Schema.setVersion(tx, .postgresql, Schema.migrations(.postgresql).count - 1) }
+            reopened = try old.open()
+        } else {
+            reopened = try target.open()
+            try s.copy(to: reopened) { _, _ in }
+        }
+        #expect(try reopened.triageQueue().map(\.subjectLine) == ["x\u{FFFD}y"])
+    }
+
     @Test(arguments: Backend.available) func fileAndCountInOneTransaction(_ backend: Backend) throws {
         // A failure after the filing (here: the complaint count) rolls the filing back: the report
         // stays queued, so the retry files it and counts it, once.
