@@ -34,12 +34,15 @@ extension SQLStore {
     }
 
     /// Drops outbound-log rows older than `outboundRetention` and held rows as old but of a lock
-    /// lifted since, window events older than `windowRetention`.
+    /// lifted since, window events older than `windowRetention`; and the scanner health of hosts
+    /// that have not written it for `outboundRetention` (retired or renamed: a running daemon
+    /// writes it every few seconds). That table holds a few rows per host: no index, no batches.
     public func prune(now: Int64, outboundRetention: TimeSpan, windowRetention: TimeSpan) throws {
         for statement in Self.pruneStatements(db.dialect) {
             let cutoff = SQLValue.int(now - (statement.byOutboundRetention ? outboundRetention : windowRetention).seconds)
             while try db.transaction({ tx in try tx.query(statement.sql, [cutoff]); return tx.changes }) == Self.pruneBatch {}
         }
+        try db.query("DELETE FROM scanner_health WHERE updated_at <= ?", [.int(now - outboundRetention.seconds)])
     }
 }
 

@@ -60,19 +60,21 @@ struct Status: ParsableCommand {
             ["limits", limitText],
             ["lock action", config.lockAction.rawValue],
         ] + rules.enumerated().map { i, rule in [i == 0 ? "identity rules" : "", "\(i + 1). \(rule)"] }
-          + scanners.enumerated().map { i, s in [i == 0 ? "scanners" : "", Self.describe(s.health, host: s.host, at: s.updatedAt)] })
+          + scanners.enumerated().map { i, s in [i == 0 ? "scanners" : "", Self.describe(s.health, host: s.host, at: s.updatedAt, now: now)] })
             .map { $0.map(TableCell.init) }).rendered)
     }
 
     /// `spamd 127.0.0.1:783 on mx1: up, 120 scans (8 spam), 2 failures, p50 34.4 ms p99 46.0 ms; last error …`
-    static func describe(_ h: ScannerHealth, host: String, at: Int64) -> String {
+    static func describe(_ h: ScannerHealth, host: String, at: Int64, now: Int64) -> String {
         var text = "\(h.label) on \(host): \(h.isUp ? "up" : "DOWN"), \(h.scans) scans (\(h.spam) spam), \(h.failures) failures"
         if h.skippedTooBig > 0 { text += ", \(h.skippedTooBig) too big" }
         if let p50 = h.latencyP50, let p99 = h.latencyP99 {
             text += String(format: ", p50 %.1f ms p99 %.1f ms", Double(p50) / 1000, Double(p99) / 1000)
         }
         if let e = h.lastError, let t = h.lastErrorAt { text += "; last error \(RFC3339.format(t)): \(e)" }
-        return text + " (as of \(RFC3339.format(at)))"
+        // mailwardend writes these every 5 seconds: older figures are a stopped (or retired) host's last word.
+        let stale = now - at > 60 ? ", \(now - at) s ago: is mailwardend on \(host) running?" : ""
+        return text + " (as of \(RFC3339.format(at))\(stale))"
     }
 }
 

@@ -22,6 +22,22 @@ import Testing
         #expect(table.lines.contains("identity rules  1. user header X-User /(?<id>\\w+)/"))
     }
 
+    /// Each host's scanners are listed with the host; figures a host stopped writing say so, since
+    /// a stopped daemon's last "up" is no news of its scanner.
+    @Test func statusNamesEachHostsScannersAndWhichFiguresAreStale() throws {
+        let sandbox = try CLISandbox()
+        let store = try SQLStore(path: sandbox.storePath)
+        let now = Int64(Date().timeIntervalSince1970)
+        let spamd = ScannerHealth(label: "spamd 127.0.0.1:783", scans: 12, spam: 2, failures: 0, skippedTooBig: 0, lastError: nil,
+                                  lastErrorAt: nil, lastSuccessAt: now - 2, latencyP50: 30_000, latencyP99: 40_000)
+        try store.saveScannerHealth([spamd], host: "mx1", at: now - 3)
+        try store.saveScannerHealth([spamd], host: "mx2", at: now - 3600)
+        let lines = try sandbox.run("status").lines.filter { $0.contains("spamd 127.0.0.1:783") }
+        #expect(lines.count == 2)
+        #expect(lines.first { $0.contains(" on mx1: up, 12 scans (2 spam)") }.map { !$0.contains("running?") } == true, "\(lines)")
+        #expect(lines.first { $0.contains(" on mx2: up") }?.contains(" s ago: is mailwardend on mx2 running?)") == true, "\(lines)")
+    }
+
     @Test func backupWritesAReadableCopyAndNeverOverwrites() throws {
         let sandbox = try CLISandbox()
         #expect(try sandbox.run("lock", "sasl:a@example.net", "--reason", "kept").status == 0)

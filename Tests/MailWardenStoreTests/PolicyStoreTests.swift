@@ -318,6 +318,10 @@ import MailWardenCore
         #expect(try s.scannerHealth().map { "\($0.host) \($0.health.isUp ? "up" : "down")" } == ["mx1 down", "mx2 up"])
         try s.saveScannerHealth([], host: "mx2", at: 105)
         #expect(try s.scannerHealth().map(\.host) == ["mx1"], "a host whose scanners a reload removed reports none")
+        // mx1 is retired: its last figures are listed until they are as old as the outbound log's retention.
+        try s.saveScannerHealth([down], host: "mx3", at: 100 + 86_400)
+        try s.prune(now: 100 + 86_400, outboundRetention: .days(1), windowRetention: .days(31))
+        #expect(try s.scannerHealth().map(\.host) == ["mx3"])
     }
 
     /// Mail held under a lock still in force sits in the MTA's hold queue until a person acts: it
