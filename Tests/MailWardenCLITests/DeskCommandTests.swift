@@ -24,11 +24,9 @@ import Testing
         }
     }
 
-    /// SIGTERM ends the worker by its own exit, once the lock notices it handed over are sent; it
-    /// used to die of the signal, notices still queued. Started as systemd starts it, with no signal
-    /// blocked (a test thread's blocked signals would otherwise pass to it).
-    @Test func sigtermStopsTheWorkerByItsOwnExit() throws {
-        let sandbox = try CLISandbox()
+    /// `mailwarden desk` started as systemd starts it, with no signal blocked (a test thread's
+    /// blocked signals would otherwise pass to it), its stdout in a file; returned once it has started.
+    static func startDesk(_ sandbox: CLISandbox, environment extra: [String: String] = [:]) throws -> (pid: pid_t, out: String) {
         let out = sandbox.dir.appendingPathComponent("desk.out").path
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -44,20 +42,71 @@ import Testing
         let arguments = [MailWardenExecutable.path, "desk", "--config", sandbox.configPath]
         var argv = arguments.map { strdup($0) } + [nil]
         defer { for a in argv { free(a) } }
+        let environment = ProcessInfo.processInfo.environment.merging(extra) { _, added in added }
+        var envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for e in envp { free(e) } }
         var pid: pid_t = 0
-        try #require(posix_spawn(&pid, MailWardenExecutable.path, &actions, &attributes, &argv, environ) == 0)
+        try #require(posix_spawn(&pid, MailWardenExecutable.path, &actions, &attributes, &argv, &envp) == 0)
         let started = Date()
         while !((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").contains("started"), Date().timeIntervalSince(started) < 10 {
             usleep(20_000)
         }
-        kill(pid, SIGTERM)
+        return (pid, out)
+    }
+
+    /// Waits (at most `seconds`, then kills) for the desk to end; its wait status.
+    static func waitForDesk(_ pid: pid_t, seconds: Double) -> Int32 {
+        let deadline = Date(timeIntervalSinceNow: seconds)
         var status: Int32 = 0
         while waitpid(pid, &status, WNOHANG) == 0 {
-            if Date().timeIntervalSince(started) > 20 { kill(pid, SIGKILL) }
+            if Date() > deadline { kill(pid, SIGKILL) }
             usleep(20_000)
         }
+        return status
+    }
+
+    /// SIGTERM ends the worker by its own exit, once the lock notices it handed over are sent; it
+    /// used to die of the signal, notices still queued.
+    @Test func sigtermStopsTheWorkerByItsOwnExit() throws {
+        let sandbox = try CLISandbox()
+        let desk = try Self.startDesk(sandbox)
+        kill(desk.pid, SIGTERM)
+        let status = Self.waitForDesk(desk.pid, seconds: 20)
         // WIFEXITED and WEXITSTATUS, which Swift does not import.
         #expect(status & 0x7f == 0 && (status >> 8) & 0xff == 0, "wait status \(status): ended by signal \(status & 0x7f)")
+    }
+
+    /// A worker stuck in one report (here a parse that would take all of its 60 s budget) is
+    /// stopped 20 s after SIGTERM (StopRequest.patience), as a kill would: that report stays queued
+    /// for the next start, and the parser it left behind ends too.
+    @Test func sigtermStopsAWorkerStuckInOneReportAfterTwentySeconds() throws {
+        let sandbox = try CLISandbox(settings: "desk_parse_timeout = 60s\n")
+        let store = try sandbox.store()
+        let id = try #require(try store.enqueue([RawReport(receivedAt: 1_800_000_000, envelopeSender: nil, envelopeRecipient: "abuse@example.net",
+                                                           queueID: nil, raw: Array(Self.report(1, fault: "loop").utf8))]).first).reportID
+        let desk = try Self.startDesk(sandbox, environment: Self.faults)
+        // The parse is in hand once the parser process runs (pgrep -P: the desk's children).
+        let deadline = Date(timeIntervalSinceNow: 10)
+        while Self.children(of: desk.pid).isEmpty, Date() < deadline { usleep(20_000) }
+        let parser = try #require(Self.children(of: desk.pid).first)
+        usleep(300_000)
+        kill(desk.pid, SIGTERM)
+        let signalled = Date()
+        let status = Self.waitForDesk(desk.pid, seconds: 40)
+        let waited = Date().timeIntervalSince(signalled)
+        #expect(status & 0x7f == 0 && (status >> 8) & 0xff == 0, "wait status \(status): ended by signal \(status & 0x7f)")
+        #expect(waited >= 19 && waited < 35, "stopped \(waited) s after the signal")
+        #expect(try store.queuedReportIDs(limit: 10) == [id], "the report in hand stays queued")
+        let orphanDeadline = Date(timeIntervalSinceNow: 5)
+        while kill(parser, 0) == 0, Date() < orphanDeadline { usleep(50_000) }
+        #expect(kill(parser, 0) != 0, "the parser process \(parser) ended with its worker")
+    }
+
+    static func children(of pid: pid_t) -> [pid_t] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.flatMap { task in
+            ((try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? "").split(separator: " ").compactMap { pid_t($0) }
+        }
     }
 
     @Test func aReportThatOutrunsOrKillsTheParserCostsItselfAndTheReportsAroundItAreFiled() throws {

@@ -557,6 +557,23 @@ check "(12b) the forged report ($forged) is not among them" not grep -q "\b$forg
 check "(12b) the notice was mailed to ops@example.net, naming the reports" \
     sink_wait_for "^Complaints that crossed the limit: reports $first, $second" 30
 
+echo "## (12c) a stop waits for the lock notices in hand"
+# Two locks whose notices take 4 s each: the second still waits in line at the SIGTERM.
+CONF_NS=$E2E_DIR/var/notify-stop.conf
+NOTICE_AT_STOP=$E2E_DIR/var/notice-at-stop.txt
+CFG_STORE=$E2E_DIR/var/notify-stop.db CFG_EXTRA="trusted_networks = 127.0.0.1/32
+notify_command = sleep 4; jq -r .identity >> $NOTICE_AT_STOP" mw_write_config "$CONF_NS"
+if mw_start "$CONF_NS"; then
+    for user in shop21 shop22; do
+        for i in 1 2 3 4; do send_app --header "Subject: $(new_tag) stop-$user-$i" --header "X-Auth-User: $user" "${SPAM[@]}"; done
+    done
+    expect_match "(12c) shop22's 4th spam is refused" '^550' "$(swaks_first_error)"
+    check "(12c) mailwardend stops by itself within 15 s" mw_stop
+    expect_eq "(12c) both lock notices were sent before it exited" "user:shop21 user:shop22" "$(sort "$NOTICE_AT_STOP" 2>/dev/null | xargs)"
+else
+    _fail "(12c) daemon starts with $CONF_NS" "see $MW_LOG"
+fi
+
 # ------------------------------------------------------------ S: real spamd and rspamd
 echo "## (13) spam verdicts from a real spamd and a real rspamd"
 SCAN_DIR=$E2E_DIR/scanners
