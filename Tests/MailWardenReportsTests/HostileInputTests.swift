@@ -156,6 +156,9 @@ struct DatedReport: Sendable, CustomTestStringConvertible {
     @Test func anMboxFromLinesDateIsRead() {
         #expect(ReportDate.asctime("From may@isp.example Mon Sep  7 12:00:00 2026\n") == 1_788_782_400)
         #expect(ReportDate.asctime("From MAILER-DAEMON Mon Sep 7 12:00:00 UTC 2026") == 1_788_782_400)
+        // Google Takeout's mbox: a numeric zone before the year (it was read as no date: the import's time).
+        #expect(ReportDate.asctime("From 1580291382495839231@xxx Mon Sep  7 12:00:00 +0000 2026") == 1_788_782_400)
+        #expect(ReportDate.asctime("From x@y Mon Sep  7 07:00:00 -0500 2026") == 1_788_782_400)
         #expect(ReportDate.asctime("From sep Mon Sep 7 12:00:00 99999") == nil)
         #expect(ReportDate.asctime("From someone") == nil)
     }

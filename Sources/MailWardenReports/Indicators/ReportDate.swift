@@ -9,17 +9,19 @@ public enum ReportDate {
     /// The years a report date may fall in; anything else is a typo or an attack, not a date.
     static let years = 1970...9999
 
-    /// The first ctime date in `text` (`Mon Sep  7 12:00:00 2026`, a zone before the year skipped), as
-    /// an mbox's `From ` line carries its delivery, in the delivery agent's local time: taken as UTC.
-    /// Not one of the shapes reports are read in.
+    /// The first ctime date in `text` (`Mon Sep  7 12:00:00 2026`), as an mbox's `From ` line carries
+    /// its delivery: in the delivery agent's local time, taken as UTC, unless a zone stands before the
+    /// year (Google Takeout writes `+0000`). Not one of the shapes reports are read in.
     public static func asctime(_ text: String) -> Int64? {
         let t = tokenize(Substring(text.trimmingWhitespace()))
         for i in t.indices {
             guard i + 3 < t.count, t[i].count == 3, let month = months.firstIndex(of: t[i].lowercased()),
                   let day = Int(t[i + 1]), (1...31).contains(day), let (h, m, s, _) = clock(t[i + 2]) else { continue }
-            let yearAt = Int(t[i + 3]) == nil ? i + 4 : i + 3
-            guard yearAt < t.count, t[yearAt].count == 4, let year = Int(t[yearAt]) else { continue }
-            return unixTime(year: year, month: month + 1, day: day, hour: h, minute: m, second: s)
+            // Int() reads a zone such as +0000 as a number: only digits make a year.
+            let yearAt = t[i + 3].allSatisfy(\.isASCIIDigit) ? i + 3 : i + 4
+            guard yearAt < t.count, t[yearAt].count == 4, t[yearAt].allSatisfy(\.isASCIIDigit), let year = Int(t[yearAt]) else { continue }
+            let zone = yearAt == i + 4 ? zoneOffset(t[i + 3]) ?? 0 : 0
+            return unixTime(year: year, month: month + 1, day: day, hour: h, minute: m, second: s).map { $0 - Int64(zone) }
         }
         return nil
     }
