@@ -101,6 +101,11 @@ struct Ingest: ParsableCommand {
                     Output.printError("message \(count): \(error)")
                 }
             }
+            for problem in source.takeUnreadable() {
+                count += 1
+                tally["failed", default: 0] += 1
+                Output.printError("message \(count): \(problem)")
+            }
             if progress { Self.drawProgress(source.progress, count: count) }
         }
         waiter.notifier.finish()
@@ -121,6 +126,7 @@ struct Ingest: ParsableCommand {
         var batch: [BacklogMessage] = []
         var bytes = 0
         while batch.count < importBatchMessages, let message = try source.next() {
+            // Unreadable messages are taken separately (takeUnreadable), so an empty batch still means the end.
             batch.append(message)
             bytes += message.raw.count
             if bytes >= importBatchBytes { break }
@@ -207,6 +213,13 @@ protocol MessageSource {
     mutating func next() throws -> BacklogMessage?
     /// How far through the backlog, 0 to 1.
     var progress: Double { get }
+    /// Why each message passed over since the last call could not be read.
+    mutating func takeUnreadable() -> [String]
+}
+
+extension MessageSource {
+    /// An mbox is read whole or not at all: no message of it is passed over.
+    mutating func takeUnreadable() -> [String] { [] }
 }
 
 /// An mbox file, read in chunks: messages start at lines beginning `From `; `>From ` quoting is
@@ -295,7 +308,10 @@ struct MaildirReader: MessageSource {
         var files: [String] = []
         for sub in ["cur", "new"] {
             let dir = (path as NSString).appendingPathComponent(sub)
-            guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { continue }
+            guard FileManager.default.fileExists(atPath: dir) else { continue }
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else {
+                throw CLIFailure("cannot list \(dir) (not readable by this user?): nothing was imported")
+            }
             files += names.filter { !$0.hasPrefix(".") }.map { (dir as NSString).appendingPathComponent($0) }
         }
         guard !files.isEmpty || FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("cur")) else {
@@ -305,11 +321,22 @@ struct MaildirReader: MessageSource {
     }
 
     var progress: Double { files.isEmpty ? 1 : Double(index) / Double(files.count) }
+    private var unreadable: [String] = []
+
+    mutating func takeUnreadable() -> [String] {
+        defer { unreadable = [] }
+        return unreadable
+    }
 
     mutating func next() throws -> BacklogMessage? {
         while index < files.count {
             defer { index += 1 }
-            guard let data = FileManager.default.contents(atPath: files[index]) else { continue }
+            guard let data = FileManager.default.contents(atPath: files[index]) else {
+                // A mail client or the IMAP server may have moved it since the listing (new/ to cur/,
+                // a flag changed): what was queued is not queued twice, so the import can run again.
+                unreadable.append("\(files[index]): cannot read it (moved, removed or not readable since the listing: run the import again)")
+                continue
+            }
             // A Maildir file's modification time is when it was delivered.
             let delivered = (try? FileManager.default.attributesOfItem(atPath: files[index])[.modificationDate] as? Date)
                 .map { Int64($0.timeIntervalSince1970) }

@@ -192,6 +192,22 @@ import Testing
         #expect(received == ["192.0.2.1": 1_788_782_400, "192.0.2.2": 1_788_856_200])
     }
 
+    /// A Maildir message that cannot be read (here: a link to nothing, as a message moved by the IMAP
+    /// server since the listing leaves) fails the import (exit 75) and is named; it was passed over
+    /// in silence, exit 0.
+    @Test func aMaildirMessageThatCannotBeReadFailsTheImport() throws {
+        let sandbox = try CLISandbox()
+        let maildir = sandbox.dir.appendingPathComponent("Maildir")
+        try FileManager.default.createDirectory(at: maildir.appendingPathComponent("new"), withIntermediateDirectories: true)
+        try Self.report(1).write(to: maildir.appendingPathComponent("new/1.M1P1.host"), atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: maildir.appendingPathComponent("new/2.M2P2.host").path, withDestinationPath: "/nonexistent/2")
+        let run = try sandbox.run("ingest", "--maildir", maildir.path)
+        #expect(run.status == 75)
+        #expect(run.stderr.contains("new/2.M2P2.host: cannot read it"), "\(run.stderr)")
+        #expect(run.stderr.contains("2 messages: ") && run.stderr.contains("failed 1"), "\(run.stderr)")
+        #expect(try sandbox.store().cases().map(\.subject.value) == ["192.0.2.1"])
+    }
+
     @Test func anImportQueuesItsBatchOnceParsesEachMessageAndSaysWhatItBecameInOrder() throws {
         let sandbox = try CLISandbox()
         let messages = [Self.report(1), Self.report(2, fault: "trap"), Self.report(1), Self.report(3)]
