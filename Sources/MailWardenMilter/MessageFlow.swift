@@ -180,7 +180,10 @@ public final class MessageSession: MilterSession {
             log(queueID: message.macros[MacroName.queueID], "identity=\(match.identity) rule=\(match.ruleIndex) stage=mail action=\(Self.name(verdict)) reason=\"locked: \(lock.reason)\"")
             return verdict
         } catch {
-            return failure(error, queueID: message.macros[MacroName.queueID])
+            // on_error = accept: the end of the message tries again, and counts the message (or
+            // keeps it for later) and removes its identity header; accepting here would skip both.
+            let verdict = failure(error, queueID: message.macros[MacroName.queueID])
+            return verdict == .accept ? .proceed : verdict
         }
     }
 
@@ -311,7 +314,9 @@ public final class MessageSession: MilterSession {
         var reportChanges: [Modification] = []
         if !message.abuseRecipients.isEmpty {
             switch storeReport(queueID: queueID) {
-            case .failed(let verdict): return (verdict, [])
+            case .failed(let verdict):
+                // on_error = accept delivers the report as mail; the message is still checked and counted.
+                guard verdict == .accept else { return (verdict, []) }
             case .storedAndDiscard: return (.discard, [])
             case .stored(let changes): reportChanges = changes
             }
@@ -377,6 +382,9 @@ public final class MessageSession: MilterSession {
             "identity=\(match.identity) rule=\(match.ruleIndex) scope=\(message.scope.rawValue) recipients=\(message.recipients)"
                 + " spam=\(headerSpam || scan.isSpam ? "yes" : "no")\(scan.logText.isEmpty ? "" : " " + scan.logText)"
         }
+        // The login leaves with no message that is delivered: counted, over a limit in monitor mode,
+        // held, or accepted uncounted per on_error.
+        let identityRemovals = identityHeaderRemovals(match)
         do {
             let heldQueueID = lockAction == .hold ? queueID : nil
             // check → scan → count. Locked mail is never scanned, and a lock the cache knows is
@@ -384,8 +392,8 @@ public final class MessageSession: MilterSession {
             let checked = try filter.metrics.timeLockCheck { try accounting.check(match.identity) }
             // The token is minted (a store write) before the count: once counted, nothing may fail.
             // Refused mail keeps its changes only when held (it may be released).
-            let identityChanges = checked.refusal == nil || lockAction == .hold
-                ? try identityHeaderChanges(match, refused: checked.refusal != nil, queueID: queueID) : []
+            let refused = if case .locked? = checked.refusal { lockAction != .hold } else { false }
+            let identityChanges = refused ? [] : try identityRemovals + identityToken(match, refused: checked.refusal != nil, queueID: queueID)
             let outcome: AccountingOutcome
             if let refusal = checked.refusal {
                 outcome = refusal
@@ -423,8 +431,9 @@ public final class MessageSession: MilterSession {
         } catch {
             let verdict = failure(error, queueID: queueID)
             // Accepted uncounted (on_error = accept): counted once the store answers again.
-            if verdict == .accept { filter.countBacklog.add(event) }
-            return (verdict, [])
+            guard verdict == .accept else { return (verdict, []) }
+            filter.countBacklog.add(event)
+            return (verdict, identityRemovals)
         }
     }
 
@@ -528,22 +537,27 @@ public final class MessageSession: MilterSession {
     /// With identity_header = remove/token, the header that named the sender leaves the message. A
     /// token the store cannot mint fails the message, unless it is refused: a lock stands while the
     /// store is away, and held mail then goes without the token.
-    private func identityHeaderChanges(_ match: IdentityRules.Match, refused: Bool, queueID: String?) throws -> [Modification] {
+    /// identity_header = remove or token: the fields the identity was read from are deleted.
+    private func identityHeaderRemovals(_ match: IdentityRules.Match) -> [Modification] {
         guard config.identityHeader != .keep,
               let rule = config.identityRules.rules[safe: match.ruleIndex - 1], let name = rule.headerName else { return [] }
         // Indexes count down so each deletion leaves the earlier indexes valid.
-        var changes = message.headerValues(named: name).indices.reversed().map {
+        return message.headerValues(named: name).indices.reversed().map {
             Modification.changeHeader(name: name, index: $0 + 1, value: nil)
         }
-        if config.identityHeader == .token, let tokenizer = filter.tokenizer {
-            do {
-                changes.append(.addHeader(name: "X-MailWarden-ID", value: try tokenizer.token(for: match.identity)))
-            } catch where refused {
-                filter.metrics.storeError()
-                log(queueID: queueID, "identity=\(match.identity) locked; held without its X-MailWarden-ID: \(error)", level: .warning)
-            }
+    }
+
+    /// identity_header = token: the X-MailWarden-ID field to add (minting it may write to the store).
+    private func identityToken(_ match: IdentityRules.Match, refused: Bool, queueID: String?) throws -> [Modification] {
+        guard config.identityHeader == .token, let tokenizer = filter.tokenizer,
+              config.identityRules.rules[safe: match.ruleIndex - 1]?.headerName != nil else { return [] }
+        do {
+            return [.addHeader(name: "X-MailWarden-ID", value: try tokenizer.token(for: match.identity))]
+        } catch where refused {
+            filter.metrics.storeError()
+            log(queueID: queueID, "identity=\(match.identity) locked; held without its X-MailWarden-ID: \(error)", level: .warning)
+            return []
         }
-        return changes
     }
 
     /// A message of a locked identity counts as an attempt on its lock. The refusal stands even when

@@ -156,6 +156,43 @@ import Synchronization
         #expect(h.log.all.contains { $0.contains("held without its X-MailWarden-ID") })
     }
 
+    /// on_error = accept lets mail through uncounted while the store fails, but never a login or
+    /// past a lock: the identity header still goes, a failure at MAIL FROM waits for the end of the
+    /// message (it accepted the whole message there, kept for no later count), and a report to our
+    /// abuse@ among the recipients that cannot be stored still leaves its sender's lock in force.
+    @Test func onErrorAcceptNeverLetsALoginOutNorALockedIdentityThrough() throws {
+        let rule = "identity_header = remove\nidentity_rule = user header X-Auth-User /(?<id>\\S+)/"
+        let failing = try Harness("on_error = accept\n" + rule, store: FailingStore())
+        let (verdict, changes) = failing.send(.init(auth: "x", headers: [("X-Auth-User", "shop1")]))
+        #expect(verdict == .accept && changes == [.changeHeader(name: "X-Auth-User", index: 1, value: nil)])
+
+        // An expired lock the store cannot lift: the check at MAIL FROM fails.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mw-expired-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let shared = try SQLStore(path: dir.appendingPathComponent("store.db").path)
+        let atMailFrom = try Harness("on_error = accept", store: FaultyStore(shared) { call in
+            if call == "liftExpiredLock" { throw FailingStore.Failure() }
+        })
+        _ = try shared.adminLock("sasl:ivy", by: "root", reason: "a day", expiresAt: atMailFrom.clock.now() - 1, at: atMailFrom.clock.now() - 86_400)
+        #expect(atMailFrom.send(.init(auth: "ivy")).0 == .accept)
+        #expect(atMailFrom.filter.countBacklog.count == 1, "kept, to be counted once the store answers")
+
+        let reportNotStored = try Harness("on_error = accept\nlock_action = hold\nabuse_mailboxes = abuse@example.com",
+                                          intake: RecordingIntake(failing: true))
+        _ = try reportNotStored.store.adminLock("sasl:mallory", by: "root", reason: "by hand", expiresAt: nil, at: reportNotStored.clock.now())
+        let spamRun = Harness.Message(auth: "mallory", recipients: ["<x@example.org>", "<abuse@example.com>"], rcptMailer: "local")
+        #expect(reportNotStored.send(spamRun).0 == .hold(reason: "MailWarden: sasl:mallory is locked"))
+    }
+
+    /// Monitor mode refuses nothing, and so delivers a locked identity's mail: without its login.
+    @Test func monitorModeDeliversALockedIdentitysMailWithoutItsLogin() throws {
+        let h = try Harness("mode = monitor\nidentity_header = remove\nidentity_rule = user header X-Auth-User /(?<id>\\S+)/")
+        _ = try h.store.adminLock("user:ivy", by: "root", reason: "by hand", expiresAt: nil, at: h.clock.now())
+        let (verdict, changes) = h.send(.init(auth: "x", headers: [("X-Auth-User", "ivy")]))
+        #expect(verdict == .accept && changes == [.changeHeader(name: "X-Auth-User", index: 1, value: nil)])
+    }
+
     @Test func exemptIdentitiesAreCountedButNeverLocked() throws {
         let h = try Harness(Self.base + "\nexempt = sasl:boss")
         for _ in 1...10 { #expect(h.send(.init(auth: "boss", headers: Harness.spam)).0 == .accept) }
