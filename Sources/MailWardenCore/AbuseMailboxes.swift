@@ -15,20 +15,28 @@ public struct AbuseMailboxes: Sendable {
 
     public var isEmpty: Bool { patterns.isEmpty }
 
-    /// The mailers (Postfix transports, Sendmail mailers) that hand mail to another server.
+    /// The mailers (Postfix transports, Sendmail mailers) that hand mail to another server ...
     static let remoteMailers: Set<String> = ["smtp", "relay", "esmtp", "smtp8", "dsmtp"]
+    /// ... and those that deliver into this server's mailboxes, or the programs and mailbox servers behind it.
+    static let localMailers: Set<String> = ["local", "virtual", "lmtp", "dovecot", "maildrop", "cyrus", "cyrusv2", "procmail",
+                                            "prog", "*file*", "*include*", "mailwarden"]
 
     /// Whether mail to `recipient` is a report for our own desk: it matches a pattern and is
     /// delivered here. `abuse_domains`, when set, names our domains; else the MTA's {rcpt_mailer}
-    /// says where the recipient goes (a remote mailer: elsewhere). With neither, a stranger's mail is
-    /// ours (the MTA accepts it only for the domains it serves) and a customer's is not.
+    /// says where the recipient goes: a local mailer, here; smtp or relay, elsewhere (another
+    /// provider, or a domain we are only the backup MX of). A mailer of another name (an outbound
+    /// transport an admin named, such as `smtp-ip2`, or a pipe), or none, proves nothing: then a
+    /// stranger's mail is ours (the MTA accepts it only for the domains it serves), and a customer's
+    /// is not, since taking a customer's complaint to another provider's abuse@ would lose it.
     public func diverts(_ recipient: String, mailer: String?, fromStranger: Bool) -> Bool {
         guard contains(recipient) else { return false }
         if !domains.isEmpty {
             let address = IdentityRule.unbracketed(recipient).lowercased()
             return address.split(separator: "@").last.map { domains.contains(String($0)) } ?? false
         }
-        if let mailer, !mailer.isEmpty { return !Self.remoteMailers.contains(mailer.lowercased()) }
+        let mailer = mailer?.lowercased() ?? ""
+        if Self.localMailers.contains(mailer) { return true }
+        if Self.remoteMailers.contains(mailer) { return false }
         return fromStranger
     }
 

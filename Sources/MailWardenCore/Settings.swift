@@ -107,7 +107,7 @@ public enum Settings {
         Setting(key: "abuse_mailboxes", type: .list, defaults: [],
                 doc: "Recipients whose mail is an abuse report: full addresses or patterns with * (abuse@*, *@abuse.example.net). Such mail is stored as a report before the milter answers."),
         Setting(key: "abuse_domains", type: .list, defaults: [],
-                doc: "The domains whose abuse mailboxes are ours (example.com, example.net). Empty: a recipient is ours when the MTA delivers it here, as its {rcpt_mailer} macro tells (smtp or relay: elsewhere; Postfix sends it by default). Mail from a customer to another provider's abuse@ is never taken, whatever abuse_mailboxes says."),
+                doc: "The domains whose abuse mailboxes are ours (example.com, example.net). Empty: a recipient is ours when the MTA delivers it here, as its {rcpt_mailer} macro tells (local, virtual, lmtp: here; smtp or relay: elsewhere; another name: a stranger's mail is ours, a customer's is not; Postfix sends it by default). Mail from a customer to another provider's abuse@ is never taken, whatever abuse_mailboxes says."),
         Setting(key: "abuse_keep_delivery", type: .choice(["no", "yes"]), defaults: ["no"],
                 doc: "yes also delivers reports to the abuse mailboxes; no removes those recipients (a message with no other recipient is discarded once stored)."),
         Setting(key: "abuse_max_size", type: .number, defaults: ["52428800"],

@@ -101,6 +101,10 @@ final class RecordingIntake: ReportIntake {
         // (config, mailer, authenticated, recipient, diverted)
         ("", "smtp", true, "<abuse@foreign.example>", false),
         ("", "relay", false, "<abuse@customer-backup-mx.example>", false),
+        // An outbound transport named by the admin (sender_dependent_default_transport_maps): it was
+        // taken for local delivery, and the customer's complaint to that provider was swallowed.
+        ("", "smtp-ip2", true, "<abuse@foreign.example>", false),
+        ("", "dovecot", true, "<abuse@example.com>", true),
         ("", "local", true, "<abuse@example.com>", true),
         ("", "virtual", false, "<abuse@example.com>", true),
         ("", nil, true, "<abuse@foreign.example>", false),
