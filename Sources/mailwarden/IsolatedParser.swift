@@ -57,9 +57,11 @@ final class IsolatedParser: ReportParsing {
         self.child = child
         // The child is idle and reads the report at once: its budget starts now.
         let deadline = Self.now() + Double(timeoutSeconds)
-        var length = UInt64(raw.count).littleEndian
+        // A report may be stored whole up to abuse_max_size; a parse reads the first ReportLimits.maxMessageBytes.
+        let read = Array(raw.prefix(ReportLimits.maxMessageBytes))
+        var length = UInt64(read.count).littleEndian
         let sent = withUnsafeBytes(of: &length) { Self.write(Array($0), to: child.input, by: deadline) }
-            && Self.write(raw, to: child.input, by: deadline)
+            && Self.write(read, to: child.input, by: deadline)
         inFlight = InFlight(deadline: deadline, sent: sent, handedOver: Self.now())
     }
 

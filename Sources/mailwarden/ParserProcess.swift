@@ -50,7 +50,7 @@ enum ParserProcess {
         guard let header = read(8) else { return nil }
         let length = header.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         // The worker never sends more than a stored report; anything larger means a broken pipe.
-        guard length <= UInt64(Ingest.maxMessageBytes) else { fail("report frame of \(length) bytes") }
+        guard length <= UInt64(ReportLimits.maxMessageBytes) else { fail("report frame of \(length) bytes") }
         return read(Int(length))
     }
 

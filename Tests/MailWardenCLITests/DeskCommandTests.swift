@@ -192,6 +192,22 @@ import Testing
         #expect(received == ["192.0.2.1": 1_788_782_400, "192.0.2.2": 1_788_856_200])
     }
 
+    /// A report the milter stored whole under a large abuse_max_size (up to 1 GiB) is parsed on its
+    /// first 64 MiB, as every parse reads: the parser refused the whole as a broken frame and died
+    /// (exit 70), and the report went to triage blamed on the parser.
+    @Test func aReportOverTheParsersLimitIsParsedOnItsBeginning() throws {
+        let sandbox = try CLISandbox(settings: "abuse_max_size = 100000000\n")
+        let store = try sandbox.store()
+        let filler = String(repeating: String(repeating: "x", count: 75) + "\n", count: (65 << 20) / 76)
+        let raw = Array((Self.report(7) + filler).utf8)
+        #expect(raw.count > 64 << 20)
+        _ = try store.enqueue([RawReport(receivedAt: 1_800_000_000, envelopeSender: nil, envelopeRecipient: "abuse@example.net", queueID: nil, raw: raw)])
+        let run = try sandbox.run("desk", "--once", "--json")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try Self.outcomes(run).map { $0.split(separator: " ")[0] } == ["filed"], "\(run.stdout)")
+        #expect(try store.cases().map(\.subject.value) == ["192.0.2.7"])
+    }
+
     /// A Maildir message that cannot be read (here: a link to nothing, as a message moved by the IMAP
     /// server since the listing leaves) fails the import (exit 75) and is named; it was passed over
     /// in silence, exit 0.
