@@ -58,11 +58,29 @@ public struct BoundedPattern: Sendable, CustomStringConvertible {
     /// The text of group `group` (or the whole match when the pattern has no such group) in the first match.
     /// Matching stops at `timeLimit` as "no match"; `onTimeout` is told, so the caller can say so.
     public func firstMatch(in input: String, group: String? = nil, onTimeout: () -> Void = {}) -> String? {
+        firstMatch(inAny: CollectionOfOne(input), group: group, onTimeout: onTimeout)
+    }
+
+    /// The same over several values (every field of one name): all of them share one `timeLimit`, so
+    /// a sender who repeats a field a thousand times costs no more time than one field does.
+    public func firstMatch(inAny inputs: some Sequence<String>, group: String? = nil, onTimeout: () -> Void = {}) -> String? {
+        let deadline = Date().addingTimeInterval(Self.timeLimit)
+        for input in inputs {
+            let (result, timedOut) = firstMatch(in: input, group: group, by: deadline)
+            if timedOut {
+                onTimeout()
+                return nil
+            }
+            if let result { return result }
+        }
+        return nil
+    }
+
+    private func firstMatch(in input: String, group: String?, by deadline: Date) -> (String?, timedOut: Bool) {
         let text = Self.capped(input)
         let ns = text as NSString
         var result: String?
         var timedOut = false
-        let deadline = Date().addingTimeInterval(Self.timeLimit)
         regex.value.enumerateMatches(in: text, options: [.reportProgress], range: NSRange(location: 0, length: ns.length)) { match, _, stop in
             if let match {
                 var range = match.range
@@ -74,11 +92,8 @@ public struct BoundedPattern: Sendable, CustomStringConvertible {
                 stop.pointee = true
             }
         }
-        if timedOut { onTimeout() }
-        return result
+        return (result, timedOut)
     }
-
-    public func matches(_ input: String, onTimeout: () -> Void = {}) -> Bool { firstMatch(in: input, onTimeout: onTimeout) != nil }
 
     public var description: String { "/\(source)/\(caseInsensitive ? "i" : "")" }
 

@@ -134,7 +134,7 @@ public struct IdentityRule: Sendable, CustomStringConvertible {
         case .macro(let name):
             raw = facts.macro(name)
         case .header(let name, let p):
-            raw = Self.firstMatch(of: p, in: facts.headerValues(named: name), onTimeout: onTimeout)
+            raw = p.firstMatch(inAny: facts.headerValues(named: name), group: "id", onTimeout: onTimeout)
         case .envelopeFrom(let p):
             raw = facts.envelopeFrom.flatMap { p.firstMatch(in: Self.unbracketed($0), group: "id", onTimeout: onTimeout) }
         case .clientAddress:
@@ -142,14 +142,6 @@ public struct IdentityRule: Sendable, CustomStringConvertible {
         }
         guard let value = raw.map(sanitized), !value.isEmpty else { return nil }
         return "\(prefix):\(lowercase ? value.lowercased() : value)"
-    }
-
-    /// The first of `values` the pattern matches (a plain loop: `onTimeout` must not escape).
-    private static func firstMatch(of pattern: BoundedPattern, in values: [String], onTimeout: () -> Void) -> String? {
-        for value in values {
-            if let found = pattern.firstMatch(in: value, group: "id", onTimeout: onTimeout) { return found }
-        }
-        return nil
     }
 
     /// Identities end up in logs, SQL and CSV: no control characters or spaces, bounded length.

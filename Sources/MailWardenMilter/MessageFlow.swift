@@ -521,9 +521,8 @@ public final class MessageSession: MilterSession {
 
     private func isSpam(queueID: String?) -> Bool {
         config.spamHeaders.contains { rule in
-            message.headerValues(named: rule.name).contains {
-                rule.pattern.matches($0, onTimeout: { regexTimedOut("\(rule.name) \(rule.pattern)", "spam_header", queueID: queueID) })
-            }
+            rule.pattern.firstMatch(inAny: message.headerValues(named: rule.name),
+                                    onTimeout: { regexTimedOut("\(rule.name) \(rule.pattern)", "spam_header", queueID: queueID) }) != nil
         }
     }
 

@@ -73,6 +73,17 @@ struct FakeFacts: MessageFacts {
         #expect(BoundedPattern.capped(String(repeating: "b", count: 100_000)).count == BoundedPattern.maxInputLength)
     }
 
+    /// A field repeated (a stranger's report carries an original with 1,000 of them, a customer's
+    /// message up to max_headers) costs one time limit in all, not one per field: the desk spent
+    /// 50 s on one report with 1,000, outside its parse budget.
+    @Test func aRepeatedFieldCostsOneTimeLimitInAll() throws {
+        let rules = try IdentityRules([IdentityRule(parsing: "user header X-User /^(?<id>(a+)+)$/")])
+        let values = Array(repeating: ("X-User", String(repeating: "a", count: 40) + "!"), count: 200)
+        var timeouts = 0
+        #expect(rules.resolve(FakeFacts(headers: values), onTimeout: { _ in timeouts += 1 }) == nil)
+        #expect(timeouts == 1)
+    }
+
     @Test func overlongPatternsAreRefused() {
         #expect(throws: BoundedPattern.Failure.self) {
             try BoundedPattern(pattern: String(repeating: "a", count: BoundedPattern.maxPatternLength + 1))
