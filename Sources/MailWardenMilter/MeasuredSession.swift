@@ -47,7 +47,7 @@ public final class MeasuredSession: MilterSession {
         answered(timed { inner.data(macros: macros) })
     }
 
-    public func header(name: String, value: String) -> Verdict {
+    public func header(name: String, value: UnsafeRawBufferPointer) -> Verdict {
         answered(timed { inner.header(name: name, value: value) })
     }
 

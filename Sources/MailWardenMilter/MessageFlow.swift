@@ -215,8 +215,9 @@ public final class MessageSession: MilterSession {
 
     // MARK: headers
 
-    public func header(name: String, value: String) -> Verdict {
+    public func header(name: String, value rawValue: UnsafeRawBufferPointer) -> Verdict {
         let key = name.lowercased()
+        let value = String(decoding: rawValue, as: UTF8.self)
         if config.removeForgedAuthenticationResults, key == "authentication-results" {
             message.authenticationResultsSeen += 1
             // Our authenticating milters run after us: a field in our name now was written by the sender.
@@ -229,8 +230,10 @@ public final class MessageSession: MilterSession {
             }
         }
         if message.keepsBytes {
-            // libmilter hands the value without the space after the colon; put the line back together.
-            keepBytes(Self.crlfLines(Array("\(name):\(value.first == " " || value.first == "\t" ? "" : " ")\(value)\r\n".utf8)))
+            // libmilter hands the value without the space after the colon; put the line back together,
+            // with the value's bytes as they came.
+            let space: [UInt8] = rawValue.first == 32 || rawValue.first == 9 ? [] : [32]
+            keepBytes(Self.crlfLines(Array(name.utf8) + [58] + space + Array(rawValue) + [13, 10]))
         }
         message.headersSeen += 1
         guard message.headersSeen <= config.maxHeaders, examinedHeaders.contains(key) else { return .proceed }

@@ -97,12 +97,20 @@ public protocol MilterSession: AnyObject {
     func recipient(_ recipient: String, macros: MacroSource) -> Verdict
     /// DATA: every recipient is known.
     func data(macros: MacroSource) -> Verdict
-    func header(name: String, value: String) -> Verdict
+    /// `value` as the MTA sent it: a stranger's 8-bit bytes are not UTF-8, and a stored report keeps them.
+    func header(name: String, value: UnsafeRawBufferPointer) -> Verdict
     func body(_ chunk: UnsafeRawBufferPointer) -> Verdict
     func endOfMessage(macros: MacroSource) -> (Verdict, [Modification])
     /// The message was abandoned (RSET, QUIT, error) before end-of-message.
     func abort()
     func close()
+}
+
+extension MilterSession {
+    /// A header field whose value is text (tests, the fuzzer).
+    public func header(name: String, value: String) -> Verdict {
+        Array(value.utf8).withUnsafeBytes { header(name: name, value: $0) }
+    }
 }
 
 /// Takes mail to the abuse mailboxes: stores it raw, unread, for the desk worker to parse; the

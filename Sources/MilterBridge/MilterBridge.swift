@@ -270,7 +270,8 @@ private func mwEnvRcpt(_ ctx: OpaquePointer?, _ argv: UnsafeMutablePointer<Unsaf
 
 private func mwHeader(_ ctx: OpaquePointer?, _ name: UnsafeMutablePointer<CChar>?, _ value: UnsafeMutablePointer<CChar>?) -> sfsistat {
     guard let c = connection(ctx) else { return SMFIS_TEMPFAIL }
-    return answer(c, .header, ctx) { c.session.header(name: string(name), value: string(value)) }
+    let bytes = value.map { UnsafeRawBufferPointer(start: $0, count: strlen($0)) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+    return answer(c, .header, ctx) { c.session.header(name: string(name), value: bytes) }
 }
 
 /// Must exist even when it only continues: without it Postfix stalls 40 ms per message (see the top of this file).

@@ -7,7 +7,7 @@ import MailWardenMilter
 
 /// Keeps what the milter hands to the abuse desk; fails on demand (a full disk, a locked store).
 final class RecordingIntake: ReportIntake {
-    let stored = Mutex<[(raw: String, recipients: [String])]>([])
+    let stored = Mutex<[(raw: String, recipients: [String], bytes: [UInt8])]>([])
     let failing: Bool
     init(failing: Bool = false) { self.failing = failing }
 
@@ -15,7 +15,7 @@ final class RecordingIntake: ReportIntake {
 
     func enqueue(_ raw: [UInt8], sender: String?, recipients: [String], queueID: String?) throws -> String {
         if failing { throw Failure() }
-        stored.withLock { $0.append((String(decoding: raw, as: UTF8.self), recipients)) }
+        stored.withLock { $0.append((String(decoding: raw, as: UTF8.self), recipients, raw)) }
         return "report=1 status=queued"
     }
 }
@@ -36,6 +36,19 @@ final class RecordingIntake: ReportIntake {
         let stored = try #require(intake.stored.withLock { $0.first })
         #expect(stored.raw == "Subject: Spam from your network\r\nFrom: reporter@isp.example\r\n\r\nSource-IP: 192.0.2.10\r\n")
         #expect(stored.recipients == ["<Abuse@Example.COM>"])
+    }
+
+    /// A stranger's header in 8-bit bytes that are not UTF-8 (Latin-1, as much spam has) is stored as
+    /// it came: each such byte was stored as U+FFFD, and the report's evidence was not what was sent.
+    @Test func aReportsEightBitHeaderBytesAreStoredAsTheyCame() throws {
+        let intake = RecordingIntake()
+        let h = try harness(intake: intake)
+        var m = report
+        m.rawHeaders = [("Subject", Array("caf".utf8) + [0xE9] + Array(" cr\u{E8}me".utf8))]
+        #expect(h.send(m).0 == .discard)
+        let stored = try #require(intake.stored.withLock { $0.first?.bytes })
+        let subject: [UInt8] = Array("Subject: caf".utf8) + [0xE9] + Array(" cr\u{E8}me\r\n".utf8)
+        #expect(stored.firstRange(of: subject) != nil, "\(String(decoding: stored, as: UTF8.self))")
     }
 
     @Test func otherRecipientsStillGetTheMessage() throws {
