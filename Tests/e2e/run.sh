@@ -998,10 +998,12 @@ fi
 echo "## (20) abuse@ means ours: a customer's mail to another provider's abuse@ reaches it; ours is still taken"
 CONF_O=$E2E_DIR/var/ours.conf
 CFG_STORE=$E2E_DIR/var/ours.db CFG_EXTRA="abuse_mailboxes = abuse@*" mw_write_config "$CONF_O"
-# our.e2e.test is delivered here: a transport of its own (as lmtp to a mailbox server would be), so
-# Postfix's {rcpt_mailer} says so; everything else leaves by smtp, relay_domains (example.net) included.
-printf '%s\n' "ourbox    unix  -       -       n       -       -       smtp" >>"$PF_DIR/etc/master.cf"
-pf_postconf -e "transport_maps = inline:{our.e2e.test=ourbox:[127.0.0.1]:$SINK_PORT}"
+# our.e2e.test is delivered here: by a transport named as a mailbox server's (dovecot; here an smtp
+# client to the sink), so Postfix's {rcpt_mailer} says so; everything else leaves by smtp,
+# relay_domains (example.net) included. A transport of a name MailWarden does not know would leave a
+# customer's mail to it alone (it might be an outbound one: AbuseMailboxTests).
+printf '%s\n' "dovecot   unix  -       -       n       -       -       smtp" >>"$PF_DIR/etc/master.cf"
+pf_postconf -e "transport_maps = inline:{our.e2e.test=dovecot:[127.0.0.1]:$SINK_PORT}"
 pf_reload
 if mw_start "$CONF_O" && desk_start "$CONF_O"; then
     send_auth dave --to abuse@foreign.example --header "Subject: $(new_tag) to another provider" --body "Your customer 203.0.113.5 spams us."
