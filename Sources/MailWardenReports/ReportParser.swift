@@ -33,6 +33,9 @@ public enum ReportParser {
         if DMARCAggregateReport.recognises(message) {
             draft.format = .dmarcAggregate
             draft.ignoredBecause = "DMARC aggregate report: statistics for the domain's owner, not a complaint"
+        } else if case .ignored(let format, let reason)? = AutomaticReply.machineNotice(message) {
+            draft.format = format
+            draft.ignoredBecause = reason
         } else if !structuredReaders.contains(where: { $0(message, &draft, budget) }) {
             let verdict = AutomaticReply.classify(message)
             if case .ignored(let format, let reason)? = verdict {

@@ -1643,6 +1643,44 @@ import Testing
         #expect(report.status == .ignored && report.format == .deliveryStatus, "\(report.status) \(report.reason ?? "")")
     }
 
+    /// A bounce is told by its machine part before any reader of reports looks at it: an NDR of a
+    /// message whose subject reads like a DMARC failure report, returning our customer's original,
+    /// was read as that report (typed phishing, traced to the customer, counted as a complaint).
+    @Test(arguments: ["delivery-status", "disposition-notification"])
+    func aBounceOrReceiptOfAMessageThatLooksLikeAReportIsIgnored(_ kind: String) {
+        let report = TestMail.parse("""
+            From: Mail System <postmaster@receiver.example>
+            To: abuse@example.com
+            Subject: Undeliverable: DMARC failure report
+            MIME-Version: 1.0
+            Content-Type: multipart/report; report-type=\(kind); boundary="b1"
+
+            --b1
+            Content-Type: text/plain
+
+            Your message could not be delivered.
+            --b1
+            Content-Type: message/\(kind)
+
+            Reporting-MTA: dns; receiver.example
+            Final-Recipient: rfc822; someone@receiver.example
+            Action: failed
+            Status: 5.7.1
+
+            --b1
+            Content-Type: message/rfc822
+
+            X-MailWarden-ID: AAAAAAAAAAAAAAAAAAAAAAAAAAAA
+            From: shop@example.com
+            Subject: DMARC failure report
+
+            Sender IP Address: 192.0.2.9
+            --b1--
+            """)
+        #expect(report.status == .ignored, "\(report.status) \(report.format) \(report.reason ?? "")")
+        #expect(report.format == (kind == "delivery-status" ? .deliveryStatus : .autoReply))
+    }
+
     /// A CERT's automatic notice of infected hosts is a report, from noreply@ or not.
     @Test func aReportOfAnInfectedHostFromNoReplyIsAReport() {
         let report = TestMail.parse("""

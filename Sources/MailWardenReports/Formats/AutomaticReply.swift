@@ -190,6 +190,21 @@ enum AutomaticReply {
         case forPerson(reason: String)
     }
 
+    /// A bounce or a read receipt told by its machine part (RFC 3464 delivery status, RFC 8098
+    /// disposition) or by Exim's X-Failed-Recipients: no reader of reports is asked first, since a
+    /// bounce returns a message that may itself look like a report (an NDR of a "DMARC failure
+    /// report", the customer's original attached), and a bounce is never a complaint.
+    static func machineNotice(_ message: ReportMessage) -> Verdict? {
+        if message.reportType == "delivery-status" || message.hasDeliveryStatus || message.headers.value("X-Failed-Recipients") != nil {
+            return .ignored(.deliveryStatus, reason: "delivery status notification (bounce)")
+        }
+        if message.reportType == "disposition-notification" || message.hasDispositionNotification {
+            return .ignored(.autoReply, reason: "read receipt (message disposition notification)")
+        }
+        return nil
+    }
+
+    /// What a message no reader of reports recognised (and no machineNotice) is, when it is no complaint.
     static func classify(_ message: ReportMessage) -> Verdict? {
         let headers = message.headers
         let subject = message.subject.lowercased().trimmingWhitespace()
@@ -206,8 +221,7 @@ enum AutomaticReply {
         let forwardedSubject = unforwarded.count < subject.count ? unforwarded : nil
         let fromMailSystem = sender.isOneOf(mailSystemSenders)
         let signs = [fromMailSystem, subjectSaysBounce, textSaysBounce].filter { $0 }.count
-        if message.reportType == "delivery-status" || message.hasDeliveryStatus || headers.value("X-Failed-Recipients") != nil
-            || forwardedSubject == nil && ((subjectSaysBounce || textSaysBounce) && signs >= 2 || sender.isMailerDaemon && !message.attachedMessages.isEmpty) {
+        if forwardedSubject == nil && ((subjectSaysBounce || textSaysBounce) && signs >= 2 || sender.isMailerDaemon && !message.attachedMessages.isEmpty) {
             return .ignored(.deliveryStatus, reason: "delivery status notification (bounce)")
         }
         // The same two signs tell a mail filter's notice: its words are no bounce's, and the
@@ -222,9 +236,6 @@ enum AutomaticReply {
         // Italian certified mail (PEC) sends its receipts (acceptance, delivery) as separate mails.
         if let receipt = headers.value("X-Ricevuta") {
             return .ignored(.autoReply, reason: "certified mail (PEC) receipt (\(receipt.prefix(40)))")
-        }
-        if message.reportType == "disposition-notification" || message.hasDispositionNotification {
-            return .ignored(.autoReply, reason: "read receipt (message disposition notification)")
         }
         if readReceiptPrefixes.contains(where: { subject.hasPrefix($0) }), isTNEFOnly(message) || opening.says(["was read on", "was read at"]) {
             return .ignored(.autoReply, reason: "read receipt (Outlook)")
