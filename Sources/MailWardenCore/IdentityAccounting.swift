@@ -160,7 +160,9 @@ public struct IdentityAccounting: Sendable {
             _ = try store.recordComplaint(identity: identity, reporter: reporter, reportID: reportID, at: receivedAt, window: window)
             return CountedComplaint(outcome: .pass(totals: [:]), reportIDs: [])
         }
-        let tally = try store.recordComplaint(identity: identity, reporter: reporter, reportID: reportID, at: now, window: window)
+        // Dated by its arrival, not by when the desk got to it: a backlog (the desk stopped, parses
+        // that ran out their time) must not bring complaints that came days apart into one window.
+        let tally = try store.recordComplaint(identity: identity, reporter: reporter, reportID: reportID, at: min(receivedAt, now), window: window)
         // Any recipient of a customer's mail can complain: below complaint_min_reporters distinct
         // reporters, complaints are kept but do not count toward a lock.
         let totals: [Counter: Int] = [.complaints: tally.reporters >= config.complaintMinReporters ? tally.reporters : 0]

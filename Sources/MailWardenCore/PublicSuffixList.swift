@@ -29,8 +29,11 @@ public struct PublicSuffixList: Sendable {
     public static let lastTwoLabels = PublicSuffixList(text: "")
 
     /// Reads the list's format: one rule per line up to the first white space, `//` comments.
-    public init(text: String) {
+    /// `icannOnly` stops at the private section: the registries' own suffixes, without the names
+    /// companies hand out to anyone (duckdns.org, blogspot.com), under which everyone is one organisation.
+    public init(text: String, icannOnly: Bool = false) {
         for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+            if icannOnly && line.contains("===BEGIN PRIVATE DOMAINS===") { break }
             guard let word = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).first,
                   !word.hasPrefix("//") else { continue }
             let rule = word.lowercased()
@@ -61,9 +64,9 @@ public struct PublicSuffixList: Sendable {
     }
 
     /// Reads and parses the list at `path` (once, at start-up or reload; look-ups do no I/O).
-    public static func load(path: String) throws(LoadError) -> PublicSuffixList {
+    public static func load(path: String, icannOnly: Bool = false) throws(LoadError) -> PublicSuffixList {
         guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path: path) }
-        let list = PublicSuffixList(text: String(decoding: data, as: UTF8.self))
+        let list = PublicSuffixList(text: String(decoding: data, as: UTF8.self), icannOnly: icannOnly)
         // A truncated or wrong file would silently degrade every look-up to the implicit rule.
         guard list.ruleCount > 0 else { throw .noRules(path: path) }
         return list

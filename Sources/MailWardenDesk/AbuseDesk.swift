@@ -99,6 +99,9 @@ public struct AbuseDesk: Sendable {
     /// For the organisational domains that reporters authenticate as (public_suffix_list; when it
     /// cannot be read, the last two labels: check-config and the desk worker say so).
     public let publicSuffixes: PublicSuffixList
+    /// The same list without its private section: distinct reporters are counted by it, so that the
+    /// free names under duckdns.org (anyone's, each able to pass SPF) are one reporter, not many.
+    let reporterSuffixes: PublicSuffixList
     /// Told of each lock a complaint sets, with the reports behind it, once the filing committed.
     public let notifier: LockNotifier?
 
@@ -108,6 +111,7 @@ public struct AbuseDesk: Sendable {
         self.notifier = notifier
         accounting = IdentityAccounting(config: config, store: policy, clock: clock)
         publicSuffixes = (try? PublicSuffixList.load(path: config.publicSuffixListPath)) ?? .lastTwoLabels
+        reporterSuffixes = (try? PublicSuffixList.load(path: config.publicSuffixListPath, icannOnly: true)) ?? .lastTwoLabels
     }
 
     /// Files one parsed, queued report and counts a traced complaint, in one transaction. Throws only
@@ -146,7 +150,7 @@ public struct AbuseDesk: Sendable {
         let authentication = ReporterAuthentication.decide(
             fields: report.authenticationResults, fromDomain: report.fromDomain, trustedAuthservIDs: config.authservIDs,
             publicSuffixes: publicSuffixes)
-        let notCounted = trace.flatMap { complaintBlocker($0, authentication) }
+        let notCounted = trace.flatMap { complaintBlocker($0, authentication, format: report.format, fromDomain: report.fromDomain) }
         let filing = ReportFiling(
             reportID: queued.id, messageID: report.messageID, status: status, format: report.format.rawValue, type: report.type,
             reporter: report.reporter, reporterAuthentication: authentication.stored, reason: reason, identity: trace?.identity,
@@ -158,7 +162,8 @@ public struct AbuseDesk: Sendable {
             guard outcome != .notQueued, status == .filed, let trace, notCounted == nil,
                   case .authenticated(let organization, _) = authentication else { return (outcome, nil) }
             // Distinct reporters are distinct organisations: one domain's many addresses are one voice.
-            return (outcome, try accounting.accountComplaint(identity: trace.identity, reporter: organization, reportID: queued.id,
+            let reporter = report.fromDomain.flatMap(reporterSuffixes.organizationalDomain(of:)) ?? organization
+            return (outcome, try accounting.accountComplaint(identity: trace.identity, reporter: reporter, reportID: queued.id,
                                                              receivedAt: queued.receivedAt))
         }
         let complaint = counted?.outcome
@@ -187,14 +192,21 @@ public struct AbuseDesk: Sendable {
     /// Why a complaint traced to `trace` cannot count toward a lock, or nil when it counts: the trace
     /// must prove the message was ours, and the reporter must be authenticated by our own MX (and,
     /// with complaint_trusted_reporters, be one of them). Anyone can write a report.
-    func complaintBlocker(_ trace: Trace, _ authentication: ReporterAuthentication) -> String? {
+    func complaintBlocker(_ trace: Trace, _ authentication: ReporterAuthentication, format: ReportFormat, fromDomain: String?) -> String? {
         if let unproven = trace.notCountedBecause { return unproven }
+        // A DKIM, SPF or DMARC failure report (RFC 6591) is a receiver's note that a message failed
+        // authentication as ours: a spoof, or our customer's mail broken by a forwarder; no complaint.
+        if format == .authFailure { return "an authentication-failure report, not a complaint" }
         switch authentication {
         case .unauthenticated(let why):
             return "reporter not authenticated (\(why))"
         case .authenticated(let organization, _):
-            guard config.complaintTrustedReporters.isEmpty || config.complaintTrustedReporters.contains(organization) else {
-                return "reporter \(organization) is not in complaint_trusted_reporters"
+            // By the From: domain the authentication aligned with, or a parent of it: a feedback
+            // loop's own name (fbl.isp.example) is not its free mailboxes' (user@isp.example).
+            let domain = fromDomain.flatMap(PublicSuffixList.normalized) ?? organization
+            guard config.complaintTrustedReporters.isEmpty
+                    || config.complaintTrustedReporters.contains(where: { domain == $0 || domain.hasSuffix("." + $0) }) else {
+                return "reporter \(domain) is not in complaint_trusted_reporters"
             }
             return nil
         }

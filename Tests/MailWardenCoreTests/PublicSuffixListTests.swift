@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct PublicSuffixListTests {
     /// Rules in the list's own format, taken from the real list (comments and trailing text included).
-    static let list = PublicSuffixList(text: """
+    static let text = """
         // ===BEGIN ICANN DOMAINS===
         com
         uk
@@ -19,7 +19,8 @@ import Testing
         github.io
         blogspot.com  trailing words are ignored
         \r
-        """)
+        """
+    static let list = PublicSuffixList(text: text)
 
     static let cases: [(name: String, organizational: String?)] = [
         ("example.com", "example.com"),
@@ -57,6 +58,15 @@ import Testing
     @Test(arguments: cases)
     func organizationalDomain(name: String, organizational: String?) {
         #expect(Self.list.organizationalDomain(of: name) == organizational)
+    }
+
+    /// Without the private section, a name handed out by a company (a GitHub page, a blog) belongs
+    /// to that company's organisation: the desk counts reporters so.
+    @Test func theICANNSectionAloneMakesPrivateRegistriesOneOrganisation() {
+        let icann = PublicSuffixList(text: Self.text, icannOnly: true)
+        #expect(icann.organizationalDomain(of: "alice.github.io") == "github.io")
+        #expect(icann.organizationalDomain(of: "me.blogspot.com") == "blogspot.com")
+        #expect(icann.organizationalDomain(of: "www.bbc.co.uk") == "bbc.co.uk")
     }
 
     @Test func theFallbackIsTheLastTwoLabels() {

@@ -9,6 +9,7 @@ import MailWardenStore
 final class StepClock: WallClock {
     private let t = Mutex<Int64>(1_800_000_000)
     func now() -> Int64 { t.withLock { $0 } }
+    func set(_ time: Int64) { t.withLock { $0 = time } }
 }
 
 /// Records the desk's lock notices instead of sending them.
@@ -23,12 +24,13 @@ final class DeskHarness {
     let store: SQLStore
     let desk: AbuseDesk
     let notifier = RecordingNotifier()
+    let clock = StepClock()
 
     init(_ configText: String = "") throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("mw-desk-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         store = try SQLStore(path: dir.appendingPathComponent("store.db").path)
-        desk = AbuseDesk(config: try Config.parse(text: configText, file: "desk.conf"), cases: store, policy: store, clock: StepClock(),
+        desk = AbuseDesk(config: try Config.parse(text: configText, file: "desk.conf"), cases: store, policy: store, clock: clock,
                          notifier: notifier)
     }
 
@@ -49,14 +51,14 @@ final class DeskHarness {
         "X-MailWarden-ID: \(try StoreIdentityTokenizer(store: store).token(for: "user:shop7"))\nSubject: hi\n\nbody"
     }
 
-    func ingest(_ text: String, sender: String? = "reporter@isp.example") throws -> IngestResult {
-        try ingest(Array(text.utf8), sender: sender)
+    func ingest(_ text: String, sender: String? = "reporter@isp.example", receivedAt: Int64 = 1_800_000_000) throws -> IngestResult {
+        try ingest(Array(text.utf8), sender: sender, receivedAt: receivedAt)
     }
 
     /// Queues the message as the milter or the pipe does, then has the desk worker take it.
-    func ingest(_ raw: [UInt8], sender: String?) throws -> IngestResult {
+    func ingest(_ raw: [UInt8], sender: String?, receivedAt: Int64 = 1_800_000_000) throws -> IngestResult {
         let worker = DeskWorker(desk: desk, queue: store, parser: InProcessParser())
-        switch try store.enqueue(RawReport(receivedAt: 1_800_000_000, envelopeSender: sender, envelopeRecipient: "abuse@example.com",
+        switch try store.enqueue(RawReport(receivedAt: receivedAt, envelopeSender: sender, envelopeRecipient: "abuse@example.com",
                                            queueID: nil, raw: raw)) {
         case .duplicate(let id): return .duplicate(reportID: id)
         case .queued(let id):
@@ -229,6 +231,79 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         #expect(detail.reports.map(\.status) == [.filed, .correspondence, .correspondence], "case show lists the correspondence")
         #expect(detail.summary.reportCount == 1, "correspondence is no report of abuse")
         #expect(try h.store.cases().count == 2, "no case opened on the correspondence's addresses")
+    }
+
+    /// A DKIM, SPF or DMARC failure report (RFC 6591) about a message carrying our customer's token
+    /// is filed, never counted: it says the message failed authentication as ours (a spoof with a
+    /// copied token, or our mail broken by a forwarder). Two receivers' reports locked the customer.
+    @Test func anAuthenticationFailureReportNeverCounts() throws {
+        let h = try DeskHarness.complaints()
+        let original = try h.shop7Original()
+        for reporter in ["dmarc@one.example", "dmarc@two.example"] {
+            let report = feedbackReport(original: original, reporter: reporter, authenticationResults: dkimPass(reporter))
+                .replacingOccurrences(of: "Feedback-Type: abuse", with: "Feedback-Type: auth-failure\nAuth-Failure: dmarc")
+            let result = try h.ingest(report)
+            #expect(result.status == .filed && result.complaint == nil, "\(result.logSummary)")
+            #expect(result.notCountedBecause?.contains("authentication-failure") == true, "\(result.logSummary)")
+        }
+        #expect(try h.store.state(of: "user:shop7").lock == nil)
+    }
+
+    /// complaint_trusted_reporters names a feedback loop by its own domain: its provider's free
+    /// mailboxes, in the same organisation, are not it (the setting's old example, an organisational
+    /// domain, trusted every webmail user there). An entry takes its subdomains.
+    @Test func aTrustedFeedbackLoopIsNotItsProvidersFreeMailboxes() throws {
+        let h = try DeskHarness("""
+            identity_header = token
+            limit_complaints = 5/1d
+            authserv_id = \(ourMX)
+            complaint_trusted_reporters = fbl.isp.example
+            """)
+        let original = try h.shop7Original()
+        let webmail = try h.ingest(feedbackReport(original: original, reporter: "someone@isp.example",
+                                                  authenticationResults: dkimPass("someone@isp.example")))
+        #expect(webmail.complaint == nil && webmail.notCountedBecause?.contains("isp.example is not in complaint_trusted_reporters") == true,
+                "\(webmail.logSummary)")
+        let loop = try h.ingest(feedbackReport(original: original, reporter: "feedback@arf.fbl.isp.example",
+                                               authenticationResults: dkimPass("feedback@isp.example")))
+        #expect(loop.complaint != nil, "\(loop.logSummary)")
+    }
+
+    /// Names anyone can get under a private registry of the public suffix list (as under duckdns.org,
+    /// each able to publish SPF) are one reporter: two of them were two, and locked the customer.
+    @Test func namesUnderAPrivateRegistryAreOneReporter() throws {
+        let list = FileManager.default.temporaryDirectory.appendingPathComponent("psl-\(UUID().uuidString).dat")
+        try "// ===BEGIN ICANN DOMAINS===\nexample\n// ===BEGIN PRIVATE DOMAINS===\ndyn.example\n".write(to: list, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: list) }
+        let h = try DeskHarness("""
+            identity_header = token
+            limit_complaints = 1/1d
+            complaint_min_reporters = 2
+            authserv_id = \(ourMX)
+            public_suffix_list = \(list.path)
+            """)
+        let original = try h.shop7Original()
+        for reporter in ["a@one.dyn.example", "b@two.dyn.example"] {
+            let result = try h.ingest(feedbackReport(original: original, reporter: reporter, authenticationResults: dkimPass(reporter)))
+            #expect(result.complaint != nil, "each is authenticated and counted: \(result.logSummary)")
+        }
+        #expect(try h.store.state(of: "user:shop7").lock == nil, "one reporter, not two")
+    }
+
+    /// Complaints are dated by their arrival: two that came 46 h apart, taken by the desk 23 h apart
+    /// (a backlog), are not in one day's window. They were dated when the desk took them, and locked.
+    @Test func complaintsAreDatedByTheirArrivalNotByWhenTheDeskTookThem() throws {
+        let h = try DeskHarness.complaints()
+        let original = try h.shop7Original()
+        let t0: Int64 = 1_800_000_000
+        h.clock.set(t0 + 23 * 3600)
+        let first = try h.ingest(feedbackReport(original: original, reporter: "fbl@one.example", authenticationResults: dkimPass("fbl@one.example")),
+                                 receivedAt: t0)
+        #expect(first.complaint != nil)
+        h.clock.set(t0 + 46 * 3600)
+        _ = try h.ingest(feedbackReport(original: original, reporter: "abuse@two.example", authenticationResults: dkimPass("abuse@two.example")),
+                         receivedAt: t0 + 46 * 3600)
+        #expect(try h.store.state(of: "user:shop7").lock == nil, "one reporter in the day before the second complaint")
     }
 
     /// Correspondence counts toward no lock: a second organisation's complaint that answers the first
