@@ -84,14 +84,27 @@ struct Ingest: ParsableCommand {
         while true {
             let batch = try Self.nextBatch(from: &source)
             if batch.isEmpty { break }
-            let results: [Result<IngestResult, Error>]
+            // A report delivered longer ago than report_retention would be pruned at once, and queued
+            // again by the next import of the same backlog (its fingerprint pruned with it).
+            let oldest = SystemClock().now() - config.reportRetention.seconds
+            func expired(_ message: BacklogMessage) -> Bool { message.deliveredAt.map { $0 <= oldest } ?? false }
+            let kept = batch.filter { !expired($0) }
+            var results: [Result<IngestResult, Error>]
             do {
-                results = waiter.results(of: try store.enqueue(batch.map { rawReport($0.raw, deliveredAt: $0.deliveredAt) }))
+                results = kept.isEmpty ? [] : waiter.results(of: try store.enqueue(kept.map { rawReport($0.raw, deliveredAt: $0.deliveredAt) }))
             } catch {
-                results = Array(repeating: .failure(error), count: batch.count)
+                results = Array(repeating: .failure(error), count: kept.count)
             }
-            for result in results {
+            var keptResults = results.makeIterator()
+            for message in batch {
                 count += 1
+                guard !expired(message), let result = keptResults.next() else {
+                    tally["expired", default: 0] += 1
+                    if json {
+                        print(JSONValue.object([("status", .string("expired")), ("delivered_at", .time(message.deliveredAt))]).rendered(indent: nil))
+                    }
+                    continue
+                }
                 switch result {
                 case .success(let result):
                     tally[result.status.rawValue, default: 0] += 1
@@ -110,7 +123,7 @@ struct Ingest: ParsableCommand {
         }
         waiter.notifier.finish()
         if progress { FileHandle.standardError.write(Data("\n".utf8)) }
-        let summary = (IngestResult.Status.allCases.map(\.rawValue) + ["failed"]).map { "\($0) \(tally[$0] ?? 0)" }.joined(separator: ", ")
+        let summary = (IngestResult.Status.allCases.map(\.rawValue) + ["expired", "failed"]).map { "\($0) \(tally[$0] ?? 0)" }.joined(separator: ", ")
         FileHandle.standardError.write(Data("\(count) messages: \(summary)\n".utf8))
         if tally["failed", default: 0] > 0 { throw ExitCode(75) }
     }

@@ -208,6 +208,30 @@ import Testing
         #expect(try store.cases().map(\.subject.value) == ["192.0.2.7"])
     }
 
+    /// A backlog message delivered longer ago than report_retention is not imported: it was filed,
+    /// pruned at the next pass, and queued again by every later import of the same backlog.
+    @Test func aBacklogMessageOlderThanTheRetentionIsNotImported() throws {
+        let sandbox = try CLISandbox(settings: "report_retention = 30d\n")
+        let mbox = sandbox.dir.appendingPathComponent("old.mbox")
+        try ("From reporter@isp.example Mon Sep  7 12:00:00 2020\n\(Self.report(1))"
+             + "From reporter@isp.example \(Self.mboxDate(Date()))\n\(Self.report(2))").write(to: mbox, atomically: true, encoding: .utf8)
+        for _ in 1...2 {
+            let run = try sandbox.run("ingest", "--mbox", mbox.path)
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stderr.contains("2 messages: ") && run.stderr.contains("expired 1"), "\(run.stderr)")
+        }
+        #expect(try sandbox.store().cases().map(\.subject.value) == ["192.0.2.2"])
+    }
+
+    /// An mbox From line's date (asctime, UTC).
+    static func mboxDate(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "EEE MMM d HH:mm:ss yyyy"
+        return formatter.string(from: date)
+    }
+
     /// A Maildir message that cannot be read (here: a link to nothing, as a message moved by the IMAP
     /// server since the listing leaves) fails the import (exit 75) and is named; it was passed over
     /// in silence, exit 0.
@@ -235,9 +259,9 @@ import Testing
         try #require(outcomes.count == 4, "\(outcomes)")
         #expect(outcomes[0] == "filed 1" && outcomes[2] == "duplicate 1" && outcomes[3] == "filed 3")
         #expect(outcomes[1].hasPrefix("triage 2 parser died"), "given up on at its second failure")
-        #expect(first.stderr.hasSuffix("4 messages: filed 2, triage 1, ignored 0, correspondence 0, duplicate 1, failed 0\n"))
+        #expect(first.stderr.hasSuffix("4 messages: filed 2, triage 1, ignored 0, correspondence 0, duplicate 1, expired 0, failed 0\n"))
         // Run again, the import queues nothing twice.
         let again = try sandbox.run("ingest", "--mbox", mbox.path)
-        #expect(again.stderr.hasSuffix("4 messages: filed 0, triage 0, ignored 0, correspondence 0, duplicate 4, failed 0\n"))
+        #expect(again.stderr.hasSuffix("4 messages: filed 0, triage 0, ignored 0, correspondence 0, duplicate 4, expired 0, failed 0\n"))
     }
 }
