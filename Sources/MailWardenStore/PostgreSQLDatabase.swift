@@ -181,7 +181,13 @@ final class PostgreSQLDatabase: SQLDatabase, @unchecked Sendable {
         do {
             value = try body(transaction)
         } catch {
-            if PQstatus(connection.handle) == CONNECTION_OK { PQclear(PQexec(connection.handle, "ROLLBACK")) }
+            if PQstatus(connection.handle) == CONNECTION_OK {
+                PQclear(PQexec(connection.handle, "ROLLBACK"))
+            } else if let transactionID {
+                // Never committed; but a server that has not noticed the break keeps the transaction,
+                // and its row locks, open: ended here, not at idle_in_transaction_session_timeout.
+                _ = outcome(of: transactionID, heldBy: backendPID, lostWith: connection)
+            }
             throw error
         }
         let commit = PQexec(connection.handle, "COMMIT")
@@ -217,7 +223,8 @@ final class PostgreSQLDatabase: SQLDatabase, @unchecked Sendable {
     /// server is asked on a new connection. A backend still holding the transaction open (the server
     /// has not noticed the break: a network cut, not a closed socket) is ended, which settles the
     /// outcome at once and frees the transaction's row locks, which the retry would otherwise wait on
-    /// until idle_in_transaction_session_timeout. Bounded by the connect and statement timeouts.
+    /// until idle_in_transaction_session_timeout (also why a break before COMMIT comes here).
+    /// Bounded by the connect and statement timeouts.
     private func outcome(of transactionID: Int64, heldBy backendPID: Int32, lostWith lost: PostgreSQLConnection) -> CommitOutcome {
         func text(_ value: UnsafeMutablePointer<CChar>?) -> String { value.map { String(cString: $0) } ?? "" }
         let server = "\(text(PQhost(lost.handle))):\(text(PQport(lost.handle)))"

@@ -10,6 +10,9 @@ final class CommitCutter: Sendable {
         /// COMMIT never reaches the server, which is not told either (a network cut): the
         /// transaction stays open on the server, holding its row locks.
         case commitLost
+        /// As commitLost, at the counting transaction's second statement instead, the first having
+        /// locked the identity's row (its text crosses the wire when it is prepared on a new connection).
+        case statementLost
     }
 
     /// One proxied connection's shared flag: the server's next answer is dropped and the link cut.
@@ -31,6 +34,8 @@ final class CommitCutter: Sendable {
     private let state = Mutex(State())
     /// A simple-protocol query message holding exactly COMMIT, as PQexec sends it.
     private static let commitMessage: [UInt8] = [UInt8(ascii: "Q"), 0, 0, 0, 11] + Array("COMMIT".utf8) + [0]
+    /// The start of the counting transaction's second statement, as its Parse message carries it.
+    private static let secondStatement = Array("WITH p(id, at) AS".utf8)
 
     /// `upstream` is a postgresql:// URI naming 127.0.0.1:PORT.
     init(upstream: String) throws {
@@ -111,16 +116,23 @@ final class CommitCutter: Sendable {
             let count = read(client, &buffer, buffer.count)
             guard count > 0 else { break }
             let chunk = Array(buffer[..<count])
-            recent = Array((recent + chunk).suffix(Self.commitMessage.count * 2))
-            let cut: Cut? = recent.ends(with: Self.commitMessage) ? state.withLock { s in
+            let seen = recent + chunk
+            recent = Array(seen.suffix(Self.commitMessage.count * 2))
+            let cut: Cut? = state.withLock { s in
+                let matches = switch s.armed {
+                case .statementLost?: seen.firstRange(of: Self.secondStatement) != nil
+                case .answerLost?, .commitLost?: seen.ends(with: Self.commitMessage)
+                case nil: false
+                }
+                guard matches else { return nil }
                 defer { s.armed = nil }
-                if s.armed != nil { s.cuts += 1 }
+                s.cuts += 1
                 return s.armed
-            } : nil
+            }
             switch cut {
             case .answerLost?:
                 link.answerToSwallow.withLock { $0 = true }
-            case .commitLost?:
+            case .commitLost?, .statementLost?:
                 shutdown(client, Int32(SHUT_RDWR))  // the server's side stays open and idle
                 return
             case nil:
