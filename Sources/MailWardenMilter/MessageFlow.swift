@@ -217,7 +217,9 @@ public final class MessageSession: MilterSession {
 
     public func header(name: String, value rawValue: UnsafeRawBufferPointer) -> Verdict {
         let key = name.lowercased()
-        let value = String(decoding: rawValue, as: UTF8.self)
+        // Matched as libmilter gives values without SMFIP_HDR_LEADSPC (admins' patterns are written
+        // for that): the one space after the colon dropped.
+        let value = String(decoding: rawValue.first == 32 ? UnsafeRawBufferPointer(rebasing: rawValue.dropFirst()) : rawValue, as: UTF8.self)
         if config.removeForgedAuthenticationResults, key == "authentication-results" {
             message.authenticationResultsSeen += 1
             // Our authenticating milters run after us: a field in our name now was written by the sender.
@@ -230,10 +232,7 @@ public final class MessageSession: MilterSession {
             }
         }
         if message.keepsBytes {
-            // libmilter hands the value without the space after the colon; put the line back together,
-            // with the value's bytes as they came.
-            let space: [UInt8] = rawValue.first == 32 || rawValue.first == 9 ? [] : [32]
-            keepBytes(Self.crlfLines(Array(name.utf8) + [58] + space + Array(rawValue) + [13, 10]))
+            keepBytes(Self.crlfLines(Array(name.utf8) + [58] + Array(rawValue) + [13, 10]))
         }
         message.headersSeen += 1
         guard message.headersSeen <= config.maxHeaders, examinedHeaders.contains(key) else { return .proceed }

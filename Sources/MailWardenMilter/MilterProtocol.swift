@@ -97,7 +97,9 @@ public protocol MilterSession: AnyObject {
     func recipient(_ recipient: String, macros: MacroSource) -> Verdict
     /// DATA: every recipient is known.
     func data(macros: MacroSource) -> Verdict
-    /// `value` as the MTA sent it: a stranger's 8-bit bytes are not UTF-8, and a stored report keeps them.
+    /// `value`: the field's bytes after the colon as the message has them, leading space included
+    /// (SMFIP_HDR_LEADSPC; else the bridge puts back the one space the MTA drops). A stranger's 8-bit
+    /// bytes are not UTF-8, and a stored report keeps them.
     func header(name: String, value: UnsafeRawBufferPointer) -> Verdict
     func body(_ chunk: UnsafeRawBufferPointer) -> Verdict
     func endOfMessage(macros: MacroSource) -> (Verdict, [Modification])
@@ -107,9 +109,19 @@ public protocol MilterSession: AnyObject {
 }
 
 extension MilterSession {
-    /// A header field whose value is text (tests, the fuzzer).
+    /// A header field whose value is text as libmilter gives it without SMFIP_HDR_LEADSPC: the one
+    /// space after the colon dropped (the bridge, tests, the fuzzer).
     public func header(name: String, value: String) -> Verdict {
-        Array(value.utf8).withUnsafeBytes { header(name: name, value: $0) }
+        HeaderValue.withSpaceAfterColon(Array(value.utf8)) { header(name: name, value: $0) }
+    }
+}
+
+public enum HeaderValue {
+    /// The bytes after the colon of a field whose value the MTA gave without its leading space:
+    /// the space put back, unless the value starts with white space (a tab) of its own.
+    public static func withSpaceAfterColon<T>(_ value: some Collection<UInt8>, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        let restored = value.first == 32 || value.first == 9 ? Array(value) : [32] + value
+        return restored.withUnsafeBytes(body)
     }
 }
 

@@ -97,6 +97,8 @@ private final class Connection {
     var unanswered: MilterEvents = []
     /// Whether the MTA understands SMFIS_SKIP.
     var canSkip = false
+    /// SMFIP_HDR_LEADSPC: header values come, and go, with the space after the colon.
+    var leadingSpace = false
 
     init(_ session: MeasuredSession) { self.session = session }
 }
@@ -196,13 +198,16 @@ private func setReply(_ ctx: OpaquePointer?, _ reply: SMTPReply) {
     }
 }
 
-private func apply(_ modification: Modification, _ ctx: OpaquePointer?) -> Bool {
+/// With SMFIP_HDR_LEADSPC the MTA writes a value as given: the space after the colon is ours to add.
+private func apply(_ modification: Modification, _ ctx: OpaquePointer?, leadingSpace: Bool) -> Bool {
     switch modification {
     case .addHeader(let name, let value):
+        let value = leadingSpace ? " " + value : value
         return name.withCString { n in value.withCString { v in
             smfi_addheader(ctx, UnsafeMutablePointer(mutating: n), UnsafeMutablePointer(mutating: v))
         } } == MI_SUCCESS
     case .changeHeader(let name, let index, let value):
+        let value = leadingSpace ? value.map { " " + $0 } : value
         return name.withCString { n in
             if let value {
                 return value.withCString { v in smfi_chgheader(ctx, UnsafeMutablePointer(mutating: n), Int32(index), UnsafeMutablePointer(mutating: v)) }
@@ -224,7 +229,8 @@ private func mwNegotiate(_ ctx: OpaquePointer?, _ offeredActions: UInt, _ offere
     let plan = c.session.eventPlan
     var unused = plan.unused
     if listensOnTCP.load(ordering: .relaxed) { unused.remove(.data) }
-    var steps = UInt(SMFIP_SKIP)
+    // Header values with their leading space: a stored report keeps the field as it came.
+    var steps = UInt(SMFIP_SKIP | SMFIP_HDR_LEADSPC)
     for step in stepsByEvent {
         if unused.contains(step.event) { steps |= UInt(step.notSent) }
         if plan.unanswered.contains(step.event) { steps |= UInt(step.noReply) }
@@ -240,6 +246,7 @@ private func mwNegotiate(_ ctx: OpaquePointer?, _ offeredActions: UInt, _ offere
     }
     c.unanswered = MilterEvents(stepsByEvent.filter { steps & UInt($0.noReply) != 0 }.map(\.event))
     c.canSkip = steps & UInt(SMFIP_SKIP) != 0
+    c.leadingSpace = steps & UInt(SMFIP_HDR_LEADSPC) != 0
     pf0?.pointee = asked
     pf1?.pointee = steps
     pf2?.pointee = 0
@@ -271,7 +278,8 @@ private func mwEnvRcpt(_ ctx: OpaquePointer?, _ argv: UnsafeMutablePointer<Unsaf
 private func mwHeader(_ ctx: OpaquePointer?, _ name: UnsafeMutablePointer<CChar>?, _ value: UnsafeMutablePointer<CChar>?) -> sfsistat {
     guard let c = connection(ctx) else { return SMFIS_TEMPFAIL }
     let bytes = value.map { UnsafeRawBufferPointer(start: $0, count: strlen($0)) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
-    return answer(c, .header, ctx) { c.session.header(name: string(name), value: bytes) }
+    if c.leadingSpace { return answer(c, .header, ctx) { c.session.header(name: string(name), value: bytes) } }
+    return HeaderValue.withSpaceAfterColon(bytes) { restored in answer(c, .header, ctx) { c.session.header(name: string(name), value: restored) } }
 }
 
 /// Must exist even when it only continues: without it Postfix stalls 40 ms per message (see the top of this file).
@@ -288,7 +296,7 @@ private func mwBody(_ ctx: OpaquePointer?, _ bytes: UnsafeMutablePointer<UInt8>?
 private func mwEndOfMessage(_ ctx: OpaquePointer?) -> sfsistat {
     guard let c = connection(ctx) else { return SMFIS_TEMPFAIL }
     let (verdict, modifications) = c.session.endOfMessage(macros: ContextMacros(ctx: ctx))
-    for m in modifications where !apply(m, ctx) {
+    for m in modifications where !apply(m, ctx, leadingSpace: c.leadingSpace) {
         // A modification the MTA refused would leave the message half-changed: let the client retry.
         return SMFIS_TEMPFAIL
     }

@@ -81,7 +81,8 @@ final class Harness {
         /// What the MTA says of where the recipients go ({rcpt_mailer}); nil: it does not say.
         var rcptMailer: String? = nil
         var headers: [(String, String)] = [("Subject", "hello")]
-        /// Sent after `headers`, as bytes (8-bit values that are not UTF-8).
+        /// Sent after `headers`, as bytes after the colon, as an MTA sends them with SMFIP_HDR_LEADSPC
+        /// (8-bit values that are not UTF-8, the space after the colon or none).
         var rawHeaders: [(String, [UInt8])] = []
         var queueID = "ABC123"
         var body = "Hello.\r\n"
@@ -107,6 +108,7 @@ final class Harness {
         }
         for (n, value) in m.headers { _ = s.header(name: n, value: value) }
         for (n, value) in m.rawHeaders { _ = value.withUnsafeBytes { s.header(name: n, value: $0) } }
+
         // An empty body comes as no body event at all.
         if !unused.contains(.body), !m.body.isEmpty { _ = Array(m.body.utf8).withUnsafeBytes { s.body($0) } }
         return s.endOfMessage(macros: Macros(["i": m.queueID]))

@@ -486,6 +486,8 @@ if mw_start "$CONF_N"; then
     check "(12) the delivered copy has no X-Auth-User header (the login is not exposed)" lacks_line '^X-Auth-User:' "$f"
     token=$(grep -i '^X-MailWarden-ID:' "$f" | head -1 | awk '{ print $2 }' | tr -d '\r')
     expect_match "(12) it carries X-MailWarden-ID: <22+ base64url chars>" '^[A-Za-z0-9_-]{22,}$' "$token"
+    expect_eq "(12) ... with one space after the colon (header values negotiated with their leading space)" \
+        "X-MailWarden-ID: $token" "$(grep -i '^X-MailWarden-ID:' "$f" | head -1 | tr -d '\r')"
     expect_eq "(12) the store maps the token back to user:shop9" user:shop9 \
         "$(sqlite3 "$E2E_DIR/var/notify.db" "select name from identities where token = '$token'")"
     expect_eq "(12) the store file is not world-accessible (mode 640)" 640 "$(stat -c %a "$E2E_DIR/var/notify.db")"
@@ -1015,12 +1017,15 @@ if mw_start "$CONF_O" && desk_start "$CONF_O"; then
     wait_until 15 grep -q "to=<abuse@example.net>.*relay=127.0.0.1.*status=sent" "$PF_DIR/postfix.log"
     check "(20) a report to a domain we only relay for goes on to it" \
         grep -q "to=<abuse@example.net>.*status=sent" "$PF_DIR/postfix.log"
-    send_auth dave --to abuse@our.e2e.test --header "Subject: $(new_tag) to our desk" --body "Spam from 192.0.2.99 hit our trap."
+    send_auth dave --to abuse@our.e2e.test --header "Subject: $(new_tag) to our desk" --header "X-Tight:no-space" \
+        --header "X-Wide:   three" --body "Spam from 192.0.2.99 hit our trap."
     expect_eq "(20) dave's report to our abuse@ is accepted (250)" 250 "$(swaks_data_code)"
     desk_wait_drained "$E2E_DIR/var/ours.db" 10
     expect_eq "(20) ... taken by the desk: one report, filed on 192.0.2.99" "1 192.0.2.99" \
         "$(sqlite3 "$E2E_DIR/var/ours.db" "select count(*) from reports") $(mw_json cases --json | jq -r '.[].subject')"
     check "(20) ... and not delivered (discarded once stored)" not grep -q "to=<abuse@our.e2e.test>.*status=sent" "$PF_DIR/postfix.log"
+    expect_eq "(20) ... stored with its header fields' white space as sent" "X-Tight:no-space|X-Wide:   three" \
+        "$(sqlite3 "$E2E_DIR/var/ours.db" "select raw from report_raw" | tr -d '\r' | grep -E '^X-(Tight|Wide):' | paste -sd '|')"
     desk_stop
     mw_stop
 else

@@ -53,10 +53,11 @@ negotiated() { timeout 10 python3 "$MILTER_TEST_DIR/negotiate.py" "$SOCKET" "$@"
 # macros_asked OFFERED_VERSION OFFERED_ACTIONS OFFERED_STEPS: the macro lists it asked for, "STAGE: NAMES;" each.
 macros_asked() { timeout 10 python3 "$MILTER_TEST_DIR/negotiate.py" "$SOCKET" "$@" | awk '$1 == "macros" { $1 = ""; printf "%s;", $0 }'; }
 
-# No reply to connect, RCPT and headers; no HELO, end-of-headers or unknown commands; SMFIS_SKIP.
+# No reply to connect, RCPT and headers; no HELO, end-of-headers or unknown commands; SMFIS_SKIP;
+# header values with their leading space.
 SMFIP_NOHELO=0x2 SMFIP_NOBODY=0x10 SMFIP_NOEOH=0x40 SMFIP_NR_HDR=0x80 SMFIP_NOUNKNOWN=0x100 SMFIP_NODATA=0x200
-SMFIP_SKIP=0x400 SMFIP_NR_CONN=0x1000 SMFIP_NR_RCPT=0x8000
-STEPS=$((SMFIP_NOHELO | SMFIP_NOEOH | SMFIP_NR_HDR | SMFIP_NOUNKNOWN | SMFIP_SKIP | SMFIP_NR_CONN | SMFIP_NR_RCPT))
+SMFIP_SKIP=0x400 SMFIP_NR_CONN=0x1000 SMFIP_NR_RCPT=0x8000 SMFIP_HDR_LEADSPC=0x100000
+STEPS=$((SMFIP_NOHELO | SMFIP_NOEOH | SMFIP_NR_HDR | SMFIP_NOUNKNOWN | SMFIP_SKIP | SMFIP_NR_CONN | SMFIP_NR_RCPT | SMFIP_HDR_LEADSPC))
 # add headers, change headers, delete recipients, quarantine; SMFIF_SETSYMLIST where offered
 ACTIONS=$((0x1 | 0x10 | 0x8 | 0x20)) SMFIF_SETSYMLIST=0x100
 ALL_STEPS=0x1fffff ALL_ACTIONS=0x1ff
@@ -89,7 +90,7 @@ identity_rule = user header X-Auth-User /^\\s*(?<id>\\S+)/ lowercase
 identity_rule = cert macro {cert_subject}
 identity_header = remove
 abuse_mailboxes = abuse@example.com" || milter_finish
-expect_eq "as Postfix offers it: no reply to connect, RCPT, headers; no HELO, EOH, unknown; SKIP; the body (for reports); its own macro lists" \
+expect_eq "as Postfix offers it: no reply to connect, RCPT, headers; no HELO, EOH, unknown; SKIP; leading spaces; the body (for reports); its own macro lists" \
     "$(printf '%#x %#x' $((ACTIONS | SMFIF_SETSYMLIST)) $STEPS)" "$(negotiated 6 $ALL_ACTIONS $ALL_STEPS)"
 expect_eq "the macros it reads, by event; MAIL FROM's with the one an identity rule names" \
     " 0: {daemon_name}; 2: {auth_authen} i {cert_subject}; 3: {rcpt_mailer}; 4: i; 5: i;" \

@@ -517,8 +517,9 @@ fi
 CONF_SU=$VAR/sendmail-unix.conf
 SM_SOCK_DIR=$(mktemp -d /run/mailwarden-recipes.XXXXXX) && chown "$RECIPES_USER" "$SM_SOCK_DIR" && chmod 755 "$SM_SOCK_DIR"
 SM_SOCK=$SM_SOCK_DIR/milter.sock
-grep -v '^socket = ' "$CONF_S" >"$CONF_SU"
-echo "socket = unix:$SM_SOCK" >>"$CONF_SU"
+# A login header, named before the daemon rule, is replaced by the token: header changes through Sendmail.
+grep -v '^socket = ' "$CONF_S" | sed '/^identity_rule = daemon macro/i identity_rule = user header X-Auth-User /(?<id>\\S+)/' >"$CONF_SU"
+printf '%s\n' "socket = unix:$SM_SOCK" "identity_header = token" >>"$CONF_SU"
 chmod 644 "$CONF_SU"
 sed "s|^Xmailwarden, S=inet:$SM_MILTER_PORT@127\.0\.0\.1,|Xmailwarden, S=local:$SM_SOCK,|" "$SM_DIR/test.cf" >"$SM_DIR/test-unix.cf"
 check "(3) a cf whose X line names the unix socket (S=local:)" grep -q "^Xmailwarden, S=local:$SM_SOCK," "$SM_DIR/test-unix.cf"
@@ -536,6 +537,12 @@ if rc_mw_start "$CONF_SU" "$E2E_DIR/mailwardend-sendmail-unix.log"; then
     SMTP_PORT=$SM_PORT send_anon --to someone@example.com --header "Subject: $(new_tag) a stranger via sendmail, unix socket"
     expect_eq "(3) ... and a stranger's mail (250), accepted at MAIL FROM uncounted" 250 "$(swaks_data_code)"
     check "(3) ... which mailwardend logged so" rc_log_has "scope=inbound action=accept \(not counted\)"
+    SMTP_PORT=$SM_PORT send_app --header "Subject: $(new_tag) a login header via sendmail" --header "X-Auth-User: shop1"
+    expect_eq "(3) a message naming its sender in X-Auth-User is accepted (250)" 250 "$(swaks_data_code)"
+    smqid=$(grep -Eo '250 2\.0\.0 [A-Za-z0-9]+ Message accepted' "$SWAKS_LOG" | awk '{ print $3 }')
+    expect_match "(3) ... queued with X-MailWarden-ID and one space after its colon (values negotiated with their leading space)" \
+        '^ [A-Za-z0-9_-]{22,}$' "$(grep -ah 'X-MailWarden-ID:' "$SM_DIR/q/qf${smqid:-none}" 2>/dev/null | sed 's/.*X-MailWarden-ID://')"
+    check "(3) ... and without its X-Auth-User" not grep -aq 'X-Auth-User' "$SM_DIR/q/qf${smqid:-none}"
     mw_stop
     recipes_stop_extra
     rm -f "$SM_DIR"/q/*
