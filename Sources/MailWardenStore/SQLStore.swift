@@ -267,17 +267,18 @@ public final class SQLStore: Store, @unchecked Sendable {
             let id = try Self.touchIdentity(tx, identity, at: at, counts: "complaints = complaints + 1")
             try tx.query("INSERT INTO complaint_events(identity_id, reporter, report_id, at) VALUES(?, ?, ?, ?)",
                          [.int(id), .text(reporter.lowercased()), .int(reportID), .int(at)])
+            // The window ending at this complaint: one dated by its arrival may come after later ones.
             let reportIDs = try tx.query(
-                "SELECT report_id FROM complaint_events WHERE identity_id = ? AND at > ? AND report_id IS NOT NULL ORDER BY at, \(db.dialect.rowOrder)",
-                [.int(id), .int(at - window.seconds)]).compactMap { $0.first?.int }
+                "SELECT report_id FROM complaint_events WHERE identity_id = ? AND at > ? AND at <= ? AND report_id IS NOT NULL ORDER BY at, \(db.dialect.rowOrder)",
+                [.int(id), .int(at - window.seconds), .int(at)]).compactMap { $0.first?.int }
             return ComplaintTally(reporters: try Self.complaintReporters(tx, identityID: id, now: at, window: window), reportIDs: reportIDs)
         }
     }
 
-    /// The complaint window total: distinct reporters with a complaint at `at > now - window`.
+    /// The complaint window total: distinct reporters with a complaint at `now - window < at <= now`.
     static func complaintReporters(_ tx: any SQLTransaction, identityID: Int64, now: Int64, window: TimeSpan) throws -> Int {
-        Int(try tx.query("SELECT COUNT(DISTINCT reporter) FROM complaint_events WHERE identity_id = ? AND at > ?",
-                         [.int(identityID), .int(now - window.seconds)]).first?.first?.int ?? 0)
+        Int(try tx.query("SELECT COUNT(DISTINCT reporter) FROM complaint_events WHERE identity_id = ? AND at > ? AND at <= ?",
+                         [.int(identityID), .int(now - window.seconds), .int(now)]).first?.first?.int ?? 0)
     }
 
     public func lock(_ lock: LockRecord) throws -> (lock: LockRecord, isNew: Bool) {

@@ -306,6 +306,26 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         #expect(try h.store.state(of: "user:shop7").lock == nil, "one reporter in the day before the second complaint")
     }
 
+    /// A complaint taken late, after later ones were counted, is judged on the day before its own
+    /// arrival: it was judged on everything since that day began, four reporters where no day held
+    /// more than two, and locked.
+    @Test func aComplaintTakenLateIsJudgedOnTheDayBeforeItsArrival() throws {
+        let h = try DeskHarness("""
+            identity_header = token
+            limit_complaints = 2/1d
+            authserv_id = \(ourMX)
+            """)
+        let original = try h.shop7Original()
+        let now: Int64 = 1_800_000_000
+        for (reporter, hoursAgo) in [("fbl@one.example", 46), ("abuse@two.example", 1), ("abuse@three.example", 2), ("abuse@four.example", 23)] {
+            h.clock.set(max(now - Int64(hoursAgo) * 3600, now - 3600))
+            let result = try h.ingest(feedbackReport(original: original, reporter: reporter, authenticationResults: dkimPass(reporter)),
+                                      receivedAt: now - Int64(hoursAgo) * 3600)
+            #expect(result.complaint != nil, "\(reporter): \(result.logSummary)")
+        }
+        #expect(try h.store.state(of: "user:shop7").lock == nil, "two reporters in the day before the late one: one.example and four.example")
+    }
+
     /// Correspondence counts toward no lock: a second organisation's complaint that answers the first
     /// one's report joins its case and is not counted; the same complaint outside the thread locks.
     @Test func correspondenceCountsTowardNoLock() throws {
