@@ -83,7 +83,6 @@ struct Ingest: ParsableCommand {
         let progress = isatty(2) == 1 && !json
         while true {
             let batch = try Self.nextBatch(from: &source)
-            if batch.isEmpty { break }
             // A report delivered longer ago than report_retention would be pruned at once, and queued
             // again by the next import of the same backlog (its fingerprint pruned with it).
             let oldest = SystemClock().now() - config.reportRetention.seconds
@@ -114,12 +113,14 @@ struct Ingest: ParsableCommand {
                     Output.printError("message \(count): \(error)")
                 }
             }
+            // Also when no message of the batch could be read: the backlog's last files, or all of them.
             for problem in source.takeUnreadable() {
                 count += 1
                 tally["failed", default: 0] += 1
                 Output.printError("message \(count): \(problem)")
             }
             if progress { Self.drawProgress(source.progress, count: count) }
+            if batch.isEmpty { break }
         }
         waiter.notifier.finish()
         if progress { FileHandle.standardError.write(Data("\n".utf8)) }
@@ -139,7 +140,6 @@ struct Ingest: ParsableCommand {
         var batch: [BacklogMessage] = []
         var bytes = 0
         while batch.count < importBatchMessages, let message = try source.next() {
-            // Unreadable messages are taken separately (takeUnreadable), so an empty batch still means the end.
             batch.append(message)
             bytes += message.raw.count
             if bytes >= importBatchBytes { break }

@@ -246,6 +246,10 @@ import Testing
         #expect(run.stderr.contains("new/2.M2P2.host: cannot read it"), "\(run.stderr)")
         #expect(run.stderr.contains("2 messages: ") && run.stderr.contains("failed 1"), "\(run.stderr)")
         #expect(try sandbox.store().cases().map(\.subject.value) == ["192.0.2.1"])
+        // None readable at all: the import had nothing to queue and said nothing of the file.
+        try FileManager.default.removeItem(at: maildir.appendingPathComponent("new/1.M1P1.host"))
+        let unreadableOnly = try sandbox.run("ingest", "--maildir", maildir.path)
+        #expect(unreadableOnly.status == 75 && unreadableOnly.stderr.contains("new/2.M2P2.host: cannot read it"), "\(unreadableOnly.stderr)")
     }
 
     @Test func anImportQueuesItsBatchOnceParsesEachMessageAndSaysWhatItBecameInOrder() throws {
