@@ -26,16 +26,15 @@ public enum ReportParser {
         let message = ReportMessage(WrappedMessage.inside(root) ?? root)
         var draft = ReportDraft(message)
 
+        // In order. A trap passes on whatever hit it whole, a bounce (backscatter) included; after it, a
+        // bounce or receipt told by its machine part is read by no reader of complaints.
         let structuredReaders: [(ReportMessage, inout ReportDraft, DecodeBudget) -> Bool] = [
-            XARFJSONReport.read, SESNotification.read, SpamTrapReport.read, FeedbackReport.read, XARFTextReport.read,
-            DMARCTextReport.read, ACNSNotice.read, IODEFReport.read, BulkCSVReport.read, URLListReport.read,
+            XARFJSONReport.read, SESNotification.read, SpamTrapReport.read, AutomaticReply.readMachineNotice, FeedbackReport.read,
+            XARFTextReport.read, DMARCTextReport.read, ACNSNotice.read, IODEFReport.read, BulkCSVReport.read, URLListReport.read,
         ]
         if DMARCAggregateReport.recognises(message) {
             draft.format = .dmarcAggregate
             draft.ignoredBecause = "DMARC aggregate report: statistics for the domain's owner, not a complaint"
-        } else if case .ignored(let format, let reason)? = AutomaticReply.machineNotice(message) {
-            draft.format = format
-            draft.ignoredBecause = reason
         } else if !structuredReaders.contains(where: { $0(message, &draft, budget) }) {
             let verdict = AutomaticReply.classify(message)
             if case .ignored(let format, let reason)? = verdict {

@@ -1681,6 +1681,36 @@ import Testing
         #expect(report.format == (kind == "delivery-status" ? .deliveryStatus : .autoReply))
     }
 
+    /// A spam trap passes on what hit it whole: a bounce our server sent it (backscatter) is a trap
+    /// hit, not a bounce to ignore.
+    @Test func aSpamTrapsForwardOfABounceIsATrapHit() {
+        let report = TestMail.parse("""
+            X-HP-Abuse: YES
+            X-HP-ConnectIP: 192.0.2.5
+            From: MAILER-DAEMON@mx.example.com
+            To: trap@honeypot.example
+            Subject: Undelivered Mail Returned to Sender
+            MIME-Version: 1.0
+            Content-Type: multipart/report; report-type=delivery-status; boundary="b1"
+
+            --b1
+            Content-Type: text/plain
+
+            This is the mail system at host mx.example.com.
+            --b1
+            Content-Type: message/delivery-status
+
+            Reporting-MTA: dns; mx.example.com
+            Final-Recipient: rfc822; nobody@victim.example
+            Action: failed
+            Status: 5.1.1
+
+            --b1--
+            """)
+        #expect(report.format == .spamTrap, "\(report.status) \(report.format) \(report.reason ?? "")")
+        #expect(report.sourceIPs == ["192.0.2.5"])
+    }
+
     /// A CERT's automatic notice of infected hosts is a report, from noreply@ or not.
     @Test func aReportOfAnInfectedHostFromNoReplyIsAReport() {
         let report = TestMail.parse("""

@@ -191,10 +191,17 @@ enum AutomaticReply {
     }
 
     /// A bounce or a read receipt told by its machine part (RFC 3464 delivery status, RFC 8098
-    /// disposition) or by Exim's X-Failed-Recipients: no reader of reports is asked first, since a
-    /// bounce returns a message that may itself look like a report (an NDR of a "DMARC failure
-    /// report", the customer's original attached), and a bounce is never a complaint.
-    static func machineNotice(_ message: ReportMessage) -> Verdict? {
+    /// disposition) or by Exim's X-Failed-Recipients, as one of ReportParser's readers: ignored. It
+    /// comes before the readers of complaints, since a bounce returns a message that may itself look
+    /// like a report (an NDR of a "DMARC failure report", the customer's original attached).
+    static func readMachineNotice(_ message: ReportMessage, _ draft: inout ReportDraft, _: DecodeBudget) -> Bool {
+        guard case .ignored(let format, let reason)? = machineNotice(message) else { return false }
+        draft.format = format
+        draft.ignoredBecause = reason
+        return true
+    }
+
+    private static func machineNotice(_ message: ReportMessage) -> Verdict? {
         if message.reportType == "delivery-status" || message.hasDeliveryStatus || message.headers.value("X-Failed-Recipients") != nil {
             return .ignored(.deliveryStatus, reason: "delivery status notification (bounce)")
         }
@@ -204,7 +211,7 @@ enum AutomaticReply {
         return nil
     }
 
-    /// What a message no reader of reports recognised (and no machineNotice) is, when it is no complaint.
+    /// What a message no reader recognised (readMachineNotice included) is, when it is no complaint.
     static func classify(_ message: ReportMessage) -> Verdict? {
         let headers = message.headers
         let subject = message.subject.lowercased().trimmingWhitespace()
