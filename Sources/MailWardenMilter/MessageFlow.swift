@@ -182,7 +182,7 @@ public final class MessageSession: MilterSession {
         } catch {
             // on_error = accept: the end of the message tries again, and counts the message (or
             // keeps it for later) and removes its identity header; accepting here would skip both.
-            let verdict = failure(error, queueID: message.macros[MacroName.queueID])
+            let verdict = failure(error, queueID: message.macros[MacroName.queueID], goingOn: "go on to the end of the message")
             return verdict == .accept ? .proceed : verdict
         }
     }
@@ -364,7 +364,7 @@ public final class MessageSession: MilterSession {
             log(queueID: queueID, "abuse report \(summary) action=delrcpt \(recipients.joined(separator: ","))")
             return .stored(recipients.map { .deleteRecipient($0) })
         } catch {
-            return .failed(failure(error, queueID: queueID))
+            return .failed(failure(error, queueID: queueID, goingOn: "deliver the report as mail, check and count the message"))
         }
     }
 
@@ -580,12 +580,14 @@ public final class MessageSession: MilterSession {
         }
     }
 
-    /// on_error: tempfail keeps the mail with the client; accept lets it through uncounted.
-    private func failure(_ error: Error, queueID: String?) -> Verdict {
+    /// on_error: tempfail keeps the mail with the client; accept lets it through uncounted, or, where
+    /// the message is not decided yet, lets it go on (`goingOn` says how, for the log).
+    private func failure(_ error: Error, queueID: String?, goingOn: String? = nil) -> Verdict {
         filter.metrics.storeError()
         let verdict: Verdict = config.onError == .accept ? .accept
             : .tempfail(SMTPReply(code: "451", status: "4.3.0", text: "Temporary MailWarden failure, please try again later"))
-        log(queueID: queueID, "error: \(error); action=\(Self.name(verdict)) (on_error=\(config.onError.rawValue))", level: .error)
+        let action = verdict == .accept ? goingOn ?? Self.name(verdict) : Self.name(verdict)
+        log(queueID: queueID, "error: \(error); action=\(action) (on_error=\(config.onError.rawValue))", level: .error)
         return verdict
     }
 

@@ -177,6 +177,7 @@ import Synchronization
         _ = try shared.adminLock("sasl:ivy", by: "root", reason: "a day", expiresAt: atMailFrom.clock.now() - 1, at: atMailFrom.clock.now() - 86_400)
         #expect(atMailFrom.send(.init(auth: "ivy")).0 == .accept)
         #expect(atMailFrom.filter.countBacklog.count == 1, "kept, to be counted once the store answers")
+        #expect(atMailFrom.log.all.first?.contains("action=go on to the end of the message (on_error=accept)") == true, "\(atMailFrom.log.all)")
 
         let reportNotStored = try Harness("on_error = accept\nlock_action = hold\nabuse_mailboxes = abuse@example.com",
                                           intake: RecordingIntake(failing: true))
