@@ -217,9 +217,9 @@ public final class MessageSession: MilterSession {
 
     public func header(name: String, value rawValue: UnsafeRawBufferPointer) -> Verdict {
         let key = name.lowercased()
-        // Matched as libmilter gives values without SMFIP_HDR_LEADSPC (admins' patterns are written
-        // for that): the one space after the colon dropped.
-        let value = String(decoding: rawValue.first == 32 ? UnsafeRawBufferPointer(rebasing: rawValue.dropFirst()) : rawValue, as: UTF8.self)
+        // Read as text only where it is matched, as libmilter gives values without SMFIP_HDR_LEADSPC
+        // (admins' patterns are written for that): the one space after the colon dropped.
+        var value: String { String(decoding: rawValue.first == 32 ? UnsafeRawBufferPointer(rebasing: rawValue.dropFirst()) : rawValue, as: UTF8.self) }
         if config.removeForgedAuthenticationResults, key == "authentication-results" {
             message.authenticationResultsSeen += 1
             // Our authenticating milters run after us: a field in our name now was written by the sender.
@@ -535,13 +535,15 @@ public final class MessageSession: MilterSession {
         log(queueID: queueID ?? message.macros[MacroName.queueID], "\(setting) \(what) ran over its \(Int(BoundedPattern.timeLimit * 1000)) ms time limit: taken as no match (simplify the pattern)", level: .warning)
     }
 
-    /// With identity_header = remove/token, the header that named the sender leaves the message. A
-    /// token the store cannot mint fails the message, unless it is refused: a lock stands while the
-    /// store is away, and held mail then goes without the token.
+    /// The header field the identity was read from, when identity_header = remove or token takes it away.
+    private func identityHeaderName(_ match: IdentityRules.Match) -> String? {
+        guard config.identityHeader != .keep else { return nil }
+        return config.identityRules.rules[safe: match.ruleIndex - 1]?.headerName
+    }
+
     /// identity_header = remove or token: the fields the identity was read from are deleted.
     private func identityHeaderRemovals(_ match: IdentityRules.Match) -> [Modification] {
-        guard config.identityHeader != .keep,
-              let rule = config.identityRules.rules[safe: match.ruleIndex - 1], let name = rule.headerName else { return [] }
+        guard let name = identityHeaderName(match) else { return [] }
         // Indexes count down so each deletion leaves the earlier indexes valid.
         return message.headerValues(named: name).indices.reversed().map {
             Modification.changeHeader(name: name, index: $0 + 1, value: nil)
@@ -549,9 +551,10 @@ public final class MessageSession: MilterSession {
     }
 
     /// identity_header = token: the X-MailWarden-ID field to add (minting it may write to the store).
+    /// A token the store cannot mint fails the message, unless it is refused: a lock stands while the
+    /// store is away, and held mail then goes without the token.
     private func identityToken(_ match: IdentityRules.Match, refused: Bool, queueID: String?) throws -> [Modification] {
-        guard config.identityHeader == .token, let tokenizer = filter.tokenizer,
-              config.identityRules.rules[safe: match.ruleIndex - 1]?.headerName != nil else { return [] }
+        guard config.identityHeader == .token, let tokenizer = filter.tokenizer, identityHeaderName(match) != nil else { return [] }
         do {
             return [.addHeader(name: "X-MailWarden-ID", value: try tokenizer.token(for: match.identity))]
         } catch where refused {

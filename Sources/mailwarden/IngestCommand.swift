@@ -97,14 +97,15 @@ struct Ingest: ParsableCommand {
             var keptResults = results.makeIterator()
             for message in batch {
                 count += 1
-                guard !expired(message), let result = keptResults.next() else {
+                if expired(message) {
                     tally["expired", default: 0] += 1
                     if json {
                         print(JSONValue.object([("status", .string("expired")), ("delivered_at", .time(message.deliveredAt))]).rendered(indent: nil))
                     }
                     continue
                 }
-                switch result {
+                // One result per kept message, in order.
+                switch keptResults.next()! {
                 case .success(let result):
                     tally[result.status.rawValue, default: 0] += 1
                     if json { print(result.json.rendered(indent: nil)) }
