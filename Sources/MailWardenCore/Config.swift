@@ -2,6 +2,7 @@
 // Syntax as in main.cf: `#` starts a comment line, a line starting with white space continues the
 // previous one, a later line for the same single-valued key wins. Keys that take a list may be
 // repeated; the order of lines is kept. Every problem is reported as `file:line: what is wrong`.
+import Foundation
 
 public enum EnforcementMode: String, Sendable { case enforce, monitor }
 public enum ErrorAction: String, Sendable { case tempfail, accept }
@@ -104,6 +105,30 @@ public struct Config: Sendable {
         try! parse(text: "", file: "(defaults)")
     }
 
+    /// Reads and parses a config file, as every program that takes one does: UTF-8 text, a leading
+    /// byte-order mark ignored (editors on other systems write one), LF or CRLF line ends.
+    public static func load(path: String) throws(ConfigErrors) -> Config {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigErrors(problems: [ConfigProblem(file: path, line: nil, message: "cannot read the config file (missing or not readable by this user)")])
+        }
+        var bytes = [UInt8](data)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            // Name the line: a value pasted from a Latin-1 file must not be read with its bytes replaced.
+            // A newline byte never falls inside a UTF-8 sequence, so each line can be checked alone.
+            let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
+            let bad = lines.firstIndex { String(validating: $0, as: UTF8.self) == nil } ?? 0
+            throw ConfigErrors(problems: [ConfigProblem(file: path, line: bad + 1, message: "not UTF-8 text: save the file as UTF-8")])
+        }
+        return try parse(text: text, file: path)
+    }
+
+    /// An RFC 5322 field name: printable ASCII but the colon, at most 64 characters here. A name
+    /// written with its colon (`X-Spam-Flag:`) would never match a field.
+    static func isHeaderName(_ text: some StringProtocol) -> Bool {
+        !text.isEmpty && text.utf8.count <= 64 && text.utf8.allSatisfy { (33...126).contains($0) && $0 != UInt8(ascii: ":") }
+    }
+
     public static func parse(text: String, file: String) throws(ConfigErrors) -> Config {
         var raw = RawConfig()
         var problems: [ConfigProblem] = []
@@ -121,9 +146,10 @@ public struct Config: Sendable {
         mutating func read(text: String, file: String, problems: inout [ConfigProblem]) {
             var logical: [(line: Int, text: String)] = []
             var n = 0
-            for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            // CRLF is one Character in Swift: splitting at "\n" alone would make a CRLF file one line.
+            for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
                 n += 1
-                let line = rawLine.hasSuffix("\r") ? String(rawLine.dropLast()) : String(rawLine)
+                let line = String(rawLine)
                 let trimmed = line.trimmingWhitespace()
                 if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
                 if line.first == " " || line.first == "\t" {
@@ -201,13 +227,8 @@ public struct Config: Sendable {
             }
             return e.value == "yes"
         }
-        func duration(_ key: String) -> TimeSpan {
-            guard let e = raw.values(key).last else { return .zero }
-            guard let d = TimeSpan(e.value) else {
-                fail(e, "\(key) must be a duration such as 30s, 10m, 1h, 7d (at most \(TimeSpan.longest)); got `\(e.value)`")
-                return .zero
-            }
-            return d
+        func duration(_ key: String, least: TimeSpan = .zero, most: TimeSpan = .longest) -> TimeSpan {
+            raw.duration(key, in: least...most, file: file, problems: &problems)
         }
         func number(_ key: String, range: ClosedRange<Int>) -> Int {
             guard let e = raw.values(key).last else { return range.lowerBound }
@@ -272,9 +293,13 @@ public struct Config: Sendable {
         var spam: [SpamHeaderRule] = []
         // `spam_header =` with no value: none at all (the defaults off).
         for e in raw.values("spam_header") where !e.value.isEmpty {
-            let words = e.value.split(separator: " ", maxSplits: 1).map(String.init)
+            let words = e.value.split(maxSplits: 1, whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             guard words.count == 2 else {
                 fail(e, "spam_header takes NAME /regex/, e.g. `X-Spam-Flag /^yes/i`; got `\(e.value)`")
+                continue
+            }
+            guard Self.isHeaderName(words[0]) else {
+                fail(e, "spam_header: `\(words[0])` is not a header name (no colon, no spaces), e.g. X-Spam-Flag")
                 continue
             }
             do {
@@ -330,7 +355,9 @@ public struct Config: Sendable {
                 fail(e, "metrics_listen must be IP:PORT, e.g. 127.0.0.1:9890 or [::1]:9890; got `\(e.value)`")
             }
         }
-        outboundLogRetention = duration("outbound_log_retention")
+        // What complaints are traced by and what the abuse desk keeps: a bare number is seconds, so
+        // `report_retention = 365` would delete every report minutes after it came.
+        outboundLogRetention = duration("outbound_log_retention", least: .days(1))
         maxHeaderLength = number("max_header_length", range: 64...65536)
         maxHeaders = number("max_headers", range: 10...10000)
         let abuseDomains = listItems("abuse_domains")
@@ -363,11 +390,8 @@ public struct Config: Sendable {
             }
             return domain
         })
-        reportRetention = duration("report_retention")
-        deskParseTimeout = duration("desk_parse_timeout")
-        if let e = raw.values("desk_parse_timeout").last, TimeSpan(e.value) != nil, !(1...300).contains(deskParseTimeout.seconds) {
-            fail(e, "desk_parse_timeout must be from 1s to 300s; got `\(e.value)`")
-        }
+        reportRetention = duration("report_retention", least: .days(1))
+        deskParseTimeout = duration("desk_parse_timeout", least: TimeSpan(seconds: 1), most: TimeSpan(seconds: 300))
         deskParseMemory = number("desk_parse_memory", range: 134_217_728...17_179_869_184)
         scanning = ScannerConfig.parse(raw, file: file, problems: &problems)
         source = file

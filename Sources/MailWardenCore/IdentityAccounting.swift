@@ -170,7 +170,8 @@ public struct IdentityAccounting: Sendable {
         if config.isExempt(identity, override: state.override) {
             outcome = .exempt(totals: totals)
         } else if let crossing = LockPolicy(limits: limits).crossing(totals: totals) {
-            outcome = try lockOrWarn(identity, crossing: crossing, totals: totals, crossingAttempt: true, heldQueueID: nil)
+            // A complaint refuses no message: the lock's attempts count the mail it refuses from now on.
+            outcome = try lockOrWarn(identity, crossing: crossing, totals: totals, crossingAttempt: false, heldQueueID: nil)
         } else {
             outcome = .pass(totals: totals)
         }

@@ -57,12 +57,13 @@ public struct IdentityRule: Sendable, CustomStringConvertible {
 
     /// Parses the value of one `identity_rule` line.
     public init(parsing text: String) throws(ParseError) {
-        var words = text.trimmingWhitespace().split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        var line = Substring(text.trimmingWhitespace())
         var lower = false
-        if words.last == "lowercase" {
+        if let last = line.split(whereSeparator: Self.isBlank).last, last == "lowercase", line.count > last.count {
             lower = true
-            words.removeLast()
+            line = Substring(line[..<last.startIndex].trimmingWhitespace())
         }
+        let words = line.split(whereSeparator: Self.isBlank).map(String.init)
         guard words.count >= 2 else {
             throw .message("identity_rule needs PREFIX KIND [ARGS] (e.g. `sasl macro {auth_authen} lowercase`), got `\(text)`")
         }
@@ -70,10 +71,11 @@ public struct IdentityRule: Sendable, CustomStringConvertible {
         guard prefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }), prefix.count <= 32 else {
             throw .message("identity_rule prefix `\(prefix)` may use letters, digits, `-`, `_`, `.` (32 at most)")
         }
-        // The regex is the rest of the line after the fixed words, so it may contain spaces.
+        // The regex is the rest of the line after the fixed words, as written: spaces in it are its own.
         func pattern(after fixedWords: Int) throws(ParseError) -> BoundedPattern {
-            let rest = words.dropFirst(fixedWords).joined(separator: " ")
-            do { return try BoundedPattern(delimited: rest) } catch { throw .message("identity_rule \(prefix): \(error)") }
+            var rest = line
+            for _ in 0..<fixedWords { rest = rest.drop(while: { !Self.isBlank($0) }).drop(while: Self.isBlank) }
+            do { return try BoundedPattern(delimited: String(rest)) } catch { throw .message("identity_rule \(prefix): \(error)") }
         }
         let source: Source
         switch words[1] {
@@ -89,6 +91,9 @@ public struct IdentityRule: Sendable, CustomStringConvertible {
         case "header":
             guard words.count >= 4 else {
                 throw .message("identity_rule \(prefix): `header` takes NAME /regex/ with a named group (?<id>...)")
+            }
+            guard Config.isHeaderName(words[2]) else {
+                throw .message("identity_rule \(prefix): `\(words[2])` is not a header name (no colon, no spaces), e.g. X-Auth-User")
             }
             let p = try pattern(after: 3)
             guard p.hasGroup("id") else {
@@ -106,6 +111,8 @@ public struct IdentityRule: Sendable, CustomStringConvertible {
         }
         self.init(prefix: prefix, source: source, lowercase: lower)
     }
+
+    private static func isBlank(_ c: Character) -> Bool { c == " " || c == "\t" }
 
     /// Sendmail's spelling, which Postfix shares: `i`, or `{auth_authen}`.
     static func isMacroName(_ name: String) -> Bool {
@@ -205,6 +212,27 @@ public struct IdentityRules: Sendable {
             if let id = rule.identity(for: facts, onTimeout: { onTimeout(rule) }) {
                 return Match(identity: id, ruleIndex: i + 1, rule: rule.description)
             }
+        }
+        return nil
+    }
+
+    /// Why no rule here can name `identity` (a prefix no rule has, capitals where every rule of its
+    /// prefix lower-cases, a space), or nil when one can: a lock or an exemption of such a name
+    /// would never apply to any message.
+    public func whyNoRuleNames(_ identity: Identity) -> String? {
+        guard let colon = identity.firstIndex(of: ":") else { return IdentityForm.hint }
+        let prefix = String(identity[..<colon])
+        let value = identity[identity.index(after: colon)...]
+        let naming = rules.filter { $0.prefix == prefix }
+        guard !naming.isEmpty else {
+            let known = Set(rules.map(\.prefix)).sorted().joined(separator: ", ")
+            return "no identity_rule names identities \(prefix):… (this config's prefixes: \(known.isEmpty ? "none" : known))"
+        }
+        if value.utf8.count > IdentityRule.maxValueLength || value.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7f }) {
+            return "no identity holds spaces or control characters, or more than \(IdentityRule.maxValueLength) bytes after its prefix"
+        }
+        if naming.allSatisfy(\.lowercase), value.lowercased() != value {
+            return "identity_rule \(prefix) lower-cases what it names: \(prefix):\(value.lowercased())"
         }
         return nil
     }

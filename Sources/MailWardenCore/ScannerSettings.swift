@@ -116,9 +116,9 @@ public struct ScannerConfig: Sendable {
 
     public var isEnabled: Bool { !scanners.isEmpty }
 
-    static let connectTimeoutRange: ClosedRange<Int64> = 1...30
+    static let connectTimeoutRange = TimeSpan(seconds: 1)...TimeSpan(seconds: 30)
     /// Postfix gives a milter 300 s (milter_content_timeout) for the whole end-of-message.
-    static let timeoutRange: ClosedRange<Int64> = 1...240
+    static let timeoutRange = TimeSpan(seconds: 1)...TimeSpan(seconds: 240)
     static let maxMessageSizeRange = 1_000...100_000_000
 
     /// Types the `scanner*` entries of a config file; every problem goes to `problems`.
@@ -127,14 +127,6 @@ public struct ScannerConfig: Sendable {
             problems.append(ConfigProblem(file: file, line: e.line, message: message))
         }
         func last(_ key: String) -> Config.RawConfig.Entry { raw.values(key).last! }
-        func seconds(_ key: String, in range: ClosedRange<Int64>) -> TimeSpan {
-            let e = last(key)
-            guard let span = TimeSpan(e.value), range.contains(span.seconds) else {
-                fail(e, "\(key) must be a duration from \(range.lowerBound)s to \(range.upperBound)s; got `\(e.value)`")
-                return TimeSpan(seconds: range.lowerBound)
-            }
-            return span
-        }
 
         var scanners: [ScannerEndpoint] = []
         // `scanner =` with nothing after it means no scanner, as an empty list does in main.cf.
@@ -170,25 +162,20 @@ public struct ScannerConfig: Sendable {
         var resultHeader: String? = headerEntry.value
         if headerEntry.value.lowercased() == "none" {
             resultHeader = nil
-        } else if !Self.isHeaderName(headerEntry.value) {
+        } else if !Config.isHeaderName(headerEntry.value) {
             fail(headerEntry, "scanner_header must be `none` or a header name such as X-MailWarden-Spam; got `\(headerEntry.value)`")
             resultHeader = nil
         }
 
         return ScannerConfig(
             scanners: scanners,
-            connectTimeout: seconds("scanner_connect_timeout", in: Self.connectTimeoutRange),
-            timeout: seconds("scanner_timeout", in: Self.timeoutRange),
+            connectTimeout: raw.duration("scanner_connect_timeout", in: Self.connectTimeoutRange, file: file, problems: &problems),
+            timeout: raw.duration("scanner_timeout", in: Self.timeoutRange, file: file, problems: &problems),
             maxMessageSize: maxMessageSize,
             spam: spam,
             onFailure: raw.choice("scanner_failure", .skip, file: file, problems: &problems),
             scope: raw.choice("scanner_scope", .outbound, file: file, problems: &problems),
             resultHeader: resultHeader)
-    }
-
-    /// RFC 5322 field name: printable ASCII but the colon, at most 64 characters here.
-    static func isHeaderName(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.count <= 64 && text.utf8.allSatisfy { (33...126).contains($0) && $0 != UInt8(ascii: ":") }
     }
 }
 
@@ -206,5 +193,18 @@ extension Config.RawConfig {
             return fallback
         }
         return value
+    }
+
+    /// The value of a duration key within `range`; a value that is no duration or out of range is
+    /// reported and the range's lower bound returned. (Config.init's local `duration` calls this.)
+    func duration(_ key: String, in range: ClosedRange<TimeSpan>, file: String, problems: inout [ConfigProblem]) -> TimeSpan {
+        guard let e = values(key).last else { return range.lowerBound }
+        guard let span = TimeSpan(e.value), range.contains(span) else {
+            let bounds = range.lowerBound == .zero ? "at most \(range.upperBound.boundDescription)" : "from \(range.lowerBound.boundDescription) to \(range.upperBound.boundDescription)"
+            problems.append(ConfigProblem(file: file, line: e.line,
+                                          message: "\(key) must be a duration such as 30s, 10m, 1h, 7d, \(bounds); got `\(e.value)`"))
+            return range.lowerBound
+        }
+        return span
     }
 }

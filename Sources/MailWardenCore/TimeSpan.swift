@@ -43,6 +43,9 @@ public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible 
     }
 
     public static func < (a: TimeSpan, b: TimeSpan) -> Bool { a.seconds < b.seconds }
+
+    /// Seconds, or days when whole (`300s`, `1d`, `36500d`): how a setting's bounds are stated.
+    var boundDescription: String { seconds != 0 && seconds % 86400 == 0 ? "\(seconds / 86400)d" : "\(seconds)s" }
 }
 
 /// A limit of `count` events within a sliding window, written `5/10m`.

@@ -114,6 +114,13 @@ public struct AbuseDesk: Sendable {
         reporterSuffixes = (try? PublicSuffixList.load(path: config.publicSuffixListPath, icannOnly: true)) ?? .lastTwoLabels
     }
 
+    /// The reporter a complaint counts as, from its address: distinct reporters are distinct
+    /// organisations, so one domain's many addresses are one voice.
+    public func reporterOrganization(ofAddress address: String) -> String {
+        let domain = address.split(separator: "@").last.map(String.init) ?? address
+        return reporterSuffixes.organizationalDomain(of: domain) ?? address.lowercased()
+    }
+
     /// Files one parsed, queued report and counts a traced complaint, in one transaction. Throws only
     /// when the store failed (nothing is then changed and the report stays queued).
     public func file(_ queued: QueuedReport, parsed report: AbuseReport) throws -> IngestResult {
@@ -161,7 +168,6 @@ public struct AbuseDesk: Sendable {
             let outcome = try cases.file(filing)
             guard outcome != .notQueued, status == .filed, let trace, notCounted == nil,
                   case .authenticated(let organization, _) = authentication else { return (outcome, nil) }
-            // Distinct reporters are distinct organisations: one domain's many addresses are one voice.
             let reporter = report.fromDomain.flatMap(reporterSuffixes.organizationalDomain(of:)) ?? organization
             return (outcome, try accounting.accountComplaint(identity: trace.identity, reporter: reporter, reportID: queued.id,
                                                              receivedAt: queued.receivedAt))

@@ -149,9 +149,10 @@ extension SQLStore {
         }
     }
 
-    /// Who sent a report: its reporter, else its envelope sender.
-    public func reporter(ofReport id: Int64) throws -> String? {
-        try db.query("SELECT COALESCE(reporter, envelope_sender) FROM reports WHERE id = ?", [.int(id)]).first?.first?.text
+    /// Who sent a report (its reporter, else its envelope sender) and when it arrived.
+    public func origin(ofReport id: Int64) throws -> (reporter: String?, receivedAt: Int64)? {
+        try db.query("SELECT COALESCE(reporter, envelope_sender), received_at FROM reports WHERE id = ?", [.int(id)]).first
+            .map { ($0[0].text, $0[1].int ?? 0) }
     }
 
     /// Takes a report out of triage without a case.

@@ -4,6 +4,7 @@
 import ArgumentParser
 import Foundation
 import MailWardenCore
+import MailWardenDesk
 import MailWardenStore
 
 struct Cases: ParsableCommand {
@@ -345,16 +346,22 @@ struct TriageCategorize: ParsableCommand {
 
     func run() throws {
         let (config, store) = try options.openStore()
-        let filed = try store.categorize(report: target.id, as: try caseSubject(), by: actor.name, at: SystemClock().now())
+        let subject = try caseSubject()
+        if subject.kind == .identity { try IdentityArgument.requireNameable(subject.value, by: config, in: store) }
+        let desk = AbuseDesk(config: config, cases: store, policy: store, clock: SystemClock())
+        // A person decided our customer caused it: a complaint, counted as the desk counts traced
+        // ones (dated by the report's arrival, by the reporter's organisation), in the same
+        // transaction as the filing, so a failed count leaves the report in triage to try again.
+        let (filed, counted) = try store.atomically { () throws -> (FiledCase, CountedComplaint?) in
+            let filed = try store.categorize(report: target.id, as: subject, by: actor.name, at: SystemClock().now())
+            guard filed.subject.kind == .identity, let origin = try store.origin(ofReport: target.id) else { return (filed, nil) }
+            return (filed, try desk.accounting.accountComplaint(identity: filed.subject.value,
+                                                                reporter: desk.reporterOrganization(ofAddress: origin.reporter ?? "unknown"),
+                                                                reportID: target.id, receivedAt: origin.receivedAt))
+        }
         let s = filed.subject
         print("report \(target.id) filed on \(filed.opened ? "new" : "open") case \(filed.id): \(s.value) (\(s.kind.rawValue)), \(s.type.rawValue)")
-        // A person decided our customer caused it: a complaint, counted as ingest counts traced ones.
-        guard s.kind == .identity else { return }
-        let clock = SystemClock()
-        let accounting = IdentityAccounting(config: config, store: store, clock: clock)
-        let counted = try accounting.accountComplaint(identity: s.value, reporter: try store.reporter(ofReport: target.id) ?? "unknown",
-                                                      reportID: target.id, receivedAt: clock.now())
-        if case .locked(_, let crossing?) = counted.outcome {
+        if let counted, case .locked(_, let crossing?) = counted.outcome {
             print("\(s.value) is now locked: \(crossing)")
             let notifier = DeskCommand.notifier(config)
             counted.notify(notifier)

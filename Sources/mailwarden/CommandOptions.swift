@@ -29,11 +29,8 @@ struct ConfigOptions: ParsableArguments {
         guard FileManager.default.fileExists(atPath: path) else {
             throw CLIFailure("config file \(path) does not exist (pass --config PATH or set MAILWARDEN_CONFIG)")
         }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw CLIFailure("cannot read config file \(path) as UTF-8 text (check its permissions)")
-        }
         do {
-            return try Config.parse(text: text, file: path)
+            return try Config.load(path: path)
         } catch {
             Output.printError(error.description)
             throw ExitCode.failure
@@ -78,6 +75,20 @@ struct IdentityArgument: ParsableArguments {
 
     func validate() throws {
         guard IdentityForm.holds(for: identity) else { throw ValidationError(IdentityForm.hint) }
+    }
+
+    /// The identity, for a command that sets something on it (a lock, an exemption, limits): refused
+    /// when the store has never seen it and no rule of the config could name it, since what is set
+    /// would never apply (`sasl:Alice@…` where the rule lower-cases, a mistyped prefix).
+    func named(by config: Config, in store: any Store) throws -> Identity {
+        try Self.requireNameable(identity, by: config, in: store)
+        return identity
+    }
+
+    static func requireNameable(_ identity: Identity, by config: Config, in store: any Store) throws {
+        guard let why = config.identityRules.whyNoRuleNames(identity),
+              try store.identityRecord(of: identity, windows: [:], now: SystemClock().now()) == nil else { return }
+        throw CLIFailure("\(identity) is not an identity MailWarden has seen, and \(why)")
     }
 }
 

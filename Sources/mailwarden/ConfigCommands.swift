@@ -24,6 +24,12 @@ struct CheckConfig: ParsableCommand {
             }
         }
         for warning in Self.complaintWarnings(config) { Output.printError("warning: \(options.path): \(warning)") }
+        // A warning, not an error: a daemon restarted on an upgrade must not stop the mail over it.
+        for identity in config.exempt.sorted() {
+            if let why = config.identityRules.whyNoRuleNames(identity) {
+                Output.printError("warning: \(options.path): exempt \(identity) never applies: \(why)")
+            }
+        }
         print("config OK: \(options.path)")
     }
 

@@ -177,14 +177,14 @@ struct Limits: ParsableCommand {
     }
 
     func run() throws {
-        let (_, store) = try options.openStore()
+        let (config, store) = try options.openStore()
         let now = SystemClock().now()
         if reset {
             let dropped = try store.resetLimits(of: target.identity, by: actor.name, at: now)
             return print(dropped ? "\(target.identity) follows the config's limits again"
                                  : "\(target.identity) had no limits of its own; the config's apply")
         }
-        try store.setLimits(given, of: target.identity, by: actor.name, at: now)
+        try store.setLimits(given, of: try target.named(by: config, in: store), by: actor.name, at: now)
         let list = Counter.allCases.compactMap { c in given[c].map { "\(c.rawValue) \($0)" } }.joined(separator: ", ")
         print("\(target.identity): \(list) (other counters unchanged; see 'mailwarden show \(target.identity)')")
     }
@@ -201,7 +201,7 @@ struct Exempt: ParsableCommand {
 
     func run() throws {
         let (config, store) = try options.openStore()
-        let identity = target.identity
+        let identity = remove ? target.identity : try target.named(by: config, in: store)
         let changed = try store.setExempt(!remove, identity: identity, by: actor.name, at: SystemClock().now())
         let inConfig = config.exempt.contains(identity)
         switch (remove, changed) {

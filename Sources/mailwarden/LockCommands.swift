@@ -44,9 +44,9 @@ struct Lock: ParsableCommand {
     }
 
     func run() throws {
-        let (_, store) = try options.openStore()
+        let (config, store) = try options.openStore()
         let now = SystemClock().now()
-        let (lock, isNew) = try store.adminLock(target.identity, by: actor.name, reason: reason,
+        let (lock, isNew) = try store.adminLock(try target.named(by: config, in: store), by: actor.name, reason: reason,
                                                 expiresAt: duration.map { now + $0.seconds }, at: now)
         guard isNew else {
             throw CLIFailure("""

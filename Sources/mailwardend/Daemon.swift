@@ -120,14 +120,7 @@ enum Daemon {
     }
 
     static func loadConfig(_ path: String) -> Result<Config, ConfigErrors> {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            return .failure(ConfigErrors(problems: [ConfigProblem(file: path, line: nil, message: "cannot read the config file (missing or not readable by this user)")]))
-        }
-        do {
-            return .success(try Config.parse(text: String(decoding: data, as: UTF8.self), file: path))
-        } catch {
-            return .failure(error)
-        }
+        Result { () throws(ConfigErrors) in try Config.load(path: path) }
     }
 
     static func ensureDirectory(of path: String) throws {

@@ -212,17 +212,59 @@ func ipSubject(_ address: String, _ type: AbuseType = .spam) -> CaseSubject { Ca
         let notice = FileManager.default.temporaryDirectory.appendingPathComponent("mw-notice-\(UUID().uuidString).json").path
         defer { try? FileManager.default.removeItem(atPath: notice) }
         let sandbox = try CLISandbox(settings: "limit_complaints = 1/1d\ncomplaint_min_reporters = 1\nnotify_command = cat > \(notice)\n")
-        try sandbox.file("earlier", at: 1_000, subjects: [CaseSubject(kind: .identity, value: "sasl:bob@example.net", type: .spam)])
-        try sandbox.file("t", at: 2_000, status: .triage, type: nil)
+        let now = Int64(Date().timeIntervalSince1970)
+        try sandbox.file("earlier", at: now - 120, subjects: [CaseSubject(kind: .identity, value: "sasl:bob@example.net", type: .spam)])
+        try sandbox.file("t", at: now - 60, status: .triage, type: nil)
         // The earlier report already counted, from another organisation.
         _ = try sandbox.store().recordComplaint(identity: "sasl:bob@example.net", reporter: "other.example", reportID: 1,
-                                                at: Int64(Date().timeIntervalSince1970), window: .days(1))
+                                                at: now - 120, window: .days(1))
         let run = try sandbox.run("triage", "categorize", "2", "--type", "spam", "--subject", "sasl:bob@example.net")
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("sasl:bob@example.net is now locked: complaints 2 > 1/1d"), "\(run.stdout)")
         let sent = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: notice))) as? [String: Any]
         #expect(sent?["identity"] as? String == "sasl:bob@example.net" && sent?["automatic"] as? Bool == true)
         #expect(sent?["report_ids"] as? [Int] == [1, 2])
+    }
+
+    /// A person's decision counts as the desk's traced complaints do: dated by the report's arrival
+    /// (a backlog three weeks old locks nobody today), one voice per reporting organisation, and
+    /// no refused message on the lock it sets.
+    @Test func aCategorizedComplaintCountsAsOfItsArrivalAndByItsReportersOrganisation() throws {
+        let sandbox = try CLISandbox(settings: "limit_complaints = 1/1d\ncomplaint_min_reporters = 1\n")
+        let now = Int64(Date().timeIntervalSince1970)
+        try sandbox.file("old", at: now - 20 * 86400, status: .triage, type: nil)
+        try sandbox.file("new", at: now - 60, status: .triage, type: nil)
+        // The same organisation as the triage reports' abuse@reporter.example already complained today.
+        _ = try sandbox.store().recordComplaint(identity: "sasl:bob@example.net", reporter: "reporter.example", reportID: 1,
+                                                at: now - 600, window: .days(1))
+
+        let old = try sandbox.run("triage", "categorize", "1", "--type", "spam", "--subject", "sasl:bob@example.net")
+        #expect(old.status == 0, "\(old.stderr)")
+        #expect(old.stdout == "report 1 filed on new case 1: sasl:bob@example.net (identity), spam\n")
+        let new = try sandbox.run("triage", "categorize", "2", "--type", "spam", "--subject", "sasl:bob@example.net")
+        #expect(new.status == 0, "\(new.stderr)")
+        #expect(!new.stdout.contains("locked"), "\(new.stdout)")
+        #expect(try sandbox.run("locks").stdout == "no active locks\n")
+
+        // Another organisation crosses the limit; the lock refused no message yet.
+        try sandbox.file("third", at: now - 30, status: .triage, type: nil)
+        _ = try sandbox.store().recordComplaint(identity: "sasl:bob@example.net", reporter: "other.example", reportID: 1,
+                                                at: now - 300, window: .days(1))
+        let third = try sandbox.run("triage", "categorize", "3", "--type", "spam", "--subject", "sasl:bob@example.net")
+        #expect(third.stdout.contains("sasl:bob@example.net is now locked: complaints 2 > 1/1d"), "\(third.stdout)")
+        let locks = try sandbox.run("locks", "--json").jsonArray()
+        #expect(locks.count == 1 && locks.first?["attempts"] as? Int == 0, "\(locks)")
+    }
+
+    /// A subject no rule of the config can name (capitals where the rule lower-cases) is refused
+    /// before anything is filed: the case and the count would be on an identity that never sends.
+    @Test func categorizingOnAnIdentityNoRuleNamesIsRefused() throws {
+        let sandbox = try CLISandbox()
+        try sandbox.file("t", at: 2_000, status: .triage, type: nil)
+        let run = try sandbox.run("triage", "categorize", "1", "--type", "spam", "--subject", "sasl:Bob@Example.NET")
+        #expect(run.status == 1)
+        #expect(run.stderr == "Error: sasl:Bob@Example.NET is not an identity MailWarden has seen, and identity_rule sasl lower-cases what it names: sasl:bob@example.net\n")
+        #expect(try sandbox.run("triage", "--json").jsonArray().count == 1)
     }
 
     @Test(arguments: [
@@ -282,7 +324,7 @@ func ipSubject(_ address: String, _ type: AbuseType = .spam) -> CaseSubject { Ca
 @Suite struct CategorizeComplaintTests {
     @Test func categorizingAReportOnACustomerCountsItAsAComplaint() throws {
         let sandbox = try CLISandbox(settings: "limit_complaints = 0/1d\ncomplaint_min_reporters = 1\n")
-        try sandbox.file("t", at: 1_000, status: .triage, type: nil)
+        try sandbox.file("t", at: Int64(Date().timeIntervalSince1970) - 60, status: .triage, type: nil)
         let run = try sandbox.run("triage", "categorize", "1", "--type", "spam", "--subject", "sasl:shop@example.net")
         #expect(run.status == 0)
         #expect(run.stdout.contains("sasl:shop@example.net is now locked: complaints 1 > 0/1d"), "\(run.stdout)")

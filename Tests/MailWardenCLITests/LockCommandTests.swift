@@ -30,6 +30,26 @@ import Testing
         #expect(try sandbox.run("locks").stdout == "no active locks\n")
     }
 
+    /// The milter names this sender sasl:mallory@example.net: a lock on another spelling, or under a
+    /// prefix no rule gives, would show in `locks` and refuse nothing. An identity the store has
+    /// seen (named by a rule since removed) can still be locked.
+    @Test func lockingANameNoRuleGivesIsRefusedWithTheNameTheRuleGives() throws {
+        let sandbox = try CLISandbox()
+        let capitals = try sandbox.run("lock", "sasl:Mallory@Example.NET", "--reason", "compromised")
+        #expect(capitals.status == 1)
+        #expect(capitals.stderr == "Error: sasl:Mallory@Example.NET is not an identity MailWarden has seen, and identity_rule sasl lower-cases what it names: sasl:mallory@example.net\n")
+        let prefix = try sandbox.run("exempt", "smtp:mallory@example.net")
+        #expect(prefix.status == 1)
+        #expect(prefix.stderr.contains("no identity_rule names identities smtp:… (this config's prefixes: sasl)"), "\(prefix.stderr)")
+        #expect(try sandbox.run("limits", "Web:x", "--messages", "5/1h").status == 1)
+        #expect(try sandbox.run("locks").stdout == "no active locks\n")
+
+        _ = try sandbox.store().recordComplaint(identity: "web:Legacy", reporter: "isp.example", reportID: 1, at: 1_000, window: .days(1))
+        let seen = try sandbox.run("lock", "web:Legacy", "--reason", "old rule's customer")
+        #expect(seen.status == 0, "\(seen.stderr)")
+        #expect(try sandbox.run("lock", "sasl:mallory@example.net", "--reason", "before it sends").status == 0)
+    }
+
     @Test func unlockingAnIdentityThatIsNotLockedFailsWithAHint() throws {
         let sandbox = try CLISandbox()
         let run = try sandbox.run("unlock", "sasl:x@example.net")

@@ -6,7 +6,7 @@ import Testing
 @Suite struct StoreAndConfigCommandTests {
     @Test func statusReportsCountsAndTheConfigInForce() throws {
         let sandbox = try CLISandbox(settings: "mode = monitor\nlimit_spam = none\nidentity_rule = user header X-User /(?<id>\\w+)/\n")
-        #expect(try sandbox.run("lock", "sasl:a@example.net", "--reason", "x").status == 0)
+        #expect(try sandbox.run("lock", "user:alice", "--reason", "x").status == 0)
         let status = try sandbox.run("status", "--json").jsonObject()
         #expect(status["store"] as? String == sandbox.storePath && status["config"] as? String == sandbox.configPath)
         #expect(status["schema_version"] as? Int == Schema.sqlite.count)

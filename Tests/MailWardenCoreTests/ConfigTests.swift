@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import MailWardenCore
 
@@ -90,6 +91,14 @@ import Testing
         ("exempt = newsletter@example.com", 2, "exempt: `newsletter@example.com` is not an identity"),
         ("notify_email = ops@example.net, boss@example.net", 2, "notify_email must be one address"),
         ("notify_from = MailWarden <mw@example.net>", 2, "notify_from must be one address"),
+        // A bare number is seconds: a year of reports meant, gone minutes after each came.
+        ("report_retention = 365", 2, "report_retention must be a duration such as 30s, 10m, 1h, 7d, from 1d to 36500d"),
+        ("report_retention = 0", 2, "report_retention must be a duration"),
+        ("outbound_log_retention = 12h", 2, "outbound_log_retention must be a duration such as 30s, 10m, 1h, 7d, from 1d"),
+        ("desk_parse_timeout = 301s", 2, "desk_parse_timeout must be a duration such as 30s, 10m, 1h, 7d, from 1s to 300s"),
+        // A field name written with its colon would never match a field: the rule silently idle.
+        ("identity_rule = php header X-PHP-Originating-Script: /^(?<id>\\d+):/", 2, "`X-PHP-Originating-Script:` is not a header name"),
+        ("spam_header = X-Spam-Flag: /^\\s*yes/i", 2, "spam_header: `X-Spam-Flag:` is not a header name"),
     ]
 
     /// What MTAs take as one address stays valid: a bare local part (qualified by Postfix with
@@ -120,6 +129,66 @@ import Testing
     @Test func anEmptySpamHeaderTurnsTheDefaultsOff() throws {
         #expect(try Config.parse(text: "", file: "a.conf").spamHeaders.count == 3)
         #expect(try Config.parse(text: "spam_header =\n", file: "a.conf").spamHeaders.isEmpty)
+    }
+
+    /// An editor on another system saves CRLF line ends; in Swift "\r\n" is one Character, and a
+    /// file split at "\n" alone was one line: the whole file a comment, every setting its default.
+    @Test func crlfLineEndsAreLinesToo() throws {
+        let c = try Config.parse(text: "# MailWarden\r\nstore = /x/mw.db\r\nmode = monitor\r\nlock_action = hold\r\n", file: "t.conf")
+        #expect(c.storePath == "/x/mw.db")
+        #expect(c.mode == .monitor)
+        #expect(c.lockAction == .hold)
+        do {
+            _ = try Config.parse(text: "# one\r\n# two\r\nmode = monitr\r\n", file: "t.conf")
+            Issue.record("a bad third line was accepted")
+        } catch {
+            #expect(error.description.hasPrefix("t.conf:3: mode must be one of"), "\(error)")
+        }
+    }
+
+    /// mailwardend and `mailwarden check-config` read the file alike: a byte-order mark is no part of
+    /// the first key, and bytes that are not UTF-8 are an error at their line, not replaced.
+    @Test func aConfigFileIsReadAsUTF8WithoutItsByteOrderMark() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bom = dir.appendingPathComponent("bom.conf").path
+        FileManager.default.createFile(atPath: bom, contents: Data([0xEF, 0xBB, 0xBF] + Array("store = /x/mw.db\nmode = monitor\n".utf8)))
+        let c = try Config.load(path: bom)
+        #expect(c.storePath == "/x/mw.db" && c.mode == .monitor)
+
+        let latin1 = dir.appendingPathComponent("latin1.conf").path
+        FileManager.default.createFile(atPath: latin1, contents: Data(Array("# ok\nmode = monitor\nlock_reply = Compte suspendu, appelez le support t".utf8) + [0xE9, 0x6C, 0xE9, 0x0A]))
+        do {
+            _ = try Config.load(path: latin1)
+            Issue.record("Latin-1 text was accepted")
+        } catch {
+            #expect(error.description == "\(latin1):3: not UTF-8 text: save the file as UTF-8")
+        }
+        do {
+            _ = try Config.load(path: dir.appendingPathComponent("missing.conf").path)
+            Issue.record("a missing file was accepted")
+        } catch {
+            #expect(error.description.contains("cannot read the config file"))
+        }
+    }
+
+    /// The regex is the rest of the line as written: its spaces are its own.
+    @Test func anIdentityRulesPatternKeepsItsSpaces() throws {
+        let c = try Config.parse(text: "identity_rule = web\theader  X-Auth  /(?<id>a  b)/i   lowercase\n", file: "t.conf")
+        let rule = try #require(c.identityRules.rules.first)
+        #expect(rule.description == "web header X-Auth /(?<id>a  b)/i lowercase")
+        #expect(rule.lowercase)
+    }
+
+    /// A lock or exemption on a name no rule can give never applies: the CLI and check-config say why.
+    @Test func whyNoRuleNamesAnIdentity() throws {
+        let rules = try Config.parse(text: "identity_rule = sasl macro {auth_authen} lowercase\nidentity_rule = ip client_address\n", file: "t.conf").identityRules
+        #expect(rules.whyNoRuleNames("sasl:mallory@example.net") == nil)
+        #expect(rules.whyNoRuleNames("ip:192.0.2.1") == nil)
+        #expect(rules.whyNoRuleNames("sasl:Mallory@Example.NET") == "identity_rule sasl lower-cases what it names: sasl:mallory@example.net")
+        #expect(rules.whyNoRuleNames("smtp:mallory@example.net") == "no identity_rule names identities smtp:… (this config's prefixes: ip, sasl)")
+        #expect(rules.whyNoRuleNames("sasl:a b") != nil)
     }
 
     @Test(arguments: badLines)

@@ -96,8 +96,8 @@ public protocol CaseAdminStore: CaseStore {
     /// Files a triage report on the open case of `subject` (opening one if there is none), as
     /// `file(_:)` would have, and records who decided.
     func categorize(report id: Int64, as subject: CaseSubject, by actor: String, at: Int64) throws -> FiledCase
-    /// Who sent a report: its reporter, else its envelope sender.
-    func reporter(ofReport id: Int64) throws -> String?
+    /// Who sent a report (its reporter, else its envelope sender) and when it arrived.
+    func origin(ofReport id: Int64) throws -> (reporter: String?, receivedAt: Int64)?
     /// Takes a report out of triage without a case.
     func dismiss(report id: Int64, by actor: String, note: String?, at: Int64) throws
 }
