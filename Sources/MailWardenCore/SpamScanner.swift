@@ -24,7 +24,9 @@ public struct ScanRequest: Sendable {
     /// The whole message as it would be delivered: headers, blank line, body; CRLF line ends.
     public var message: [UInt8]
     public var clientAddress: String?
-    public var helo: String?
+    /// The client's name as the MTA resolved it at connect; nil when it has none (Postfix's
+    /// `unknown`, Sendmail's `[address]`). HELO is not asked of the MTA: it costs a round trip.
+    public var clientHostname: String?
     public var envelopeFrom: String?
     public var recipients: [String]
     /// Postfix's queue id, so the scanner's log lines can be matched with Postfix's.
@@ -33,11 +35,11 @@ public struct ScanRequest: Sendable {
     /// authenticated. spamd is not told: it would apply that user's own preferences.
     public var authenticatedUser: String?
 
-    public init(message: [UInt8], clientAddress: String? = nil, helo: String? = nil, envelopeFrom: String? = nil,
+    public init(message: [UInt8], clientAddress: String? = nil, clientHostname: String? = nil, envelopeFrom: String? = nil,
                 recipients: [String] = [], queueID: String? = nil, authenticatedUser: String? = nil) {
         self.message = message
         self.clientAddress = clientAddress
-        self.helo = helo
+        self.clientHostname = clientHostname
         self.envelopeFrom = envelopeFrom
         self.recipients = recipients
         self.queueID = queueID

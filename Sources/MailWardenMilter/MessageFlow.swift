@@ -91,6 +91,7 @@ public final class MessageSession: MilterSession {
     public let eventPlan: EventPlan
 
     private var clientAddress: String?
+    private var clientHostname: String?
     private var daemonName: String?
     private var message = MessageState()
 
@@ -142,6 +143,8 @@ public final class MessageSession: MilterSession {
 
     public func connect(hostname: String, address: String?, macros: MacroSource) -> Verdict {
         clientAddress = address
+        // Postfix says `unknown`, Sendmail `[192.0.2.1]`, for a client whose address has no name.
+        clientHostname = hostname.isEmpty || hostname == "unknown" || hostname.hasPrefix("[") ? nil : String(hostname.prefix(255))
         daemonName = macros.value(MacroName.daemon)
         return .proceed
     }
@@ -488,7 +491,8 @@ public final class MessageSession: MilterSession {
             for s in scanners { filter.scannerHealth.recordFailure(s.label, .messageTooBig(size: limit + 1, limit: limit), at: now) }
             return summary
         }
-        let request = ScanRequest(message: message.bytes, clientAddress: message.clientAddress, envelopeFrom: message.sender,
+        let request = ScanRequest(message: message.bytes, clientAddress: message.clientAddress, clientHostname: clientHostname,
+                                  envelopeFrom: message.sender,
                                   recipients: message.recipientAddresses, queueID: queueID, authenticatedUser: message.macros[MacroName.saslLogin] ?? identity)
         var failures: [String] = []
         // Each outcome is noted at its own time: a timeout comes scanner_timeout after the start.

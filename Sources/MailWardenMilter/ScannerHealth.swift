@@ -9,7 +9,9 @@ public final class ScannerHealthBoard: Sendable {
     static let window = 512
     /// A scanner that failed this many times in a row is not asked for `restSeconds` from its last
     /// failure; then one message asks it again while the others go on resting: a stuck one would
-    /// cost every message scanner_timeout (rspamd's proxy treats its upstreams the same way).
+    /// cost every message scanner_timeout (rspamd's proxy treats its upstreams the same way). Only
+    /// failures of the scanner count: an answer it gave about one message (an error, too big, not
+    /// its protocol) shows it up, and a sender must not put it to rest for everyone's mail.
     static let failuresBeforeRest = 3
     static let restSeconds: Int64 = 10
 
@@ -49,6 +51,11 @@ public final class ScannerHealthBoard: Sendable {
                 e.health.skippedTooBig += 1
             case .resting:
                 e.health.failures += 1
+            case .scannerError, .responseTooBig, .garbled:
+                e.health.failures += 1
+                e.health.lastError = failure.description
+                e.health.lastErrorAt = at
+                e.failuresInARow = 0
             default:
                 e.health.failures += 1
                 e.health.lastError = failure.description

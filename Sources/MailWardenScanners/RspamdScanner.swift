@@ -34,7 +34,8 @@ public struct RspamdScanner: SpamScanner {
         head.add("Content-Length", String(request.message.count))
         head.add("Connection", "close")
         if let ip = request.clientAddress { head.add("IP", ip) }
-        if let helo = request.helo { head.add("Helo", helo) }
+        // Without it rspamd's hfilter scores every message as from a host with no name.
+        if let hostname = request.clientHostname { head.add("Hostname", hostname) }
         if let from = request.envelopeFrom.map(unbracketed), !from.isEmpty { head.add("From", from) }
         for recipient in request.recipients { head.add("Rcpt", unbracketed(recipient)) }
         if let queueID = request.queueID { head.add("Queue-Id", queueID) }

@@ -15,15 +15,18 @@ public struct ScannerLimits: Sendable {
     public var maxMessageBytes: Int
     public var maxResponseBytes: Int
 
-    /// spamd answers in a few lines, rspamd in a few KB of JSON; more than this is not a scanner.
-    public static let defaultMaxResponseBytes = 1 << 20
+    /// spamd answers in a few lines; rspamd's JSON lists every URL host and mail address of the
+    /// message (up to 10,240 of them), so its answer grows with the message: room for twice the
+    /// biggest message sent, and a floor for the symbols.
+    public static func maxResponseBytes(forMessagesUpTo maxMessageBytes: Int) -> Int {
+        max(1 << 20, 2 * maxMessageBytes + (64 << 10))
+    }
 
-    public init(connectTimeout: Duration, timeout: Duration, maxMessageBytes: Int,
-                maxResponseBytes: Int = Self.defaultMaxResponseBytes) {
+    public init(connectTimeout: Duration, timeout: Duration, maxMessageBytes: Int, maxResponseBytes: Int? = nil) {
         self.connectTimeout = connectTimeout
         self.timeout = timeout
         self.maxMessageBytes = maxMessageBytes
-        self.maxResponseBytes = maxResponseBytes
+        self.maxResponseBytes = maxResponseBytes ?? Self.maxResponseBytes(forMessagesUpTo: maxMessageBytes)
     }
 
     public init(_ config: ScannerConfig) {

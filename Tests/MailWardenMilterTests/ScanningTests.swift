@@ -13,6 +13,7 @@ final class ScriptedScanner: SpamScanner {
     let calls = Mutex<Int>(0)
     /// The message of the last request.
     let lastMessage = Mutex<[UInt8]>([])
+    let lastHostname = Mutex<String?>(nil)
     /// A clock each scan moves on, as long as the scan takes (a timeout takes scanner_timeout).
     let takes = Mutex<(clock: ManualClock, span: TimeSpan)?>(nil)
 
@@ -21,6 +22,7 @@ final class ScriptedScanner: SpamScanner {
     func scan(_ request: ScanRequest) throws(ScanFailure) -> ScanResult {
         calls.withLock { $0 += 1 }
         lastMessage.withLock { $0 = request.message }
+        lastHostname.withLock { $0 = request.clientHostname }
         if let takes = takes.withLock({ $0 }) { takes.clock.advance(takes.span) }
         if let failure = failure.withLock({ $0 }) { throw failure }
         let spam = String(decoding: request.message, as: UTF8.self).contains("GTUBE")
@@ -96,6 +98,35 @@ final class ScriptedScanner: SpamScanner {
         let strict = try harness("scanner_failure = tempfail", scanner: ScriptedScanner(failure: .refused))
         for _ in 0..<3 { _ = strict.send(.init(auth: "carol")) }
         guard case .tempfail = strict.send(.init(auth: "carol")).0 else { Issue.record("a resting scanner fails as scanner_failure says"); return }
+    }
+
+    /// An answer about one message (an error, too big, not the protocol) shows the scanner is up: a
+    /// sender (a stranger, with scanner_scope = all) sending three such messages must not put it to
+    /// rest, which would pass everyone's spam as unscanned or tempfail everyone's mail.
+    @Test(arguments: [ScanFailure.responseTooBig(limit: 1 << 20), .scannerError("HTTP/1.1 400 Bad Request: cannot parse"),
+                      .garbled(excerpt: "x")])
+    func failuresAboutOneMessageDoNotRestTheScanner(failure: ScanFailure) throws {
+        let scanner = ScriptedScanner(failure: failure)
+        let h = try harness("scanner_failure = tempfail\nscanner_scope = all", scanner: scanner)
+        for _ in 0..<5 { _ = h.send(.init(body: "poison\r\n")) }
+        #expect(scanner.calls.withLock { $0 } == 5)
+        scanner.failure.withLock { $0 = nil }
+        #expect(h.send(gtube).0 == .accept)
+        #expect(scanner.calls.withLock { $0 } == 6, "the next sender's message is scanned")
+        #expect(h.log.all.contains { $0.contains("sasl:alice") && $0.contains("scan=spamd:1000.0/5.0:spam") }, "\(h.log.all)")
+        #expect(h.filter.scannerHealth.snapshot().first?.failures == 5)
+    }
+
+    /// rspamd scores a message from a client with no name (hfilter) when it is not told the name.
+    @Test func theScannerIsToldTheClientsHostnameUnlessItHasNone() throws {
+        let scanner = ScriptedScanner()
+        let h = try harness(scanner: scanner)
+        h.send(.init(auth: "alice", clientHostname: "mail.client.example"))
+        #expect(scanner.lastHostname.withLock { $0 } == "mail.client.example")
+        for unnamed in ["unknown", "[198.51.100.7]"] {
+            h.send(.init(auth: "alice", clientHostname: unnamed))
+            #expect(scanner.lastHostname.withLock { $0 } == nil, "\(unnamed)")
+        }
     }
 
     /// A scanner a reload removed is no longer reported (it stayed listed with its last state).

@@ -76,6 +76,8 @@ final class Harness {
         var auth: String? = nil
         var daemon = "smtpd"
         var client = "198.51.100.7"
+        /// The client's name as the MTA resolved it (Postfix: `unknown` when it has none).
+        var clientHostname = "client.example"
         var from = "<sender@example.net>"
         var recipients = ["<rcpt@example.org>"]
         /// What the MTA says of where the recipients go ({rcpt_mailer}); nil: it does not say.
@@ -95,7 +97,7 @@ final class Harness {
     func send(_ m: Message) -> (Verdict, [Modification]) {
         let s = filter.makeSession()
         defer { s.close() }
-        _ = s.connect(hostname: "client.example", address: m.client, macros: Macros(["{daemon_name}": m.daemon]))
+        _ = s.connect(hostname: m.clientHostname, address: m.client, macros: Macros(["{daemon_name}": m.daemon]))
         var mail = ["i": m.queueID]
         if let a = m.auth { mail["{auth_authen}"] = a }
         let v = s.mailFrom(m.from, macros: Macros(mail))

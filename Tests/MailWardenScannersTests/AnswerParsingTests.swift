@@ -130,7 +130,7 @@ import MailWardenCore
 
     @Test func theRequestCarriesTheEnvelopeInRspamdsFields() {
         let request = ScanRequest(message: Array("Subject: hi\r\n\r\nbody\r\n".utf8), clientAddress: "192.0.2.7",
-                                  helo: "client.example\r\nInjected: yes", envelopeFrom: "<alice@example.org>",
+                                  clientHostname: "client.example\r\nInjected: yes", envelopeFrom: "<alice@example.org>",
                                   recipients: ["<a@example.net>", "b@example.net"], queueID: "4F2A1", authenticatedUser: "alice")
         let head = String(decoding: RspamdScanner.requestHead(for: request, address: .tcp(host: "127.0.0.1", port: 11333)), as: UTF8.self)
         #expect(head == """
@@ -139,7 +139,7 @@ import MailWardenCore
             Content-Length: 21\r
             Connection: close\r
             IP: 192.0.2.7\r
-            Helo: client.exampleInjected: yes\r
+            Hostname: client.exampleInjected: yes\r
             From: alice@example.org\r
             Rcpt: a@example.net\r
             Rcpt: b@example.net\r

@@ -42,7 +42,7 @@ enum RealScanners {
             \(body)\r
 
             """
-        return ScanRequest(message: Array(text.utf8), clientAddress: "127.0.0.1", helo: "client.example.org",
+        return ScanRequest(message: Array(text.utf8), clientAddress: "127.0.0.1", clientHostname: "client.example.org",
                            envelopeFrom: "<alice@example.org>", recipients: ["<bob@example.net>"], queueID: "4F2A1C0DE",
                            authenticatedUser: "alice@example.org")
     }

@@ -9,7 +9,7 @@ import Testing
 enum ScannerUnderTest: String, CaseIterable, Sendable {
     case spamd, rspamd
 
-    func make(_ address: ScannerAddress, timeout: Duration = .seconds(5), maxResponseBytes: Int = 1 << 20) -> any SpamScanner {
+    func make(_ address: ScannerAddress, timeout: Duration = .seconds(5), maxResponseBytes: Int? = 1 << 20) -> any SpamScanner {
         let limits = ScannerLimits(connectTimeout: .seconds(1), timeout: timeout, maxMessageBytes: 4096,
                                    maxResponseBytes: maxResponseBytes)
         switch self {
@@ -115,6 +115,19 @@ func failure(of scanner: any SpamScanner) -> ScanFailure? {
         let start = kind == .spamd ? "SPAMD/1.1 0 EX_OK\r\n" : "HTTP/1.1 200 OK\r\n"
         let fake = try FakeScanner(.answer([Array(start.utf8), Array(String(repeating: "X-Pad: 1\r\n", count: 20_000).utf8)]))
         #expect(failure(of: kind.make(fake.address, maxResponseBytes: 65536)) == .responseTooBig(limit: 65536))
+        _ = fake.request()
+    }
+
+    /// rspamd's answer lists every URL host and address of the message, so a big message's answer
+    /// passed 1 MiB and failed: its spam counted as unscanned. The bound now grows with scanner_max_size.
+    @Test func rspamdsAnswerAboutABigMessageIsRead() throws {
+        let emails = (0..<10_000).map { "\"someone-\($0)-" + String(repeating: "x", count: 160) + "@example.org\"" }.joined(separator: ",")
+        let body = #"{"is_skipped":false,"score":20.0,"required_score":15.0,"action":"reject","symbols":{},"emails":["# + emails + "]}"
+        #expect(body.utf8.count > 1_800_000)
+        let fake = try FakeScanner(.answer([Array(RspamdAnswerTests.http(body).utf8)]))
+        let limits = ScannerLimits(connectTimeout: .seconds(1), timeout: .seconds(5), maxMessageBytes: 4_000_000)
+        let result = try RspamdScanner(address: fake.address, limits: limits).scan(sampleRequest)
+        #expect(result.isSpam && result.action == "reject")
         _ = fake.request()
     }
 
