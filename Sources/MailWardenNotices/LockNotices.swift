@@ -62,17 +62,26 @@ public final class BackgroundLockNotifier: LockNotifier {
         case .message(let queueID): "Message that crossed the limit: \(queueID ?? "unknown")"
         case .complaints(let reportIDs):
             "Complaints that crossed the limit: reports \(reportIDs.map(String.init).joined(separator: ", "))"
-                + " (mailwarden cases --subject \(lock.identity))"
+                + " (mailwarden cases --subject \(shellWord(lock.identity)))"
         }
         return """
         MailWarden locked \(lock.identity) at \(RFC3339.format(lock.lockedAt)).
 
         Reason: \(lock.reason)
         \(why)
-        Expires: \(lock.expiresAt.map(RFC3339.format) ?? "never (unlock with: mailwarden unlock \(lock.identity))")
+        Expires: \(lock.expiresAt.map(RFC3339.format) ?? "never (unlock with: mailwarden unlock \(shellWord(lock.identity)))")
 
         \(json)
         """
+    }
+
+    /// An identity as one shell word, for the commands a notice suggests: its value came from a
+    /// header or a login a customer chose, and an admin pastes the command into a root shell.
+    static func shellWord(_ text: String) -> String {
+        let plain = text.utf8.allSatisfy { byte in
+            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || "@%+=:,./_-".utf8.contains(byte)
+        }
+        return plain && !text.isEmpty ? text : "'" + text.replacing("'", with: #"'\''"#) + "'"
     }
 
     static func run(_ command: String, stdin: String, timeout: Int, warn: @Sendable (String) -> Void, identity: String) {

@@ -78,7 +78,7 @@ struct DeskCommand: ParsableCommand {
                     worker = Self.worker(config, store, notifier: notifier)
                     Self.log("reload: new config from \(options.path) in force")
                 } catch {
-                    Self.log("reload refused, the config in force stays (see the problems above)")
+                    Self.log("warning: reload refused, the config in force stays (see the problems above)")
                 }
             }
         }
@@ -109,7 +109,12 @@ struct DeskCommand: ParsableCommand {
     }
 
     /// Unbuffered: a line reaches the journal (or a test) as soon as the report is done.
-    static func log(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+    /// A line saying `warning:` or `error:` first is one at that priority in the journal.
+    static func log(_ line: String) {
+        let severity = line.prefix { $0 != ":" }
+        let priority = severity == "warning" || severity == "error" ? JournalPriority.prefix(forSeverity: severity) : ""
+        FileHandle.standardOutput.write(Data((priority + line + "\n").utf8))
+    }
 
     /// Sleeps up to `milliseconds`; true when a signal of `set` arrived.
     static func waitForSignal(_ set: sigset_t, milliseconds: Int) -> Bool {

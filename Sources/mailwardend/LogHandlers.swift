@@ -19,8 +19,8 @@ private func word(_ level: Logger.Level) -> String {
 struct StderrLogHandler: LogHandler {
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
-    /// Under systemd, journald stamps each line; elsewhere we do.
-    let stamped = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] == nil
+    /// Under systemd, journald stamps each line (and takes its priority from its `<N>`); elsewhere we do.
+    let stamped = !JournalPriority.isJournal
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -30,7 +30,8 @@ struct StderrLogHandler: LogHandler {
     func log(event: LogEvent) {
         // RFC3339.format is plain arithmetic: no formatter allocated per line on the message path.
         let stamp = stamped ? RFC3339.format(Int64(Date().timeIntervalSince1970)) + " " : ""
-        let line = "\(stamp)mailwardend[\(getpid())]: \(word(event.level)): \(event.message)\n"
+        let severity = word(event.level)
+        let line = "\(JournalPriority.prefix(forSeverity: severity))\(stamp)mailwardend[\(getpid())]: \(severity): \(event.message)\n"
         // write(2) on fd 2: one call per line, so lines from worker threads do not interleave.
         line.utf8CString.withUnsafeBufferPointer { buf in _ = write(2, buf.baseAddress, buf.count - 1) }
     }

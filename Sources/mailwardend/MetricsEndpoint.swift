@@ -1,6 +1,7 @@
 // The Prometheus endpoint (metrics_listen): GET /metrics on ScrapeListener. The milter's own counters
 // come through swift-metrics into the registry; figures that other processes change too (the CLI's
-// locks and unlocks, the pipe's reports, the triage queue) are read from the store at each scrape.
+// locks and unlocks, the pipe's reports, the triage queue) are read from the store at each scrape,
+// at most once a second: a client scraping without pause must not keep the store busy.
 import Foundation
 import Logging
 import MailWardenCore
@@ -8,11 +9,14 @@ import MailWardenMilter
 import MailWardenStore
 import Metrics
 import Prometheus
+import Synchronization
 
 final class MetricsEndpoint: Sendable {
     private let registry = PrometheusCollectorRegistry()
     private let store: any Store
     private let logger: Logger
+    /// When the store's figures were last read.
+    private let figuresReadAt = Mutex<ContinuousClock.Instant?>(nil)
 
     /// Buckets fit for a milter: most messages take well under a millisecond, spamd tens of them.
     static let buckets: [Duration] = [
@@ -66,9 +70,17 @@ final class MetricsEndpoint: Sendable {
                 filter.countBacklog.dropped)
         gauge("mailwarden_lock_cache_locks", "Locks the milter enforces from its copy (compare mailwarden_identities_locked, read from the store).",
               filter.policyCache.lockCount)
+        let now = ContinuousClock.now
+        let due = figuresReadAt.withLock { last in
+            guard last.map({ now - $0 >= .seconds(1) }) ?? true else { return false }
+            last = now
+            return true
+        }
+        guard due else { return registry.emitToBuffer() }
         do {
             update(with: try store.figures(now: SystemClock().now()))
         } catch {
+            figuresReadAt.withLock { $0 = nil }
             filter.metrics.storeError()
             logger.warning("metrics: reading the store failed: \(error)")
         }

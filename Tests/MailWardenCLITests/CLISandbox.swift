@@ -74,6 +74,7 @@ final class CLISandbox {
         var environment = ProcessInfo.processInfo.environment
         environment["MAILWARDEN_CONFIG"] = config == .environment ? configPath : nil
         environment["SUDO_USER"] = nil
+        environment["JOURNAL_STREAM"] = nil  // as on a terminal, even when the tests run under systemd
         environment["USER"] = Self.user
         environment.merge(extra) { _, added in added }
         process.environment = environment

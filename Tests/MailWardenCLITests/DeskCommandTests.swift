@@ -208,6 +208,17 @@ import Testing
         #expect(try store.cases().map(\.subject.value) == ["192.0.2.7"])
     }
 
+    /// Under systemd a line is stored at the unit's level (info) unless it starts with `<N>`: the
+    /// desk's warnings and errors would be invisible to `journalctl -p warning`.
+    @Test func underJournaldTheDesksWarningsCarryTheirPriority() throws {
+        let sandbox = try CLISandbox()
+        let journal = try sandbox.run(arguments: ["desk", "--once"], environment: ["JOURNAL_STREAM": "8:12345"])
+        #expect(journal.status == 0, "\(journal.stderr)")
+        #expect(journal.lines.first?.hasPrefix("<4>warning: authserv_id is not set") == true, "\(journal.stdout)")
+        let terminal = try sandbox.run("desk", "--once")
+        #expect(terminal.lines.first?.hasPrefix("warning: authserv_id is not set") == true, "\(terminal.stdout)")
+    }
+
     /// A backlog message delivered longer ago than report_retention is not imported: it was filed,
     /// pruned at the next pass, and queued again by every later import of the same backlog.
     @Test func aBacklogMessageOlderThanTheRetentionIsNotImported() throws {

@@ -39,6 +39,33 @@ import MailWardenCore
         #expect(FileManager.default.fileExists(atPath: "\(dir)/trap"))
     }
 
+    /// A notice suggests commands with the identity in them, which an admin pastes into a root
+    /// shell; the identity's value is whatever a customer's header or login said.
+    @Test(arguments: ["sasl:alice@example.net", "app:x;$({touch,PWNED})|sh", "app:it's`touch PWNED`", "app:a\"b\\c&&touch PWNED"])
+    func theCommandsANoticeSuggestsPassTheIdentityAsOneWord(identity: String) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mw-paste-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // A stand-in `mailwarden` that prints each argument on a line of its own.
+        try "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done\n".write(toFile: "\(dir)/mailwarden", atomically: false, encoding: .utf8)
+        chmod("\(dir)/mailwarden", 0o755)
+        let lock = LockRecord(identity: identity, lockedAt: 1, lockedBy: "auto", automatic: true, reason: "complaints")
+        let text = BackgroundLockNotifier.text(lock, cause: .complaints(reportIDs: [1]), json: "{}")
+        let suggested = try #require(text.firstMatch(of: /unlock with: (.*)\)\n/)).1
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments = ["-c", String(suggested)]
+        shell.currentDirectoryURL = URL(fileURLWithPath: dir)
+        shell.environment = ["PATH": "\(dir):/usr/bin:/bin"]
+        let out = Pipe()
+        shell.standardOutput = out
+        try shell.run()
+        shell.waitUntilExit()
+        let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(printed == "unlock\n\(identity)\n")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/PWNED"))
+    }
+
     @Test func aHookThatFailsIsReported() {
         let warnings = Mutex<[String]>([])
         BackgroundLockNotifier.run("cat >/dev/null; exit 3", stdin: "{}\n", timeout: 5,
