@@ -89,7 +89,7 @@ public enum Settings {
         Setting(key: "notify_from", type: .text, defaults: ["mailwarden@localhost"],
                 doc: "Envelope and header sender of lock notices."),
         Setting(key: "notify_smtp", type: .text, defaults: ["127.0.0.1:25"],
-                doc: "SMTP server (host:port) that lock notices go through; not the sendmail binary, which does not work under the hardened unit."),
+                doc: "SMTP server (host:port) that lock notices go through; not the sendmail binary, which does not work under the hardened unit. Best a port where MailWarden is not a milter: notices are also sent while mailwardend stops. A 4xx or no connection is tried again 2, 8 and 20 s later."),
         Setting(key: "notify_command", type: .text, defaults: [],
                 doc: "A command run on each automatic lock with the lock as JSON on stdin (empty: none)."),
         Setting(key: "outbound_log_retention", type: .duration, defaults: ["30d"],

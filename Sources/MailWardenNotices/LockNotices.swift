@@ -1,7 +1,9 @@
 // Lock notices, sent off the message path: a serial background queue mails the notice over SMTP to
 // notify_smtp (not the sendmail binary: postdrop's setgid does not work under the hardened units) and
-// runs notify_command with the lock as JSON on stdin. A failure is logged, never retried forever, and
-// never delays the caller: the milter's answer, or the desk worker's next report.
+// runs notify_command with the lock as JSON on stdin. A failure is logged, never delays the caller
+// (the milter's answer, or the desk worker's next report), and is not retried forever: a mail the
+// server could not take for now (a 4xx, as Postfix answers while its milter restarts; no
+// connection) is tried again 2, 8 and 20 s later, without holding up the notices behind it.
 import Dispatch
 import Foundation
 import Glibc
@@ -13,8 +15,12 @@ public final class BackgroundLockNotifier: LockNotifier {
     /// The config whose notify_* settings a new notice follows (a reload replaces it).
     private let current: Mutex<Config>
     private let warn: @Sendable (String) -> Void
+    /// Notices handed over and not yet sent or given up on, retries waiting included.
+    private let pending = DispatchGroup()
     /// Seconds any one SMTP read/write or command may take.
     static let timeout = 10
+    /// Seconds before each new try of a mail that failed for now.
+    static let retryDelays = [2, 8, 20]
 
     /// `warn` gets each failure as one line (the daemon's logger, the desk worker's stdout).
     public init(config: Config, warn: @escaping @Sendable (String) -> Void) {
@@ -30,20 +36,35 @@ public final class BackgroundLockNotifier: LockNotifier {
         guard config.notifyEmail != nil || config.notifyCommand != nil else { return }
         guard case .object(let fields) = lock.json else { return }
         let json = JSONValue.object(fields + cause.jsonFields).rendered(indent: nil)
+        pending.enter()
         queue.async { [config, warn] in
             if let to = config.notifyEmail {
-                do {
-                    try SMTPNotice.send(to: to, from: config.notifyFrom, via: config.notifySMTP,
-                                        subject: "MailWarden locked \(lock.identity)",
-                                        body: Self.text(lock, cause: cause, json: json), timeout: Self.timeout)
-                } catch {
-                    warn("lock notice for \(lock.identity) to \(to) via \(config.notifySMTP) failed: \(error)")
-                }
+                self.pending.enter()
+                self.mail(to: to, config: config, subject: "MailWarden locked \(lock.identity)",
+                          body: Self.text(lock, cause: cause, json: json), identity: lock.identity, attempt: 0)
             }
             if let command = config.notifyCommand {
                 Self.run(command, stdin: json + "\n", timeout: Self.timeout, warn: warn, identity: lock.identity)
             }
+            self.pending.leave()
         }
+    }
+
+    /// One try of a notice's mail, on the queue; a failure for now is tried again later, in its own turn.
+    private func mail(to: String, config: Config, subject: String, body: String, identity: String, attempt: Int) {
+        do {
+            try SMTPNotice.send(to: to, from: config.notifyFrom, via: config.notifySMTP, subject: subject, body: body, timeout: Self.timeout)
+        } catch let failure as SMTPNotice.Failure where failure.isTemporary && attempt < Self.retryDelays.count {
+            let delay = Self.retryDelays[attempt]
+            warn("lock notice for \(identity) to \(to) via \(config.notifySMTP) failed for now (try \(attempt + 1) of \(Self.retryDelays.count + 1)), trying again in \(delay) s: \(failure)")
+            queue.asyncAfter(deadline: .now() + .seconds(delay)) {
+                self.mail(to: to, config: config, subject: subject, body: body, identity: identity, attempt: attempt + 1)
+            }
+            return
+        } catch {
+            warn("lock notice for \(identity) to \(to) via \(config.notifySMTP) failed: \(error)")
+        }
+        pending.leave()
     }
 
     /// Waits until every notice handed over so far is sent or has failed: a process that exits
@@ -51,10 +72,8 @@ public final class BackgroundLockNotifier: LockNotifier {
     /// `timeout` (seconds) ran out first.
     @discardableResult
     public func finish(timeout: Int? = nil) -> Bool {
-        guard let timeout else { queue.sync {}; return true }
-        let done = DispatchSemaphore(value: 0)
-        queue.async { done.signal() }
-        return done.wait(timeout: .now() + .seconds(timeout)) == .success
+        guard let timeout else { pending.wait(); return true }
+        return pending.wait(timeout: .now() + .seconds(timeout)) == .success
     }
 
     static func text(_ lock: LockRecord, cause: LockCause, json: String) -> String {
@@ -142,17 +161,21 @@ public final class BackgroundLockNotifier: LockNotifier {
 
 /// A minimal SMTP client for one notice: connect, EHLO, MAIL, RCPT, DATA, QUIT; every step timed out.
 enum SMTPNotice {
-    struct Failure: Error, CustomStringConvertible { let description: String }
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        /// A 4xx reply, or no conversation at all (refused, reset, timed out): worth another try.
+        var isTemporary = true
+    }
 
     static func send(to: String, from: String, via server: String, subject: String, body: String, timeout: Int) throws {
-        guard let hp = HostPort(server) else { throw Failure(description: "bad notify_smtp \(server)") }
+        guard let hp = HostPort(server) else { throw Failure(description: "bad notify_smtp \(server)", isTemporary: false) }
         let fd = try connect(hp, timeout: timeout)
         defer { Glibc.close(fd) }
         var reader = LineReader(fd: fd)
         func expect(_ code: Character) throws {
             var line = ""
             repeat { line = try reader.line() } while line.count > 3 && Array(line)[3] == "-"
-            guard line.first == code else { throw Failure(description: "server said: \(line)") }
+            guard line.first == code else { throw Failure(description: "server said: \(line)", isTemporary: line.first == "4") }
         }
         func say(_ text: String) throws {
             let bytes = Array(text.utf8)
