@@ -9,7 +9,7 @@ extension SQLStore {
     struct CopiedTable {
         let name: String
         let columns: [String]
-        /// Read in this order, in batches.
+        /// Read in the order of this key (its columns, comma-separated), in batches.
         let order: String
         /// SQLite keeps this column as the rowid; the PostgreSQL schema has it as `id`.
         var rowidAsID = false
@@ -68,19 +68,20 @@ extension SQLStore {
                         table.columns.map { $0 == "id" && table.rowidAsID && dialect == .sqlite ? "rowid" : $0 }
                     }
                     let select = columns(source.dialect)
-                    // A table read in order of an integer first column pages by key (each batch
-                    // starts where the last ended); the others by offset.
-                    let keyed = ["id", "report_id", "identity_id"].contains(table.order)
-                    let key = select[0]
-                    var lastKey = Int64.min
+                    // Each batch starts after the last row's key (a row value: `(identity_id, counter, at) > (?, ?, ?)`):
+                    // paging by OFFSET made each batch read every row before it, and the copy of
+                    // a million buckets took minutes instead of seconds.
+                    let keyIndexes = table.order.split(separator: ",").map { name in
+                        table.columns.firstIndex(of: name.trimmingWhitespace())!
+                    }
+                    let keyColumns = keyIndexes.map { select[$0] }.joined(separator: ", ")
+                    var lastKey: [SQLValue]?
                     while true {
-                        let rows = keyed
-                            ? try source.query("SELECT \(select.joined(separator: ", ")) FROM \(table.name) WHERE \(key) > ? ORDER BY \(key) LIMIT ?",
-                                               [.int(lastKey), .int(Int64(batch))])
-                            : try source.query("SELECT \(select.joined(separator: ", ")) FROM \(table.name) ORDER BY \(table.order) LIMIT ? OFFSET ?",
-                                               [.int(Int64(batch)), .int(Int64(copied))])
+                        let after = lastKey.map { " WHERE (\(keyColumns)) > (" + Array(repeating: "?", count: $0.count).joined(separator: ", ") + ")" } ?? ""
+                        let rows = try source.query("SELECT \(select.joined(separator: ", ")) FROM \(table.name)\(after) ORDER BY \(keyColumns) LIMIT ?",
+                                                    (lastKey ?? []) + [.int(Int64(batch))])
                         if rows.isEmpty { break }
-                        lastKey = rows.last?.first?.int ?? lastKey
+                        lastKey = rows.last.map { row in keyIndexes.map { row[$0] } }
                         let placeholders = "(" + Array(repeating: "?", count: table.columns.count).joined(separator: ", ") + ")"
                         try sink.query("""
                             INSERT INTO \(table.name)(\(columns(sink.dialect).joined(separator: ", ")))

@@ -105,6 +105,36 @@ import Testing
                                              messageID: nil, queueID: nil), windows: Self.hour)[.messages] == 6)
     }
 
+    /// Tables keyed by several columns or by text are copied batch after batch by their key, every
+    /// row once: buckets (identity, counter, second) and held queue ids over many batches of 500.
+    @Test(arguments: Backend.available) func tablesOfManyBatchesAreCopiedWholeByTheirKeys(_ backend: Backend) throws {
+        let source = try TempStore(.sqlite)
+        let original = try source.open()
+        try Self.populate(original)
+        try original.db.query("""
+            WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 400)
+            INSERT INTO window_events(identity_id, counter, at, amount, running)
+            SELECT identities.id, c.counter, 10000 + n.i, 1, n.i + 1
+            FROM identities, n, (SELECT 'messages' AS counter UNION ALL SELECT 'spam') AS c
+            """)
+        // Queue ids whose text order is not their numbers' (H1000 before H2).
+        try original.db.query("""
+            WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 1200)
+            INSERT INTO held(queue_id, identity_id, lock_id, at) SELECT 'H' || (n.i * 7919 % 1201), 1, NULL, 5000 + n.i FROM n
+            """)
+        let target = try TempStore(backend)
+        let copy = try target.open()
+        let copied = try original.copy(to: copy) { _, _ in }
+        let select = ["window_events": "SELECT identity_id, counter, at, amount, running FROM window_events ORDER BY identity_id, counter, at",
+                      "held": "SELECT queue_id, identity_id, lock_id, at FROM held ORDER BY queue_id"]
+        for (table, query) in select {
+            let rows = try original.db.query(query)
+            #expect(rows.count > 1200, "\(table) spans several batches")
+            #expect(copied.first { $0.table == table }?.rows == rows.count)
+            #expect(try copy.db.query(query) == rows, "\(table)")
+        }
+    }
+
     @Test(arguments: Backend.available) func aStoreThatIsNotEmptyIsRefusedAndKeepsWhatItHeld(_ backend: Backend) throws {
         let source = try TempStore(.sqlite)
         let original = try source.open()
