@@ -53,6 +53,22 @@ import Testing
         #expect(again.status == 1 && again.stderr.contains("already exists"), "\(again.stderr)")
     }
 
+    /// Run as root, the CLI becomes the store's owner: a backup into a directory that user cannot
+    /// write says so, instead of SQLite's "check the permissions of" the store, which is fine.
+    @Test(.enabled(if: geteuid() == 0, "needs root to own the store as another user"))
+    func aBackupWhereTheStoresOwnerCannotWriteNamesThatDirectory() throws {
+        let sandbox = try CLISandbox()
+        let nobody = try #require(getpwnam("nobody"))
+        for path in [sandbox.dir.path, sandbox.storePath] { chown(path, nobody.pointee.pw_uid, nobody.pointee.pw_gid) }
+        let rootOnly = sandbox.dir.appendingPathComponent("root-only")
+        try FileManager.default.createDirectory(at: rootOnly, withIntermediateDirectories: false)
+        let copy = rootOnly.appendingPathComponent("copy.db").path
+        let run = try sandbox.run("backup", copy)
+        #expect(run.status == 1)
+        #expect(run.stderr == "Error: cannot write \(copy): \(rootOnly.path) is not writable by nobody, the store's owner, whom this command runs as; the store is unchanged\n")
+        #expect(!FileManager.default.fileExists(atPath: copy))
+    }
+
     @Test func checkConfigReportsFileAndLineOfEachProblem() throws {
         let sandbox = try CLISandbox()
         #expect(try sandbox.run("check-config").stdout == "config OK: \(sandbox.configPath)\n")
