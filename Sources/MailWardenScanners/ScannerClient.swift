@@ -87,11 +87,19 @@ struct ScannerConnection: ~Copyable {
         let fd = socket(Int32(storage.ss_family), socketType, 0)
         guard fd >= 0 else { throw .cannotConnect("socket: \(errorText(errno))") }
         let connection = ScannerConnection(fd: fd)
-        let result = withUnsafePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, length) }
+        func attempt() -> Int32 {
+            withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, length) } }
+        }
+        var result = attempt()
+        // A unix socket whose queue of connections is full answers EAGAIN at once (TCP would wait):
+        // a scanner busy for a moment, tried again until scanner_connect_timeout as TCP waits.
+        while result != 0 && errno == EAGAIN && ContinuousClock.now < deadline {
+            usleep(10_000)
+            result = attempt()
         }
         if result != 0 {
             let error = errno
+            if error == EAGAIN { throw .timedOut(.connect, after: timeout) }
             guard error == EINPROGRESS else { throw connectFailure(error) }
             try connection.wait(for: POLLOUT, before: deadline, stage: .connect, limit: timeout)
             var pending: Int32 = 0

@@ -118,6 +118,28 @@ func failure(of scanner: any SpamScanner) -> ScanFailure? {
         _ = fake.request()
     }
 
+    /// A unix socket whose queue is full refuses a non-blocking connect with EAGAIN at once: that is
+    /// a scanner busy for a moment, waited for until scanner_connect_timeout, not one that is missing.
+    @Test func aUnixScannerWithAFullQueueIsWaitedFor() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mw-full-\(getpid()).sock").path
+        unlink(path)
+        defer { unlink(path) }
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var local = sockaddr_un()
+        local.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &local.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+        let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        #expect(bound == 0 && listen(listener, 0) == 0)
+        // One connection never accepted fills a queue of 0.
+        let first = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(first) }
+        #expect(withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(first, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } } == 0)
+        let started = ContinuousClock.now
+        #expect(failure(of: ScannerUnderTest.spamd.make(.unix(path: path))) == .timedOut(.connect, after: .seconds(1)))
+        #expect(ContinuousClock.now - started >= .milliseconds(900), "it waited for scanner_connect_timeout")
+    }
+
     /// rspamd's answer lists every URL host and address of the message, so a big message's answer
     /// passed 1 MiB and failed: its spam counted as unscanned. The bound now grows with scanner_max_size.
     @Test func rspamdsAnswerAboutABigMessageIsRead() throws {
