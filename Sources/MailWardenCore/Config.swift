@@ -106,27 +106,37 @@ public struct Config: Sendable {
     }
 
     /// Reads and parses a config file, as every program that takes one does: UTF-8 text, a leading
-    /// byte-order mark ignored (editors on other systems write one), LF or CRLF line ends.
+    /// byte-order mark ignored (editors on other systems write one), LF or CRLF line ends. Bytes
+    /// that are not UTF-8 are an error on a setting's line and ignored in a comment (a file saved in
+    /// Latin-1 with `# Réglages` in it ran before, and must go on running after an upgrade).
     public static func load(path: String) throws(ConfigErrors) -> Config {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigErrors(problems: [ConfigProblem(file: path, line: nil, message: "cannot read the config file (missing or not readable by this user)")])
         }
         var bytes = [UInt8](data)
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
+        if String(validating: bytes, as: UTF8.self) == nil {
             // Name the line: a value pasted from a Latin-1 file must not be read with its bytes replaced.
             // A newline byte never falls inside a UTF-8 sequence, so each line can be checked alone.
+            let isComment = { (line: ArraySlice<UInt8>) in line.first { $0 != 0x20 && $0 != 0x09 } == UInt8(ascii: "#") }
             let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
-            let bad = lines.firstIndex { String(validating: $0, as: UTF8.self) == nil } ?? 0
-            throw ConfigErrors(problems: [ConfigProblem(file: path, line: bad + 1, message: "not UTF-8 text: save the file as UTF-8")])
+            if let bad = lines.firstIndex(where: { String(validating: $0, as: UTF8.self) == nil && !isComment($0) }) {
+                throw ConfigErrors(problems: [ConfigProblem(file: path, line: bad + 1, message: "not UTF-8 text: save the file as UTF-8")])
+            }
         }
-        return try parse(text: text, file: path)
+        return try parse(text: String(decoding: bytes, as: UTF8.self), file: path)
     }
 
-    /// An RFC 5322 field name: printable ASCII but the colon, at most 64 characters here. A name
-    /// written with its colon (`X-Spam-Flag:`) would never match a field.
+    /// An RFC 5322 field name: printable ASCII but the colon, at most 64 characters here.
     static func isHeaderName(_ text: some StringProtocol) -> Bool {
         !text.isEmpty && text.utf8.count <= 64 && text.utf8.allSatisfy { (33...126).contains($0) && $0 != UInt8(ascii: ":") }
+    }
+
+    /// A header name as a rule writes it, without the colon some write after it (`X-Spam-Flag:`,
+    /// which matched no field before it was taken off); nil when it is no field name.
+    static func headerName(_ text: String) -> String? {
+        let name = text.hasSuffix(":") ? String(text.dropLast()) : text
+        return isHeaderName(name) ? name : nil
     }
 
     public static func parse(text: String, file: String) throws(ConfigErrors) -> Config {
@@ -298,12 +308,12 @@ public struct Config: Sendable {
                 fail(e, "spam_header takes NAME /regex/, e.g. `X-Spam-Flag /^yes/i`; got `\(e.value)`")
                 continue
             }
-            guard Self.isHeaderName(words[0]) else {
-                fail(e, "spam_header: `\(words[0])` is not a header name (no colon, no spaces), e.g. X-Spam-Flag")
+            guard let name = Self.headerName(words[0]) else {
+                fail(e, "spam_header: `\(words[0])` is not a header name (printable ASCII, no spaces), e.g. X-Spam-Flag")
                 continue
             }
             do {
-                spam.append(SpamHeaderRule(name: words[0], pattern: try BoundedPattern(delimited: words[1].trimmingWhitespace())))
+                spam.append(SpamHeaderRule(name: name, pattern: try BoundedPattern(delimited: words[1].trimmingWhitespace())))
             } catch {
                 fail(e, "spam_header \(words[0]): \(error)")
             }
@@ -355,9 +365,7 @@ public struct Config: Sendable {
                 fail(e, "metrics_listen must be IP:PORT, e.g. 127.0.0.1:9890 or [::1]:9890; got `\(e.value)`")
             }
         }
-        // What complaints are traced by and what the abuse desk keeps: a bare number is seconds, so
-        // `report_retention = 365` would delete every report minutes after it came.
-        outboundLogRetention = duration("outbound_log_retention", least: .days(1))
+        outboundLogRetention = duration("outbound_log_retention")
         maxHeaderLength = number("max_header_length", range: 64...65536)
         maxHeaders = number("max_headers", range: 10...10000)
         let abuseDomains = listItems("abuse_domains")
@@ -390,7 +398,17 @@ public struct Config: Sendable {
             }
             return domain
         })
-        reportRetention = duration("report_retention", least: .days(1))
+        reportRetention = duration("report_retention")
+        // What complaints are traced by and what the abuse desk keeps: a bare number is seconds, so
+        // `report_retention = 365` would delete every report minutes after it came.
+        for key in ["outbound_log_retention", "report_retention"] {
+            guard let e = raw.values(key).last, let span = TimeSpan(e.value) else { continue }
+            if span == .zero {
+                fail(e, "\(key) must be longer than 0: it would keep nothing")
+            } else if span < .days(1), e.value.allSatisfy(\.isASCIIDigit) {
+                fail(e, "\(key) = \(e.value) is \(e.value) seconds (a number without a unit is seconds): write \(e.value)d for days")
+            }
+        }
         deskParseTimeout = duration("desk_parse_timeout", least: TimeSpan(seconds: 1), most: TimeSpan(seconds: 300))
         deskParseMemory = number("desk_parse_memory", range: 134_217_728...17_179_869_184)
         scanning = ScannerConfig.parse(raw, file: file, problems: &problems)

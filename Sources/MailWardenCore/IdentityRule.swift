@@ -92,14 +92,14 @@ public struct IdentityRule: Sendable, CustomStringConvertible {
             guard words.count >= 4 else {
                 throw .message("identity_rule \(prefix): `header` takes NAME /regex/ with a named group (?<id>...)")
             }
-            guard Config.isHeaderName(words[2]) else {
-                throw .message("identity_rule \(prefix): `\(words[2])` is not a header name (no colon, no spaces), e.g. X-Auth-User")
+            guard let name = Config.headerName(words[2]) else {
+                throw .message("identity_rule \(prefix): `\(words[2])` is not a header name (printable ASCII, no spaces), e.g. X-Auth-User")
             }
             let p = try pattern(after: 3)
             guard p.hasGroup("id") else {
                 throw .message("identity_rule \(prefix): the header regex \(p) has no named group (?<id>...)")
             }
-            source = .header(name: words[2], pattern: p)
+            source = .header(name: name, pattern: p)
         case "envelope_from":
             guard words.count >= 3 else { throw .message("identity_rule \(prefix): `envelope_from` takes /regex/") }
             source = .envelopeFrom(try pattern(after: 2))
@@ -228,8 +228,8 @@ public struct IdentityRules: Sendable {
             let known = Set(rules.map(\.prefix)).sorted().joined(separator: ", ")
             return "no identity_rule names identities \(prefix):… (this config's prefixes: \(known.isEmpty ? "none" : known))"
         }
-        if value.utf8.count > IdentityRule.maxValueLength || value.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7f }) {
-            return "no identity holds spaces or control characters, or more than \(IdentityRule.maxValueLength) bytes after its prefix"
+        if value.unicodeScalars.count > IdentityRule.maxValueLength || value.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7f }) {
+            return "no identity holds spaces or control characters, or more than \(IdentityRule.maxValueLength) characters after its prefix"
         }
         if naming.allSatisfy(\.lowercase), value.lowercased() != value {
             return "identity_rule \(prefix) lower-cases what it names: \(prefix):\(value.lowercased())"

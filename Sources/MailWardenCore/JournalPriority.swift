@@ -2,15 +2,25 @@
 // SyslogLevel (info) unless the line starts with its priority as `<N>` (sd-daemon(3)); without it
 // `journalctl -p err` and priority-based alerts would never see an error.
 import Foundation
+import Glibc
 
 public enum JournalPriority {
-    /// systemd sets JOURNAL_STREAM for a service whose output goes to the journal.
-    public static let isJournal = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil
+    /// Whether file descriptor `fd` is the stream systemd connected to the journal: JOURNAL_STREAM
+    /// names its device and inode; a file or pipe the output was redirected to is not.
+    static func isJournal(_ fd: Int32) -> Bool {
+        guard let named = ProcessInfo.processInfo.environment["JOURNAL_STREAM"]?.split(separator: ":"), named.count == 2,
+              let device = UInt64(named[0]), let inode = UInt64(named[1]) else { return false }
+        var info = stat()
+        return fstat(fd, &info) == 0 && UInt64(info.st_dev) == device && UInt64(info.st_ino) == inode
+    }
+
+    public static let standardOutputIsJournal = isJournal(1)
+    public static let standardErrorIsJournal = isJournal(2)
 
     /// `<N>` for a severity word as Postfix writes them (debug, info, warning, error, fatal), or ""
-    /// when the output is not the journal's.
-    public static func prefix(forSeverity word: some StringProtocol) -> String {
-        guard isJournal else { return "" }
+    /// when `fd` (1 or 2) does not go to the journal.
+    public static func prefix(forSeverity word: some StringProtocol, on fd: Int32) -> String {
+        guard fd == 1 ? standardOutputIsJournal : standardErrorIsJournal else { return "" }
         return switch word {
         case "fatal": "<2>"
         case "error": "<3>"

@@ -52,9 +52,11 @@ public final class ScannerHealthBoard: Sendable {
             case .resting:
                 e.health.failures += 1
             case .scannerError, .responseTooBig, .garbled:
+                // It answered: up, as `status` shows it, with this message's error beside.
                 e.health.failures += 1
                 e.health.lastError = failure.description
                 e.health.lastErrorAt = at
+                e.health.lastSuccessAt = at
                 e.failuresInARow = 0
             default:
                 e.health.failures += 1

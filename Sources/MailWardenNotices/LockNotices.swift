@@ -3,7 +3,8 @@
 // runs notify_command with the lock as JSON on stdin. A failure is logged, never delays the caller
 // (the milter's answer, or the desk worker's next report), and is not retried forever: a mail the
 // server could not take for now (a 4xx, as Postfix answers while its milter restarts; no
-// connection) is tried again 2, 8 and 20 s later, without holding up the notices behind it.
+// connection) is tried again 2, 8 and 20 s later, without holding up the notices behind it; a
+// process that is about to exit (`finish`) gives each waiting retry its last try at once.
 import Dispatch
 import Foundation
 import Glibc
@@ -17,6 +18,11 @@ public final class BackgroundLockNotifier: LockNotifier {
     private let warn: @Sendable (String) -> Void
     /// Notices handed over and not yet sent or given up on, retries waiting included.
     private let pending = DispatchGroup()
+    /// Retries waiting for their time, by number; whoever takes one out runs it (its timer, or `finish`).
+    private let retriesWaiting = Mutex<[Int: @Sendable () -> Void]>([:])
+    private let retriesScheduled = Atomic<Int>(0)
+    /// Set by `finish`: the process is about to exit, and no retry can wait for its time.
+    private let finishing = Atomic<Bool>(false)
     /// Seconds any one SMTP read/write or command may take.
     static let timeout = 10
     /// Seconds before each new try of a mail that failed for now.
@@ -54,10 +60,13 @@ public final class BackgroundLockNotifier: LockNotifier {
     private func mail(to: String, config: Config, subject: String, body: String, identity: String, attempt: Int) {
         do {
             try SMTPNotice.send(to: to, from: config.notifyFrom, via: config.notifySMTP, subject: subject, body: body, timeout: Self.timeout)
-        } catch let failure as SMTPNotice.Failure where failure.isTemporary && attempt < Self.retryDelays.count {
+        } catch let failure as SMTPNotice.Failure where failure.isTemporary && attempt < Self.retryDelays.count
+                                                            && !finishing.load(ordering: .acquiring) {
             let delay = Self.retryDelays[attempt]
             warn("lock notice for \(identity) to \(to) via \(config.notifySMTP) failed for now (try \(attempt + 1) of \(Self.retryDelays.count + 1)), trying again in \(delay) s: \(failure)")
-            queue.asyncAfter(deadline: .now() + .seconds(delay)) {
+            retry(after: delay) {
+                self.mail(to: to, config: config, subject: subject, body: body, identity: identity, attempt: Self.retryDelays.count)
+            } later: {
                 self.mail(to: to, config: config, subject: subject, body: body, identity: identity, attempt: attempt + 1)
             }
             return
@@ -67,11 +76,31 @@ public final class BackgroundLockNotifier: LockNotifier {
         pending.leave()
     }
 
+    /// Runs `later` on the queue after `delay` seconds, or `now` at once if `finish` comes first.
+    private func retry(after delay: Int, now: @escaping @Sendable () -> Void, later: @escaping @Sendable () -> Void) {
+        let number = retriesScheduled.add(1, ordering: .relaxed).newValue
+        retriesWaiting.withLock { $0[number] = now }
+        queue.asyncAfter(deadline: .now() + .seconds(delay)) { [self] in
+            if retriesWaiting.withLock({ $0.removeValue(forKey: number) }) != nil { later() }
+        }
+        // `finish` may have taken the waiting retries just before this one was added.
+        if finishing.load(ordering: .acquiring), let last = retriesWaiting.withLock({ $0.removeValue(forKey: number) }) {
+            queue.async(execute: last)
+        }
+    }
+
     /// Waits until every notice handed over so far is sent or has failed: a process that exits
-    /// after its work (`desk --once`, `ingest --wait`) or on a stop must not drop one. False when
+    /// after its work (`desk --once`, `ingest --wait`) or on a stop must not drop one. A retry that
+    /// waits for its time is tried once more at once, and a failure then is the last. False when
     /// `timeout` (seconds) ran out first.
     @discardableResult
     public func finish(timeout: Int? = nil) -> Bool {
+        finishing.store(true, ordering: .releasing)
+        let waiting = retriesWaiting.withLock { all in
+            defer { all.removeAll() }
+            return Array(all.values)
+        }
+        for last in waiting { queue.async(execute: last) }
         guard let timeout else { pending.wait(); return true }
         return pending.wait(timeout: .now() + .seconds(timeout)) == .success
     }
@@ -191,7 +220,14 @@ enum SMTPNotice {
         let date = DateFormatter.rfc5322.string(from: Date())
         let message = "From: MailWarden <\(from)>\r\nTo: <\(to)>\r\nSubject: \(subject)\r\nDate: \(date)\r\nAuto-Submitted: auto-generated\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
             + body.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasPrefix(".") ? "." + $0 : String($0) }.joined(separator: "\r\n")
-        try say(message + "\r\n.\r\n"); try expect("2")
+        try say(message + "\r\n.\r\n")
+        // Past the final dot the server may have taken the message whatever goes wrong now: only
+        // its 4xx says it did not, and a try again after a lost answer would mail the notice twice.
+        do {
+            try expect("2")
+        } catch let failure as Failure where !failure.description.hasPrefix("server said: ") {
+            throw Failure(description: "\(failure) (after the whole notice was sent: it may have gone out)", isTemporary: false)
+        }
         try say("QUIT\r\n")
     }
 

@@ -112,7 +112,7 @@ struct DeskCommand: ParsableCommand {
     /// A line saying `warning:` or `error:` first is one at that priority in the journal.
     static func log(_ line: String) {
         let severity = line.prefix { $0 != ":" }
-        let priority = severity == "warning" || severity == "error" ? JournalPriority.prefix(forSeverity: severity) : ""
+        let priority = severity == "warning" || severity == "error" ? JournalPriority.prefix(forSeverity: severity, on: 1) : ""
         FileHandle.standardOutput.write(Data((priority + line + "\n").utf8))
     }
 

@@ -113,8 +113,10 @@ struct TextTable {
 enum Output {
     static func print(_ json: JSONValue) { Swift.print(json.rendered()) }
 
+    /// An error line; under systemd (the desk's unit) the journal stores it as one.
     static func printError(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        let priority = JournalPriority.prefix(forSeverity: text.hasPrefix("warning:") ? "warning" : "error", on: 2)
+        FileHandle.standardError.write(Data((priority + text + "\n").utf8))
     }
 
     /// A Unix time as tables show it (RFC 3339 UTC, as in JSON), `-` for none.

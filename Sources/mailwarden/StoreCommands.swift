@@ -86,14 +86,13 @@ struct Backup: ParsableCommand {
     @Argument(help: ArgumentHelp("The new file (it must not exist).", valueName: "file")) var file: String
 
     func run() throws {
-        let (_, store) = try options.openStore()
+        let (config, store) = try options.openStore()
         // Run as root, this command is now the store's owner (StoreOwner): say so when that user
         // cannot write the backup, rather than let SQLite's error blame the store.
-        let directory = (file as NSString).deletingLastPathComponent
-        guard access(directory.isEmpty ? "." : directory, W_OK) == 0 else {
-            let user = getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "uid \(geteuid())"
-            throw CLIFailure("cannot write \(file): \(directory.isEmpty ? "." : directory) is not writable by \(user), "
-                             + "the store's owner, whom this command runs as; the store is unchanged")
+        let directory = (file as NSString).deletingLastPathComponent.isEmpty ? "." : (file as NSString).deletingLastPathComponent
+        if !config.storeIsPostgreSQL && access(directory, W_OK) != 0 {
+            let reason = errno == ENOENT ? "does not exist" : "is not writable by user \(getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "\(geteuid())")"
+            throw CLIFailure("cannot write \(file): \(directory) \(reason) (run as root, this command runs as the store's owner); the store is unchanged")
         }
         // The copy holds the token key and every identity: readable by its owner only.
         umask(0o077)

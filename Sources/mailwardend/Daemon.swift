@@ -269,7 +269,7 @@ enum Daemon {
     }
 
     static func fail(_ code: Int32, _ message: String) -> Never {
-        FileHandle.standardError.write(Data("mailwardend: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("\(JournalPriority.prefix(forSeverity: "fatal", on: 2))mailwardend: \(message)\n".utf8))
         exit(code)
     }
 }

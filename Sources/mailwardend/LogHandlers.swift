@@ -20,7 +20,7 @@ struct StderrLogHandler: LogHandler {
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
     /// Under systemd, journald stamps each line (and takes its priority from its `<N>`); elsewhere we do.
-    let stamped = !JournalPriority.isJournal
+    let stamped = !JournalPriority.standardErrorIsJournal
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -31,7 +31,7 @@ struct StderrLogHandler: LogHandler {
         // RFC3339.format is plain arithmetic: no formatter allocated per line on the message path.
         let stamp = stamped ? RFC3339.format(Int64(Date().timeIntervalSince1970)) + " " : ""
         let severity = word(event.level)
-        let line = "\(JournalPriority.prefix(forSeverity: severity))\(stamp)mailwardend[\(getpid())]: \(severity): \(event.message)\n"
+        let line = "\(JournalPriority.prefix(forSeverity: severity, on: 2))\(stamp)mailwardend[\(getpid())]: \(severity): \(event.message)\n"
         // write(2) on fd 2: one call per line, so lines from worker threads do not interleave.
         line.utf8CString.withUnsafeBufferPointer { buf in _ = write(2, buf.baseAddress, buf.count - 1) }
     }

@@ -80,7 +80,6 @@ final class MetricsEndpoint: Sendable {
         do {
             update(with: try store.figures(now: SystemClock().now()))
         } catch {
-            figuresReadAt.withLock { $0 = nil }
             filter.metrics.storeError()
             logger.warning("metrics: reading the store failed: \(error)")
         }

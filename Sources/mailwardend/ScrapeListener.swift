@@ -2,7 +2,7 @@
 // thread that polls all its connections. It keeps an HTTP stack (and the libcurl that Foundation's
 // networking would link in) out of the milter. Everything a client sends is bounded: the request
 // head (8 KiB), the whole connection's time (5 s), however it trickles, and the connections held at
-// once (64: past that the oldest is dropped), so clients that connect and say nothing (any local
+// once (64: past that the oldest still sending its request is dropped), so clients that connect and say nothing (any local
 // user can) cannot keep a scrape waiting.
 import Foundation
 import Glibc
@@ -102,7 +102,10 @@ final class ScrapeListener: Sendable {
                 }
                 _ = fcntl(client, F_SETFD, FD_CLOEXEC)
                 _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
-                if connections.count >= Self.maxConnections { close(connections.removeFirst().fd) }
+                if connections.count >= Self.maxConnections {
+                    // A client being answered has sent its request: drop one that has not, if any.
+                    close(connections.remove(at: connections.firstIndex { $0.answer == nil } ?? 0).fd)
+                }
                 connections.append(Connection(fd: client, deadline: ContinuousClock.now + .seconds(Self.timeoutSeconds)))
             }
         }

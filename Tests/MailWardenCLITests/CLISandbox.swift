@@ -66,8 +66,10 @@ final class CLISandbox {
     /// How a run is told about the sandbox's config.
     enum ConfigSource { case option, environment, none }
 
-    /// `environment` is added to this process's own.
-    func run(arguments: [String], config: ConfigSource = .option, environment extra: [String: String] = [:]) throws -> CLIRun {
+    /// `environment` is added to this process's own. `journalOn` (1: stdout, 2: stderr) makes that
+    /// output the journal's stream as systemd names it in JOURNAL_STREAM (its device and inode).
+    func run(arguments: [String], config: ConfigSource = .option, environment extra: [String: String] = [:],
+             journalOn: Int32? = nil) throws -> CLIRun {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: MailWardenExecutable.path)
         process.arguments = arguments + (config == .option ? ["--config", configPath] : [])
@@ -77,11 +79,16 @@ final class CLISandbox {
         environment["JOURNAL_STREAM"] = nil  // as on a terminal, even when the tests run under systemd
         environment["USER"] = Self.user
         environment.merge(extra) { _, added in added }
-        process.environment = environment
         // Files rather than pipes: no deadlock whatever the output size.
         let out = dir.appendingPathComponent("stdout"), err = dir.appendingPathComponent("stderr")
         try Data().write(to: out)
         try Data().write(to: err)
+        if let journalOn {
+            var info = stat()
+            stat((journalOn == 1 ? out : err).path, &info)
+            environment["JOURNAL_STREAM"] = "\(info.st_dev):\(info.st_ino)"
+        }
+        process.environment = environment
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)
         try process.run()

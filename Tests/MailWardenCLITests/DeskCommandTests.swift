@@ -209,14 +209,20 @@ import Testing
     }
 
     /// Under systemd a line is stored at the unit's level (info) unless it starts with `<N>`: the
-    /// desk's warnings and errors would be invisible to `journalctl -p warning`.
-    @Test func underJournaldTheDesksWarningsCarryTheirPriority() throws {
+    /// desk's warnings and errors would be invisible to `journalctl -p warning`. Output that is not
+    /// the journal's stream (a terminal, a file a hook wrote to) gets no prefix.
+    @Test func underJournaldTheDesksWarningsAndErrorsCarryTheirPriority() throws {
         let sandbox = try CLISandbox()
-        let journal = try sandbox.run(arguments: ["desk", "--once"], environment: ["JOURNAL_STREAM": "8:12345"])
+        let journal = try sandbox.run(arguments: ["desk", "--once"], journalOn: 1)
         #expect(journal.status == 0, "\(journal.stderr)")
         #expect(journal.lines.first?.hasPrefix("<4>warning: authserv_id is not set") == true, "\(journal.stdout)")
-        let terminal = try sandbox.run("desk", "--once")
-        #expect(terminal.lines.first?.hasPrefix("warning: authserv_id is not set") == true, "\(terminal.stdout)")
+        let elsewhere = try sandbox.run(arguments: ["desk", "--once"], environment: ["JOURNAL_STREAM": "8:12345"])
+        #expect(elsewhere.lines.first?.hasPrefix("warning: authserv_id is not set") == true, "\(elsewhere.stdout)")
+
+        try sandbox.writeConfig("store = \(sandbox.storePath)\nmode = loud\n")
+        let refused = try sandbox.run(arguments: ["desk", "--once"], journalOn: 2)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.hasPrefix("<3>\(sandbox.configPath):2: mode must be one of"), "\(refused.stderr)")
     }
 
     /// A backlog message delivered longer ago than report_retention is not imported: it was filed,

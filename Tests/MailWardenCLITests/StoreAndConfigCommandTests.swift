@@ -65,7 +65,7 @@ import Testing
         let copy = rootOnly.appendingPathComponent("copy.db").path
         let run = try sandbox.run("backup", copy)
         #expect(run.status == 1)
-        #expect(run.stderr == "Error: cannot write \(copy): \(rootOnly.path) is not writable by nobody, the store's owner, whom this command runs as; the store is unchanged\n")
+        #expect(run.stderr == "Error: cannot write \(copy): \(rootOnly.path) is not writable by user nobody (run as root, this command runs as the store's owner); the store is unchanged\n")
         #expect(!FileManager.default.fileExists(atPath: copy))
     }
 

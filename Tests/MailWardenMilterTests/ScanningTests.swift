@@ -110,6 +110,7 @@ final class ScriptedScanner: SpamScanner {
         let h = try harness("scanner_failure = tempfail\nscanner_scope = all", scanner: scanner)
         for _ in 0..<5 { _ = h.send(.init(body: "poison\r\n")) }
         #expect(scanner.calls.withLock { $0 } == 5)
+        #expect(h.filter.scannerHealth.snapshot().first?.isUp == true, "it answered: up, as status shows it")
         scanner.failure.withLock { $0 = nil }
         #expect(h.send(gtube).0 == .accept)
         #expect(scanner.calls.withLock { $0 } == 6, "the next sender's message is scanned")

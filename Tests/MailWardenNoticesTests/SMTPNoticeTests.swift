@@ -13,7 +13,8 @@ final class FakeSMTPServer: Sendable {
     let received = Mutex<[String]>([])
     let connections = Mutex(0)
 
-    init(refusals: Int, refusal: String = "451 4.7.1 Service unavailable - try again later") throws {
+    /// `silentAfterData`: takes the message and hangs up without answering the final dot.
+    init(refusals: Int, refusal: String = "451 4.7.1 Service unavailable - try again later", silentAfterData: Bool = false) throws {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: 0, sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -28,13 +29,13 @@ final class FakeSMTPServer: Sendable {
                 let client = accept(listener, nil, nil)
                 guard client >= 0 else { return }
                 let n = connections.withLock { $0 += 1; return $0 }
-                converse(client, refuse: n <= refusals ? refusal : nil)
+                converse(client, refuse: n <= refusals ? refusal : nil, silentAfterData: silentAfterData)
                 close(client)
             }
         }.start()
     }
 
-    private func converse(_ client: Int32, refuse: String?) {
+    private func converse(_ client: Int32, refuse: String?, silentAfterData: Bool) {
         var tv = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         func say(_ line: String) { _ = line.utf8CString.withUnsafeBufferPointer { send(client, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) } }
@@ -60,6 +61,7 @@ final class FakeSMTPServer: Sendable {
                 var text: [String] = []
                 while let l = line(), l != "." { text.append(l) }
                 received.withLock { $0.append(text.joined(separator: "\n")) }
+                if silentAfterData { return }
                 say("250 queued\r\n")
             case "QUIT": say("221 bye\r\n"); return
             default: say("250 ok\r\n")
@@ -83,12 +85,47 @@ final class FakeSMTPServer: Sendable {
             warn: { line in warnings.withLock { $0.append(line) } })
         notifier.identityLocked(Self.lock("sasl:first@example.net"), cause: .message(queueID: "Q1"))
         notifier.identityLocked(Self.lock("sasl:second@example.net"), cause: .message(queueID: "Q2"))
+        // The daemon goes on running meanwhile (a `finish` would give the retry its last try at once).
+        let patience = ContinuousClock.now + .seconds(10)
+        while server.received.withLock({ $0.count }) < 2 && ContinuousClock.now < patience { usleep(20_000) }
         #expect(notifier.finish(timeout: 20))
         let subjects = server.received.withLock { $0 }.compactMap { $0.split(separator: "\n").first { $0.hasPrefix("Subject: ") } }
         #expect(subjects == ["Subject: MailWarden locked sasl:second@example.net", "Subject: MailWarden locked sasl:first@example.net"],
                 "the second went out while the first waited for its next try")
         #expect(warnings.withLock { $0 } == ["lock notice for sasl:first@example.net to ops@example.net via 127.0.0.1:\(server.port) failed for now "
                                              + "(try 1 of 4), trying again in 2 s: server said: 451 4.7.1 Service unavailable - try again later"])
+    }
+
+    /// A process about to exit (mailwardend stopping, `desk --once`) does not wait out a retry's delay:
+    /// the waiting retry is tried once more at once, and its failure is the last word.
+    @Test func finishingGivesAWaitingRetryItsLastTryAtOnce() throws {
+        let server = try FakeSMTPServer(refusals: 100)
+        let warnings = Mutex<[String]>([])
+        let notifier = BackgroundLockNotifier(
+            config: try Config.parse(text: "notify_email = ops@example.net\nnotify_smtp = 127.0.0.1:\(server.port)\n", file: "a.conf"),
+            warn: { line in warnings.withLock { $0.append(line) } })
+        notifier.identityLocked(Self.lock("sasl:x@example.net"), cause: .message(queueID: "Q1"))
+        let firstTry = ContinuousClock.now + .seconds(5)
+        while server.connections.withLock({ $0 }) < 1 && ContinuousClock.now < firstTry { usleep(10_000) }
+        let started = ContinuousClock.now
+        #expect(notifier.finish(timeout: 10))
+        #expect(ContinuousClock.now - started < .seconds(2), "not the 2 s of the retry's delay, nor the 30 s of all of them")
+        #expect(server.connections.withLock { $0 } == 2)
+        #expect(warnings.withLock { $0 }.last?.hasSuffix("failed: server said: 451 4.7.1 Service unavailable - try again later") == true,
+                "\(warnings.withLock { $0 })")
+    }
+
+    /// The server may have taken a notice whose final dot got no answer: trying again would mail it twice.
+    @Test func aNoticeWhoseLastAnswerIsLostIsNotSentTwice() throws {
+        let server = try FakeSMTPServer(refusals: 0, silentAfterData: true)
+        let warnings = Mutex<[String]>([])
+        let notifier = BackgroundLockNotifier(
+            config: try Config.parse(text: "notify_email = ops@example.net\nnotify_smtp = 127.0.0.1:\(server.port)\n", file: "a.conf"),
+            warn: { line in warnings.withLock { $0.append(line) } })
+        notifier.identityLocked(Self.lock("sasl:x@example.net"), cause: .message(queueID: "Q1"))
+        #expect(notifier.finish(timeout: 20))
+        #expect(server.received.withLock { $0 }.count == 1)
+        #expect(warnings.withLock { $0 }.first?.hasSuffix("(after the whole notice was sent: it may have gone out)") == true, "\(warnings.withLock { $0 })")
     }
 
     /// A refusal for good (5xx) is not tried again.

@@ -106,9 +106,11 @@ import Testing
     }
 
     /// Tables keyed by several columns or by text are copied batch after batch by their key, every
-    /// row once: buckets (identity, counter, second) and held queue ids over many batches of 500.
-    @Test(arguments: Backend.available) func tablesOfManyBatchesAreCopiedWholeByTheirKeys(_ backend: Backend) throws {
-        let source = try TempStore(.sqlite)
+    /// row once: buckets (identity, counter, second) and held queue ids over many batches of 500,
+    /// from either backend (a PostgreSQL store can be copied into an SQLite file) into either.
+    @Test(arguments: Backend.available, Backend.available)
+    func tablesOfManyBatchesAreCopiedWholeByTheirKeys(from: Backend, to backend: Backend) throws {
+        let source = try TempStore(from)
         let original = try source.open()
         try Self.populate(original)
         try original.db.query("""
