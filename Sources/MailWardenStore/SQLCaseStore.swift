@@ -171,15 +171,22 @@ extension SQLStore: CaseStore {
         return OutboundRecord(identity: identity, queueID: row[1].text, at: row[2].int ?? 0)
     }
 
-    /// Drops reports (with their evidence and indicators) received before `now - retention`.
+    /// Reports deleted per transaction: each takes its raw message and evidence with it (up to
+    /// abuse_max_size), so a batch of the log's size held SQLite's one writer for seconds.
+    static let reportPruneBatch = 20
+
+    /// Drops reports (with their evidence and indicators) received before `now - retention`, a few
+    /// at a time with a pause between, so the counts of mail go on between them.
     public func pruneReports(now: Int64, retention: TimeSpan) throws {
         let cutoff = SQLValue.int(now - retention.seconds)
         while try db.transaction({ tx in
             // A report still queued is kept whatever its age: the desk has not read it yet.
             try tx.query("""
-                DELETE FROM reports WHERE id IN (SELECT id FROM reports WHERE received_at <= ? AND status != 'queued' LIMIT \(Self.pruneBatch))
+                DELETE FROM reports WHERE id IN (SELECT id FROM reports WHERE received_at <= ? AND status != 'queued' LIMIT \(Self.reportPruneBatch))
                 """, [cutoff])
             return tx.changes
-        }) == Self.pruneBatch {}
+        }) == Self.reportPruneBatch {
+            usleep(10_000)
+        }
     }
 }

@@ -402,10 +402,12 @@ extension SQLStore {
     }
 
     /// Opens the store a config names: an SQLite file, or a PostgreSQL database by URI.
-    public static func open(_ config: Config) throws -> SQLStore {
+    /// `answersTheMTA`: the milter's, whose statements store_busy_timeout bounds; the CLI's and the
+    /// desk's may take up to 5 minutes (`status` counts a shared store's whole outbound log).
+    public static func open(_ config: Config, answersTheMTA: Bool = true) throws -> SQLStore {
         guard config.storeIsPostgreSQL else { return try SQLStore(path: config.storePath, busyTimeout: config.storeBusyTimeout) }
         // store_busy_timeout bounds each statement and lock wait, as it bounds SQLite's busy wait.
-        let timeout = max(Int(config.storeBusyTimeout.seconds) * 1000, 100)
+        let timeout = answersTheMTA ? max(Int(config.storeBusyTimeout.seconds) * 1000, 100) : 300_000
         return try SQLStore(database: PostgreSQLDatabase(conninfo: config.storePath, statementTimeout: timeout))
     }
 }

@@ -53,7 +53,7 @@ struct ConfigOptions: ParsableArguments {
                 throw CLIFailure("store \(config.storePath) does not exist yet: start mailwardend once to create it, or check `store` in \(path)")
             }
         }
-        return (config, try SQLStore.open(config))
+        return (config, try SQLStore.open(config, answersTheMTA: false))
     }
 }
 

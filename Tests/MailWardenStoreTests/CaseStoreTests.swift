@@ -263,6 +263,21 @@ import Testing
         #expect(try s.db.query("SELECT COUNT(*) FROM evidence").first?.first?.int == 1, "the old report's evidence went with it")
         #expect(try s.db.query("SELECT COUNT(*) FROM cases").first?.first?.int == 1, "the case record stays")
     }
+
+    /// Reports go a few per transaction (each takes its raw message and evidence along): more than
+    /// one batch of them goes whole, and none newer than the cutoff.
+    @Test(arguments: Backend.available) func reportsOfManyBatchesArePrunedWhole(_ backend: Backend) throws {
+        let t = try TempStore(backend)
+        let s = try t.open()
+        for i in 0..<(2 * SQLStore.reportPruneBatch + 5) {
+            let id = try CaseStoreTests.queue(s, "Subject: old \(i)\n\n", at: 1_000).reportID
+            _ = try s.file(CaseStoreTests.filing(id, subjects: [CaseSubject(kind: .ip, value: "192.0.2.1", type: .spam)]))
+        }
+        let kept = try CaseStoreTests.queue(s, "Subject: new\n\n", at: 100_000).reportID
+        _ = try s.file(CaseStoreTests.filing(kept, subjects: [CaseSubject(kind: .ip, value: "192.0.2.1", type: .spam)]))
+        try s.pruneReports(now: 100_000, retention: TimeSpan(seconds: 50_000))
+        #expect(try s.db.query("SELECT id FROM reports").map { $0[0].int } == [kept])
+    }
 }
 
 @Suite struct ReportQueueMigrationTests {
