@@ -2,24 +2,32 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 BIN := .build/debug
-# Debian packages the build and the tests need; installed only when missing.
-# From lintian on: for `make deb` and `make deb-test`.
-DEB_PACKAGES := libmilter-dev python3 libsqlite3-dev libpq-dev postgresql pkg-config postfix sasl2-bin libsasl2-modules swaks sqlite3 jq gcc iproute2 util-linux miltertest bc curl spamd spamassassin rspamd lintian dpkg-dev binutils adduser passwd init-system-helpers systemd sendmail-cf publicsuffix python3-seccomp
+# Debian packages, installed only when missing: what the build and `make run` need, and what the
+# tests add (an MTA, PostgreSQL, scanners; from lintian on, for `make deb` and `make deb-test`).
+# `make run` installs only the first list: installing postfix would replace a machine's own MTA.
+BUILD_PACKAGES := libmilter-dev libsqlite3-dev libpq-dev pkg-config publicsuffix
+TEST_PACKAGES := python3 postgresql postfix sasl2-bin libsasl2-modules swaks sqlite3 jq gcc iproute2 util-linux miltertest bc curl spamd spamassassin rspamd lintian dpkg-dev binutils adduser passwd init-system-helpers systemd sendmail-cf python3-seccomp
 DEV_CONFIG := packaging/dev.conf
 
-.PHONY: all deps build run test unit milter e2e docs docs-check bench clean deb deb-test recipes fuzz fuzz-build fuzz-smoke
+.PHONY: all deps build-deps install-missing build run test unit milter e2e docs docs-check bench clean deb deb-test recipes fuzz fuzz-build fuzz-smoke
 
 all: build
 
+build-deps:
+	@$(MAKE) --no-print-directory install-missing PACKAGES="$(BUILD_PACKAGES)"
+
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(MAKE) --no-print-directory install-missing PACKAGES="$(BUILD_PACKAGES) $(TEST_PACKAGES)"
+
+install-missing:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" -ne 0 ]; then echo "run as root (or install:$$missing)" >&2; exit 1; fi; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
 
-build: deps
+build: build-deps
 	$(SWIFT) build
 
 run: build
@@ -34,7 +42,7 @@ run: build
 	$(BIN)/mailwarden desk --config $(DEV_CONFIG) & desk=$$!; trap 'kill $$desk 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/mailwardend --config $(DEV_CONFIG)
 
-test: build docs-check unit milter e2e recipes deb-test fuzz-smoke
+test: deps build docs-check unit milter e2e recipes deb-test fuzz-smoke
 
 # The example config and the README reference are rendered from the settings table.
 docs: build
@@ -47,22 +55,22 @@ docs-check: build
 # store contract against SQLite and a real, private PostgreSQL cluster.
 SCANNERS_DIR := /tmp/mailwarden-scanners
 POSTGRES_DIR := /tmp/mailwarden-postgres-unit
-unit:
+unit: deps
 	bash Tests/scanners/start-scanners.sh $(SCANNERS_DIR) && set -a && . $(SCANNERS_DIR)/scanners.env && set +a && \
 	  bash Tests/postgres/start-postgres.sh $(POSTGRES_DIR) && set -a && . $(POSTGRES_DIR)/postgres.env && set +a && \
 	  $(SWIFT) test 2>&1 | tee .build/unit-test.log; rc=$${PIPESTATUS[0]}; \
 	  bash Tests/scanners/stop-scanners.sh $(SCANNERS_DIR); bash Tests/postgres/stop-postgres.sh $(POSTGRES_DIR); exit $$rc
 
-e2e: build
+e2e: deps build
 	MW_BIN=$(BIN) bash Tests/e2e/run.sh
 	MW_BIN=$(BIN) bash Tests/e2e/postgres.sh
 
 # The milter protocol without an MTA (negotiated flags, no-reply events, modifications): miltertest.
-milter: build
+milter: deps build
 	MW_BIN=$(BIN) bash Tests/milter/run.sh
 
 # The Postfix and Sendmail recipes of packaging/examples/, loaded as shipped (Sendmail: m4 and an unpacked binary).
-recipes: build
+recipes: deps build
 	MW_BIN=$(BIN) bash Tests/recipes/run.sh
 
 # The Debian package: dist/mailwarden_VERSION_amd64.deb (VERSION: packaging/debian/changelog).

@@ -214,6 +214,16 @@ expect_eq "dpkg -i: installed" "ii " "$(pkg_status)"
 check "dpkg -i again (postinst with an existing user and directory)" \
     run_dpkg -i "$DEB"
 expect_eq "dpkg -i again: still installed" "ii " "$(pkg_status)"
+# An upgrade onto a config this version refuses: configure fails and names the problem, rather than
+# restart a milter that would not start (every message tempfailed), and succeeds once it is fixed.
+cp "$CONF" "$E2E_DIR/conf.saved"
+echo "mode = loud" >>"$CONF"
+run_dpkg -i "$DEB" >"$E2E_DIR/dpkg-bad.out" 2>&1
+expect_eq "dpkg -i onto a config it refuses: configure fails (status 1)" 1 "$?"
+check "... naming the config's line and problem" grep -q "$CONF:[0-9]*: mode must be one of enforce, monitor" "$E2E_DIR/dpkg-bad.out"
+cp "$E2E_DIR/conf.saved" "$CONF"
+check "dpkg --configure -a once the config is fixed" run_dpkg --configure -a
+expect_eq "... installed" "ii " "$(pkg_status)"
 
 expect_match "user mailwarden: a system uid, home $STATE, no login shell" \
     "^mailwarden:x:[1-9][0-9]{0,2}:[0-9]+:[^:]*:$STATE:/(usr/)?s?bin/(nologin|false)\$" "$(getent passwd mailwarden)"
@@ -287,6 +297,11 @@ check "the shipped socket is unix:$SOCK" grep -qxF "socket = unix:$SOCK" "$CONF"
 check "... given to group postfix" grep -qxF "socket_group = postfix" "$CONF"
 check "the shipped store is under $STATE (default)" grep -qxF "#store = $STATE/mailwarden.db" "$CONF"
 
+check "a config mailwardend refuses (78) or bad arguments (64) end its restarts: the unit fails visibly" \
+    grep -qxF "RestartPreventExitStatus=64 78" "$UNIT"
+check "mailwardend starts before Debian's Postfix master (postfix@-.service)" grep -qE "^Before=.*postfix@-\.service" "$UNIT"
+check "reloading mailwardend reloads the desk (it reads authserv_id and the identity rules)" \
+    grep -qxF "ReloadPropagatedFrom=mailwardend.service" "$DESK_UNIT"
 for unit_file in "$UNIT" "$DESK_UNIT"; do
     unit=$(basename "$unit_file")
     systemd-analyze verify "$unit_file" >"$E2E_DIR/verify.out" 2>&1

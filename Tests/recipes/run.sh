@@ -406,7 +406,7 @@ EOF
 write_test_mc "$EXAMPLES/sendmail-mailwarden.mc" >"$SM_DIR/shipped.mc"
 check "(3) m4 builds a sendmail.cf with the shipped snippet" sh -c "m4 '$SM_DIR/shipped.mc' >'$SM_DIR/shipped.cf'"
 check "(3) cf: X line with our socket, F=T and the timeouts" \
-    grep -qxF 'Xmailwarden, S=inet:8890@127.0.0.1, F=T, T=C:10s;S:30s;R:30s;E:5m' "$SM_DIR/shipped.cf"
+    grep -qxF 'Xmailwarden, S=unix:/run/mailwarden/milter.sock, F=T, T=C:10s;S:30s;R:30s;E:5m' "$SM_DIR/shipped.cf"
 check "(3) cf: InputMailFilters=mailwarden" grep -qx 'O InputMailFilters=mailwarden' "$SM_DIR/shipped.cf"
 check "(3) cf: the mailwarden mailer runs /usr/bin/mailwarden as mailwarden:mailwarden, one recipient" \
     grep -Eq '^Mmailwarden,[[:space:]]+P=/usr/bin/mailwarden, .*U=mailwarden:mailwarden, .*m=1,' "$SM_DIR/shipped.cf"
@@ -417,7 +417,7 @@ check "(3) cf: ruleset 0 routes abuse@example.com to the mailer" \
 
 # The same four rewrites as for Postfix.
 SM_SED=(
-    -e "s|S=inet:8890@127\.0\.0\.1|S=inet:$SM_MILTER_PORT@127.0.0.1|"
+    -e "s|S=unix:/run/mailwarden/milter\.sock|S=inet:$SM_MILTER_PORT@127.0.0.1|"
     -e "s|P=/usr/bin/mailwarden,|P=$MW_BIN/mailwarden,|"
     -e "s|/etc/mailwarden/mailwarden\.conf|$CONF|"
     -e "s|U=mailwarden:mailwarden,|U=$RECIPES_USER:$RECIPES_GROUP,|"
