@@ -43,7 +43,7 @@ public enum Settings {
         Setting(key: "socket_mode", type: .text, defaults: ["0660"],
                 doc: "Permissions of a unix socket (octal). Never world-writable."),
         Setting(key: "socket_group", type: .text, defaults: [],
-                doc: "Group of a unix socket, so the MTA can connect: postfix for Postfix (mailwardend's user must be in that group; the package adds it). Empty: mailwardend's own group.",
+                doc: "Group of a unix socket, so the MTA can connect: postfix for Postfix (the socket's directory set-group-ID to it, as the package's is, or mailwardend's user a member of it). Empty: mailwardend's own group.",
                 packaged: "postfix"),
         Setting(key: "socket_allow_remote", type: .choice(["no", "yes"]), defaults: ["no"],
                 doc: "yes lets socket listen on an address other than loopback: only where a firewall lets nobody but your MTAs reach it."),

@@ -58,7 +58,7 @@ public enum MilterRunner {
             if let socketGroup {
                 guard let group = getgrnam(socketGroup) else { throw StartError(description: "socket_group \(socketGroup): no such group") }
                 guard chown(path, uid_t.max, group.pointee.gr_gid) == 0 else {
-                    throw StartError(description: "cannot give \(path) to group \(socketGroup): \(String(cString: strerror(errno))) (mailwardend's user must be a member of it)")
+                    throw StartError(description: "cannot give \(path) to group \(socketGroup): \(String(cString: strerror(errno))) (its directory must be set-group-ID to it, as the package's is, or mailwardend's user a member of it)")
                 }
             }
         }
