@@ -269,15 +269,21 @@ public final class SQLStore: Store, @unchecked Sendable {
                          [.int(id), .text(reporter.lowercased()), .int(reportID), .int(at)])
             // The window ending at this complaint: one dated by its arrival may come after later ones.
             let reportIDs = try tx.query(
-                "SELECT report_id FROM complaint_events WHERE identity_id = ? AND at > ? AND at <= ? AND report_id IS NOT NULL ORDER BY at, \(db.dialect.rowOrder)",
+                "SELECT report_id FROM complaint_events WHERE identity_id = ? AND at > ? AND at <= ? AND \(Self.sinceLastLift) AND report_id IS NOT NULL ORDER BY at, \(db.dialect.rowOrder)",
                 [.int(id), .int(at - window.seconds), .int(at)]).compactMap { $0.first?.int }
             return ComplaintTally(reporters: try Self.complaintReporters(tx, identityID: id, now: at, window: window), reportIDs: reportIDs)
         }
     }
 
-    /// The complaint window total: distinct reporters with a complaint at `now - window < at <= now`.
+    /// Complaints since the identity's last lock was lifted: an unlock (or a cooldown) starts its
+    /// windows afresh, and one that arrived before it but was filed after (the desk was behind) is
+    /// kept on record and counts toward nothing.
+    static let sinceLastLift = "at > COALESCE((SELECT MAX(lifted_at) FROM locks WHERE locks.identity_id = complaint_events.identity_id), 0)"
+
+    /// The complaint window total: distinct reporters with a complaint at `now - window < at <= now`,
+    /// since the last lift.
     static func complaintReporters(_ tx: any SQLTransaction, identityID: Int64, now: Int64, window: TimeSpan) throws -> Int {
-        Int(try tx.query("SELECT COUNT(DISTINCT reporter) FROM complaint_events WHERE identity_id = ? AND at > ? AND at <= ?",
+        Int(try tx.query("SELECT COUNT(DISTINCT reporter) FROM complaint_events WHERE identity_id = ? AND at > ? AND at <= ? AND \(sinceLastLift)",
                          [.int(identityID), .int(now - window.seconds), .int(now)]).first?.first?.int ?? 0)
     }
 

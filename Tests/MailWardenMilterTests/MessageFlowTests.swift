@@ -319,6 +319,29 @@ struct FailingStore: PolicyStore {
                                                               receivedAt: h.clock.now()).outcome else { Issue.record("not locked"); return }
     }
 
+    /// An unlock starts the windows afresh: complaints that arrived before it, which the desk takes
+    /// only after it (it was behind), are kept on record and do not lock the customer again.
+    @Test func complaintsThatArrivedBeforeAnUnlockDoNotLockAgain() throws {
+        let h = try Harness("limit_complaints = 1/1d\ncomplaint_min_reporters = 1")
+        let accounting = IdentityAccounting(config: h.filter.config, store: h.store, clock: h.clock)
+        _ = try accounting.accountComplaint(identity: "sasl:shop", reporter: "isp.example", reportID: 1, receivedAt: h.clock.now())
+        guard case .locked = try accounting.accountComplaint(identity: "sasl:shop", reporter: "other.example", reportID: 2,
+                                                              receivedAt: h.clock.now()).outcome else { Issue.record("not locked"); return }
+        let arrived = h.clock.now() + 60
+        h.clock.advance(TimeSpan(seconds: 120))
+        #expect(try h.store.unlock(identity: "sasl:shop", by: "admin", reason: "cleaned", at: h.clock.now()))
+        h.clock.advance(TimeSpan(seconds: 10))
+        for (report, reporter) in [(Int64(3), "isp.example"), (4, "other.example"), (5, "third.example")] {
+            #expect(try accounting.accountComplaint(identity: "sasl:shop", reporter: reporter, reportID: report, receivedAt: arrived).outcome
+                == .pass(totals: [.complaints: 0]))
+        }
+        #expect(try h.store.state(of: "sasl:shop").lock == nil)
+        // Complaints that arrive after the unlock count as ever.
+        _ = try accounting.accountComplaint(identity: "sasl:shop", reporter: "isp.example", reportID: 6, receivedAt: h.clock.now())
+        guard case .locked = try accounting.accountComplaint(identity: "sasl:shop", reporter: "other.example", reportID: 7,
+                                                              receivedAt: h.clock.now()).outcome else { Issue.record("not locked after"); return }
+    }
+
     @Test func complaintsLockOnlyPastTheLimitAndFromEnoughDistinctReporters() throws {
         let h = try Harness("limit_complaints = 1/1d\ncomplaint_min_reporters = 2")
         let accounting = IdentityAccounting(config: h.filter.config, store: h.store, clock: h.clock)
