@@ -71,6 +71,22 @@ final class FakeSMTPServer: Sendable {
 }
 
 @Suite struct SMTPNoticeTests {
+    /// The lines a notifier warned.
+    final class Warnings: Sendable {
+        private let lines = Mutex<[String]>([])
+        func append(_ line: String) { lines.withLock { $0.append(line) } }
+        var all: [String] { lines.withLock { $0 } }
+    }
+
+    /// A notifier that mails ops@example.net through `server`, and the warnings it gives.
+    static func notifier(mailingThrough server: FakeSMTPServer) throws -> (BackgroundLockNotifier, Warnings) {
+        let warnings = Warnings()
+        let notifier = BackgroundLockNotifier(
+            config: try Config.parse(text: "notify_email = ops@example.net\nnotify_smtp = 127.0.0.1:\(server.port)\n", file: "a.conf"),
+            warn: { warnings.append($0) })
+        return (notifier, warnings)
+    }
+
     static func lock(_ identity: String) -> LockRecord {
         LockRecord(identity: identity, lockedAt: 1, lockedBy: "auto", automatic: true, reason: "limit crossed: spam 3 > 2/1h")
     }
@@ -79,10 +95,7 @@ final class FakeSMTPServer: Sendable {
     /// is sent on a later try, and the notices behind it do not wait for that.
     @Test func aNoticeRefusedForNowIsSentOnALaterTry() throws {
         let server = try FakeSMTPServer(refusals: 1)
-        let warnings = Mutex<[String]>([])
-        let notifier = BackgroundLockNotifier(
-            config: try Config.parse(text: "notify_email = ops@example.net\nnotify_smtp = 127.0.0.1:\(server.port)\n", file: "a.conf"),
-            warn: { line in warnings.withLock { $0.append(line) } })
+        let (notifier, warnings) = try Self.notifier(mailingThrough: server)
         notifier.identityLocked(Self.lock("sasl:first@example.net"), cause: .message(queueID: "Q1"))
         notifier.identityLocked(Self.lock("sasl:second@example.net"), cause: .message(queueID: "Q2"))
         // The daemon goes on running meanwhile (a `finish` would give the retry its last try at once).
@@ -92,7 +105,7 @@ final class FakeSMTPServer: Sendable {
         let subjects = server.received.withLock { $0 }.compactMap { $0.split(separator: "\n").first { $0.hasPrefix("Subject: ") } }
         #expect(subjects == ["Subject: MailWarden locked sasl:second@example.net", "Subject: MailWarden locked sasl:first@example.net"],
                 "the second went out while the first waited for its next try")
-        #expect(warnings.withLock { $0 } == ["lock notice for sasl:first@example.net to ops@example.net via 127.0.0.1:\(server.port) failed for now "
+        #expect(warnings.all == ["lock notice for sasl:first@example.net to ops@example.net via 127.0.0.1:\(server.port) failed for now "
                                              + "(try 1 of 4), trying again in 2 s: server said: 451 4.7.1 Service unavailable - try again later"])
     }
 
@@ -100,10 +113,7 @@ final class FakeSMTPServer: Sendable {
     /// the waiting retry is tried once more at once, and its failure is the last word.
     @Test func finishingGivesAWaitingRetryItsLastTryAtOnce() throws {
         let server = try FakeSMTPServer(refusals: 100)
-        let warnings = Mutex<[String]>([])
-        let notifier = BackgroundLockNotifier(
-            config: try Config.parse(text: "notify_email = ops@example.net\nnotify_smtp = 127.0.0.1:\(server.port)\n", file: "a.conf"),
-            warn: { line in warnings.withLock { $0.append(line) } })
+        let (notifier, warnings) = try Self.notifier(mailingThrough: server)
         notifier.identityLocked(Self.lock("sasl:x@example.net"), cause: .message(queueID: "Q1"))
         let firstTry = ContinuousClock.now + .seconds(5)
         while server.connections.withLock({ $0 }) < 1 && ContinuousClock.now < firstTry { usleep(10_000) }
@@ -111,33 +121,27 @@ final class FakeSMTPServer: Sendable {
         #expect(notifier.finish(timeout: 10))
         #expect(ContinuousClock.now - started < .seconds(2), "not the 2 s of the retry's delay, nor the 30 s of all of them")
         #expect(server.connections.withLock { $0 } == 2)
-        #expect(warnings.withLock { $0 }.last?.hasSuffix("failed: server said: 451 4.7.1 Service unavailable - try again later") == true,
-                "\(warnings.withLock { $0 })")
+        #expect(warnings.all.last?.hasSuffix("failed: server said: 451 4.7.1 Service unavailable - try again later") == true,
+                "\(warnings.all)")
     }
 
     /// The server may have taken a notice whose final dot got no answer: trying again would mail it twice.
     @Test func aNoticeWhoseLastAnswerIsLostIsNotSentTwice() throws {
         let server = try FakeSMTPServer(refusals: 0, silentAfterData: true)
-        let warnings = Mutex<[String]>([])
-        let notifier = BackgroundLockNotifier(
-            config: try Config.parse(text: "notify_email = ops@example.net\nnotify_smtp = 127.0.0.1:\(server.port)\n", file: "a.conf"),
-            warn: { line in warnings.withLock { $0.append(line) } })
+        let (notifier, warnings) = try Self.notifier(mailingThrough: server)
         notifier.identityLocked(Self.lock("sasl:x@example.net"), cause: .message(queueID: "Q1"))
         #expect(notifier.finish(timeout: 20))
         #expect(server.received.withLock { $0 }.count == 1)
-        #expect(warnings.withLock { $0 }.first?.hasSuffix("(after the whole notice was sent: it may have gone out)") == true, "\(warnings.withLock { $0 })")
+        #expect(warnings.all.first?.hasSuffix("(after the whole notice was sent: it may have gone out)") == true, "\(warnings.all)")
     }
 
     /// A refusal for good (5xx) is not tried again.
     @Test func aNoticeRefusedForGoodIsNotTriedAgain() throws {
         let server = try FakeSMTPServer(refusals: 1, refusal: "550 5.7.1 no")
-        let warnings = Mutex<[String]>([])
-        let notifier = BackgroundLockNotifier(
-            config: try Config.parse(text: "notify_email = ops@example.net\nnotify_smtp = 127.0.0.1:\(server.port)\n", file: "a.conf"),
-            warn: { line in warnings.withLock { $0.append(line) } })
+        let (notifier, warnings) = try Self.notifier(mailingThrough: server)
         notifier.identityLocked(Self.lock("sasl:x@example.net"), cause: .message(queueID: "Q1"))
         #expect(notifier.finish(timeout: 20))
         #expect(server.connections.withLock { $0 } == 1 && server.received.withLock { $0 }.isEmpty)
-        #expect(warnings.withLock { $0 }.first?.hasSuffix("failed: server said: 550 5.7.1 no") == true, "\(warnings.withLock { $0 })")
+        #expect(warnings.all.first?.hasSuffix("failed: server said: 550 5.7.1 no") == true, "\(warnings.all)")
     }
 }
