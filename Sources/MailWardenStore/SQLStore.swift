@@ -277,8 +277,9 @@ public final class SQLStore: Store, @unchecked Sendable {
 
     /// Complaints since the identity's last lock was lifted: an unlock (or a cooldown) starts its
     /// windows afresh, and one that arrived before it but was filed after (the desk was behind) is
-    /// kept on record and counts toward nothing.
-    static let sinceLastLift = "at > COALESCE((SELECT MAX(lifted_at) FROM locks WHERE locks.identity_id = complaint_events.identity_id), 0)"
+    /// kept on record and counts toward nothing. Times are whole seconds: one in the lift's own
+    /// second counts (an unlock and the next complaint often share it).
+    static let sinceLastLift = "at >= COALESCE((SELECT MAX(lifted_at) FROM locks WHERE locks.identity_id = complaint_events.identity_id), 0)"
 
     /// The complaint window total: distinct reporters with a complaint at `now - window < at <= now`,
     /// since the last lift.

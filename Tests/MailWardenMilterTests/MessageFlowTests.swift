@@ -329,15 +329,16 @@ struct FailingStore: PolicyStore {
                                                               receivedAt: h.clock.now()).outcome else { Issue.record("not locked"); return }
         let arrived = h.clock.now() + 60
         h.clock.advance(TimeSpan(seconds: 120))
-        #expect(try h.store.unlock(identity: "sasl:shop", by: "admin", reason: "cleaned", at: h.clock.now()))
+        let unlockedAt = h.clock.now()
+        #expect(try h.store.unlock(identity: "sasl:shop", by: "admin", reason: "cleaned", at: unlockedAt))
         h.clock.advance(TimeSpan(seconds: 10))
         for (report, reporter) in [(Int64(3), "isp.example"), (4, "other.example"), (5, "third.example")] {
             #expect(try accounting.accountComplaint(identity: "sasl:shop", reporter: reporter, reportID: report, receivedAt: arrived).outcome
                 == .pass(totals: [.complaints: 0]))
         }
         #expect(try h.store.state(of: "sasl:shop").lock == nil)
-        // Complaints that arrive after the unlock count as ever.
-        _ = try accounting.accountComplaint(identity: "sasl:shop", reporter: "isp.example", reportID: 6, receivedAt: h.clock.now())
+        // Complaints that arrive after the unlock count as ever, from its own second on (times are seconds).
+        _ = try accounting.accountComplaint(identity: "sasl:shop", reporter: "isp.example", reportID: 6, receivedAt: unlockedAt)
         guard case .locked = try accounting.accountComplaint(identity: "sasl:shop", reporter: "other.example", reportID: 7,
                                                               receivedAt: h.clock.now()).outcome else { Issue.record("not locked after"); return }
     }
