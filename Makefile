@@ -74,7 +74,8 @@ recipes: deps build
 	MW_BIN=$(BIN) bash Tests/recipes/run.sh
 
 # The Debian package: dist/mailwarden_VERSION_amd64.deb (VERSION: packaging/debian/changelog).
-deb: deps
+deb: build-deps
+	@$(MAKE) --no-print-directory install-missing PACKAGES="dpkg-dev binutils"
 	SWIFT=$(SWIFT) bash packaging/build-deb.sh
 
 # Builds the .deb (make deb), lints it, installs, runs, removes and purges it on this machine.
@@ -88,7 +89,7 @@ FUZZ_SECONDS ?= 600
 FUZZ_TARGETS := report-parser mime zip config identity-rules message-session
 # SwiftPM misses a source file added to the main package (a path dependency here) and builds from its
 # old plan ("cannot find X in scope"): the plan is dropped so that it is made again (objects are kept).
-fuzz-build: deps
+fuzz-build: build-deps
 	rm -f .build-fuzz/release.yaml .build-fuzz/release/description.json
 	$(SWIFT) build --package-path Fuzz --scratch-path .build-fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing
 

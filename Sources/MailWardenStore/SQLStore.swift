@@ -411,7 +411,7 @@ extension SQLStore {
     /// Opens the store a config names: an SQLite file, or a PostgreSQL database by URI.
     /// `answersTheMTA`: the milter's, whose statements store_busy_timeout bounds; the CLI's and the
     /// desk's may take up to 5 minutes (`status` counts a shared store's whole outbound log).
-    public static func open(_ config: Config, answersTheMTA: Bool = true) throws -> SQLStore {
+    public static func open(_ config: Config, answersTheMTA: Bool) throws -> SQLStore {
         guard config.storeIsPostgreSQL else { return try SQLStore(path: config.storePath, busyTimeout: config.storeBusyTimeout) }
         // store_busy_timeout bounds each statement and lock wait, as it bounds SQLite's busy wait.
         let timeout = answersTheMTA ? max(Int(config.storeBusyTimeout.seconds) * 1000, 100) : 300_000

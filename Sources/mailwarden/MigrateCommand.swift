@@ -26,7 +26,7 @@ struct Migrate: ParsableCommand {
         guard targetConfig.storePath != config.storePath else {
             throw CLIFailure("--to names the store the config already uses: name the new one")
         }
-        let sink = try SQLStore.open(targetConfig)
+        let sink = try SQLStore.open(targetConfig, answersTheMTA: false)
         let started = Date()
         let copied = try source.copy(to: sink) { table, rows in Output.printError("\(table): \(rows) rows so far") }
         for (table, rows) in copied where rows > 0 { print("\(table): \(rows) rows") }

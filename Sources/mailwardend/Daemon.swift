@@ -63,7 +63,7 @@ enum Daemon {
         let policyCache: PolicyCache
         do {
             if !config.storeIsPostgreSQL { try ensureDirectory(of: config.storePath) }
-            let opened = try SQLStore.open(config)
+            let opened = try SQLStore.open(config, answersTheMTA: true)
             checkpointer = try opened.checkpointInBackground()
             store = opened
             policyCache = startPolicyCache(opened, logger: logger)
