@@ -17,6 +17,15 @@ public enum JournalPriority {
     public static let standardOutputIsJournal = isJournal(1)
     public static let standardErrorIsJournal = isJournal(2)
 
+    static let severities: Set<Substring> = ["debug", "info", "warning", "error", "fatal"]
+
+    /// `<N>` for a line that may start with its severity word and a colon (`warning: …`), else is
+    /// `unmarked`; "" when `fd` (1 or 2) does not go to the journal.
+    public static func prefix(forLine line: String, unmarked: String, on fd: Int32) -> String {
+        let word = line.prefix { $0 != ":" }
+        return prefix(forSeverity: severities.contains(word) ? word : Substring(unmarked), on: fd)
+    }
+
     /// `<N>` for a severity word as Postfix writes them (debug, info, warning, error, fatal), or ""
     /// when `fd` (1 or 2) does not go to the journal.
     public static func prefix(forSeverity word: some StringProtocol, on fd: Int32) -> String {

@@ -103,6 +103,14 @@ public enum ScanFailure: Error, Sendable, Equatable, CustomStringConvertible {
     /// Not asked: it failed `failures` times in a row, and rests until `until` (Unix time).
     case resting(failures: Int, until: Int64)
 
+    /// The scanner answered, about this message: it is up, whatever the message made of its answer.
+    public var isAnswerAboutTheMessage: Bool {
+        switch self {
+        case .scannerError, .responseTooBig, .garbled: true
+        default: false
+        }
+    }
+
     public var description: String {
         switch self {
         case .refused:

@@ -51,19 +51,18 @@ public final class ScannerHealthBoard: Sendable {
                 e.health.skippedTooBig += 1
             case .resting:
                 e.health.failures += 1
-            case .scannerError, .responseTooBig, .garbled:
-                // It answered: up, as `status` shows it, with this message's error beside.
-                e.health.failures += 1
-                e.health.lastError = failure.description
-                e.health.lastErrorAt = at
-                e.health.lastSuccessAt = at
-                e.failuresInARow = 0
             default:
                 e.health.failures += 1
                 e.health.lastError = failure.description
                 e.health.lastErrorAt = at
-                e.failuresInARow += 1
-                if e.failuresInARow >= Self.failuresBeforeRest { e.restingUntil = at + Self.restSeconds }
+                if failure.isAnswerAboutTheMessage {
+                    // It answered: up, as `status` shows it, with this message's error beside.
+                    e.health.lastSuccessAt = at
+                    e.failuresInARow = 0
+                } else {
+                    e.failuresInARow += 1
+                    if e.failuresInARow >= Self.failuresBeforeRest { e.restingUntil = at + Self.restSeconds }
+                }
             }
         }
     }

@@ -194,6 +194,8 @@ enum SMTPNotice {
         let description: String
         /// A 4xx reply, or no conversation at all (refused, reset, timed out): worth another try.
         var isTemporary = true
+        /// The server's own answer, not a lost or broken conversation.
+        var isReply = false
     }
 
     static func send(to: String, from: String, via server: String, subject: String, body: String, timeout: Int) throws {
@@ -204,7 +206,7 @@ enum SMTPNotice {
         func expect(_ code: Character) throws {
             var line = ""
             repeat { line = try reader.line() } while line.count > 3 && Array(line)[3] == "-"
-            guard line.first == code else { throw Failure(description: "server said: \(line)", isTemporary: line.first == "4") }
+            guard line.first == code else { throw Failure(description: "server said: \(line)", isTemporary: line.first == "4", isReply: true) }
         }
         func say(_ text: String) throws {
             let bytes = Array(text.utf8)
@@ -225,7 +227,7 @@ enum SMTPNotice {
         // its 4xx says it did not, and a try again after a lost answer would mail the notice twice.
         do {
             try expect("2")
-        } catch let failure as Failure where !failure.description.hasPrefix("server said: ") {
+        } catch let failure as Failure where !failure.isReply {
             throw Failure(description: "\(failure) (after the whole notice was sent: it may have gone out)", isTemporary: false)
         }
         try say("QUIT\r\n")

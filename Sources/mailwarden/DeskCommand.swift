@@ -111,9 +111,7 @@ struct DeskCommand: ParsableCommand {
     /// Unbuffered: a line reaches the journal (or a test) as soon as the report is done.
     /// A line saying `warning:` or `error:` first is one at that priority in the journal.
     static func log(_ line: String) {
-        let severity = line.prefix { $0 != ":" }
-        let priority = severity == "warning" || severity == "error" ? JournalPriority.prefix(forSeverity: severity, on: 1) : ""
-        FileHandle.standardOutput.write(Data((priority + line + "\n").utf8))
+        FileHandle.standardOutput.write(Data((JournalPriority.prefix(forLine: line, unmarked: "info", on: 1) + line + "\n").utf8))
     }
 
     /// Sleeps up to `milliseconds`; true when a signal of `set` arrived.

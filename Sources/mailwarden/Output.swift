@@ -115,8 +115,7 @@ enum Output {
 
     /// An error line; under systemd (the desk's unit) the journal stores it as one.
     static func printError(_ text: String) {
-        let priority = JournalPriority.prefix(forSeverity: text.hasPrefix("warning:") ? "warning" : "error", on: 2)
-        FileHandle.standardError.write(Data((priority + text + "\n").utf8))
+        FileHandle.standardError.write(Data((JournalPriority.prefix(forLine: text, unmarked: "error", on: 2) + text + "\n").utf8))
     }
 
     /// A Unix time as tables show it (RFC 3339 UTC, as in JSON), `-` for none.

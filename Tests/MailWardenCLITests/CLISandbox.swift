@@ -68,10 +68,12 @@ final class CLISandbox {
 
     /// `environment` is added to this process's own. `journalOn` (1: stdout, 2: stderr) makes that
     /// output the journal's stream as systemd names it in JOURNAL_STREAM (its device and inode).
+    /// `program`: another executable built beside it (mailwardend) instead of `mailwarden`.
     func run(arguments: [String], config: ConfigSource = .option, environment extra: [String: String] = [:],
-             journalOn: Int32? = nil) throws -> CLIRun {
+             journalOn: Int32? = nil, program: String? = nil) throws -> CLIRun {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: MailWardenExecutable.path)
+        let cli = URL(fileURLWithPath: MailWardenExecutable.path)
+        process.executableURL = program.map { cli.deletingLastPathComponent().appendingPathComponent($0) } ?? cli
         process.arguments = arguments + (config == .option ? ["--config", configPath] : [])
         var environment = ProcessInfo.processInfo.environment
         environment["MAILWARDEN_CONFIG"] = config == .environment ? configPath : nil

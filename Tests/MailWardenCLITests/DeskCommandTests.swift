@@ -211,7 +211,7 @@ import Testing
     /// Under systemd a line is stored at the unit's level (info) unless it starts with `<N>`: the
     /// desk's warnings and errors would be invisible to `journalctl -p warning`. Output that is not
     /// the journal's stream (a terminal, a file a hook wrote to) gets no prefix.
-    @Test func underJournaldTheDesksWarningsAndErrorsCarryTheirPriority() throws {
+    @Test func underJournaldWarningsAndErrorsCarryTheirPriority() throws {
         let sandbox = try CLISandbox()
         let journal = try sandbox.run(arguments: ["desk", "--once"], journalOn: 1)
         #expect(journal.status == 0, "\(journal.stderr)")
@@ -223,6 +223,10 @@ import Testing
         let refused = try sandbox.run(arguments: ["desk", "--once"], journalOn: 2)
         #expect(refused.status == 1)
         #expect(refused.stderr.hasPrefix("<3>\(sandbox.configPath):2: mode must be one of"), "\(refused.stderr)")
+        // mailwardend's last word before it exits is a fatal one (README: journalctl -p err shows it).
+        let daemon = try sandbox.run(arguments: ["--check"], journalOn: 2, program: "mailwardend")
+        #expect(daemon.status == 78)
+        #expect(daemon.stderr.hasPrefix("<2>mailwardend: \(sandbox.configPath):2: mode must be one of"), "\(daemon.stderr)")
     }
 
     /// A backlog message delivered longer ago than report_retention is not imported: it was filed,
