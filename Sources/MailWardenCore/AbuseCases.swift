@@ -251,6 +251,11 @@ public protocol CaseStore: TransactionalStore {
     /// Records what the desk made of a queued report and files it on its subjects' open cases
     /// (opening them as needed). Idempotent: a report no longer queued is left as it is.
     func file(_ report: ReportFiling) throws -> FilingOutcome
+    /// Files a queued report on some of its subjects ahead of `file(_:)`, a few per transaction, so
+    /// that a report naming thousands never holds the store's writer for long (SQLite has one, which
+    /// the milter's counts wait for). Idempotent: a subject already filed on is not counted again,
+    /// so a filing cut short is simply done again. nil when the report is no longer queued.
+    func fileAhead(reportID: Int64, subjects: [CaseSubject], identity: Identity?, tracedBy: TraceMethod?) throws -> [FiledCase]?
     /// The cases of the earlier reports `thread` ties to: those whose Message-ID it answers, and those
     /// that carried its ticket. Oldest case first.
     func cases(inThreadOf thread: ReportThread) throws -> [FiledCase]

@@ -158,6 +158,14 @@ public struct AbuseDesk: Sendable {
             fields: report.authenticationResults, fromDomain: report.fromDomain, trustedAuthservIDs: config.authservIDs,
             publicSuffixes: publicSuffixes)
         let notCounted = trace.flatMap { complaintBlocker($0, authentication, format: report.format, fromDomain: report.fromDomain) }
+        // A bulk report's subjects but the last few are filed ahead, a few per transaction; the
+        // report's own row, the last ones and its complaint commit together below.
+        let filedLast = subjects.isEmpty ? 0 : (subjects.count - 1) % Self.subjectsFiledLast + 1
+        let ahead = Array(subjects.prefix(subjects.count - filedLast))
+        guard let filedAhead = ahead.isEmpty ? []
+                : try cases.fileAhead(reportID: queued.id, subjects: ahead, identity: trace?.identity, tracedBy: trace?.method)
+        else { return .parsedElsewhere(reportID: queued.id) }
+        subjects.removeFirst(ahead.count)
         let filing = ReportFiling(
             reportID: queued.id, messageID: report.messageID, status: status, format: report.format.rawValue, type: report.type,
             reporter: report.reporter, reporterAuthentication: authentication.stored, reason: reason, identity: trace?.identity,
@@ -178,7 +186,7 @@ public struct AbuseDesk: Sendable {
         switch outcome {
         case .notQueued:
             return .parsedElsewhere(reportID: queued.id)
-        case .filed(let cases): filed = status == .correspondence ? threadCases : cases
+        case .filed(let cases): filed = status == .correspondence ? threadCases : filedAhead + cases
         }
         return IngestResult(status: IngestResult.Status(rawValue: status.rawValue) ?? .triage, reportID: queued.id,
                             format: report.format.rawValue, type: report.type, ips: report.sourceIPs,
@@ -252,6 +260,9 @@ public struct AbuseDesk: Sendable {
         return nil
     }
 
+    /// The most subjects filed in the report's own transaction (CaseStore.fileAhead files the others).
+    static let subjectsFiledLast = 100
+
     /// What a report is filed on. Never a non-public address (`IPAddress.isInternal`): a private
     /// network's host is nobody's to act on, and a provider's internal relay is only a messenger.
     static func subjects(of report: AbuseReport, identity: Identity?) -> [CaseSubject] {
@@ -288,11 +299,13 @@ extension AbuseDesk {
         (report.sourceIPs + report.sourceNetworks + report.bulkEntries.map(\.source)).filter { !isPublic($0) }
     }
 
-    /// Every indicator the report names, searchable with `cases --subject`.
+    /// Every indicator the report names, each once, searchable with `cases --subject`.
     static func indicators(of report: AbuseReport) -> [(kind: String, value: String)] {
-        report.sourceIPs.map { ("ip", $0) } + report.sourceNetworks.map { ("network", $0) } + report.domains.map { ("domain", $0) }
+        let named = report.sourceIPs.map { ("ip", $0) } + report.sourceNetworks.map { ("network", $0) } + report.domains.map { ("domain", $0) }
             + report.urls.map { ("url", $0) } + report.emails.map { ("email", $0) }
             + report.bulkEntries.map { ($0.subjectKind.rawValue, $0.source) }
+        var seen = Set<String>()
+        return named.filter { seen.insert("\($0.0) \($0.1.lowercased())").inserted }
     }
 
     /// The parsed fields as stored with the report (`case show` prints them).

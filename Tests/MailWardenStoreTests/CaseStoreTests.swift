@@ -42,6 +42,32 @@ import Testing
         #expect(try s.cases().first?.lastReportAt == 100)
     }
 
+    /// A bulk report is filed on its subjects a part at a time ahead of its own row (so SQLite's one
+    /// writer is never held for long); a filing cut short and done again counts once on each case,
+    /// and a report filed meanwhile by another worker is left alone.
+    @Test(arguments: Backend.available) func aBulkReportFiledInPartsAndCutShortCountsOnceOnEachCase(_ backend: Backend) throws {
+        let t = try TempStore(backend)
+        let s = try t.open()
+        let subjects = (0..<600).map { CaseSubject(kind: .ip, value: "198.51.\($0 / 256).\($0 % 256)", type: .spam) }
+        let id = try Self.queue(s, "Subject: bulk\r\n\r\nlist\r\n", at: 100).reportID
+        #expect(try s.fileAhead(reportID: id, subjects: Array(subjects[..<300]), identity: nil, tracedBy: nil)?.count == 300)
+        // The worker died; the next one files the report again from its start.
+        let again = try s.fileAhead(reportID: id, subjects: Array(subjects[..<550]), identity: nil, tracedBy: nil)
+        #expect(again?.map(\.subject) == Array(subjects[..<550]))
+        #expect(again?.filter(\.opened).count == 250)
+        let last = Self.filing(id, subjects: Array(subjects[550...]), indicators: subjects.map { ("ip", $0.value) })
+        guard case .filed(let cases) = try s.file(last) else { Issue.record("not filed"); return }
+        #expect(cases.count == 50)
+        let all = try s.cases()
+        #expect(all.count == 600)
+        #expect(all.allSatisfy { $0.reportCount == 1 })
+        // Every indicator was stored (many to a statement): searching one finds the report's cases.
+        #expect(try s.cases(subject: "198.51.2.87").count == 600)
+        #expect(try s.cases(subject: "198.51.2.88").isEmpty)
+        #expect(try s.fileAhead(reportID: id, subjects: subjects, identity: nil, tracedBy: nil) == nil)
+        #expect(try s.cases().allSatisfy { $0.reportCount == 1 })
+    }
+
     /// Threading: a filed report is found by its Message-ID and by its ticket; correspondence is kept
     /// on the case it joins without counting as one of its reports.
     @Test(arguments: Backend.available) func aThreadFindsTheCaseOfTheReportItAnswersOrWhoseTicketItCarries(_ backend: Backend) throws {
