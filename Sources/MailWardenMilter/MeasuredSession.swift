@@ -20,6 +20,7 @@ public final class MeasuredSession: MilterSession {
     }
 
     public var eventPlan: EventPlan { inner.eventPlan }
+    public func negotiated(actions: MilterActions) { inner.negotiated(actions: actions) }
 
     private func answered(_ verdict: Verdict) -> Verdict {
         guard inMessage, verdict != .proceed, verdict != .skip else { return verdict }

@@ -94,6 +94,10 @@ public final class MessageSession: MilterSession {
     private var clientHostname: String?
     private var daemonName: String?
     private var message = MessageState()
+    /// The changes the MTA lets us make: what is not granted is decided before anything is counted.
+    private var grantedActions = MilterActions.all
+
+    public func negotiated(actions: MilterActions) { grantedActions = actions }
 
     /// What one message has told us so far; reset at MAIL FROM and on abort.
     struct MessageState: MessageFacts {
@@ -298,11 +302,43 @@ public final class MessageSession: MilterSession {
         // A message with no body had no event to end its headers: the kept bytes end them now, before
         // anything measures them against a cap.
         if message.keepsBytes { endHeaders() }
+        if !message.forgedAuthenticationResults.isEmpty, !grantedActions.contains(.changeHeaders) {
+            let verdict = notGranted(.changeHeaders, "remove the Authentication-Results fields forged in our authserv_id's name",
+                                     queueID: queueID, goingOn: "deliver them, check and count the message")
+            guard verdict == .accept else { return (verdict, []) }
+            message.forgedAuthenticationResults = []
+        }
         let (verdict, changes) = decide(queueID: queueID)
         switch verdict {
-        case .accept, .hold: return (verdict, changes + forgedFieldRemovals(queueID: queueID))
-        default: return (verdict, changes)
+        case .accept, .hold: return (verdict, granted(changes + forgedFieldRemovals(queueID: queueID), queueID: queueID))
+        default: return (verdict, granted(changes, queueID: queueID))
         }
+    }
+
+    /// An MTA that does not grant a change this message needs (an older or another MTA): per
+    /// on_error, decided before the message is counted, so that the client's retry is not counted twice.
+    private func notGranted(_ action: MilterActions, _ need: String, queueID: String?, goingOn: String) -> Verdict {
+        let verdict: Verdict = config.onError == .accept ? .accept
+            : .tempfail(SMTPReply(code: "451", status: "4.3.0", text: "Temporary MailWarden failure, please try again later"))
+        log(queueID: queueID, "error: the MTA did not grant \(Self.flagName(action)) at negotiation, needed to \(need);"
+            + " action=\(verdict == .accept ? goingOn : Self.name(verdict)) (on_error=\(config.onError.rawValue))", level: .error)
+        return verdict
+    }
+
+    /// The changes the MTA granted; one it did not (an added header when header changes are not
+    /// granted) is left out and logged, where asking for it would fail the message after its count.
+    private func granted(_ changes: [Modification], queueID: String?) -> [Modification] {
+        let kept = changes.filter { grantedActions.contains($0.action) }
+        if kept.count < changes.count {
+            let missing = MilterActions(changes.map(\.action)).subtracting(grantedActions)
+            log(queueID: queueID, "the MTA did not grant \(Self.flagName(missing)) at negotiation: \(changes.count - kept.count) change(s) not made", level: .warning)
+        }
+        return kept
+    }
+
+    static func flagName(_ actions: MilterActions) -> String {
+        [(MilterActions.addHeaders, "SMFIF_ADDHDRS"), (.changeHeaders, "SMFIF_CHGHDRS"), (.deleteRecipients, "SMFIF_DELRCPT"),
+         (.quarantine, "SMFIF_QUARANTINE")].filter { actions.contains($0.0) }.map(\.1).joined(separator: ", ")
     }
 
     /// With remove_forged_authentication_results, deletes the fields forged in our name; the
@@ -364,6 +400,10 @@ public final class MessageSession: MilterSession {
                 log(queueID: queueID, "abuse report \(summary) action=discard (stored; no other recipient)")
                 return .storedAndDiscard
             }
+            guard grantedActions.contains(.deleteRecipients) else {
+                log(queueID: queueID, "abuse report \(summary) action=deliver (stored; the MTA did not grant SMFIF_DELRCPT, so its other recipients keep it too)", level: .warning)
+                return .stored([])
+            }
             log(queueID: queueID, "abuse report \(summary) action=delrcpt \(recipients.joined(separator: ","))")
             return .stored(recipients.map { .deleteRecipient($0) })
         } catch {
@@ -379,7 +419,9 @@ public final class MessageSession: MilterSession {
             return (.accept, [])
         }
         let headerSpam = isSpam(queueID: queueID)
-        let lockAction = message.scope == .local ? LockAction.hold : config.lockAction
+        // Without quarantine (an MTA that does not grant it) mail to be held is refused for now instead.
+        let lockAction = message.scope == .local || config.lockAction == .hold
+            ? (grantedActions.contains(.quarantine) ? LockAction.hold : .tempfail) : config.lockAction
         var event = MessageEvent(identity: match.identity, at: filter.clock.now(), recipients: message.recipients, spam: headerSpam,
                                  messageID: message.headers["message-id"]?.first?.trimmingWhitespace(), queueID: queueID)
         var scan = ScanSummary()
@@ -389,7 +431,7 @@ public final class MessageSession: MilterSession {
         }
         // The login leaves with no message that is delivered: counted, over a limit in monitor mode,
         // held, or accepted uncounted per on_error.
-        let identityRemovals = identityHeaderRemovals(match)
+        var identityRemovals = identityHeaderRemovals(match)
         do {
             let heldQueueID = lockAction == .hold ? queueID : nil
             // check → scan → count. Locked mail is never scanned, and a lock the cache knows is
@@ -398,6 +440,12 @@ public final class MessageSession: MilterSession {
             // The token is minted (a store write) before the count: once counted, nothing may fail.
             // Refused mail keeps its changes only when held (it may be released).
             let refused = if case .locked? = checked.refusal { lockAction != .hold } else { false }
+            if !refused, !identityRemovals.isEmpty, !grantedActions.contains(.changeHeaders) {
+                let verdict = notGranted(.changeHeaders, "remove the identity's \(identityHeaderName(match) ?? "") field (identity_header)",
+                                         queueID: queueID, goingOn: "deliver it, count the message")
+                guard verdict == .accept else { return (verdict, []) }
+                identityRemovals = []
+            }
             let identityChanges = refused ? [] : try identityRemovals + identityToken(match, refused: checked.refusal != nil, queueID: queueID)
             let outcome: AccountingOutcome
             if let refusal = checked.refusal {

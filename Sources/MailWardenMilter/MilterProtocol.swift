@@ -51,6 +51,29 @@ public struct MilterEvents: OptionSet, Sendable {
     public static let unknownCommand = MilterEvents(rawValue: 1 << 8)
 }
 
+/// The changes to a message an MTA may let a milter make (it grants them at negotiation).
+public struct MilterActions: OptionSet, Sendable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    public static let addHeaders = MilterActions(rawValue: 1 << 0)
+    public static let changeHeaders = MilterActions(rawValue: 1 << 1)
+    public static let deleteRecipients = MilterActions(rawValue: 1 << 2)
+    public static let quarantine = MilterActions(rawValue: 1 << 3)
+    public static let all: MilterActions = [.addHeaders, .changeHeaders, .deleteRecipients, .quarantine]
+}
+
+extension Modification {
+    /// The action the MTA must have granted for this change.
+    var action: MilterActions {
+        switch self {
+        case .addHeader: .addHeaders
+        case .changeHeader: .changeHeaders
+        case .deleteRecipient: .deleteRecipients
+        }
+    }
+}
+
 /// The events a macro list comes with.
 public enum MacroStage: Sendable, CaseIterable {
     case connect, mailFrom, recipient, data, endOfMessage
@@ -92,6 +115,9 @@ public protocol MacroSource {
 public protocol MilterSession: AnyObject {
     /// Fixed for the session's life (its config snapshot); read once, when the MTA connects.
     var eventPlan: EventPlan { get }
+    /// What the MTA lets the session change, told at negotiation (an MTA that does not negotiate
+    /// grants every action).
+    func negotiated(actions: MilterActions)
     func connect(hostname: String, address: String?, macros: MacroSource) -> Verdict
     func mailFrom(_ sender: String, macros: MacroSource) -> Verdict
     func recipient(_ recipient: String, macros: MacroSource) -> Verdict

@@ -140,8 +140,12 @@ private extension MacroStage {
     }
 }
 
-/// The modifications mailwardend may make.
-private let actions = UInt(SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_DELRCPT)
+/// The modifications mailwardend may make, as the session names them.
+private let actionFlags: [(action: MilterActions, flag: UInt)] = [
+    (.addHeaders, UInt(SMFIF_ADDHDRS)), (.changeHeaders, UInt(SMFIF_CHGHDRS)),
+    (.deleteRecipients, UInt(SMFIF_DELRCPT)), (.quarantine, UInt(SMFIF_QUARANTINE)),
+]
+private let actions = actionFlags.reduce(UInt(0)) { $0 | $1.flag }
 
 /// Macros are read only while the event they came with is being handled.
 private struct ContextMacros: MacroSource {
@@ -237,6 +241,7 @@ private func mwNegotiate(_ ctx: OpaquePointer?, _ offeredActions: UInt, _ offere
     }
     steps &= offeredSteps
     var asked = actions & offeredActions
+    c.session.negotiated(actions: MilterActions(actionFlags.filter { asked & $0.flag != 0 }.map(\.action)))
     if offeredActions & UInt(SMFIF_SETSYMLIST) != 0 {
         for stage in MacroStage.allCases {
             guard let names = plan.macros[stage], !names.isEmpty else { continue }

@@ -177,6 +177,17 @@ final class RecordingIntake: ReportIntake {
         #expect(h.log.all.contains { $0.contains("removed 2 Authentication-Results field(s)") })
     }
 
+    /// An MTA that does not let us change header fields: the forged fields cannot go, so the
+    /// message is answered per on_error (tempfail), and with on_error = accept delivered with them.
+    @Test func fieldsThatCannotBeRemovedAreAnsweredPerOnError() throws {
+        var m = forged
+        m.grantedActions = [.addHeaders, .deleteRecipients, .quarantine]
+        guard case .tempfail = try Harness(Self.config).send(m).0 else { Issue.record("not tempfailed"); return }
+        let accepting = try Harness(Self.config + "on_error = accept\n")
+        #expect(accepting.send(m).0 == .accept)
+        #expect(accepting.log.all.first?.contains("needed to remove the Authentication-Results fields forged in our authserv_id's name; action=deliver them") == true, "\(accepting.log.all)")
+    }
+
     @Test func aCustomersToo() throws {
         let h = try Harness(Self.config)
         var m = forged

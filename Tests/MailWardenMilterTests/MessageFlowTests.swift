@@ -101,6 +101,53 @@ import Synchronization
         guard case .hold = h.send(.init(auth: "gina", queueID: "HELD2")).0 else { Issue.record("second not held"); return }
     }
 
+    /// An MTA that grants fewer changes (an older MTA, another MTA): a change a message needs and
+    /// cannot have is answered per on_error before the message is counted, so the client's retry is
+    /// not counted twice; mail to be held is refused for now instead; a report's other recipients
+    /// keep it; a header that cannot be added is left out.
+    @Test func anMTAGrantingFewerChangesIsAnsweredBeforeTheCount() throws {
+        let rule = "limit_messages = 1/1h\nidentity_header = remove\nidentity_rule = user header X-Auth-User /(?<id>\\S+)/"
+        let h = try Harness(rule)
+        let bob = Harness.Message(auth: "x", headers: [("X-Auth-User", "bob")], grantedActions: [.addHeaders, .deleteRecipients])
+        for _ in 1...3 {
+            guard case .tempfail(let reply) = h.send(bob).0 else { Issue.record("not tempfailed"); return }
+            #expect(reply.code == "451")
+        }
+        #expect(try h.store.state(of: "user:bob").lock == nil, "retries of one message never counted")
+        #expect(try h.store.identities().first { $0.identity == "user:bob" }?.messages ?? 0 == 0)
+        #expect(h.log.all.first?.contains("did not grant SMFIF_CHGHDRS at negotiation, needed to remove the identity's X-Auth-User field") == true, "\(h.log.all)")
+        let accepting = try Harness("on_error = accept\n" + rule)
+        #expect(accepting.send(bob) == (.accept, []))
+        #expect(try accepting.store.identities().first { $0.identity == "user:bob" }?.messages == 1)
+
+        let held = try Harness(Self.base + "\nlock_action = hold")
+        let noQuarantine: MilterActions = [.addHeaders, .changeHeaders, .deleteRecipients]
+        for n in 1...5 { held.send(.init(auth: "gina", headers: Harness.spam, queueID: "P\(n)", grantedActions: noQuarantine)) }
+        guard case .tempfail = held.send(.init(auth: "gina", headers: Harness.spam, queueID: "H1", grantedActions: noQuarantine)).0 else {
+            Issue.record("the crossing message must be refused for now"); return
+        }
+        #expect(try held.store.state(of: "sasl:gina").lock != nil)
+        guard case .tempfail = held.send(.init(auth: "gina", queueID: "H2", grantedActions: noQuarantine)).0 else {
+            Issue.record("a locked identity's mail must be refused for now"); return
+        }
+
+        let intake = RecordingIntake()
+        let reports = try Harness("abuse_mailboxes = abuse@example.com\nidentity_header = token\nidentity_rule = user header X-Auth-User /(?<id>\\S+)/",
+                                  intake: intake)
+        let spamRun = Harness.Message(auth: "x", recipients: ["<x@example.org>", "<abuse@example.com>"], rcptMailer: "local",
+                                      headers: [("X-Auth-User", "carol")], grantedActions: [.deleteRecipients.union(.changeHeaders)])
+        #expect(reports.send(spamRun) == (.accept, [.deleteRecipient("<abuse@example.com>"), .changeHeader(name: "X-Auth-User", index: 1, value: nil)]),
+                "no token added")
+        #expect(reports.log.all.contains { $0.contains("the MTA did not grant SMFIF_ADDHDRS at negotiation: 1 change(s) not made") }, "\(reports.log.all)")
+        #expect(intake.stored.withLock { $0.count } == 1)
+        var noDelete = spamRun
+        noDelete.grantedActions = [.addHeaders, .changeHeaders]
+        noDelete.queueID = "DEF456"
+        let (verdict, changes) = reports.send(noDelete)
+        #expect(verdict == .accept && !changes.contains { if case .deleteRecipient = $0 { true } else { false } })
+        #expect(intake.stored.withLock { $0.count } == 2, "stored, and delivered to its other recipients")
+    }
+
     @Test func localSubmissionsAreAlwaysHeldNeverRejected() throws {
         let h = try Harness(Self.base + "\nidentity_rule = local envelope_from /^(?<id>[^@]+)@host\\.example$/")
         let local = Harness.Message(daemon: "mailwarden-local", client: "127.0.0.1", from: "www-data@host.example", headers: Harness.spam)

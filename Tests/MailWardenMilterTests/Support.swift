@@ -88,6 +88,8 @@ final class Harness {
         var rawHeaders: [(String, [UInt8])] = []
         var queueID = "ABC123"
         var body = "Hello.\r\n"
+        /// What the MTA lets the session change (SMFIF_* at negotiation).
+        var grantedActions = MilterActions.all
     }
 
     /// Runs one message through a new session and returns the final verdict (early refusals included).
@@ -97,6 +99,7 @@ final class Harness {
     func send(_ m: Message) -> (Verdict, [Modification]) {
         let s = filter.makeSession()
         defer { s.close() }
+        s.negotiated(actions: m.grantedActions)
         _ = s.connect(hostname: m.clientHostname, address: m.client, macros: Macros(["{daemon_name}": m.daemon]))
         var mail = ["i": m.queueID]
         if let a = m.auth { mail["{auth_authen}"] = a }
