@@ -105,6 +105,8 @@ expect_eq "RCPT: $(writes_of R "$T") sent, none answered (SMFIP_NR_RCPT)" 0 "$(r
 expect_eq "connect: $(writes_of C "$T") sent, none answered (SMFIP_NR_CONN)" 0 "$(replies_after C "$T")"
 expect_eq "MAIL FROM: every one answered (a locked identity is refused there)" "$(writes_of M "$T")" "$(replies_after M "$T")"
 check "no HELO or end-of-headers was sent (SMFIP_NOHELO, SMFIP_NOEOH)" not grep -q 'cmd [HN],' "$T"
+run_suite fewer
+check "the MTA's missing SMFIF_CHGHDRS is named in the log" grep -q 'did not grant SMFIF_CHGHDRS at negotiation' "$E2E_DIR/reject.log"
 daemon_stop
 
 HOLD="limit_messages = 1/1h

@@ -1,6 +1,6 @@
 -- suite.lua: mailwardend's answers at the milter protocol level, where negotiation changed them.
 -- Run by Tests/milter/run.sh against a running mailwardend:
---   miltertest -vv -s suite.lua -D socket=inet:PORT@127.0.0.1 -D phase=reject|hold
+--   miltertest -vv -s suite.lua -D socket=inet:PORT@127.0.0.1 -D phase=reject|fewer|hold
 -- (run.sh reads the -vv trace to check which events got no reply). Each check raises an error
 -- naming itself, which ends the script with a non-zero status.
 
@@ -9,9 +9,12 @@ local function check(ok, what)
   mt.echo("ok: " .. what)
 end
 
-local function connect(ip, daemon)
+-- `actions`: the SMFIF_* flags this MTA grants (nil: libmilter's defaults, all of them).
+local function connect(ip, daemon, actions)
   local conn = mt.connect(socket, 50, 0.1)
   check(conn ~= nil, "connect to " .. socket)
+  -- miltertest takes the steps before the actions (mt_negotiate in miltertest.c), unlike its manual.
+  if actions then check(mt.negotiate(conn, 6, nil, actions) == nil, string.format("negotiated, granting actions %#x", actions)) end
   mt.macro(conn, SMFIC_CONNECT, "{daemon_name}", daemon or "smtpd")
   check(mt.conninfo(conn, "client.example", ip or "203.0.113.9") == nil, "connection details sent")
   return conn
@@ -35,16 +38,16 @@ local function envelope(conn, login, from, rcpts, queue_id)
 end
 
 -- No end-of-headers (not negotiated); DATA and the body only where mailwardend asked for them
--- (reject phase: it has an abuse mailbox).
+-- (reject and fewer phases: it has an abuse mailbox).
 local function message(conn, headers, body)
-  if phase == "reject" then
+  if phase ~= "hold" then
     check(mt.data(conn) == nil, "DATA sent")
     check(mt.getreply(conn) == SMFIR_CONTINUE, "DATA: continue")
   end
   for _, h in ipairs(headers) do
     check(mt.header(conn, h[1], h[2]) == nil, "header " .. h[1] .. " sent")
   end
-  if phase == "reject" then
+  if phase ~= "hold" then
     check(mt.bodystring(conn, body or "Hello.\r\n") == nil, "body sent")
   end
   check(mt.eom(conn) == nil, "end of message sent")
@@ -79,6 +82,21 @@ if phase == "reject" then
   check(message(conn, {{"X-Auth-User", "dave"}}) == SMFIR_ACCEPT, "the next message on the connection is accepted")
   check(not mt.eom_check(conn, MT_RCPTDELETE, "<abuse@example.com>"), "... and owes nothing to the aborted one")
   mt.disconnect(conn)
+elseif phase == "fewer" then
+  -- The same daemon, by an MTA that grants only SMFIF_ADDHDRS and SMFIF_DELRCPT (no SMFIF_CHGHDRS):
+  -- frank's X-Auth-User field cannot be removed, so his message is refused for now before it is
+  -- counted. Had the two tries counted, limit_messages = 1/1h would refuse the third.
+  for try = 1, 2 do
+    local conn = connect("198.51.100.7", nil, 0x9)
+    envelope(conn, nil, "<app@example.com>", {"<someone@example.org>"}, "F" .. try)
+    check(message(conn, {{"X-Auth-User", "frank"}}) == SMFIR_REPLYCODE, "frank " .. try .. ": refused for now (with a reply code)")
+    mt.disconnect(conn)
+  end
+  local conn = connect("198.51.100.7")
+  envelope(conn, nil, "<app@example.com>", {"<someone@example.org>"}, "F3")
+  check(message(conn, {{"X-Auth-User", "frank"}}) == SMFIR_ACCEPT, "frank 3, by an MTA granting every action: accepted, the tries never counted")
+  check(mt.eom_check(conn, MT_HDRDELETE, "X-Auth-User"), "... its X-Auth-User header deleted")
+  mt.disconnect(conn)
 elseif phase == "hold" then
   -- lock_action = hold: the crossing message is quarantined (Postfix's hold queue).
   local conn = connect()
@@ -89,5 +107,5 @@ elseif phase == "hold" then
   check(mt.eom_check(conn, MT_QUARANTINE, "MailWarden: sasl:erin is locked"), "erin 2 crosses the limit: quarantined")
   mt.disconnect(conn)
 else
-  error("phase must be reject or hold")
+  error("phase must be reject, fewer or hold")
 end
