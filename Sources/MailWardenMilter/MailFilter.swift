@@ -21,6 +21,8 @@ public final class MailFilter: Sendable {
     public let scannerHealth: ScannerHealthBoard
     public let metrics: MessageMetrics
     private let current: Mutex<SessionPlan>
+    /// The backlog is drained by one caller at a time: the catch-up thread, or the stop.
+    private let catchingUp = Mutex(())
     private let makeScanners: @Sendable (ScannerConfig) -> [any SpamScanner]
 
     /// Without `policyCache`, one that reads the store's policy version at every lookup (a store on this host).
@@ -79,7 +81,11 @@ public final class MailFilter: Sendable {
     /// the next call. Returns how many were taken from the backlog.
     public func catchUpCounts() throws -> Int {
         let accounting = current.withLock { $0.accounting }
-        return try countBacklog.drain { event in
+        return try catchingUp.withLock { _ in try drainBacklog(accounting) }
+    }
+
+    private func drainBacklog(_ accounting: IdentityAccounting) throws -> Int {
+        try countBacklog.drain { event in
             let checked = try accounting.check(event.identity)
             guard checked.refusal == nil else { return }
             let outcome = try accounting.count(event, state: checked.state)
@@ -88,6 +94,17 @@ public final class MailFilter: Sendable {
                 notifier?.identityLocked(lock, cause: .message(queueID: event.queueID))
             }
         }
+    }
+
+    /// At a clean stop: commits the counts written behind (up to `timeout`) and tries the backlog once
+    /// more. Returns what is left uncounted, for the log: counts written behind that did not commit,
+    /// and messages accepted uncounted while the store failed (on_error = accept) that it still refuses.
+    public func finish(timeout: Double) -> (unwritten: Int, uncounted: Int) {
+        let unwritten = writeBehind.flush(timeout: timeout)
+        if countBacklog.count > 0, let counted = try? catchUpCounts(), counted > 0 {
+            logger.info("counted \(counted) message(s) accepted uncounted while the store failed")
+        }
+        return (unwritten, countBacklog.count)
     }
 
     /// A new session for one SMTP connection.

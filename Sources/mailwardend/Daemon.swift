@@ -110,8 +110,11 @@ enum Daemon {
         let status = MilterRunner.run()
         // libmilter abandons sessions in flight without calling close. Counts written behind the
         // answer are committed before the process ends; the others already are.
-        let unwritten = filter.writeBehind.flush(timeout: 10)
+        let (unwritten, uncounted) = filter.finish(timeout: 10)
         if unwritten > 0 { logger.error("stopping with \(unwritten) count(s) of accepted messages not written: the store did not answer") }
+        if uncounted > 0 {
+            logger.error("stopping with \(uncounted) message(s) accepted uncounted while the store failed (on_error = accept) never counted: the store did not answer")
+        }
         // The lock notices of those counts, and any still being sent (each SMTP step and command is
         // bounded; systemd allows 90 s for the stop).
         if !notifier.finish(timeout: 30) { logger.error("stopping with lock notices not sent: notify_smtp or notify_command did not finish in 30 s") }

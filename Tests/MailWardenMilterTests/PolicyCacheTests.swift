@@ -170,6 +170,20 @@ import MailWardenMilter
         #expect(try t.other.identities().first { $0.identity == "sasl:ivy" }?.messages == 1, "counted once the store is back")
     }
 
+    /// A clean stop tries the backlog once more, and says what it could not count.
+    @Test func aStopCountsTheBacklogOnceMoreAndSaysWhatIsLeft() throws {
+        let t = try TwoHandles()
+        let down = Flag()
+        let h = try Harness("on_error = accept\nlimit_messages = 10/1h",
+                            store: FaultyStore(t.daemon) { _ in if down.isSet { throw FailingStore.Failure() } })
+        down.set()
+        for queueID in ["Q1", "Q2"] { #expect(h.send(.init(auth: "ivy", queueID: queueID)).0 == .accept) }
+        #expect(h.filter.finish(timeout: 1) == (0, 2), "left uncounted, for the stop's error line")
+        down.clear()
+        #expect(h.filter.finish(timeout: 1) == (0, 0))
+        #expect(try t.other.identities().first { $0.identity == "sasl:ivy" }?.messages == 2, "counted at the stop")
+    }
+
     /// on_error = accept: what is accepted while the store is away is counted once it is back, each
     /// message once, and a limit crossed on the way locks the identity then (with its notice); what
     /// the backlog holds past that lock is not counted (nor notified) again.
