@@ -116,7 +116,7 @@ public final class MessageSession: MilterSession {
         var abuseRecipients: [String] = []
         /// Recipient addresses for the scanners (the first few hundred: enough for a verdict).
         var recipientAddresses: [String] = []
-        /// Whether the scanners will see this message (never abuse-mailbox reports).
+        /// Whether the scanners are to see this message, as far as its scope goes (`scansMessage`).
         var scanning = false
         /// The whole message, kept only for a report or a scan.
         var bytes: [UInt8] = []
@@ -124,6 +124,13 @@ public final class MessageSession: MilterSession {
         var headersEnded = false
 
         var keepsBytes: Bool { scanning || !abuseRecipients.isEmpty }
+
+        /// A report to an abuse mailbox is not scanned: a customer's spam sample forwarded with a
+        /// colleague in Cc must not count as the customer's spam. A message with more than a few
+        /// other recipients is no report but a mailing that includes abuse@ (a hijacked account's
+        /// spam run copying it), scanned as any other; the report is still stored as it came.
+        var scansMessage: Bool { scanning && (abuseRecipients.isEmpty || recipients - abuseRecipients.count > Self.reportCopies) }
+        static let reportCopies = 2
 
         func macro(_ name: String) -> String? { macros[name] }
         var envelopeFrom: String? { sender }
@@ -196,11 +203,10 @@ public final class MessageSession: MilterSession {
 
     public func recipient(_ recipient: String, macros: MacroSource) -> Verdict {
         message.recipients += 1
-        if message.scanning, message.recipientAddresses.count < 500 { message.recipientAddresses.append(recipient) }
         if config.abuseMailboxes.diverts(recipient, mailer: macros.value(MacroName.recipientMailer), fromStranger: message.scope == .inbound) {
             message.abuseRecipients.append(recipient)
-            // A report is stored as it came, never scanned.
-            message.scanning = false
+        } else if message.scanning, message.recipientAddresses.count < 500 {
+            message.recipientAddresses.append(recipient)
         }
         return .proceed
     }
@@ -362,7 +368,7 @@ public final class MessageSession: MilterSession {
             case .stored(let changes): reportChanges = changes
             }
         }
-        if message.scope == .inbound, message.scanning {
+        if message.scope == .inbound, message.scansMessage {
             // scanner_scope = all: a stranger's mail is scanned for the result header, never counted.
             var scan = ScanSummary()
             do { scan = try self.scan(queueID: queueID, identity: nil) } catch {
@@ -452,7 +458,7 @@ public final class MessageSession: MilterSession {
                 outcome = refusal
                 if case .locked = refusal { recordLockedAttempt(match.identity, heldQueueID: heldQueueID, queueID: queueID) }
             } else {
-                if message.scanning { scan = try self.scan(queueID: queueID, identity: match.identity) }
+                if message.scansMessage { scan = try self.scan(queueID: queueID, identity: match.identity) }
                 event.spam = headerSpam || scan.isSpam
                 event.scan = scan.storedText
                 outcome = try accounting.count(event, state: checked.state, heldQueueID: heldQueueID)
@@ -533,7 +539,8 @@ public final class MessageSession: MilterSession {
     private func scan(queueID: String?, identity: Identity?) throws -> ScanSummary {
         var summary = ScanSummary()
         let now = filter.clock.now()
-        if message.bytesTooLarge {
+        // A report's bytes are kept up to abuse_max_size, past the scanners' cap.
+        if message.bytesTooLarge || message.bytes.count > config.scanning.maxMessageSize {
             summary.skippedTooBig = true
             let limit = config.scanning.maxMessageSize
             for s in scanners { filter.scannerHealth.recordFailure(s.label, .messageTooBig(size: limit + 1, limit: limit), at: now) }

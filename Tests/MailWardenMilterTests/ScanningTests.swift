@@ -151,6 +151,23 @@ final class ScriptedScanner: SpamScanner {
         #expect(box.calls.withLock { $0 } == 0)
     }
 
+    /// A spam run that copies our abuse@ is no report: its other recipients' copy is scanned and
+    /// counted as spam, and the report is still stored as it came.
+    @Test func aMailingThatCopiesAbuseIsScannedForItsOtherRecipients() throws {
+        let box = ScriptedScanner()
+        let intake = RecordingIntake()
+        let h = try Harness("scanner = spamd 127.0.0.1:783\nabuse_mailboxes = abuse@*\nlimit_spam = 1/1h\n", intake: intake,
+                            makeScanners: { _ in [box] })
+        let victims = (1...20).map { "<v\($0)@example.org>" }
+        h.send(.init(auth: "carol", recipients: victims + ["<abuse@example.com>"], rcptMailer: "local", body: "GTUBE"))
+        #expect(box.calls.withLock { $0 } == 1)
+        #expect(intake.stored.withLock { $0.count } == 1)
+        #expect(try h.store.identities().first { $0.identity == "sasl:carol" }?.spam == 1)
+        guard case .reject = h.send(.init(auth: "carol", recipients: victims + ["<abuse@example.com>"], rcptMailer: "local", body: "GTUBE")).0 else {
+            Issue.record("the second spam run crosses limit_spam = 1/1h"); return
+        }
+    }
+
     /// With strangers' mail scanned nothing is accepted at DATA, so the MTA does not send it: a
     /// report is known from its recipients alone.
     @Test func withStrangersMailScannedAReportIsStillNotScanned() throws {
