@@ -377,6 +377,10 @@ public final class MessageSession: MilterSession {
             log(queueID: queueID, "scope=inbound \(scan.logText) action=accept (not counted)")
             return (.accept, reportChanges + scan.resultHeader(config.scanning.resultHeader))
         }
+        if message.scope == .inbound, message.abuseRecipients.isEmpty {
+            // Accepted only now (its headers were read for forged fields): the message's one line.
+            log(queueID: queueID, "scope=inbound action=accept (not counted)")
+        }
         guard message.scope != .inbound, !message.refusedEarly else { return (.accept, reportChanges) }
         let (verdict, changes) = countMessage(queueID: queueID)
         return (verdict, reportChanges + changes)

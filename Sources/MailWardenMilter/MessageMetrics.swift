@@ -32,6 +32,7 @@ public final class MessageMetrics: Sendable {
     private let regexTimeouts: [String: CoreMetrics.Counter]
     /// Per scanner label; scanners come and go with reloads, so made on first use.
     private let scanTimers = Mutex<[String: CoreMetrics.Timer]>([:])
+    private let scanFailureCounters = Mutex<[ScanFailureKey: CoreMetrics.Counter]>([:])
 
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
         self.factory = factory
@@ -77,18 +78,34 @@ public final class MessageMetrics: Sendable {
         regexTimeouts[setting]?.increment()
     }
 
-    func scanned(_ scanner: String, microseconds: Int64) {
-        let timer = scanTimers.withLock { timers in
-            if let t = timers[scanner] { return t }
-            let t = CoreMetrics.Timer(label: Name.scanTime, dimensions: [("scanner", scanner)], factory: factory)
-            timers[scanner] = t
-            return t
+    /// A handle of a scanner's series, made at its first use and kept (a scanner's label is known
+    /// only once the config is).
+    private static func handle<Key: Hashable & Sendable, Handle: Sendable>(_ key: Key, in handles: borrowing Mutex<[Key: Handle]>, make: () -> Handle) -> Handle {
+        handles.withLock { made in
+            if let h = made[key] { return h }
+            let h = make()
+            made[key] = h
+            return h
         }
-        timer.recordMicroseconds(microseconds)
     }
 
+    func scanned(_ scanner: String, microseconds: Int64) {
+        Self.handle(scanner, in: scanTimers) {
+            CoreMetrics.Timer(label: Name.scanTime, dimensions: [("scanner", scanner)], factory: factory)
+        }.recordMicroseconds(microseconds)
+    }
+
+    /// Once per message and scanner while a scanner rests or fails.
     func scanFailed(_ scanner: String, _ failure: ScanFailure) {
-        CoreMetrics.Counter(label: Name.scanFailures, dimensions: [("scanner", scanner), ("reason", failure.metricReason)], factory: factory).increment()
+        let key = ScanFailureKey(scanner: scanner, reason: failure.metricReason)
+        Self.handle(key, in: scanFailureCounters) {
+            CoreMetrics.Counter(label: Name.scanFailures, dimensions: [("scanner", scanner), ("reason", key.reason)], factory: factory)
+        }.increment()
+    }
+
+    private struct ScanFailureKey: Hashable {
+        let scanner: String
+        let reason: String
     }
 }
 

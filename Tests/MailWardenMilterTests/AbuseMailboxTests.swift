@@ -188,6 +188,13 @@ final class RecordingIntake: ReportIntake {
         #expect(accepting.log.all.first?.contains("needed to remove the Authentication-Results fields forged in our authserv_id's name; action=deliver them") == true, "\(accepting.log.all)")
     }
 
+    /// A stranger's mail is then accepted only at its end: it still gets its one log line.
+    @Test func aStrangersMailAcceptedAtItsEndIsLoggedOnce() throws {
+        let h = try Harness(Self.config)
+        #expect(h.send(.init(recipients: ["<someone@example.com>"])).0 == .accept)
+        #expect(h.log.all.count == 1 && h.log.all.first?.contains("ABC123: scope=inbound action=accept (not counted)") == true, "\(h.log.all)")
+    }
+
     @Test func aCustomersToo() throws {
         let h = try Harness(Self.config)
         var m = forged
