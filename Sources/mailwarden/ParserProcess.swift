@@ -88,12 +88,15 @@ enum ParserProcess {
     #if DEBUG
     /// Debug builds only, for the test suite: with MAILWARDEN_TEST_PARSER_FAULTS=1 in the worker's
     /// environment, a report carrying `X-MailWarden-Test-Fault: trap|loop|memory` makes this parse
-    /// trap, spin or exhaust its memory, as a parser bug on a hostile input would.
+    /// trap, spin or exhaust its memory, as a parser bug on a hostile input would; with
+    /// MAILWARDEN_TEST_PARSER_FAULTS=all every parse traps, as a broken parser would.
     private static func injectTestFault(_ raw: [UInt8]) {
-        guard ProcessInfo.processInfo.environment["MAILWARDEN_TEST_PARSER_FAULTS"] == "1" else { return }
+        let faults = ProcessInfo.processInfo.environment["MAILWARDEN_TEST_PARSER_FAULTS"]
+        guard faults == "1" || faults == "all" else { return }
         let text = String(decoding: raw.prefix(64 << 10), as: UTF8.self)
-        guard let marker = text.range(of: "X-MailWarden-Test-Fault: ") else { return }
-        switch text[marker.upperBound...].prefix(while: { $0.isLetter }) {
+        let marker = text.range(of: "X-MailWarden-Test-Fault: ")
+        guard faults == "all" || marker != nil else { return }
+        switch marker.map({ text[$0.upperBound...].prefix(while: { $0.isLetter }) }) ?? "trap" {
         case "trap":
             let huge = Int.max - Int(raw.count > 0 ? 0 : 1)
             _ = huge + raw.count

@@ -130,6 +130,27 @@ import Testing
         #expect(try store.queuedReportIDs(limit: 10).isEmpty)
     }
 
+    /// A parser that fails on every report (a bad build, a memory limit set too low) is not the
+    /// reports' fault: they stay queued, their failures uncounted, and the run exits 75; none goes
+    /// to triage. Once the parser works again, they are filed.
+    @Test func aParserThatFailsOnEveryReportSendsNoneToTriage() throws {
+        let sandbox = try CLISandbox()
+        let store = try sandbox.store()
+        let ids = try store.enqueue((1...3).map {
+            RawReport(receivedAt: 1_800_000_000, envelopeSender: nil, envelopeRecipient: "abuse@example.net", queueID: nil, raw: Array(Self.report($0).utf8))
+        }).map(\.reportID)
+        for _ in 1...3 {
+            let run = try sandbox.run(arguments: ["desk", "--once"], environment: ["MAILWARDEN_TEST_PARSER_FAULTS": "all"])
+            #expect(run.status == 75, "\(run.stderr)")
+            #expect(run.stdout.contains("the parser fails on a known-good report too"), "\(run.stdout)")
+        }
+        #expect(try store.triageQueue().isEmpty)
+        #expect(try store.queuedReportIDs(limit: 10) == ids)
+        let run = try sandbox.run(arguments: ["desk", "--once", "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try Self.outcomes(run) == ids.map { "filed \($0)" })
+    }
+
     /// The parser reads the next report while the one before is filed. A filing that waits (here on
     /// another writer's lock) longer than the parse budget does not count against the next report,
     /// whose answer, larger than a pipe holds, waits finished for the desk to read it.
