@@ -81,6 +81,8 @@ public struct Config: Sendable {
     public var abuseMailboxes: AbuseMailboxes
     public var abuseKeepDelivery: Bool
     public var abuseMaxSize: Int
+    /// milter_memory: the message bytes all sessions may hold at once.
+    public var milterMemory: Int
     public var complaintMinReporters: Int
     /// Trusted authserv-ids, lowercased: only their Authentication-Results fields authenticate a reporter.
     public var authservIDs: Set<String>
@@ -412,6 +414,10 @@ public struct Config: Sendable {
         deskParseTimeout = duration("desk_parse_timeout", least: TimeSpan(seconds: 1), most: TimeSpan(seconds: 300))
         deskParseMemory = number("desk_parse_memory", range: 134_217_728...17_179_869_184)
         scanning = ScannerConfig.parse(raw, file: file, problems: &problems)
+        milterMemory = number("milter_memory", range: 16_777_216...68_719_476_736)
+        if let e = raw.values("milter_memory").last, Int(e.value) == milterMemory, milterMemory < max(abuseMaxSize, scanning.maxMessageSize) {
+            fail(e, "milter_memory must be at least abuse_max_size (\(abuseMaxSize)) and scanner_max_size (\(scanning.maxMessageSize)): a message that size could never be held; got `\(e.value)`")
+        }
         source = file
     }
 

@@ -20,6 +20,8 @@ public final class MailFilter: Sendable {
     public let logger: Logger
     public let scannerHealth: ScannerHealthBoard
     public let metrics: MessageMetrics
+    /// The message bytes every session holds, within milter_memory.
+    public let messageMemory = MessageMemory()
     private let current: Mutex<SessionPlan>
     /// The backlog is drained by one caller at a time: the catch-up thread, or the stop.
     private let catchingUp = Mutex(())

@@ -121,6 +121,8 @@ public final class MessageSession: MilterSession {
         /// The whole message, kept only for a report or a scan.
         var bytes: [UInt8] = []
         var bytesTooLarge = false
+        /// Not kept because milter_memory was in use by other messages (`bytesTooLarge` is set too).
+        var memoryExhausted = false
         var headersEnded = false
 
         var keepsBytes: Bool { scanning || !abuseRecipients.isEmpty }
@@ -163,7 +165,7 @@ public final class MessageSession: MilterSession {
     // MARK: envelope
 
     public func mailFrom(_ sender: String, macros: MacroSource) -> Verdict {
-        message = MessageState()
+        startOver()
         message.sender = sender
         message.clientAddress = clientAddress
         for name in wantedMacros {
@@ -284,8 +286,11 @@ public final class MessageSession: MilterSession {
     private func keepBytes(_ bytes: [UInt8]) {
         guard !message.bytesTooLarge else { return }
         let cap = message.abuseRecipients.isEmpty ? config.scanning.maxMessageSize : config.abuseMaxSize
-        guard message.bytes.count + bytes.count <= cap else {
+        let fits = message.bytes.count + bytes.count <= cap
+        guard fits, filter.messageMemory.take(bytes.count, limit: config.milterMemory) else {
             message.bytesTooLarge = true
+            message.memoryExhausted = fits
+            filter.messageMemory.give(message.bytes.count)
             message.bytes = []
             return
         }
@@ -300,7 +305,7 @@ public final class MessageSession: MilterSession {
 
     public func endOfMessage(macros: MacroSource) -> (Verdict, [Modification]) {
         let queueID = macros.value(MacroName.queueID) ?? message.macros[MacroName.queueID]
-        defer { message = MessageState() }
+        defer { startOver() }
         if message.forgedAuthenticationResults.count > Self.maxForgedFields {
             log(queueID: queueID, "scope=\(message.scope.rawValue) action=reject: \(message.forgedAuthenticationResults.count) Authentication-Results fields in our authserv_id's name from the sender", level: .warning)
             return (.reject(SMTPReply(code: "550", status: "5.7.1", text: "Too many Authentication-Results header fields")), [])
@@ -324,8 +329,7 @@ public final class MessageSession: MilterSession {
     /// An MTA that does not grant a change this message needs (an older or another MTA): per
     /// on_error, decided before the message is counted, so that the client's retry is not counted twice.
     private func notGranted(_ action: MilterActions, _ need: String, queueID: String?, goingOn: String) -> Verdict {
-        let verdict: Verdict = config.onError == .accept ? .accept
-            : .tempfail(SMTPReply(code: "451", status: "4.3.0", text: "Temporary MailWarden failure, please try again later"))
+        let verdict = onErrorVerdict
         log(queueID: queueID, "error: the MTA did not grant \(Self.flagName(action)) at negotiation, needed to \(need);"
             + " action=\(verdict == .accept ? goingOn : Self.name(verdict)) (on_error=\(config.onError.rawValue))", level: .error)
         return verdict
@@ -396,6 +400,13 @@ public final class MessageSession: MilterSession {
     private func storeReport(queueID: String?) -> ReportOutcome {
         let recipients = message.abuseRecipients
         guard let intake = filter.intake else { return .stored([]) }
+        if message.memoryExhausted {
+            let verdict = onErrorVerdict
+            log(queueID: queueID, "report to \(recipients.joined(separator: ",")) not stored: milter_memory (\(config.milterMemory) bytes) is held by other messages;"
+                + " action=\(verdict == .accept ? "deliver the report as mail, check and count the message" : Self.name(verdict)) (on_error=\(config.onError.rawValue))",
+                level: .warning)
+            return .failed(verdict)
+        }
         if message.bytesTooLarge {
             log(queueID: queueID, "report to \(recipients.joined(separator: ",")) is over abuse_max_size (\(config.abuseMaxSize) bytes): delivered, not stored", level: .warning)
             return .stored([])
@@ -507,12 +518,14 @@ public final class MessageSession: MilterSession {
         var results: [(label: String, result: ScanResult, spam: Bool)] = []
         var failed: [String] = []
         var skippedTooBig = false
+        var skippedForMemory = false
 
         var isSpam: Bool { results.contains { $0.spam } }
 
         /// `scan=spamd:15.3/5.0:spam,rspamd:failed` for the message's log line.
         var logText: String {
             if skippedTooBig { return "scan=skipped(scanner_max_size)" }
+            if skippedForMemory { return "scan=skipped(milter_memory)" }
             let parts = results.map { r in
                 "\(r.result.scanner):\(Self.score(r.result.score))/\(Self.score(r.result.requiredScore)):\(r.spam ? "spam" : "ham")"
             } + failed.map { "\($0):failed" }
@@ -543,6 +556,10 @@ public final class MessageSession: MilterSession {
     private func scan(queueID: String?, identity: Identity?) throws -> ScanSummary {
         var summary = ScanSummary()
         let now = filter.clock.now()
+        if message.memoryExhausted {
+            summary.skippedForMemory = true
+            return summary
+        }
         // A report's bytes are kept up to abuse_max_size, past the scanners' cap.
         if message.bytesTooLarge || message.bytes.count > config.scanning.maxMessageSize {
             summary.skippedTooBig = true
@@ -646,12 +663,16 @@ public final class MessageSession: MilterSession {
         }
     }
 
+    private var onErrorVerdict: Verdict {
+        config.onError == .accept ? .accept
+            : .tempfail(SMTPReply(code: "451", status: "4.3.0", text: "Temporary MailWarden failure, please try again later"))
+    }
+
     /// on_error: tempfail keeps the mail with the client; accept lets it through uncounted, or, where
     /// the message is not decided yet, lets it go on (`goingOn` says how, for the log).
     private func failure(_ error: Error, queueID: String?, goingOn: String? = nil) -> Verdict {
         filter.metrics.storeError()
-        let verdict: Verdict = config.onError == .accept ? .accept
-            : .tempfail(SMTPReply(code: "451", status: "4.3.0", text: "Temporary MailWarden failure, please try again later"))
+        let verdict = onErrorVerdict
         let action = verdict == .accept ? goingOn ?? Self.name(verdict) : Self.name(verdict)
         log(queueID: queueID, "error: \(error); action=\(action) (on_error=\(config.onError.rawValue))", level: .error)
         return verdict
@@ -660,10 +681,18 @@ public final class MessageSession: MilterSession {
     // MARK: abort / close
 
     public func abort() {
-        message = MessageState()
+        startOver()
     }
 
-    public func close() {}
+    public func close() {
+        startOver()
+    }
+
+    /// Forgets the message, giving back the bytes it held.
+    private func startOver() {
+        filter.messageMemory.give(message.bytes.count)
+        message = MessageState()
+    }
 
     // MARK: logging
 

@@ -247,6 +247,8 @@ import Testing
         ("scanner_timeout = 99999999999w", "scanner_timeout must be a duration"),
         ("scanner_max_size = 99999999999999999999", "scanner_max_size must be a number"),
         ("scanner_spam = score>=1e999", "scanner_spam must be"),
+        ("milter_memory = 99999999999999999999", "milter_memory must be a whole number"),
+        ("milter_memory = 33554432", "milter_memory must be at least abuse_max_size (52428800)"),
     ]
 
     @Test(arguments: outOfRangeLines)

@@ -54,6 +54,38 @@ final class RecordingIntake: ReportIntake {
         #expect(stored.firstRange(of: subject) != nil, "\(String(decoding: stored, as: UTF8.self))")
     }
 
+    /// milter_memory bounds the bytes all sessions hold: a report that would go past it while another
+    /// is being received is refused for now (on_error), and taken once the other is done; every byte
+    /// is given back when a message ends, however it ends.
+    @Test func reportsHeldAtOnceStayWithinMilterMemory() throws {
+        let intake = RecordingIntake()
+        let h = try harness("abuse_max_size = 12000000\nmilter_memory = 16777216\n", intake: intake)
+        let body = Array(String(repeating: "Source-IP: 192.0.2.10 spammed us.\r\n", count: 300_000).utf8)
+        func startReport(_ queueID: String) -> MeasuredSession {
+            let s = h.filter.makeSession()
+            _ = s.connect(hostname: "mx.isp.example", address: "203.0.113.9", macros: Macros())
+            _ = s.mailFrom("<reporter@isp.example>", macros: Macros(["i": queueID]))
+            _ = s.recipient("<abuse@example.com>", macros: Macros())
+            _ = s.header(name: "Subject", value: "spam")
+            _ = body.withUnsafeBytes { s.body($0) }
+            return s
+        }
+        let first = startReport("Q1")
+        #expect(h.filter.messageMemory.inUse > 10_000_000)
+        let second = startReport("Q2")
+        guard case .tempfail = second.endOfMessage(macros: Macros()).0 else { Issue.record("the second report must wait"); return }
+        #expect(h.log.all.contains { $0.contains("Q2: report to <abuse@example.com> not stored: milter_memory (16777216 bytes) is held by other messages") })
+        #expect(first.endOfMessage(macros: Macros()).0 == .discard)
+        #expect(h.filter.messageMemory.inUse == 0)
+        let retry = startReport("Q2")
+        #expect(retry.endOfMessage(macros: Macros()).0 == .discard)
+        let dropped = startReport("Q3")
+        dropped.abort()
+        for s in [first, second, retry, dropped] { s.close() }
+        #expect(h.filter.messageMemory.inUse == 0)
+        #expect(intake.stored.withLock { $0.count } == 2)
+    }
+
     @Test func otherRecipientsStillGetTheMessage() throws {
         let intake = RecordingIntake()
         let h = try harness(intake: intake)
