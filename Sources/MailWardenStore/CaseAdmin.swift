@@ -112,12 +112,18 @@ extension SQLStore {
         return raw
     }
 
+    /// Indicators listed per report in the triage queue: a stranger's report may name 10,000 each.
+    public static let triageIndicatorsShown = 20
+
     public func triageQueue() throws -> [TriageReport] {
         try db.transaction(readOnly: true) { tx in
             let indicators = try Self.indicatorsByReport(tx.query("""
-                SELECT ri.report_id, ri.kind, ri.value FROM report_indicators ri JOIN reports r ON r.id = ri.report_id
-                WHERE r.status = 'triage' ORDER BY ri.\(tx.dialect.rowOrder)
-                """))
+                SELECT report_id, kind, value FROM (
+                    SELECT ri.report_id, ri.kind, ri.value, ri.\(tx.dialect.rowOrder) AS written,
+                           ROW_NUMBER() OVER (PARTITION BY ri.report_id ORDER BY ri.\(tx.dialect.rowOrder)) AS n
+                    FROM report_indicators ri JOIN reports r ON r.id = ri.report_id WHERE r.status = 'triage') first
+                WHERE n <= ? ORDER BY written
+                """, [.int(Int64(Self.triageIndicatorsShown))]))
             // `fields` is JSON written by `file(_:)`; only a text `subject` counts as the subject line.
             let subjectLine = tx.dialect == .sqlite
                 ? "CASE json_type(fields, '$.subject') WHEN 'text' THEN json_extract(fields, '$.subject') END"
