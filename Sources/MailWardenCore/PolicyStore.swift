@@ -141,11 +141,17 @@ public protocol PolicyStore: TransactionalStore, IdentityStateSource {
     /// As `unlock` by "cooldown", but only a lock whose cooldown has run out by `at`: a lock set since
     /// the caller read the expired one (by another session, host or admin) stays.
     func liftExpiredLock(of identity: Identity, at: Int64) throws -> Bool
-    /// Counts a refused/held/tempfailed attempt of a locked identity (apart from the windows).
-    func recordLockedAttempt(identity: Identity, at: Int64, heldQueueID: String?) throws
+    /// Counts `count` refused/held/tempfailed attempts of a locked identity (apart from the windows),
+    /// the last at `at`; `heldQueueID` is that of a held one (count 1).
+    func recordLockedAttempts(_ count: Int, identity: Identity, at: Int64, heldQueueID: String?) throws
 }
 
 extension PolicyStore {
+    /// Counts one attempt of a locked identity.
+    public func recordLockedAttempt(identity: Identity, at: Int64, heldQueueID: String?) throws {
+        try recordLockedAttempts(1, identity: identity, at: at, heldQueueID: heldQueueID)
+    }
+
     /// Counts one message; returns the totals within each window, this message included.
     public func record(_ event: MessageEvent, windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
         try record([event], windows: windows)

@@ -22,6 +22,8 @@ public final class MailFilter: Sendable {
     public let metrics: MessageMetrics
     /// The message bytes every session holds, within milter_memory.
     public let messageMemory = MessageMemory()
+    /// Attempts of locked identities not written yet (at most one write a second per identity).
+    public let lockedAttempts = LockedAttempts()
     private let current: Mutex<SessionPlan>
     /// The backlog is drained by one caller at a time: the catch-up thread, or the stop.
     private let catchingUp = Mutex(())
@@ -98,11 +100,25 @@ public final class MailFilter: Sendable {
         }
     }
 
+    /// Writes the attempts of locked identities held back this last second (the catch-up thread, each
+    /// second, and the stop). One that cannot be written is logged and dropped, as an attempt on the
+    /// message's path is.
+    public func writeLockedAttempts() {
+        let now = clock.now()
+        for (identity, count) in lockedAttempts.takeWaiting(at: now) {
+            do { try store.recordLockedAttempts(count, identity: identity, at: now, heldQueueID: nil) } catch {
+                metrics.storeError()
+                logger.warning("identity=\(identity) locked; \(count) attempt(s) were not counted: \(error)")
+            }
+        }
+    }
+
     /// At a clean stop: commits the counts written behind (up to `timeout`) and tries the backlog once
     /// more. Returns what is left uncounted, for the log: counts written behind that did not commit,
     /// and messages accepted uncounted while the store failed (on_error = accept) that it still refuses.
     public func finish(timeout: Double) -> (unwritten: Int, uncounted: Int) {
         let unwritten = writeBehind.flush(timeout: timeout)
+        writeLockedAttempts()
         if countBacklog.count > 0, let counted = try? catchUpCounts(), counted > 0 {
             logger.info("counted \(counted) message(s) accepted uncounted while the store failed")
         }

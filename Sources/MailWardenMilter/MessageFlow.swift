@@ -647,8 +647,12 @@ public final class MessageSession: MilterSession {
     /// A message of a locked identity counts as an attempt on its lock. The refusal stands even when
     /// that count cannot be stored (the database away): it is logged, not answered per on_error.
     private func recordLockedAttempt(_ identity: Identity, heldQueueID: String?, queueID: String?) {
+        let now = filter.clock.now()
+        // Refusals are tallied and written at most once a second (LockedAttempts); held mail at once.
+        let count = heldQueueID == nil ? filter.lockedAttempts.note(identity, at: now) : 1
+        guard count > 0 else { return }
         do {
-            try filter.store.recordLockedAttempt(identity: identity, at: filter.clock.now(), heldQueueID: heldQueueID)
+            try filter.store.recordLockedAttempts(count, identity: identity, at: now, heldQueueID: heldQueueID)
         } catch {
             filter.metrics.storeError()
             log(queueID: queueID, "identity=\(identity) locked; its attempt was not counted: \(error)", level: .warning)

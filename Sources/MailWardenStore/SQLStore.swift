@@ -333,10 +333,10 @@ public final class SQLStore: Store, @unchecked Sendable {
         }
     }
 
-    public func recordLockedAttempt(identity: Identity, at: Int64, heldQueueID: String?) throws {
+    public func recordLockedAttempts(_ count: Int, identity: Identity, at: Int64, heldQueueID: String?) throws {
         try db.transaction { tx in
-            let id = try Self.touchIdentity(tx, identity, at: at, counts: "refused = refused + 1")
-            try tx.query("UPDATE locks SET attempts = attempts + 1 WHERE identity_id = ? AND lifted_at IS NULL", [.int(id)])
+            let id = try Self.touchIdentity(tx, identity, at: at, counts: "refused = refused + ?", [.int(Int64(count))])
+            try tx.query("UPDATE locks SET attempts = attempts + ? WHERE identity_id = ? AND lifted_at IS NULL", [.int(Int64(count)), .int(id)])
             if let q = heldQueueID {
                 try tx.query("""
                     INSERT INTO held(queue_id, identity_id, lock_id, at)

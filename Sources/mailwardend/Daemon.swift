@@ -222,11 +222,13 @@ enum Daemon {
         thread.start()
     }
 
-    /// Every second: counts the messages accepted uncounted while the store failed (on_error = accept).
+    /// Every second: writes the attempts of locked identities held back, and counts the messages
+    /// accepted uncounted while the store failed (on_error = accept).
     static func startCatchUpThread(filter: MailFilter, logger: Logger) {
         let thread = Thread {
             while true {
                 sleep(1)
+                filter.writeLockedAttempts()
                 guard filter.countBacklog.count > 0 else { continue }
                 // A failure means the store is still away: the rest waits for the next second.
                 if let counted = try? filter.catchUpCounts() {

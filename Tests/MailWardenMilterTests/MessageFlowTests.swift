@@ -148,6 +148,24 @@ import Synchronization
         #expect(intake.stored.withLock { $0.count } == 2, "stored, and delivered to its other recipients")
     }
 
+    /// A locked identity that keeps sending costs the store one write a second, not one per message:
+    /// its attempts are tallied and written with the next second's first, or by the daemon's tick.
+    @Test func aLockedIdentitysFloodIsWrittenOnceASecond() throws {
+        let h = try Harness(Self.base)
+        _ = try h.store.adminLock("sasl:mallory", by: "root", reason: "hijacked", expiresAt: nil, at: h.clock.now())
+        func attempts() throws -> Int? { try h.store.state(of: "sasl:mallory").lock?.attempts }
+        for _ in 1...50 { guard case .reject = h.send(.init(auth: "mallory")).0 else { Issue.record("not refused"); return } }
+        #expect(try attempts() == 1, "the second's first attempt written, the others held back")
+        h.clock.advance(TimeSpan(seconds: 1))
+        #expect(h.send(.init(auth: "mallory")).0 != .accept)
+        #expect(try attempts() == 51)
+        for _ in 1...9 { _ = h.send(.init(auth: "mallory")) }
+        h.filter.writeLockedAttempts()
+        #expect(try attempts() == 60)
+        h.filter.writeLockedAttempts()
+        #expect(try attempts() == 60, "each attempt written once")
+    }
+
     @Test func localSubmissionsAreAlwaysHeldNeverRejected() throws {
         let h = try Harness(Self.base + "\nidentity_rule = local envelope_from /^(?<id>[^@]+)@host\\.example$/")
         let local = Harness.Message(daemon: "mailwarden-local", client: "127.0.0.1", from: "www-data@host.example", headers: Harness.spam)
@@ -322,7 +340,7 @@ struct FailingStore: PolicyStore {
     func lock(_ lock: LockRecord) throws -> (lock: LockRecord, isNew: Bool) { throw Failure() }
     func unlock(identity: Identity, by actor: String, reason: String?, at: Int64) throws -> Bool { throw Failure() }
     func liftExpiredLock(of identity: Identity, at: Int64) throws -> Bool { throw Failure() }
-    func recordLockedAttempt(identity: Identity, at: Int64, heldQueueID: String?) throws { throw Failure() }
+    func recordLockedAttempts(_ count: Int, identity: Identity, at: Int64, heldQueueID: String?) throws { throw Failure() }
     func atomically<T>(_ body: () throws -> T) throws -> T { throw Failure() }
 }
 

@@ -162,9 +162,9 @@ final class FaultyStore: PolicyStore {
         try fault("liftExpiredLock")
         return try store.liftExpiredLock(of: identity, at: at)
     }
-    func recordLockedAttempt(identity: Identity, at: Int64, heldQueueID: String?) throws {
+    func recordLockedAttempts(_ count: Int, identity: Identity, at: Int64, heldQueueID: String?) throws {
         try fault("recordLockedAttempt")
-        try store.recordLockedAttempt(identity: identity, at: at, heldQueueID: heldQueueID)
+        try store.recordLockedAttempts(count, identity: identity, at: at, heldQueueID: heldQueueID)
     }
     func atomically<T>(_ body: () throws -> T) throws -> T { try fault("atomically"); return try store.atomically(body) }
 }

@@ -72,8 +72,8 @@ final class MemoryStore: PolicyStore {
         return try expired && unlock(identity: identity, by: "cooldown", reason: nil, at: at)
     }
 
-    func recordLockedAttempt(identity: Identity, at: Int64, heldQueueID: String?) throws {
-        state.withLock { $0.locks[identity]?.attempts += 1 }
+    func recordLockedAttempts(_ count: Int, identity: Identity, at: Int64, heldQueueID: String?) throws {
+        state.withLock { $0.locks[identity]?.attempts += count }
     }
 
     /// Nothing here fails, so there is nothing to roll back.
