@@ -45,9 +45,10 @@ public final class CountBacklog: Sendable {
     public var dropped: Int { pending.withLock { $0.dropped } }
 
     /// Counts the waiting events in order with `count`, outside the lock (it writes to the store);
-    /// stops at the first failure and keeps that event and the rest. Returns how many were counted.
-    /// One caller at a time (the daemon's catch-up thread).
-    public func drain(_ count: (MessageEvent) throws -> Void) throws -> Int {
+    /// stops at the first failure and keeps that event and the rest, and at `deadline` (a stop that
+    /// must end in time). Returns how many were counted. One caller at a time (the daemon's catch-up
+    /// thread, or its stop).
+    public func drain(until deadline: ContinuousClock.Instant? = nil, _ count: (MessageEvent) throws -> Void) throws -> Int {
         let batch = pending.withLock { Array($0.waiting) }
         var done = 0
         defer {
@@ -57,6 +58,7 @@ public final class CountBacklog: Sendable {
             }
         }
         for item in batch {
+            if let deadline, ContinuousClock.now >= deadline { break }
             try count(item.event)
             done += 1
         }

@@ -88,8 +88,8 @@ public final class MailFilter: Sendable {
         return try catchingUp.withLock { _ in try drainBacklog(accounting) }
     }
 
-    private func drainBacklog(_ accounting: IdentityAccounting) throws -> Int {
-        try countBacklog.drain { event in
+    private func drainBacklog(_ accounting: IdentityAccounting, until deadline: ContinuousClock.Instant? = nil) throws -> Int {
+        try countBacklog.drain(until: deadline) { event in
             let checked = try accounting.check(event.identity)
             guard checked.refusal == nil else { return }
             let outcome = try accounting.count(event, state: checked.state)
@@ -113,13 +113,18 @@ public final class MailFilter: Sendable {
         }
     }
 
-    /// At a clean stop: commits the counts written behind (up to `timeout`) and tries the backlog once
-    /// more. Returns what is left uncounted, for the log: counts written behind that did not commit,
-    /// and messages accepted uncounted while the store failed (on_error = accept) that it still refuses.
+    /// At a clean stop: commits the counts written behind and tries the backlog once more, each for up
+    /// to `timeout` (systemd gives the stop 90 s). Returns what is left uncounted, for the log: counts
+    /// written behind that did not commit, and messages accepted uncounted while the store failed
+    /// (on_error = accept) that it still refuses or had no time for.
     public func finish(timeout: Double) -> (unwritten: Int, uncounted: Int) {
         let unwritten = writeBehind.flush(timeout: timeout)
         writeLockedAttempts()
-        if countBacklog.count > 0, let counted = try? catchUpCounts(), counted > 0 {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
+        let accounting = current.withLock { $0.accounting }
+        // The catch-up thread may be draining the backlog this moment: the stop does not wait for it.
+        if countBacklog.count > 0,
+           let counted = try? catchingUp.withLockIfAvailable({ _ in try drainBacklog(accounting, until: deadline) }), counted > 0 {
             logger.info("counted \(counted) message(s) accepted uncounted while the store failed")
         }
         return (unwritten, countBacklog.count)

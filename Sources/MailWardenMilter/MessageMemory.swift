@@ -12,10 +12,15 @@ public final class MessageMemory: Sendable {
     /// Bytes held now, over all sessions.
     public var inUse: Int { held.load(ordering: .relaxed) }
 
-    /// Takes `count` more bytes if the total stays within `limit`.
+    /// Takes `count` more bytes if the total stays within `limit` (never over it, even for a moment:
+    /// another session's small take must not fail for a large one that will not fit).
     func take(_ count: Int, limit: Int) -> Bool {
-        guard held.wrappingAdd(count, ordering: .relaxed).newValue > limit else { return true }
-        held.wrappingSubtract(count, ordering: .relaxed)
+        var current = held.load(ordering: .relaxed)
+        while current + count <= limit {
+            let (exchanged, original) = held.compareExchange(expected: current, desired: current + count, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
         return false
     }
 

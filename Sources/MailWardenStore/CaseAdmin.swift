@@ -117,13 +117,16 @@ extension SQLStore {
 
     public func triageQueue() throws -> [TriageReport] {
         try db.transaction(readOnly: true) { tx in
-            let indicators = try Self.indicatorsByReport(tx.query("""
-                SELECT report_id, kind, value FROM (
+            let shown = try tx.query("""
+                SELECT report_id, kind, value, total FROM (
                     SELECT ri.report_id, ri.kind, ri.value, ri.\(tx.dialect.rowOrder) AS written,
-                           ROW_NUMBER() OVER (PARTITION BY ri.report_id ORDER BY ri.\(tx.dialect.rowOrder)) AS n
+                           ROW_NUMBER() OVER (PARTITION BY ri.report_id ORDER BY ri.\(tx.dialect.rowOrder)) AS n,
+                           COUNT(*) OVER (PARTITION BY ri.report_id) AS total
                     FROM report_indicators ri JOIN reports r ON r.id = ri.report_id WHERE r.status = 'triage') first
                 WHERE n <= ? ORDER BY written
-                """, [.int(Int64(Self.triageIndicatorsShown))]))
+                """, [.int(Int64(Self.triageIndicatorsShown))])
+            let indicators = Self.indicatorsByReport(shown)
+            let totals = Dictionary(shown.map { ($0[0].int ?? 0, Int($0[3].int ?? 0)) }, uniquingKeysWith: max)
             // `fields` is JSON written by `file(_:)`; only a text `subject` counts as the subject line.
             let subjectLine = tx.dialect == .sqlite
                 ? "CASE json_type(fields, '$.subject') WHEN 'text' THEN json_extract(fields, '$.subject') END"
@@ -135,7 +138,7 @@ extension SQLStore {
                 let id = row[0].int ?? 0
                 return TriageReport(id: id, receivedAt: row[1].int ?? 0, reporter: row[2].text, reporterAuthentication: row[6].text,
                                     format: row[3].text ?? "",
-                                    reason: row[4].text, subjectLine: row[5].text, indicators: indicators[id] ?? [:])
+                                    reason: row[4].text, subjectLine: row[5].text, indicators: indicators[id] ?? [:], indicatorCount: totals[id] ?? 0)
             }
         }
     }

@@ -301,6 +301,8 @@ struct TriageQueue: ParsableCommand {
         Column("reason") { .text($0.reason) },
         Column("subject") { .text($0.subjectLine) },
         Column("indicators") { indicatorsJSON($0.indicators) },
+        // The list above holds the first 20.
+        Column("indicator_count") { .number(Int64($0.indicatorCount)) },
     ]
 }
 

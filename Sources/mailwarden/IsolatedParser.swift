@@ -66,9 +66,8 @@ final class IsolatedParser: ReportParsing {
     }
 
     /// A failed parse is held against its report only when a fresh parser still reads a known-good
-    /// report: a parser that fails on everything (a bad build, a memory limit set too low, a machine
-    /// too loaded to parse in the budget) would otherwise send the whole queue to triage, one report
-    /// after another. It throws then, and the report stays queued, its failure uncounted.
+    /// report: a parser that fails on everything (a bad build, a memory limit too low for it to
+    /// start) would otherwise send the whole queue to triage, one report after another. It throws then, and the report stays queued, its failure uncounted.
     func finish() throws -> Result<AbuseReport, ParseFailure> {
         let parsed = awaitAnswer()
         guard case .failure(let failure) = parsed else { return parsed }

@@ -138,9 +138,12 @@ public struct TriageReport: Sendable, Equatable {
     public let reason: String?
     /// The report's Subject: line, when the parser kept it in the report's fields (key `subject`).
     public let subjectLine: String?
+    /// Its first indicators (a stranger's report may name thousands); `indicatorCount` says how many in all.
     public let indicators: IndicatorsByKind
+    public let indicatorCount: Int
 
-    public init(id: Int64, receivedAt: Int64, reporter: String?, reporterAuthentication: String?, format: String, reason: String?, subjectLine: String?, indicators: IndicatorsByKind) {
+    public init(id: Int64, receivedAt: Int64, reporter: String?, reporterAuthentication: String?, format: String, reason: String?, subjectLine: String?,
+                indicators: IndicatorsByKind, indicatorCount: Int) {
         self.id = id
         self.receivedAt = receivedAt
         self.reporter = reporter
@@ -149,6 +152,7 @@ public struct TriageReport: Sendable, Equatable {
         self.reason = reason
         self.subjectLine = subjectLine
         self.indicators = indicators
+        self.indicatorCount = indicatorCount
     }
 }
 
