@@ -60,7 +60,8 @@ struct SessionPlan: Sendable {
         self.config = config
         self.scanners = scanners
         accounting = IdentityAccounting(config: config, store: store, clock: clock, cache: cache, writeBehind: writeBehind)
-        examinedHeaders = config.examinedHeaders
+        // To and Cc tell a report (abuse@ addressed) from a mailing that copies it (scansMessage).
+        examinedHeaders = config.examinedHeaders.union(scanners.isEmpty || config.abuseMailboxes.isEmpty ? [] : ["to", "cc"])
         scansInbound = !scanners.isEmpty && config.scanning.scope == .all
         // The macros read at MAIL FROM: the SASL login, the queue id, and those the identity rules name.
         var macros = [MacroName.saslLogin, MacroName.queueID]
@@ -128,11 +129,24 @@ public final class MessageSession: MilterSession {
         var keepsBytes: Bool { scanning || !abuseRecipients.isEmpty }
 
         /// A report to an abuse mailbox is not scanned: a customer's spam sample forwarded with a
-        /// colleague in Cc must not count as the customer's spam. A message with more than a few
-        /// other recipients is no report but a mailing that includes abuse@ (a hijacked account's
-        /// spam run copying it), scanned as any other; the report is still stored as it came.
-        var scansMessage: Bool { scanning && (abuseRecipients.isEmpty || recipients - abuseRecipients.count > Self.reportCopies) }
+        /// colleague in Cc must not count as the customer's spam. A customer's message that does not
+        /// name the abuse mailbox in To or Cc (a hijacked account's spam run Bcc'ing abuse@), or any
+        /// with more than a few other recipients, is no report but a mailing: scanned as any other.
+        /// The report is still stored as it came.
+        var scansMessage: Bool {
+            scanning && (abuseRecipients.isEmpty || recipients - abuseRecipients.count > Self.reportCopies
+                         || scope != .inbound && !namesAnAbuseRecipient)
+        }
         static let reportCopies = 2
+
+        /// Whether To or Cc (as kept, capped) names one of the abuse-mailbox recipients.
+        private var namesAnAbuseRecipient: Bool {
+            let addressed = ((headers["to"] ?? []) + (headers["cc"] ?? [])).joined(separator: ",").lowercased()
+            return abuseRecipients.contains { recipient in
+                let address = recipient.lowercased().filter { $0 != "<" && $0 != ">" && $0 != " " }
+                return !address.isEmpty && addressed.contains(address)
+            }
+        }
 
         func macro(_ name: String) -> String? { macros[name] }
         var envelopeFrom: String? { sender }

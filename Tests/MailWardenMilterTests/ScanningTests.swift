@@ -144,10 +144,12 @@ final class ScriptedScanner: SpamScanner {
         let box = ScriptedScanner()
         let h = try harness("abuse_mailboxes = abuse@*", scanner: box)
         #expect(h.send(.init(auth: nil, body: "GTUBE")).0 == .accept)
-        h.send(.init(auth: "carol", recipients: ["<abuse@example.com>"], rcptMailer: "local", body: "GTUBE"))
+        h.send(.init(auth: "carol", recipients: ["<abuse@example.com>"], rcptMailer: "local",
+                     headers: [("To", "Abuse Desk <Abuse@Example.com>")], body: "GTUBE"))
         // A customer's spam sample forwarded to us with a Cc is a report too: not scanned, so not
         // counted as the customer's spam.
-        h.send(.init(auth: "carol", recipients: ["<abuse@example.com>", "<colleague@example.com>"], rcptMailer: "local", body: "GTUBE"))
+        h.send(.init(auth: "carol", recipients: ["<abuse@example.com>", "<colleague@example.com>"], rcptMailer: "local",
+                     headers: [("To", "abuse@example.com"), ("Cc", "colleague@example.com")], body: "GTUBE"))
         #expect(box.calls.withLock { $0 } == 0)
     }
 
@@ -163,9 +165,12 @@ final class ScriptedScanner: SpamScanner {
         #expect(box.calls.withLock { $0 } == 1)
         #expect(intake.stored.withLock { $0.count } == 1)
         #expect(try h.store.identities().first { $0.identity == "sasl:carol" }?.spam == 1)
-        guard case .reject = h.send(.init(auth: "carol", recipients: victims + ["<abuse@example.com>"], rcptMailer: "local", body: "GTUBE")).0 else {
+        // One victim a message, abuse@ in Bcc (not named in To or Cc): a mailing too.
+        guard case .reject = h.send(.init(auth: "carol", recipients: ["<v1@example.org>", "<abuse@example.com>"], rcptMailer: "local",
+                                          headers: [("To", "v1@example.org")], body: "GTUBE")).0 else {
             Issue.record("the second spam run crosses limit_spam = 1/1h"); return
         }
+        #expect(box.calls.withLock { $0 } == 2)
     }
 
     /// With strangers' mail scanned nothing is accepted at DATA, so the MTA does not send it: a
