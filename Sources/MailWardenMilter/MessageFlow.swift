@@ -97,6 +97,8 @@ public final class MessageSession: MilterSession {
     private var message = MessageState()
     /// The changes the MTA lets us make: what is not granted is decided before anything is counted.
     private var grantedActions = MilterActions.all
+    /// Missing actions already logged on this connection.
+    private var toldNotGranted = MilterActions()
 
     public func negotiated(actions: MilterActions) { grantedActions = actions }
 
@@ -353,11 +355,16 @@ public final class MessageSession: MilterSession {
     /// granted) is left out and logged, where asking for it would fail the message after its count.
     private func granted(_ changes: [Modification], queueID: String?) -> [Modification] {
         let kept = changes.filter { grantedActions.contains($0.action) }
-        if kept.count < changes.count {
-            let missing = MilterActions(changes.map(\.action)).subtracting(grantedActions)
-            log(queueID: queueID, "the MTA did not grant \(Self.flagName(missing)) at negotiation: \(changes.count - kept.count) change(s) not made", level: .warning)
-        }
+        tellNotGranted(MilterActions(changes.map(\.action)), "\(changes.count - kept.count) change(s) not made", queueID: queueID)
         return kept
+    }
+
+    /// Logs the actions of `actions` the MTA did not grant, once a connection, not for each message.
+    private func tellNotGranted(_ actions: MilterActions, _ consequence: String, queueID: String?) {
+        let missing = actions.subtracting(grantedActions).subtracting(toldNotGranted)
+        guard !missing.isEmpty else { return }
+        toldNotGranted.formUnion(missing)
+        log(queueID: queueID, "the MTA did not grant \(Self.flagName(missing)) at negotiation: \(consequence)", level: .warning)
     }
 
     static func flagName(_ actions: MilterActions) -> String {
@@ -649,6 +656,10 @@ public final class MessageSession: MilterSession {
     /// store is away, and held mail then goes without the token.
     private func identityToken(_ match: IdentityRules.Match, refused: Bool, queueID: String?) throws -> [Modification] {
         guard config.identityHeader == .token, let tokenizer = filter.tokenizer, identityHeaderName(match) != nil else { return [] }
+        guard grantedActions.contains(.addHeaders) else {
+            tellNotGranted(.addHeaders, "no X-MailWarden-ID field is added (identity_header = token)", queueID: queueID)
+            return []
+        }
         do {
             return [.addHeader(name: "X-MailWarden-ID", value: try tokenizer.token(for: match.identity))]
         } catch where refused {

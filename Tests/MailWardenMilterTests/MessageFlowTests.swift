@@ -138,8 +138,22 @@ import Synchronization
                                       headers: [("X-Auth-User", "carol")], grantedActions: [.deleteRecipients.union(.changeHeaders)])
         #expect(reports.send(spamRun) == (.accept, [.deleteRecipient("<abuse@example.com>"), .changeHeader(name: "X-Auth-User", index: 1, value: nil)]),
                 "no token added")
-        #expect(reports.log.all.contains { $0.contains("the MTA did not grant SMFIF_ADDHDRS at negotiation: 1 change(s) not made") }, "\(reports.log.all)")
+        #expect(reports.log.all.contains { $0.contains("the MTA did not grant SMFIF_ADDHDRS at negotiation: no X-MailWarden-ID field is added") },
+                "\(reports.log.all)")
         #expect(intake.stored.withLock { $0.count } == 1)
+        // Said once a connection, not for each of its messages.
+        let session = reports.filter.makeSession()
+        session.negotiated(actions: [.changeHeaders, .deleteRecipients])
+        _ = session.connect(hostname: "client.example", address: "198.51.100.7", macros: Macros(["{daemon_name}": "smtpd"]))
+        for queueID in ["C1", "C2"] {
+            _ = session.mailFrom("<app@example.com>", macros: Macros(["i": queueID, "{auth_authen}": "x"]))
+            _ = session.recipient("<x@example.org>", macros: Macros())
+            _ = session.header(name: "X-Auth-User", value: "dan")
+            #expect(session.endOfMessage(macros: Macros(["i": queueID])).0 == .accept)
+        }
+        session.close()
+        #expect(reports.log.all.filter { $0.contains("C1: the MTA did not grant") || $0.contains("C2: the MTA did not grant") }.count == 1,
+                "\(reports.log.all)")
         var noDelete = spamRun
         noDelete.grantedActions = [.addHeaders, .changeHeaders]
         noDelete.queueID = "DEF456"
