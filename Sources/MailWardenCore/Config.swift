@@ -376,7 +376,10 @@ public struct Config: Sendable {
         }
         abuseMailboxes = AbuseMailboxes(listItems("abuse_mailboxes").map(\.1), domains: abuseDomains.map(\.1))
         abuseKeepDelivery = yesNo("abuse_keep_delivery")
-        abuseMaxSize = number("abuse_max_size", range: 1024...1_073_741_824)
+        // At most what either store takes in one value: SQLite's default SQLITE_MAX_LENGTH (10^9
+        // bytes; PostgreSQL's bytea takes 1 GiB). A larger report could never be stored, and would be
+        // tempfailed until its sender gave up.
+        abuseMaxSize = number("abuse_max_size", range: 1024...1_000_000_000)
         complaintMinReporters = number("complaint_min_reporters", range: 1...1000)
         authservIDs = Set(listItems("authserv_id").compactMap { e, item in
             guard AuthenticationResults.isAuthservID(item) else {

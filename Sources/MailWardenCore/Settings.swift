@@ -111,7 +111,7 @@ public enum Settings {
         Setting(key: "abuse_keep_delivery", type: .choice(["no", "yes"]), defaults: ["no"],
                 doc: "yes also delivers reports to the abuse mailboxes; no removes those recipients (a message with no other recipient is discarded once stored)."),
         Setting(key: "abuse_max_size", type: .number, defaults: ["52428800"],
-                doc: "Largest report (bytes) the milter stores; a larger one is delivered normally and logged."),
+                doc: "Largest report (bytes) the milter stores, at most 1000000000 (what SQLite stores in one value); a larger one is delivered normally and logged."),
         Setting(key: "milter_memory", type: .number, defaults: ["1073741824"],
                 doc: "Most bytes of messages mailwardend holds at once, over all connections, for reports to the abuse mailboxes and for the scanners (each message up to abuse_max_size or scanner_max_size); the memory they take may reach about twice this while a message grows and is copied for the store or a scanner. Past it a report is answered per on_error (tempfail: its sender tries again later) and a customer's message goes unscanned, so that many strangers sending large reports at once cannot exhaust the daemon's memory. At least abuse_max_size and scanner_max_size."),
         Setting(key: "complaint_min_reporters", type: .number, defaults: ["2"],

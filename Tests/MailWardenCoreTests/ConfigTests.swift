@@ -239,6 +239,7 @@ import Testing
         ("max_headers = 99999999999999999999", "max_headers must be a whole number"),
         ("max_header_length = -9223372036854775808", "max_header_length must be a whole number"),
         ("abuse_max_size = 9223372036854775807", "abuse_max_size must be a whole number"),
+        ("abuse_max_size = 1073741824", "abuse_max_size must be a whole number from 1024 to 1000000000"),
         ("complaint_min_reporters = 99999999999999999999", "complaint_min_reporters must be a whole number"),
         ("socket_mode = 77777777777777777777", "socket_mode must be octal"),
         ("metrics_listen = 127.0.0.1:99999999999999999999", "metrics_listen must be IP:PORT"),
