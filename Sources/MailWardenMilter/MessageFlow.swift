@@ -11,7 +11,8 @@
 //                  where that cannot happen the session has no use for DATA
 //   headers, body  keep the (capped) values of the headers that rules read; keep the whole message
 //                  for a report to an abuse mailbox (abuse_max_size) or for the spam scanners
-//                  (scanner_max_size); note Authentication-Results fields in our authserv-id's name
+//                  (scanner_max_size), all sessions' together within milter_memory; note
+//                  Authentication-Results fields in our authserv-id's name
 //                  (remove_forged_authentication_results): neither kept nor, once accepted, left in
 //   end of message a report is queued raw, unread, before we answer (store failure: on_error), its
 //                  abuse-mailbox recipients removed, and the message discarded if none is left (the
@@ -22,7 +23,9 @@
 //                  locks it on a crossed limit (if the store fails and on_error = accept, the count
 //                  waits in the CountBacklog for the store to answer again); the verdict follows:
 //                  accept, or the lock action (reject / hold / tempfail; always hold for local
-//                  submissions). Store failures answer per `on_error`. One log line per message.
+//                  submissions). Store failures answer per `on_error`, and so does a change the
+//                  message needs that the MTA did not grant at negotiation, before the count. One
+//                  log line per message.
 //
 // Nothing here knows libmilter: MilterBridge calls these methods and applies the answers.
 import Logging
