@@ -80,10 +80,16 @@ public struct IngestResult: Sendable {
     }
 
     /// For the milter's per-message log line.
+    static let casesNamed = 20
+
     public var logSummary: String {
         var parts = ["report=\(reportID)", "status=\(status.rawValue)", "format=\(format)"]
         if let type { parts.append("type=\(type.rawValue)") }
-        if !cases.isEmpty { parts.append("cases=" + cases.map { "\($0.id):\($0.subject.value)" }.joined(separator: ",")) }
+        if !cases.isEmpty {
+            // A bulk report files on thousands: the line names the first few (a journal line is 48 KiB).
+            let named = cases.prefix(Self.casesNamed).map { "\($0.id):\($0.subject.value)" }.joined(separator: ",")
+            parts.append("cases=" + named + (cases.count > Self.casesNamed ? " (+\(cases.count - Self.casesNamed) more)" : ""))
+        }
         if let identity { parts.append("identity=\(identity) traced_by=\(tracedBy?.rawValue ?? "-")") }
         if complaint != nil { parts.append("complaint=counted") }
         if let notCountedBecause { parts.append("complaint=\"not counted: \(notCountedBecause)\"") }

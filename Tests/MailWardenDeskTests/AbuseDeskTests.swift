@@ -422,6 +422,33 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
                 "\(blocklist.cases) \(blocklist.reason ?? "")")
     }
 
+    /// A block list of 250 addresses is filed on 250 cases, most of them ahead of the report's own
+    /// transaction, each counting the report once; the log line names the first few.
+    @Test func aLongBlockListIsFiledOnEachOfItsAddressesOnce() throws {
+        let h = try DeskHarness()
+        let rows = (0..<250).map { "\"2026-12-01 07:07:03\",\"198.51.\($0 / 200).\($0 % 200 + 1)\",\"IPblocklist - Spyware\"" }
+        let r = try h.ingest("""
+            From: reports@feeds.example
+            Subject: Block listed addresses on your network
+            Content-Type: multipart/mixed; boundary="c"
+
+            --c
+            Content-Type: text/plain
+
+            Attached are the addresses of your network on our block list (spyware).
+            --c
+            Content-Type: text/csv; name="blocklist.csv"
+
+            "timestamp","ip","source"
+            \(rows.joined(separator: "\n"))
+            --c--
+            """)
+        #expect(r.status == .filed && r.cases.count == 250, "\(r.status) \(r.cases.count) \(r.reason ?? "")")
+        #expect(Set(r.cases.map(\.subject.value)).count == 250 && r.cases.allSatisfy(\.opened))
+        #expect(try h.store.cases().count == 250 && (try h.store.cases()).allSatisfy { $0.reportCount == 1 })
+        #expect(r.logSummary.contains("(+230 more)") && r.logSummary.count < 1_000, "\(r.logSummary)")
+    }
+
     /// Project Honey Pot's notices list the harvesters' addresses and end with its company's link:
     /// with only private addresses listed (an anonymised sample), the link is no case.
     @Test func aWrittenReportOfPrivateAddressesIsNotFiledOnTheLinksOfItsFooter() throws {
