@@ -143,6 +143,20 @@ public func fuzzMessageSession(_ start: UnsafePointer<UInt8>, _ count: Int) -> C
     let filter = MailFilter(config: config, store: MemoryStore(), tokenizer: PlainTokenizer(), notifier: nil, intake: QueueingIntake(),
                             clock: clock, logger: Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() })
     var session = filter.makeSession()
+    // The changes the MTA grants (all, unless a new connection says otherwise): a change it did not
+    // grant would fail in libmilter after the message was counted.
+    var granted = MilterActions.all
+    func checkGranted(_ answer: (Verdict, [Modification])) {
+        if case .hold = answer.0, !granted.contains(.quarantine) { fatalError("held without SMFIF_QUARANTINE") }
+        for m in answer.1 {
+            let needed: MilterActions = switch m {
+            case .addHeader: .addHeaders
+            case .changeHeader: .changeHeaders
+            case .deleteRecipient: .deleteRecipients
+            }
+            if !granted.contains(needed) { fatalError("\(m) without its action granted") }
+        }
+    }
     // The bridge tells the MTA not to wait for these answers: any answer but "go on" would be lost.
     func unanswered(_ event: MilterEvents, _ verdict: Verdict) {
         if session.eventPlan.unanswered.contains(event) && verdict != .proceed { fatalError("\(event) answered \(verdict)") }
@@ -156,18 +170,22 @@ public func fuzzMessageSession(_ start: UnsafePointer<UInt8>, _ count: Int) -> C
         case 4: unanswered(.header, session.header(name: script.text(), value: script.text()))
         case 5: _ = Array(script.text().utf8).withUnsafeBytes { session.body($0) }
         case 6:
-            _ = session.endOfMessage(macros: script.macros())
+            checkGranted(session.endOfMessage(macros: script.macros()))
             clock.step()
         case 7: session.abort()
         case 8:
             session.close()
             session = filter.makeSession()
+            granted = MilterActions(rawValue: script.byte() & MilterActions.all.rawValue)
+            session.negotiated(actions: granted)
         default:
             // A long body chunk: the kept bytes meet abuse_max_size and scanner_max_size.
             _ = [UInt8](repeating: script.byte(), count: Int(script.byte()) << 12).withUnsafeBytes { session.body($0) }
         }
     }
     session.close()
+    // Every message's kept bytes are given back however it ended (milter_memory).
+    if filter.messageMemory.inUse != 0 { fatalError("\(filter.messageMemory.inUse) bytes still held after the connection closed") }
     return 0
 }
 
