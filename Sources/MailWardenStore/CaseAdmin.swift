@@ -175,6 +175,17 @@ extension SQLStore {
         }
     }
 
+    public func requeue(report id: Int64, by actor: String, at: Int64) throws {
+        try db.transaction(durable: true) { tx in
+            let report = try Self.reportInTriage(tx, id)
+            // Filing writes these again; a report in triage is on no case.
+            try tx.query("DELETE FROM report_indicators WHERE report_id = ?", [.int(id)])
+            try tx.query("DELETE FROM evidence WHERE report_id = ?", [.int(id)])
+            try tx.query("UPDATE reports SET status = 'queued', failed_parses = 0, reason = NULL WHERE id = ?", [.int(id)])
+            try Self.audit(tx, at: at, actor: actor, action: "triage-requeue", identity: report.identity, detail: "report \(id)")
+        }
+    }
+
     // MARK: - Shared pieces
 
     /// The columns `caseSummary` reads, from `cases c`.

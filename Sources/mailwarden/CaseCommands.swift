@@ -266,8 +266,8 @@ struct EvidenceDirectory {
 struct TriageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "triage",
-        abstract: "The reports MailWarden could not file: list them (the default), read one as it arrived, categorize them onto a case, or dismiss them.",
-        subcommands: [TriageQueue.self, TriageRaw.self, TriageCategorize.self, TriageDismiss.self],
+        abstract: "The reports MailWarden could not file: list them (the default), read one as it arrived, categorize them onto a case, dismiss them, or requeue them for the desk.",
+        subcommands: [TriageQueue.self, TriageRaw.self, TriageCategorize.self, TriageDismiss.self, TriageRequeue.self],
         defaultSubcommand: TriageQueue.self)
 }
 
@@ -410,6 +410,22 @@ struct TriageDismiss: ParsableCommand {
         let (_, store) = try options.openStore()
         try store.dismiss(report: target.id, by: actor.name, note: note, at: SystemClock().now())
         print("report \(target.id) dismissed")
+    }
+}
+
+struct TriageRequeue: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "requeue",
+        abstract: "Put a report back in the desk's queue, to be parsed and filed afresh (a report the parser gave up on, once the parser works again).")
+
+    @OptionGroup var options: ConfigOptions
+    @OptionGroup var actor: ActorOptions
+    @OptionGroup var target: ReportArgument
+
+    func run() throws {
+        let (_, store) = try options.openStore()
+        try store.requeue(report: target.id, by: actor.name, at: SystemClock().now())
+        print("report \(target.id) queued for the desk again")
     }
 }
 

@@ -151,6 +151,26 @@ import Testing
         #expect(try Self.outcomes(run) == ids.map { "filed \($0)" })
     }
 
+    /// A report the parser gave up on goes back to the queue on an admin's word, and is filed once
+    /// the parser reads it; the audit log says who sent it back.
+    @Test func aReportGivenUpOnIsRequeuedAndFiled() throws {
+        let sandbox = try CLISandbox()
+        let store = try sandbox.store()
+        let id = try store.enqueue(RawReport(receivedAt: 1_800_000_000, envelopeSender: nil, envelopeRecipient: "abuse@example.net", queueID: nil,
+                                             raw: Array(Self.report(5, fault: "trap").utf8))).reportID
+        for _ in 1...2 { _ = try sandbox.run(arguments: ["desk", "--once"], environment: Self.faults) }
+        #expect(try store.triageQueue().map(\.id) == [id])
+        let requeue = try sandbox.run(arguments: ["triage", "requeue", String(id), "--by", "ops"])
+        #expect(requeue.status == 0 && requeue.stdout.contains("report \(id) queued for the desk again"), "\(requeue.stderr)")
+        #expect(try store.triageQueue().isEmpty && store.queuedReportIDs(limit: 10) == [id])
+        // The parser works again (no fault injected).
+        let run = try sandbox.run(arguments: ["desk", "--once", "--json"])
+        #expect(try Self.outcomes(run) == ["filed \(id)"])
+        let again = try sandbox.run(arguments: ["triage", "requeue", String(id), "--by", "ops"])
+        #expect(again.status != 0 && again.stderr.contains("not in triage"), "\(again.stderr)")
+        #expect(try sandbox.run(arguments: ["audit"]).stdout.contains("triage-requeue"))
+    }
+
     /// The parser reads the next report while the one before is filed. A filing that waits (here on
     /// another writer's lock) longer than the parse budget does not count against the next report,
     /// whose answer, larger than a pipe holds, waits finished for the desk to read it.

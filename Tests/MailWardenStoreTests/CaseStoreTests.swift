@@ -126,6 +126,24 @@ import Testing
         #expect(tallies.reports.contains { $0.format == "unparsed" && $0.status == "triage" && $0.count == 1 })
     }
 
+    /// A triage report sent back to the queue is filed afresh: what it was first filed with (its
+    /// indicators, its evidence) is not kept twice.
+    @Test(arguments: Backend.available) func aRequeuedTriageReportIsFiledAfresh(_ backend: Backend) throws {
+        let t = try TempStore(backend)
+        let s = try t.open()
+        let id = try Self.queue(s, "Subject: unclear\r\n\r\n", at: 100).reportID
+        let evidence = [EvidenceItem(filename: "a.txt", contentType: "text/plain", bytes: Array("x".utf8))]
+        _ = try s.file(Self.filing(id, status: .triage, indicators: [("ip", "192.0.2.10")], evidence: evidence))
+        try s.requeue(report: id, by: "ops", at: 200)
+        #expect(try s.queuedReportIDs(limit: 10) == [id] && s.queuedReport(id: id)?.failedParses == 0)
+        _ = try s.file(Self.filing(id, indicators: [("ip", "192.0.2.10")], evidence: evidence))
+        let filed = try #require(try s.cases().first)
+        let detail = try s.caseDetail(id: filed.id)
+        #expect(detail.reports.map(\.id) == [id])
+        #expect(detail.reports.first?.indicators == ["ip": ["192.0.2.10"]] && detail.reports.first?.evidence.count == 1)
+        #expect(throws: CaseAdminError.self) { try s.requeue(report: id, by: "ops", at: 300) }
+    }
+
     /// A stranger's report with a NUL in its subject (an encoded word says =00) waits in triage like
     /// any other: on PostgreSQL its fields, read as jsonb by every listing, failed the whole queue.
     @Test(arguments: Backend.available) func aNULInAReportsFieldsDoesNotStopTheTriageQueue(_ backend: Backend) throws {

@@ -100,6 +100,9 @@ public protocol CaseAdminStore: CaseStore {
     func origin(ofReport id: Int64) throws -> (reporter: String?, receivedAt: Int64)?
     /// Takes a report out of triage without a case.
     func dismiss(report id: Int64, by actor: String, note: String?, at: Int64) throws
+    /// Puts a triage report back in the desk's queue, to be parsed and filed afresh (after a parser
+    /// that failed on every report is fixed, or upgraded): what it was filed with is forgotten.
+    func requeue(report id: Int64, by actor: String, at: Int64) throws
 }
 
 extension CaseAdminStore {
