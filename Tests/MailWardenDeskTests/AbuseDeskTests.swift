@@ -401,33 +401,15 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         #expect(privateRange.status == .triage && privateRange.cases.isEmpty)
         #expect(privateRange.reason == "only non-public addresses (10.20.0.0/16): no case is filed on them", "\(privateRange.reason ?? "")")
         // A block list's rows: an address and a network, a case each.
-        let blocklist = try h.ingest("""
-            From: reports@feeds.example
-            Subject: Block listed addresses on your network
-            Content-Type: multipart/mixed; boundary="c"
-
-            --c
-            Content-Type: text/plain
-
-            Attached are the addresses of your network on our block list (spyware).
-            --c
-            Content-Type: text/csv; name="blocklist.csv"
-
-            "timestamp","ip","source"
-            "2026-12-01 07:07:03","203.0.113.7","IPblocklist - Spyware"
-            "2026-12-01 07:07:03","203.0.113.16/29","IPblocklist - Spyware"
-            --c--
-            """)
+        let blocklist = try h.ingest(Self.blockList(["203.0.113.7", "203.0.113.16/29"]))
         #expect(blocklist.cases.map(\.subject.kind) == [.ip, .network] && blocklist.cases.map(\.subject.value) == ["203.0.113.7", "203.0.113.16/29"],
                 "\(blocklist.cases) \(blocklist.reason ?? "")")
     }
 
-    /// A block list of 250 addresses is filed on 250 cases, most of them ahead of the report's own
-    /// transaction, each counting the report once; the log line names the first few.
-    @Test func aLongBlockListIsFiledOnEachOfItsAddressesOnce() throws {
-        let h = try DeskHarness()
-        let rows = (0..<250).map { "\"2026-12-01 07:07:03\",\"198.51.\($0 / 200).\($0 % 200 + 1)\",\"IPblocklist - Spyware\"" }
-        let r = try h.ingest("""
+    /// A feed's block list of these addresses or networks, as a CSV attachment.
+    static func blockList(_ sources: [String]) -> String {
+        let rows = sources.map { "\"2026-12-01 07:07:03\",\"\($0)\",\"IPblocklist - Spyware\"" }
+        return """
             From: reports@feeds.example
             Subject: Block listed addresses on your network
             Content-Type: multipart/mixed; boundary="c"
@@ -442,7 +424,14 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
             "timestamp","ip","source"
             \(rows.joined(separator: "\n"))
             --c--
-            """)
+            """
+    }
+
+    /// A block list of 250 addresses is filed on 250 cases, most of them ahead of the report's own
+    /// transaction, each counting the report once; the log line names the first few.
+    @Test func aLongBlockListIsFiledOnEachOfItsAddressesOnce() throws {
+        let h = try DeskHarness()
+        let r = try h.ingest(Self.blockList((0..<250).map { "198.51.\($0 / 200).\($0 % 200 + 1)" }))
         #expect(r.status == .filed && r.cases.count == 250, "\(r.status) \(r.cases.count) \(r.reason ?? "")")
         #expect(Set(r.cases.map(\.subject.value)).count == 250 && r.cases.allSatisfy(\.opened))
         #expect(try h.store.cases().count == 250 && (try h.store.cases()).allSatisfy { $0.reportCount == 1 })
