@@ -357,8 +357,12 @@ public final class MessageSession: MilterSession {
     /// The changes the MTA granted; one it did not (an added header when header changes are not
     /// granted) is left out and logged, where asking for it would fail the message after its count.
     private func granted(_ changes: [Modification], queueID: String?) -> [Modification] {
+        // Postfix and Sendmail grant every action: their messages pay for no filtering or message text.
+        guard grantedActions != .all else { return changes }
         let kept = changes.filter { grantedActions.contains($0.action) }
-        tellNotGranted(MilterActions(changes.map(\.action)), "\(changes.count - kept.count) change(s) not made", queueID: queueID)
+        if kept.count < changes.count {
+            tellNotGranted(MilterActions(changes.map(\.action)), "\(changes.count - kept.count) change(s) not made", queueID: queueID)
+        }
         return kept
     }
 
