@@ -95,7 +95,9 @@ public struct IdentityAccounting: Sendable {
     public func count(_ event: MessageEvent, state: IdentityState, heldQueueID: String? = nil) throws -> AccountingOutcome {
         let limits = config.limits(with: state.override)
         let exempt = config.isExempt(event.identity, override: state.override)
-        if let writeBehind, let estimate = writeBehind.admit(event, limits: limits, exempt: exempt, work: { run in
+        if let writeBehind, let estimate = writeBehind.admit(event, limits: limits, exempt: exempt, read: {
+            try store.windowTotals(of: event.identity, at: event.at, windows: limits.windows)
+        }, work: { run in
             try countWork(run, limits: limits, exempt: exempt, alreadyAnswered: true, heldQueueID: nil)
         }) {
             return exempt ? .exempt(totals: estimate) : .pass(totals: estimate)
@@ -103,12 +105,13 @@ public struct IdentityAccounting: Sendable {
         // The count and the lock it may set commit together: a failure between them (answered
         // per on_error) leaves no count behind, so the client's retry is counted once. The lock is
         // noted in the cache only once it is committed.
-        let outcome = try counting.run(key: event.identity) {
+        var outcome: AccountingOutcome?
+        defer { writeBehind?.countedNow(outcome?.totals, of: event.identity, at: event.at) }
+        outcome = try counting.run(key: event.identity) {
             try countWork([event], limits: limits, exempt: exempt, alreadyAnswered: false, heldQueueID: heldQueueID)[0]
         }
-        if case .locked(let lock, crossing: .some) = outcome { cache?.noteLock(lock) }
-        if let writeBehind, let totals = outcome.totals { writeBehind.noteCommitted(totals, of: event.identity, at: event.at) }
-        return outcome
+        if case .locked(let lock, crossing: .some)? = outcome { cache?.noteLock(lock) }
+        return outcome!
     }
 
     /// The store work of a run of one identity's messages of one second (one, unless written behind):

@@ -131,6 +131,9 @@ public protocol PolicyStore: TransactionalStore, IdentityStateSource {
     /// counts of a busy sender's second): each message's outbound log row, their window counts and
     /// totals as one. Returns the totals within each window, the whole run included.
     func record(_ run: [MessageEvent], windows: [Counter: TimeSpan]) throws -> [Counter: Int]
+    /// An identity's totals within each window ending at `at`, as committed: what `record` would
+    /// return without the run, read without writing (nor waiting for a writer, on SQLite).
+    func windowTotals(of identity: Identity, at: Int64, windows: [Counter: TimeSpan]) throws -> [Counter: Int]
     /// Counts one complaint from `reporter` (filed as report `reportID`) and returns the window's complaints.
     func recordComplaint(identity: Identity, reporter: String, reportID: Int64, at: Int64, window: TimeSpan) throws -> ComplaintTally
     /// Stores a lock (committed before returning); returns the lock in force (an existing one wins)

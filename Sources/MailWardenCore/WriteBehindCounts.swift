@@ -9,8 +9,13 @@
 // plus every count it answered since: the windows only slide forward, so that is an upper bound of
 // the identity's totals on this host. While it stays under half of every limit no message can cross
 // one, so only the moment of the commit moves, never a lock; the count that commits still locks on a
-// crossing (several hosts sharing a store: at most a second late). Nearer a limit, or for an
-// identity not counted here in the last second, the count is synchronous and refreshes the totals.
+// crossing (several hosts sharing a store: at most a second late). Nearer a limit the count is
+// synchronous and refreshes the totals.
+//
+// An identity not counted here in the last second (most of a hosting server's senders, at every
+// message) has its committed totals read first, with none of its counts waiting or being made
+// synchronously meanwhile, so the read misses none of this host's: the message then waits for a
+// read (which in WAL waits for no writer), not for a commit behind the other sessions'.
 //
 // The writer lets a group gather for `gatherInterval` (or until it is full) before it commits: under
 // load the messages of that moment then share one commit's page writes and file locks, and a busy
@@ -40,6 +45,9 @@ public final class WriteBehindCounts: @unchecked Sendable {
         var pending = 0
     }
 
+    /// Reads an identity's committed totals (PolicyStore.windowTotals).
+    public typealias ReadTotals = () throws -> [Counter: Int]
+
     private let store: any TransactionalStore
     /// The most counts waiting at once; past it, counts are synchronous again.
     public let capacity: Int
@@ -52,6 +60,11 @@ public final class WriteBehindCounts: @unchecked Sendable {
     private let condition = NSCondition()
     private var queued: [Pending] = []
     private var known: [Identity: Known] = [:]
+    /// Identities whose totals are being read: their other messages wait for the read.
+    private var reading: Set<Identity> = []
+    /// Synchronous counts under way per identity (admit returned nil, countedNow not yet called):
+    /// a read then could miss them.
+    private var countingNow: [Identity: Int] = [:]
     /// Counts of the group the writer is committing.
     private var writing = 0
     /// Someone waits for the counts queued (a synchronous count for its identity's, a flush): the
@@ -76,28 +89,43 @@ public final class WriteBehindCounts: @unchecked Sendable {
     private var takenSoFar = 0
 
     /// Takes `event`'s count to write behind and returns the totals it will bring the identity to at
-    /// most, or returns nil: count it now. An `exempt` identity is never locked, so its counts go
-    /// behind however near its limits. `work` commits the count of a run of the identity's messages
-    /// of one second, this one among them (it joins a transaction of the writer's): a busy sender's
-    /// second is counted as one. It runs on the writer thread. Before returning nil it waits (at most
-    /// `pendingTimeout`) for the identity's counts still waiting, so that the count made now sees them.
+    /// most, or returns nil: count it now, then call countedNow. An `exempt` identity is never
+    /// locked, so its counts go behind however near its limits. `work` commits the count of a run of
+    /// the identity's messages of one second, this one among them (it joins a transaction of the
+    /// writer's): a busy sender's second is counted as one. It runs on the writer thread. `read` gives
+    /// the identity's committed totals when this host knows none fresh (a read that fails: count now).
+    /// Before returning nil it waits (at most `pendingTimeout`) for the identity's counts still
+    /// waiting, so that the count made now sees them.
     public func admit(_ event: MessageEvent, limits: LimitSet, exempt: Bool = false, pendingTimeout: TimeInterval = 5,
-                      work: @escaping ([MessageEvent]) throws -> [AccountingOutcome]) -> [Counter: Int]? {
+                      read: ReadTotals, work: @escaping ([MessageEvent]) throws -> [AccountingOutcome]) -> [Counter: Int]? {
+        let deadline = Date(timeIntervalSinceNow: pendingTimeout)
         condition.lock()
         defer { condition.unlock() }
-        guard var entry = known[event.identity] else { return nil }
+        while reading.contains(event.identity) {
+            if !condition.wait(until: deadline) { return countNow(event.identity) }
+        }
+        if known[event.identity].map({ $0.pending == 0 && $0.readAt < event.at - 1 }) ?? true,
+           countingNow[event.identity] == nil, queued.count < capacity {
+            reading.insert(event.identity)
+            condition.unlock()
+            let totals = try? read()
+            condition.lock()
+            reading.remove(event.identity)
+            condition.broadcast()
+            if let totals { note(totals, of: event.identity, at: event.at) }
+        }
+        guard var entry = known[event.identity] else { return countNow(event.identity) }
         let counted = event.counted
         var estimate = entry.totals
         for (counter, amount) in entry.unwritten { estimate[counter, default: 0] += amount }
         for (counter, amount) in counted { estimate[counter, default: 0] += amount }
         let far = exempt || Counter.allCases.allSatisfy { counter in limits[counter].map { (estimate[counter] ?? 0) <= $0.count / 2 } ?? true }
         guard far, entry.readAt >= event.at - 1, queued.count < capacity else {
-            let deadline = Date(timeIntervalSinceNow: pendingTimeout)
             while (known[event.identity]?.pending ?? 0) > 0 {
                 hurry()
                 if !condition.wait(until: deadline) { break }
             }
-            return nil
+            return countNow(event.identity)
         }
         for (counter, amount) in counted { entry.unwritten[counter, default: 0] += amount }
         entry.pending += 1
@@ -110,9 +138,20 @@ public final class WriteBehindCounts: @unchecked Sendable {
         return estimate
     }
 
-    /// Remembers an identity's totals as a count just committed them (synchronous or written behind).
-    public func noteCommitted(_ totals: [Counter: Int], of identity: Identity, at time: Int64) {
-        condition.withLock { note(totals, of: identity, at: time) }
+    /// Called with the lock held: admit's nil.
+    private func countNow(_ identity: Identity) -> [Counter: Int]? {
+        countingNow[identity, default: 0] += 1
+        return nil
+    }
+
+    /// Ends a synchronous count that admit asked for, remembering the identity's totals as it
+    /// committed them, if it did.
+    public func countedNow(_ totals: [Counter: Int]?, of identity: Identity, at time: Int64) {
+        condition.withLock {
+            if let totals { note(totals, of: identity, at: time) }
+            let left = (countingNow[identity] ?? 1) - 1
+            countingNow[identity] = left > 0 ? left : nil
+        }
     }
 
     /// Waits until every count taken so far has been committed (or handed on as failed), for at most

@@ -165,6 +165,15 @@ public final class SQLStore: Store, @unchecked Sendable {
         }
     }
 
+    public func windowTotals(of identity: Identity, at: Int64, windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
+        try policyReads.transaction(readOnly: true) { tx in
+            guard let id = try tx.query("SELECT id FROM identities WHERE name = ?", [.text(identity)]).first?.first?.int else {
+                return Dictionary(uniqueKeysWithValues: Self.windowCounters.map { ($0, 0) })
+            }
+            return try Self.windowTotals(tx, identityID: id, now: at, windows: windows)
+        }
+    }
+
     /// A value for a column under a btree index, or nil: PostgreSQL refuses an index entry over about
     /// 2.7 KB (a third of a page), and with it the whole transaction. No Message-ID, URL or ticket
     /// anyone looks up is that long, and a sender's or a stranger's must not stop the count or the desk.

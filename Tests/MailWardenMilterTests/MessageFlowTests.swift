@@ -350,6 +350,7 @@ struct FailingStore: PolicyStore {
     func policyVersion() throws -> Int64 { throw Failure() }
     func policySnapshot() throws -> PolicySnapshot { throw Failure() }
     func record(_ run: [MessageEvent], windows: [Counter: TimeSpan]) throws -> [Counter: Int] { throw Failure() }
+    func windowTotals(of identity: Identity, at: Int64, windows: [Counter: TimeSpan]) throws -> [Counter: Int] { throw Failure() }
     func recordComplaint(identity: Identity, reporter: String, reportID: Int64, at: Int64, window: TimeSpan) throws -> ComplaintTally { throw Failure() }
     func lock(_ lock: LockRecord) throws -> (lock: LockRecord, isNew: Bool) { throw Failure() }
     func unlock(identity: Identity, by actor: String, reason: String?, at: Int64) throws -> Bool { throw Failure() }

@@ -149,6 +149,10 @@ final class FaultyStore: PolicyStore {
         try fault("record")
         return try store.record(run, windows: windows)
     }
+    func windowTotals(of identity: Identity, at: Int64, windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
+        try fault("windowTotals")
+        return try store.windowTotals(of: identity, at: at, windows: windows)
+    }
     func recordComplaint(identity: Identity, reporter: String, reportID: Int64, at: Int64, window: TimeSpan) throws -> ComplaintTally {
         try fault("recordComplaint")
         return try store.recordComplaint(identity: identity, reporter: reporter, reportID: reportID, at: at, window: window)

@@ -70,6 +70,7 @@ import MailWardenCore
         let t = try TempStore(backend)
         let s = try t.open()
         let windows: [Counter: TimeSpan] = [.messages: .minutes(1), .recipients: .minutes(5), .spam: .hours(1)]
+        #expect(try s.windowTotals(of: "w", at: 10_000, windows: windows) == [.messages: 0, .recipients: 0, .spam: 0], "never counted")
         var seed: UInt64 = 7
         func next(_ below: UInt64) -> Int64 {
             seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
@@ -96,7 +97,10 @@ import MailWardenCore
             let expected: [Counter: Int] = [.messages: sum(.messages) { _ in 1 }, .recipients: sum(.recipients) { $0.rcpts },
                                             .spam: sum(.spam) { $0.spam ? 1 : 0 }]
             #expect(totals == expected, "message \(i) at \(at)")
-            if totals != expected { break }
+            // What write-behind reads for an identity it has not counted lately: the same, without writing.
+            let read = try s.windowTotals(of: "w", at: at, windows: windows)
+            #expect(read == expected, "read after message \(i) at \(at)")
+            if totals != expected || read != expected { break }
         }
     }
 
