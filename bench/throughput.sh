@@ -19,6 +19,10 @@
 #      after its first is committed after the answer), and y  w with 10^6 identities in the store
 #   p  w with no abuse mailbox in the milter (reports through the pipe transport, as the package
 #      ships it): no body to read, and over a unix socket (SOCKET=unix) no DATA event either
+#   v  w with every message from another sender, named by an envelope_from rule (a hosting server's
+#      many accounts, each sending now and then: no count of the identity in the last second), and
+#   o  b with the same client: one smtp-source per message, each with its own envelope sender (the
+#      client's cost is the same in both; compare v with o, not with a)
 #   (g, h, k, l, w, p, x, y: one identity in 100 of those loaded is locked, so the milter's lock cache holds
 #   10 or 10,000 locks)
 #   d, e  c + rspamd, c + spamd (when the scanners are installed; SCANNERS=0 leaves them out)
@@ -57,7 +61,7 @@ milter_listening() {
         *) wait_port_listening "$MILTER_PORT" 10 ;;
     esac
 }
-configs=(${ROWS:-b c g h m j i f k l w p x y})
+configs=(${ROWS:-b c g h m j i f k l w p v o x y})
 has_row() { [[ " ${configs[*]} " == *" $1 "* ]]; }
 cc -O2 -o "$E2E_DIR/noop-milter" bench/noop-milter.c -lmilter || exit 1
 # spamd with all its children forked up front: its adaptive pre-fork adds them only slowly.
@@ -79,7 +83,7 @@ if has_row k || has_row l || has_row x; then
 fi
 store_of() {
     case $1 in
-        g | h | m | w | p | y) echo "$DISK_DIR/$1.db" ;;
+        g | h | m | w | p | v | y) echo "$DISK_DIR/$1.db" ;;
         k | l | x) echo "postgresql://mw@127.0.0.1:$MW_PG_PORT/$1" ;;
         *) echo "$E2E_DIR/var/$1.db" ;;
     esac
@@ -93,15 +97,17 @@ metrics_listen = 127.0.0.1:$METRICS_PORT"
     case $name in
         d) extra+=$'\n'"scanner = rspamd $MW_RSPAMD" ;;
         e) extra+=$'\n'"scanner = spamd $MW_SPAMD" ;;
-        w | p | x | y) extra+=$'\n'"count_commit = write_behind" ;;
+        w | p | v | x | y) extra+=$'\n'"count_commit = write_behind" ;;
     esac
-    CFG_STORE=$(store_of "$name") CFG_RULES='ip client_address' CFG_LIMIT_MESSAGES=100000000/1h \
+    local rules='ip client_address'
+    [ "$name" = v ] && rules='sender envelope_from /^(?<id>[^@]+)@/ lowercase'
+    CFG_STORE=$(store_of "$name") CFG_RULES=$rules CFG_LIMIT_MESSAGES=100000000/1h \
         CFG_LIMIT_SPAM=100000000/1h CFG_EXTRA=$extra mw_write_config "$E2E_DIR/$name.conf"
     local socket="socket = $MILTER_SOCKET"
     [[ $MILTER_SOCKET == unix:* ]] && socket+='\nsocket_group = postfix'
     sed -i "s|^socket = .*|$socket|" "$E2E_DIR/$name.conf"
 }
-for c in "${configs[@]}"; do case $c in b | j) ;; *) write_config "$c" ;; esac; done
+for c in "${configs[@]}"; do case $c in b | j | o) ;; *) write_config "$c" ;; esac; done
 # load_identities ROW COUNT: the store made by mailwardend once, then COUNT identities with their
 # windows' rows, as a big host's store holds them, one in 100 of them locked.
 load_identities() {
@@ -135,7 +141,7 @@ load_history() {
     log "$1: an hour of history loaded for ip:127.0.0.1"
 }
 SMALL_IDENTITIES=1000
-for c in g k m w p x; do has_row "$c" && load_identities "$c" "$SMALL_IDENTITIES"; done
+for c in g k m w p v x; do has_row "$c" && load_identities "$c" "$SMALL_IDENTITIES"; done
 has_row m && load_history m
 for c in h l y; do has_row "$c" && load_identities "$c" "$IDENTITIES"; done
 
@@ -147,7 +153,17 @@ run() {
     local port=$1 per=${2:-1} base start end w
     base=$(sink_count)
     start=$(date +%s.%N)
-    if [ "$per" = 1 ]; then
+    if [ "$per" = each ]; then
+        # One smtp-source per message, each from a sender never seen before.
+        local tag
+        tag=$(date +%s%N)
+        for w in $(seq "$SESSIONS"); do
+            for i in $(seq $((N / SESSIONS))); do
+                /usr/sbin/smtp-source -s 1 -m 1 -l 4096 -f "s$tag-$w-$i@$REALM" -t rcpt@example.net "127.0.0.1:$port" || exit 1
+            done &
+        done
+        wait || return 1
+    elif [ "$per" = 1 ]; then
         /usr/sbin/smtp-source -s "$SESSIONS" -m "$N" -l 4096 -f bench@$REALM -t rcpt@example.net "127.0.0.1:$port" || return 1
     else
         # smtp-source -d sends all its messages on one connection: N / SESSIONS / per of them per stream.
@@ -186,13 +202,13 @@ reports_seen() {
 # cpu_ticks PID: user + system clock ticks the process has used.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # per_session NAME: messages per SMTP session of a row.
-per_session() { case $1 in i | j) echo 10 ;; *) echo 1 ;; esac; }
+per_session() { case $1 in i | j) echo 10 ;; v | o) echo each ;; *) echo 1 ;; esac; }
 # run_config NAME: one timed run of a configuration (a = no milter, b and j = the C no-op milter);
 # adds the milter's CPU ticks to cpu[NAME] and its message count to msgs[NAME].
 run_config() {
     local v pid t0
     if [ "$1" = a ]; then run "$PF_PLAIN_PORT"; return; fi
-    if [ "$1" = b ] || [ "$1" = j ]; then
+    if [ "$1" = b ] || [ "$1" = j ] || [ "$1" = o ]; then
         [[ $MILTER_SOCKET == unix:* ]] && rm -f "${MILTER_SOCKET#unix:}"
         # umask 0: libmilter leaves its socket as the umask makes it, and smtpd (user postfix) must write to it.
         (umask 0; NOOP_HISTOGRAM="$E2E_DIR/noop-hist.txt" exec "$E2E_DIR/noop-milter" "$MILTER_SOCKET" 2>>"$E2E_DIR/noop.log") &
@@ -260,7 +276,8 @@ declare -A label=([a]="no milter" [b]="C no-op milter" [c]="mailwardend" [d]="ma
                   [w]="mailwardend, store on disk, $SMALL_IDENTITIES identities, counts written behind"
                   [p]="w, reports through the pipe transport (no abuse mailbox in the milter)"
                   [x]="mailwardend, PostgreSQL store on disk, $SMALL_IDENTITIES identities, counts written behind"
-                  [y]="mailwardend, store on disk, $IDENTITIES identities, counts written behind")
+                  [y]="mailwardend, store on disk, $IDENTITIES identities, counts written behind"
+                  [v]="w, every message from another sender (one smtp-source each)" [o]="C no-op milter, one smtp-source per message")
 printf '| config | msg/s (median of %s) | runs | vs a | vs no-op | milter CPU per message | peak RSS | time in callbacks p50 / p99 | lock check p50 / p99 |\n|---|---|---|---|---|---|---|---|---|\n' "$ROUNDS"
 median_of() { tr ' ' '\n' <<<"${results[$1]:-}" | grep . | median; }
 # ratio X Y: X / Y to two decimals, or - when either was not run.
@@ -270,7 +287,7 @@ ticks=$(getconf CLK_TCK)
 for c in a "${configs[@]}"; do
     m=$(median_of "$c")
     # A row's no-op is the C milter with the same messages per session.
-    noop=$(median_of "$([ "$(per_session "$c")" = 10 ] && echo j || echo b)")
+    noop=$(median_of "$(case $(per_session "$c") in 10) echo j ;; each) echo o ;; *) echo b ;; esac)")
     runs=$(for v in ${results[$c]}; do printf '%.0f ' "$v"; done)
     pct=-
     [ -s "$E2E_DIR/hist-$c.txt" ] && pct="$(quantile 0.5 "$E2E_DIR/hist-$c.txt") / $(quantile 0.99 "$E2E_DIR/hist-$c.txt") µs"
@@ -284,7 +301,7 @@ done
 has_row g && has_row k && echo "PostgreSQL against SQLite, both on disk: k / g = $(ratio "$(median_of k)" "$(median_of g)")"
 has_row w && has_row y && echo "$IDENTITIES against $SMALL_IDENTITIES identities, counts written behind: y / w = $(ratio "$(median_of y)" "$(median_of w)")"
 echo "N=$N per run, $SESSIONS parallel SMTP sessions of one message each (i, j: of 10), 4 KiB messages, queue on tmpfs,"
-echo "store on tmpfs except g, h, m, w, p and y (/var/tmp) and k, l and x (PostgreSQL $(psql -At "${MW_POSTGRES:-}" -c 'show server_version' 2>/dev/null || echo -), data in /var/tmp, fsync on); release build."
+echo "store on tmpfs except g, h, m, w, p, v and y (/var/tmp) and k, l and x (PostgreSQL $(psql -At "${MW_POSTGRES:-}" -c 'show server_version' 2>/dev/null || echo -), data in /var/tmp, fsync on); release build."
 echo "vs no-op: against b, or j for 10 messages per session. Every milter on $([[ $MILTER_SOCKET == unix:* ]] && echo "a unix-domain socket" || echo "TCP on loopback")."
 echo "Milter CPU: user + system time of the milter process (/proc) over the timed runs, per message."
 echo "Time in callbacks: the sum of one message's milter callbacks (MAIL FROM to end of message), over all rounds: mailwardend's"
