@@ -32,14 +32,21 @@ final class MemoryStore: PolicyStore {
         guard let event = run.last else { return [:] }
         return state.withLock { s in
             s.events[event.identity, default: []] += run
-            let events = s.events[event.identity] ?? []
-            func inWindow(_ counter: Counter) -> [MessageEvent] {
-                let since = event.at - (windows[counter]?.seconds ?? 3600)
-                return events.filter { $0.at > since }
-            }
-            return [.messages: inWindow(.messages).count, .recipients: inWindow(.recipients).reduce(0) { $0 + $1.recipients },
-                    .spam: inWindow(.spam).filter(\.spam).count]
+            return Self.totals(s.events[event.identity] ?? [], at: event.at, windows: windows)
         }
+    }
+
+    func windowTotals(of identity: Identity, at: Int64, windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
+        state.withLock { s in Self.totals(s.events[identity] ?? [], at: at, windows: windows) }
+    }
+
+    private static func totals(_ events: [MessageEvent], at: Int64, windows: [Counter: TimeSpan]) -> [Counter: Int] {
+        func inWindow(_ counter: Counter) -> [MessageEvent] {
+            let since = at - (windows[counter]?.seconds ?? 3600)
+            return events.filter { $0.at > since }
+        }
+        return [.messages: inWindow(.messages).count, .recipients: inWindow(.recipients).reduce(0) { $0 + $1.recipients },
+                .spam: inWindow(.spam).filter(\.spam).count]
     }
 
     func recordComplaint(identity: Identity, reporter: String, reportID: Int64, at: Int64, window: TimeSpan) throws -> ComplaintTally {
