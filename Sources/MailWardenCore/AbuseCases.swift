@@ -170,11 +170,14 @@ public struct OutboundRecord: Sendable, Equatable {
     public let identity: Identity
     public let queueID: String?
     public let at: Int64
+    /// Its recipients' domains; nil for a message logged before they were kept.
+    public let recipientDomains: [String]?
 
-    public init(identity: Identity, queueID: String?, at: Int64) {
+    public init(identity: Identity, queueID: String?, at: Int64, recipientDomains: [String]? = nil) {
         self.identity = identity
         self.queueID = queueID
         self.at = at
+        self.recipientDomains = recipientDomains
     }
 }
 

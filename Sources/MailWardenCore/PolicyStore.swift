@@ -1,5 +1,6 @@
 // What the lock logic needs from storage. The SQLite store implements it; tests use it too.
 // Times are Unix seconds (UTC) throughout.
+import Foundation
 
 /// A lock on one identity, active until lifted.
 public struct LockRecord: Sendable, Equatable, Codable {
@@ -60,8 +61,12 @@ public struct MessageEvent: Sendable {
     public var queueID: String?
     /// The scanners' verdict (`spamd 15.3/5.0 spam`), when any scanned it.
     public var scan: String?
+    /// The domains of its recipients (the first `maxRecipientDomains`, lower case): a complaint
+    /// about it counts only from one of their organisations, or a trusted reporter.
+    public var recipientDomains: [String]
 
-    public init(identity: Identity, at: Int64, recipients: Int, spam: Bool, messageID: String?, queueID: String?, scan: String? = nil) {
+    public init(identity: Identity, at: Int64, recipients: Int, spam: Bool, messageID: String?, queueID: String?, scan: String? = nil,
+                recipientDomains: [String] = []) {
         self.identity = identity
         self.at = at
         self.recipients = recipients
@@ -69,6 +74,20 @@ public struct MessageEvent: Sendable {
         self.messageID = messageID
         self.queueID = queueID
         self.scan = scan
+        self.recipientDomains = recipientDomains
+    }
+
+    /// The most recipient domains kept per message: a complaint comes from one of a few big
+    /// providers or from a recipient's own domain, and a mailing's thousandth domain is no help.
+    public static let maxRecipientDomains = 50
+
+    /// The domain of a recipient address (`<user@Example.COM>` → `example.com`), or nil.
+    public static func recipientDomain(_ address: String) -> String? {
+        let bare = address.trimmingWhitespace().trimmingCharacters(in: CharacterSet(charactersIn: "<>"))
+        guard let at = bare.lastIndex(of: "@") else { return nil }
+        let domain = bare[bare.index(after: at)...].lowercased()
+        guard !domain.isEmpty, domain.utf8.count <= 253, !domain.contains(where: { $0 == "," || $0 == " " }) else { return nil }
+        return domain
     }
 
     /// What this message adds to each counter.

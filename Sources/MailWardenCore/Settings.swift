@@ -123,7 +123,7 @@ public enum Settings {
         Setting(key: "public_suffix_list", type: .text, defaults: ["/usr/share/publicsuffix/public_suffix_list.dat"],
                 doc: "The Public Suffix List (Debian's publicsuffix package), for the organisational domain of a reporter (RFC 7489). If it cannot be read, the last two labels of a name are used: reporters under suffixes such as co.uk then merge into one."),
         Setting(key: "complaint_trusted_reporters", type: .list, defaults: [],
-                doc: "Domains of the feedback loops you registered with, as their reports' authenticated From: says, e.g. fbl.isp.example; a name also takes its subdomains. When set, only complaints from these count. An organisational domain such as isp.example also trusts every mailbox there, a webmail provider's free accounts included. Empty: any authenticated reporter counts."),
+                doc: "Domains of the feedback loops you registered with, as their reports' authenticated From: says, e.g. fbl.isp.example; a name also takes its subdomains. When set, only complaints from these count. An organisational domain such as isp.example also trusts every mailbox there, a webmail provider's free accounts included. Empty: an authenticated reporter counts only for a message that our outbound log shows was sent to its organisation (a recipient's domain), so that nobody can get a customer locked with complaints from domains of their own about a message they received."),
         Setting(key: "report_retention", type: .duration, defaults: ["365d"],
                 doc: "How long raw reports and their evidence are kept. A number without a unit is seconds: below a day one is refused (write 365d)."),
         Setting(key: "desk_parse_timeout", type: .duration, defaults: ["5s"],

@@ -210,8 +210,10 @@ public struct AbuseDesk: Sendable {
     }
 
     /// Why a complaint traced to `trace` cannot count toward a lock, or nil when it counts: the trace
-    /// must prove the message was ours, and the reporter must be authenticated by our own MX (and,
-    /// with complaint_trusted_reporters, be one of them). Anyone can write a report.
+    /// must prove the message was ours, and the reporter must be authenticated by our own MX and be
+    /// one of complaint_trusted_reporters or, when there are none, an organisation the message was
+    /// sent to. Anyone can write a report, and anyone who received one of a customer's messages can
+    /// attach it (or its token) to complaints from domains of their own.
     func complaintBlocker(_ trace: Trace, _ authentication: ReporterAuthentication, format: ReportFormat, fromDomain: String?) -> String? {
         if let unproven = trace.notCountedBecause { return unproven }
         // A DKIM, SPF or DMARC failure report (RFC 6591) is a receiver's note that a message failed
@@ -224,9 +226,17 @@ public struct AbuseDesk: Sendable {
             // By the From: domain the authentication aligned with, or a parent of it: a feedback
             // loop's own name (fbl.isp.example) is not its free mailboxes' (user@isp.example).
             let domain = fromDomain.flatMap(PublicSuffixList.normalized) ?? organization
-            guard config.complaintTrustedReporters.isEmpty
-                    || config.complaintTrustedReporters.contains(where: { domain == $0 || domain.hasSuffix("." + $0) }) else {
-                return "reporter \(domain) is not in complaint_trusted_reporters"
+            guard config.complaintTrustedReporters.isEmpty else {
+                return config.complaintTrustedReporters.contains(where: { domain == $0 || domain.hasSuffix("." + $0) }) ? nil
+                    : "reporter \(domain) is not in complaint_trusted_reporters"
+            }
+            guard let recipientDomains = trace.recipientDomains else {
+                return "the original is not in our outbound log with its recipients: it cannot be shown to have been sent to \(domain)"
+            }
+            let reporter = publicSuffixes.organizationalDomain(of: domain) ?? domain
+            guard recipientDomains.contains(where: { (publicSuffixes.organizationalDomain(of: $0) ?? $0) == reporter }) else {
+                return "the original was not sent to \(reporter) (its recipients: \(recipientDomains.prefix(5).joined(separator: ", "))"
+                    + "\(recipientDomains.count > 5 ? ", …" : ""))"
             }
             return nil
         }
@@ -238,6 +248,8 @@ public struct AbuseDesk: Sendable {
         let method: TraceMethod
         /// Why a complaint about it cannot count (nil: the message provably left through us).
         let notCountedBecause: String?
+        /// The domains the message was sent to, from our outbound log; nil when it is not there.
+        var recipientDomains: [String]? = nil
     }
 
     /// How far apart the original's Date and our outbound log's time may be for the same message.
@@ -247,17 +259,26 @@ public struct AbuseDesk: Sendable {
     func trace(_ report: AbuseReport) throws -> Trace? {
         guard let original = report.original, !original.headers.isEmpty else { return nil }
         let facts = OriginalHeaders(fields: original.headers.map { ($0.name, $0.value) })
+        // The message we logged under the original's Message-ID, if our queue id or the date ties
+        // the original to it: a Message-ID alone is known to every recipient.
+        var sent: OutboundRecord?
+        var tied = false
+        if let mid = facts.headerValues(named: "Message-ID").first, let logged = try cases.outboundMessage(withMessageID: mid) {
+            let queueIDMatches = logged.queueID.map { id in facts.headerValues(named: "Received").contains { $0.contains("id \(id)") } } ?? false
+            let dateMatches = original.sentAt.map { abs($0 - logged.at) <= Self.dateTolerance } ?? false
+            sent = logged
+            tied = queueIDMatches || dateMatches
+        }
         if let token = facts.headerValues(named: "X-MailWarden-ID").first?.trimmingWhitespace(), !token.isEmpty,
            let identity = try cases.identity(forToken: token) {
-            return Trace(identity: identity, method: .token, notCountedBecause: nil)
+            // The token names the identity, not the message: it is the same in all of its mail.
+            return Trace(identity: identity, method: .token, notCountedBecause: nil,
+                         recipientDomains: tied && sent?.identity == identity ? sent?.recipientDomains : nil)
         }
-        if let mid = facts.headerValues(named: "Message-ID").first, let sent = try cases.outboundMessage(withMessageID: mid) {
-            // A Message-ID alone is known to every recipient; our queue id or the date ties the
-            // original to the message we logged.
-            let queueIDMatches = sent.queueID.map { id in facts.headerValues(named: "Received").contains { $0.contains("id \(id)") } } ?? false
-            let dateMatches = original.sentAt.map { abs($0 - sent.at) <= Self.dateTolerance } ?? false
-            return Trace(identity: sent.identity, method: .outboundLog, notCountedBecause: queueIDMatches || dateMatches ? nil
-                         : "its Message-ID is in our outbound log, but neither our queue id nor its date matches the message we sent")
+        if let sent {
+            return Trace(identity: sent.identity, method: .outboundLog, notCountedBecause: tied ? nil
+                         : "its Message-ID is in our outbound log, but neither our queue id nor its date matches the message we sent",
+                         recipientDomains: sent.recipientDomains)
         }
         if let match = config.identityRules.resolve(facts) {
             return Trace(identity: match.identity, method: .identityRule,

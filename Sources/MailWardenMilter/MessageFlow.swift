@@ -112,6 +112,8 @@ public final class MessageSession: MilterSession {
         var clientAddress: String?
         var scope = MessageScope.inbound
         var recipients = 0
+        /// Distinct, the first MessageEvent.maxRecipientDomains: who may complain of the message.
+        var recipientDomains: [String] = []
         var headersSeen = 0
         /// Authentication-Results fields so far, and the 1-based indexes of those forged in our name.
         var authenticationResultsSeen = 0
@@ -224,6 +226,10 @@ public final class MessageSession: MilterSession {
 
     public func recipient(_ recipient: String, macros: MacroSource) -> Verdict {
         message.recipients += 1
+        if message.scope != .inbound, message.recipientDomains.count < MessageEvent.maxRecipientDomains,
+           let domain = MessageEvent.recipientDomain(recipient), !message.recipientDomains.contains(domain) {
+            message.recipientDomains.append(domain)
+        }
         if config.abuseMailboxes.diverts(recipient, mailer: macros.value(MacroName.recipientMailer), fromStranger: message.scope == .inbound) {
             message.abuseRecipients.append(recipient)
         } else if message.scanning, message.recipientAddresses.count < 500 {
@@ -472,7 +478,8 @@ public final class MessageSession: MilterSession {
         let lockAction = message.scope == .local || config.lockAction == .hold
             ? (grantedActions.contains(.quarantine) ? LockAction.hold : .tempfail) : config.lockAction
         var event = MessageEvent(identity: match.identity, at: filter.clock.now(), recipients: message.recipients, spam: headerSpam,
-                                 messageID: message.headers["message-id"]?.first?.trimmingWhitespace(), queueID: queueID)
+                                 messageID: message.headers["message-id"]?.first?.trimmingWhitespace(), queueID: queueID,
+                                 recipientDomains: message.recipientDomains)
         var scan = ScanSummary()
         var summary: String {
             "identity=\(match.identity) rule=\(match.ruleIndex) scope=\(message.scope.rawValue) recipients=\(message.recipients)"

@@ -183,9 +183,14 @@ public final class SQLStore: Store, @unchecked Sendable {
     static let maxIndexedBytes = 2_000
 
     private static func logOutbound(_ tx: any SQLTransaction, identityID id: Int64, _ event: MessageEvent) throws {
-        try tx.query("INSERT INTO outbound(at, identity_id, message_id, queue_id, recipients, spam, scan) VALUES(?, ?, ?, ?, ?, ?, ?)",
+        try tx.query("INSERT INTO outbound(at, identity_id, message_id, queue_id, recipients, spam, scan, recipient_domains) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
                      [.int(event.at), .int(id), SQLValue(Self.indexable(event.messageID)), SQLValue(event.queueID),
-                      .int(Int64(event.recipients)), .int(event.spam ? 1 : 0), SQLValue(event.scan)])
+                      .int(Int64(event.recipients)), .int(event.spam ? 1 : 0), SQLValue(event.scan), Self.recipientDomains(event)])
+    }
+
+    /// A message's recipient domains as stored: comma-separated (no domain holds a comma).
+    static func recipientDomains(_ event: MessageEvent) -> SQLValue {
+        .text(event.recipientDomains.prefix(MessageEvent.maxRecipientDomains).joined(separator: ","))
     }
 
     /// PostgreSQL: the count after touchIdentity in one statement (a round trip each). touchIdentity's
@@ -203,7 +208,8 @@ public final class SQLStore: Store, @unchecked Sendable {
             parameters += [.int(Int64(counted.first { $0.counter == counter }?.amount ?? 0)), since(counter)]
         }
         let rows = try tx.query(postgreSQLCount, parameters + [.int(event.at), .int(id), SQLValue(Self.indexable(event.messageID)), SQLValue(event.queueID),
-                                                               .int(Int64(event.recipients)), .int(event.spam ? 1 : 0), SQLValue(event.scan)])
+                                                               .int(Int64(event.recipients)), .int(event.spam ? 1 : 0), SQLValue(event.scan),
+                                                               recipientDomains(event)])
         for message in run.dropFirst() { try logOutbound(tx, identityID: id, message) }
         var totals: [Counter: Int] = [.messages: 0, .recipients: 0, .spam: 0]
         for row in rows {
@@ -232,7 +238,7 @@ public final class SQLStore: Store, @unchecked Sendable {
                 running = window_events.running + excluded.amount
             RETURNING counter, amount, running
         ), logged AS (
-            INSERT INTO outbound(at, identity_id, message_id, queue_id, recipients, spam, scan) VALUES(?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO outbound(at, identity_id, message_id, queue_id, recipients, spam, scan, recipient_domains) VALUES(?, ?, ?, ?, ?, ?, ?, ?)
         )
         SELECT a.counter, COALESCE(
             COALESCE((SELECT w.running + a.amount FROM window_events w

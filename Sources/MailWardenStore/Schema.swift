@@ -289,7 +289,12 @@ enum Schema {
         """,
         // 12: each host's scanner health.
         scannerHealthByHost(integer: "INTEGER", suffix: " WITHOUT ROWID"),
+        // 13: each outbound message's recipient domains, for who may complain of it.
+        recipientDomains,
     ]
+
+    /// NULL for a message logged before: its recipients are unknown.
+    private static let recipientDomains = "ALTER TABLE outbound ADD COLUMN recipient_domains TEXT"
 
     /// Each host reports its own scanners: hosts sharing a store each wrote theirs over the others'
     /// (a spamd on 127.0.0.1 is a different one on each), and one host's dead spamd could show as up.
@@ -542,6 +547,8 @@ enum Schema {
         scannerHealthByHost(integer: "BIGINT"),
         // 7: report fields filed before U+0000 was kept out of them.
         reportFieldsWithoutNUL,
+        // 8: as SQLite's 13.
+        recipientDomains,
     ]
 
     /// PostgreSQL's jsonb, which every triage listing reads the report fields as, refuses the JSON

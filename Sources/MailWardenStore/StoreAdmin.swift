@@ -124,11 +124,17 @@ extension SQLStore {
             """, [.text(String(bare)), .text("<\(bare)>")]).map(Self.outboundMessage)
     }
 
-    static let outboundColumns = "i.name, o.at, o.message_id, o.queue_id, o.recipients, o.spam, o.scan"
+    static let outboundColumns = "i.name, o.at, o.message_id, o.queue_id, o.recipients, o.spam, o.scan, o.recipient_domains"
 
     static func outboundMessage(_ row: [SQLValue]) -> OutboundMessage {
         OutboundMessage(identity: row[0].text ?? "", at: row[1].int ?? 0, messageID: row[2].text, queueID: row[3].text,
-                        recipients: Int(row[4].int ?? 0), spam: row[5].int == 1, scan: row[6].text)
+                        recipients: Int(row[4].int ?? 0), spam: row[5].int == 1, scan: row[6].text,
+                        recipientDomains: recipientDomains(row[7]))
+    }
+
+    /// A message's recipient domains as stored (SQLStore.recipientDomains); nil when not kept.
+    static func recipientDomains(_ value: SQLValue) -> [String]? {
+        value.text.map { $0.split(separator: ",").map(String.init) }
     }
 
     /// Audit rows at or after `since` (all without it), newest last.

@@ -26,7 +26,7 @@ extension SQLStore {
         CopiedTable(name: "overrides", columns: ["identity_id", "limit_messages", "limit_recipients", "limit_spam", "limit_complaints",
                                                  "exempt", "updated_at", "updated_by"], order: "identity_id"),
         CopiedTable(name: "held", columns: ["queue_id", "identity_id", "lock_id", "at"], order: "queue_id"),
-        CopiedTable(name: "outbound", columns: ["id", "at", "identity_id", "message_id", "queue_id", "recipients", "spam", "scan"], order: "id"),
+        CopiedTable(name: "outbound", columns: ["id", "at", "identity_id", "message_id", "queue_id", "recipients", "spam", "scan", "recipient_domains"], order: "id"),
         CopiedTable(name: "audit", columns: ["id", "at", "actor", "action", "identity", "detail"], order: "id"),
         CopiedTable(name: "settings", columns: ["key", "value"], order: "key"),
         CopiedTable(name: "reports", columns: ["id", "received_at", "message_id", "content_hash", "status", "format", "type", "reporter",

@@ -26,6 +26,8 @@ struct Trace: ParsableCommand {
         Column("queue_id") { .text($0.queueID) },
         Column("at") { .time($0.at) },
         Column("recipients") { .int($0.recipients) },
+        // Who may complain of it: a complaint counts only from these organisations (or a trusted reporter).
+        Column("to_domains") { .text($0.recipientDomains?.joined(separator: ",")) },
         Column("spam") { .bool($0.spam) },
         Column("scan") { .text($0.scan) },
         Column("message_id") { .text($0.messageID) },

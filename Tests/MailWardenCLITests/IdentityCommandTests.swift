@@ -12,8 +12,8 @@ import Testing
     static func seed(_ store: SQLStore) throws {
         let windows = Config.defaults().limits.windows
         func send(_ identity: Identity, at: Int64, recipients: Int, spam: Bool = false, messageID: String? = nil, queueID: String? = nil) throws {
-            _ = try store.record(MessageEvent(identity: identity, at: at, recipients: recipients, spam: spam,
-                                              messageID: messageID, queueID: queueID), windows: windows)
+            _ = try store.record(MessageEvent(identity: identity, at: at, recipients: recipients, spam: spam, messageID: messageID,
+                                              queueID: queueID, recipientDomains: ["isp.example", "mail.example.org"]), windows: windows)
         }
         try send("sasl:alice@example.net", at: earlier, recipients: 1)
         try send("sasl:alice@example.net", at: now - 60, recipients: 2, spam: true)
@@ -153,6 +153,7 @@ import Testing
         #expect(rows.first?["recipients"] as? Int == 3 && rows.first?["spam"] as? Bool == false)
         #expect(rows.first?["at"] as? String == RFC3339.format(Self.now - 30))
         #expect(rows.first?["message_id"] as? String == "<abc.123@example.net>")
+        #expect(rows.first?["to_domains"] as? String == "isp.example,mail.example.org", "who may complain of it")
     }
 
     @Test func traceOfAnUnknownMessageIDSaysSo() throws {

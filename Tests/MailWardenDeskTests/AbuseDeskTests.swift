@@ -46,9 +46,30 @@ final class DeskHarness {
             """)
     }
 
-    /// A message customer user:shop7 sent, as a complaint quotes it: with the token we added.
+    /// A message customer user:shop7 sent to the organisations the tests complain from.
     func shop7Original() throws -> String {
-        "X-MailWarden-ID: \(try StoreIdentityTokenizer(store: store).token(for: "user:shop7"))\nSubject: hi\n\nbody"
+        try sentOriginal(by: "user:shop7", to: ["a@one.example", "b@two.example", "c@three.example", "d@four.example",
+                                                "e@one.dyn.example", "f@two.dyn.example"])
+    }
+
+    /// A message `identity` sent to `recipients` now, logged in the outbound log as the milter logs
+    /// it, and quoted as a complaint quotes it: with its Message-ID, its date and the token we added.
+    func sentOriginal(by identity: Identity, to recipients: [String]) throws -> String {
+        let messageID = "<\(UUID().uuidString)@shop.example>"
+        _ = try store.record(MessageEvent(identity: identity, at: clock.now(), recipients: recipients.count, spam: false, messageID: messageID,
+                                          queueID: nil, recipientDomains: recipients.compactMap(MessageEvent.recipientDomain)), windows: [:])
+        let date = DateFormatter()
+        date.locale = Locale(identifier: "en_US_POSIX")
+        date.timeZone = TimeZone(identifier: "UTC")
+        date.dateFormat = "EEE, d MMM yyyy HH:mm:ss Z"
+        return """
+            X-MailWarden-ID: \(try StoreIdentityTokenizer(store: store).token(for: identity))
+            Message-ID: \(messageID)
+            Date: \(date.string(from: Date(timeIntervalSince1970: TimeInterval(clock.now()))))
+            Subject: hi
+
+            body
+            """
     }
 
     func ingest(_ text: String, sender: String? = "reporter@isp.example", receivedAt: Int64 = 1_800_000_000) throws -> IngestResult {
@@ -168,7 +189,7 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         let h = try DeskHarness("authserv_id = \(ourMX)")
         // 1_800_000_000 is 2027-01-15T08:00:00Z.
         _ = try h.store.record(MessageEvent(identity: "sasl:bob@example.net", at: 1_800_000_000, recipients: 1, spam: false,
-                                            messageID: "<abc-123@example.net>", queueID: "Q1X9"), windows: [:])
+                                            messageID: "<abc-123@example.net>", queueID: "Q1X9", recipientDomains: ["isp.example"]), windows: [:])
         let r = try h.ingest(feedbackReport(original: headers + "\nSubject: hi\n\nbody", reporter: "fbl@isp.example",
                                             authenticationResults: dkimPass("fbl@isp.example")))
         #expect(r.identity == "sasl:bob@example.net" && r.tracedBy == .outboundLog)
@@ -505,6 +526,30 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         let original = "X-MailWarden-ID: \(try StoreIdentityTokenizer(store: h.store).token(for: "user:shop8"))\nSubject: hi\n\nbody"
         let r = try h.ingest(feedbackReport(original: original, reporter: "fbl@one.example", authenticationResults: dkimPass("fbl@one.example")))
         #expect(r.complaint == nil && r.notCountedBecause == "reporter not authenticated (no authserv_id configured)")
+    }
+
+    /// Anyone who received one of a customer's messages can attach it, or a made-up one with its
+    /// token, to complaints from domains of their own with SPF: three such locked the customer. A
+    /// complaint counts only from an organisation the message was sent to.
+    @Test func aComplaintCountsOnlyFromAnOrganisationTheMessageWasSentTo() throws {
+        let h = try DeskHarness.complaints()
+        let original = try h.sentOriginal(by: "user:shop7", to: ["victim@mail.one.example", "other@two.example"])
+        let token = try StoreIdentityTokenizer(store: h.store).token(for: "user:shop7")
+        for reporter in ["x@attacker1.example", "y@attacker2.example", "z@attacker3.example"] {
+            for quoted in [original, "X-MailWarden-ID: \(token)\nMessage-ID: <made-up-\(reporter)>\nSubject: hi\n\nbody"] {
+                let r = try h.ingest(feedbackReport(original: quoted, reporter: reporter, authenticationResults: dkimPass(reporter)))
+                #expect(r.status == .filed && r.identity == "user:shop7" && r.tracedBy == .token)
+                #expect(r.complaint == nil, "\(reporter): \(r.logSummary)")
+                #expect(r.notCountedBecause?.hasPrefix(quoted == original ? "the original was not sent to attacker"
+                                                                           : "the original is not in our outbound log") == true,
+                        "\(r.notCountedBecause ?? "")")
+            }
+        }
+        #expect(try h.store.state(of: "user:shop7").lock == nil, "six complaints from three organisations over a limit of 1: none counted")
+        // The recipients' own organisations: counted (one through a subdomain's mailbox), and locked.
+        #expect(try h.ingest(feedbackReport(original: original, reporter: "abuse@one.example", authenticationResults: dkimPass("abuse@one.example"))).complaint != nil)
+        let second = try h.ingest(feedbackReport(original: original, reporter: "fbl@two.example", authenticationResults: dkimPass("fbl@two.example")))
+        guard case .locked? = second.complaint else { Issue.record("\(String(describing: second.complaint))"); return }
     }
 
     @Test func complaintTrustedReportersNarrowsWhoCounts() throws {

@@ -12,6 +12,17 @@ import Synchronization
         limit_recipients = 1000/1h
         """
 
+    /// The outbound log keeps whom a message went to, by domain: a complaint about it counts only
+    /// from one of their organisations. Each domain once, in lower case, the first 50 of a mailing.
+    @Test func theOutboundLogKeepsTheRecipientsDomains() throws {
+        let h = try Harness(Self.base)
+        let recipients = ["<a@One.example>", "<b@one.example>", "c@two.example", "<postmaster>"] + (1...80).map { "<u@d\($0).example>" }
+        h.send(.init(auth: "dora", recipients: recipients, headers: [("Subject", "hi"), ("Message-ID", "<m1@shop.example>")]))
+        let sent = try #require(try h.store.outboundMessage(withMessageID: "<m1@shop.example>"))
+        #expect(sent.identity == "sasl:dora")
+        #expect(sent.recipientDomains == ["one.example", "two.example"] + (1...48).map { "d\($0).example" })
+    }
+
     @Test func authenticatedSpamLocksAtTheSixthVerdictAndTheCrossingMessageIsRejected() throws {
         let h = try Harness(Self.base)
         for n in 1...5 {

@@ -170,7 +170,11 @@ import Testing
         try s.db.query("UPDATE reports SET fields = ? WHERE id = ?", [.text(#"{"subject":"x\u0000y"}"#), .int(id)])
         let reopened: SQLStore
         if how == "upgrade" {
-            try s.db.transaction { tx in try Schema.setVersion(tx, .postgresql, Schema.migrations(.postgresql).count - 1) }
+            // Back to before PostgreSQL's 7th migration (the ones after it run again too).
+            try s.db.transaction { tx in
+                try Schema.setVersion(tx, .postgresql, 6)
+                try tx.query("ALTER TABLE outbound DROP COLUMN recipient_domains")
+            }
             reopened = try old.open()
         } else {
             reopened = try target.open()

@@ -118,6 +118,7 @@ import MailWardenCore
                 let pruningIndexes = backend == .sqlite ? ["window_events_at", "held_at", "complaint_events_at"] : ["complaint_events_at"]
                 for index in pruningIndexes { try tx.query("DROP INDEX \(index)") }
                 try tx.query("ALTER TABLE window_events DROP COLUMN running")
+                try tx.query("ALTER TABLE outbound DROP COLUMN recipient_domains")
             }
         }
         let s = try t.open()
@@ -144,6 +145,7 @@ import MailWardenCore
                 try Schema.setVersion(tx, .postgresql, 3)
                 try tx.query("DROP INDEX complaint_events_at")
                 try tx.query("ALTER TABLE window_events DROP COLUMN running")
+                try tx.query("ALTER TABLE outbound DROP COLUMN recipient_domains")
             }
         }
         let upgraded = try SQLStore(database: PostgreSQLDatabase(conninfo: try #require(t.conninfo), statementTimeout: 50))

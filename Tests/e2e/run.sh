@@ -491,6 +491,11 @@ if mw_start "$CONF_N"; then
     expect_eq "(12) the store maps the token back to user:shop9" user:shop9 \
         "$(sqlite3 "$E2E_DIR/var/notify.db" "select name from identities where token = '$token'")"
     expect_eq "(12) the store file is not world-accessible (mode 640)" 640 "$(stat -c %a "$E2E_DIR/var/notify.db")"
+    # A message of shop9's to two organisations, which complain of it in (12b).
+    tag=$(new_tag)
+    send_app --to "victim@one.example,abuse@two.example" --header "Subject: $tag" --header "X-Auth-User: shop9"
+    check "(12) shop9's mail to one.example and two.example reached the sink" sink_wait_for "Subject: $tag" 30 "$(swaks_queue_id)"
+    SHOP9_ORIGINAL=$(sink_grep "Subject: $tag" | head -1)
 
     sink_base
     for i in 1 2 3 4; do send_app --header "Subject: $(new_tag) notice-$i" --header "X-Auth-User: shop9" "${SPAM[@]}"; done
@@ -539,15 +544,18 @@ notify_email = ops@example.net
 notify_from = mailwarden@$REALM
 notify_smtp = 127.0.0.1:$PF_PLAIN_PORT
 notify_command = cat > $NOTICE_C_JSON" mw_write_config "$CONF_NC"
-# complaint REPORTER AUTHENTICATION-RESULTS: an ARF report about shop9's message, queued by ingest.
+# complaint REPORTER AUTHENTICATION-RESULTS: an ARF report about shop9's message to one.example and
+# two.example (as delivered: its Message-ID, Date, our Received and X-MailWarden-ID), queued by ingest.
 complaint() {
-    printf 'Authentication-Results: %s\nFrom: %s\nSubject: complaint\nMessage-ID: <%s@e2e.test>\nMIME-Version: 1.0\nContent-Type: multipart/report; report-type=feedback-report; boundary=b1\n\n--b1\nContent-Type: text/plain\n\nabuse\n--b1\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\nUser-Agent: e2e/1\nVersion: 1\nSource-IP: 192.0.2.25\n\n--b1\nContent-Type: message/rfc822\n\nX-MailWarden-ID: %s\nSubject: hi\n\nbody\n--b1--\n' \
-        "$2" "$1" "$(new_tag)" "$token" |
+    printf 'Authentication-Results: %s\nFrom: %s\nSubject: complaint\nMessage-ID: <%s@e2e.test>\nMIME-Version: 1.0\nContent-Type: multipart/report; report-type=feedback-report; boundary=b1\n\n--b1\nContent-Type: text/plain\n\nabuse\n--b1\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\nUser-Agent: e2e/1\nVersion: 1\nSource-IP: 192.0.2.25\n\n--b1\nContent-Type: message/rfc822\n\n%s\n--b1--\n' \
+        "$2" "$1" "$(new_tag)" "$(tr -d '\r' <"${SHOP9_ORIGINAL:-/dev/null}")" |
         "$MW_BIN/mailwarden" ingest --json --config "$CONF_NC" | jq -r .report_id
 }
 MW_CONF=$CONF_NC mw_cli unlock user:shop9 --reason "e2e: (12b) starts unlocked" >/dev/null
 sink_base
 forged=$(complaint fbl@invented.example "mx.attacker.example; dkim=pass header.d=invented.example")
+# Authenticated by our MX, but not an organisation the message went to: anyone who got it could do this.
+outsider=$(complaint fbl@outsider.example "mx.e2e.test; dkim=pass header.d=outsider.example")
 first=$(complaint fbl@one.example "mx.e2e.test; dkim=pass header.d=one.example")
 second=$(complaint abuse@two.example "mx.e2e.test; dkim=pass header.d=two.example")
 "$MW_BIN/mailwarden" desk --once --config "$CONF_NC" >>"$E2E_DIR/desk.log" 2>&1
@@ -556,6 +564,11 @@ expect_eq "(12b) two authenticated complaints lock user:shop9 (the forged one do
 expect_eq "(12b) notify_command got the complaint lock, with the two counted reports" "user:shop9 $first,$second" \
     "$(jq -r '"\(.identity) \(.report_ids | map(tostring) | join(","))"' "$NOTICE_C_JSON" 2>/dev/null)"
 check "(12b) the forged report ($forged) is not among them" not grep -q "\b$forged\b" <(jq -c .report_ids "$NOTICE_C_JSON")
+check "(12b) the outsider's report ($outsider) is traced to shop9, not counted: the message was not sent to it" \
+    grep -qF "report=${outsider:-0} status=filed format=arf type=spam cases=" "$E2E_DIR/desk.log"
+expect_eq "(12b) ... the desk says why" \
+    'identity=user:shop9 traced_by=token-header complaint="not counted: the original was not sent to outsider.example (its recipients: one.example, two.example)"' \
+    "$(grep -F "report=${outsider:-0} " "$E2E_DIR/desk.log" | grep -o 'identity=.*complaint="[^"]*"')"
 check "(12b) the notice was mailed to ops@example.net, naming the reports" \
     sink_wait_for "^Complaints that crossed the limit: reports $first, $second" 30
 

@@ -288,8 +288,12 @@ public struct OutboundMessage: Sendable, Equatable {
     public let spam: Bool
     /// The scanners' verdict, when scanned.
     public let scan: String?
+    /// Its recipients' domains (the first 50): a complaint counts only from their organisations.
+    /// nil for a message logged before they were kept.
+    public let recipientDomains: [String]?
 
-    public init(identity: Identity, at: Int64, messageID: String?, queueID: String?, recipients: Int, spam: Bool, scan: String?) {
+    public init(identity: Identity, at: Int64, messageID: String?, queueID: String?, recipients: Int, spam: Bool, scan: String?,
+                recipientDomains: [String]? = nil) {
         self.identity = identity
         self.at = at
         self.messageID = messageID
@@ -297,6 +301,7 @@ public struct OutboundMessage: Sendable, Equatable {
         self.recipients = recipients
         self.spam = spam
         self.scan = scan
+        self.recipientDomains = recipientDomains
     }
 }
 
