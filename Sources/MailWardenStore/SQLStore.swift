@@ -165,13 +165,12 @@ public final class SQLStore: Store, @unchecked Sendable {
         }
     }
 
+    /// One statement (one round trip to PostgreSQL, one snapshot), outside any transaction.
     public func windowTotals(of identity: Identity, at: Int64, windows: [Counter: TimeSpan]) throws -> [Counter: Int] {
-        try policyReads.transaction(readOnly: true) { tx in
-            guard let id = try tx.query("SELECT id FROM identities WHERE name = ?", [.text(identity)]).first?.first?.int else {
-                return Dictionary(uniqueKeysWithValues: Self.windowCounters.map { ($0, 0) })
-            }
-            return try Self.windowTotals(tx, identityID: id, now: at, windows: windows)
-        }
+        let row = try policyReads.query(Self.windowTotalsByNameQuery, Self.windowCounters.flatMap { c -> [SQLValue] in
+            [.text(identity), .text(c.rawValue), .text(identity), .text(c.rawValue), .int(at - (windows[c]?.seconds ?? 3600))]
+        }).first ?? []
+        return Self.totals(row)
     }
 
     /// A value for a column under a btree index, or nil: PostgreSQL refuses an index entry over about
@@ -265,8 +264,13 @@ public final class SQLStore: Store, @unchecked Sendable {
         let row = try tx.query(windowTotalsQuery, windowCounters.flatMap { c -> [SQLValue] in
             [.int(identityID), .text(c.rawValue), .int(identityID), .text(c.rawValue), .int(now - (windows[c]?.seconds ?? 3600))]
         }).first ?? []
+        return totals(row)
+    }
+
+    /// A window totals row, a column per counter (NULL: none in the window, or no such identity).
+    private static func totals(_ row: [SQLValue]) -> [Counter: Int] {
         var out: [Counter: Int] = [:]
-        for (i, c) in windowCounters.enumerated() { out[c] = Int(row[i].int ?? 0) }
+        for (i, c) in windowCounters.enumerated() { out[c] = Int(i < row.count ? row[i].int ?? 0 : 0) }
         return out
     }
 
@@ -276,6 +280,9 @@ public final class SQLStore: Store, @unchecked Sendable {
         (SELECT running FROM window_events WHERE identity_id = ? AND counter = ? ORDER BY at DESC LIMIT 1)
         - (SELECT running - amount FROM window_events WHERE identity_id = ? AND counter = ? AND at > ? ORDER BY at LIMIT 1)
         """ }.joined(separator: ", ")
+    /// The same by the identity's name.
+    private static let windowTotalsByNameQuery = windowTotalsQuery.replacingOccurrences(
+        of: "identity_id = ?", with: "identity_id = (SELECT id FROM identities WHERE name = ?)")
 
     public func recordComplaint(identity: Identity, reporter: String, reportID: Int64, at: Int64, window: TimeSpan) throws -> ComplaintTally {
         try db.transaction { tx in
