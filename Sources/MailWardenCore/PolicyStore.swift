@@ -81,13 +81,12 @@ public struct MessageEvent: Sendable {
     /// providers or from a recipient's own domain, and a mailing's thousandth domain is no help.
     public static let maxRecipientDomains = 50
 
-    /// The domain of a recipient address (`<user@Example.COM>` → `example.com`), or nil.
+    /// The domain of a recipient address (`<user@Example.COM>` → `example.com`), or nil unless it
+    /// is a DNS name (A-labels, as an MTA passes it with SMTPUTF8 off; a domain literal is none).
     public static func recipientDomain(_ address: String) -> String? {
-        let bare = address.trimmingWhitespace().trimmingCharacters(in: CharacterSet(charactersIn: "<>"))
+        let bare = address.trimmingCharacters(in: CharacterSet(charactersIn: "<> \t"))
         guard let at = bare.lastIndex(of: "@") else { return nil }
-        let domain = bare[bare.index(after: at)...].lowercased()
-        guard !domain.isEmpty, domain.utf8.count <= 253, !domain.contains(where: { $0 == "," || $0 == " " }) else { return nil }
-        return domain
+        return PublicSuffixList.normalized(String(bare[bare.index(after: at)...]))
     }
 
     /// What this message adds to each counter.

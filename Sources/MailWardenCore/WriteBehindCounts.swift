@@ -62,9 +62,11 @@ public final class WriteBehindCounts: @unchecked Sendable {
     private var known: [Identity: Known] = [:]
     /// Identities whose totals are being read: their other messages wait for the read.
     private var reading: Set<Identity> = []
-    /// Synchronous counts under way per identity (admit returned nil, countedNow not yet called):
-    /// a read then could miss them.
+    /// Synchronous counts under way per identity (from the moment admit decides on one until
+    /// countedNow): a read then could miss them.
     private var countingNow: [Identity: Int] = [:]
+    /// Identities whose read a synchronous count began during: the read may have missed it.
+    private var spoiledReads: Set<Identity> = []
     /// Counts of the group the writer is committing.
     private var writing = 0
     /// Someone waits for the counts queued (a synchronous count for its identity's, a flush): the
@@ -112,7 +114,7 @@ public final class WriteBehindCounts: @unchecked Sendable {
             condition.lock()
             reading.remove(event.identity)
             condition.broadcast()
-            if let totals { note(totals, of: event.identity, at: event.at) }
+            if let totals, spoiledReads.remove(event.identity) == nil { note(totals, of: event.identity, at: event.at) }
         }
         guard var entry = known[event.identity] else { return countNow(event.identity) }
         let counted = event.counted
@@ -121,11 +123,14 @@ public final class WriteBehindCounts: @unchecked Sendable {
         for (counter, amount) in counted { estimate[counter, default: 0] += amount }
         let far = exempt || Counter.allCases.allSatisfy { counter in limits[counter].map { (estimate[counter] ?? 0) <= $0.count / 2 } ?? true }
         guard far, entry.readAt >= event.at - 1, queued.count < capacity else {
+            // Marked before the wait: once the identity's counts are written, another message of it
+            // could start a read that this count, made after, would escape.
+            let countedNow = countNow(event.identity)
             while (known[event.identity]?.pending ?? 0) > 0 {
                 hurry()
                 if !condition.wait(until: deadline) { break }
             }
-            return countNow(event.identity)
+            return countedNow
         }
         for (counter, amount) in counted { entry.unwritten[counter, default: 0] += amount }
         entry.pending += 1
@@ -141,6 +146,7 @@ public final class WriteBehindCounts: @unchecked Sendable {
     /// Called with the lock held: admit's nil.
     private func countNow(_ identity: Identity) -> [Counter: Int]? {
         countingNow[identity, default: 0] += 1
+        if reading.contains(identity) { spoiledReads.insert(identity) }
         return nil
     }
 

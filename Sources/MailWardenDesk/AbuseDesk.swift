@@ -234,12 +234,23 @@ public struct AbuseDesk: Sendable {
                 return "the original is not in our outbound log with its recipients: it cannot be shown to have been sent to \(domain)"
             }
             let reporter = publicSuffixes.organizationalDomain(of: domain) ?? domain
-            guard recipientDomains.contains(where: { (publicSuffixes.organizationalDomain(of: $0) ?? $0) == reporter }) else {
+            guard recipientDomains.contains(where: { sameOrganization(domain, reporter: reporter, recipient: $0) }) else {
                 return "the original was not sent to \(reporter) (its recipients: \(recipientDomains.prefix(5).joined(separator: ", "))"
                     + "\(recipientDomains.count > 5 ? ", …" : ""))"
             }
             return nil
         }
+    }
+
+    /// Whether a reporter (its From: domain, and that domain's organisation) is of the organisation
+    /// of a recipient's domain. Without the public suffix list, organisations cannot be told (the
+    /// last two labels would make every co.uk name one): the names must then be one, or one a
+    /// subdomain of the other.
+    func sameOrganization(_ domain: String, reporter: String, recipient: String) -> Bool {
+        guard publicSuffixes.ruleCount > 0 else {
+            return domain == recipient || domain.hasSuffix("." + recipient) || recipient.hasSuffix("." + domain)
+        }
+        return (publicSuffixes.organizationalDomain(of: recipient) ?? recipient) == reporter
     }
 
     /// Which of our identities sent a reported original, and whether that is proven.

@@ -81,6 +81,36 @@ import MailWardenCore
         #expect(counts.flush(timeout: 30) == 0)
     }
 
+    /// A synchronous count that begins while the identity's totals are read (here: a message that
+    /// gave up waiting for the read) may commit after the read's snapshot: the read is not used.
+    @Test func aCountMadeNowDuringAReadSpoilsIt() {
+        let counts = WriteBehindCounts(store: ImmediateStore(), gatherInterval: 600) { _, _ in }
+        let limits = LimitSet(messages: RateLimit(count: 100, window: .hours(1)))
+        let release = DispatchSemaphore(value: 0)
+        let reads = Mutex(0)
+        let read: @Sendable () throws -> [Counter: Int] = {
+            if reads.withLock({ $0 += 1; return $0 }) == 1 { release.wait() }
+            return [.messages: 0]
+        }
+        let readerGot = Mutex<[Counter: Int]??>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            readerGot.withLock { $0 = .some(counts.admit(Self.event("sasl:a", at: 100), limits: limits, read: read, work: Self.work)) }
+            done.signal()
+        }.start()
+        Thread.sleep(forTimeInterval: 0.2)
+        #expect(counts.admit(Self.event("sasl:a", at: 100), limits: limits, pendingTimeout: 0.2, read: read, work: Self.work) == nil,
+                "it waited for the read, gave up: counted now")
+        release.signal()
+        #expect(done.wait(timeout: .now() + 30) == .success)
+        #expect(readerGot.withLock { $0 } == .some(nil), "the read may have missed that count: counted now too")
+        counts.countedNow([.messages: 1], of: "sasl:a", at: 100)
+        counts.countedNow([.messages: 2], of: "sasl:a", at: 100)
+        #expect(counts.admit(Self.event("sasl:a", at: 100), limits: limits, read: read, work: Self.work)?[.messages] == 3)
+        #expect(reads.withLock { $0 } == 1)
+        #expect(counts.flush(timeout: 30) == 0)
+    }
+
     /// The messages of an identity that arrive during its read wait for it: one read, each counted.
     @Test func messagesArrivingDuringARead() {
         let counts = WriteBehindCounts(store: ImmediateStore(), gatherInterval: 600) { _, _ in }

@@ -552,6 +552,25 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         guard case .locked? = second.complaint else { Issue.record("\(String(describing: second.complaint))"); return }
     }
 
+    /// Without the public suffix list, the last two labels would make every co.uk name one
+    /// organisation: a reporter must then be the recipient's domain, or a name above or below it.
+    @Test func withoutThePublicSuffixListOnlyTheRecipientsOwnNamesCount() throws {
+        let h = try DeskHarness("""
+            identity_header = token
+            limit_complaints = 5/1d
+            complaint_min_reporters = 1
+            authserv_id = \(ourMX)
+            public_suffix_list = /nonexistent/public_suffix_list.dat
+            """)
+        let original = try h.sentOriginal(by: "user:shop7", to: ["victim@victim.co.uk", "x@mail.one.example"])
+        let stranger = try h.ingest(feedbackReport(original: original, reporter: "a@attacker.co.uk", authenticationResults: dkimPass("a@attacker.co.uk")))
+        #expect(stranger.complaint == nil && stranger.notCountedBecause?.hasPrefix("the original was not sent to") == true, "\(stranger.logSummary)")
+        for reporter in ["abuse@victim.co.uk", "fbl@one.example"] {
+            let r = try h.ingest(feedbackReport(original: original, reporter: reporter, authenticationResults: dkimPass(reporter)))
+            #expect(r.complaint != nil, "\(reporter): \(r.logSummary)")
+        }
+    }
+
     @Test func complaintTrustedReportersNarrowsWhoCounts() throws {
         let h = try DeskHarness("identity_header = token\nlimit_complaints = 5/1d\ncomplaint_min_reporters = 1\nauthserv_id = \(ourMX)\ncomplaint_trusted_reporters = fbl.example")
         let original = "X-MailWarden-ID: \(try StoreIdentityTokenizer(store: h.store).token(for: "user:shop9"))\nSubject: hi\n\nbody"
