@@ -172,6 +172,8 @@ public struct OutboundRecord: Sendable, Equatable {
     public let at: Int64
     /// Its recipients' domains; nil for a message logged before they were kept.
     public let recipientDomains: [String]?
+    /// How many messages of one Message-ID the desk looks at: more is no sender's reuse but a flood.
+    public static let maxPerMessageID = 20
 
     public init(identity: Identity, queueID: String?, at: Int64, recipientDomains: [String]? = nil) {
         self.identity = identity
@@ -262,8 +264,10 @@ public protocol CaseStore: TransactionalStore {
     /// The cases of the earlier reports `thread` ties to: those whose Message-ID it answers, and those
     /// that carried its ticket. Oldest case first.
     func cases(inThreadOf thread: ReportThread) throws -> [FiledCase]
-    /// The latest message with this Message-ID in the outbound log: who sent it, with what queue id, when.
-    func outboundMessage(withMessageID messageID: String) throws -> OutboundRecord?
+    /// The latest messages (at most `OutboundRecord.maxPerMessageID`, newest first) with this Message-ID in
+    /// the outbound log: who sent each, with what queue id, when, to which domains. A sender may
+    /// reuse one Message-ID (a list manager's chunks, a Bcc sent apart).
+    func outboundMessages(withMessageID messageID: String) throws -> [OutboundRecord]
     /// The identity an X-MailWarden-ID token was minted for.
     func identity(forToken token: String) throws -> Identity?
 }

@@ -270,26 +270,30 @@ public struct AbuseDesk: Sendable {
     func trace(_ report: AbuseReport) throws -> Trace? {
         guard let original = report.original, !original.headers.isEmpty else { return nil }
         let facts = OriginalHeaders(fields: original.headers.map { ($0.name, $0.value) })
-        // The message we logged under the original's Message-ID, if our queue id or the date ties
-        // the original to it: a Message-ID alone is known to every recipient.
-        var sent: OutboundRecord?
-        var tied = false
-        if let mid = facts.headerValues(named: "Message-ID").first, let logged = try cases.outboundMessage(withMessageID: mid) {
-            let queueIDMatches = logged.queueID.map { id in facts.headerValues(named: "Received").contains { $0.contains("id \(id)") } } ?? false
-            let dateMatches = original.sentAt.map { abs($0 - logged.at) <= Self.dateTolerance } ?? false
-            sent = logged
-            tied = queueIDMatches || dateMatches
+        // The messages we logged under the original's Message-ID that our queue id or the date ties
+        // the original to: a Message-ID alone is known to every recipient.
+        let logged = try facts.headerValues(named: "Message-ID").first.map(cases.outboundMessages(withMessageID:)) ?? []
+        let tied = logged.filter { sent in
+            sent.queueID.map { id in facts.headerValues(named: "Received").contains { $0.contains("id \(id)") } } ?? false
+                || original.sentAt.map { abs($0 - sent.at) <= Self.dateTolerance } ?? false
+        }
+        // Where the identity's tied messages went (one Message-ID may have been sent several times);
+        // nil when none of them is logged with its recipients.
+        func recipientDomains(of identity: Identity) -> [String]? {
+            let kept = tied.filter { $0.identity == identity }.compactMap(\.recipientDomains)
+            guard !kept.isEmpty else { return nil }
+            var seen = Set<String>()
+            return kept.joined().filter { seen.insert($0).inserted }
         }
         if let token = facts.headerValues(named: "X-MailWarden-ID").first?.trimmingWhitespace(), !token.isEmpty,
            let identity = try cases.identity(forToken: token) {
             // The token names the identity, not the message: it is the same in all of its mail.
-            return Trace(identity: identity, method: .token, notCountedBecause: nil,
-                         recipientDomains: tied && sent?.identity == identity ? sent?.recipientDomains : nil)
+            return Trace(identity: identity, method: .token, notCountedBecause: nil, recipientDomains: recipientDomains(of: identity))
         }
-        if let sent {
-            return Trace(identity: sent.identity, method: .outboundLog, notCountedBecause: tied ? nil
-                         : "its Message-ID is in our outbound log, but neither our queue id nor its date matches the message we sent",
-                         recipientDomains: sent.recipientDomains)
+        if let sent = tied.first ?? logged.first {
+            return Trace(identity: sent.identity, method: .outboundLog, notCountedBecause: tied.isEmpty
+                         ? "its Message-ID is in our outbound log, but neither our queue id nor its date matches the message we sent" : nil,
+                         recipientDomains: recipientDomains(of: sent.identity))
         }
         if let match = config.identityRules.resolve(facts) {
             return Trace(identity: match.identity, method: .identityRule,

@@ -197,14 +197,14 @@ extension SQLStore: CaseStore {
         }
     }
 
-    public func outboundMessage(withMessageID messageID: String) throws -> OutboundRecord? {
+    public func outboundMessages(withMessageID messageID: String) throws -> [OutboundRecord] {
         let bare = messageID.trimmingWhitespace().trimmingCharacters(in: CharacterSet(charactersIn: "<>"))
-        guard let row = try db.query("""
+        return try db.query("""
             SELECT i.name, o.queue_id, o.at, o.recipient_domains FROM outbound o JOIN identities i ON i.id = o.identity_id
-            WHERE o.message_id IN (?, ?) ORDER BY o.at DESC LIMIT 1
-            """, [.text(bare), .text("<\(bare)>")]).first, let identity = row[0].text else { return nil }
-        return OutboundRecord(identity: identity, queueID: row[1].text, at: row[2].int ?? 0,
-                              recipientDomains: Self.recipientDomains(row[3]))
+            WHERE o.message_id IN (?, ?) ORDER BY o.at DESC, o.id DESC LIMIT \(OutboundRecord.maxPerMessageID)
+            """, [.text(bare), .text("<\(bare)>")]).compactMap { row in
+            row[0].text.map { OutboundRecord(identity: $0, queueID: row[1].text, at: row[2].int ?? 0, recipientDomains: Self.recipientDomains(row[3])) }
+        }
     }
 
     /// Reports deleted per transaction: each takes its raw message and evidence with it (up to

@@ -571,6 +571,20 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         }
     }
 
+    /// A sender may send one Message-ID several times (a list manager's chunks, a Bcc apart): a
+    /// complaint counts by the sending its original ties to, not by the latest. Only the latest was
+    /// read, so a customer's last copy to a domain of its own made every victim's complaint uncounted.
+    @Test func aMessageIDSentSeveralTimesCountsByTheSendingTheOriginalTiesTo() throws {
+        let h = try DeskHarness.complaints()
+        let original = try h.sentOriginal(by: "user:shop7", to: ["victim@one.example"])
+        let messageID = try #require(original.split(separator: "\n").first { $0.hasPrefix("Message-ID: ") }?.dropFirst("Message-ID: ".count))
+        h.clock.set(h.clock.now() + 7 * 86_400)
+        _ = try h.store.record(MessageEvent(identity: "user:shop7", at: h.clock.now(), recipients: 1, spam: false, messageID: String(messageID),
+                                            queueID: nil, recipientDomains: ["shop.example"]), windows: [:])
+        let r = try h.ingest(feedbackReport(original: original, reporter: "abuse@one.example", authenticationResults: dkimPass("abuse@one.example")))
+        #expect(r.complaint != nil, "\(r.logSummary)")
+    }
+
     @Test func complaintTrustedReportersNarrowsWhoCounts() throws {
         let h = try DeskHarness("identity_header = token\nlimit_complaints = 5/1d\ncomplaint_min_reporters = 1\nauthserv_id = \(ourMX)\ncomplaint_trusted_reporters = fbl.example")
         let original = "X-MailWarden-ID: \(try StoreIdentityTokenizer(store: h.store).token(for: "user:shop9"))\nSubject: hi\n\nbody"

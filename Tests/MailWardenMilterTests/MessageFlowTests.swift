@@ -19,7 +19,7 @@ import Synchronization
         let recipients = ["<a@One.example>", "<b@one.example>", "c@two.example", "<postmaster>", "< s@Spaced.example. >", "<x@[192.0.2.1]>",
                           "<\"q@x\"@evil.example\">"] + (1...80).map { "<u@d\($0).example>" }
         h.send(.init(auth: "dora", recipients: recipients, headers: [("Subject", "hi"), ("Message-ID", "<m1@shop.example>")]))
-        let sent = try #require(try h.store.outboundMessage(withMessageID: "<m1@shop.example>"))
+        let sent = try #require(try h.store.outboundMessages(withMessageID: "<m1@shop.example>").first)
         #expect(sent.identity == "sasl:dora")
         #expect(sent.recipientDomains == ["one.example", "two.example", "spaced.example"] + (1...47).map { "d\($0).example" },
                 "no domain literal, nothing that is not a DNS name")
