@@ -1,6 +1,5 @@
 // What the lock logic needs from storage. The SQLite store implements it; tests use it too.
 // Times are Unix seconds (UTC) throughout.
-import Foundation
 
 /// A lock on one identity, active until lifted.
 public struct LockRecord: Sendable, Equatable, Codable {
@@ -84,7 +83,7 @@ public struct MessageEvent: Sendable {
     /// The domain of a recipient address (`<user@Example.COM>` → `example.com`), or nil unless it
     /// is a DNS name (A-labels, as an MTA passes it with SMTPUTF8 off; a domain literal is none).
     public static func recipientDomain(_ address: String) -> String? {
-        let bare = address.trimmingCharacters(in: CharacterSet(charactersIn: "<> \t"))
+        let bare = IdentityRule.unbracketed(address).trimmingWhitespace()
         guard let at = bare.lastIndex(of: "@") else { return nil }
         return PublicSuffixList.normalized(String(bare[bare.index(after: at)...]))
     }
