@@ -5,11 +5,14 @@
 
 public struct AbuseMailboxes: Sendable {
     public let patterns: [String]
+    /// The patterns' bytes, made once: every recipient of every message is matched against them.
+    private let patternBytes: [[UInt8]]
     /// `abuse_domains`: the domains whose abuse mailboxes are ours. Empty: the MTA's {rcpt_mailer} decides.
     public let domains: Set<String>
 
     public init(_ patterns: [String], domains: [String] = []) {
         self.patterns = patterns.map { $0.lowercased() }
+        patternBytes = self.patterns.map { Array($0.utf8) }
         self.domains = Set(domains.map { $0.lowercased() })
     }
 
@@ -41,17 +44,19 @@ public struct AbuseMailboxes: Sendable {
     }
 
     public func contains(_ recipient: String) -> Bool {
-        let address = IdentityRule.unbracketed(recipient).lowercased()
-        guard address.utf8.count <= 320 else { return false }
-        return patterns.contains { Self.glob($0[...], address[...]) }
+        let bare = IdentityRule.unbracketed(recipient)
+        guard bare.utf8.count <= 320 else { return false }
+        // An ASCII address (nearly all) is lowercased byte by byte; Unicode's lowercasing costs more.
+        let address = bare.utf8.allSatisfy { $0 < 0x80 }
+            ? bare.utf8.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 }
+            : Array(bare.lowercased().utf8)
+        return patternBytes.contains { Self.glob($0, address) }
     }
 
     /// `*` matches any run of characters; everything else matches itself. Greedy, going back only
     /// to the last `*`: a pattern of many stars costs at most its length times the address's,
     /// where trying every split at every star would cost the address's length to the power of the stars.
-    static func glob(_ pattern: Substring, _ text: Substring) -> Bool {
-        let p = Array(pattern.utf8)
-        let t = Array(text.utf8)
+    static func glob(_ p: [UInt8], _ t: [UInt8]) -> Bool {
         let star = UInt8(ascii: "*")
         var pi = 0
         var ti = 0

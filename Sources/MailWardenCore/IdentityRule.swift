@@ -164,10 +164,13 @@ public struct IdentityRule: Sendable, CustomStringConvertible {
         return String(kept)
     }
 
+    /// On bytes: every recipient of every message passes here (twice), and Character-wise
+    /// prefix tests cost more than the rest of a recipient's handling.
     static func unbracketed(_ address: String) -> String {
-        var a = Substring(address.trimmingWhitespace())
-        if a.hasPrefix("<") && a.hasSuffix(">") { a = a.dropFirst().dropLast() }
-        return String(a)
+        let trimmed = address.trimmingWhitespace()
+        let bytes = trimmed.utf8
+        guard bytes.count >= 2, bytes.first == UInt8(ascii: "<"), bytes.last == UInt8(ascii: ">") else { return trimmed }
+        return String(trimmed[bytes.index(after: bytes.startIndex)..<bytes.index(before: bytes.endIndex)])
     }
 
     public var description: String {

@@ -84,8 +84,8 @@ public struct MessageEvent: Sendable {
     /// is a DNS name (A-labels, as an MTA passes it with SMTPUTF8 off; a domain literal is none).
     public static func recipientDomain(_ address: String) -> String? {
         let bare = IdentityRule.unbracketed(address).trimmingWhitespace()
-        guard let at = bare.lastIndex(of: "@") else { return nil }
-        return PublicSuffixList.normalized(String(bare[bare.index(after: at)...]))
+        guard let at = bare.utf8.lastIndex(of: UInt8(ascii: "@")) else { return nil }
+        return PublicSuffixList.normalized(bare.utf8[bare.utf8.index(after: at)...])
     }
 
     /// What this message adds to each counter.

@@ -104,13 +104,32 @@ public struct PublicSuffixList: Sendable {
     /// `name` lowercased without its trailing dot, or nil unless it is a DNS name in A-label form:
     /// 1 to 63 letters, digits, `-` or `_` per label, at most 253 bytes in all.
     public static func normalized(_ name: String) -> String? {
-        var bytes = Array(name.utf8)
-        if bytes.last == UInt8(ascii: ".") { bytes.removeLast() }
+        normalized(name.utf8[...])
+    }
+
+    /// One pass, no array of labels: the milter normalizes every recipient's domain.
+    static func normalized(_ name: Substring.UTF8View) -> String? {
+        let dot = UInt8(ascii: ".")
+        let bytes = name.last == dot ? name.dropLast() : name
         guard !bytes.isEmpty, bytes.count <= 253 else { return nil }
-        for label in bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
-            guard (1...63).contains(label.count), label.allSatisfy(isLabelByte) else { return nil }
+        var labelLength = 0
+        for byte in bytes {
+            if byte == dot {
+                guard labelLength > 0 else { return nil }
+                labelLength = 0
+            } else {
+                guard isLabelByte(byte) else { return nil }
+                labelLength += 1
+                guard labelLength <= 63 else { return nil }
+            }
         }
-        return String(decoding: bytes, as: UTF8.self).asciiLowercased
+        guard labelLength > 0 else { return nil }
+        return String(unsafeUninitializedCapacity: bytes.count) { buffer in
+            for (i, byte) in bytes.enumerated() {
+                buffer[i] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            }
+            return bytes.count
+        }
     }
 
     private static func isLabelByte(_ b: UInt8) -> Bool {
