@@ -9,27 +9,31 @@ import Synchronization
 public final class StoreIdentityTokenizer: IdentityTokenizer {
     private let store: any IdentityTokenStore
     private let key: SymmetricKey
-    /// Tokens already recorded in the store by this process: the message path writes each once.
-    private let recorded = Mutex<Set<String>>([])
+    /// Tokens this process recorded in the store, by identity: the message path writes each once,
+    /// and computes none again (the HMAC and its encoding cost more than the rest of the count's
+    /// answer). Past `maxRemembered` identities it starts afresh, so a customer that invents
+    /// identities costs memory up to the bound and one more write of each once the bound is passed.
+    private let recorded = Mutex<[Identity: String]>([:])
+    private let maxRemembered: Int
 
-    public init(store: any IdentityTokenStore) throws {
+    public init(store: any IdentityTokenStore, maxRemembered: Int = 100_000) throws {
         self.store = store
+        self.maxRemembered = max(maxRemembered, 1)
         key = SymmetricKey(data: try store.tokenKey())
     }
 
     public func token(for identity: Identity) throws -> String {
+        if let token = recorded.withLock({ $0[identity] }) { return token }
         let mac = HMAC<SHA256>.authenticationCode(for: Data(identity.utf8), using: key)
         let token = Data(mac.prefix(16)).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
-        if recorded.withLock({ $0.insert(token).inserted }) {
-            do {
-                try store.rememberToken(token, for: identity)
-            } catch {
-                // Not recorded: the next message tries again, or the desk could not trace this token.
-                recorded.withLock { _ = $0.remove(token) }
-                throw error
-            }
+        // Remembered only once recorded: a failed write is tried again by the next message, or the
+        // desk could not trace this token. Two first messages at once may both write it (the same row).
+        try store.rememberToken(token, for: identity)
+        recorded.withLock { tokens in
+            if tokens.count >= maxRemembered { tokens.removeAll(keepingCapacity: true) }
+            tokens[identity] = token
         }
         return token
     }

@@ -428,6 +428,32 @@ import MailWardenCore
         #expect(try store.identity(forToken: token) == "sasl:alice@example.net")
     }
 
+    /// The message path writes an identity's token once, not at every message; past its bound the
+    /// tokenizer starts afresh and writes each again once, the same token.
+    @Test func aTokenIsWrittenOncePerIdentityUpToTheBound() throws {
+        final class Counting: IdentityTokenStore, @unchecked Sendable {
+            let store: SQLStore
+            var written: [Identity] = []
+            init(_ store: SQLStore) { self.store = store }
+            func tokenKey() throws -> [UInt8] { try store.tokenKey() }
+            func rememberToken(_ token: String, for identity: Identity) throws {
+                written.append(identity)
+                try store.rememberToken(token, for: identity)
+            }
+        }
+        let t = try TempStore(.sqlite)
+        let counting = Counting(try t.open())
+        let tokenizer = try StoreIdentityTokenizer(store: counting, maxRemembered: 2)
+        let first = try tokenizer.token(for: "sasl:a")
+        for _ in 0..<5 { #expect(try tokenizer.token(for: "sasl:a") == first) }
+        _ = try tokenizer.token(for: "sasl:b")
+        #expect(counting.written == ["sasl:a", "sasl:b"])
+        _ = try tokenizer.token(for: "sasl:c")
+        #expect(try tokenizer.token(for: "sasl:a") == first)
+        #expect(counting.written == ["sasl:a", "sasl:b", "sasl:c", "sasl:a"], "past the bound of 2, a is written again, once")
+        #expect(try counting.store.identity(forToken: first) == "sasl:a")
+    }
+
     @Test(arguments: Backend.available) func tokensAreStableSecretAndTraceable(_ backend: Backend) throws {
         let t = try TempStore(backend)
         let first = try StoreIdentityTokenizer(store: try t.open()).token(for: "sasl:alice@example.net")
