@@ -109,8 +109,21 @@ public enum RFC3339 {
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
         let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(y)-\(two(m))-\(two(d))T\(two(secs / 3600)):\(two(secs % 3600 / 60)):\(two(secs % 60))Z"
+        // Bytes, not interpolated Strings: the daemon stamps every log line with this.
+        var text = Array(String(y).utf8)
+        text.reserveCapacity(text.count + 16)
+        func two(_ separator: Character, _ n: Int64) {
+            text.append(separator.asciiValue!)
+            text.append(UInt8(ascii: "0") + UInt8(n / 10))
+            text.append(UInt8(ascii: "0") + UInt8(n % 10))
+        }
+        two("-", m)
+        two("-", d)
+        two("T", secs / 3600)
+        two(":", secs % 3600 / 60)
+        two(":", secs % 60)
+        text.append(UInt8(ascii: "Z"))
+        return String(decoding: text, as: UTF8.self)
     }
 }
 

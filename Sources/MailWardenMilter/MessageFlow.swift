@@ -276,7 +276,8 @@ public final class MessageSession: MilterSession {
         }
         message.headersSeen += 1
         guard message.headersSeen <= config.maxHeaders, examinedHeaders.contains(key) else { return .proceed }
-        message.headers[key, default: []].append(String(value.prefix(config.maxHeaderLength)))
+        // A value of no more bytes than the cap has no more characters either: cut only a longer one.
+        message.headers[key, default: []].append(rawValue.count <= config.maxHeaderLength ? value : String(value.prefix(config.maxHeaderLength)))
         return .proceed
     }
 
@@ -569,6 +570,9 @@ public final class MessageSession: MilterSession {
 
         /// `spamd 15.3/5.0 spam, rspamd failed` for the outbound log (`show`, `trace`).
         var storedText: String? {
+            // Most messages are not scanned: Foundation's replacing costs even on an empty text.
+            let logText = logText
+            guard !logText.isEmpty else { return nil }
             let text = logText.dropFirst("scan=".count).replacingOccurrences(of: ":", with: " ").replacingOccurrences(of: ",", with: ", ")
             return text.isEmpty ? nil : text
         }
@@ -743,8 +747,20 @@ public final class MessageSession: MilterSession {
         filter.logger.log(level: level, "\(queueID ?? "NOQUEUE"): \(text)")
     }
 
+    /// `window=messages:3,recipients:5,…`: appended in place, as it goes into every message's log line.
     static func describe(_ totals: [Counter: Int]) -> String {
-        "window=" + Counter.allCases.compactMap { c in totals[c].map { "\(c.rawValue):\($0)" } }.joined(separator: ",")
+        var text = "window="
+        text.reserveCapacity(80)
+        var first = true
+        for counter in Counter.allCases {
+            guard let total = totals[counter] else { continue }
+            if !first { text += "," }
+            first = false
+            text += counter.rawValue
+            text += ":"
+            text += String(total)
+        }
+        return text
     }
 
     static func name(_ verdict: Verdict) -> String {

@@ -21,6 +21,8 @@ struct StderrLogHandler: LogHandler {
     var metadata: Logger.Metadata = [:]
     /// Under systemd, journald stamps each line (and takes its priority from its `<N>`); elsewhere we do.
     let stamped = !JournalPriority.standardErrorIsJournal
+    /// `mailwardend[PID]: `, made once (the daemon does not fork after it starts logging).
+    private let tag = "mailwardend[\(getpid())]: "
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -29,11 +31,20 @@ struct StderrLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         // RFC3339.format is plain arithmetic: no formatter allocated per line on the message path.
-        let stamp = stamped ? RFC3339.format(Int64(Date().timeIntervalSince1970)) + " " : ""
         let severity = word(event.level)
-        let line = "\(JournalPriority.prefix(forSeverity: severity, on: 2))\(stamp)mailwardend[\(getpid())]: \(severity): \(event.message)\n"
+        var line = JournalPriority.prefix(forSeverity: severity, on: 2)
+        line.reserveCapacity(200)
+        if stamped {
+            line += RFC3339.format(Int64(Date().timeIntervalSince1970))
+            line += " "
+        }
+        line += tag
+        line += severity
+        line += ": "
+        line += event.message.description
+        line += "\n"
         // write(2) on fd 2: one call per line, so lines from worker threads do not interleave.
-        line.utf8CString.withUnsafeBufferPointer { buf in _ = write(2, buf.baseAddress, buf.count - 1) }
+        line.withUTF8 { buf in _ = write(2, buf.baseAddress, buf.count) }
     }
 }
 

@@ -336,5 +336,7 @@ import Testing
         #expect(RFC3339.format(0) == "1970-01-01T00:00:00Z")
         #expect(RFC3339.format(1_795_500_000) == "2026-11-24T06:00:00Z")
         #expect(RFC3339.format(951_782_400) == "2000-02-29T00:00:00Z")
+        #expect(RFC3339.format(-1) == "1969-12-31T23:59:59Z")
+        #expect(RFC3339.format(253_402_300_799) == "9999-12-31T23:59:59Z")
     }
 }
