@@ -112,16 +112,16 @@ public enum RFC3339 {
         // Bytes, not interpolated Strings: the daemon stamps every log line with this.
         var text = Array(String(y).utf8)
         text.reserveCapacity(text.count + 16)
-        func two(_ separator: Character, _ n: Int64) {
-            text.append(separator.asciiValue!)
+        func two(_ separator: UInt8, _ n: Int64) {
+            text.append(separator)
             text.append(UInt8(ascii: "0") + UInt8(n / 10))
             text.append(UInt8(ascii: "0") + UInt8(n % 10))
         }
-        two("-", m)
-        two("-", d)
-        two("T", secs / 3600)
-        two(":", secs % 3600 / 60)
-        two(":", secs % 60)
+        two(UInt8(ascii: "-"), m)
+        two(UInt8(ascii: "-"), d)
+        two(UInt8(ascii: "T"), secs / 3600)
+        two(UInt8(ascii: ":"), secs % 3600 / 60)
+        two(UInt8(ascii: ":"), secs % 60)
         text.append(UInt8(ascii: "Z"))
         return String(decoding: text, as: UTF8.self)
     }
