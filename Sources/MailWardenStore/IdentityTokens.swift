@@ -13,7 +13,9 @@ public final class StoreIdentityTokenizer: IdentityTokenizer {
     /// and computes none again (the HMAC and its encoding cost more than the rest of the count's
     /// answer). Past `maxRemembered` identities it starts afresh, so a customer that invents
     /// identities costs memory up to the bound and one more write of each once the bound is passed.
-    private let recorded = Mutex<[Identity: String]>([:])
+    /// Keyed by the identity's bytes, as the HMAC and the store see it: a String key would take two
+    /// canonically equivalent spellings (é as one scalar or as e and an accent) for one identity.
+    private let recorded = Mutex<[[UInt8]: String]>([:])
     private let maxRemembered: Int
 
     public init(store: any IdentityTokenStore, maxRemembered: Int = 100_000) throws {
@@ -23,8 +25,9 @@ public final class StoreIdentityTokenizer: IdentityTokenizer {
     }
 
     public func token(for identity: Identity) throws -> String {
-        if let token = recorded.withLock({ $0[identity] }) { return token }
-        let mac = HMAC<SHA256>.authenticationCode(for: Data(identity.utf8), using: key)
+        let name = Array(identity.utf8)
+        if let token = recorded.withLock({ $0[name] }) { return token }
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(name), using: key)
         let token = Data(mac.prefix(16)).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
@@ -33,7 +36,7 @@ public final class StoreIdentityTokenizer: IdentityTokenizer {
         try store.rememberToken(token, for: identity)
         recorded.withLock { tokens in
             if tokens.count >= maxRemembered { tokens.removeAll(keepingCapacity: true) }
-            tokens[identity] = token
+            tokens[name] = token
         }
         return token
     }

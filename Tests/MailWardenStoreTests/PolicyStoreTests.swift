@@ -452,6 +452,11 @@ import MailWardenCore
         #expect(try tokenizer.token(for: "sasl:a") == first)
         #expect(counting.written == ["sasl:a", "sasl:b", "sasl:c", "sasl:a"], "past the bound of 2, a is written again, once")
         #expect(try counting.store.identity(forToken: first) == "sasl:a")
+        // Two spellings of one name that Swift's String calls equal are two identities to the store.
+        let composed = try tokenizer.token(for: "sasl:jos\u{E9}")
+        let decomposed = try tokenizer.token(for: "sasl:jose\u{301}")
+        #expect(composed != decomposed)
+        #expect(try counting.store.identity(forToken: decomposed).map { Array($0.utf8) } == Array("sasl:jose\u{301}".utf8))
     }
 
     @Test(arguments: Backend.available) func tokensAreStableSecretAndTraceable(_ backend: Backend) throws {
