@@ -23,4 +23,15 @@ import Testing
     func patternsMatchWholeAddresses(_ c: (pattern: String, address: String, matches: Bool)) {
         #expect(AbuseMailboxes.glob(Array(c.pattern.utf8), Array(c.address.utf8)) == c.matches)
     }
+
+    /// A recipient is matched without its brackets, in lower case, and not at all past 320 bytes,
+    /// counted once lowercased (U+212A KELVIN SIGN is three bytes, its `k` one).
+    @Test func aRecipientIsMatchedBareAndLowercasedUpTo320Bytes() {
+        let mailboxes = AbuseMailboxes(["abuse@*"])
+        #expect(mailboxes.contains(" <ABUSE@ISP.Example> "))
+        #expect(!mailboxes.contains("<abuse@isp.example"))
+        #expect(mailboxes.contains("abuse@" + String(repeating: "k", count: 314)))
+        #expect(!mailboxes.contains("abuse@" + String(repeating: "k", count: 315)))
+        #expect(mailboxes.contains("abuse@" + String(repeating: "\u{212A}", count: 105)))
+    }
 }
