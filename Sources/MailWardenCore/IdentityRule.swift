@@ -5,6 +5,7 @@
 //   PREFIX envelope_from /regex/[i] [lowercase]      (group `id` if present, else the whole match)
 //   PREFIX client_address [lowercase]
 // The identity is `PREFIX:value`, e.g. `sasl:alice@example.net`.
+import Foundation
 
 /// The name of one sender as MailWarden counts it: the rule's prefix and the captured value.
 public typealias Identity = String
@@ -148,7 +149,14 @@ public struct IdentityRule: Sendable, CustomStringConvertible {
             raw = facts.clientAddress
         }
         guard let value = raw.map(sanitized), !value.isEmpty else { return nil }
-        return "\(prefix):\(lowercase ? value.lowercased() : value)"
+        return "\(prefix):\(Self.composed(lowercase ? value.lowercased() : value))"
+    }
+
+    /// A name in one spelling (NFC): the daemon's maps take canonically equivalent spellings (é as one
+    /// scalar, or e and an accent) as one String, the store as two rows, and a lock or a count would
+    /// hold for one and not the other. ASCII (nearly every name) is NFC already.
+    public static func composed(_ name: String) -> String {
+        name.utf8.allSatisfy { $0 < 0x80 } ? name : name.precomposedStringWithCanonicalMapping
     }
 
     /// Identities end up in logs, SQL and CSV: no control characters or spaces, bounded length.

@@ -68,9 +68,10 @@ struct ActorOptions: ParsableArguments {
     }
 }
 
-/// The identity a command is about, exactly as stored.
+/// The identity a command is about, as stored: in the one spelling (NFC) the identity rules name it in.
 struct IdentityArgument: ParsableArguments {
-    @Argument(help: ArgumentHelp("The identity as MailWarden names it, e.g. sasl:alice@example.net.", valueName: "identity"))
+    @Argument(help: ArgumentHelp("The identity as MailWarden names it, e.g. sasl:alice@example.net.", valueName: "identity"),
+              transform: IdentityRule.composed)
     var identity: Identity
 
     func validate() throws {

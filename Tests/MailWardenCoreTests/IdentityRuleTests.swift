@@ -24,6 +24,15 @@ struct FakeFacts: MessageFacts {
         #expect(r.resolve(FakeFacts()) == nil)
     }
 
+    /// é as one scalar or as e and an accent: one identity, in one spelling (NFC), so that the store's
+    /// rows (compared by bytes) and the daemon's maps (by String) agree on who it is.
+    @Test func canonicallyEquivalentSpellingsNameOneIdentity() throws {
+        let r = try rules("sasl macro {auth_authen} lowercase")
+        let composed = Array("sasl:jos\u{E9}@example.net".utf8)
+        #expect((r.resolve(FakeFacts(macros: ["{auth_authen}": "Jos\u{E9}@example.net"]))?.identity).map { Array($0.utf8) } == composed)
+        #expect((r.resolve(FakeFacts(macros: ["{auth_authen}": "Jose\u{301}@example.net"]))?.identity).map { Array($0.utf8) } == composed)
+    }
+
     @Test func headerRuleTakesTheNamedGroupFromTheFirstMatchingHeader() throws {
         let r = try rules("php header X-PHP-Originating-Script /^\\s*(?<id>[0-9]+):/")
         let facts = FakeFacts(headers: [("x-php-originating-script", "junk"), ("X-PHP-Originating-Script", "1001:mailer.php")])
