@@ -372,7 +372,7 @@ struct TriageCategorize: ParsableCommand {
     }
 
     /// The subject as cases hold it: an IP in its canonical form, a network with its host bits
-    /// cleared, a domain in lower case without a trailing dot, an identity as given.
+    /// cleared, a domain in lower case without a trailing dot, an identity in NFC (as the rules name it).
     func caseSubject() throws -> CaseSubject {
         let text = subject.trimmingWhitespace()
         let ip = IPAddressOrNetwork(text)
@@ -391,7 +391,7 @@ struct TriageCategorize: ParsableCommand {
             return CaseSubject(kind: .domain, value: domain, type: type)
         case .identity:
             guard IdentityForm.holds(for: text) else { throw ValidationError(IdentityForm.hint) }
-            return CaseSubject(kind: .identity, value: text, type: type)
+            return CaseSubject(kind: .identity, value: IdentityRule.composed(text), type: type)
         }
     }
 }

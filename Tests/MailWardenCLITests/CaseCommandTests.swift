@@ -206,6 +206,19 @@ func ipSubject(_ address: String, _ type: AbuseType = .spam) -> CaseSubject { Ca
         #expect(audit.first?.detail == "report 2 on case 1 (ip 192.0.2.10, spam)")
     }
 
+    /// An identity typed in another Unicode spelling (e and an accent) is the one the rules name
+    /// (NFC): a lock and a triage decision land on it, not on a row of their own.
+    @Test func anIdentityTypedDecomposedIsTheComposedOne() throws {
+        let sandbox = try CLISandbox()
+        let composed = "sasl:jos\u{E9}@example.net"
+        #expect(try sandbox.run("lock", "sasl:jose\u{301}@example.net", "--reason", "phished").status == 0)
+        #expect(try sandbox.store().state(of: composed).lock?.reason == "phished")
+        try sandbox.file("t", at: Int64(Date().timeIntervalSince1970) - 60, status: .triage, type: nil)
+        let run = try sandbox.run("triage", "categorize", "1", "--type", "spam", "--subject", "sasl:jose\u{301}@example.net")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try sandbox.store().cases().map { Array($0.subject.value.utf8) } == [Array(composed.utf8)])
+    }
+
     /// A person's decision that crosses the complaint limit locks the customer and notifies, as the
     /// desk worker does (README: the abuse desk), naming the reports counted in the window.
     @Test func categorizingAComplaintThatCrossesTheLimitLocksAndNotifies() throws {
