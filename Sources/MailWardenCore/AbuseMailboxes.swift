@@ -48,7 +48,7 @@ public struct AbuseMailboxes: Sendable {
         // An ASCII address (nearly all) is lowercased byte by byte; Unicode's lowercasing costs more
         // (and may change the length, so the cap is taken after it).
         let address = bare.utf8.allSatisfy { $0 < 0x80 }
-            ? bare.utf8.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 }
+            ? bare.utf8.map(\.asciiLowercased)
             : Array(bare.lowercased().utf8)
         guard address.count <= 320 else { return false }
         return patternBytes.contains { Self.glob($0, address) }

@@ -126,7 +126,7 @@ public struct PublicSuffixList: Sendable {
         guard labelLength > 0 else { return nil }
         return String(unsafeUninitializedCapacity: bytes.count) { buffer in
             for (i, byte) in bytes.enumerated() {
-                buffer[i] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+                buffer[i] = byte.asciiLowercased
             }
             return bytes.count
         }
@@ -146,6 +146,11 @@ extension String {
     /// way, not with `lowercased()`: Unicode case mapping turns U+212A KELVIN SIGN into `k`, so a
     /// field our MX does not recognise as its own (and does not strip) could match our authserv-id.
     var asciiLowercased: String {
-        String(decoding: utf8.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 }, as: UTF8.self)
+        String(decoding: utf8.map(\.asciiLowercased), as: UTF8.self)
     }
+}
+
+extension UInt8 {
+    /// An ASCII capital as its small letter, every other byte as it is.
+    var asciiLowercased: UInt8 { self >= UInt8(ascii: "A") && self <= UInt8(ascii: "Z") ? self | 0x20 : self }
 }
