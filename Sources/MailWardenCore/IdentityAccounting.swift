@@ -27,7 +27,7 @@ public enum AccountingOutcome: Sendable, Equatable {
     }
 }
 
-public struct IdentityAccounting: Sendable {
+public final class IdentityAccounting: Sendable {
     public let config: Config
     public let store: PolicyStore
     public let clock: WallClock
@@ -98,7 +98,7 @@ public struct IdentityAccounting: Sendable {
         if let writeBehind, let estimate = writeBehind.admit(event, limits: limits, exempt: exempt, read: {
             try store.windowTotals(of: event.identity, at: event.at, windows: limits.windows)
         }, work: { run in
-            try countWork(run, limits: limits, exempt: exempt, alreadyAnswered: true, heldQueueID: nil)
+            try self.countWork(run, limits: limits, exempt: exempt, alreadyAnswered: true, heldQueueID: nil)
         }) {
             return exempt ? .exempt(totals: estimate) : .pass(totals: estimate)
         }
@@ -108,7 +108,7 @@ public struct IdentityAccounting: Sendable {
         var outcome: AccountingOutcome?
         defer { writeBehind?.countedNow(outcome?.totals, of: event.identity, at: event.at) }
         outcome = try counting.run(key: event.identity) {
-            try countWork([event], limits: limits, exempt: exempt, alreadyAnswered: false, heldQueueID: heldQueueID)[0]
+            try self.countWork([event], limits: limits, exempt: exempt, alreadyAnswered: false, heldQueueID: heldQueueID)[0]
         }
         if case .locked(let lock, crossing: .some)? = outcome { cache?.noteLock(lock) }
         return outcome!

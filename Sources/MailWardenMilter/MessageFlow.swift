@@ -47,8 +47,8 @@ private enum MacroName {
 }
 
 /// A config snapshot with what every session of it needs, worked out once per snapshot (a reload
-/// makes a new one), not once per connection.
-struct SessionPlan: Sendable {
+/// makes a new one), not once per connection: a session holds it by reference.
+final class SessionPlan: Sendable {
     let config: Config
     /// The scanner clients built from the config.
     let scanners: [any SpamScanner]
@@ -58,6 +58,8 @@ struct SessionPlan: Sendable {
     /// Whether the scanners see strangers' mail too (scanner_scope = all), not only our customers'.
     let scansInbound: Bool
     let events: EventPlan
+    /// The macros read at MAIL FROM.
+    let mailFromMacros: [String]
 
     init(config: Config, scanners: [any SpamScanner], clock: WallClock, store: PolicyStore, cache: PolicyCache, writeBehind: WriteBehindCounts) {
         self.config = config
@@ -79,6 +81,7 @@ struct SessionPlan: Sendable {
         // Without abuse mailboxes that mail was accepted at MAIL FROM; with forged fields to remove
         // or strangers' mail scanned, nothing is accepted before the end of the message.
         if config.abuseMailboxes.isEmpty || config.removeForgedAuthenticationResults || scansInbound { unused.insert(.data) }
+        mailFromMacros = macros
         events = EventPlan(unused: unused, unanswered: [.connect, .recipient, .header],
                            macros: [.connect: [MacroName.daemon], .mailFrom: macros, .recipient: [MacroName.recipientMailer],
                                     .data: [MacroName.queueID], .endOfMessage: [MacroName.queueID]])
@@ -87,12 +90,10 @@ struct SessionPlan: Sendable {
 
 public final class MessageSession: MilterSession {
     let filter: MailFilter
-    let config: Config
-    let accounting: IdentityAccounting
-    private let examinedHeaders: Set<String>
-    private let scansInbound: Bool
-    private let wantedMacros: [String]
-    public let eventPlan: EventPlan
+    private let plan: SessionPlan
+    var config: Config { plan.config }
+    private var scanners: [any SpamScanner] { plan.scanners }
+    public var eventPlan: EventPlan { plan.events }
 
     private var clientAddress: String?
     private var clientHostname: String?
@@ -160,17 +161,9 @@ public final class MessageSession: MilterSession {
         func headerValues(named name: String) -> [String] { headers[name.lowercased()] ?? [] }
     }
 
-    private let scanners: [any SpamScanner]
-
     init(filter: MailFilter, plan: SessionPlan) {
         self.filter = filter
-        config = plan.config
-        scanners = plan.scanners
-        accounting = plan.accounting
-        examinedHeaders = plan.examinedHeaders
-        scansInbound = plan.scansInbound
-        wantedMacros = plan.events.macros[.mailFrom] ?? []
-        eventPlan = plan.events
+        self.plan = plan
     }
 
     // MARK: connect
@@ -189,11 +182,11 @@ public final class MessageSession: MilterSession {
         startOver()
         message.sender = sender
         message.clientAddress = clientAddress
-        for name in wantedMacros {
+        for name in plan.mailFromMacros {
             if let v = macros.value(name), !v.isEmpty { message.macros[name] = String(v.prefix(config.maxHeaderLength)) }
         }
         message.scope = scope()
-        message.scanning = !scanners.isEmpty && (message.scope != .inbound || scansInbound)
+        message.scanning = !scanners.isEmpty && (message.scope != .inbound || plan.scansInbound)
         // Inbound mail may still be a report to an abuse mailbox (known from its recipients), be
         // scanned, or carry forged Authentication-Results fields to remove.
         guard message.scope != .inbound || !config.abuseMailboxes.isEmpty || message.scanning
@@ -208,7 +201,7 @@ public final class MessageSession: MilterSession {
         // Refusing at MAIL FROM saves the transfer; hold needs end-of-message, and local mail is always held.
         guard config.mode == .enforce, message.scope != .local, config.lockAction != .hold else { return .proceed }
         do {
-            let activeLock = try filter.metrics.timeLockCheck { try accounting.activeLock(of: match.identity) }
+            let activeLock = try filter.metrics.timeLockCheck { try plan.accounting.activeLock(of: match.identity) }
             filter.metrics.lockCheck(locked: activeLock != nil)
             guard let lock = activeLock else { return .proceed }
             recordLockedAttempt(match.identity, heldQueueID: nil, queueID: message.macros[MacroName.queueID])
@@ -275,7 +268,7 @@ public final class MessageSession: MilterSession {
             keepBytes(Self.crlfLines(Array(name.utf8) + [58] + Array(rawValue) + [13, 10]))
         }
         message.headersSeen += 1
-        guard message.headersSeen <= config.maxHeaders, examinedHeaders.contains(key) else { return .proceed }
+        guard message.headersSeen <= config.maxHeaders, plan.examinedHeaders.contains(key) else { return .proceed }
         // A value of no more bytes than the cap has no more characters either: cut only a longer one.
         message.headers[key, default: []].append(rawValue.count <= config.maxHeaderLength ? value : String(value.prefix(config.maxHeaderLength)))
         return .proceed
@@ -493,7 +486,7 @@ public final class MessageSession: MilterSession {
             let heldQueueID = lockAction == .hold ? queueID : nil
             // check → scan → count. Locked mail is never scanned, and a lock the cache knows is
             // enforced even while the store cannot be reached.
-            let checked = try filter.metrics.timeLockCheck { try accounting.check(match.identity) }
+            let checked = try filter.metrics.timeLockCheck { try plan.accounting.check(match.identity) }
             // The token is minted (a store write) before the count: once counted, nothing may fail.
             // Refused mail keeps its changes only when held (it may be released).
             let refused = if case .locked? = checked.refusal { lockAction != .hold } else { false }
@@ -512,7 +505,7 @@ public final class MessageSession: MilterSession {
                 if message.scansMessage { scan = try self.scan(queueID: queueID, identity: match.identity) }
                 event.spam = headerSpam || scan.isSpam
                 event.scan = scan.storedText
-                outcome = try accounting.count(event, state: checked.state, heldQueueID: heldQueueID)
+                outcome = try plan.accounting.count(event, state: checked.state, heldQueueID: heldQueueID)
             }
             let wasLocked = if case .locked(_, crossing: nil) = outcome { true } else { false }
             filter.metrics.lockCheck(locked: wasLocked)

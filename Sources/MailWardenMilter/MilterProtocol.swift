@@ -90,12 +90,24 @@ public struct EventPlan: Sendable, Equatable {
     /// (protocol 6) sends this milter these instead of its configured lists, so no MTA setting
     /// made for another milter can take them away.
     public let macros: [MacroStage: [String]]
+    /// `macros` as the MTA is asked for them, made with the plan rather than at each negotiation.
+    public let macroLists: [MacroList]
 
     public init(unused: MilterEvents, unanswered: MilterEvents, macros: [MacroStage: [String]]) {
         self.unused = unused
         self.unanswered = unanswered
         self.macros = macros
+        macroLists = MacroStage.allCases.compactMap { stage in
+            guard let names = macros[stage], !names.isEmpty else { return nil }
+            return MacroList(stage: stage, names: names.joined(separator: " "))
+        }
     }
+}
+
+/// One event's macros in the protocol's spelling: names apart by spaces.
+public struct MacroList: Sendable, Equatable {
+    public let stage: MacroStage
+    public let names: String
 }
 
 /// A change to the message, applied at end-of-message.

@@ -241,15 +241,16 @@ private func mwNegotiate(_ ctx: OpaquePointer?, _ offeredActions: UInt, _ offere
     }
     steps &= offeredSteps
     var asked = actions & offeredActions
-    c.session.negotiated(actions: MilterActions(actionFlags.filter { asked & $0.flag != 0 }.map(\.action)))
+    var granted = MilterActions()
+    for flag in actionFlags where asked & flag.flag != 0 { granted.insert(flag.action) }
+    c.session.negotiated(actions: granted)
     if offeredActions & UInt(SMFIF_SETSYMLIST) != 0 {
-        for stage in MacroStage.allCases {
-            guard let names = plan.macros[stage], !names.isEmpty else { continue }
-            _ = names.joined(separator: " ").withCString { smfi_setsymlist(ctx, stage.smfim, UnsafeMutablePointer(mutating: $0)) }
+        for list in plan.macroLists {
+            _ = list.names.withCString { smfi_setsymlist(ctx, list.stage.smfim, UnsafeMutablePointer(mutating: $0)) }
         }
         asked |= UInt(SMFIF_SETSYMLIST)
     }
-    c.unanswered = MilterEvents(stepsByEvent.filter { steps & UInt($0.noReply) != 0 }.map(\.event))
+    for step in stepsByEvent where steps & UInt(step.noReply) != 0 { c.unanswered.insert(step.event) }
     c.canSkip = steps & UInt(SMFIP_SKIP) != 0
     c.leadingSpace = steps & UInt(SMFIP_HDR_LEADSPC) != 0
     pf0?.pointee = asked

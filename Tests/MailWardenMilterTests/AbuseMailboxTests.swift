@@ -308,6 +308,9 @@ final class RecordingIntake: ReportIntake {
             .filter.makeSession().eventPlan
         #expect(plan.macros == [.connect: ["{daemon_name}"], .mailFrom: ["{auth_authen}", "i", "{cert_subject}"],
                                 .recipient: ["{rcpt_mailer}"], .data: ["i"], .endOfMessage: ["i"]])
+        // As smfi_setsymlist takes them, made once with the snapshot.
+        #expect(plan.macroLists.map(\.stage) == [.connect, .mailFrom, .recipient, .data, .endOfMessage])
+        #expect(plan.macroLists.map(\.names) == ["{daemon_name}", "{auth_authen} i {cert_subject}", "{rcpt_mailer}", "i", "i"])
     }
 
     /// The MTA does not wait for these answers, so each must be "go on" whatever the message: a
