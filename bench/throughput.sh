@@ -201,6 +201,13 @@ reports_seen() {
 }
 # cpu_ticks PID: user + system clock ticks the process has used.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# thread_ticks PID: `name ticks` for each of the process's threads alive now, summed by name.
+thread_ticks() {
+    for t in /proc/"$1"/task/*; do
+        # The name (comm) is in parentheses and may hold spaces: the fields after it are counted from its end.
+        sed -E 's/^[0-9]+ \((.*)\) /\1\t/' "$t/stat" 2>/dev/null
+    done | awk -F '\t' '{ split($2, f, " "); ticks[$1] += f[12] + f[13] } END { for (n in ticks) print n, ticks[n] }'
+}
 # per_session NAME: messages per SMTP session of a row.
 per_session() { case $1 in i | j) echo 10 ;; v | o) echo each ;; *) echo 1 ;; esac; }
 # run_config NAME: one timed run of a configuration (a = no milter, b and j = the C no-op milter);
@@ -224,6 +231,7 @@ run_config() {
     fi
     mw_start "$E2E_DIR/$1.conf" >/dev/null || return 1
     t0=$(cpu_ticks "$MW_PID")
+    thread_ticks "$MW_PID" >"$E2E_DIR/threads-before.txt"
     if [ "$1" = f ]; then
         desk_start "$E2E_DIR/$1.conf" >/dev/null || return 1
         v=$(run_with_reports "$PF_PORT" "$(store_of f)")
@@ -232,6 +240,9 @@ run_config() {
         v=$(run "$PF_PORT" "$(per_session "$1")")
     fi
     cpu[$1]=$(( ${cpu[$1]:-0} + $(cpu_ticks "$MW_PID") - t0 )); msgs[$1]=$(( ${msgs[$1]:-0} + N ))
+    # The long-lived named threads' share; a thread started during the run counts from zero.
+    thread_ticks "$MW_PID" | awk 'NR == FNR { before[$1] = $2; next } $1 !~ /^mailwardend$/ { print $1, $2 - before[$1] }' \
+        "$E2E_DIR/threads-before.txt" - >>"$E2E_DIR/threads-$1.txt"
     echo "$v"
     peak[$1]=$(awk '/VmHWM/ { print $2 }' "/proc/$MW_PID/status")
     curl -fsS --max-time 10 "http://127.0.0.1:$METRICS_PORT/metrics" >"$E2E_DIR/scrape.txt"
@@ -244,7 +255,7 @@ declare -A results peak cpu msgs
 N_SAVED=$N; N=200
 for c in a "${configs[@]}"; do run_config "$c" >/dev/null; done   # warm-up (rspamd/spamd caches too)
 N=$N_SAVED
-rm -f "$E2E_DIR"/hist-*.txt "$E2E_DIR"/hist-lock-*.txt
+rm -f "$E2E_DIR"/hist-*.txt "$E2E_DIR"/hist-lock-*.txt "$E2E_DIR"/threads-*.txt
 cpu=() msgs=()
 # quantile Q FILE [FORMAT]: the Q-quantile in microseconds of one of the daemon's histograms, summed
 # over the rounds, interpolated within its bucket as Prometheus's histogram_quantile does.
@@ -297,6 +308,14 @@ for c in a "${configs[@]}"; do
     [ -n "${msgs[$c]:-}" ] && per=$(echo "${cpu[$c]} * 1000000 / $ticks / ${msgs[$c]}" | bc -l | xargs printf '%.0f µs')
     printf '| %s: %s | %.0f | %s| %s | %s | %s | %s | %s | %s |\n' "$c" "${label[$c]}" "$m" "$runs" "$(ratio "$m" "$a")" \
         "$(ratio "$m" "$noop")" "$per" "${peak[$c]:--}${peak[$c]:+ kB}" "$pct" "$lock"
+done
+# Where mailwardend's CPU went: its named threads per message; the rest is libmilter's threads (one per
+# SMTP connection, running our callbacks) and the main thread.
+for c in "${configs[@]}"; do
+    [ -s "$E2E_DIR/threads-$c.txt" ] || continue
+    echo "$c, CPU per message by thread: $(awk -v n="${msgs[$c]}" -v t="$ticks" -v all="${cpu[$c]}" '
+        { ticks[$1] += $2; named += $2 } END { for (k in ticks) if (ticks[k] > 0) printf "%s %.0f µs, ", k, ticks[k] * 1e6 / t / n
+                                               printf "the others %.0f µs", (all - named) * 1e6 / t / n }' "$E2E_DIR/threads-$c.txt")"
 done
 has_row g && has_row k && echo "PostgreSQL against SQLite, both on disk: k / g = $(ratio "$(median_of k)" "$(median_of g)")"
 has_row w && has_row y && echo "$IDENTITIES against $SMALL_IDENTITIES identities, counts written behind: y / w = $(ratio "$(median_of y)" "$(median_of w)")"
