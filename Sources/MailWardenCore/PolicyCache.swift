@@ -93,7 +93,7 @@ public final class PolicyCache: IdentityStateSource, @unchecked Sendable {
     /// wake(). `report` hears of the first failure of a run (the locks known stay in force meanwhile)
     /// and, with nil, of the first success after it.
     public func refreshInBackground(every interval: TimeInterval, report: @escaping @Sendable (Error?) -> Void) {
-        let thread = Thread { [self] in
+        Thread.detachNewThread(named: "policy-cache") { [self] in
             var failing = false
             while true {
                 announced.withLock {
@@ -110,8 +110,6 @@ public final class PolicyCache: IdentityStateSource, @unchecked Sendable {
                 }
             }
         }
-        thread.name = "policy-cache"
-        thread.start()
     }
 
     /// Another host or a command changed a lock or an override (LISTEN/NOTIFY), or the announcements

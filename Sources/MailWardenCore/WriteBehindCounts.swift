@@ -200,11 +200,9 @@ public final class WriteBehindCounts: @unchecked Sendable {
     /// Called with the lock held.
     private func startWriter() {
         writerStarted = true
-        let thread = Thread { [self] in
+        Thread.detachNewThread(named: "write-behind") { [self] in
             while true { writeOneGroup() }
         }
-        thread.name = "write-behind"
-        thread.start()
     }
 
     private func writeOneGroup() {

@@ -36,9 +36,7 @@ final class PostgreSQLListener: @unchecked Sendable {
     /// onChange once it listens. Called once.
     func start() {
         state.withLock { running = true }
-        let thread = Thread { [self] in run() }
-        thread.name = "pg-listen"
-        thread.start()
+        Thread.detachNewThread(named: "pg-listen") { [self] in run() }
         state.withLock {
             while !firstAttemptDone { state.wait() }
         }

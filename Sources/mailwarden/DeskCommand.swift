@@ -135,7 +135,7 @@ final class StopRequest: Sendable {
     init(notifier: BackgroundLockNotifier) { self.notifier = notifier }
 
     func takeSignals(_ signals: sigset_t) {
-        let thread = Thread { [self] in
+        Thread.detachNewThread(named: "stop") { [self] in
             var set = signals
             var signal: Int32 = 0
             while sigwait(&set, &signal) != 0 {}
@@ -143,8 +143,6 @@ final class StopRequest: Sendable {
             sleep(UInt32(Self.patience))
             exit()
         }
-        thread.name = "stop"
-        thread.start()
     }
 
     func exitIfAsked() {

@@ -37,12 +37,10 @@ enum ParserProcess {
     /// A parser stuck in a loop never reads its stdin again: if the worker dies (kill -9), this
     /// thread ends the orphan within a second.
     private static func watchParent(_ parent: pid_t) {
-        let watcher = Thread {
+        Thread.detachNewThread(named: "parent-watch") {
             while getppid() == parent { sleep(1) }
             _exit(0)
         }
-        watcher.name = "parent-watch"
-        watcher.start()
     }
 
     /// One report from stdin; nil at end of input (the worker closed its end).

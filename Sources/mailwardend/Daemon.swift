@@ -134,7 +134,7 @@ enum Daemon {
 
     /// SIGUSR1: parse the file again; a config that does not parse leaves the old one in force.
     static func startReloadThread(filter: MailFilter, notifier: BackgroundLockNotifier, path: String, store: any Store, logger: Logger) {
-        let thread = Thread {
+        Thread.detachNewThread(named: "reload") {
             var set = sigset_t()
             sigemptyset(&set)
             sigaddset(&set, SIGUSR1)
@@ -156,8 +156,6 @@ enum Daemon {
                 }
             }
         }
-        thread.name = "reload"
-        thread.start()
     }
 
     /// The cache of the locks and overrides the milter enforces. For a store on this host, its policy
@@ -182,7 +180,7 @@ enum Daemon {
     /// Checkpoints the store's WAL every second, so that no message's commit has to (see
     /// SQLStore.checkpointInBackground).
     static func startCheckpointThread(checkpointer: WALCheckpointer, logger: Logger) {
-        let thread = Thread {
+        Thread.detachNewThread(named: "checkpoint") {
             var failing = false
             while true {
                 sleep(1)
@@ -196,14 +194,12 @@ enum Daemon {
                 }
             }
         }
-        thread.name = "checkpoint"
-        thread.start()
     }
 
     /// Every 10 minutes: drops outbound-log rows past retention, window events older than any window,
     /// and abuse reports (with their evidence) past report_retention.
     static func startPruneThread(filter: MailFilter, store: any Store, logger: Logger) {
-        let thread = Thread {
+        Thread.detachNewThread(named: "prune") {
             while true {
                 let config = filter.config
                 do {
@@ -218,14 +214,12 @@ enum Daemon {
                 sleep(600)
             }
         }
-        thread.name = "prune"
-        thread.start()
     }
 
     /// Every second: writes the attempts of locked identities held back, and counts the messages
     /// accepted uncounted while the store failed (on_error = accept).
     static func startCatchUpThread(filter: MailFilter, logger: Logger) {
-        let thread = Thread {
+        Thread.detachNewThread(named: "catch-up") {
             while true {
                 sleep(1)
                 filter.writeLockedAttempts()
@@ -236,14 +230,12 @@ enum Daemon {
                 }
             }
         }
-        thread.name = "catch-up"
-        thread.start()
     }
 
     /// Writes this host's scanners' health to the store every 5 seconds, for `mailwarden status`.
     static func startHealthThread(filter: MailFilter, store: any Store, logger: Logger) {
         let host = hostName()
-        let thread = Thread {
+        Thread.detachNewThread(named: "scanner-health") {
             var lastError: String?
             var reported = false
             while true {
@@ -262,8 +254,6 @@ enum Daemon {
                 sleep(5)
             }
         }
-        thread.name = "scanner-health"
-        thread.start()
     }
 
     /// This machine's name as gethostname(2) gives it (no lookup), which tells hosts sharing a store apart.

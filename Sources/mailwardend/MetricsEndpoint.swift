@@ -49,9 +49,7 @@ final class MetricsEndpoint: Sendable {
     /// Listens on `address` (the socket is bound when this returns) and answers scrapes on a thread of its own.
     func start(_ address: HostPort, filter: MailFilter) throws(ListenerFailure) {
         let listener = try ScrapeListener(address)
-        let thread = Thread { listener.serve { path in path == "/metrics" ? self.scrape(filter: filter) : nil } }
-        thread.name = "metrics"
-        thread.start()
+        Thread.detachNewThread(named: "metrics") { listener.serve { path in path == "/metrics" ? self.scrape(filter: filter) : nil } }
     }
 
     /// The registry's text, after bringing the store's figures up to date in it.
