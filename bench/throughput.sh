@@ -309,8 +309,8 @@ for c in a "${configs[@]}"; do
     printf '| %s: %s | %.0f | %s| %s | %s | %s | %s | %s | %s |\n' "$c" "${label[$c]}" "$m" "$runs" "$(ratio "$m" "$a")" \
         "$(ratio "$m" "$noop")" "$per" "${peak[$c]:--}${peak[$c]:+ kB}" "$pct" "$lock"
 done
-# Where mailwardend's CPU went: its named threads per message; the rest is libmilter's threads (one per
-# SMTP connection, running our callbacks) and the main thread.
+# Where mailwardend's CPU went: its named threads per message; the rest is libmilter's threads (its
+# controller and workers, running our callbacks) and the main thread.
 for c in "${configs[@]}"; do
     [ -s "$E2E_DIR/threads-$c.txt" ] || continue
     echo "$c, CPU per message by thread: $(awk -v n="${msgs[$c]}" -v t="$ticks" -v all="${cpu[$c]}" '
