@@ -15,9 +15,10 @@ extension Thread {
 }
 
 /// /proc/thread-self/comm (Linux 3.17+): glibc's pthread_setname_np is not visible to Swift. A
-/// thread that cannot be named keeps the process's name.
+/// thread that cannot be named keeps the process's name. Close-on-exec: a parser process spawned by
+/// another thread meanwhile must inherit nothing of ours.
 private func nameCurrentThread(_ name: String) {
-    let fd = open("/proc/thread-self/comm", O_WRONLY)
+    let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
     guard fd >= 0 else { return }
     defer { close(fd) }
     let bytes = Array(name.utf8.prefix(15))
