@@ -9,7 +9,6 @@ extension Thread {
             nameCurrentThread(name)
             body()
         }
-        thread.name = name
         thread.start()
     }
 }
