@@ -82,6 +82,14 @@ public struct PublicSuffixList: Sendable {
         return labels.suffix(suffixLabels + 1).joined(separator: ".")
     }
 
+    /// Whether the name's top-level label is one the list knows, so that the name can exist: the
+    /// list holds every delegated top-level domain. True when the list holds no rules (it could not
+    /// be read) and for an IDNA top-level label (the list writes those in U-labels).
+    public func knowsTopLevel(of name: String) -> Bool {
+        guard ruleCount > 0, let name = Self.normalized(name), let top = name.split(separator: ".").last else { return ruleCount == 0 }
+        return top.hasPrefix("xn--") || rules.contains(String(top)) || wildcardParents.contains(String(top))
+    }
+
     /// RFC 7489 section 3.2 and the list's own algorithm: the longest matching rule wins, an
     /// exception wins over every rule and counts one label less, and with no match the implicit
     /// `*` rule makes the last label the suffix.

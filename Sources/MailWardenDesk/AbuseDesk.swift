@@ -148,12 +148,13 @@ public struct AbuseDesk: Sendable {
         // original to one of our customers: the customer is the subject. Not one the parser left for
         // a person: a reply or a forwarded bounce carries our customer's mail without complaining of it.
         if status == .filed || (status == .triage && report.type != nil && trace != nil && !report.isForPerson) {
-            subjects = Self.subjects(of: report, identity: trace?.identity)
+            subjects = Self.subjects(of: report, identity: trace?.identity, domainCanExist: publicSuffixes.knowsTopLevel(of:))
             if subjects.isEmpty {
                 status = .triage
                 let nonPublic = Self.nonPublicAddresses(of: report)
                 reason = reason ?? (report.type == nil ? "abuse type not recognised"
                     : !nonPublic.isEmpty ? "only non-public addresses (\(nonPublic.prefix(3).joined(separator: ", "))): no case is filed on them"
+                    : !report.domains.isEmpty ? "only names under no top-level domain of the public suffix list (\(report.domains.prefix(3).joined(separator: ", "))): no case is filed on them"
                     : "no IP, domain or customer to file it on")
             } else {
                 status = .filed
@@ -307,7 +308,9 @@ public struct AbuseDesk: Sendable {
 
     /// What a report is filed on. Never a non-public address (`IPAddress.isInternal`): a private
     /// network's host is nobody's to act on, and a provider's internal relay is only a messenger.
-    static func subjects(of report: AbuseReport, identity: Identity?) -> [CaseSubject] {
+    /// Nor a name under no top-level domain (`domainCanExist`): text such as `smtp.mailfrom` or
+    /// `hitmanpro.alert` reads as a host name and names no one.
+    static func subjects(of report: AbuseReport, identity: Identity?, domainCanExist: (String) -> Bool) -> [CaseSubject] {
         guard let type = report.type else { return [] }
         if let identity { return [CaseSubject(kind: .identity, value: identity, type: type)] }
         if !report.bulkEntries.isEmpty {
@@ -325,7 +328,7 @@ public struct AbuseDesk: Sendable {
         if !(report.sourceIPs.isEmpty && report.sourceNetworks.isEmpty), type == .spam || type == .networkAbuse, report.format == .freeText || report.format == .forwardedSpam {
             return []
         }
-        if let domain = report.domains.first { return [CaseSubject(kind: .domain, value: domain, type: type)] }
+        if let domain = report.domains.first(where: domainCanExist) { return [CaseSubject(kind: .domain, value: domain, type: type)] }
         return []
     }
 }

@@ -69,6 +69,18 @@ import Testing
         #expect(icann.organizationalDomain(of: "www.bbc.co.uk") == "bbc.co.uk")
     }
 
+    /// A name can exist only under a top-level domain the list holds (every delegated one is in it);
+    /// without a list nothing can be told, and IDNA top-level labels are in U-labels there.
+    @Test func aNameUnderNoTopLevelDomainOfTheListCannotExist() {
+        for name in ["shop.example.com", "WWW.BBC.CO.UK.", "a.foo.ck", "x.xn--p1ai"] {
+            #expect(Self.list.knowsTopLevel(of: name), "\(name)")
+        }
+        for name in ["5321.mfrom", "hitmanpro.alert", "smtp.mailfrom", "not a name"] {
+            #expect(!Self.list.knowsTopLevel(of: name), "\(name)")
+        }
+        #expect(PublicSuffixList.lastTwoLabels.knowsTopLevel(of: "5321.mfrom"))
+    }
+
     @Test func theFallbackIsTheLastTwoLabels() {
         let fallback = PublicSuffixList.lastTwoLabels
         #expect(fallback.ruleCount == 0)

@@ -406,6 +406,24 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
         #expect(try h.store.cases().isEmpty)
     }
 
+    /// Text that reads as a host name under no top-level domain (`smtp.mailfrom` of a pasted
+    /// authentication result, a product's `hitmanpro.alert`) names no one: no case on it.
+    @Test func noCaseIsFiledOnANameUnderNoTopLevelDomain() throws {
+        let list = FileManager.default.temporaryDirectory.appendingPathComponent("psl-\(UUID().uuidString).dat")
+        try "// ===BEGIN ICANN DOMAINS===\ncom\n".write(to: list, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: list) }
+        let h = try DeskHarness("public_suffix_list = \(list.path)")
+        func phishing(_ names: String) throws -> IngestResult {
+            try h.ingest("From: soc@bank.example\nSubject: Phishing site\n\nA phishing page imitating our bank is hosted at \(names).\n")
+        }
+        let nowhere = try phishing("hitmanpro.alert and 5321.mfrom")
+        #expect(nowhere.status == .triage && nowhere.cases.isEmpty, "\(nowhere.status)")
+        #expect(nowhere.reason == "only names under no top-level domain of the public suffix list (hitmanpro.alert, 5321.mfrom): no case is filed on them",
+                "\(nowhere.reason ?? "")")
+        let real = try phishing("5321.mfrom and login-bank.com")
+        #expect(real.cases.map(\.subject) == [CaseSubject(kind: .domain, value: "login-bank.com", type: .phishing)], "\(real.status) \(real.reason ?? "")")
+    }
+
     /// A report whose source field names a network files a case on that network; another report on
     /// it joins the case; a network reaching into a private range is no case.
     @Test func aReportedNetworkIsACaseOfItsOwn() throws {

@@ -112,6 +112,11 @@ import Testing
         ("Von Ihrer IP gehen Angriffe auf unsere Server aus (Portscan).", .networkAbuse),
         ("Notice of copyright infringement under the DMCA.", .copyright),
         ("Hinweis auf eine Urheberrechtsverletzung durch Filesharing.", .copyright),
+        // A brand owner's notice that names no other abuse is a rights holder's; a phishing page
+        // that wears the brand is still phishing.
+        ("Notice of Trademark Abuse: the domain at 192.0.2.7 carries the registered mark of our client.", .copyright),
+        ("This portal misuses our brand (brand misuse), please remove it.", .copyright),
+        ("A phishing page steals our customers' passwords and copies our trademark.", .phishing),
         ("The account was hacked: a compromised account sends from your platform.", .accountMisuse),
         ("Het is een frauduleuze phishing site.", .phishing),
         ("Hello, how are you? Kind regards.", nil),

@@ -128,6 +128,9 @@ extension AbuseType {
         ("geistiges eigentum", .copyright, 3), ("unauthorised distribution", .copyright, 3), ("unauthorized distribution", .copyright, 3),
         // Notices of files shared over BitTorrent are rights holders'.
         ("bittorrent", .copyright, 3), ("peer-to-peer", .copyright, 2),
+        // A brand owner's notice of its mark used without leave ("Notice of Trademark Abuse",
+        // "TIM brand misuse") is a rights holder's, as a `trademark` field already is.
+        ("trademark", .copyright, 1), ("brand misuse", .copyright, 2), ("brand abuse", .copyright, 2),
         // The same words in the other languages notices come in (Chinese, Japanese, Korean, Russian,
         // Spanish, Portuguese, French, Italian, Dutch, Polish): rights holders' agents write to a
         // host in its own language.
