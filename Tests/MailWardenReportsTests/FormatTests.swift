@@ -1253,6 +1253,19 @@ import Testing
                 Ticket URL: https://billing.hoster.example/viewticket.php?tid=TN-364686
                 ----------------------------------------------
                 """),
+            // A status the provider named itself.
+            ticket("[Ticket ID: OB-8678616] 198.51.100.12 [fraud] Abuse originating from IP you are using", """
+                Forwarded to client.
+
+                Need anything else? Just let us know.
+
+                ----------------------------------------------
+                Ticket ID: #OB-8678616
+                Subject: 198.51.100.12 [fraud] Abuse originating from IP you are using
+                Status: Critical - Abuse (Resolved within 12 Hours)
+                Ticket URL: https://my.hoster.example/viewticket.php?tid=OB-8678616
+                ----------------------------------------------
+                """),
         ]
         for notice in notices {
             #expect(notice.status == .triage && notice.reason?.hasPrefix("a ticket system's notice") == true, "\(notice.status) \(notice.reason ?? "")")

@@ -160,9 +160,11 @@ enum AutomaticReply {
         "ticket a été fermé", "ticket a été clôturé", "cerrado el ticket", "ticket è stato chiuso",
     ]
 
-    /// States a ticket system's footer gives a ticket once it has been answered (WHMCS's "Ticket ID:
-    /// … Status: Answered"); not "Open", which its first notice of a complaint carries.
-    private static let answeredTicketStates: Set<String> = ["answered", "closed", "customer-reply", "on hold", "in progress", "resolved"]
+    /// States a ticket system's footer gives a ticket it has only just opened (WHMCS's "Ticket ID: …
+    /// Status: Open"), as its first notice of a complaint carries. Any other state ("Answered",
+    /// "Closed", or one of the statuses providers name themselves, "Critical - Abuse (Resolved within
+    /// 12 Hours)") is a later notice on the ticket.
+    private static let newTicketStates = ["open", "new"]
 
     /// What a reporter writes when it follows up an earlier report of its own, in the subject or
     /// the opening (not "following up on reports we received", which a CERT's first notice says).
@@ -437,7 +439,9 @@ enum AutomaticReply {
         guard text.includes("ticket id:") || text.includes("ticket url:") else { return false }
         return text.split(separator: "\n").contains { line in
             let trimmed = line.trimmingWhitespace()
-            return trimmed.hasPrefix("status:") && answeredTicketStates.contains(trimmed.dropFirst(7).trimmingWhitespace())
+            guard trimmed.hasPrefix("status:") else { return false }
+            let state = trimmed.dropFirst(7).trimmingWhitespace()
+            return !state.isEmpty && !newTicketStates.contains { state.hasPrefix($0) }
         }
     }
 
