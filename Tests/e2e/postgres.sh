@@ -41,7 +41,7 @@ ALICE=sasl:alice@$REALM BOB=sasl:bob@$REALM CAROL=sasl:carol@$REALM DAVE=sasl:da
 echo "## (0) one host's SQLite store (a lock, a case with evidence) moved into the database: mailwarden migrate"
 OLD_CONF=$E2E_DIR/sqlite.conf
 CFG_STORE=$E2E_DIR/var/old.db mw_write_config "$OLD_CONF"
-ARF=$here/../MailWardenReportsTests/Fixtures/reports/arf-fbl-aol.eml
+ARF=$here/../MailWardenReportsTests/Fixtures/reports/arf-rfc5965-b2-complete.eml
 expect_eq "(0) an ARF report filed in the SQLite store" filed \
     "$("$MW_BIN/mailwarden" ingest --wait --json --config "$OLD_CONF" <"$ARF" | jq -r .status)"
 check "(0) dave locked in the SQLite store" "$MW_BIN/mailwarden" lock "$DAVE" --reason "before the move" --config "$OLD_CONF"
