@@ -117,6 +117,9 @@ import Testing
         ("Notice of Trademark Abuse: the domain at 192.0.2.7 carries the registered mark of our client.", .copyright),
         ("This portal misuses our brand (brand misuse), please remove it.", .copyright),
         ("A phishing page steals our customers' passwords and copies our trademark.", .phishing),
+        // A company's disclaimer below the complaint does not vote.
+        ("Your server 198.51.100.48 is attacking our network on port 5060.\n\nThe recipient should check this email for the "
+            + "presence of viruses. The company accepts no liability for any damage caused by any virus transmitted by this email.", .networkAbuse),
         ("The account was hacked: a compromised account sends from your platform.", .accountMisuse),
         ("Het is een frauduleuze phishing site.", .phishing),
         ("Hello, how are you? Kind regards.", nil),

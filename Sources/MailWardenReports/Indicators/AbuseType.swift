@@ -191,7 +191,9 @@ extension AbuseType {
     /// threats by Mimecast", "checked for viruses by Avast"), which says nothing of the abuse.
     private static let boilerplateMarks = ["©", "copyright (c)", "# copyright", "all rights reserved", "alle rechte vorbehalten", "tous droits réservés",
                                            "x-virus-scanned:", "x-virus-status:", "x-virus-checked:", "x-antivirus",
-                                           "been scanned", "scanned by", "checked for viruses", "virus-free"]
+                                           "been scanned", "scanned by", "checked for viruses", "virus-free",
+                                           // A company's disclaimer: "check this email … for the presence of viruses".
+                                           "presence of viruses", "virus transmitted by", "viruses transmitted by"]
 
     /// Lower-cased `text` as UTF-8, less its boilerplate lines.
     private static func withoutBoilerplate(_ text: String) -> [UInt8] {
