@@ -120,6 +120,8 @@ import Testing
         // A company's disclaimer below the complaint does not vote.
         ("Your server 198.51.100.48 is attacking our network on port 5060.\n\nThe recipient should check this email for the "
             + "presence of viruses. The company accepts no liability for any damage caused by any virus transmitted by this email.", .networkAbuse),
+        ("The shop at 198.51.100.9 takes payment for goods it never sends: fraud.\n\nNo representation is made that this email is "
+            + "free of viruses. Virus scanning is recommended and is the responsibility of the recipient.", .phishing),
         ("The account was hacked: a compromised account sends from your platform.", .accountMisuse),
         ("Het is een frauduleuze phishing site.", .phishing),
         ("Hello, how are you? Kind regards.", nil),

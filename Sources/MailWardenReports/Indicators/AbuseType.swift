@@ -192,8 +192,9 @@ extension AbuseType {
     private static let boilerplateMarks = ["©", "copyright (c)", "# copyright", "all rights reserved", "alle rechte vorbehalten", "tous droits réservés",
                                            "x-virus-scanned:", "x-virus-status:", "x-virus-checked:", "x-antivirus",
                                            "been scanned", "scanned by", "checked for viruses", "virus-free",
-                                           // A company's disclaimer: "check this email … for the presence of viruses".
-                                           "presence of viruses", "virus transmitted by", "viruses transmitted by"]
+                                           // A company's disclaimer: "check this email … for the presence of viruses",
+                                           // "no representation is made that this email is free of viruses".
+                                           "presence of viruses", "virus transmitted by", "viruses transmitted by", "free of viruses", "free from viruses"]
 
     /// Lower-cased `text` as UTF-8, less its boilerplate lines.
     private static func withoutBoilerplate(_ text: String) -> [UInt8] {
