@@ -32,9 +32,16 @@ import Testing
         let t = try TempStore(backend)
         let s = try t.open()
         #expect(try Self.queue(s, "Subject: a\r\n\r\nbody\r\n", at: 100) == .queued(reportID: 1))
-        // The pipe's copy of the milter's: LF line ends, trace fields added by delivery.
+        // The pipe's copy of the milter's: LF line ends, the trace fields delivery and pipe(8) add.
         #expect(try Self.queue(s, "Received: by mx\nSubject:  a\n\nbody\n", at: 200) == .duplicate(reportID: 1))
+        #expect(try Self.queue(s, "Return-Path: <fbl@isp.example>\nDelivered-To: abuse@example.net\nX-Original-To: abuse@example.net\n"
+                                   + "Received: by mx\nSubject: a\n\nbody\n", at: 210) == .duplicate(reportID: 1))
         #expect(try s.queuedReportIDs(limit: 10) == [1])
+        // A field a milter listed after mailwardend adds is content: the pipe's copy is a second report (README).
+        #expect(try Self.queue(s, "Authentication-Results: mx.example.net; dkim=pass header.d=isp.example\nSubject: a\n\nbody\n", at: 220)
+                == .queued(reportID: 2))
+        #expect(try s.queuedReportIDs(limit: 10) == [1, 2])
+        #expect(try s.file(Self.filing(2, status: .triage, subjects: [])) == .filed(cases: []))
         #expect(try s.file(Self.filing(1)) == .filed(cases: [FiledCase(id: 1, subject: Self.spamFrom10, opened: true)]))
         #expect(try s.file(Self.filing(1)) == .notQueued)
         #expect(try s.queuedReportIDs(limit: 10).isEmpty)
