@@ -160,8 +160,8 @@ import Testing
         let filing = Self.filing(id, status: .triage)
         _ = try s.file(ReportFiling(reportID: id, messageID: nil, status: .triage, format: filing.format, type: nil, reporter: filing.reporter,
                                     reporterAuthentication: filing.reporterAuthentication, reason: "no type", identity: nil, tracedBy: nil,
-                                    fields: .object([("subject", .string("x\u{0}y"))]), indicators: [], evidence: [], subjects: []))
-        #expect(try s.triageQueue().map(\.subjectLine) == ["x\u{FFFD}y"])
+                                    fields: .object([("subject", .string("x\u{0}y\u{0}"))]), indicators: [], evidence: [], subjects: []))
+        #expect(try s.triageQueue().map(\.subjectLine) == ["x\u{FFFD}y\u{FFFD}"])
     }
 
     /// Reports filed with U+0000 in their fields before the store kept it out, on PostgreSQL (by an
