@@ -255,6 +255,10 @@ struct DatedReport: Sendable, CustomTestStringConvertible {
             """)
         #expect(report.isTruncated && report.sourceIPs == ["192.0.2.8"])
         #expect("a€b".utf8Prefix(2) == "a" && "a€b".utf8Prefix(4) == "a€" && "a€b".utf8Prefix(-1) == "" && "ab".utf8Prefix(9) == "ab")
+        // The readers' phrase search: at either end, after a false start, in a slice, never past the end.
+        #expect("xxabc".includes("abc") && "abcxx".includes("abc") && "aaab".includes("aab") && "a€b".includes("€b") && "x".includes(""))
+        #expect(!"ab".includes("abc") && !"abab".includes("abb") && !"".includes("a") && !"a€b".includes("b€"))
+        #expect("say: phishing here"[...].dropFirst(5).includes("phishing") && !"say: phishing"[...].dropLast(1).includes("phishing"))
     }
 
     /// Who sent a report is read from the message as delivered: a report wrapped in an envelope of
