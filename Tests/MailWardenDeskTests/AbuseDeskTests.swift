@@ -204,8 +204,9 @@ func feedbackReport(original: String, reporter: String, sourceIP: String = "192.
             limit_complaints = 1/1d
             complaint_min_reporters = 1
             """)
-        for reporter in ["a@one.example", "b@two.example", "c@three.example"] {
-            let r = try h.ingest(feedbackReport(original: "X-Auth-User: Shop42\nSubject: hi \(reporter)\n\nbody", reporter: reporter))
+        // Field names match in any case (RFC 5322), as in the milter.
+        for (reporter, field) in [("a@one.example", "X-Auth-User"), ("b@two.example", "x-auth-user"), ("c@three.example", "X-AUTH-USER")] {
+            let r = try h.ingest(feedbackReport(original: "\(field): Shop42\nSubject: hi \(reporter)\n\nbody", reporter: reporter))
             #expect(r.identity == "user:shop42" && r.tracedBy == .identityRule)
             #expect(r.cases.map(\.subject) == [CaseSubject(kind: .identity, value: "user:shop42", type: .spam)])
             #expect(r.complaint == nil && r.notCountedBecause?.contains("anyone can write") == true)
