@@ -402,6 +402,35 @@ import Testing
         #expect(AbuseType(named: "LoginAttack") == .networkAbuse, "the older XARF JSON runs the words together")
     }
 
+    /// An X-ARF `dnsbl-listing` report says the address is on a spam blocklist; its text ("your
+    /// server … has attacked one of our server on the service: dnsbl") would call it an attack.
+    @Test func anXARFBlocklistListingIsSpam() {
+        let report = TestMail.parse("""
+            From: tickets@dnsbl.example
+            X-XARF: PLAIN
+            Subject: INFO: dnsbl-listing report about 192.0.2.36
+            Content-Type: multipart/mixed; boundary="x"
+
+            --x
+            Content-Type: text/plain
+
+            Your server with the IP 192.0.2.36 has attacked one of our servers on the service "dnsbl".
+            The IP is listed at spam.dnsbl.example.
+            --x
+            Content-Type: text/plain; name="report.txt"
+
+            Reported-From: tickets@dnsbl.example
+            Category: info
+            Report-Type: dnsbl-listing
+            Service: dnsbl
+            Version: 0.2
+            Source-Type: ip-address
+            Source: 192.0.2.36
+            --x--
+            """)
+        #expect(report.format == .xarf02 && report.type == .spam && report.sourceIPs == ["192.0.2.36"])
+    }
+
     @Test func xarfJSONWithoutAnARFEnvelope() {
         let json = """
             {"xarf_version": "4.0.0", "category": "content", "type": "malware",

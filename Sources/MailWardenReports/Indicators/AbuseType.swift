@@ -19,7 +19,10 @@ extension AbuseType {
     private static let names: [String: AbuseType] = {
         var table: [String: AbuseType] = [:]
         let groups: [(AbuseType, [String])] = [
-            (.spam, ["spam", "messaging", "bulk", "uce", "ube", "comment-spam", "spamtrap", "unsolicited"]),
+            (.spam, ["spam", "messaging", "bulk", "uce", "ube", "comment-spam", "spamtrap", "unsolicited",
+                     // X-ARF's `dnsbl-listing`: the address is on a DNS blocklist of spam sources. (IntelMQ's
+                     // `blacklist` is not: its feeds list addresses for reasons they do not give.)
+                     "dnsbl", "dnsbl-listing"]),
             (.phishing, ["phishing", "phish", "fraud", "scam", "spoofing", "impersonation", "auth-failure", "dmarc"]),
             (.malware, ["malware", "malware-attack", "malware-distribution", "virus", "trojan", "botnet", "bot", "drone",
                         "botnet-drone", "infected", "infection", "c2", "cnc", "c&c", "ransomware", "sinkhole",
