@@ -19,16 +19,11 @@ public indirect enum JSONValue: Sendable, Equatable {
     /// jsonb, which reads a report's fields, refuses \u0000.
     public func replacingNUL() -> JSONValue {
         switch self {
-        case .string(let s): .string(Self.replacingNUL(in: s))
+        case .string(let s): .string(s.replacingNUL())
         case .array(let items): .array(items.map { $0.replacingNUL() })
-        case .object(let fields): .object(fields.map { (Self.replacingNUL(in: $0.0), $0.1.replacingNUL()) })
+        case .object(let fields): .object(fields.map { ($0.0.replacingNUL(), $0.1.replacingNUL()) })
         case .number, .bool, .null: self
         }
-    }
-
-    /// Most strings hold no NUL: a byte scan spares them Foundation's search (the desk files every report's fields).
-    private static func replacingNUL(in s: String) -> String {
-        s.utf8.contains(0) ? String(decoding: Array(s.utf8.split(separator: 0, omittingEmptySubsequences: false).joined(separator: "\u{FFFD}".utf8)), as: UTF8.self) : s
     }
 
     /// Compact when `indent` is nil (one line, as NDJSON wants), else pretty.
@@ -147,5 +142,15 @@ extension LockRecord {
             ("limit", .text(limit)),
             ("attempts", .number(Int64(attempts))),
         ])
+    }
+}
+
+extension String {
+    /// The text with U+0000 as U+FFFD, as the store keeps text (PostgreSQL's text and jsonb refuse
+    /// U+0000). Most texts hold none: a byte scan spares them the rewrite (the desk files every
+    /// report's fields).
+    public func replacingNUL() -> String {
+        guard utf8.contains(0) else { return self }
+        return String(decoding: Array(utf8.split(separator: 0, omittingEmptySubsequences: false).joined(separator: "\u{FFFD}".utf8)), as: UTF8.self)
     }
 }

@@ -270,7 +270,7 @@ public struct AbuseDesk: Sendable {
     /// Which of our identities sent the reported original, if we can tell.
     func trace(_ report: AbuseReport) throws -> Trace? {
         guard let original = report.original, !original.headers.isEmpty else { return nil }
-        let facts = OriginalHeaders(fields: original.headers.map { ($0.name, $0.value) })
+        let facts = OriginalHeaders(fields: original.headers)
         // The messages we logged under the original's Message-ID that our queue id or the date ties
         // the original to: a Message-ID alone is known to every recipient.
         let logged = try facts.headerValues(named: "Message-ID").first.map(cases.outboundMessages(withMessageID:)) ?? []
@@ -367,16 +367,11 @@ extension AbuseDesk {
 
 /// The reported original's headers as identity rules see them (no envelope, no macros).
 struct OriginalHeaders: MessageFacts {
-    let fields: [(name: String, value: String)]
+    let fields: [HeaderField]
     func macro(_ name: String) -> String? { nil }
     var envelopeFrom: String? { headerValues(named: "Return-Path").first }
     var clientAddress: String? { nil }
-    /// Field names are ASCII: lower-casing compares them without Foundation's locale-aware search,
-    /// which identity rules asking for a few fields of every traced original made 5 % of filing.
-    func headerValues(named name: String) -> [String] {
-        let wanted = name.lowercased()
-        return fields.filter { $0.name.utf8.count == wanted.utf8.count && $0.name.lowercased() == wanted }.map(\.value)
-    }
+    func headerValues(named name: String) -> [String] { fields.values(name) }
 }
 
 extension ReporterAuthentication {

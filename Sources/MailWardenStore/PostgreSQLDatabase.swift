@@ -5,6 +5,7 @@
 // its own once the server is back, or has failed over (a multi-host conninfo then finds the primary).
 import CLibPQ
 import Foundation
+import MailWardenCore
 
 /// A parsed conninfo and how to open connections with it; shared by the pool and the listener.
 struct PostgreSQLConnectionSettings: Sendable {
@@ -371,11 +372,7 @@ final class PostgreSQLDatabase: SQLDatabase, @unchecked Sendable {
                 appendText(String(value).utf8, type: 20)  // int8
             case .text(let value):
                 // PostgreSQL text cannot hold U+0000: it is stored as U+FFFD (the replacement character).
-                if value.utf8.contains(0) {
-                    appendText(value.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}").utf8, type: 25)  // text
-                } else {
-                    appendText(value.utf8, type: 25)
-                }
+                appendText(value.replacingNUL().utf8, type: 25)  // text
             case .blob(let value):
                 offsets.append(buffer.count)
                 buffer.append(contentsOf: value)

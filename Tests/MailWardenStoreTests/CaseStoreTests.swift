@@ -162,6 +162,10 @@ import Testing
                                     reporterAuthentication: filing.reporterAuthentication, reason: "no type", identity: nil, tracedBy: nil,
                                     fields: .object([("subject", .string("x\u{0}y\u{0}"))]), indicators: [], evidence: [], subjects: []))
         #expect(try s.triageQueue().map(\.subjectLine) == ["x\u{FFFD}y\u{FFFD}"])
+        // Any text written to PostgreSQL, whose text type refuses U+0000, keeps it as U+FFFD.
+        if backend == .postgresql {
+            #expect(try s.db.query("SELECT CAST(? AS text)", [.text("a\u{0}b")]).first?.first?.text == "a\u{FFFD}b")
+        }
     }
 
     /// Reports filed with U+0000 in their fields before the store kept it out, on PostgreSQL (by an
